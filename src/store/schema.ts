@@ -1,0 +1,89 @@
+/**
+ * The progress file's schema (SPEC section 5; every field documented in
+ * TRANSFER_PROGRESS_FORMAT.md). Objects are loose so fields written by a newer minor
+ * version survive a rewrite; optional fields get defaults so older files still load.
+ */
+import { z } from 'zod';
+
+export const SCHEMA_VERSION = 1;
+
+export const TRANSFER_STATUSES = ['pending', 'in_progress', 'interrupted', 'complete', 'error', 'cancelled'] as const;
+export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
+
+export const TRANSFER_ID_PATTERN = /^upload_[a-z0-9]{6,12}$/;
+
+const isoDate = z.iso.datetime({ offset: true });
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest');
+
+export const fileSourceSchema = z.looseObject({
+  kind: z.literal('file'),
+  /** Path relative to FILES_ROOT as the user gave it; `real_path` is what was read. */
+  path: z.string(),
+  real_path: z.string(),
+  size: z.number().int().nonnegative(),
+  mtime_ms: z.number(),
+});
+
+export const urlSourceSchema = z.looseObject({
+  kind: z.literal('url'),
+  url: z.string(),
+  etag: z.string().nullable().default(null),
+  last_modified: z.string().nullable().default(null),
+  accepts_ranges: z.boolean().default(false),
+});
+
+export const sourceSchema = z.discriminatedUnion('kind', [fileSourceSchema, urlSourceSchema]);
+
+export const partRecordSchema = z.looseObject({
+  index: z.number().int().nonnegative(),
+  name: z.string(),
+  offset: z.number().int().nonnegative(),
+  size: z.number().int().positive(),
+  sha256: sha256Hex,
+  message_id: z.string(),
+  attachment_id: z.string(),
+});
+
+export const transferSchema = z.looseObject({
+  id: z.string().regex(TRANSFER_ID_PATTERN, 'must be upload_ followed by 6 to 12 lowercase letters and digits'),
+  status: z.enum(TRANSFER_STATUSES),
+  source: sourceSchema,
+  file_name: z.string().min(1),
+  file_size: z.number().int().nonnegative().nullable(),
+  file_sha256: sha256Hex.nullable().default(null),
+  hash_algo: z.literal('sha256').default('sha256'),
+  chunk_size_bytes: z.number().int().positive(),
+  total_chunks: z.number().int().nonnegative().nullable(),
+  /** 0-based indices of the parts Discord has confirmed, ascending. */
+  completed_chunks: z.array(z.number().int().nonnegative()).default([]),
+  parts: z.array(partRecordSchema).default([]),
+  chunk_attempts: z.record(z.string().regex(/^\d+$/), z.number().int().nonnegative()).default({}),
+  owner_id: z.string(),
+  guild_id: z.string().nullable().default(null),
+  channel_id: z.string(),
+  progress_message_id: z.string().nullable().default(null),
+  manifest_message_id: z.string().nullable().default(null),
+  bytes_done: z.number().int().nonnegative().default(0),
+  retries: z.number().int().nonnegative().default(0),
+  created_at: isoDate,
+  updated_at: isoDate,
+  started_at: isoDate.nullable().default(null),
+  completed_at: isoDate.nullable().default(null),
+  notes: z.array(z.string()).default([]),
+});
+
+export const progressFileSchema = z.looseObject({
+  schema_version: z.number().int().positive(),
+  active_transfers: z.array(transferSchema),
+});
+
+export type FileSource = z.output<typeof fileSourceSchema>;
+export type UrlSource = z.output<typeof urlSourceSchema>;
+export type TransferSource = z.output<typeof sourceSchema>;
+export type PartRecord = z.output<typeof partRecordSchema>;
+export type TransferRecord = z.output<typeof transferSchema>;
+export type ProgressFile = z.output<typeof progressFileSchema>;
+
+export function emptyProgressFile(): ProgressFile {
+  return { schema_version: SCHEMA_VERSION, active_transfers: [] };
+}

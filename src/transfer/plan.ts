@@ -1,0 +1,105 @@
+/** Pure planning: part sizes, counts and names (SPEC section 3, steps 2 and 4). */
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+export const MIB = 1024 * 1024;
+/** Discord caps one message-create request at 25 MiB of body. */
+export const MAX_REQUEST_BYTES = 25 * MIB;
+/** What Discord allows per attachment when an interaction reports no limit. */
+export const DEFAULT_ATTACHMENT_LIMIT = 10 * MIB;
+
+export interface PartSlice {
+  index: number; // 0-based
+  offset: number; // bytes
+  size: number; // bytes
+}
+
+export function totalChunks(fileSize: number, chunkSize: number): number {
+  assertPositiveInt(chunkSize, 'chunk size');
+  if (!Number.isSafeInteger(fileSize) || fileSize < 0) throw new RangeError(`file size must be a whole number ≥ 0, got ${fileSize}`);
+  return Math.ceil(fileSize / chunkSize);
+}
+
+export function partSlice(index: number, fileSize: number, chunkSize: number): PartSlice {
+  const offset = index * chunkSize;
+  if (index < 0 || offset >= fileSize) throw new RangeError(`part ${index} is outside a file of ${fileSize} bytes`);
+  return { index, offset, size: Math.min(chunkSize, fileSize - offset) };
+}
+
+export function planSlices(fileSize: number, chunkSize: number): PartSlice[] {
+  const count = totalChunks(fileSize, chunkSize);
+  return Array.from({ length: count }, (_, i) => partSlice(i, fileSize, chunkSize));
+}
+
+/**
+ * The part size for a transfer: the requested one (refused above the limit), else the
+ * configured default lowered to the limit the interaction reports.
+ */
+export function chooseChunkSize(opts: { requested?: number | undefined; defaultSize: number; limit?: number | null | undefined }): number {
+  const limit = opts.limit && opts.limit > 0 ? opts.limit : DEFAULT_ATTACHMENT_LIMIT;
+  if (opts.requested !== undefined) {
+    if (!Number.isSafeInteger(opts.requested) || opts.requested <= 0) {
+      throw new RangeError(`chunk size must be a positive whole number of bytes; the limit here is ${limit} bytes`);
+    }
+    if (opts.requested > limit) {
+      throw new RangeError(`chunk size ${opts.requested} bytes is above this channel's attachment limit of ${limit} bytes (${formatMiB(limit)})`);
+    }
+    return opts.requested;
+  }
+  return Math.min(opts.defaultSize, limit);
+}
+
+/** `<name>` of SPEC section 3 step 4: a safe base name, never empty. */
+export function sanitizeName(sourceName: string): string {
+  const base = path.basename(sourceName.replaceAll('\\', '/'));
+  const cleaned = base.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[._]+/, '');
+  return cleaned.length > 0 ? cleaned : 'file';
+}
+
+/** Zero-padded to at least 3 digits and to the width of the part count. */
+export function partNumberWidth(total: number): number {
+  return Math.max(3, String(Math.max(total, 1)).length);
+}
+
+export function partName(name: string, index: number, total: number): string {
+  return `${name}.part${String(index + 1).padStart(partNumberWidth(total), '0')}`;
+}
+
+export function manifestName(name: string): string {
+  return `${name}.manifest.json`;
+}
+
+export function newTransferId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
+  const bytes = randomBytes(10);
+  return `upload_${Array.from(bytes, (b) => alphabet[b % alphabet.length]).join('')}`;
+}
+
+export function formatMiB(bytes: number): string {
+  return `${(bytes / MIB).toFixed(bytes % MIB === 0 ? 0 : 2)} MiB`;
+}
+
+function assertPositiveInt(n: number, what: string): void {
+  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`${what} must be a positive whole number, got ${n}`);
+}
+
+/**
+ * Groups consecutive part indices into messages: at most `maxParts` parts and
+ * `maxBytes` of attachments each; a single part above `maxBytes` travels alone.
+ */
+export function packBatches<T extends { size: number }>(parts: T[], maxParts: number, maxBytes = MAX_REQUEST_BYTES): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const part of parts) {
+    if (current.length > 0 && (current.length >= maxParts || bytes + part.size > maxBytes)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(part);
+    bytes += part.size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
