@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { readFile, truncate, appendFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readParts, SourceReadError, type SourcePart } from '../../src/transfer/chunker.js';
+import { writeSeededFile } from '../support/random-file.js';
+import { tempDir } from '../support/temp.js';
+
+const CHUNK = 4096;
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+async function collect(iterable: AsyncIterable<SourcePart>): Promise<SourcePart[]> {
+  const parts: SourcePart[] = [];
+  for await (const part of iterable) parts.push(part);
+  return parts;
+}
+
+describe('readParts', () => {
+  it.each([
+    ['1 byte', 1, 1],
+    ['chunk − 1', CHUNK - 1, 1],
+    ['exactly one chunk', CHUNK, 1],
+    ['chunk + 1 (last part of 1 byte)', CHUNK + 1, 2],
+    ['3 × chunk', 3 * CHUNK, 3],
+    ['3 × chunk + 1', 3 * CHUNK + 1, 4],
+  ])('GIVEN a file of %s THEN the parts tile it, hash right, and the whole hash matches', async (_label, size, count) => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'src.bin');
+    const expectedWhole = await writeSeededFile(file, size, size);
+    const bytes = await readFile(file);
+    const reader = readParts(file, { chunkSize: CHUNK });
+    const parts = await collect(reader);
+    expect(parts).toHaveLength(count);
+    parts.forEach((p, i) => {
+      expect(p.index).toBe(i);
+      expect(p.offset).toBe(i * CHUNK);
+      expect(p.data.length).toBe(p.size);
+      expect(p.size).toBeLessThanOrEqual(CHUNK);
+      expect(p.sha256).toBe(sha(bytes.subarray(p.offset, p.offset + p.size)));
+    });
+    expect(parts.at(-1)!.size).toBe(size - (count - 1) * CHUNK);
+    expect(Buffer.concat(parts.map((p) => p.data)).equals(bytes)).toBe(true);
+    expect(reader.wholeFileSha256()).toBe(expectedWhole);
+  });
+
+  it('GIVEN startIndex 2 THEN reads from the third part and has no whole-file hash', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'src.bin');
+    await writeSeededFile(file, 3 * CHUNK + 5, 7);
+    const bytes = await readFile(file);
+    const reader = readParts(file, { chunkSize: CHUNK, startIndex: 2 });
+    const parts = await collect(reader);
+    expect(parts.map((p) => p.index)).toEqual([2, 3]);
+    expect(Buffer.concat(parts.map((p) => p.data)).equals(bytes.subarray(2 * CHUNK))).toBe(true);
+    expect(reader.wholeFileSha256()).toBeNull();
+  });
+
+  it('GIVEN the signal aborts mid-way THEN iteration throws an AbortError and stops', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'src.bin');
+    await writeSeededFile(file, 10 * CHUNK, 3);
+    const controller = new AbortController();
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const part of readParts(file, { chunkSize: CHUNK, signal: controller.signal })) {
+          seen.push(part.index);
+          if (part.index === 2) controller.abort();
+        }
+      })(),
+    ).rejects.toMatchObject({ name: 'AbortError' });
+    expect(seen).toEqual([0, 1, 2]);
+  });
+
+  it('GIVEN the file shrinks while it is read THEN a clear error names it', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'src.bin');
+    await writeSeededFile(file, 3 * CHUNK, 4);
+    const run = async () => {
+      for await (const part of readParts(file, { chunkSize: CHUNK })) {
+        if (part.index === 0) await truncate(file, CHUNK + 10);
+      }
+    };
+    const err = await run().then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(SourceReadError);
+    expect((err as Error).message).toMatch(/got shorter/);
+  });
+
+  it('GIVEN the file grows while it is read THEN a clear error names it', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'src.bin');
+    await writeSeededFile(file, 2 * CHUNK, 5);
+    const run = async () => {
+      for await (const part of readParts(file, { chunkSize: CHUNK })) {
+        if (part.index === 1) await appendFile(file, 'more');
+      }
+    };
+    await expect(run()).rejects.toThrow(/got longer/);
+  });
+
+  it('GIVEN a planned size different from the file THEN reading fails', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'src.bin');
+    await writeSeededFile(file, 2 * CHUNK, 6);
+    await expect(collect(readParts(file, { chunkSize: CHUNK, fileSize: 2 * CHUNK + 1 }))).rejects.toThrow(/got shorter/);
+  });
+
+  it('GIVEN a chunk size of 0 THEN it is refused', () => {
+    expect(() => readParts('/nope', { chunkSize: 0 })).toThrow(RangeError);
+  });
+});
