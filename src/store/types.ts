@@ -1,8 +1,16 @@
 /** What the orchestrator and the bot need from a progress store; file and memory versions exist. */
-import type { TransferRecord, TransferStatus } from './schema.js';
+import type { z } from 'zod';
+import type { TransferRecord, TransferStatus, transferSchema } from './schema.js';
 
+/**
+ * The declared fields only: the schema's objects are loose (`[k: string]: unknown`), and
+ * `Omit` over an index signature would drop every named field and accept anything.
+ */
+type DeclaredFields<T> = { [K in keyof T as string extends K ? never : number extends K ? never : K]: T[K] };
+
+/** What `create` needs; fields with a schema default (`guild_id`, `bytes_done`, …) may be left out. */
 export type NewTransfer = Omit<
-  TransferRecord,
+  DeclaredFields<z.input<typeof transferSchema>>,
   'status' | 'created_at' | 'updated_at' | 'completed_chunks' | 'parts' | 'chunk_attempts' | 'notes'
 > &
   Partial<Pick<TransferRecord, 'notes'>>;

@@ -1,0 +1,71 @@
+/**
+ * A progress store kept in memory only: same rules as the file store (shared through
+ * apply.ts), no disk. For tests of the orchestrator and for dry runs.
+ */
+import { applyChange, buildNewRecord, idsToPrune, statusChange, unknownTransfer } from './apply.js';
+import { transferSchema, type TransferRecord, type TransferStatus } from './schema.js';
+import type { NewTransfer, ProgressStore } from './types.js';
+
+export interface MemoryStoreOptions {
+  now?: () => Date;
+}
+
+export class MemoryStore implements ProgressStore {
+  readonly #records = new Map<string, TransferRecord>();
+  readonly #now: () => Date;
+  #closed = false;
+
+  constructor(initial: readonly TransferRecord[] = [], options: MemoryStoreOptions = {}) {
+    this.#now = options.now ?? (() => new Date());
+    for (const record of initial) {
+      const parsed = transferSchema.parse(structuredClone(record));
+      if (this.#records.has(parsed.id)) throw new Error(`duplicate transfer ${parsed.id}`);
+      this.#records.set(parsed.id, parsed);
+    }
+  }
+
+  list(): TransferRecord[] {
+    return [...this.#records.values()].map((record) => structuredClone(record));
+  }
+
+  get(id: string): TransferRecord | undefined {
+    const record = this.#records.get(id);
+    return record === undefined ? undefined : structuredClone(record);
+  }
+
+  async create(transfer: NewTransfer): Promise<TransferRecord> {
+    this.#assertOpen();
+    const record = buildNewRecord(transfer, this.#now());
+    if (this.#records.has(record.id)) throw new Error(`transfer ${record.id} already exists`);
+    this.#records.set(record.id, record);
+    return structuredClone(record);
+  }
+
+  async update(id: string, change: (draft: TransferRecord) => void): Promise<TransferRecord> {
+    this.#assertOpen();
+    const current = this.#records.get(id);
+    if (current === undefined) throw unknownTransfer(id);
+    const next = applyChange(current, change, this.#now());
+    this.#records.set(id, next);
+    return structuredClone(next);
+  }
+
+  setStatus(id: string, status: TransferStatus, note?: string): Promise<TransferRecord> {
+    return this.update(id, statusChange(status, note));
+  }
+
+  async prune(olderThanMs: number, now: Date = this.#now()): Promise<string[]> {
+    this.#assertOpen();
+    const ids = idsToPrune(this.#records.values(), olderThanMs, now);
+    for (const id of ids) this.#records.delete(id);
+    return ids;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error('the progress store is closed');
+  }
+}
