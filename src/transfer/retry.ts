@@ -17,7 +17,8 @@ export const MAX_BACKOFF_MS = 300_000; // ms
 export function backoffDelay(failedAttempts: number, baseMs: number, random: Random = Math.random, maxMs = MAX_BACKOFF_MS): number {
   if (!Number.isInteger(failedAttempts) || failedAttempts < 1) throw new RangeError(`failed attempts must be ≥ 1, got ${failedAttempts}`);
   const cap = Math.min(baseMs * 2 ** (failedAttempts - 1), maxMs);
-  return Math.floor(random() * cap);
+  // cap + 1 so that the upper bound itself can be drawn: the range is [0, cap] inclusive.
+  return Math.floor(random() * (cap + 1));
 }
 
 /** setTimeout as a promise that rejects with the signal's reason as soon as it aborts. */

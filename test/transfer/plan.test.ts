@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { chooseChunkSize, MIB, packBatches, partName, planSlices, sanitizeName, totalChunks } from '../../src/transfer/plan.js';
+
+const CHUNK = 8_000_000;
+
+describe('chunk boundaries', () => {
+  it.each([
+    ['1 byte', 1, 1, 1],
+    ['chunk − 1', CHUNK - 1, 1, CHUNK - 1],
+    ['exactly one chunk', CHUNK, 1, CHUNK],
+    ['chunk + 1', CHUNK + 1, 2, 1],
+    ['3 × chunk', 3 * CHUNK, 3, CHUNK],
+    ['3 × chunk + 1', 3 * CHUNK + 1, 4, 1],
+  ])('GIVEN a file of %s THEN %i part(s) tile it and the last is %i bytes', (_label, size, count, last) => {
+    expect(totalChunks(size, CHUNK)).toBe(count);
+    const slices = planSlices(size, CHUNK);
+    expect(slices).toHaveLength(count);
+    let offset = 0;
+    for (const [i, s] of slices.entries()) {
+      expect(s.index).toBe(i);
+      expect(s.offset).toBe(offset);
+      expect(s.size).toBeGreaterThan(0);
+      expect(s.size).toBeLessThanOrEqual(CHUNK);
+      offset += s.size;
+    }
+    expect(offset).toBe(size);
+    expect(slices.at(-1)!.size).toBe(last);
+  });
+
+  it('GIVEN an empty file THEN no parts', () => {
+    expect(totalChunks(0, CHUNK)).toBe(0);
+    expect(planSlices(0, CHUNK)).toEqual([]);
+  });
+});
+
+describe('partName', () => {
+  it.each([
+    [9, 0, 'a.bin.part001'],
+    [9, 8, 'a.bin.part009'],
+    [10, 9, 'a.bin.part010'],
+    [999, 998, 'a.bin.part999'],
+    [1000, 0, 'a.bin.part0001'],
+    [1000, 999, 'a.bin.part1000'],
+  ])('GIVEN %i parts THEN part index %i is named %s', (total, index, name) => {
+    expect(partName('a.bin', index, total)).toBe(name);
+  });
+
+  it('GIVEN 1000 parts THEN names sort in glob order', () => {
+    const names = Array.from({ length: 1000 }, (_, i) => partName('x', i, 1000));
+    expect([...names].sort()).toEqual(names);
+  });
+});
+
+describe('sanitizeName', () => {
+  it.each([
+    ['my movie.mkv', 'my_movie.mkv'],
+    ['café ☕.txt', 'caf___.txt'],
+    ['.hidden', 'hidden'],
+    ['__init__.py', 'init__.py'],
+    ['._.x', 'x'],
+    ['', 'file'],
+    ['...', 'file'],
+    ['dir/sub/name.bin', 'name.bin'],
+    ['C:\\Users\\me\\data.zip', 'data.zip'],
+    ['a-b_c.D9', 'a-b_c.D9'],
+  ])('GIVEN %j THEN %j', (input, output) => {
+    expect(sanitizeName(input)).toBe(output);
+  });
+});
+
+describe('chooseChunkSize', () => {
+  it.each([0, -1, 1.5])('GIVEN a requested size of %d THEN it is refused naming the limit', (requested) => {
+    expect(() => chooseChunkSize({ requested, defaultSize: CHUNK, limit: 25 * MIB })).toThrow(/26214400 bytes/);
+  });
+
+  it('GIVEN a requested size above the limit THEN refused with the limit in the message', () => {
+    expect(() => chooseChunkSize({ requested: 11 * MIB, defaultSize: CHUNK, limit: 10 * MIB })).toThrow(/10485760 bytes \(10 MiB\)/);
+  });
+
+  it('GIVEN a requested size within the limit THEN it is used', () => {
+    expect(chooseChunkSize({ requested: 5 * MIB, defaultSize: CHUNK, limit: 10 * MIB })).toBe(5 * MIB);
+  });
+
+  it('GIVEN no request and a small limit THEN the default is lowered to it', () => {
+    expect(chooseChunkSize({ defaultSize: CHUNK, limit: 5 * MIB })).toBe(5 * MIB);
+  });
+
+  it('GIVEN no limit reported THEN 10 MiB applies', () => {
+    expect(chooseChunkSize({ defaultSize: 50 * MIB, limit: null })).toBe(10 * MIB);
+    expect(chooseChunkSize({ defaultSize: CHUNK })).toBe(CHUNK);
+    expect(() => chooseChunkSize({ requested: 10 * MIB + 1, defaultSize: CHUNK })).toThrow(/10485760/);
+  });
+});
+
+describe('packBatches', () => {
+  const parts = (...sizes: number[]) => sizes.map((size, index) => ({ index, size }));
+  const indices = (batches: { index: number }[][]) => batches.map((b) => b.map((p) => p.index));
+
+  it('GIVEN 3 parts of 8 MB THEN they share one message', () => {
+    expect(indices(packBatches(parts(CHUNK, CHUNK, CHUNK), 3))).toEqual([[0, 1, 2]]);
+  });
+
+  it('GIVEN 3 parts of 10 MiB THEN they do not fit one 25 MiB message', () => {
+    expect(indices(packBatches(parts(10 * MIB, 10 * MIB, 10 * MIB), 3))).toEqual([[0, 1], [2]]);
+  });
+
+  it('GIVEN a single 30 MiB part THEN it travels alone', () => {
+    expect(indices(packBatches(parts(MIB, 30 * MIB, MIB), 10))).toEqual([[0], [1], [2]]);
+  });
+
+  it('GIVEN many small parts and a cap of 10 THEN no message has more than 10', () => {
+    const batches = packBatches(parts(...Array(23).fill(1000)), 10);
+    expect(batches.map((b) => b.length)).toEqual([10, 10, 3]);
+  });
+
+  it('GIVEN MAX_CHUNKS_PER_MESSAGE 1 THEN one part per message', () => {
+    expect(indices(packBatches(parts(1, 2, 3), 1))).toEqual([[0], [1], [2]]);
+  });
+});
