@@ -1,0 +1,386 @@
+/**
+ * The progress store on disk: `transfer_progress.json` (SPEC section 5, format in
+ * TRANSFER_PROGRESS_FORMAT.md).
+ *
+ * Every change is applied in memory at once (so concurrent callers build on each other),
+ * queued, and written by one writer loop: changes that arrive while a write is in flight
+ * are coalesced into the next single write, and a caller's promise settles only after a
+ * write containing its change is durable (write-file-atomic: temp file in the same
+ * directory, fsync, rename; then the directory is fsynced).
+ *
+ * Stale writes: each queued change remembers the `updated_at` of the record it was based
+ * on. Before a write the file is stat'ed; if it changed behind our back it is re-read, and a
+ * change whose record on disk is no longer the version it was based on is rejected with
+ * StaleWriteError instead of overwriting someone else's update.
+ */
+import { promises as fsp, type Stats } from 'node:fs';
+import path from 'node:path';
+import writeFileAtomic from 'write-file-atomic';
+import { StaleWriteError, StoreError } from '../errors.js';
+import { applyChange, buildNewRecord, describeIssues, idsToPrune, statusChange, unknownTransfer } from './apply.js';
+import { acquireLock, type HeldLock } from './lock.js';
+import {
+  emptyProgressFile,
+  progressFileSchema,
+  SCHEMA_VERSION,
+  type ProgressFile,
+  type TransferRecord,
+  type TransferStatus,
+} from './schema.js';
+import type { NewTransfer, ProgressStore } from './types.js';
+
+export interface FileStoreOptions {
+  /** Take the advisory lock beside the file (default true); tools reading alongside pass false. */
+  lock?: boolean;
+  now?: () => Date;
+}
+
+/** Indent of the written JSON: one space keeps it readable and diffable at little cost. */
+const JSON_INDENT = 1;
+
+/** What identifies one version of the file without reading it: a rename changes `ino`. */
+interface FileIdentity {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+function identityOf(stats: Stats): FileIdentity {
+  return { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
+}
+
+function sameIdentity(a: FileIdentity | undefined, b: FileIdentity | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
+function errnoCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
+}
+
+/**
+ * Parses and validates the file's text; throws StoreError naming the file and the problem.
+ * Never writes anything: a bad file is left for a human to look at.
+ */
+export function parseProgressText(file: string, text: string): ProgressFile {
+  if (text.length === 0) throw new StoreError(file, 'the file is empty (0 bytes), not valid JSON');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new StoreError(file, `not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new StoreError(file, 'the top level is not a JSON object');
+  }
+  const version = (value as { schema_version?: unknown }).schema_version;
+  if (typeof version === 'number' && version > SCHEMA_VERSION) {
+    throw new StoreError(
+      file,
+      `schema_version ${version} is newer than this version of discord-file-splitter understands (${SCHEMA_VERSION}); upgrade discord-file-splitter`,
+    );
+  }
+  const parsed = progressFileSchema.safeParse(value);
+  if (!parsed.success) throw new StoreError(file, `does not match the schema: ${describeIssues(parsed.error.issues)}`);
+  if (parsed.data.schema_version < SCHEMA_VERSION) {
+    throw new StoreError(file, `schema_version ${parsed.data.schema_version} is older than ${SCHEMA_VERSION}; run the upgrade command first`);
+  }
+  const seen = new Set<string>();
+  for (const transfer of parsed.data.active_transfers) {
+    if (seen.has(transfer.id)) throw new StoreError(file, `transfer ${transfer.id} appears twice in active_transfers`);
+    seen.add(transfer.id);
+  }
+  return parsed.data;
+}
+
+async function readWithIdentity(file: string): Promise<{ text: string; identity: FileIdentity } | undefined> {
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(file, 'r');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw new StoreError(file, `cannot be opened (${errnoCode(error) ?? String(error)})`);
+  }
+  try {
+    // fstat on the handle we read from, so the identity matches the text exactly.
+    const identity = identityOf(await handle.stat());
+    const text = await handle.readFile('utf8');
+    return { text, identity };
+  } catch (error) {
+    throw new StoreError(file, `cannot be read (${errnoCode(error) ?? String(error)})`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads and validates a progress file without locking or writing it (for tools). */
+export async function readProgressFile(filePath: string): Promise<ProgressFile> {
+  const loaded = await readWithIdentity(filePath);
+  if (loaded === undefined) throw new StoreError(filePath, 'does not exist');
+  return parseProgressText(filePath, loaded.text);
+}
+
+/** The whole file in memory: `top` keeps unknown top-level fields and their order. */
+interface FileState {
+  top: ProgressFile;
+  records: Map<string, TransferRecord>;
+}
+
+function stateOf(data: ProgressFile): FileState {
+  return { top: data, records: new Map(data.active_transfers.map((t) => [t.id, t])) };
+}
+
+function serialize(state: FileState): string {
+  const data: ProgressFile = { ...state.top, active_transfers: [...state.records.values()] };
+  return `${JSON.stringify(data, null, JSON_INDENT)}\n`;
+}
+
+async function writeDurably(file: string, text: string): Promise<void> {
+  await writeFileAtomic(file, text, { fsync: true });
+  // The rename lives in the directory; without this a power loss may forget it.
+  try {
+    const dir = await fsp.open(path.dirname(file), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch {
+    // Some platforms (Windows) cannot open or fsync a directory; the file itself is synced.
+  }
+}
+
+/**
+ * write-file-atomic names its temp file `<file>.<uint32>` and removes it on exit, which a
+ * SIGKILL or power loss skips. Only called while holding the lock, so no writer is active.
+ */
+async function removeLeftoverTempFiles(file: string): Promise<void> {
+  const base = path.basename(file);
+  const entries = await fsp.readdir(path.dirname(file)).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (entry.startsWith(`${base}.`) && /^\d+$/.test(entry.slice(base.length + 1))) {
+      await fsp.unlink(path.join(path.dirname(file), entry)).catch(() => {});
+    }
+  }
+}
+
+interface Waiter<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+type Op =
+  | { kind: 'create'; record: TransferRecord; waiter: Waiter<TransferRecord> }
+  | { kind: 'update'; record: TransferRecord; basedOn: string; waiter: Waiter<TransferRecord> }
+  | { kind: 'prune'; expected: Map<string, string>; removed: string[]; waiter: Waiter<string[]> };
+
+/**
+ * Applies one queued change to `records` (mutating the map, never the records), or returns
+ * why it cannot be applied on top of this state.
+ */
+function applyOp(records: Map<string, TransferRecord>, op: Op): StaleWriteError | undefined {
+  switch (op.kind) {
+    case 'create':
+      if (records.has(op.record.id)) {
+        return new StaleWriteError(`transfer ${op.record.id} was created by another writer meanwhile`);
+      }
+      records.set(op.record.id, op.record);
+      return undefined;
+    case 'update': {
+      const current = records.get(op.record.id);
+      if (current === undefined) {
+        return new StaleWriteError(`transfer ${op.record.id} was removed from the progress file by another writer`);
+      }
+      if (current.updated_at !== op.basedOn) {
+        return new StaleWriteError(
+          `transfer ${op.record.id} is at updated_at ${current.updated_at} in the progress file, not at ` +
+            `${op.basedOn} that this change was based on (another writer changed it, or an earlier change ` +
+            `to it failed); the change was not written`,
+        );
+      }
+      records.set(op.record.id, op.record);
+      return undefined;
+    }
+    case 'prune':
+      op.removed = [];
+      for (const [id, updatedAt] of op.expected) {
+        if (records.get(id)?.updated_at === updatedAt) {
+          records.delete(id);
+          op.removed.push(id);
+        }
+      }
+      return undefined;
+  }
+}
+
+function settle(op: Op): void {
+  if (op.kind === 'prune') op.waiter.resolve([...op.removed]);
+  else op.waiter.resolve(structuredClone(op.record));
+}
+
+export class FileStore implements ProgressStore {
+  readonly file: string;
+  readonly #lock: HeldLock | undefined;
+  readonly #now: () => Date;
+  /** What the file holds as of our last read or write. */
+  #committed: FileState;
+  #identity: FileIdentity | undefined;
+  /** `#committed` plus every queued change: what callers see and build on. */
+  #view: Map<string, TransferRecord>;
+  #pending: Op[] = [];
+  #draining: Promise<void> | null = null;
+  #closed = false;
+
+  private constructor(
+    file: string,
+    lock: HeldLock | undefined,
+    data: ProgressFile,
+    identity: FileIdentity | undefined,
+    now: () => Date,
+  ) {
+    this.file = file;
+    this.#lock = lock;
+    this.#now = now;
+    this.#committed = stateOf(data);
+    this.#identity = identity;
+    this.#view = new Map(this.#committed.records);
+  }
+
+  /**
+   * Takes the lock, then loads the file (creating it empty when missing). A file that is not
+   * valid JSON, fails the schema or has a newer schema_version throws StoreError and is left
+   * byte for byte as it was.
+   */
+  static async open(filePath: string, options: FileStoreOptions = {}): Promise<FileStore> {
+    const file = path.resolve(filePath);
+    const now = options.now ?? (() => new Date());
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    const lock = options.lock === false ? undefined : await acquireLock(file);
+    try {
+      if (lock !== undefined) await removeLeftoverTempFiles(file);
+      const loaded = await readWithIdentity(file);
+      if (loaded !== undefined) {
+        return new FileStore(file, lock, parseProgressText(file, loaded.text), loaded.identity, now);
+      }
+      const empty = emptyProgressFile();
+      await writeDurably(file, serialize(stateOf(empty)));
+      return new FileStore(file, lock, empty, identityOf(await fsp.stat(file)), now);
+    } catch (error) {
+      await lock?.release();
+      throw error;
+    }
+  }
+
+  list(): TransferRecord[] {
+    return [...this.#view.values()].map((record) => structuredClone(record));
+  }
+
+  get(id: string): TransferRecord | undefined {
+    const record = this.#view.get(id);
+    return record === undefined ? undefined : structuredClone(record);
+  }
+
+  async create(transfer: NewTransfer): Promise<TransferRecord> {
+    this.#assertOpen();
+    const record = buildNewRecord(transfer, this.#now());
+    if (this.#view.has(record.id)) throw new Error(`transfer ${record.id} already exists`);
+    return this.#enqueue<TransferRecord>((waiter) => ({ kind: 'create', record, waiter }));
+  }
+
+  async update(id: string, change: (draft: TransferRecord) => void): Promise<TransferRecord> {
+    this.#assertOpen();
+    const current = this.#view.get(id);
+    if (current === undefined) throw unknownTransfer(id);
+    const record = applyChange(current, change, this.#now());
+    return this.#enqueue<TransferRecord>((waiter) => ({ kind: 'update', record, basedOn: current.updated_at, waiter }));
+  }
+
+  setStatus(id: string, status: TransferStatus, note?: string): Promise<TransferRecord> {
+    return this.update(id, statusChange(status, note));
+  }
+
+  async prune(olderThanMs: number, now: Date = this.#now()): Promise<string[]> {
+    this.#assertOpen();
+    const ids = idsToPrune(this.#view.values(), olderThanMs, now);
+    if (ids.length === 0) return [];
+    const expected = new Map(ids.map((id) => [id, this.#view.get(id)?.updated_at ?? '']));
+    return this.#enqueue<string[]>((waiter) => ({ kind: 'prune', expected, removed: [], waiter }));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#draining !== null) await this.#draining;
+    await this.#lock?.release();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error(`the progress store for ${this.file} is closed`);
+  }
+
+  #enqueue<T>(make: (waiter: Waiter<T>) => Op): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const op = make({ resolve, reject } as Waiter<T>);
+      applyOp(this.#view, op);
+      this.#pending.push(op);
+      this.#draining ??= this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      // Yield once so a synchronous burst of changes joins a single write.
+      await null;
+      while (this.#pending.length > 0) {
+        const batch = this.#pending.splice(0);
+        await this.#flush(batch);
+      }
+    } finally {
+      // Runs in the same tick as the last empty-queue check, so no change can slip between.
+      this.#draining = null;
+    }
+  }
+
+  async #flush(batch: Op[]): Promise<void> {
+    const rejected = new Map<Op, unknown>();
+    try {
+      let base = this.#committed;
+      let baseIdentity = this.#identity;
+      const onDisk = await fsp.stat(this.file).then(identityOf, (error: unknown) => {
+        if (errnoCode(error) === 'ENOENT') return undefined;
+        throw error;
+      });
+      if (onDisk !== undefined && !sameIdentity(onDisk, this.#identity)) {
+        // Another process wrote the file: build on what it wrote, record by record.
+        const loaded = await readWithIdentity(this.file);
+        if (loaded !== undefined) {
+          base = stateOf(parseProgressText(this.file, loaded.text));
+          baseIdentity = loaded.identity;
+        }
+      }
+      const next: FileState = { top: base.top, records: new Map(base.records) };
+      for (const op of batch) {
+        const conflict = applyOp(next.records, op);
+        if (conflict !== undefined) rejected.set(op, conflict);
+      }
+      if (rejected.size < batch.length) {
+        await writeDurably(this.file, serialize(next));
+        this.#committed = next;
+        // Unknown identity just means the next write re-reads the file first.
+        this.#identity = await fsp.stat(this.file).then(identityOf, () => undefined);
+      } else {
+        this.#committed = base;
+        this.#identity = baseIdentity;
+      }
+    } catch (error) {
+      for (const op of batch) rejected.set(op, error);
+    }
+    this.#view = new Map(this.#committed.records);
+    for (const op of this.#pending) applyOp(this.#view, op);
+    for (const op of batch) {
+      if (rejected.has(op)) op.waiter.reject(rejected.get(op));
+      else settle(op);
+    }
+  }
+}

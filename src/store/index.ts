@@ -1,0 +1,8 @@
+/** The progress store: schema, state machine, and the memory and file implementations. */
+export * from './schema.js';
+export * from './state.js';
+export type { NewTransfer, ProgressStore } from './types.js';
+export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+export { FileStore, readProgressFile, parseProgressText, type FileStoreOptions } from './file-store.js';
+export { acquireLock, lockPathFor, type HeldLock, type LockInfo } from './lock.js';
+export { InvalidRecordError } from './apply.js';

@@ -1,0 +1,182 @@
+/**
+ * The advisory lock beside the progress file (SPEC section 5): `transfer_progress.lock`
+ * holding `{pid, hostname, started_at}` of the process that owns the file.
+ *
+ * Not proper-lockfile: its staleness is time-based (a lock is stale once its mtime is old
+ * enough), so a lock left by a SIGKILLed bot would block the next start for that long.
+ * SPEC wants a dead holder's lock taken over at once, so liveness here is the holder's pid.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LockedError } from '../errors.js';
+
+export interface LockInfo {
+  pid: number;
+  hostname: string;
+  started_at: string;
+}
+
+export interface HeldLock {
+  readonly path: string;
+  readonly info: LockInfo;
+  /** Removes the lock file if it is still ours; safe to call twice. */
+  release(): Promise<void>;
+}
+
+/** Bounded: each round either takes the lock, refuses, or removes one dead holder's file. */
+const MAX_ATTEMPTS = 10;
+
+/** How long to let a concurrent takeover finish before looking again. */
+const TAKEOVER_WAIT_MS = 25;
+
+/** Locks this process holds, so a second open of the same file in-process is refused too. */
+const heldHere = new Set<string>();
+
+/** `transfer_progress.json` → `transfer_progress.lock`; any other name gets `.lock` appended. */
+export function lockPathFor(progressPath: string): string {
+  return progressPath.endsWith('.json') ? `${progressPath.slice(0, -'.json'.length)}.lock` : `${progressPath}.lock`;
+}
+
+function errnoCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
+}
+
+/** The holder as written, or undefined when the file is not a lock we understand (garbage). */
+function parseLockInfo(text: string): LockInfo | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { pid, hostname, started_at } = value as Record<string, unknown>;
+    // pid 0 and negative pids would signal process groups in isAlive.
+    if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
+    return { pid, hostname: typeof hostname === 'string' ? hostname : '?', started_at: String(started_at) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** EPERM means the process exists but belongs to someone else: alive. */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return errnoCode(error) === 'EPERM';
+  }
+}
+
+async function readOrUndefined(file: string): Promise<string | undefined> {
+  try {
+    return await fsp.readFile(file, 'utf8');
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Creates `lockPath` with its full content in one step: write a private temp file, then
+ * hard-link it into place (fails with EEXIST atomically). A plain open('wx') + write would
+ * let another process see an empty lock for a moment and take it for garbage.
+ * Falls back to open('wx') on file systems without hard links.
+ */
+async function createExclusive(lockPath: string, content: string): Promise<boolean> {
+  const temp = `${lockPath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await fsp.writeFile(temp, content, { flag: 'wx' });
+  try {
+    await fsp.link(temp, lockPath);
+    return true;
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS' && code !== 'EOPNOTSUPP') throw error;
+  } finally {
+    await fsp.unlink(temp).catch(() => {});
+  }
+  try {
+    await fsp.writeFile(lockPath, content, { flag: 'wx' });
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+/**
+ * Removes a dead holder's lock, but only if it still has the content we judged dead: the
+ * removal runs under a short-lived `.takeover` guard so two starting processes cannot both
+ * remove the lock (the second one would be removing the first one's fresh lock).
+ */
+async function removeIfUnchanged(lockPath: string, staleContent: string): Promise<void> {
+  const guard = `${lockPath}.takeover`;
+  const guardContent = JSON.stringify({ pid: process.pid });
+  if (!(await createExclusive(guard, guardContent))) {
+    // Someone else is taking over; if that someone died mid-way, clear its guard.
+    const other = await readOrUndefined(guard);
+    const holder = other === undefined ? undefined : parseLockInfo(other);
+    if (other !== undefined && (holder === undefined || !isProcessAlive(holder.pid))) {
+      await fsp.unlink(guard).catch(() => {});
+    }
+    await sleep(TAKEOVER_WAIT_MS);
+    return;
+  }
+  try {
+    const current = await readOrUndefined(lockPath);
+    if (current === staleContent) await fsp.unlink(lockPath).catch(() => {});
+  } finally {
+    await fsp.unlink(guard).catch(() => {});
+  }
+}
+
+/**
+ * Takes the lock for `progressPath` or throws LockedError when a live process holds it.
+ * A lock whose holder is gone, or whose content is unreadable, is taken over at once.
+ */
+export async function acquireLock(progressPath: string): Promise<HeldLock> {
+  const lockPath = lockPathFor(path.resolve(progressPath));
+  if (heldHere.has(lockPath)) {
+    throw new LockedError(`${progressPath} is already open in this process (lock file ${lockPath})`);
+  }
+  const info: LockInfo = { pid: process.pid, hostname: os.hostname(), started_at: new Date().toISOString() };
+  const content = `${JSON.stringify(info)}\n`;
+
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (await createExclusive(lockPath, content)) {
+      heldHere.add(lockPath);
+      return makeHeld(lockPath, info, content);
+    }
+    const existing = await readOrUndefined(lockPath);
+    if (existing === undefined) continue; // released between our two steps: try again
+    const holder = parseLockInfo(existing);
+    // Our own pid in a lock we do not hold is a previous run that had the same pid
+    // (pid 1 in a container, for instance): that run is gone.
+    if (holder !== undefined && holder.pid !== process.pid && isProcessAlive(holder.pid)) {
+      throw new LockedError(
+        `another discord-file-splitter (pid ${holder.pid} on ${holder.hostname}, since ${holder.started_at}) ` +
+          `is using ${progressPath}; stop it first (lock file ${lockPath})`,
+      );
+    }
+    await removeIfUnchanged(lockPath, existing);
+  }
+  throw new LockedError(`could not take the lock ${lockPath} for ${progressPath} after ${MAX_ATTEMPTS} attempts`);
+}
+
+function makeHeld(lockPath: string, info: LockInfo, content: string): HeldLock {
+  let released = false;
+  return {
+    path: lockPath,
+    info,
+    async release() {
+      if (released) return;
+      released = true;
+      heldHere.delete(lockPath);
+      // Only remove it while it is still ours: if another process took it over meanwhile
+      // (it judged us dead), removing it would unlock that process's file.
+      const current = await readOrUndefined(lockPath);
+      if (current === content) await fsp.unlink(lockPath).catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Failure injection into write-file-atomic (STYLE example 8): make each of its steps fail in
+ * turn and check the previous file is intact. write-file-atomic takes no fs argument, but it
+ * calls `fs.open`, `fs.write`, `fs.fsync`, `fs.rename` through the shared `require('fs')`
+ * object at call time, so spying on that object reaches every step.
+ */
+import fs from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { FileStore, readProgressFile } from '../../src/store/file-store.js';
+import { makeTempDir, sampleTransfer } from './helpers.js';
+
+type Step = 'open' | 'write' | 'fsync' | 'rename';
+
+/** Makes `fs[step]` call back with EIO; returns how many times it was hit. */
+function failStep(step: Step): { hits: () => number } {
+  let hits = 0;
+  vi.spyOn(fs, step).mockImplementation(((...args: unknown[]) => {
+    hits++;
+    const callback = args.at(-1) as (error: Error) => void;
+    process.nextTick(() => callback(Object.assign(new Error(`injected ${step} failure`), { code: 'EIO' })));
+  }) as never);
+  return { hits: () => hits };
+}
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let file: string;
+beforeEach(async () => {
+  ({ dir, cleanup } = await makeTempDir());
+  file = path.join(dir, 'transfer_progress.json');
+});
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await cleanup();
+});
+
+describe.each(['open', 'write', 'fsync', 'rename'] as const)('write-file-atomic step %s fails', (step) => {
+  test(`GIVEN ${step} fails during an update THEN the caller sees the error and the previous file is intact`, async () => {
+    const store = await FileStore.open(file);
+    const created = await store.create(sampleTransfer());
+    await store.update(created.id, (d) => void d.completed_chunks.push(0));
+    const before = await readFile(file);
+
+    const injected = failStep(step);
+    await expect(store.update(created.id, (d) => void d.completed_chunks.push(1))).rejects.toThrow(`injected ${step} failure`);
+    expect(injected.hits()).toBeGreaterThan(0);
+    vi.restoreAllMocks();
+
+    expect((await readFile(file)).equals(before)).toBe(true);
+    const onDisk = await readProgressFile(file);
+    expect(onDisk.active_transfers[0]!.completed_chunks).toEqual([0]);
+    // The failed change is not shown as saved, and no temp file is left behind.
+    expect(store.get(created.id)!.completed_chunks).toEqual([0]);
+    expect((await readdir(dir)).sort()).toEqual(['transfer_progress.json', 'transfer_progress.lock']);
+
+    // The store keeps working once the disk does.
+    await store.update(created.id, (d) => void d.completed_chunks.push(2));
+    expect((await readProgressFile(file)).active_transfers[0]!.completed_chunks).toEqual([0, 2]);
+    await store.close();
+  });
+});
+
+test('GIVEN the control: a plain in-place writer under the same injection THEN the check above sees the damage', async () => {
+  // Proves the harness is sensitive: a writer that truncates the real file first loses it.
+  const store = await FileStore.open(file);
+  await store.create(sampleTransfer());
+  await store.close();
+  const before = await readFile(file);
+
+  const naiveWrite = async (target: string, text: string): Promise<void> => {
+    const fd = await promisify(fs.open)(target, 'w');
+    try {
+      await promisify(fs.write)(fd, text);
+      await promisify(fs.fsync)(fd);
+    } finally {
+      await promisify(fs.close)(fd);
+    }
+  };
+  failStep('write');
+  await expect(naiveWrite(file, '{"schema_version":1,"active_transfers":[]}')).rejects.toThrow('injected write failure');
+  vi.restoreAllMocks();
+  expect((await readFile(file)).equals(before)).toBe(false);
+  await expect(readProgressFile(file)).rejects.toThrow(/empty/);
+});
+
+test('GIVEN many changes arrive while a write is in flight THEN each caller resolves only once its change is on disk', async () => {
+  const store = await FileStore.open(file);
+  const created = await store.create(sampleTransfer());
+  const checks = Array.from({ length: 30 }, (_, i) =>
+    store
+      .update(created.id, (d) => void d.completed_chunks.push(i))
+      .then(() => JSON.parse(fs.readFileSync(file, 'utf8')).active_transfers[0].completed_chunks as number[]),
+  );
+  const seen = await Promise.all(checks);
+  seen.forEach((onDisk, i) => expect(onDisk).toContain(i));
+  await store.close();
+});
+
+test('GIVEN 30 concurrent changes THEN they are coalesced into fewer writes', async () => {
+  const store = await FileStore.open(file);
+  const created = await store.create(sampleTransfer());
+  const rename = vi.spyOn(fs, 'rename');
+  await Promise.all(Array.from({ length: 30 }, (_, i) => store.update(created.id, (d) => void d.completed_chunks.push(i))));
+  expect(rename.mock.calls.length).toBeGreaterThan(0);
+  expect(rename.mock.calls.length).toBeLessThan(30);
+  await store.close();
+});

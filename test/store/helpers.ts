@@ -1,0 +1,48 @@
+/** Shared pieces of the store tests: temp dirs, sample transfers, a controllable clock. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { NewTransfer } from '../../src/store/types.js';
+
+export async function makeTempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dfs-store-'));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export function sampleTransfer(id = 'upload_abc123', overrides: Partial<NewTransfer> = {}): NewTransfer {
+  return {
+    id,
+    source: { kind: 'file', path: 'movies/movie.mkv', real_path: '/srv/files/movies/movie.mkv', size: 24_000_000, mtime_ms: 1_700_000_000_000 },
+    file_name: 'movie.mkv',
+    file_size: 24_000_000,
+    chunk_size_bytes: 8_000_000,
+    total_chunks: 3,
+    owner_id: '111111111111111111',
+    guild_id: '222222222222222222',
+    channel_id: '333333333333333333',
+    ...overrides,
+  } as NewTransfer;
+}
+
+/** A clock that moves one second per reading unless set. */
+export function fakeClock(start = Date.parse('2030-01-01T00:00:00.000Z')): { now: () => Date; set(ms: number): void } {
+  let t = start;
+  return {
+    now: () => new Date((t += 1000)),
+    set(ms: number) {
+      t = ms;
+    },
+  };
+}
+
+/** A small seeded PRNG (mulberry32) so "random" delays repeat from run to run. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
