@@ -1,0 +1,19 @@
+/**
+ * A fake Discord (REST v10 + gateway + CDN) on 127.0.0.1 that the unmodified discord.js 14 client accepts.
+ * See README.md beside this file.
+ */
+export { startFakeDiscord } from './server.js';
+export type {
+  FakeDiscord,
+  FakeDiscordOptions,
+  FakeMessage,
+  FakeAttachment,
+  Fault,
+  FaultController,
+  FaultRoute,
+  GatewayOpRecord,
+  InteractionHandle,
+  InteractionInput,
+  InteractionView,
+  RecordedRequest,
+} from './types.js';

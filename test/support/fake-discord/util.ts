@@ -1,0 +1,47 @@
+const DISCORD_EPOCH = 1420070400000n;
+let last = 0n;
+
+/** Strictly increasing, real-looking (19-digit today) Discord snowflake. */
+export function snowflake(time: number = Date.now()): string {
+  let v = ((BigInt(time) - DISCORD_EPOCH) << 22n) | (1n << 17n);
+  if (v <= last) v = last + 1n;
+  last = v;
+  return v.toString();
+}
+
+export function snowflakeTime(id: string): number {
+  return Number((BigInt(id) >> 22n) + DISCORD_EPOCH);
+}
+
+export function cmpSnowflake(a: string, b: string): number {
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export const Permissions = {
+  ViewChannel: 1n << 10n,
+  SendMessages: 1n << 11n,
+  ManageMessages: 1n << 13n,
+  EmbedLinks: 1n << 14n,
+  AttachFiles: 1n << 15n,
+  ReadMessageHistory: 1n << 16n,
+  UseApplicationCommands: 1n << 31n,
+} as const;
+
+export const MEMBER_PERMISSIONS = (
+  Permissions.ViewChannel |
+  Permissions.SendMessages |
+  Permissions.EmbedLinks |
+  Permissions.AttachFiles |
+  Permissions.ReadMessageHistory |
+  Permissions.UseApplicationCommands
+).toString();
+
+export const BOT_PERMISSIONS = (
+  BigInt(MEMBER_PERMISSIONS) | Permissions.ManageMessages
+).toString();
