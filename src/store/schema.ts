@@ -53,6 +53,8 @@ export const transferSchema = z.looseObject({
   file_sha256: sha256Hex.nullable().default(null),
   hash_algo: z.literal('sha256').default('sha256'),
   chunk_size_bytes: z.number().int().positive(),
+  /** The per-attachment limit the starting interaction reported (bytes), for error notes. */
+  attachment_size_limit: z.number().int().positive().nullable().default(null),
   total_chunks: z.number().int().nonnegative().nullable(),
   /** 0-based indices of the parts Discord has confirmed, ascending. */
   completed_chunks: z.array(z.number().int().nonnegative()).default([]),

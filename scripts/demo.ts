@@ -1,0 +1,89 @@
+/**
+ * `npm run demo`: the whole job on one machine with no Discord token. Starts the built-in
+ * fake Discord and the bot (as its own process), runs /split on a generated file, shows the
+ * progress message as it changes, then rebuilds the file from what the fake Discord
+ * received and checks its sha256.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { startFakeDiscord } from '../test/support/fake-discord/index.js';
+import { startBotProcess } from '../test/support/bot-process.js';
+import { writeSeededFile } from '../test/support/random-file.js';
+import { rebuildFromFake, findManifestMessage } from '../test/support/rebuild.js';
+
+const FILE_SIZE = Number(process.env.DEMO_FILE_SIZE ?? 60 * 1024 * 1024); // bytes
+const ADMINISTRATOR = 1n << 3n;
+
+async function main(): Promise<void> {
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'dfs-demo-'));
+  const filesRoot = path.join(work, 'files');
+  await fs.mkdir(filesRoot);
+  const say = (text: string) => process.stdout.write(`${text}\n`);
+
+  say(`1. Generating a ${(FILE_SIZE / 1048576).toFixed(0)} MiB file in ${filesRoot} …`);
+  const sourceSha = await writeSeededFile(path.join(filesRoot, 'holiday video.mkv'), FILE_SIZE, 2026);
+  say(`   sha256 ${sourceSha}`);
+
+  const fake = await startFakeDiscord();
+  say(`2. Fake Discord listening at ${fake.url} (REST ${fake.apiUrl}, gateway ${fake.gatewayUrl})`);
+  const bot = await startBotProcess({
+    cwd: work,
+    env: {
+      DISCORD_TOKEN: fake.token,
+      DISCORD_API_URL: fake.apiUrl,
+      FILES_ROOT: filesRoot,
+      PROGRESS_FILE_PATH: path.join(work, 'transfer_progress.json'),
+      PROGRESS_EDIT_INTERVAL_MS: '500',
+      LOG_LEVEL: 'info',
+    },
+  });
+  say('3. Bot connected (real discord.js client, gateway + REST).');
+  try {
+    say('4. A member types: /split path:"holiday video.mkv"');
+    const reply = await fake.sendInteraction({
+      name: 'split',
+      options: [{ name: 'path', type: 3, value: 'holiday video.mkv' }],
+      permissions: ADMINISTRATOR,
+    });
+    await reply.waitFor((h) => Boolean(h.original()?.content), 10_000);
+    say(`   bot replied: ${reply.original()?.content ?? ''}`);
+    const transferId = /`(upload_[a-z0-9]+)`/.exec(reply.original()?.content ?? '')?.[1];
+    if (!transferId) throw new Error('the bot did not name a transfer id');
+
+    say('5. Progress message in the channel:');
+    let last = '';
+    const deadline = Date.now() + 120_000;
+    while (!findManifestMessage(fake, transferId) && Date.now() < deadline) {
+      const progress = fake.messages().find((m) => m.content.includes(transferId) && m.content.includes('parts ') && m.attachments.length === 0);
+      if (progress && progress.content !== last) {
+        last = progress.content;
+        say(progress.content.replace(/^/gm, '   │ '));
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await bot.waitForLog((l) => l.msg === 'transfer_complete' || l.msg === 'transfer_error', 30_000);
+
+    const rebuilt = rebuildFromFake(fake, transferId);
+    const posted = fake.messages().filter((m) => m.content.includes(transferId) && m.attachments.length > 0);
+    say(`6. Discord holds ${rebuilt.partAttachments.length} parts in ${posted.length - 1} messages, plus the manifest:`);
+    say(rebuilt.manifestMessage.content.replace(/^/gm, '   │ '));
+    const progress = JSON.parse(await fs.readFile(path.join(work, 'transfer_progress.json'), 'utf8')) as {
+      active_transfers: { id: string; status: string; completed_chunks: number[] }[];
+    };
+    const record = progress.active_transfers.find((t) => t.id === transferId);
+    say(`7. transfer_progress.json: status ${record?.status}, ${record?.completed_chunks.length} parts recorded`);
+    const ok = rebuilt.sha256 === sourceSha && rebuilt.manifest.file.sha256 === sourceSha && record?.status === 'complete';
+    say(`8. Rebuilt from the posted parts: sha256 ${rebuilt.sha256} — ${ok ? 'MATCHES the source ✔' : 'DOES NOT MATCH ✘'}`);
+    process.exitCode = ok ? 0 : 1;
+  } finally {
+    await bot.kill('SIGTERM');
+    await fake.stop();
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`demo failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

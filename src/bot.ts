@@ -1,0 +1,78 @@
+/**
+ * The bot's parts wired together: the progress store (locked before connecting), the
+ * discord.js client, the transfer manager and the interaction router.
+ */
+import { Events, type Client } from 'discord.js';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+import { FileStore } from './store/file-store.js';
+import { createClient } from './discord/client.js';
+import { DiscordSink } from './discord/sink.js';
+import { TransferManager } from './discord/transfer-manager.js';
+import { routeInteraction } from './discord/router.js';
+import type { BotContext } from './commands/types.js';
+
+/** Interrupted transfers resume this soon after connecting (SPEC: within 5 seconds). */
+const AUTO_RESUME_DELAY_MS = 1_000;
+/** SIGTERM must end the process within 10 s whatever the network does. */
+const SHUTDOWN_DEADLINE_MS = 8_000;
+
+export interface Bot {
+  client: Client;
+  context: BotContext;
+  stop(): Promise<void>;
+}
+
+export async function startBot(config: Config, log: Logger): Promise<Bot> {
+  const token = config.DISCORD_TOKEN;
+  if (!token) throw new Error('DISCORD_TOKEN is required');
+  // Lock and validate the progress file before anything talks to Discord.
+  const store = await FileStore.open(config.PROGRESS_FILE_PATH);
+  const pruned = await store.prune(config.RETENTION_HOURS * 3_600_000);
+  if (pruned.length > 0) log.info({ pruned }, 'pruned finished transfers past RETENTION_HOURS');
+
+  const client = createClient(config);
+  const sink = new DiscordSink(client.rest, () => client.user?.id);
+  const transfers = new TransferManager({ config, store, rest: client.rest, sink, log });
+  const interrupted = await transfers.markInterrupted();
+  if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
+  const context: BotContext = { config, store, transfers, log };
+
+  client.on(Events.InteractionCreate, (interaction) => {
+    void routeInteraction(interaction, context).catch((error: unknown) => log.error({ err: error }, 'interaction handler failed'));
+  });
+  client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
+  client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
+  client.rest.on('rateLimited', (info) =>
+    log.info({ route: info.route, retry_after_ms: info.retryAfter, global: info.global, scope: info.scope }, 'rate_limited'),
+  );
+  client.once(Events.ClientReady, (ready) => {
+    log.info({ user_id: ready.user.id, guilds: ready.guilds.cache.size }, 'ready');
+    if (!config.AUTO_RESUME) return;
+    setTimeout(() => {
+      const resumed = transfers.resumeInterrupted();
+      if (resumed.length > 0) log.info({ transfers: resumed }, 'resuming interrupted transfers');
+    }, AUTO_RESUME_DELAY_MS).unref();
+  });
+
+  try {
+    await client.login(token);
+  } catch (error) {
+    await store.close();
+    await client.destroy();
+    throw error;
+  }
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      log.info('shutting down: stopping dispatch and settling in-flight uploads');
+      await Promise.race([transfers.shutdown(), new Promise((r) => setTimeout(r, SHUTDOWN_DEADLINE_MS).unref())]);
+      await store.close();
+      await client.destroy();
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  return { client, context, stop };
+}

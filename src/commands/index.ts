@@ -1,0 +1,10 @@
+/** Every slash command, in one static list (no loader magic for five commands). */
+import cancel from './cancel.js';
+import resume from './resume.js';
+import split from './split.js';
+import status from './status.js';
+import type { Command } from './types.js';
+
+export const commands: readonly Command[] = [split, status, cancel, resume];
+
+export const commandsByName = new Map(commands.map((c) => [c.data.name, c]));

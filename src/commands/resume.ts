@@ -1,0 +1,36 @@
+import { MessageFlags, SlashCommandBuilder } from 'discord.js';
+import { UserError } from '../errors.js';
+import { callerOf, canCancel, canStartTransfers } from '../discord/permissions.js';
+import { autocompleteTransfers } from './autocomplete.js';
+import type { Command } from './types.js';
+
+const data = new SlashCommandBuilder()
+  .setName('resume')
+  .setDescription('Resume an interrupted or failed transfer, sending only the missing parts')
+  .addStringOption((o) => o.setName('transfer').setDescription('Transfer id').setRequired(true).setAutocomplete(true))
+  .setDMPermission(false);
+
+export default {
+  data,
+  async execute(interaction, ctx) {
+    const id = interaction.options.getString('transfer', true).trim();
+    const transfer = ctx.store.get(id);
+    if (!transfer) throw new UserError(`No transfer \`${id}\`.`);
+    const caller = callerOf(interaction);
+    if (!canStartTransfers(caller, ctx.config) || !canCancel(caller, transfer.owner_id)) {
+      throw new UserError('Only the member who started this transfer, or someone with Manage Messages, may resume it.');
+    }
+    if (ctx.transfers.isRunning(id)) throw new UserError(`Transfer \`${id}\` is already running.`);
+    if (transfer.status !== 'interrupted' && transfer.status !== 'error') {
+      throw new UserError(`Transfer \`${id}\` is ${transfer.status}; only interrupted or failed transfers can be resumed.`);
+    }
+    await interaction.reply({
+      content: `Resuming \`${id}\`: checking the ${transfer.completed_chunks.length} part(s) already posted, then sending the rest.`,
+      flags: MessageFlags.Ephemeral,
+    });
+    ctx.transfers.start(id);
+  },
+  async autocomplete(interaction, ctx) {
+    await autocompleteTransfers(interaction, ctx, ['interrupted', 'error']);
+  },
+} satisfies Command;

@@ -1,0 +1,83 @@
+import { ChannelType, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { UserError } from '../errors.js';
+import { callerOf, canStartTransfers } from '../discord/permissions.js';
+import { chooseChunkSize, formatMiB, MIB } from '../transfer/plan.js';
+import { listFiles, resolveLocalSource } from '../transfer/source.js';
+import { ACTIVE_STATUSES } from '../store/state.js';
+import type { BotContext, Command } from './types.js';
+
+const data = new SlashCommandBuilder()
+  .setName('split')
+  .setDescription('Send a file from the bot\'s files folder to a channel in verified parts')
+  .addStringOption((o) =>
+    o.setName('path').setDescription('File path relative to the files folder').setRequired(true).setAutocomplete(true),
+  )
+  .addIntegerOption((o) => o.setName('chunk_size').setDescription('Part size in MiB (default: the channel\'s limit)'))
+  .addChannelOption((o) =>
+    o
+      .setName('channel')
+      .setDescription('Where to post the parts (default: here)')
+      .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.PublicThread, ChannelType.PrivateThread),
+  )
+  .setDMPermission(false);
+
+/** Checks shared by /split and /upload: who asks, where to, and whether they have room. */
+export function checkCanStart(interaction: ChatInputCommandInteraction, ctx: BotContext): { channelId: string; guildId: string | null } {
+  if (!interaction.inGuild()) throw new UserError('Transfers run in a server channel, not in direct messages.');
+  if (!canStartTransfers(callerOf(interaction), ctx.config)) {
+    throw new UserError('You are not allowed to start transfers here (ask an admin to add you to the bot\'s allowed roles or users).');
+  }
+  const channel = interaction.options.getChannel('channel');
+  const channelId = channel?.id ?? interaction.channelId;
+  const active = ctx.store
+    .list()
+    .filter((t) => t.owner_id === interaction.user.id && ACTIVE_STATUSES.includes(t.status)).length;
+  if (active >= ctx.config.MAX_ACTIVE_TRANSFERS) {
+    throw new UserError(
+      `You already have ${active} unfinished transfers (the limit is ${ctx.config.MAX_ACTIVE_TRANSFERS}); wait for one to finish or /cancel one.`,
+    );
+  }
+  return { channelId, guildId: interaction.guildId };
+}
+
+export function requestedChunkSize(interaction: ChatInputCommandInteraction, ctx: BotContext): number {
+  const mib = interaction.options.getInteger('chunk_size');
+  const limit = interaction.attachmentSizeLimit;
+  try {
+    return chooseChunkSize({ requested: mib === null ? undefined : mib * MIB, defaultSize: ctx.config.DEFAULT_CHUNK_SIZE_BYTES, limit });
+  } catch (error) {
+    const max = limit && limit > 0 ? limit : 10 * MIB;
+    throw new UserError(
+      `chunk_size must be a whole number of MiB from 1 to ${Math.floor(max / MIB)} (this channel's attachment limit is ${formatMiB(max)}); got ${mib}.`,
+      { cause: error },
+    );
+  }
+}
+
+export default {
+  data,
+  async execute(interaction, ctx) {
+    const target = checkCanStart(interaction, ctx);
+    const chunkSize = requestedChunkSize(interaction, ctx);
+    const source = await resolveLocalSource(ctx.config.FILES_ROOT, interaction.options.getString('path', true), ctx.config.MAX_FILE_SIZE_BYTES);
+    const transfer = await ctx.transfers.createFileTransfer({
+      source,
+      chunkSize,
+      attachmentSizeLimit: interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : null,
+      ownerId: interaction.user.id,
+      channelId: target.channelId,
+      guildId: target.guildId,
+    });
+    await interaction.reply({
+      content:
+        `Transfer \`${transfer.id}\` started: **${transfer.file_name}**, ${transfer.file_size} bytes in ` +
+        `${transfer.total_chunks} parts of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. ` +
+        `Follow it with \`/status transfer:${transfer.id}\`.`,
+    });
+    ctx.transfers.start(transfer.id);
+  },
+  async autocomplete(interaction, ctx) {
+    const files = await listFiles(ctx.config.FILES_ROOT, interaction.options.getFocused());
+    await interaction.respond(files.map((f) => ({ name: f, value: f })));
+  },
+} satisfies Command;

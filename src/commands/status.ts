@@ -1,0 +1,66 @@
+import { MessageFlags, SlashCommandBuilder } from 'discord.js';
+import { UserError } from '../errors.js';
+import { progressBar, formatDuration } from '../discord/progress.js';
+import { MIB } from '../transfer/plan.js';
+import type { TransferRecord } from '../store/schema.js';
+import { autocompleteTransfers } from './autocomplete.js';
+import type { Command } from './types.js';
+
+const data = new SlashCommandBuilder()
+  .setName('status')
+  .setDescription('Show your transfers, or one transfer in detail')
+  .addStringOption((o) => o.setName('transfer').setDescription('Transfer id').setAutocomplete(true))
+  .setDMPermission(false);
+
+function messageLink(t: TransferRecord, messageId: string | null): string | null {
+  return messageId && t.guild_id ? `https://discord.com/channels/${t.guild_id}/${t.channel_id}/${messageId}` : null;
+}
+
+export function describeTransfer(t: TransferRecord, throughput: number | null): string {
+  const size = t.file_size ?? 0;
+  const fraction = size > 0 ? t.bytes_done / size : 0;
+  const lines = [
+    `**${t.file_name}** · \`${t.id}\` · **${t.status}**`,
+    `\`${progressBar(fraction)}\` ${(fraction * 100).toFixed(1)}%`,
+    `parts ${t.completed_chunks.length}/${t.total_chunks ?? '?'} · ${(t.bytes_done / MIB).toFixed(1)} of ${(size / MIB).toFixed(1)} MiB · part size ${(t.chunk_size_bytes / MIB).toFixed(2)} MiB`,
+  ];
+  if (throughput && t.status === 'in_progress') {
+    lines.push(`throughput ${(throughput / MIB).toFixed(2)} MiB/s · ETA ${formatDuration((size - t.bytes_done) / throughput)}`);
+  }
+  lines.push(`retries so far: ${t.retries}`);
+  const lastNote = t.notes.at(-1);
+  if (lastNote) lines.push(`last note: ${lastNote.slice(0, 400)}`);
+  const progress = messageLink(t, t.progress_message_id);
+  const manifest = messageLink(t, t.manifest_message_id);
+  if (progress) lines.push(`progress: ${progress}`);
+  if (manifest) lines.push(`manifest: ${manifest}`);
+  return lines.join('\n');
+}
+
+export default {
+  data,
+  async execute(interaction, ctx) {
+    const id = interaction.options.getString('transfer')?.trim();
+    if (id) {
+      const transfer = ctx.store.get(id);
+      if (!transfer || (transfer.guild_id && interaction.guildId && transfer.guild_id !== interaction.guildId)) {
+        throw new UserError(`No transfer \`${id}\` here. \`/status\` without an id lists yours.`);
+      }
+      await interaction.reply({ content: describeTransfer(transfer, ctx.transfers.throughput(id)), flags: MessageFlags.Ephemeral });
+      return;
+    }
+    const mine = ctx.store
+      .list()
+      .filter((t) => t.owner_id === interaction.user.id)
+      .sort((a, b) => b.updated_at.localeCompare(a.updated_at))
+      .slice(0, 15);
+    const content =
+      mine.length === 0
+        ? 'You have no transfers. Start one with `/split`.'
+        : mine
+            .map((t) => `\`${t.id}\` ${t.file_name} · ${t.status} · ${t.completed_chunks.length}/${t.total_chunks ?? '?'} parts`)
+            .join('\n');
+    await interaction.reply({ content, flags: MessageFlags.Ephemeral });
+  },
+  autocomplete: autocompleteTransfers,
+} satisfies Command;

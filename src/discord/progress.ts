@@ -1,0 +1,111 @@
+/** The progress message: rendering (pure) and a throttled editor that always makes a final edit. */
+import type { TransferRecord } from '../store/schema.js';
+import { MIB } from '../transfer/plan.js';
+
+const BAR_WIDTH = 20;
+
+export function progressBar(fraction: number, width = BAR_WIDTH): string {
+  const clamped = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+  const filled = Math.round(clamped * width);
+  return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
+}
+
+export interface Rate {
+  bytesPerSecond: number | null;
+}
+
+/** Throughput over the bytes sent in this run of the transfer (not those of earlier runs). */
+export function measureRate(transfer: TransferRecord, runStartedAt: number, bytesAtRunStart: number, now = Date.now()): Rate {
+  const seconds = (now - runStartedAt) / 1000;
+  const bytes = transfer.bytes_done - bytesAtRunStart;
+  return { bytesPerSecond: seconds > 0.5 && bytes > 0 ? bytes / seconds : null };
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '—';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  return h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${r}s` : `${r}s`;
+}
+
+const STATUS_LABEL: Record<TransferRecord['status'], string> = {
+  pending: '⏳ pending',
+  in_progress: '📤 uploading',
+  interrupted: '⏸️ interrupted',
+  complete: '✅ complete',
+  error: '❌ error',
+  cancelled: '🛑 cancelled',
+};
+
+export function renderProgress(transfer: TransferRecord, rate: Rate = { bytesPerSecond: null }): string {
+  const size = transfer.file_size ?? 0;
+  const done = transfer.completed_chunks.length;
+  const total = transfer.total_chunks ?? 0;
+  const fraction = size > 0 ? transfer.bytes_done / size : total > 0 ? done / total : 0;
+  const percent = (fraction * 100).toFixed(1);
+  const lines = [
+    `**${transfer.file_name}** · \`${transfer.id}\` · ${STATUS_LABEL[transfer.status]}`,
+    `\`${progressBar(fraction)}\` ${percent}% · parts ${done}/${total} · ${(transfer.bytes_done / MIB).toFixed(1)}/${(size / MIB).toFixed(1)} MiB`,
+  ];
+  if (transfer.status === 'in_progress' && rate.bytesPerSecond) {
+    const eta = (size - transfer.bytes_done) / rate.bytesPerSecond;
+    lines.push(`${(rate.bytesPerSecond / MIB).toFixed(2)} MiB/s · ETA ${formatDuration(eta)}`);
+  }
+  if (transfer.retries > 0) lines.push(`retries so far: ${transfer.retries}`);
+  const lastNote = transfer.notes.at(-1);
+  if ((transfer.status === 'error' || transfer.status === 'interrupted' || transfer.status === 'cancelled') && lastNote) {
+    lines.push(`note: ${lastNote.slice(0, 500)}`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * Edits one message at most every `intervalMs`; the newest state wins, and `finish` always
+ * makes a last edit with the end state however fast the transfer was.
+ */
+export class ThrottledEditor {
+  private lastEdit = 0;
+  private pending: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private finished = false;
+
+  constructor(
+    private readonly edit: (content: string) => Promise<void>,
+    private readonly intervalMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  update(content: string): void {
+    if (this.finished) return;
+    this.pending = content;
+    const wait = this.lastEdit + this.intervalMs - this.now();
+    if (wait <= 0) this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.flush();
+      }, wait);
+      this.timer.unref();
+    }
+  }
+
+  async finish(content: string): Promise<void> {
+    this.finished = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.pending = content;
+    this.flush();
+    await this.chain;
+  }
+
+  private flush(): void {
+    const content = this.pending;
+    if (content === null) return;
+    this.pending = null;
+    this.lastEdit = this.now();
+    this.chain = this.chain.then(() => this.edit(content)).catch(() => undefined);
+  }
+}

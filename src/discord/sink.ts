@@ -1,0 +1,190 @@
+/**
+ * The Discord chunk sink: one message per batch of parts, through discord.js's REST client
+ * (so its rate-limit handling applies) with a FormData body we build ourselves.
+ */
+import { DiscordAPIError, HTTPError, Routes, type REST } from 'discord.js';
+import { SinkError } from '../errors.js';
+import type { ChunkSink, OutgoingPart, PostedPart, SendOptions } from '../transfer/sink.js';
+import type { Manifest } from '../transfer/manifest.js';
+import { manifestName } from '../transfer/plan.js';
+import type { TransferRecord } from '../store/schema.js';
+
+interface ApiAttachment {
+  id: string;
+  filename: string;
+  size: number;
+}
+interface ApiMessage {
+  id: string;
+  content: string;
+  nonce?: string | number | null;
+  author?: { id: string };
+  attachments: ApiAttachment[];
+}
+
+/** Discord error codes that will not get better by asking again. */
+const FATAL_STATUSES = new Set([400, 401, 403, 404]);
+
+export class DiscordSink implements ChunkSink {
+  constructor(
+    private readonly rest: REST,
+    private readonly botUserId: () => string | undefined,
+  ) {}
+
+  async sendParts(transfer: TransferRecord, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]> {
+    const first = parts[0];
+    const last = parts.at(-1);
+    if (!first || !last) throw new Error('sendParts needs at least one part');
+    const total = transfer.total_chunks ?? '?';
+    const range = first === last ? `part ${first.index + 1}` : `parts ${first.index + 1}–${last.index + 1}`;
+    const content = `\`${transfer.id}\` ${transfer.file_name} · ${range} of ${total}`;
+    const files = parts.map((p) => ({ name: p.name, data: p.data }));
+    let message: ApiMessage;
+    try {
+      message = await this.post(transfer.channel_id, content, files, options);
+    } catch (error) {
+      if (error instanceof SinkError && error.kind === 'too_large') {
+        const limit = transfer.attachment_size_limit;
+        const sizes = parts.map((p) => `${p.name} (${p.size} bytes)`).join(', ');
+        throw new SinkError(
+          `Discord refused ${sizes} as too large; the interaction reported an attachment limit of ${limit ?? 'none (10485760 assumed)'} bytes`,
+          'too_large',
+          'too_large',
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    return parts.map((part) => {
+      const attachment = message.attachments.find((a) => a.filename === part.name);
+      if (!attachment) throw new SinkError(`Discord's answer lacks attachment ${part.name}`, 'transient', 'missing_attachment');
+      return { index: part.index, message_id: message.id, attachment_id: attachment.id };
+    });
+  }
+
+  async sendManifest(transfer: TransferRecord, manifest: Manifest, options: SendOptions): Promise<{ message_id: string; attachment_id: string }> {
+    const name = manifestName(transfer.file_name);
+    const content = [
+      `✅ \`${transfer.id}\` **${manifest.file.name}** — ${manifest.file.size} bytes in ${manifest.chunks.length} parts.`,
+      `Rebuild: download every \`${transfer.file_name}.part*\` and this manifest, then \`cat ${transfer.file_name}.part* > ${manifest.file.name}\``,
+      `or \`discord-file-splitter join ${name}\` (checks every part). sha256: \`${manifest.file.sha256}\``,
+    ].join('\n');
+    const data = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+    const message = await this.post(transfer.channel_id, content, [{ name, data }], options);
+    const attachment = message.attachments[0];
+    if (!attachment) throw new SinkError(`Discord's answer lacks attachment ${name}`, 'transient', 'missing_attachment');
+    return { message_id: message.id, attachment_id: attachment.id };
+  }
+
+  /**
+   * Reads the channel since the transfer began: a part posted but never recorded (the bot
+   * died between Discord's answer and the write) is found by the transfer id in the
+   * message text, and a recorded part whose message is gone is reported missing.
+   */
+  async reconcile(transfer: TransferRecord, signal: AbortSignal): Promise<{ missing: number[]; found: PostedPart[] }> {
+    const botId = this.botUserId();
+    const seen = new Map<number, PostedPart>();
+    const partPattern = new RegExp(`^${escapeRegExp(transfer.file_name)}\\.part(\\d+)$`);
+    let after = snowflakeAt(Date.parse(transfer.created_at) - 60_000);
+    // Bounded: each page moves `after` forward; a channel has finitely many messages.
+    for (let page = 0; page < 100_000; page++) {
+      if (signal.aborted) throw new SinkError('reconcile aborted', 'aborted', 'aborted');
+      const batch = (await this.call(() =>
+        this.rest.get(Routes.channelMessages(transfer.channel_id), {
+          query: new URLSearchParams({ after, limit: '100' }),
+          signal,
+        }),
+      )) as ApiMessage[];
+      if (batch.length === 0) break;
+      for (const message of batch) {
+        if (botId && message.author?.id !== botId) continue;
+        if (!message.content.includes(`\`${transfer.id}\``)) continue;
+        for (const attachment of message.attachments) {
+          const match = partPattern.exec(attachment.filename);
+          if (!match?.[1]) continue;
+          const index = Number(match[1]) - 1;
+          if (!seen.has(index)) seen.set(index, { index, message_id: message.id, attachment_id: attachment.id });
+        }
+      }
+      after = batch.reduce((max, m) => (BigInt(m.id) > BigInt(max) ? m.id : max), after);
+    }
+    const recorded = new Map(transfer.parts.map((p) => [p.index, p]));
+    const missing = [...recorded.keys()].filter((i) => !seen.has(i));
+    const found = [...seen.values()].filter((p) => {
+      const r = recorded.get(p.index);
+      return !r || r.message_id !== p.message_id || r.attachment_id !== p.attachment_id;
+    });
+    return { missing, found };
+  }
+
+  private async post(
+    channelId: string,
+    content: string,
+    files: { name: string; data: Buffer }[],
+    options: SendOptions,
+  ): Promise<ApiMessage> {
+    const form = new FormData();
+    form.append(
+      'payload_json',
+      JSON.stringify({
+        content,
+        nonce: options.nonce,
+        enforce_nonce: true,
+        attachments: files.map((f, id) => ({ id: String(id), filename: f.name })),
+      }),
+    );
+    files.forEach((f, id) => form.append(`files[${id}]`, new Blob([f.data]), f.name));
+    return (await this.call(
+      () => this.rest.post(Routes.channelMessages(channelId), { body: form, passThroughBody: true, signal: options.signal }),
+      options.signal,
+    )) as ApiMessage;
+  }
+
+  private async call<T>(request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw classify(error, signal);
+    }
+  }
+}
+
+/** Maps what discord.js throws onto what the orchestrator should do. */
+export function classify(error: unknown, signal?: AbortSignal): SinkError {
+  if (signal?.aborted) return new SinkError('upload aborted', 'aborted', 'aborted', { cause: error });
+  if (error instanceof DiscordAPIError) {
+    if (error.status === 413 || error.code === 40005) {
+      return new SinkError(`Discord refused the upload as too large (${error.message})`, 'too_large', 'too_large', { cause: error });
+    }
+    if (error.status >= 500) return new SinkError(`Discord answered ${error.status}`, 'transient', `http_${error.status}`, { cause: error });
+    if (FATAL_STATUSES.has(error.status)) {
+      return new SinkError(`Discord refused the request: ${error.status} ${error.message} (code ${error.code})`, 'fatal', `http_${error.status}`, {
+        cause: error,
+      });
+    }
+    return new SinkError(`Discord answered ${error.status}: ${error.message}`, 'transient', `http_${error.status}`, { cause: error });
+  }
+  if (error instanceof HTTPError) {
+    if (error.status === 413) return new SinkError('Discord refused the upload as too large', 'too_large', 'too_large', { cause: error });
+    const kind = error.status >= 500 || error.status === 408 ? 'transient' : 'fatal';
+    return new SinkError(`Discord answered ${error.status} ${error.message}`, kind, `http_${error.status}`, { cause: error });
+  }
+  const name = error instanceof Error ? error.name : '';
+  if (name === 'AbortError' || name === 'TimeoutError') {
+    return new SinkError('the upload timed out (UPLOAD_TIMEOUT_MS)', 'transient', 'timeout', { cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new SinkError(`network error: ${message}`, 'transient', 'network', { cause: error });
+}
+
+const DISCORD_EPOCH = 1_420_070_400_000n;
+
+/** The smallest snowflake at a moment: messages after it were created after that time. */
+export function snowflakeAt(ms: number): string {
+  const t = BigInt(Math.max(0, Math.floor(ms))) - DISCORD_EPOCH;
+  return (t > 0n ? t << 22n : 0n).toString();
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

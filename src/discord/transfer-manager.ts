@@ -1,0 +1,243 @@
+/**
+ * Runs the bot's transfers: one orchestrator run per transfer, its AbortController, its
+ * progress message, start-up recovery and shutdown. The commands talk only to this.
+ */
+import { Routes, type REST } from 'discord.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { SinkError } from '../errors.js';
+import type { TransferRecord } from '../store/schema.js';
+import type { ProgressStore } from '../store/types.js';
+import type { ChunkSink } from '../transfer/sink.js';
+import { newTransferId, sanitizeName, totalChunks } from '../transfer/plan.js';
+import type { LocalSource } from '../transfer/source.js';
+import { runTransfer } from '../transfer/orchestrator.js';
+import { classify } from './sink.js';
+import { measureRate, renderProgress, ThrottledEditor } from './progress.js';
+
+interface Run {
+  controller: AbortController;
+  /** What an abort means for this run: a user's /cancel or a shutdown. */
+  abortStatus: 'cancelled' | 'interrupted';
+  done: Promise<TransferRecord | undefined>;
+  startedAt: number;
+  bytesAtStart: number;
+  latest: TransferRecord | undefined;
+}
+
+export interface TransferManagerDeps {
+  config: Config;
+  store: ProgressStore;
+  rest: REST;
+  sink: ChunkSink;
+  log: Logger;
+}
+
+export class TransferManager {
+  readonly #runs = new Map<string, Run>();
+  #stopping = false;
+
+  constructor(private readonly deps: TransferManagerDeps) {}
+
+  async createFileTransfer(input: {
+    source: LocalSource;
+    chunkSize: number;
+    attachmentSizeLimit: number | null;
+    ownerId: string;
+    channelId: string;
+    guildId: string | null;
+  }): Promise<TransferRecord> {
+    const { source, chunkSize } = input;
+    return this.deps.store.create({
+      id: newTransferId(),
+      source: { kind: 'file', path: source.relPath, real_path: source.realPath, size: source.size, mtime_ms: source.mtimeMs },
+      file_name: sanitizeName(source.relPath),
+      file_size: source.size,
+      file_sha256: null,
+      hash_algo: 'sha256',
+      chunk_size_bytes: chunkSize,
+      attachment_size_limit: input.attachmentSizeLimit,
+      total_chunks: totalChunks(source.size, chunkSize),
+      owner_id: input.ownerId,
+      guild_id: input.guildId,
+      channel_id: input.channelId,
+      progress_message_id: null,
+      manifest_message_id: null,
+      bytes_done: 0,
+      retries: 0,
+      started_at: null,
+      completed_at: null,
+    });
+  }
+
+  isRunning(id: string): boolean {
+    return this.#runs.has(id);
+  }
+
+  /** Bytes per second of the current run, for /status. */
+  throughput(id: string): number | null {
+    const run = this.#runs.get(id);
+    if (!run?.latest) return null;
+    return measureRate(run.latest, run.startedAt, run.bytesAtStart).bytesPerSecond;
+  }
+
+  /** Starts (or resumes) a transfer in the background; its end is logged, never thrown. */
+  start(id: string): void {
+    if (this.#runs.has(id) || this.#stopping) return;
+    const transfer = this.deps.store.get(id);
+    if (!transfer) throw new Error(`unknown transfer ${id}`);
+    const run: Run = {
+      controller: new AbortController(),
+      abortStatus: 'cancelled',
+      done: Promise.resolve(undefined),
+      startedAt: Date.now(),
+      bytesAtStart: transfer.bytes_done,
+      latest: transfer,
+    };
+    this.#runs.set(id, run);
+    run.done = this.#run(id, run)
+      .catch((error: unknown) => {
+        this.deps.log.error({ err: error, transfer_id: id }, 'transfer run failed unexpectedly');
+        return this.deps.store.get(id);
+      })
+      .finally(() => this.#runs.delete(id));
+  }
+
+  /** Waits for a running transfer to settle (tests and shutdown). */
+  async settled(id: string): Promise<TransferRecord | undefined> {
+    return (await this.#runs.get(id)?.done) ?? this.deps.store.get(id);
+  }
+
+  async cancel(id: string, options: { deletePosted: boolean }): Promise<{ transfer: TransferRecord; deleted: number; deleteFailures: number }> {
+    const run = this.#runs.get(id);
+    if (run) {
+      run.abortStatus = 'cancelled';
+      run.controller.abort(new SinkError('cancelled by a user', 'aborted', 'cancelled'));
+      await run.done;
+    }
+    let transfer = this.deps.store.get(id);
+    if (!transfer) throw new Error(`unknown transfer ${id}`);
+    if (transfer.status !== 'cancelled' && transfer.status !== 'complete') {
+      transfer = await this.deps.store.setStatus(id, 'cancelled', `cancelled at ${new Date().toISOString()}`);
+      this.deps.log.info({ transfer_id: id, event: 'transfer_cancelled' }, 'transfer_cancelled');
+      await this.#editProgress(transfer, renderProgress(transfer));
+    }
+    let deleted = 0;
+    let deleteFailures = 0;
+    if (options.deletePosted) {
+      const messageIds = [...new Set(transfer.parts.map((p) => p.message_id))];
+      for (const messageId of messageIds) {
+        try {
+          await this.deps.rest.delete(Routes.channelMessage(transfer.channel_id, messageId));
+          deleted++;
+        } catch (error) {
+          const failure = classify(error);
+          // Already gone counts as deleted.
+          if (failure.reason === 'http_404') deleted++;
+          else {
+            deleteFailures++;
+            this.deps.log.warn({ err: error, transfer_id: id, message_id: messageId }, 'could not delete a part message');
+          }
+        }
+      }
+      transfer = await this.deps.store.update(id, (t) => {
+        t.notes.push(`deleted ${deleted} posted part message(s)${deleteFailures ? `; ${deleteFailures} failed` : ''}`);
+      });
+    }
+    return { transfer, deleted, deleteFailures };
+  }
+
+  /** Start-up, before connecting: what a crash left running is interrupted, not running. */
+  async markInterrupted(): Promise<string[]> {
+    const ids: string[] = [];
+    for (const t of this.deps.store.list()) {
+      if (t.status === 'in_progress') {
+        await this.deps.store.setStatus(t.id, 'interrupted', `interrupted: the bot stopped at ${t.updated_at} while it ran`);
+        ids.push(t.id);
+      }
+    }
+    return ids;
+  }
+
+  /** After connecting, with AUTO_RESUME: resume every interrupted transfer. */
+  resumeInterrupted(): string[] {
+    const ids = this.deps.store
+      .list()
+      .filter((t) => t.status === 'interrupted')
+      .map((t) => t.id);
+    for (const id of ids) this.start(id);
+    return ids;
+  }
+
+  /** SIGTERM/SIGINT: stop dispatch, let in-flight requests settle, mark runs interrupted. */
+  async shutdown(): Promise<void> {
+    this.#stopping = true;
+    const runs = [...this.#runs.values()];
+    for (const run of runs) {
+      run.abortStatus = 'interrupted';
+      run.controller.abort(new SinkError('the bot is shutting down', 'aborted', 'shutdown'));
+    }
+    await Promise.allSettled(runs.map((r) => r.done));
+  }
+
+  async #run(id: string, run: Run): Promise<TransferRecord | undefined> {
+    const { config, store, sink, log } = this.deps;
+    let transfer = store.get(id);
+    if (!transfer) return undefined;
+    const editor = await this.#progressEditor(transfer);
+    const final = await runTransfer(
+      {
+        store,
+        sink,
+        log,
+        config: {
+          maxChunksPerMessage: config.MAX_CHUNKS_PER_MESSAGE,
+          maxParallelUploads: config.MAX_PARALLEL_UPLOADS,
+          retryLimit: config.RETRY_LIMIT_PER_CHUNK,
+          backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
+        },
+        onProgress: (t) => {
+          run.latest = t;
+          editor?.update(renderProgress(t, measureRate(t, run.startedAt, run.bytesAtStart)));
+        },
+      },
+      id,
+      { signal: run.controller.signal, abortStatus: () => run.abortStatus },
+    );
+    transfer = final;
+    run.latest = final;
+    await editor?.finish(renderProgress(final, measureRate(final, run.startedAt, run.bytesAtStart)));
+    return final;
+  }
+
+  /** The transfer's own progress message, posted once and edited from then on. */
+  async #progressEditor(transfer: TransferRecord): Promise<ThrottledEditor | null> {
+    let messageId = transfer.progress_message_id;
+    if (!messageId) {
+      try {
+        const message = (await this.deps.rest.post(Routes.channelMessages(transfer.channel_id), {
+          body: { content: renderProgress(transfer) },
+        })) as { id: string };
+        messageId = message.id;
+        await this.deps.store.update(transfer.id, (t) => {
+          t.progress_message_id = message.id;
+        });
+      } catch (error) {
+        // The transfer itself will meet the same refusal and end with a note; don't stop here.
+        this.deps.log.warn({ err: error, transfer_id: transfer.id }, 'could not post the progress message');
+        return null;
+      }
+    }
+    const withMessage = { ...transfer, progress_message_id: messageId };
+    return new ThrottledEditor((content) => this.#editProgress(withMessage, content), this.deps.config.PROGRESS_EDIT_INTERVAL_MS);
+  }
+
+  async #editProgress(transfer: TransferRecord, content: string): Promise<void> {
+    if (!transfer.progress_message_id) return;
+    try {
+      await this.deps.rest.patch(Routes.channelMessage(transfer.channel_id, transfer.progress_message_id), { body: { content } });
+    } catch (error) {
+      this.deps.log.warn({ err: error, transfer_id: transfer.id }, 'could not edit the progress message');
+    }
+  }
+}

@@ -1,0 +1,142 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
+import { writeSeededFile } from '../support/random-file.js';
+
+const MIB = 1024 * 1024;
+const MESSAGES = 'POST /channels/:id/messages';
+
+describe('/status, /cancel and refusals', () => {
+  let fx: BotFixture;
+  beforeAll(async () => {
+    fx = await startBotFixture({
+      env: { MAX_ACTIVE_TRANSFERS: '10', MAX_CHUNKS_PER_MESSAGE: '1', MAX_FILE_SIZE_BYTES: String(40 * MIB) },
+    });
+    await writeSeededFile(path.join(fx.filesRoot, 'small.bin'), 3 * MIB, 1);
+    await writeSeededFile(path.join(fx.filesRoot, 'slow.bin'), 20 * MIB, 2);
+  });
+  afterAll(async () => {
+    await fx?.stop();
+  });
+
+  const partMessages = (id: string) => fx.fake.allMessagesEver().filter((m) => m.content.includes(id) && m.attachments.some((a) => a.filename.includes('.part')));
+
+  it('GIVEN a finished transfer THEN /status lists it and /status with its id shows the details ephemerally', async () => {
+    const id = await fx.split('small.bin', { chunkSizeMiB: 1 });
+    await fx.waitForStatus(id, ['complete']);
+    const list = await fx.command({ name: 'status' });
+    expect(list.ephemeral()).toBe(true);
+    expect(list.original()?.content).toContain(id);
+    const one = await fx.command({ name: 'status', options: [{ name: 'transfer', type: 3, value: id }] });
+    expect(one.ephemeral()).toBe(true);
+    expect(one.original()?.content).toMatch(/complete/);
+    expect(one.original()?.content).toMatch(/parts 3\/3/);
+    expect(one.original()?.content).toContain('manifest: https://discord.com/channels/');
+    const unknown = await fx.command({ name: 'status', options: [{ name: 'transfer', type: 3, value: 'upload_nope123' }] });
+    expect(unknown.ephemeral()).toBe(true);
+    expect(unknown.original()?.content).toMatch(/No transfer/);
+  });
+
+  it('GIVEN slow uploads WHEN the owner cancels THEN nothing is posted after the acknowledgement', async () => {
+    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 250, times: 200 });
+    try {
+      const id = await fx.split('slow.bin', { chunkSizeMiB: 1 });
+      const deadline = Date.now() + 30_000;
+      while ((await fx.transfer(id)).completed_chunks.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const stranger = await fx.command({
+        name: 'cancel',
+        user: { id: '100000000000000999' },
+        permissions: PERMISSIONS.MEMBER,
+        options: [{ name: 'transfer', type: 3, value: id }],
+      });
+      expect(stranger.ephemeral()).toBe(true);
+      expect(stranger.original()?.content).toMatch(/Only the member who started/);
+
+      const cancel = await fx.command({ name: 'cancel', permissions: PERMISSIONS.ADMINISTRATOR, options: [{ name: 'transfer', type: 3, value: id }] });
+      await cancel.waitFor((h) => /cancelled/.test(h.original()?.content ?? ''), 10_000);
+      expect(cancel.ephemeral()).toBe(true);
+      const atAck = partMessages(id).length;
+      const t = await fx.transfer(id);
+      expect(t.status).toBe('cancelled');
+      // Every part Discord stored is recorded.
+      expect(t.parts.length).toBe(atAck);
+      await new Promise((r) => setTimeout(r, 800));
+      expect(partMessages(id).length).toBe(atAck);
+      expect(atAck).toBeLessThan(20);
+    } finally {
+      fx.fake.faults.clear();
+    }
+  });
+
+  it('GIVEN a running transfer WHEN cancelled with delete_posted THEN its part messages are deleted, not the progress message', async () => {
+    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 250, times: 200 });
+    try {
+      const id = await fx.split('slow.bin', { chunkSizeMiB: 1 });
+      const deadline = Date.now() + 30_000;
+      while ((await fx.transfer(id)).completed_chunks.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      const cancel = await fx.command({
+        name: 'cancel',
+        permissions: PERMISSIONS.ADMINISTRATOR,
+        options: [
+          { name: 'transfer', type: 3, value: id },
+          { name: 'delete_posted', type: 5, value: true },
+        ],
+      });
+      await cancel.waitFor((h) => /cancelled/.test(h.original()?.content ?? ''), 10_000);
+      expect(cancel.original()?.content).toMatch(/Deleted \d+ part message/);
+      const live = fx.fake.messages().filter((m) => m.content.includes(id) && m.attachments.length > 0);
+      expect(live).toEqual([]);
+      const t = await fx.transfer(id);
+      expect(t.status).toBe('cancelled');
+      expect(fx.fake.messages().some((m) => m.id === t.progress_message_id)).toBe(true);
+    } finally {
+      fx.fake.faults.clear();
+    }
+  });
+
+  describe('bad input is refused ephemerally, with no record and no upload', () => {
+    beforeAll(async () => {
+      await fs.mkdir(path.join(fx.filesRoot, 'folder'));
+      await fs.writeFile(path.join(fx.filesRoot, 'empty.bin'), '');
+      await fs.symlink('/etc/hostname', path.join(fx.filesRoot, 'escape-link'));
+      await writeSeededFile(path.join(fx.filesRoot, 'huge.bin'), 41 * MIB, 3);
+    });
+
+    const cases: [string, { path: string; chunk?: number; permissions?: bigint }, RegExp][] = [
+      ['../../etc/passwd', { path: '../../etc/passwd' }, /outside the files folder/],
+      ['an absolute path outside FILES_ROOT', { path: '/etc/passwd' }, /Absolute paths are not accepted/],
+      ['a symlink that points outside', { path: 'escape-link' }, /points outside the files folder/],
+      ['a directory', { path: 'folder' }, /is a directory/],
+      ['a missing file', { path: 'nope.bin' }, /No such file/],
+      ['an empty file', { path: 'empty.bin' }, /is empty/],
+      ['a chunk_size of 0', { path: 'small.bin', chunk: 0 }, /chunk_size must be .* 1 to 10 .*10 MiB/],
+      ['a negative chunk_size', { path: 'small.bin', chunk: -5 }, /chunk_size must be/],
+      ['a chunk_size above the limit', { path: 'small.bin', chunk: 11 }, /limit is 10 MiB/],
+      ['a file above MAX_FILE_SIZE_BYTES', { path: 'huge.bin' }, /above this bot's limit/],
+      ['a member without permission', { path: 'small.bin', permissions: PERMISSIONS.MEMBER }, /not allowed to start transfers/],
+    ];
+
+    it.each(cases)('GIVEN %s THEN it is refused', async (_label, input, message) => {
+      const before = (await fx.readProgress()).active_transfers.length;
+      const posts = fx.fake.requests.filter((r) => r.route === MESSAGES).length;
+      const handle = await fx.command({
+        name: 'split',
+        permissions: input.permissions ?? PERMISSIONS.ADMINISTRATOR,
+        options: [
+          { name: 'path', type: 3, value: input.path },
+          ...(input.chunk === undefined ? [] : [{ name: 'chunk_size', type: 4, value: input.chunk }]),
+        ],
+      });
+      await handle.waitFor((h) => Boolean(h.original()?.content), 5_000);
+      expect(handle.ephemeral()).toBe(true);
+      expect(handle.original()?.content).toMatch(message);
+      expect((await fx.readProgress()).active_transfers.length).toBe(before);
+      expect(fx.fake.requests.filter((r) => r.route === MESSAGES).length).toBe(posts);
+    });
+  });
+
+  it('GIVEN all of the above THEN the bot logged no error', () => {
+    expect(unexpectedErrors(fx.bot)).toEqual([]);
+  });
+});
