@@ -1,0 +1,70 @@
+/**
+ * A ChunkSink that writes into a local directory (the CLI's `split`): each part as
+ * `<dir>/<part name>` and the manifest as `<dir>/<name>.manifest.json`, each file written
+ * atomically (temp file in the same directory, fsync, rename) so a crash never leaves a
+ * half-written part under its real name.
+ *
+ * Local output has no Discord ids. PartRecord needs strings, so parts are recorded with the
+ * placeholder LOCAL_ID; the manifest written to disk carries `null` for every message,
+ * attachment, guild and channel id instead, as SPEC section 6 allows for local output.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { SinkError } from '../errors.js';
+import type { TransferRecord } from '../store/schema.js';
+import type { Manifest } from './manifest.js';
+import { manifestName } from './plan.js';
+import type { ChunkSink, OutgoingPart, PostedPart, SendOptions } from './sink.js';
+
+export const LOCAL_ID = 'local';
+
+/** Errors worth another attempt; anything else (no space, no permission…) will not get better. */
+const TRANSIENT_CODES = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'EINTR']);
+
+export class LocalSink implements ChunkSink {
+  constructor(readonly dir: string) {}
+
+  async sendParts(_transfer: TransferRecord, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]> {
+    const posted: PostedPart[] = [];
+    for (const part of parts) {
+      if (options.signal.aborted) throw new SinkError('aborted', 'aborted', 'aborted');
+      await this.#write(part.name, part.data);
+      posted.push({ index: part.index, message_id: LOCAL_ID, attachment_id: LOCAL_ID });
+    }
+    return posted;
+  }
+
+  async sendManifest(_transfer: TransferRecord, manifest: Manifest, options: SendOptions): Promise<{ message_id: string; attachment_id: string }> {
+    if (options.signal.aborted) throw new SinkError('aborted', 'aborted', 'aborted');
+    const local: Manifest = {
+      ...manifest,
+      chunks: manifest.chunks.map((c) => ({ ...c, message_id: null, attachment_id: null })),
+      guild_id: null,
+      channel_id: null,
+    };
+    await this.#write(manifestName(manifest.file.name), Buffer.from(`${JSON.stringify(local, null, 2)}\n`));
+    return { message_id: LOCAL_ID, attachment_id: LOCAL_ID };
+  }
+
+  async #write(name: string, data: Buffer): Promise<void> {
+    if (path.basename(name) !== name || name.startsWith('.')) throw new SinkError(`refusing to write ${JSON.stringify(name)}: not a plain file name`, 'fatal', 'bad_name');
+    const target = path.join(this.dir, name);
+    const temp = path.join(this.dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      const handle = await open(temp, 'wx');
+      try {
+        await handle.writeFile(data);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      throw new SinkError(`writing ${target}: ${(err as Error).message}`, TRANSIENT_CODES.has(code) ? 'transient' : 'fatal', code || 'write_failed', { cause: err });
+    } finally {
+      await rm(temp, { force: true }).catch(() => undefined);
+    }
+  }
+}
