@@ -1,0 +1,28 @@
+/** What a CLI command gets from the process, passed in so commands stay testable. */
+import { stat } from 'node:fs/promises';
+import { CliFailure } from './errors.js';
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WriteStream | NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Aborted on SIGINT/SIGTERM so work stops cleanly and temp files are removed. */
+  signal: AbortSignal;
+}
+
+/** A readable regular file, or a CliFailure saying in one line why not. */
+export async function statInputFile(file: string, { allowEmpty = false } = {}): Promise<{ size: number }> {
+  let info;
+  try {
+    info = await stat(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new CliFailure(`no such file: ${file}`);
+    throw new CliFailure(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  if (info.isDirectory()) throw new CliFailure(`${file} is a directory`);
+  if (!info.isFile()) throw new CliFailure(`${file} is not a regular file`);
+  if (!allowEmpty && info.size === 0) throw new CliFailure(`${file} is empty`);
+  return { size: info.size };
+}
