@@ -120,7 +120,14 @@ interface Ctx {
   rec: RecordedRequest;
   bucket: Bucket | null;
   dropResponse: boolean;
+  dropReset: boolean;
   finished: boolean;
+}
+
+/** Close a client connection: RST (the client sees ECONNRESET) or a plain FIN ('other side closed'). */
+function killSocket(socket: Socket, reset: boolean): void {
+  if (reset && typeof socket.resetAndDestroy === 'function' && !socket.destroyed) socket.resetAndDestroy();
+  else socket.destroy();
 }
 
 class HttpError {
@@ -575,7 +582,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     ctx.finished = true;
     if (body && typeof body === 'object' && typeof (body as { code?: unknown }).code === 'number' && status >= 400) ctx.rec.code = (body as { code: number }).code;
     if (ctx.dropResponse) {
-      ctx.req.socket.destroy();
+      killSocket(ctx.req.socket, ctx.dropReset);
       finishRecord(ctx, 0);
       return;
     }
@@ -712,7 +719,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   }
   async function putCommands(ctx: Ctx, gid: string | null): Promise<void> {
     if (ctx.params['app'] !== applicationId) throw new HttpError(403, { message: 'Missing Access', code: 50001 });
-    const { payload } = checkBodyResult(await body(ctx));
+    const b = await body(ctx);
+    const payload: unknown = b.kind === 'json' ? b.json : checkBodyResult(b).payload;
     if (!Array.isArray(payload)) throw err.invalidForm(fieldError('BASE_TYPE_BAD_TYPE', 'Must be an array.'));
     const list = commandList(gid);
     const next = (payload as Record<string, any>[]).map((c) => normalizeCommand(c, gid, list.find((p) => p['name'] === c['name'])));
@@ -1008,7 +1016,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     const found = findRoute(method, segs, api);
     const rec: RecordedRequest = { method, route: found ? found.route.name : `${method} ${path}`, path, query: parsed.search, status: 0, time: started, bytes: 0, durationMs: 0 };
     const fallbackRoute: RouteDef = { method, segs, name: rec.route, auth: false, handler: () => {} };
-    const ctx: Ctx = { req, res, route: found?.route ?? fallbackRoute, params: found?.params ?? {}, query: parsed.searchParams, rec, bucket: null, dropResponse: false, finished: false };
+    const ctx: Ctx = { req, res, route: found?.route ?? fallbackRoute, params: found?.params ?? {}, query: parsed.searchParams, rec, bucket: null, dropResponse: false, dropReset: true, finished: false };
     res.on('close', () => {
       if (!ctx.finished) {
         ctx.finished = true;
@@ -1056,11 +1064,12 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
               setTimeout(resolve, 50);
             });
             ctx.finished = true;
-            req.socket.destroy();
+            killSocket(req.socket, fault.reset !== false);
             finishRecord(ctx, 0);
             return;
           case 'storeThenDrop':
             ctx.dropResponse = true;
+            ctx.dropReset = fault.reset !== false;
             break;
           case 'closeGateway':
             gateway.closeAll(fault.code ?? 4000);

@@ -134,8 +134,11 @@ export type Fault = { route: FaultRoute; times?: number; after?: number } & (
   | { kind: 'rateLimit'; retryAfterMs: number; global?: boolean; scope?: 'user' | 'shared' | 'global' }
   | { kind: 'delay'; ms: number }
   | { kind: 'hang' }
-  | { kind: 'dropConnection' }
-  | { kind: 'storeThenDrop' }
+  /** Destroy the socket after reading some of the body. reset (default true): TCP RST, the client sees ECONNRESET
+   *  (discord.js retries that itself); false: plain close, undici's 'other side closed' (discord.js does not retry). */
+  | { kind: 'dropConnection'; reset?: boolean }
+  /** Handle the request (store the message) but destroy the socket instead of answering; reset as for dropConnection. */
+  | { kind: 'storeThenDrop'; reset?: boolean }
   | { kind: 'closeGateway'; code?: number }
 );
 

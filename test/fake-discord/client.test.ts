@@ -1,0 +1,258 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import {
+  ChannelType,
+  DiscordAPIError,
+  MessageFlags,
+  Routes,
+  type ChatInputCommandInteraction,
+  type Interaction,
+  type RateLimitData,
+  type TextChannel,
+} from 'discord.js';
+import { startBed, sha256, until, withTimeout, type Bed } from './helpers.js';
+
+let bed: Bed | undefined;
+
+afterEach(async () => {
+  const b = bed;
+  bed = undefined;
+  if (!b) return;
+  await b.close();
+  // Any 'error' the client emitted (e.g. an interaction lost to a TypeError) fails the test.
+  expect(b.errors).toEqual([]);
+});
+
+function onCommand(b: Bed, fn: (i: ChatInputCommandInteraction) => Promise<unknown>): void {
+  b.client.on('interactionCreate', (i: Interaction) => {
+    if (!i.isChatInputCommand()) return;
+    fn(i).catch((e: unknown) => b.errors.push(e));
+  });
+}
+
+async function textChannel(b: Bed): Promise<TextChannel> {
+  const ch = await b.client.channels.fetch(b.fake.channels[0]!.id);
+  if (!ch || ch.type !== ChannelType.GuildText) throw new Error('no text channel');
+  return ch;
+}
+
+describe('real discord.js client against the fake', () => {
+  it('reaches clientReady with the guild and its text channels cached', async () => {
+    bed = await startBed({ channels: [{ id: '1300000000000000001', name: 'files' }, { id: '1300000000000000002', name: 'other' }] });
+    const guild = bed.client.guilds.cache.get(bed.fake.guildId);
+    expect(guild?.available).toBe(true);
+    expect(guild?.channels.cache.get('1300000000000000001')?.type).toBe(ChannelType.GuildText);
+    expect(bed.client.user?.id).toBe(bed.fake.botUserId);
+    expect(bed.client.application?.id).toBe(bed.fake.applicationId);
+    expect(guild?.members.me?.permissions.has('AttachFiles')).toBe(true);
+    // heartbeats (interval 1000 ms in the bed) get acks
+    await until(() => bed!.fake.gatewayOps().some((o) => o.direction === 'out' && o.op === 11), 3000, 'heartbeat ack');
+  });
+
+  it('delivers an interaction and sees an ephemeral reply (flags 64)', async () => {
+    bed = await startBed();
+    const seen: { channel: string | null; limit: number; name: string; opt: string | null }[] = [];
+    onCommand(bed, async (i) => {
+      seen.push({ channel: i.channel?.id ?? null, limit: i.attachmentSizeLimit, name: i.commandName, opt: i.options.getString('path') });
+      await i.reply({ content: 'pong', flags: MessageFlags.Ephemeral });
+    });
+    const h = await bed.fake.sendInteraction({ name: 'split', options: [{ name: 'path', type: 3, value: 'a/b.bin' }], attachmentSizeLimit: 8 * 1024 * 1024 });
+    const r = await h.waitForResponse(3000);
+    expect(r.type).toBe(4);
+    expect(r.data.flags & 64).toBe(64);
+    expect(h.ephemeral()).toBe(true);
+    expect(h.original()?.content).toBe('pong');
+    expect(seen).toEqual([{ channel: bed.fake.channels[0]!.id, limit: 8 * 1024 * 1024, name: 'split', opt: 'a/b.bin' }]);
+    // ephemeral replies are not channel messages
+    expect(bed.fake.messages(bed.fake.channels[0]!.id)).toHaveLength(0);
+  });
+
+  it('deferReply then editReply, plus a follow-up', async () => {
+    bed = await startBed();
+    onCommand(bed, async (i) => {
+      await i.deferReply({ flags: MessageFlags.Ephemeral });
+      await new Promise((r) => setTimeout(r, 50));
+      await i.editReply('done: 3 parts');
+      await i.followUp({ content: 'more', flags: MessageFlags.Ephemeral });
+    });
+    const h = await bed.fake.sendInteraction({ name: 'status' });
+    const r = await h.waitForResponse(3000);
+    expect(r.type).toBe(5);
+    await h.waitFor((x) => x.original()?.content === 'done: 3 parts' && x.followUps().length === 1, 3000);
+    expect(h.ephemeral()).toBe(true);
+    expect(h.followUps()[0].content).toBe('more');
+    expect(bed.fake.requests.some((q) => q.route === 'PATCH /webhooks/:app/:token/messages/@original' && q.status === 200)).toBe(true);
+  });
+
+  it('posts 3 messages with attachments whose bytes arrive intact, and the CDN serves them', async () => {
+    bed = await startBed();
+    const ch = await textChannel(bed);
+    const parts = [randomBytes(300_000), randomBytes(1024), randomBytes(77)];
+    const sent = [];
+    for (const [n, buf] of parts.entries()) {
+      sent.push(await ch.send({ content: `part ${n + 1}/3`, files: [{ attachment: buf, name: `file.bin.part${n + 1}` }] }));
+    }
+    const msgs = bed.fake.messages(ch.id);
+    expect(msgs.map((m) => m.content)).toEqual(['part 1/3', 'part 2/3', 'part 3/3']);
+    for (const [n, m] of msgs.entries()) {
+      expect(m.attachments).toHaveLength(1);
+      const a = m.attachments[0]!;
+      expect(a.filename).toBe(`file.bin.part${n + 1}`);
+      expect(a.size).toBe(parts[n]!.length);
+      expect(sha256(bed.fake.attachmentBytes(a.id))).toBe(sha256(parts[n]!));
+      // discord.js sees the same attachment and its URL works
+      const att = sent[n]!.attachments.first()!;
+      expect(att.id).toBe(a.id);
+      const res = await fetch(att.url);
+      expect(res.status).toBe(200);
+      expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(parts[n]!));
+    }
+    // fetching the message again through discord.js works too
+    const again = await ch.messages.fetch({ message: sent[0]!.id, force: true });
+    expect(again.attachments.first()?.size).toBe(parts[0]!.length);
+  });
+
+  it('waits out a 429 (rateLimited event fires) and then succeeds', async () => {
+    bed = await startBed();
+    const ch = await textChannel(bed);
+    const events: RateLimitData[] = [];
+    bed.client.rest.on('rateLimited', (d) => events.push(d));
+    bed.fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'rateLimit', retryAfterMs: 400 });
+    const t0 = Date.now();
+    const m = await withTimeout(ch.send('after the limit'), 5000, 'send after 429');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(380);
+    expect(m.content).toBe('after the limit');
+    expect(events.length).toBeGreaterThanOrEqual(1);
+    const statuses = bed.fake.requests.filter((q) => q.route === 'POST /channels/:id/messages').map((q) => q.status);
+    expect(statuses).toEqual([429, 200]);
+    expect(bed.fake.messages(ch.id)).toHaveLength(1);
+  });
+
+  it('retries a 500 and succeeds', async () => {
+    bed = await startBed();
+    const ch = await textChannel(bed);
+    bed.fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'status', status: 500 });
+    await withTimeout(ch.send('hello'), 5000, 'send after 500');
+    const statuses = bed.fake.requests.filter((q) => q.route === 'POST /channels/:id/messages').map((q) => q.status);
+    expect(statuses).toEqual([500, 200]);
+  });
+
+  it('a retried upload with enforceNonce posts once even when the first answer is lost', async () => {
+    bed = await startBed({}, { enforceNonce: true, rest: { timeout: 2000 } });
+    const ch = await textChannel(bed);
+    bed.fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'storeThenDrop' });
+    const buf = randomBytes(5000);
+    const m = await withTimeout(ch.send({ files: [{ attachment: buf, name: 'x.bin' }] }), 8000, 'send with storeThenDrop');
+    expect(bed.fake.allMessagesEver()).toHaveLength(1);
+    expect(m.id).toBe(bed.fake.allMessagesEver()[0]!.id);
+    const statuses = bed.fake.requests.filter((q) => q.route === 'POST /channels/:id/messages').map((q) => q.status);
+    expect(statuses).toEqual([0, 200]);
+  });
+
+  it('a plain close after storing (reset: false) is not retried by discord.js: the error reaches the caller', async () => {
+    bed = await startBed({}, { rest: { timeout: 2000 } });
+    const ch = await textChannel(bed);
+    bed.fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'storeThenDrop', reset: false });
+    const e = await ch.send('lost answer').then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(Error);
+    expect(bed.fake.messages(ch.id).map((m) => m.content)).toEqual(['lost answer']);
+  });
+
+  it('a hung request times out in discord.js and the retry succeeds', async () => {
+    bed = await startBed({}, { rest: { timeout: 300 } });
+    const ch = await textChannel(bed);
+    bed.fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'hang' });
+    await withTimeout(ch.send('eventually'), 5000, 'send after hang');
+    expect(bed.fake.messages(ch.id)).toHaveLength(1);
+  });
+
+  it('surfaces a 413 as DiscordAPIError 40005 without retrying', async () => {
+    bed = await startBed({ attachmentSizeLimit: 4096 });
+    const ch = await textChannel(bed);
+    const e = await ch.send({ files: [{ attachment: randomBytes(4097), name: 'big.bin' }] }).then(
+      () => null,
+      (x: unknown) => x,
+    );
+    expect(e).toBeInstanceOf(DiscordAPIError);
+    expect((e as DiscordAPIError).code).toBe(40005);
+    expect((e as DiscordAPIError).status).toBe(413);
+    expect(bed.fake.requests.filter((q) => q.route === 'POST /channels/:id/messages')).toHaveLength(1);
+    // exactly at the limit is fine
+    await ch.send({ files: [{ attachment: randomBytes(4096), name: 'ok.bin' }] });
+  });
+
+  it('refuses a body that breaks the OpenAPI schema with 400 / 50035', async () => {
+    bed = await startBed();
+    expect(bed.fake.schemaValidation).toBe(true);
+    const e = await bed.client.rest
+      .post(Routes.channelMessages(bed.fake.channels[0]!.id), { body: { content: 'x', attachments: [{ id: 0 }] } })
+      .then(
+        () => null,
+        (x: unknown) => x,
+      );
+    expect(e).toBeInstanceOf(DiscordAPIError);
+    expect((e as DiscordAPIError).code).toBe(50035);
+    expect((e as DiscordAPIError).status).toBe(400);
+    expect(JSON.stringify((e as DiscordAPIError).rawError)).toContain('attachments');
+    expect(bed.fake.messages()).toHaveLength(0);
+  });
+
+  it('resumes after the gateway closes (op 6) and still receives interactions', async () => {
+    bed = await startBed();
+    onCommand(bed, (i) => i.reply({ content: `hi ${i.commandName}`, flags: MessageFlags.Ephemeral }));
+    const resumed = new Promise<void>((r) => bed!.client.once('shardResume', () => r()));
+    bed.fake.closeGateway(4000);
+    await withTimeout(resumed, 5000, 'shardResume');
+    const ops = bed.fake.gatewayOps();
+    expect(ops.filter((o) => o.direction === 'in' && o.op === 6)).toHaveLength(1);
+    expect(ops.filter((o) => o.direction === 'in' && o.op === 2)).toHaveLength(1); // no second IDENTIFY
+    const h = await bed.fake.sendInteraction({ name: 'after-resume' });
+    await h.waitFor((x) => x.original()?.content === 'hi after-resume', 3000);
+  });
+
+  it('an interaction sent while the socket is down is replayed on RESUME', async () => {
+    bed = await startBed();
+    onCommand(bed, (i) => i.reply({ content: 'caught', flags: MessageFlags.Ephemeral }));
+    bed.fake.closeGateway(4000);
+    await until(() => bed!.fake.gatewayConnections() === 0, 2000, 'socket closed');
+    const h = await bed.fake.sendInteraction({ name: 'while-down' });
+    await h.waitFor((x) => x.original()?.content === 'caught', 4000);
+  });
+
+  it('follows an op 7 reconnect request with a RESUME', async () => {
+    bed = await startBed();
+    const resumed = new Promise<void>((r) => bed!.client.once('shardResume', () => r()));
+    bed.fake.reconnectRequest();
+    await withTimeout(resumed, 5000, 'shardResume after op 7');
+    expect(bed.fake.gatewayOps().some((o) => o.direction === 'in' && o.op === 6)).toBe(true);
+  });
+
+  it('registers guild commands via client.application.commands.set', async () => {
+    bed = await startBed();
+    const set = await bed.client.application!.commands.set(
+      [
+        { name: 'split', description: 'split a file', options: [{ name: 'path', description: 'file', type: 3, required: true, autocomplete: true }] },
+        { name: 'status', description: 'status' },
+      ],
+      bed.fake.guildId,
+    );
+    expect(set.size).toBe(2);
+    expect(bed.fake.commands(bed.fake.guildId).map((c) => (c as { name: string }).name)).toEqual(['split', 'status']);
+    expect(bed.fake.commands()).toEqual([]);
+  });
+
+  it('answers autocomplete (type 4 → callback type 8)', async () => {
+    bed = await startBed();
+    bed.client.on('interactionCreate', (i) => {
+      if (!i.isAutocomplete()) return;
+      const focused = i.options.getFocused();
+      i.respond([{ name: `${focused}.bin`, value: `${focused}.bin` }]).catch((e: unknown) => bed!.errors.push(e));
+    });
+    const h = await bed.fake.sendInteraction({ type: 4, name: 'split', options: [{ name: 'path', type: 3, value: 'mo', focused: true }] });
+    const r = await h.waitForResponse(3000);
+    expect(r).toEqual({ type: 8, data: { choices: [{ name: 'mo.bin', value: 'mo.bin' }] } });
+  });
+});
