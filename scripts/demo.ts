@@ -34,7 +34,7 @@ async function main(): Promise<void> {
       DISCORD_API_URL: fake.apiUrl,
       FILES_ROOT: filesRoot,
       PROGRESS_FILE_PATH: path.join(work, 'transfer_progress.json'),
-      PROGRESS_EDIT_INTERVAL_MS: '500',
+      PROGRESS_EDIT_INTERVAL_MS: '300',
       LOG_LEVEL: 'info',
     },
   });
@@ -51,18 +51,25 @@ async function main(): Promise<void> {
     const transferId = /`(upload_[a-z0-9]+)`/.exec(reply.original()?.content ?? '')?.[1];
     if (!transferId) throw new Error('the bot did not name a transfer id');
 
-    say('5. Progress message in the channel:');
+    say('5. Progress message in the channel (uploads slowed to 0.4 s each so you can watch):');
+    fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'delay', ms: 400, times: 1_000 });
+    const progressPath = path.join(work, 'transfer_progress.json');
     let last = '';
     const deadline = Date.now() + 120_000;
     while (!findManifestMessage(fake, transferId) && Date.now() < deadline) {
-      const progress = fake.messages().find((m) => m.content.includes(transferId) && m.content.includes('parts ') && m.attachments.length === 0);
+      const progressId = await readProgressMessageId(progressPath, transferId);
+      const progress = fake.messages().find((m) => m.id === progressId);
       if (progress && progress.content !== last) {
         last = progress.content;
         say(progress.content.replace(/^/gm, '   │ '));
       }
-      await new Promise((r) => setTimeout(r, 250));
+      await new Promise((r) => setTimeout(r, 100));
     }
     await bot.waitForLog((l) => l.msg === 'transfer_complete' || l.msg === 'transfer_error', 30_000);
+    await new Promise((r) => setTimeout(r, 500)); // the final edit of the progress message
+    const finalId = await readProgressMessageId(progressPath, transferId);
+    const finalContent = fake.messages().find((m) => m.id === finalId)?.content ?? '';
+    if (finalContent !== last) say(finalContent.replace(/^/gm, '   │ '));
 
     const rebuilt = rebuildFromFake(fake, transferId);
     const posted = fake.messages().filter((m) => m.content.includes(transferId) && m.attachments.length > 0);
@@ -80,6 +87,15 @@ async function main(): Promise<void> {
     await bot.kill('SIGTERM');
     await fake.stop();
     await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+async function readProgressMessageId(progressPath: string, transferId: string): Promise<string | null> {
+  try {
+    const file = JSON.parse(await fs.readFile(progressPath, 'utf8')) as { active_transfers: { id: string; progress_message_id: string | null }[] };
+    return file.active_transfers.find((t) => t.id === transferId)?.progress_message_id ?? null;
+  } catch {
+    return null; // between a rename and our read
   }
 }
 

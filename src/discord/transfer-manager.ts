@@ -15,8 +15,17 @@ import { runTransfer } from '../transfer/orchestrator.js';
 import { classify } from './sink.js';
 import { measureRate, renderProgress, ThrottledEditor } from './progress.js';
 
+/**
+ * A stop (cancel or shutdown) lets the upload in flight finish this long before cutting it:
+ * an upload cut after its body arrived may still be stored by Discord, and we want its answer.
+ */
+const IN_FLIGHT_GRACE_MS = 5_000;
+
 interface Run {
+  /** Stops dispatch: no new message, no retry. */
   controller: AbortController;
+  /** Cuts the request in flight; fires IN_FLIGHT_GRACE_MS after `controller`. */
+  hardStop: AbortController;
   /** What an abort means for this run: a user's /cancel or a shutdown. */
   abortStatus: 'cancelled' | 'interrupted';
   done: Promise<TransferRecord | undefined>;
@@ -88,6 +97,7 @@ export class TransferManager {
     if (!transfer) throw new Error(`unknown transfer ${id}`);
     const run: Run = {
       controller: new AbortController(),
+      hardStop: new AbortController(),
       abortStatus: 'cancelled',
       done: Promise.resolve(undefined),
       startedAt: Date.now(),
@@ -112,7 +122,7 @@ export class TransferManager {
     const run = this.#runs.get(id);
     if (run) {
       run.abortStatus = 'cancelled';
-      run.controller.abort(new SinkError('cancelled by a user', 'aborted', 'cancelled'));
+      this.#stop(run, new SinkError('cancelled by a user', 'aborted', 'cancelled'));
       await run.done;
     }
     let transfer = this.deps.store.get(id);
@@ -175,9 +185,16 @@ export class TransferManager {
     const runs = [...this.#runs.values()];
     for (const run of runs) {
       run.abortStatus = 'interrupted';
-      run.controller.abort(new SinkError('the bot is shutting down', 'aborted', 'shutdown'));
+      this.#stop(run, new SinkError('the bot is shutting down', 'aborted', 'shutdown'));
     }
     await Promise.allSettled(runs.map((r) => r.done));
+  }
+
+  #stop(run: Run, reason: SinkError): void {
+    run.controller.abort(reason);
+    const timer = setTimeout(() => run.hardStop.abort(reason), IN_FLIGHT_GRACE_MS);
+    timer.unref();
+    void run.done.finally(() => clearTimeout(timer));
   }
 
   async #run(id: string, run: Run): Promise<TransferRecord | undefined> {
@@ -188,7 +205,7 @@ export class TransferManager {
     const final = await runTransfer(
       {
         store,
-        sink,
+        sink: withUploadSignal(sink, run.hardStop.signal),
         log,
         config: {
           maxChunksPerMessage: config.MAX_CHUNKS_PER_MESSAGE,
@@ -240,4 +257,13 @@ export class TransferManager {
       this.deps.log.warn({ err: error, transfer_id: transfer.id }, 'could not edit the progress message');
     }
   }
+}
+
+/** The sink with `signal` replaced by the run's hard stop, so a stop lets the upload in flight answer. */
+function withUploadSignal(sink: ChunkSink, signal: AbortSignal): ChunkSink {
+  return {
+    sendParts: (transfer, parts, options) => sink.sendParts(transfer, parts, { ...options, signal }),
+    sendManifest: (transfer, manifest, options) => sink.sendManifest(transfer, manifest, { ...options, signal }),
+    ...(sink.reconcile ? { reconcile: (transfer: TransferRecord) => sink.reconcile!(transfer, signal) } : {}),
+  };
 }
