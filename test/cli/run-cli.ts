@@ -1,0 +1,30 @@
+/** Spawns the CLI as a child process, the way an operator runs it. */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const MAIN = path.join(REPO, 'src/cli/main.ts');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  const base = { ...process.env };
+  // The tests decide the configuration, not the developer's shell.
+  for (const key of ['DEFAULT_CHUNK_SIZE_BYTES', 'LOG_LEVEL', 'RETRY_LIMIT_PER_CHUNK', 'RETRY_BACKOFF_BASE_MS']) delete base[key];
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', MAIN, ...args],
+      { cwd: REPO, env: { ...base, ...env }, timeout: 50_000, maxBuffer: 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
