@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SinkError } from '../../src/errors.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { LOCAL_ID, LocalSink } from '../../src/transfer/local-sink.js';
+import { parseManifest } from '../../src/transfer/manifest.js';
+import { planFileTransfer, runTransfer } from '../../src/transfer/orchestrator.js';
+import type { OutgoingPart } from '../../src/transfer/sink.js';
+import { writeSeededFile } from '../support/random-file.js';
+import { tempDir } from '../support/temp.js';
+import { captureLogger } from './fakes.js';
+
+const part = (index: number, text: string): OutgoingPart => {
+  const data = Buffer.from(text);
+  return { index, name: `f.bin.part00${index + 1}`, offset: 0, size: data.length, sha256: createHash('sha256').update(data).digest('hex'), data };
+};
+
+describe('LocalSink', () => {
+  it('GIVEN parts THEN each is written under its name with no temp file left', async () => {
+    const dir = await tempDir();
+    const sink = new LocalSink(dir);
+    const posted = await sink.sendParts({} as never, [part(0, 'abc'), part(1, 'de')], { signal: new AbortController().signal, nonce: 'n', attempt: 1 });
+    expect(posted).toEqual([
+      { index: 0, message_id: LOCAL_ID, attachment_id: LOCAL_ID },
+      { index: 1, message_id: LOCAL_ID, attachment_id: LOCAL_ID },
+    ]);
+    expect((await readdir(dir)).sort()).toEqual(['f.bin.part001', 'f.bin.part002']);
+    expect(await readFile(path.join(dir, 'f.bin.part002'), 'utf8')).toBe('de');
+  });
+
+  it('GIVEN an aborted signal THEN nothing is written and the error is aborted', async () => {
+    const dir = await tempDir();
+    const controller = new AbortController();
+    controller.abort();
+    const err = await new LocalSink(dir).sendParts({} as never, [part(0, 'x')], { signal: controller.signal, nonce: 'n', attempt: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SinkError);
+    expect((err as SinkError).kind).toBe('aborted');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('GIVEN a part name with a path in it THEN refused as fatal', async () => {
+    const dir = await tempDir();
+    const bad = { ...part(0, 'x'), name: '../escape' };
+    const err = await new LocalSink(dir).sendParts({} as never, [bad], { signal: new AbortController().signal, nonce: 'n', attempt: 1 }).catch((e: unknown) => e);
+    expect((err as SinkError).kind).toBe('fatal');
+  });
+
+  it('GIVEN a whole transfer through the orchestrator THEN the manifest on disk is valid with null ids', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'in.bin');
+    const sha256 = await writeSeededFile(file, 2500, 3);
+    const out = path.join(dir, 'out');
+    await mkdir(out);
+    const store = new MemoryStore();
+    const t = await store.create(await planFileTransfer({ realPath: file, relPath: 'in.bin', chunkSize: 1000, ownerId: 'local', channelId: 'local' }));
+    const final = await runTransfer(
+      { store, sink: new LocalSink(out), log: captureLogger().log, config: { maxChunksPerMessage: 2, maxParallelUploads: 1, retryLimit: 0, backoffBaseMs: 1 } },
+      t.id,
+    );
+    expect(final.status).toBe('complete');
+    const manifest = parseManifest(JSON.parse(await readFile(path.join(out, 'in.bin.manifest.json'), 'utf8')));
+    expect(manifest.file).toEqual({ name: 'in.bin', size: 2500, sha256 });
+    expect(manifest.chunks.map((c) => [c.name, c.message_id, c.attachment_id])).toEqual([
+      ['in.bin.part001', null, null],
+      ['in.bin.part002', null, null],
+      ['in.bin.part003', null, null],
+    ]);
+    expect(manifest.channel_id).toBeNull();
+  });
+});
