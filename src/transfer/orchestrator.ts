@@ -117,6 +117,7 @@ class TransferRun {
   readonly #inFlight = new Set<Promise<void>>();
   /** Attempts not yet written (from batches that failed), merged into the final write. */
   readonly #unsavedAttempts = new Map<number, number>();
+  #unsavedRetries = 0;
   /** Parts the sink found posted but never recorded; recorded when the stream reaches them. */
   readonly #found = new Map<number, PostedPart>();
 
@@ -361,6 +362,8 @@ class TransferRun {
 
   #noteAttempts(batch: OutgoingPart[], attempts: number): void {
     if (attempts === 0) return;
+    // Like a successful batch: one retry per extra attempt of the message, not per part.
+    this.#unsavedRetries += attempts - 1;
     for (const part of batch) this.#unsavedAttempts.set(part.index, (this.#unsavedAttempts.get(part.index) ?? 0) + attempts);
   }
 
@@ -446,7 +449,9 @@ class TransferRun {
   async #finish(): Promise<TransferRecord> {
     if (this.#record.status === 'complete') return this.#record;
     const attempts = new Map(this.#unsavedAttempts);
+    const retries = this.#unsavedRetries;
     this.#unsavedAttempts.clear();
+    this.#unsavedRetries = 0;
     const aborted = this.#aborted || this.#signal.aborted;
     const status: TransferStatus = aborted ? this.#abortStatus() : 'error';
     const notes: string[] = [];
@@ -456,8 +461,8 @@ class TransferRun {
     await this.#save((draft) => {
       for (const [index, n] of attempts) {
         draft.chunk_attempts[String(index)] = (draft.chunk_attempts[String(index)] ?? 0) + n;
-        draft.retries += Math.max(0, n - 1);
       }
+      draft.retries += retries;
       draft.notes.push(...notes);
       if (draft.status !== status && canTransition(draft.status, status)) draft.status = status;
     });

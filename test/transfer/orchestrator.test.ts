@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { SinkError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { TransferRecord } from '../../src/store/schema.js';
-import { planFileTransfer, runTransfer, type OrchestratorConfig, type TransferDeps } from '../../src/transfer/orchestrator.js';
+import { openFileSource, planFileTransfer, runTransfer, type OrchestratorConfig, type TransferDeps } from '../../src/transfer/orchestrator.js';
 import { MIB } from '../../src/transfer/plan.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { tempDir } from '../support/temp.js';
@@ -122,6 +122,8 @@ describe('runTransfer', () => {
     expect(sink.calls.some((c) => c.indices[0] === 6)).toBe(false);
     expect(final.parts.map((p) => p.index)).toEqual([0, 1, 2]);
     expect(final.chunk_attempts['3']).toBe(3);
+    expect(final.chunk_attempts['5']).toBe(3);
+    expect(final.retries).toBe(2);
     expect(final.notes.join('\n')).toMatch(/gave up after 3 attempt/);
     expect(final.manifest_message_id).toBeNull();
     expect(sink.manifests).toHaveLength(0);
@@ -295,6 +297,40 @@ describe('runTransfer', () => {
     expect(sink.calls).toHaveLength(24);
     expect(sink.manifests[0]!.chunks.map((c) => c.index)).toEqual(Array.from({ length: 24 }, (_, i) => i));
     expect(final.parts.map((p) => p.index)).toEqual(Array.from({ length: 24 }, (_, i) => i));
+  });
+
+  it('GIVEN a slow sink THEN the reader pauses (backpressure) instead of reading ahead', async () => {
+    const { store, transfer } = await setup(20 * CHUNK);
+    let yielded = 0;
+    let yieldedWhileHeld = 0;
+    const hold = deferred();
+    const sink = new FakeSink(async (call) => {
+      if (call.indices[0] === 0) {
+        // Let the reader run as far as it will while the first message is stuck.
+        for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+        yieldedWhileHeld = yielded;
+        hold.resolve();
+      }
+      await hold.promise;
+    });
+    const { deps: d } = deps(store, sink, { maxChunksPerMessage: 1, maxParallelUploads: 1 });
+    d.openSource = (t, signal) => {
+      const inner = openFileSource(t, signal);
+      return {
+        wholeFileSha256: () => inner.wholeFileSha256(),
+        async *[Symbol.asyncIterator]() {
+          for await (const part of inner) {
+            yielded++;
+            yield part;
+          }
+        },
+      };
+    };
+    const final = await runTransfer(d, transfer.id);
+    expect(final.status).toBe('complete');
+    // One part in flight, one waiting for a slot, one just read: (parallel + 1) batches + 1 part.
+    expect(yieldedWhileHeld).toBeLessThanOrEqual(3);
+    expect(yielded).toBe(20);
   });
 
   it('GIVEN MAX_PARALLEL_UPLOADS = 1 THEN sends never overlap', async () => {
