@@ -140,14 +140,23 @@ export async function acquireLock(progressPath: string): Promise<HeldLock> {
   if (heldHere.has(lockPath)) {
     throw new LockedError(`${progressPath} is already open in this process (lock file ${lockPath})`);
   }
+  // Reserved before the first await: a lock file with our own pid is then never one of ours
+  // still being taken, so treating it as a previous run's is safe.
+  heldHere.add(lockPath);
+  try {
+    return await acquire(progressPath, lockPath);
+  } catch (error) {
+    heldHere.delete(lockPath);
+    throw error;
+  }
+}
+
+async function acquire(progressPath: string, lockPath: string): Promise<HeldLock> {
   const info: LockInfo = { pid: process.pid, hostname: os.hostname(), started_at: new Date().toISOString() };
   const content = `${JSON.stringify(info)}\n`;
 
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    if (await createExclusive(lockPath, content)) {
-      heldHere.add(lockPath);
-      return makeHeld(lockPath, info, content);
-    }
+    if (await createExclusive(lockPath, content)) return makeHeld(lockPath, info, content);
     const existing = await readOrUndefined(lockPath);
     if (existing === undefined) continue; // released between our two steps: try again
     const holder = parseLockInfo(existing);

@@ -269,3 +269,18 @@ describe.each(implementations)('$name honours the ProgressStore contract', ({ ma
     await expect(h.store.setStatus('upload_abc123', 'in_progress')).rejects.toThrow(/closed/);
   });
 });
+
+describe('MemoryStore construction', () => {
+  test('GIVEN initial records THEN they are listed with schema defaults, as copies', () => {
+    const record = { ...sampleTransfer('upload_init01'), status: 'interrupted', created_at: '2030-01-01T00:00:00.000Z', updated_at: '2030-01-01T00:00:00.000Z' } as TransferRecord;
+    const store = new MemoryStore([record]);
+    expect(store.get('upload_init01')).toMatchObject({ status: 'interrupted', completed_chunks: [], notes: [], bytes_done: 0 });
+    record.status = 'complete';
+    expect(store.get('upload_init01')!.status).toBe('interrupted');
+  });
+
+  test('GIVEN the same id twice in the initial records THEN the constructor throws', () => {
+    const record = { ...sampleTransfer('upload_init01'), status: 'pending', created_at: '2030-01-01T00:00:00.000Z', updated_at: '2030-01-01T00:00:00.000Z' } as TransferRecord;
+    expect(() => new MemoryStore([record, record])).toThrow(/upload_init01/);
+  });
+});

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { LockedError } from '../../src/errors.js';
 import { FileStore } from '../../src/store/file-store.js';
-import { lockPathFor } from '../../src/store/lock.js';
+import { acquireLock, lockPathFor } from '../../src/store/lock.js';
 import { startFixture, type Child } from './child.js';
 import { makeTempDir } from './helpers.js';
 
@@ -122,6 +122,33 @@ describe('FileStore lock', () => {
     expect((await readdir(dir)).sort()).toEqual(['transfer_progress.json', 'transfer_progress.lock']);
     await owner.close();
     expect(await readdir(dir)).toEqual(['transfer_progress.json']);
+  });
+
+  test('GIVEN two processes start together on a dead holder\'s lock THEN exactly one of them gets it', async () => {
+    await writeFile(lockFile, JSON.stringify({ pid: deadPid(), hostname: 'old', started_at: '2020-01-01T00:00:00Z' }));
+    const results = await Promise.allSettled([startFixture('hold-lock.ts', [file]), startFixture('hold-lock.ts', [file])]);
+    const winners = results.filter((r): r is PromiseFulfilledResult<Child> => r.status === 'fulfilled');
+    const losers = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    try {
+      expect(winners).toHaveLength(1);
+      expect(String(losers[0]!.reason)).toMatch(/LockedError/);
+      expect(JSON.parse(await readFile(lockFile, 'utf8')).pid).toBe(winners[0]!.value.process.pid);
+    } finally {
+      for (const w of winners) {
+        w.value.process.kill('SIGKILL');
+        await w.value.exited;
+      }
+    }
+  });
+
+  test('GIVEN two opens race in one process THEN exactly one gets the lock', async () => {
+    for (let round = 0; round < 10; round++) {
+      await writeFile(lockFile, JSON.stringify({ pid: deadPid(), hostname: 'old', started_at: '2020-01-01T00:00:00Z' }));
+      const results = await Promise.allSettled([acquireLock(file), acquireLock(file)]);
+      const won = results.filter((r) => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof acquireLock>>>).value.release();
+    }
   });
 
   test('GIVEN close is called twice THEN the second call is harmless', async () => {
