@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import {
   ChannelType,
   DiscordAPIError,
+  GatewayIntentBits,
   MessageFlags,
   Routes,
   type ChatInputCommandInteraction,
@@ -167,6 +168,45 @@ describe('real discord.js client against the fake', () => {
     bed.fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'hang' });
     await withTimeout(ch.send('eventually'), 5000, 'send after hang');
     expect(bed.fake.messages(ch.id)).toHaveLength(1);
+  });
+
+  it('a connection dropped mid-body (ECONNRESET) is retried by discord.js and the upload lands once', async () => {
+    bed = await startBed();
+    const ch = await textChannel(bed);
+    bed.fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'dropConnection' });
+    const buf = randomBytes(2 * 1024 * 1024);
+    const m = await withTimeout(ch.send({ files: [{ attachment: buf, name: 'big.bin' }] }), 8000, 'send after drop');
+    expect(sha256(bed.fake.attachmentBytes(m.attachments.first()!.id))).toBe(sha256(buf));
+    const recs = bed.fake.requests.filter((q) => q.route === 'POST /channels/:id/messages');
+    expect(recs.map((q) => [q.status, q.fault])).toEqual([
+      [0, 'dropConnection'],
+      [200, undefined],
+    ]);
+    expect(bed.fake.allMessagesEver()).toHaveLength(1);
+  });
+
+  it('a closeGateway fault on a REST route closes the socket and the client resumes', async () => {
+    bed = await startBed();
+    const ch = await textChannel(bed);
+    const resumed = new Promise<void>((r) => bed!.client.once('shardResume', () => r()));
+    bed.fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'closeGateway', code: 4000 });
+    await ch.send('while the gateway drops');
+    await withTimeout(resumed, 5000, 'shardResume');
+    expect(bed.fake.messages(ch.id)).toHaveLength(1);
+  });
+
+  it('dispatches MESSAGE_CREATE / DELETE to clients with the GuildMessages intent', async () => {
+    bed = await startBed({}, { intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages] });
+    const ch = await textChannel(bed);
+    const created: string[] = [];
+    const deleted: string[] = [];
+    bed.client.on('messageCreate', (m) => created.push(m.id));
+    bed.client.on('messageDelete', (m) => deleted.push(m.id));
+    const m = await ch.send('visible');
+    await m.delete();
+    await until(() => created.length === 1 && deleted.length === 1, 2000, 'message events');
+    expect(created).toEqual([m.id]);
+    expect(deleted).toEqual([m.id]);
   });
 
   it('surfaces a 413 as DiscordAPIError 40005 without retrying', async () => {

@@ -514,6 +514,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     if (extra.interactionId) m.interactionId = extra.interactionId;
     messages.set(id, m);
     messageOrder.push(m);
+    dispatchMessage('MESSAGE_CREATE', m);
     return m;
   }
 
@@ -526,6 +527,22 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     if (typeof payload['flags'] === 'number') m.flags = (m.flags & 64) | (payload['flags'] & 4);
     m.edits++;
     m.edited_timestamp = new Date().toISOString();
+    dispatchMessage('MESSAGE_UPDATE', m);
+  }
+
+  function deleteMessage(m: StoredMessage): void {
+    m.deleted = true;
+    dispatchMessage('MESSAGE_DELETE', m);
+  }
+
+  /** Message events go to sessions that asked for GUILD_MESSAGES (1 << 9); ephemeral messages never. */
+  function dispatchMessage(t: 'MESSAGE_CREATE' | 'MESSAGE_UPDATE' | 'MESSAGE_DELETE', m: StoredMessage): void {
+    if ((m.flags & 64) !== 0) return;
+    const d =
+      t === 'MESSAGE_DELETE'
+        ? { id: m.id, channel_id: m.channel_id, guild_id: guildId }
+        : { ...renderMessage(m), guild_id: guildId, member: { roles: [botRoleId], joined_at: startedAt, deaf: false, mute: false, flags: 0 } };
+    gateway.dispatch(t, d, 1 << 9);
   }
 
   function liveChannelMessages(channelId: string): StoredMessage[] {
@@ -844,7 +861,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   route('DELETE', '/channels/:id/messages/:mid', { major: 'id' }, (ctx) => {
     channelOr404(ctx.params['id']!);
     const m = messageOr404(ctx.params['id']!, ctx.params['mid']!);
-    m.deleted = true;
+    deleteMessage(m);
     ctx.rec.messageId = m.id;
     send(ctx, 204);
   });
@@ -921,7 +938,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     route('DELETE', p, { auth: false, major: 'token' }, (ctx) => {
       const st = webhookInteraction(ctx.params['app']!, ctx.params['token']!);
       const m = webhookMessage(st, midOf(ctx));
-      m.deleted = true;
+      deleteMessage(m);
       notify(st);
       send(ctx, 204);
     });
