@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, truncate, appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readParts, SourceReadError, type SourcePart } from '../../src/transfer/chunker.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { tempDir } from '../support/temp.js';
@@ -107,5 +107,41 @@ describe('readParts', () => {
 
   it('GIVEN a chunk size of 0 THEN it is refused', () => {
     expect(() => readParts('/nope', { chunkSize: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('readParts read errors', () => {
+  async function fileHandleProto() {
+    const { open } = await import('node:fs/promises');
+    const handle = await open(import.meta.filename, 'r');
+    await handle.close();
+    return Object.getPrototypeOf(handle) as { read: (...args: unknown[]) => Promise<unknown> };
+  }
+
+  it('GIVEN one failing read THEN it is retried once and the parts are right', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'src.bin');
+    const whole = await writeSeededFile(file, 2 * CHUNK, 8);
+    const spy = vi.spyOn(await fileHandleProto(), 'read').mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    try {
+      const reader = readParts(file, { chunkSize: CHUNK });
+      expect(await collect(reader)).toHaveLength(2);
+      expect(reader.wholeFileSha256()).toBe(whole);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('GIVEN a read failing twice THEN a SourceReadError names the file', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'src.bin');
+    await writeSeededFile(file, 2 * CHUNK, 8);
+    const eio = Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+    const spy = vi.spyOn(await fileHandleProto(), 'read').mockRejectedValueOnce(eio).mockRejectedValueOnce(eio);
+    try {
+      await expect(collect(readParts(file, { chunkSize: CHUNK }))).rejects.toThrow(/src\.bin at byte 0 failed twice: EIO/);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
