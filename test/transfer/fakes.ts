@@ -22,7 +22,7 @@ export class FakeSink implements ChunkSink {
   inFlight = 0;
   maxInFlight = 0;
   #messages = 0;
-  reconcile?: ChunkSink['reconcile'];
+  reconcile?: NonNullable<ChunkSink['reconcile']>;
 
   constructor(private readonly script: Script = () => undefined) {}
 
