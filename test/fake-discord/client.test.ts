@@ -85,6 +85,25 @@ describe('real discord.js client against the fake', () => {
     expect(bed.fake.requests.some((q) => q.route === 'PATCH /webhooks/:app/:token/messages/@original' && q.status === 200)).toBe(true);
   });
 
+  it('interaction replies and edits can carry attachments', async () => {
+    bed = await startBed();
+    const a = randomBytes(3000);
+    const b = randomBytes(4000);
+    onCommand(bed, async (i) => {
+      await i.reply({ content: 'manifest', files: [{ attachment: a, name: 'a.json' }] });
+      await i.editReply({ content: 'manifest v2', files: [{ attachment: b, name: 'b.json' }] });
+    });
+    const h = await bed.fake.sendInteraction({ name: 'split' });
+    await h.waitFor((x) => x.original()?.content === 'manifest v2', 3000);
+    const atts = h.original()!.attachments!;
+    expect(atts.map((x) => x.filename)).toEqual(['b.json']);
+    expect(sha256(bed.fake.attachmentBytes(atts[0]!.id))).toBe(sha256(b));
+    expect(h.ephemeral()).toBe(false);
+    // a public reply is a channel message (type 20) too
+    const [m] = bed.fake.messages(bed.fake.channels[0]!.id);
+    expect(m?.interactionId).toBe(h.id);
+  });
+
   it('posts 3 messages with attachments whose bytes arrive intact, and the CDN serves them', async () => {
     bed = await startBed();
     const ch = await textChannel(bed);
