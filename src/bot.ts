@@ -16,6 +16,8 @@ import type { BotContext } from './commands/types.js';
 const AUTO_RESUME_DELAY_MS = 1_000;
 /** SIGTERM must end the process within 10 s whatever the network does. */
 const SHUTDOWN_DEADLINE_MS = 8_000;
+/** Finished transfers past RETENTION_HOURS are removed at start-up and then this often. */
+const PRUNE_INTERVAL_MS = 3_600_000;
 
 export interface Bot {
   client: Client;
@@ -28,8 +30,13 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
   if (!token) throw new Error('DISCORD_TOKEN is required');
   // Lock and validate the progress file before anything talks to Discord.
   const store = await FileStore.open(config.PROGRESS_FILE_PATH);
-  const pruned = await store.prune(config.RETENTION_HOURS * 3_600_000);
-  if (pruned.length > 0) log.info({ pruned }, 'pruned finished transfers past RETENTION_HOURS');
+  const prune = async () => {
+    const pruned = await store.prune(config.RETENTION_HOURS * 3_600_000);
+    if (pruned.length > 0) log.info({ pruned }, 'pruned finished transfers past RETENTION_HOURS');
+  };
+  await prune();
+  const pruneTimer = setInterval(() => void prune().catch((error: unknown) => log.warn({ err: error }, 'prune failed')), PRUNE_INTERVAL_MS);
+  pruneTimer.unref();
 
   const client = createClient(config);
   const sink = new DiscordSink(client.rest, () => client.user?.id);
@@ -58,6 +65,7 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
   try {
     await client.login(token);
   } catch (error) {
+    clearInterval(pruneTimer);
     await store.close();
     await client.destroy();
     throw error;
@@ -67,6 +75,7 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
   const stop = () => {
     stopping ??= (async () => {
       log.info('shutting down: stopping dispatch and settling in-flight uploads');
+      clearInterval(pruneTimer);
       await Promise.race([transfers.shutdown(), new Promise((r) => setTimeout(r, SHUTDOWN_DEADLINE_MS).unref())]);
       await store.close();
       await client.destroy();

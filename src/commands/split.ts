@@ -1,4 +1,4 @@
-import { ChannelType, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { ChannelType, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../errors.js';
 import { callerOf, canStartTransfers } from '../discord/permissions.js';
 import { chooseChunkSize, formatMiB, MIB } from '../transfer/plan.js';
@@ -21,6 +21,14 @@ const data = new SlashCommandBuilder()
   )
   .setDMPermission(false);
 
+/** What the bot needs in the target channel (README: permissions to grant). */
+const REQUIRED_CHANNEL_PERMISSIONS = [
+  PermissionFlagsBits.ViewChannel,
+  PermissionFlagsBits.SendMessages,
+  PermissionFlagsBits.AttachFiles,
+  PermissionFlagsBits.ReadMessageHistory,
+];
+
 /** Checks shared by /split and /upload: who asks, where to, and whether they have room. */
 export function checkCanStart(interaction: ChatInputCommandInteraction, ctx: BotContext): { channelId: string; guildId: string | null } {
   if (!interaction.inGuild()) throw new UserError('Transfers run in a server channel, not in direct messages.');
@@ -29,6 +37,13 @@ export function checkCanStart(interaction: ChatInputCommandInteraction, ctx: Bot
   }
   const channel = interaction.options.getChannel('channel');
   const channelId = channel?.id ?? interaction.channelId;
+  // Discord tells us the bot's own permissions only for the channel the command came from.
+  if (channelId === interaction.channelId) {
+    const missing = interaction.appPermissions.missing(REQUIRED_CHANNEL_PERMISSIONS);
+    if (missing.length > 0) {
+      throw new UserError(`I can't post parts in this channel: I lack ${missing.join(', ')}. Ask an admin to grant them, or pick another channel.`);
+    }
+  }
   const active = ctx.store
     .list()
     .filter((t) => t.owner_id === interaction.user.id && ACTIVE_STATUSES.includes(t.status)).length;
