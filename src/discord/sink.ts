@@ -170,6 +170,10 @@ export function classify(error: unknown, signal?: AbortSignal): SinkError {
     return new SinkError(`Discord answered ${error.status} ${error.message}`, kind, `http_${error.status}`, { cause: error });
   }
   const name = error instanceof Error ? error.name : '';
+  // discord.js forgets the token after a 401: every later request fails this way until a restart.
+  if (error instanceof Error && error.message.startsWith('Expected token to be set')) {
+    return new SinkError('Discord rejected the bot token (401); restart the bot with a valid DISCORD_TOKEN', 'fatal', 'http_401', { cause: error });
+  }
   if (name === 'AbortError' || name === 'TimeoutError') {
     return new SinkError('the upload timed out (UPLOAD_TIMEOUT_MS)', 'transient', 'timeout', { cause: error });
   }
