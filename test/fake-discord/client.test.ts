@@ -181,6 +181,19 @@ describe('real discord.js client against the fake', () => {
     expect(bed.fake.messages(ch.id).map((m) => m.content)).toEqual(['lost answer']);
   });
 
+  it('storeThenHang: stored, never answered; discord.js times out, retries and (with enforceNonce) gets the same message', async () => {
+    bed = await startBed({}, { enforceNonce: true, rest: { timeout: 300 } });
+    const ch = await textChannel(bed);
+    bed.fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'storeThenHang' });
+    const m = await withTimeout(ch.send('once'), 5000, 'send after storeThenHang');
+    expect(bed.fake.allMessagesEver().map((x) => x.id)).toEqual([m.id]);
+    const recs = bed.fake.requests.filter((q) => q.route === 'POST /channels/:id/messages');
+    expect(recs.map((q) => [q.status, q.fault])).toEqual([
+      [0, 'storeThenHang'],
+      [200, undefined],
+    ]);
+  });
+
   it('a hung request times out in discord.js and the retry succeeds', async () => {
     bed = await startBed({}, { rest: { timeout: 300 } });
     const ch = await textChannel(bed);

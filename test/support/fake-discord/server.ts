@@ -121,6 +121,7 @@ interface Ctx {
   bucket: Bucket | null;
   dropResponse: boolean;
   dropReset: boolean;
+  hangResponse: boolean;
   finished: boolean;
 }
 
@@ -603,6 +604,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       finishRecord(ctx, 0);
       return;
     }
+    if (ctx.hangResponse) {
+      const res = ctx.res;
+      hanging.add(res);
+      res.on('close', () => hanging.delete(res));
+      finishRecord(ctx, 0);
+      return;
+    }
     const allHeaders: Record<string, string> = { ...rateLimitHeaders(ctx), ...headers, 'Via': '1.1 google', 'X-Fake-Discord': '1' };
     if (body === undefined || status === 204) {
       ctx.res.writeHead(status, allHeaders);
@@ -1033,7 +1041,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     const found = findRoute(method, segs, api);
     const rec: RecordedRequest = { method, route: found ? found.route.name : `${method} ${path}`, path, query: parsed.search, status: 0, time: started, bytes: 0, durationMs: 0 };
     const fallbackRoute: RouteDef = { method, segs, name: rec.route, auth: false, handler: () => {} };
-    const ctx: Ctx = { req, res, route: found?.route ?? fallbackRoute, params: found?.params ?? {}, query: parsed.searchParams, rec, bucket: null, dropResponse: false, dropReset: true, finished: false };
+    const ctx: Ctx = { req, res, route: found?.route ?? fallbackRoute, params: found?.params ?? {}, query: parsed.searchParams, rec, bucket: null, dropResponse: false, dropReset: true, hangResponse: false, finished: false };
     res.on('close', () => {
       if (!ctx.finished) {
         ctx.finished = true;
@@ -1071,7 +1079,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
             break;
           case 'hang':
             hanging.add(res);
+            res.on('close', () => hanging.delete(res));
             req.resume();
+            ctx.finished = true;
+            finishRecord(ctx, 0);
             return;
           case 'dropConnection':
             await new Promise<void>((resolve) => {
@@ -1084,6 +1095,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
             killSocket(req.socket, fault.reset !== false);
             finishRecord(ctx, 0);
             return;
+          case 'storeThenHang':
+            ctx.hangResponse = true;
+            break;
           case 'storeThenDrop':
             ctx.dropResponse = true;
             ctx.dropReset = fault.reset !== false;

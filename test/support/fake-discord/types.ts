@@ -139,6 +139,8 @@ export type Fault = { route: FaultRoute; times?: number; after?: number } & (
   | { kind: 'dropConnection'; reset?: boolean }
   /** Handle the request (store the message) but destroy the socket instead of answering; reset as for dropConnection. */
   | { kind: 'storeThenDrop'; reset?: boolean }
+  /** Handle the request (store the message) but never answer (until the client gives up or stop()). */
+  | { kind: 'storeThenHang' }
   | { kind: 'closeGateway'; code?: number }
 );
 
