@@ -11,6 +11,7 @@ export type {
   Fault,
   FaultController,
   FaultRoute,
+  FaultSpec,
   GatewayOpRecord,
   InteractionHandle,
   InteractionInput,

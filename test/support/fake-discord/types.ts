@@ -181,3 +181,6 @@ export interface FakeDiscord {
   reconnectRequest(): void;
   stop(): Promise<void>;
 }
+
+/** A Fault without (or with an optional) route: `Omit<Fault, 'route'>` is not distributive over the union and loses the kind-specific fields; use this. */
+export type FaultSpec = Fault extends infer F ? (F extends Fault ? Omit<F, 'route'> & { route?: FaultRoute } : never) : never;
