@@ -21,7 +21,7 @@ export default {
       throw new UserError('Only the member who started this transfer, or someone with Manage Messages, may resume it.');
     }
     if (ctx.transfers.isRunning(id)) throw new UserError(`Transfer \`${id}\` is already running.`);
-    if (transfer.status !== 'interrupted' && transfer.status !== 'error') {
+    if (transfer.status !== 'interrupted' && transfer.status !== 'error' && transfer.status !== 'pending') {
       throw new UserError(`Transfer \`${id}\` is ${transfer.status}; only interrupted or failed transfers can be resumed.`);
     }
     await interaction.reply({
@@ -31,6 +31,6 @@ export default {
     ctx.transfers.start(id);
   },
   async autocomplete(interaction, ctx) {
-    await autocompleteTransfers(interaction, ctx, ['interrupted', 'error']);
+    await autocompleteTransfers(interaction, ctx, ['interrupted', 'error', 'pending']);
   },
 } satisfies Command;

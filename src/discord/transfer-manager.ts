@@ -169,11 +169,14 @@ export class TransferManager {
     return ids;
   }
 
-  /** After connecting, with AUTO_RESUME: resume every interrupted transfer. */
+  /**
+   * After connecting, with AUTO_RESUME: resume every interrupted transfer, and start those a
+   * crash caught between being recorded and starting (`pending`).
+   */
   resumeInterrupted(): string[] {
     const ids = this.deps.store
       .list()
-      .filter((t) => t.status === 'interrupted')
+      .filter((t) => t.status === 'interrupted' || t.status === 'pending')
       .map((t) => t.id);
     for (const id of ids) this.start(id);
     return ids;

@@ -2,15 +2,13 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
-import type { Fault } from '../support/fake-discord/types.js';
+import type { Fault, FaultSpec } from '../support/fake-discord/types.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { rebuildFromFake } from '../support/rebuild.js';
 
 const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
 const RETRY_LIMIT = 3;
-
-type FaultSpec = Omit<Fault, 'route'> & { route?: Fault['route'] };
 
 describe('fault matrix during a transfer', () => {
   let fx: BotFixture;
