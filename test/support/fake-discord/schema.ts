@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ValidateFunction, type ErrorObject } from 'ajv/dist/2020.js';
 
-export const DEFAULT_OPENAPI_PATH = '/work/shared/reference/discord-openapi.json';
+/** `../shared/reference/` beside the project's root, on every machine and in CI. */
+export const DEFAULT_OPENAPI_PATH = fileURLToPath(new URL('../../../../shared/reference/discord-openapi.json', import.meta.url));
 const COMPONENTS_ID = 'https://fake-discord.invalid/discord-openapi.json';
 
 const cache = new Map<string, ValidateFunction | null>();
