@@ -42,8 +42,7 @@ describe('/status, /cancel and refusals', () => {
     fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 250, times: 200 });
     try {
       const id = await fx.split('slow.bin', { chunkSizeMiB: 1 });
-      const deadline = Date.now() + 30_000;
-      while ((await fx.transfer(id)).completed_chunks.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await fx.waitForParts(id, 2);
       const stranger = await fx.command({
         name: 'cancel',
         user: { id: '100000000000000999' },
@@ -73,8 +72,7 @@ describe('/status, /cancel and refusals', () => {
     fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 250, times: 200 });
     try {
       const id = await fx.split('slow.bin', { chunkSizeMiB: 1 });
-      const deadline = Date.now() + 30_000;
-      while ((await fx.transfer(id)).completed_chunks.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await fx.waitForParts(id, 2);
       const cancel = await fx.command({
         name: 'cancel',
         permissions: PERMISSIONS.ADMINISTRATOR,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
 import type { LogLine } from '../support/bot-process.js';
-import { writeSeededFile } from '../support/random-file.js';
+import { seededRandom, writeSeededFile } from '../support/random-file.js';
 import { rebuildFromFake } from '../support/rebuild.js';
 
 const MIB = 1024 * 1024;
@@ -15,18 +15,6 @@ const MESSAGES = 'POST /channels/:id/messages';
 const TRANSFERS = 3;
 const KILLS_PER_TRANSFER = 7;
 const PARTS = 16;
-
-/** mulberry32: a small seeded generator, so the kill points are the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -51,7 +39,7 @@ describe('SIGKILL at many points, then restart', () => {
       .flatMap((m) => m.attachments.filter((a) => a.filename.includes('.part')));
 
   it(`GIVEN ${TRANSFERS * KILLS_PER_TRANSFER} seeded kill points THEN every transfer completes with each part exactly once`, async () => {
-    const random = seeded(20261124);
+    const random = seededRandom(20261124);
     for (let n = 0; n < TRANSFERS; n++) {
       const name = `crash-${n}.bin`;
       const sha = await writeSeededFile(path.join(fx.filesRoot, name), PARTS * MIB - 7 * n, 100 + n);

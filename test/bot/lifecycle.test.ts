@@ -99,8 +99,7 @@ describe('two processes, SIGTERM and the token', () => {
   it('GIVEN a transfer in the middle WHEN SIGTERM arrives THEN the bot exits 0 within 10 s with it interrupted, and a restart completes it', async () => {
     fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 150, times: 1_000 });
     const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
-    const deadline = Date.now() + 20_000;
-    while ((await fx.transfer(id)).completed_chunks.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await fx.waitForParts(id, 2);
     const started = Date.now();
     fx.bot.child.kill('SIGTERM');
     const { code } = await fx.bot.exited;

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { NewTransfer } from '../../src/store/types.js';
 
+export { seededRandom } from '../support/random-file.js';
+
 export async function makeTempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dfs-store-'));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
@@ -35,14 +37,3 @@ export function fakeClock(start = Date.parse('2030-01-01T00:00:00.000Z')): { now
   };
 }
 
-/** A small seeded PRNG (mulberry32) so "random" delays repeat from run to run. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

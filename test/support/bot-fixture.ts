@@ -28,6 +28,8 @@ export interface BotFixture {
   /** `/split` as an administrator; resolves with the transfer id from the reply. */
   split(relPath: string, extra?: Partial<InteractionInput> & { chunkSizeMiB?: number }): Promise<string>;
   waitForStatus(id: string, statuses: TransferRecord['status'][], timeoutMs?: number): Promise<TransferRecord>;
+  /** Waits until at least `count` parts are recorded (or the transfer ended). */
+  waitForParts(id: string, count: number, timeoutMs?: number): Promise<TransferRecord>;
   restartBot(env?: Record<string, string>): Promise<BotProcess>;
   stop(): Promise<void>;
 }
@@ -108,6 +110,15 @@ export async function startBotFixture(options: { fake?: FakeDiscordOptions; env?
         await new Promise((r) => setTimeout(r, 50));
       }
       throw new Error(`transfer ${id} did not reach ${statuses.join('/')} within ${timeoutMs} ms; last: ${JSON.stringify(last?.status)} ${JSON.stringify(last?.notes)}`);
+    },
+    async waitForParts(id, count, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last = await transfer(id);
+      while (last.completed_chunks.length < count && (last.status === 'pending' || last.status === 'in_progress') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+        last = await transfer(id);
+      }
+      return last;
     },
     async restartBot(extraEnv = {}) {
       await fixture.bot.kill('SIGKILL');
