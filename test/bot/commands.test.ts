@@ -101,7 +101,7 @@ describe('/status, /cancel and refusals', () => {
       await writeSeededFile(path.join(fx.filesRoot, 'huge.bin'), 41 * MIB, 3);
     });
 
-    const cases: [string, { path: string; chunk?: number; permissions?: bigint }, RegExp][] = [
+    const cases: [string, { path: string; chunk?: number; permissions?: bigint; appPermissions?: bigint }, RegExp][] = [
       ['../../etc/passwd', { path: '../../etc/passwd' }, /outside the files folder/],
       ['an absolute path outside FILES_ROOT', { path: '/etc/passwd' }, /Absolute paths are not accepted/],
       ['a symlink that points outside', { path: 'escape-link' }, /points outside the files folder/],
@@ -113,6 +113,7 @@ describe('/status, /cancel and refusals', () => {
       ['a chunk_size above the limit', { path: 'small.bin', chunk: 11 }, /limit is 10 MiB/],
       ['a file above MAX_FILE_SIZE_BYTES', { path: 'huge.bin' }, /above this bot's limit/],
       ['a member without permission', { path: 'small.bin', permissions: PERMISSIONS.MEMBER }, /not allowed to start transfers/],
+      ['a channel where the bot cannot attach files', { path: 'small.bin', appPermissions: PERMISSIONS.MEMBER & ~(1n << 15n) }, /lack AttachFiles/],
     ];
 
     it.each(cases)('GIVEN %s THEN it is refused', async (_label, input, message) => {
@@ -121,6 +122,7 @@ describe('/status, /cancel and refusals', () => {
       const handle = await fx.command({
         name: 'split',
         permissions: input.permissions ?? PERMISSIONS.ADMINISTRATOR,
+        ...(input.appPermissions === undefined ? {} : { appPermissions: input.appPermissions }),
         options: [
           { name: 'path', type: 3, value: input.path },
           ...(input.chunk === undefined ? [] : [{ name: 'chunk_size', type: 4, value: input.chunk }]),

@@ -1279,7 +1279,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
           flags: 0,
           communication_disabled_until: null,
         },
-        app_permissions: BOT_PERMISSIONS,
+        app_permissions: i.appPermissions === undefined ? BOT_PERMISSIONS : String(i.appPermissions),
         locale: 'en-US',
         guild_locale: 'en-US',
         entitlements: [],

@@ -91,6 +91,8 @@ export interface InteractionInput {
   permissions?: string | bigint;
   /** Default: options.attachmentSizeLimit. */
   attachmentSizeLimit?: number;
+  /** The bot's permissions in the channel (`app_permissions`); default the bot role's. */
+  appPermissions?: string | bigint;
   /** data.resolved; built automatically for channel options (type 7) naming known channels when absent. */
   resolved?: unknown;
 }
