@@ -2,6 +2,7 @@
  * The bot's parts wired together: the progress store (locked before connecting), the
  * discord.js client, the transfer manager and the interaction router.
  */
+import { mkdir } from 'node:fs/promises';
 import { Events, type Client } from 'discord.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
@@ -28,6 +29,8 @@ export interface Bot {
 export async function startBot(config: Config, log: Logger): Promise<Bot> {
   const token = config.DISCORD_TOKEN;
   if (!token) throw new Error('DISCORD_TOKEN is required');
+  // A fresh install has no files folder yet: make it, so /split explains "no such file" rather than a missing root.
+  await mkdir(config.FILES_ROOT, { recursive: true });
   // Lock and validate the progress file before anything talks to Discord.
   const store = await FileStore.open(config.PROGRESS_FILE_PATH);
   const prune = async () => {
@@ -54,7 +57,10 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
     log.info({ route: info.route, retry_after_ms: info.retryAfter, global: info.global, scope: info.scope }, 'rate_limited'),
   );
   client.once(Events.ClientReady, (ready) => {
-    log.info({ user_id: ready.user.id, guilds: ready.guilds.cache.size }, 'ready');
+    log.info(
+      { user_id: ready.user.id, guilds: ready.guilds.cache.size, files_root: config.FILES_ROOT, progress_file: config.PROGRESS_FILE_PATH },
+      'ready',
+    );
     if (!config.AUTO_RESUME) return;
     setTimeout(() => {
       const resumed = transfers.resumeInterrupted();
