@@ -132,10 +132,18 @@ export class TransferManager {
       this.deps.log.info({ transfer_id: id, event: 'transfer_cancelled' }, 'transfer_cancelled');
       await this.#editProgress(transfer, renderProgress(transfer));
     }
+    // An upload cut after its body arrived may still have been stored: look for it in the channel.
+    const cutShort = run?.hardStop.signal.aborted ?? false;
+    const stray = cutShort || options.deletePosted ? await this.#unrecordedMessages(transfer) : [];
+    if (stray.length > 0 && !options.deletePosted) {
+      transfer = await this.deps.store.update(id, (t) => {
+        t.notes.push(`Discord stored part message(s) ${stray.join(', ')} after the upload was cut; they are not in the manifest`);
+      });
+    }
     let deleted = 0;
     let deleteFailures = 0;
     if (options.deletePosted) {
-      const messageIds = [...new Set(transfer.parts.map((p) => p.message_id))];
+      const messageIds = [...new Set([...transfer.parts.map((p) => p.message_id), ...stray])];
       for (const messageId of messageIds) {
         try {
           await this.deps.rest.delete(Routes.channelMessage(transfer.channel_id, messageId));
@@ -155,6 +163,19 @@ export class TransferManager {
       });
     }
     return { transfer, deleted, deleteFailures };
+  }
+
+  /** Part messages in the channel that the record does not know (best effort: none when the channel cannot be read). */
+  async #unrecordedMessages(transfer: TransferRecord): Promise<string[]> {
+    if (!this.deps.sink.reconcile) return [];
+    try {
+      const { found } = await this.deps.sink.reconcile(transfer, AbortSignal.timeout(30_000));
+      const recorded = new Set(transfer.parts.map((p) => p.message_id));
+      return [...new Set(found.map((p) => p.message_id))].filter((m) => !recorded.has(m));
+    } catch (error) {
+      this.deps.log.warn({ err: error, transfer_id: transfer.id }, 'could not look for unrecorded part messages');
+      return [];
+    }
   }
 
   /** Start-up, before connecting: what a crash left running is interrupted, not running. */

@@ -93,6 +93,31 @@ describe('/status, /cancel and refusals', () => {
     }
   });
 
+  it('GIVEN an upload Discord stored but never answered WHEN cancelled with delete_posted THEN that part message is deleted too', async () => {
+    // The progress message and two parts go through; the third part is stored and never answered.
+    fx.fake.faults.add({ route: MESSAGES, kind: 'storeThenHang', after: 3, times: 1 });
+    try {
+      const id = await fx.split('slow.bin', { chunkSizeMiB: 1 });
+      const deadline = Date.now() + 20_000;
+      while (partMessages(id).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(partMessages(id)).toHaveLength(3);
+      const cancel = await fx.command({
+        name: 'cancel',
+        permissions: PERMISSIONS.ADMINISTRATOR,
+        options: [
+          { name: 'transfer', type: 3, value: id },
+          { name: 'delete_posted', type: 5, value: true },
+        ],
+      });
+      await cancel.waitFor((h) => /cancelled/.test(h.original()?.content ?? ''), 15_000);
+      expect(cancel.original()?.content).toMatch(/Deleted 3 part message/);
+      expect(fx.fake.messages().filter((m) => m.content.includes(id) && m.attachments.length > 0)).toEqual([]);
+      expect((await fx.transfer(id)).parts).toHaveLength(2);
+    } finally {
+      fx.fake.faults.clear();
+    }
+  });
+
   describe('bad input is refused ephemerally, with no record and no upload', () => {
     beforeAll(async () => {
       await fs.mkdir(path.join(fx.filesRoot, 'folder'));
