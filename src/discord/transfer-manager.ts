@@ -260,10 +260,10 @@ export class TransferManager {
       id,
       { signal: run.controller.signal, abortStatus: () => run.abortStatus },
     );
-    await url?.flush();
     transfer = final;
     run.latest = final;
     await editor?.finish(renderProgress(final, measureRate(final, run.startedAt, run.bytesAtStart)));
+    await url?.flush();
     return final;
   }
 

@@ -181,9 +181,38 @@ function request(url: URL, addresses: ResolvedAddress[], options: OpenUrlOptions
       lateError ??= error;
       reject(error);
     });
-    req.once('response', (response) => resolve({ response, closed }));
+    req.once('response', (response) => {
+      // From here the reader decides what idle means: it stops reading while parts upload
+      // (backpressure), and that silence must not count (see readWithIdleTimeout).
+      req.setTimeout(0);
+      resolve({ response, closed });
+    });
     req.end();
   });
+}
+
+/**
+ * The response body's chunks, failing when the server sends nothing for `idleMs` while we
+ * wait for it. Time spent by the caller between chunks (uploading parts) is not counted.
+ */
+export async function* readWithIdleTimeout(response: IncomingMessage, idleMs = IDLE_TIMEOUT_MS): AsyncGenerator<Buffer> {
+  const chunks = response[Symbol.asyncIterator]();
+  try {
+    // Bounded by the body: each turn consumes one chunk or ends.
+    for (;;) {
+      const timer = setTimeout(() => response.destroy(new Error(`the server sent nothing for ${idleMs} ms`)), idleMs);
+      let next: IteratorResult<unknown>;
+      try {
+        next = await chunks.next();
+      } finally {
+        clearTimeout(timer);
+      }
+      if (next.done) return;
+      yield next.value as Buffer;
+    }
+  } finally {
+    await chunks.return?.();
+  }
 }
 
 export interface UrlInfo {

@@ -23,7 +23,7 @@ import type { ProgressStore } from '../store/types.js';
 import type { PartSource, SourcePart } from './chunker.js';
 import { ResumableSha256 } from './resumable-hash.js';
 import { abortReason, isAbortError } from './retry.js';
-import { HttpStatusError, openUrl, parseContentRange, parseLength, type OpenUrlOptions } from './url-fetch.js';
+import { HttpStatusError, openUrl, parseContentRange, parseLength, readWithIdleTimeout, type OpenUrlOptions } from './url-fetch.js';
 import { displayUrl } from './url-policy.js';
 
 export interface HashCheckpoint {
@@ -118,8 +118,7 @@ export class UrlPartSource implements PartSource {
     };
     for (;;) {
       try {
-        for await (const raw of opened.response) {
-          const chunk = raw as Buffer;
+        for await (const chunk of readWithIdleTimeout(opened.response, this.#options.idleTimeoutMs)) {
           if (signal?.aborted) throw abortReason(signal);
           const limit = Math.min(expected ?? Infinity, this.#options.maxFileSize);
           for (let at = 0; at < chunk.length; ) {

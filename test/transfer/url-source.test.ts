@@ -112,6 +112,24 @@ describe('the url part source', () => {
     await expect(collect(openUrlSource(record(url), options))).rejects.toThrow(/broke after 1000 of the announced \d+ bytes/);
   });
 
+  it('GIVEN a server that goes silent mid-body THEN the read fails once nothing came for the idle limit', async () => {
+    const url = serve('/stall', { throttle: { bytes: 1000, pauseMs: 5_000 } });
+    const source = openUrlSource(record(url), { ...options, idleTimeoutMs: 200 });
+    await expect(collect(source)).rejects.toThrow(/broke after 1000 of the announced \d+ bytes: the server sent nothing for 200 ms/);
+  });
+
+  it('GIVEN a consumer slower than the idle limit between parts THEN that pause does not count as silence', async () => {
+    const url = serve('/slow-consumer', {});
+    const source = openUrlSource(record(url), { ...options, idleTimeoutMs: 100 });
+    const sizes: number[] = [];
+    for await (const p of source) {
+      sizes.push(p.size);
+      await new Promise((r) => setTimeout(r, 300)); // an upload in progress
+    }
+    expect(sizes).toEqual([CHUNK, CHUNK, CHUNK, 12_345]);
+    expect(source.wholeFileSha256()).toBe(SHA);
+  });
+
   describe('resume', () => {
     /** A first run's parts 0 and 1 as recorded, and the checkpoint after them. */
     async function firstRun(url: string) {
