@@ -3,8 +3,9 @@ import cancel from './cancel.js';
 import resume from './resume.js';
 import split from './split.js';
 import status from './status.js';
+import upload from './upload.js';
 import type { Command } from './types.js';
 
-export const commands: readonly Command[] = [split, status, cancel, resume];
+export const commands: readonly Command[] = [split, upload, status, cancel, resume];
 
 export const commandsByName = new Map(commands.map((c) => [c.data.name, c]));

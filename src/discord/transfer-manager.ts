@@ -12,6 +12,8 @@ import type { ChunkSink } from '../transfer/sink.js';
 import { newTransferId, sanitizeName, totalChunks } from '../transfer/plan.js';
 import type { LocalSource } from '../transfer/source.js';
 import { runTransfer } from '../transfer/orchestrator.js';
+import type { UrlInfo } from '../transfer/url-fetch.js';
+import { urlRunHooks } from '../transfer/url-source.js';
 import { classify } from './sink.js';
 import { measureRate, renderProgress, ThrottledEditor } from './progress.js';
 
@@ -76,6 +78,33 @@ export class TransferManager {
       retries: 0,
       started_at: null,
       completed_at: null,
+    });
+  }
+
+  /** A `/upload` transfer: the size and total are null when the server gave no Content-Length. */
+  async createUrlTransfer(input: {
+    url: string;
+    info: UrlInfo;
+    chunkSize: number;
+    attachmentSizeLimit: number | null;
+    ownerId: string;
+    channelId: string;
+    guildId: string | null;
+  }): Promise<TransferRecord> {
+    const { info, chunkSize } = input;
+    return this.deps.store.create({
+      id: newTransferId(),
+      source: { kind: 'url', url: input.url, etag: info.etag, last_modified: info.lastModified, accepts_ranges: info.acceptsRanges, hash_checkpoint: null },
+      file_name: sanitizeName(info.name),
+      file_size: info.size,
+      file_sha256: null,
+      hash_algo: 'sha256',
+      chunk_size_bytes: chunkSize,
+      attachment_size_limit: input.attachmentSizeLimit,
+      total_chunks: info.size === null ? null : totalChunks(info.size, chunkSize),
+      owner_id: input.ownerId,
+      guild_id: input.guildId,
+      channel_id: input.channelId,
     });
   }
 
@@ -226,19 +255,26 @@ export class TransferManager {
     let transfer = store.get(id);
     if (!transfer) return undefined;
     const editor = await this.#progressEditor(transfer);
+    // URL sources (/upload) bring their own reader and save resume checkpoints as parts are confirmed.
+    const url = transfer.source.kind === 'url'
+      ? urlRunHooks({ store, log, options: { allowedHosts: config.UPLOAD_ALLOWED_HOSTS, maxFileSize: config.MAX_FILE_SIZE_BYTES } })
+      : null;
     const final = await runTransfer(
       {
         store,
         sink: withUploadSignal(sink, run.hardStop.signal),
         log,
+        openSource: url?.openSource,
         config: {
           maxChunksPerMessage: config.MAX_CHUNKS_PER_MESSAGE,
           maxParallelUploads: config.MAX_PARALLEL_UPLOADS,
           retryLimit: config.RETRY_LIMIT_PER_CHUNK,
           backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
+          maxFileSizeBytes: config.MAX_FILE_SIZE_BYTES,
         },
         onProgress: (t) => {
           run.latest = t;
+          url?.onProgress(t);
           editor?.update(renderProgress(t, measureRate(t, run.startedAt, run.bytesAtStart)));
         },
       },
@@ -248,6 +284,7 @@ export class TransferManager {
     transfer = final;
     run.latest = final;
     await editor?.finish(renderProgress(final, measureRate(final, run.startedAt, run.bytesAtStart)));
+    await url?.flush();
     return final;
   }
 

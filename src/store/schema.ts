@@ -30,6 +30,14 @@ export const urlSourceSchema = z.looseObject({
   etag: z.string().nullable().default(null),
   last_modified: z.string().nullable().default(null),
   accepts_ranges: z.boolean().default(false),
+  /**
+   * The whole-file hash state after the first `offset` bytes, all confirmed: a resume with a
+   * Range request starts there (src/transfer/url-source.ts).
+   */
+  hash_checkpoint: z
+    .looseObject({ offset: z.number().int().nonnegative(), state: z.string() })
+    .nullable()
+    .default(null),
 });
 
 export const sourceSchema = z.discriminatedUnion('kind', [fileSourceSchema, urlSourceSchema]);

@@ -1,0 +1,282 @@
+/**
+ * Opening a remote `https` URL for `/upload` without letting it reach the bot's own network:
+ * every hop's host is resolved, every address checked (url-policy.ts), and the connection
+ * made to exactly the checked addresses — the socket's `lookup` answers with them, so a DNS
+ * answer that changes between the check and the connect (rebinding) is never used.
+ */
+import dns from 'node:dns';
+import https from 'node:https';
+import net from 'node:net';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import type { LookupFunction } from 'node:net';
+import { UserError } from '../errors.js';
+import { classifyAddress, displayUrl, isAllowlisted, normalizeHost, parseUploadUrl } from './url-policy.js';
+
+export const MAX_REDIRECTS = 5;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** A server that goes silent this long (no headers, no body bytes) is treated as gone. */
+const IDLE_TIMEOUT_MS = 60_000; // ms
+
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+}
+
+/** Resolves a host name to every address (dns.lookup with `all`); injectable for tests. */
+export type ResolveAll = (hostname: string) => Promise<ResolvedAddress[]>;
+
+export const systemResolveAll: ResolveAll = async (hostname) => {
+  const found = await dns.promises.lookup(hostname, { all: true });
+  return found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+};
+
+export interface OpenUrlOptions {
+  /** UPLOAD_ALLOWED_HOSTS: hosts whose addresses are not checked. */
+  allowedHosts: readonly string[];
+  headers?: Record<string, string> | undefined;
+  signal?: AbortSignal | undefined;
+  resolveAll?: ResolveAll | undefined;
+  /** Extra trusted CA certificates (tests; the bot process uses NODE_EXTRA_CA_CERTS). */
+  ca?: string | Buffer | undefined;
+  idleTimeoutMs?: number | undefined;
+}
+
+export interface OpenedUrl {
+  response: IncomingMessage;
+  /** The URL that answered, after redirects. */
+  url: URL;
+  redirects: number;
+  /**
+   * Resolves once the connection is closed, with the error the HTTP client reported after
+   * the body, if any: bytes beyond Content-Length show up here as a parse error.
+   */
+  closed: Promise<Error | null>;
+}
+
+/** The server answered, but not with the file (4xx/5xx, or a redirect without Location). */
+export class HttpStatusError extends Error {
+  override readonly name = 'HttpStatusError';
+  constructor(
+    readonly status: number,
+    readonly url: string,
+  ) {
+    super(`${displayUrl(url)} answered HTTP ${status}`);
+  }
+}
+
+/** The URL or one of its redirects is refused by the rules of /upload; safe to show the user. */
+export class UrlRefusedError extends UserError {}
+
+/**
+ * GIVEN a URL THEN the response of the first hop that is not a redirect (status 2xx), after
+ * checking every hop. Refusals throw UrlRefusedError before any connection to the refused
+ * address; an unwanted status throws HttpStatusError.
+ */
+export async function openUrl(input: URL | string, options: OpenUrlOptions): Promise<OpenedUrl> {
+  let url = typeof input === 'string' ? parseUploadUrl(input) : input;
+  for (let redirects = 0; redirects <= MAX_REDIRECTS; redirects++) {
+    const addresses = await checkedAddresses(url, options);
+    const { response, closed } = await request(url, addresses, options);
+    const status = response.statusCode ?? 0;
+    if (REDIRECT_STATUSES.has(status)) {
+      const location = response.headers.location;
+      response.destroy();
+      if (!location) throw new HttpStatusError(status, url.href);
+      let next: URL;
+      try {
+        next = new URL(location, url);
+      } catch {
+        throw new UrlRefusedError(`${displayUrl(url)} redirected to something that is not a URL.`);
+      }
+      try {
+        url = parseUploadUrl(next.href);
+      } catch (error) {
+        throw new UrlRefusedError(`${displayUrl(url)} redirected to ${displayUrl(next)}, which is refused: ${(error as Error).message}`);
+      }
+      if (redirects === MAX_REDIRECTS) break;
+      continue;
+    }
+    if (status < 200 || status > 299) {
+      response.destroy();
+      throw new HttpStatusError(status, url.href);
+    }
+    return { response, url, redirects, closed };
+  }
+  throw new UrlRefusedError(`Too many redirects: more than ${MAX_REDIRECTS} (last: ${displayUrl(url)}).`);
+}
+
+/** The addresses the connection may use: all of the host's, each checked unless the host is allowlisted. */
+export async function checkedAddresses(url: URL, options: Pick<OpenUrlOptions, 'allowedHosts' | 'resolveAll'>): Promise<ResolvedAddress[]> {
+  const host = normalizeHost(url.hostname);
+  const literal = net.isIP(host);
+  let addresses: ResolvedAddress[];
+  if (literal !== 0) {
+    addresses = [{ address: host, family: literal === 6 ? 6 : 4 }];
+  } else {
+    try {
+      addresses = await (options.resolveAll ?? systemResolveAll)(host);
+    } catch (error) {
+      throw new UrlRefusedError(`Cannot resolve the host \`${host}\`: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`);
+    }
+    if (addresses.length === 0) throw new UrlRefusedError(`The host \`${host}\` has no address.`);
+  }
+  if (isAllowlisted(host, options.allowedHosts)) return addresses;
+  for (const { address } of addresses) {
+    const why = classifyAddress(address);
+    // Refused if any address is: the connection could otherwise land on that one.
+    if (why !== null) {
+      throw new UrlRefusedError(
+        `\`${host}\` resolves to ${address}, a ${why} address; /upload does not fetch from the bot's own network ` +
+          '(an operator can allow a host with UPLOAD_ALLOWED_HOSTS).',
+      );
+    }
+  }
+  return addresses;
+}
+
+function request(url: URL, addresses: ResolvedAddress[], options: OpenUrlOptions): Promise<{ response: IncomingMessage; closed: Promise<Error | null> }> {
+  const host = normalizeHost(url.hostname);
+  // The socket asks this instead of DNS: it can only get the addresses checked above.
+  const lookup: LookupFunction = (_hostname, lookupOptions, callback) => {
+    const family = typeof lookupOptions === 'object' ? lookupOptions.family : lookupOptions;
+    const wanted = addresses.filter((a) => !family || family === a.family || family === `IPv${a.family}`);
+    const usable = wanted.length > 0 ? wanted : addresses;
+    if (typeof lookupOptions === 'object' && lookupOptions.all) {
+      (callback as unknown as (err: null, all: ResolvedAddress[]) => void)(null, usable);
+    } else {
+      callback(null, usable[0]!.address, usable[0]!.family);
+    }
+  };
+  return new Promise((resolve, reject) => {
+    let lateError: Error | null = null;
+    let req: ClientRequest;
+    try {
+      req = https.request({
+        protocol: 'https:',
+        hostname: host,
+        port: url.port || 443,
+        path: `${url.pathname}${url.search}`,
+        method: 'GET',
+        headers: {
+          'user-agent': 'discord-file-splitter',
+          // The bytes posted must be the file's bytes, not a compressed transfer of them.
+          'accept-encoding': 'identity',
+          ...options.headers,
+        },
+        lookup,
+        // TLS checks the certificate against the host name (SNI), not the address connected to.
+        ...(net.isIP(host) === 0 ? { servername: host } : {}),
+        agent: false,
+        ...(options.ca === undefined ? {} : { ca: options.ca }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        timeout: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+      });
+    } catch (error) {
+      reject(error as Error);
+      return;
+    }
+    const closed = new Promise<Error | null>((done) => req.once('close', () => done(lateError)));
+    req.on('timeout', () => req.destroy(new Error(`${displayUrl(url)} sent nothing for ${options.idleTimeoutMs ?? IDLE_TIMEOUT_MS} ms`)));
+    req.on('error', (error) => {
+      lateError ??= error;
+      reject(error);
+    });
+    req.once('response', (response) => {
+      // From here the reader decides what idle means: it stops reading while parts upload
+      // (backpressure), and that silence must not count (see readWithIdleTimeout).
+      req.setTimeout(0);
+      resolve({ response, closed });
+    });
+    req.end();
+  });
+}
+
+/**
+ * The response body's chunks, failing when the server sends nothing for `idleMs` while we
+ * wait for it. Time spent by the caller between chunks (uploading parts) is not counted.
+ */
+export async function* readWithIdleTimeout(response: IncomingMessage, idleMs = IDLE_TIMEOUT_MS): AsyncGenerator<Buffer> {
+  const chunks = response[Symbol.asyncIterator]();
+  try {
+    // Bounded by the body: each turn consumes one chunk or ends.
+    for (;;) {
+      const timer = setTimeout(() => response.destroy(new Error(`the server sent nothing for ${idleMs} ms`)), idleMs);
+      let next: IteratorResult<unknown>;
+      try {
+        next = await chunks.next();
+      } finally {
+        clearTimeout(timer);
+      }
+      if (next.done) return;
+      yield next.value as Buffer;
+    }
+  } finally {
+    await chunks.return?.();
+  }
+}
+
+export interface UrlInfo {
+  /** From Content-Disposition, else the path's base name, else `download` (not yet sanitized). */
+  name: string;
+  /** Content-Length of a 200, or the total of a 206's Content-Range; null when not given. */
+  size: number | null;
+  etag: string | null;
+  lastModified: string | null;
+  acceptsRanges: boolean;
+}
+
+export function urlInfo(response: IncomingMessage, url: URL): UrlInfo {
+  const h = response.headers;
+  return {
+    name: nameFromDisposition(header(h['content-disposition'])) ?? nameFromPath(url) ?? 'download',
+    size: response.statusCode === 206 ? (parseContentRange(header(h['content-range']))?.total ?? null) : parseLength(header(h['content-length'])),
+    etag: header(h.etag) ?? null,
+    lastModified: header(h['last-modified']) ?? null,
+    acceptsRanges: /(^|,)\s*bytes\s*(,|$)/i.test(header(h['accept-ranges']) ?? ''),
+  };
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function parseLength(value: string | undefined): number | null {
+  if (value === undefined || !/^\s*\d+\s*$/.test(value)) return null;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** `bytes 100-199/1000` → {start: 100, end: 199, total: 1000}; total null for `*`. */
+export function parseContentRange(value: string | undefined): { start: number; end: number; total: number | null } | null {
+  const match = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(value ?? '');
+  if (!match) return null;
+  const total = match[3] === '*' ? null : Number(match[3]);
+  return { start: Number(match[1]), end: Number(match[2]), total };
+}
+
+/** RFC 6266: `filename*` (RFC 8187, percent-encoded UTF-8) wins over `filename`. */
+export function nameFromDisposition(value: string | undefined): string | null {
+  if (!value) return null;
+  const extended = /filename\*\s*=\s*([^']*)'[^']*'([^;]+)/i.exec(value);
+  if (extended?.[2]) {
+    try {
+      const decoded = decodeURIComponent(extended[2].trim().replace(/^"|"$/g, ''));
+      if (decoded.trim()) return decoded;
+    } catch {
+      // A malformed escape: fall back to the plain filename.
+    }
+  }
+  const plain = /(?:^|;)\s*filename\s*=\s*(?:"((?:\\.|[^"\\])*)"|([^;]*))/i.exec(value);
+  const name = plain?.[1]?.replace(/\\(.)/g, '$1') ?? plain?.[2]?.trim();
+  return name ? name : null;
+}
+
+function nameFromPath(url: URL): string | null {
+  const last = url.pathname.split('/').filter(Boolean).at(-1);
+  if (!last) return null;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}

@@ -1,0 +1,330 @@
+/**
+ * A PartSource over a remote `https` file (SPEC section 2, `/upload`): the response body is
+ * cut into parts of `chunk_size_bytes` as it arrives, each hashed, with bounded memory (one
+ * part being filled; the socket is not read while the orchestrator is busy, so TCP holds the
+ * rest back).
+ *
+ * Resume and the whole-file hash. The orchestrator wants the sha256 of every byte, but a
+ * resume with a Range request never sees the bytes before the range. So the whole-file hash
+ * runs on ResumableSha256, and its state at a part boundary is saved in the record
+ * (`source.hash_checkpoint`, written by the transfer manager once every part before that
+ * boundary is confirmed). A resume then asks for `Range: bytes=<checkpoint>-` with `If-Range`
+ * (the ETag, else Last-Modified), restores the hash state and replays the confirmed parts
+ * before the checkpoint from their records (no data: the orchestrator skips them), so only
+ * the rest is downloaded. Without Range support, a usable validator or a checkpoint, it reads
+ * again from byte 0 and the orchestrator compares the posted parts' hashes, as for files.
+ * A changed ETag / Last-Modified / size ends the transfer in `error`: never a mixed file.
+ */
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from '../log.js';
+import type { TransferRecord, UrlSource } from '../store/schema.js';
+import type { ProgressStore } from '../store/types.js';
+import type { PartSource, SourcePart } from './chunker.js';
+import { ResumableSha256 } from './resumable-hash.js';
+import { abortReason, isAbortError } from './retry.js';
+import { HttpStatusError, openUrl, parseContentRange, parseLength, readWithIdleTimeout, type OpenUrlOptions } from './url-fetch.js';
+import { displayUrl } from './url-policy.js';
+
+export interface HashCheckpoint {
+  offset: number; // bytes: a part boundary
+  state: string; // ResumableSha256.exportState()
+}
+
+export interface UrlPartSourceOptions extends Omit<OpenUrlOptions, 'headers' | 'signal'> {
+  maxFileSize: number; // bytes: MAX_FILE_SIZE_BYTES
+  signal?: AbortSignal | undefined;
+}
+
+/** The source failed in a way worth a clear note (size, change, status); becomes the transfer's error. */
+export class UrlSourceError extends Error {
+  override readonly name = 'UrlSourceError';
+}
+
+/** Checkpoints kept in memory for parts read but not yet confirmed; the read-ahead is a few messages. */
+const MAX_PENDING_CHECKPOINTS = 256;
+
+/** A broken connection is picked up once with a Range request (SPEC: a read error is retried once). */
+const RECONNECTS = 1;
+
+export function openUrlSource(transfer: TransferRecord, options: UrlPartSourceOptions): UrlPartSource {
+  return new UrlPartSource(transfer, options);
+}
+
+export class UrlPartSource implements PartSource {
+  readonly #transfer: TransferRecord;
+  readonly #source: UrlSource;
+  readonly #options: UrlPartSourceOptions;
+  readonly #checkpoints = new Map<number, string>();
+  #whole: string | null = null;
+  #used = false;
+  /** Where this run's download started (bytes), for tests and logs. */
+  startOffset = 0;
+
+  constructor(transfer: TransferRecord, options: UrlPartSourceOptions) {
+    if (transfer.source.kind !== 'url') throw new Error(`transfer ${transfer.id} has no url source`);
+    this.#transfer = transfer;
+    this.#source = transfer.source;
+    this.#options = options;
+  }
+
+  wholeFileSha256(): string | null {
+    return this.#whole;
+  }
+
+  /** The saved hash state after the byte `offset` (a part boundary this run read), if still held. */
+  checkpointAt(offset: number): HashCheckpoint | null {
+    const state = this.#checkpoints.get(offset);
+    for (const key of this.#checkpoints.keys()) if (key < offset) this.#checkpoints.delete(key);
+    return state === undefined ? null : { offset, state };
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<SourcePart> {
+    if (this.#used) throw new Error('a url part source can be iterated only once');
+    this.#used = true;
+    const { signal } = this.#options;
+    signal?.throwIfAborted();
+    const t = this.#transfer;
+    const chunkSize = t.chunk_size_bytes;
+    let resume = this.#resumePoint();
+    let opened = await this.#open(resume?.offset ?? 0, resume !== null);
+    // A 200 to a Range request (validators unchanged): the server does not do ranges after all.
+    if (opened.restarted) resume = null;
+    const hash = resume ? ResumableSha256.restore(resume.state) : new ResumableSha256();
+    let index = 0;
+    if (resume) {
+      // Parts before the checkpoint were confirmed in an earlier run: replay their records.
+      for (const part of [...t.parts].sort((a, b) => a.index - b.index)) {
+        if (part.offset >= resume.offset) break;
+        yield { index: part.index, offset: part.offset, size: part.size, sha256: part.sha256, data: Buffer.alloc(0) };
+        index = part.index + 1;
+      }
+    }
+    let offset = resume?.offset ?? 0; // bytes read so far = absolute offset of the next byte
+    this.startOffset = offset;
+    let expected = opened.total ?? t.file_size;
+    let part = Buffer.allocUnsafe(partLength(chunkSize, offset, expected));
+    let filled = 0;
+    let reconnects = 0;
+    const emit = (): SourcePart => {
+      const data = filled === part.length ? part : part.subarray(0, filled);
+      hash.update(data);
+      const out: SourcePart = { index, offset: offset - filled, size: filled, sha256: createHash('sha256').update(data).digest('hex'), data };
+      this.#remember(offset, hash);
+      index++;
+      filled = 0;
+      part = Buffer.allocUnsafe(partLength(chunkSize, offset, expected));
+      return out;
+    };
+    for (;;) {
+      try {
+        for await (const chunk of readWithIdleTimeout(opened.response, this.#options.idleTimeoutMs)) {
+          if (signal?.aborted) throw abortReason(signal);
+          const limit = Math.min(expected ?? Infinity, this.#options.maxFileSize);
+          for (let at = 0; at < chunk.length; ) {
+            if (offset >= limit) this.#tooLong(expected);
+            const take = Math.min(part.length - filled, chunk.length - at, limit - offset);
+            chunk.copy(part, filled, at, at + take);
+            filled += take;
+            offset += take;
+            at += take;
+            if (filled === part.length) yield emit();
+          }
+        }
+        const late = await opened.closed;
+        if (late && !isAbortError(late)) {
+          throw new UrlSourceError(`${displayUrl(this.#source.url)} sent more bytes than its Content-Length of ${expected ?? '?'} (${late.message})`);
+        }
+        break;
+      } catch (error) {
+        opened.response.destroy();
+        if (signal?.aborted || isAbortError(error)) throw error;
+        if (error instanceof UrlSourceError) throw error;
+        if (reconnects >= RECONNECTS || !this.#canRange()) {
+          const announced = expected === null ? '' : ` of the announced ${expected}`;
+          throw new UrlSourceError(`the download of ${displayUrl(this.#source.url)} broke after ${offset}${announced} bytes: ${(error as Error).message}`);
+        }
+        reconnects++;
+        opened = await this.#open(offset, true);
+        if (opened.restarted) throw new UrlSourceError('the server ignored the Range request when the connection was picked up again');
+        expected = opened.total ?? expected;
+      }
+    }
+    if (expected !== null && offset < expected) {
+      throw new UrlSourceError(`${displayUrl(this.#source.url)} sent ${offset} bytes, fewer than its announced size of ${expected}`);
+    }
+    if (filled > 0) yield emit();
+    if (offset === 0) throw new UrlSourceError(`${displayUrl(this.#source.url)} sent an empty file: there is nothing to send`);
+    this.#whole = hash.digest();
+  }
+
+  /** The checkpoint to resume from: only with Range support, a validator, and every part before it confirmed. */
+  #resumePoint(): HashCheckpoint | null {
+    const checkpoint = this.#source.hash_checkpoint;
+    if (!checkpoint || checkpoint.offset <= 0 || !this.#canRange()) return null;
+    const byIndex = new Map(this.#transfer.parts.map((p) => [p.index, p]));
+    // The parts before the checkpoint must all be recorded, and end exactly at it.
+    let end = 0;
+    for (let i = 0; end < checkpoint.offset; i++) {
+      const part = byIndex.get(i);
+      if (!part || part.offset !== end) return null;
+      end += part.size;
+    }
+    if (end !== checkpoint.offset) return null;
+    try {
+      ResumableSha256.restore(checkpoint.state);
+    } catch {
+      return null;
+    }
+    return checkpoint;
+  }
+
+  /** If-Range needs a strong ETag or a Last-Modified date. */
+  #validator(): string | null {
+    const { etag, last_modified } = this.#source;
+    if (etag && !etag.startsWith('W/')) return etag;
+    return last_modified;
+  }
+
+  /** Whether a resume can skip the confirmed parts with a Range request (given a checkpoint). */
+  canResumeWithRange(): boolean {
+    return this.#canRange();
+  }
+
+  #canRange(): boolean {
+    return this.#source.accepts_ranges && this.#validator() !== null;
+  }
+
+  /**
+   * Opens the URL at `from` (a Range request when above 0). `restarted` when the server
+   * answered the whole file (200) instead: the ETag still matches, it just did not do Range.
+   */
+  async #open(from: number, ranged: boolean): Promise<{ response: IncomingMessage; closed: Promise<Error | null>; total: number | null; restarted: boolean }> {
+    const validator = this.#validator();
+    const headers: Record<string, string> = ranged && from > 0 && validator ? { range: `bytes=${from}-`, 'if-range': validator } : {};
+    let opened;
+    try {
+      opened = await openUrl(this.#source.url, { ...this.#options, headers, signal: this.#options.signal });
+    } catch (error) {
+      if (error instanceof HttpStatusError) throw new UrlSourceError(`${error.message}`);
+      throw error;
+    }
+    const { response } = opened;
+    const h = response.headers;
+    const changes: string[] = [];
+    const etag = typeof h.etag === 'string' ? h.etag : null;
+    const lastModified = typeof h['last-modified'] === 'string' ? h['last-modified'] : null;
+    if (this.#source.etag && etag && etag !== this.#source.etag) changes.push(`ETag ${this.#source.etag} → ${etag}`);
+    if (this.#source.last_modified && lastModified && lastModified !== this.#source.last_modified) {
+      changes.push(`Last-Modified ${this.#source.last_modified} → ${lastModified}`);
+    }
+    let total: number | null;
+    let restarted = false;
+    if (response.statusCode === 206) {
+      const range = parseContentRange(typeof h['content-range'] === 'string' ? h['content-range'] : undefined);
+      if (!range || range.start !== from) {
+        response.destroy();
+        throw new UrlSourceError(`asked for bytes from ${from}, the server answered the range ${String(h['content-range'])}`);
+      }
+      total = range.total;
+    } else {
+      total = parseLength(typeof h['content-length'] === 'string' ? h['content-length'] : undefined);
+      restarted = from > 0 && headers.range !== undefined;
+    }
+    const planned = this.#transfer.file_size;
+    if (planned !== null && total !== null && total !== planned) changes.push(`size ${planned} → ${total} bytes`);
+    if (changes.length > 0) {
+      response.destroy();
+      throw new UrlSourceError(`source changed: ${displayUrl(this.#source.url)}: ${changes.join(', ')}`);
+    }
+    if (total !== null && total > this.#options.maxFileSize) {
+      response.destroy();
+      throw new UrlSourceError(`${displayUrl(this.#source.url)} is ${total} bytes, above this bot's limit of ${this.#options.maxFileSize} bytes (MAX_FILE_SIZE_BYTES)`);
+    }
+    return { response, closed: opened.closed, total, restarted };
+  }
+
+  /** More bytes arrived than announced or allowed: refused before they are kept. */
+  #tooLong(expected: number | null): never {
+    if (expected !== null && expected <= this.#options.maxFileSize) {
+      throw new UrlSourceError(`${displayUrl(this.#source.url)} sent more than its announced size of ${expected} bytes`);
+    }
+    throw new UrlSourceError(`${displayUrl(this.#source.url)} sent more than this bot's limit of ${this.#options.maxFileSize} bytes (MAX_FILE_SIZE_BYTES); stopped there`);
+  }
+
+  #remember(offset: number, hash: ResumableSha256): void {
+    this.#checkpoints.set(offset, hash.exportState());
+    // Bounded even if nobody asks for checkpoints (the CLI, tests).
+    if (this.#checkpoints.size > MAX_PENDING_CHECKPOINTS) {
+      const oldest = this.#checkpoints.keys().next().value;
+      if (oldest !== undefined) this.#checkpoints.delete(oldest);
+    }
+  }
+}
+
+/** The next part's buffer: a whole part, or what is left of a known size. */
+function partLength(chunkSize: number, offset: number, expected: number | null): number {
+  if (expected === null) return chunkSize;
+  return Math.max(1, Math.min(chunkSize, expected - offset));
+}
+
+/**
+ * What a run of a URL transfer adds to the orchestrator's dependencies: the source, and the
+ * saving of hash checkpoints as parts are confirmed (so the next resume can use Range).
+ * The orchestrator stays unaware of them; `flush()` waits for the last checkpoint write.
+ */
+export function urlRunHooks(deps: { store: ProgressStore; log: Logger; options: Omit<UrlPartSourceOptions, 'signal'> }): {
+  openSource: (transfer: TransferRecord, signal: AbortSignal) => PartSource;
+  onProgress: (transfer: TransferRecord) => void;
+  flush: () => Promise<void>;
+} {
+  let current: UrlPartSource | null = null;
+  let saved = 0;
+  let writes: Promise<void> = Promise.resolve();
+  const write = (id: string, change: (draft: TransferRecord) => void, what: string) => {
+    writes = writes.then(() =>
+      deps.store.update(id, change).then(
+        () => undefined,
+        (err: unknown) => deps.log.warn({ err, transfer_id: id }, `could not save ${what}`),
+      ),
+    );
+  };
+  return {
+    openSource(transfer, signal) {
+      current = openUrlSource(transfer, { ...deps.options, signal });
+      saved = transfer.source.kind === 'url' ? (transfer.source.hash_checkpoint?.offset ?? 0) : 0;
+      if (transfer.parts.length > 0 && !current.canResumeWithRange()) {
+        write(transfer.id, (d) => void d.notes.push('resume: the server gave no Range support or no ETag/Last-Modified; downloading again from byte 0 and checking the posted parts against it'), 'a note');
+      }
+      return current;
+    },
+    onProgress(transfer) {
+      if (!current) return;
+      const end = confirmedPrefixEnd(transfer);
+      if (end <= saved) return;
+      const checkpoint = current.checkpointAt(end);
+      if (!checkpoint) return;
+      saved = end;
+      write(
+        transfer.id,
+        (d) => {
+          if (d.source.kind === 'url') d.source.hash_checkpoint = { ...checkpoint };
+        },
+        'a hash checkpoint',
+      );
+    },
+    flush: () => writes,
+  };
+}
+
+/** Bytes covered by the parts confirmed without a gap from part 0. */
+function confirmedPrefixEnd(transfer: TransferRecord): number {
+  const byIndex = new Map(transfer.parts.map((p) => [p.index, p]));
+  let end = 0;
+  for (let i = 0; i < byIndex.size; i++) {
+    const part = byIndex.get(i);
+    if (!part || part.offset !== end) break;
+    end += part.size;
+  }
+  return end;
+}

@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UserError } from '../../src/errors.js';
+import { HttpStatusError, nameFromDisposition, openUrl, urlInfo, UrlRefusedError, type ResolveAll } from '../../src/transfer/url-fetch.js';
+import { startHttpsServer, TEST_CA, type TestHttpsServer } from '../support/https-server.js';
+
+describe('openUrl against a local HTTPS server', () => {
+  let srv: TestHttpsServer;
+  const data = Buffer.from('hello over https\n');
+  beforeAll(async () => {
+    srv = await startHttpsServer();
+    srv.routes.set('/file.txt', { kind: 'file', data, etag: '"v1"', ranges: true, disposition: 'attachment; filename="report 2024.txt"' });
+    srv.routes.set('/missing', { kind: 'status', status: 404 });
+    for (let i = 0; i < 6; i++) srv.routes.set(`/hop${i}`, { kind: 'redirect', location: i === 5 ? '/file.txt' : `/hop${i + 1}`, status: ([301, 302, 303, 307, 308] as const)[i % 5]! });
+    srv.routes.set('/to-metadata', { kind: 'redirect', location: 'https://169.254.169.254/latest/meta-data/' });
+    srv.routes.set('/to-literal', { kind: 'redirect', location: `https://127.0.0.1:${srv.port}/file.txt` });
+    srv.routes.set('/to-http', { kind: 'redirect', location: `http://localhost:${srv.port}/file.txt` });
+    srv.routes.set('/to-credentials', { kind: 'redirect', location: `https://a:b@localhost:${srv.port}/file.txt` });
+  });
+  afterAll(async () => {
+    await srv?.stop();
+  });
+
+  const base = { allowedHosts: ['localhost'], ca: TEST_CA };
+  const read = async (res: NodeJS.ReadableStream) => {
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  };
+
+  it('GIVEN an allowlisted host THEN the response and its metadata come back', async () => {
+    const opened = await openUrl(`${srv.origin}/file.txt`, base);
+    expect(opened.response.statusCode).toBe(200);
+    expect(urlInfo(opened.response, opened.url)).toEqual({ name: 'report 2024.txt', size: data.length, etag: '"v1"', lastModified: null, acceptsRanges: true });
+    expect(await read(opened.response)).toEqual(data);
+    expect(await opened.closed).toBeNull();
+  });
+
+  it('GIVEN a chain of 5 redirects of every kind THEN it is followed', async () => {
+    const opened = await openUrl(`${srv.origin}/hop1`, base);
+    expect(opened.redirects).toBe(5);
+    expect(opened.url.pathname).toBe('/file.txt');
+    opened.response.destroy();
+  });
+
+  it('GIVEN 6 redirects THEN it is refused', async () => {
+    await expect(openUrl(`${srv.origin}/hop0`, base)).rejects.toThrow(/Too many redirects: more than 5/);
+  });
+
+  it.each([
+    ['the cloud metadata address', '/to-metadata', /169\.254\.169\.254, a link-local address/],
+    ['a loopback IP that is not allowlisted', '/to-literal', /127\.0\.0\.1, a loopback address/],
+    ['plain http', '/to-http', /Plain `http:\/\/` URLs are refused/],
+    ['a URL with credentials', '/to-credentials', /user name or password/],
+  ])('GIVEN a redirect to %s THEN it is refused before connecting there', async (_label, route, message) => {
+    const before = srv.requests.length;
+    const error = await openUrl(`${srv.origin}${route}`, base).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UrlRefusedError);
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as Error).message).toMatch(message);
+    // Only the redirecting hop reached the server.
+    expect(srv.requests.length).toBe(before + 1);
+  });
+
+  it('GIVEN a 404 THEN HttpStatusError names the status', async () => {
+    await expect(openUrl(`${srv.origin}/missing`, base)).rejects.toBeInstanceOf(HttpStatusError);
+  });
+
+  it('GIVEN a name that resolves to a private address and is not allowlisted THEN it is refused without connecting', async () => {
+    const resolveAll: ResolveAll = async () => [{ address: '10.1.2.3', family: 4 }];
+    await expect(openUrl('https://intranet.example/x', { allowedHosts: [], resolveAll })).rejects.toThrow(/10\.1\.2\.3, a private address/);
+  });
+
+  it('GIVEN a name with one public and one private address THEN it is refused', async () => {
+    const resolveAll: ResolveAll = async () => [
+      { address: '93.184.216.34', family: 4 },
+      { address: '::ffff:192.168.0.10', family: 6 },
+    ];
+    await expect(openUrl('https://mixed.example/x', { allowedHosts: [], resolveAll })).rejects.toThrow(/192\.168\.0\.10, a private address/);
+  });
+
+  it('GIVEN localhost not allowlisted THEN it is refused as loopback', async () => {
+    await expect(openUrl(`${srv.origin}/file.txt`, { allowedHosts: [], ca: TEST_CA })).rejects.toThrow(/loopback/);
+  });
+
+  it('GIVEN an allowlisted name THEN the socket connects to the resolved address only, asking DNS once', async () => {
+    // files.test does not exist in DNS: the connection can only have used our answer.
+    let calls = 0;
+    const resolveAll: ResolveAll = async () => {
+      calls++;
+      return [{ address: '127.0.0.1', family: 4 }];
+    };
+    const opened = await openUrl(`https://files.test:${srv.port}/file.txt`, { allowedHosts: ['files.test'], resolveAll, ca: TEST_CA });
+    expect(await read(opened.response)).toEqual(data);
+    expect(calls).toBe(1);
+    expect(srv.requests.at(-1)?.headers.host).toBe(`files.test:${srv.port}`);
+  });
+
+  it('GIVEN an aborted signal THEN the request rejects', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(openUrl(`${srv.origin}/file.txt`, { ...base, signal: controller.signal })).rejects.toThrow(/abort/i);
+  });
+});
+
+describe('nameFromDisposition', () => {
+  it.each([
+    ['attachment; filename="a b.iso"', 'a b.iso'],
+    ['attachment; filename=plain.bin', 'plain.bin'],
+    ["attachment; filename=\"fallback.txt\"; filename*=UTF-8''%E2%82%AC%20rates.txt", '€ rates.txt'],
+    ['attachment; filename="esc\\"aped.txt"', 'esc"aped.txt'],
+    ['inline', null],
+    ['', null],
+  ])('GIVEN %j THEN the name is %j', (header, name) => {
+    expect(nameFromDisposition(header)).toBe(name);
+  });
+});
