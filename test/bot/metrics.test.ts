@@ -1,9 +1,13 @@
 /** `/metrics` of the bot process, scraped during and after a /split against the fake Discord. */
+import { readdir } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
+import { startBotProcess } from '../support/bot-process.js';
 import { freePort, listeningPorts, sample } from '../support/prometheus.js';
 import { writeSeededFile } from '../support/random-file.js';
+import { tempDir } from '../support/temp.js';
 
 const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
@@ -89,6 +93,29 @@ describe('metrics off by default', () => {
       if (ports !== null) expect(ports).toEqual([]);
     } finally {
       await fx.stop();
+    }
+  });
+});
+
+describe('metrics port taken', () => {
+  it('GIVEN METRICS_PORT already in use THEN the bot stops before connecting, exit 1 naming METRICS_PORT, lock released', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const work = await tempDir();
+      const bot = await startBotProcess({
+        cwd: work,
+        waitReady: false,
+        // Nothing listens at this API URL: the bot must stop before it would need one.
+        env: { DISCORD_TOKEN: 'token-never-used-0000', DISCORD_API_URL: 'http://127.0.0.1:9/api', PROGRESS_FILE_PATH: path.join(work, 'p.json'), METRICS_PORT: String(port) },
+      });
+      const exit = await bot.exited;
+      expect(exit.code).toBe(1);
+      expect(bot.stderr()).toMatch(new RegExp(`^error: METRICS_PORT ${port}: cannot listen on 127\\.0\\.0\\.1 .*EADDRINUSE`, 'm'));
+      expect(await readdir(work)).not.toContain('p.lock');
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
     }
   });
 });
