@@ -120,9 +120,29 @@ describe('join --channel --message against the fake Discord', () => {
     expect(requests.some((r) => r.route === CDN_GET && r.status === 404 && r.path.endsWith(`/${firstPart.name}`))).toBe(true);
     const fetchesOfFirstMessage = requests.filter((r) => r.route === MESSAGE_GET && r.path.endsWith(`/${firstPart.message_id}`));
     expect(fetchesOfFirstMessage.length).toBeGreaterThanOrEqual(2);
-    // One fetch serves every part of a message while its links are good: six parts, two messages.
-    const partMessages = new Set(posted.manifest.chunks.map((c) => c.message_id));
-    expect(partMessages.size).toBe(2);
+  });
+
+  it('GIVEN the CDN answers 503 twice for a part THEN join retries and succeeds', async () => {
+    const posted = await post('flaky-cdn.bin', 8);
+    const part = posted.manifest.chunks[4]!;
+    fx.fake.faults.add({ route: (r) => r.route === CDN_GET && r.path.endsWith(`/${part.name}`), kind: 'status', status: 503, times: 2 });
+    const out = path.join(await tempDir(), 'rebuilt.bin');
+    const run = await runCli(joinArgs(posted, out), env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(await sha256File(out)).toBe(posted.sha256);
+  });
+
+  it('GIVEN the CDN keeps failing for a part THEN exit 1 naming the part after the retry limit', async () => {
+    const posted = await post('dead-cdn.bin', 9);
+    const part = posted.manifest.chunks[2]!;
+    fx.fake.faults.add({ route: (r) => r.route === CDN_GET && r.path.endsWith(`/${part.name}`), kind: 'status', status: 503, times: 3 });
+    const dir = await tempDir();
+    const run = await runCli(joinArgs(posted, path.join(dir, 'rebuilt.bin')), { ...env, RETRY_LIMIT_PER_CHUNK: '2' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`error: part ${part.name}: gave up after 3 attempt(s): the attachment link answered 503\n`);
+    expect(await readdir(dir)).toEqual([]);
+    expect(fx.fake.faults.pending()).toEqual([]);
   });
 
   it('GIVEN a deleted part message THEN exit 1 naming its first part, and no file is left', async () => {
