@@ -1,7 +1,6 @@
 /** `/metrics` when METRICS_PORT is set (SPEC section 8); off by default, with no port opened. */
 import type { Logger } from '../log.js';
-import { PrometheusMetrics, type TransferSource } from './prometheus.js';
-import { METRICS_HOST, startMetricsServer } from './server.js';
+import type { PrometheusMetrics, TransferSource } from './prometheus.js';
 
 export type { Metrics } from './types.js';
 
@@ -14,6 +13,8 @@ export interface MetricsEndpoint {
 /** Undefined without a port; throws a message naming METRICS_PORT when the port cannot be had. */
 export async function startMetrics(port: number | undefined, store: TransferSource, log: Logger): Promise<MetricsEndpoint | undefined> {
   if (port === undefined) return undefined;
+  // Loaded only when asked for: every bot start (and restart) skips prom-client otherwise.
+  const [{ PrometheusMetrics }, { METRICS_HOST, startMetricsServer }] = await Promise.all([import('./prometheus.js'), import('./server.js')]);
   const metrics = new PrometheusMetrics(store);
   let server;
   try {
