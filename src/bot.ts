@@ -12,6 +12,7 @@ import { DiscordSink } from './discord/sink.js';
 import { TransferManager } from './discord/transfer-manager.js';
 import { routeInteraction } from './discord/router.js';
 import type { BotContext } from './commands/types.js';
+import { startMetrics } from './metrics/index.js';
 
 /** Interrupted transfers resume this soon after connecting (SPEC: within 5 seconds). */
 const AUTO_RESUME_DELAY_MS = 1_000;
@@ -33,6 +34,10 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
   await mkdir(config.FILES_ROOT, { recursive: true });
   // Lock and validate the progress file before anything talks to Discord.
   const store = await FileStore.open(config.PROGRESS_FILE_PATH);
+  const metricsEndpoint = await startMetrics(config.METRICS_PORT, store, log).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   const prune = async () => {
     const pruned = await store.prune(config.RETENTION_HOURS * 3_600_000);
     if (pruned.length > 0) log.info({ pruned }, 'pruned finished transfers past RETENTION_HOURS');
@@ -43,7 +48,7 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
 
   const client = createClient(config);
   const sink = new DiscordSink(client.rest, () => client.user?.id);
-  const transfers = new TransferManager({ config, store, rest: client.rest, sink, log });
+  const transfers = new TransferManager({ config, store, rest: client.rest, sink, log, metrics: metricsEndpoint?.metrics });
   const interrupted = await transfers.markInterrupted();
   if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
   const context: BotContext = { config, store, transfers, log };
@@ -53,9 +58,10 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
   });
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
-  client.rest.on('rateLimited', (info) =>
-    log.info({ route: info.route, retry_after_ms: info.retryAfter, global: info.global, scope: info.scope }, 'rate_limited'),
-  );
+  client.rest.on('rateLimited', (info) => {
+    metricsEndpoint?.metrics.rateLimitWait();
+    log.info({ route: info.route, retry_after_ms: info.retryAfter, global: info.global, scope: info.scope }, 'rate_limited');
+  });
   client.once(Events.ClientReady, (ready) => {
     log.info(
       { user_id: ready.user.id, guilds: ready.guilds.cache.size, files_root: config.FILES_ROOT, progress_file: config.PROGRESS_FILE_PATH },
@@ -72,6 +78,7 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
     await client.login(token);
   } catch (error) {
     clearInterval(pruneTimer);
+    await metricsEndpoint?.close();
     await store.close();
     await client.destroy();
     throw error;
@@ -83,6 +90,7 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
       log.info('shutting down: stopping dispatch and settling in-flight uploads');
       clearInterval(pruneTimer);
       await Promise.race([transfers.shutdown(), new Promise((r) => setTimeout(r, SHUTDOWN_DEADLINE_MS).unref())]);
+      await metricsEndpoint?.close();
       await store.close();
       await client.destroy();
       log.info('stopped');

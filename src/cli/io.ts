@@ -1,5 +1,6 @@
-/** What a CLI command gets from the process, passed in so commands stay testable. */
+/** What a CLI command gets from the process (passed in so commands stay testable), and checks of its inputs. */
 import { stat } from 'node:fs/promises';
+import { parseManifest, type Manifest } from '../transfer/manifest.js';
 import { CliFailure } from './errors.js';
 
 export interface CliIo {
@@ -25,4 +26,20 @@ export async function statInputFile(file: string, { allowEmpty = false } = {}): 
   if (!info.isFile()) throw new CliFailure(`${file} is not a regular file`);
   if (!allowEmpty && info.size === 0) throw new CliFailure(`${file} is empty`);
   return { size: info.size };
+}
+
+/** parseManifest with its first problems in one line, as a CliFailure naming `where`. */
+export function parseManifestOrFail(json: unknown, where: string): Manifest {
+  try {
+    return parseManifest(json);
+  } catch (err) {
+    const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
+    const detail = issues
+      ? issues
+          .slice(0, 3)
+          .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
+          .join('; ')
+      : (err as Error).message;
+    throw new CliFailure(`bad manifest ${where}: ${detail}`);
+  }
 }

@@ -3,13 +3,15 @@
  * every part's size and sha256, then the whole file's, streamed part by part. `join` writes
  * into a temp file beside the output and renames it into place only once everything matched.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseManifest, type Manifest } from '../transfer/manifest.js';
+import type { Manifest } from '../transfer/manifest.js';
 import { CliFailure, UsageError } from './errors.js';
-import { statInputFile, type CliIo } from './io.js';
+import { parseManifestOrFail, statInputFile, type CliIo } from './io.js';
+import { joinFromDiscord } from './join-discord.js';
+import { checkOutput, defaultOutput, writeAtomically } from './output.js';
 import { ProgressBar } from './progress-bar.js';
 
 export const JOIN_USAGE = 'join <manifest.json> [--parts DIR] [--out FILE] [--force]';
@@ -17,9 +19,7 @@ export const JOIN_USAGE = 'join <manifest.json> [--parts DIR] [--out FILE] [--fo
 const READ_BLOCK = 1024 * 1024; // bytes
 
 export async function join(args: string[], io: CliIo): Promise<number> {
-  if (args.some((a) => /^--(channel|message)(=|$)/.test(a))) {
-    throw new UsageError('join --channel/--message (download from Discord) is not implemented yet; join from a local manifest and parts');
-  }
+  if (args.some((a) => /^--(channel|message)(=|$)/.test(a))) return joinFromDiscord(args, io);
   const { values, positionals } = parseArgs({
     args,
     options: { parts: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean', default: false } },
@@ -29,28 +29,12 @@ export async function join(args: string[], io: CliIo): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(`join takes exactly one manifest: ${JOIN_USAGE}`);
   const { manifest, manifestPath } = await loadManifest(path.resolve(io.cwd, positionals[0]!));
   const partsDir = path.resolve(io.cwd, values.parts ?? path.dirname(manifestPath));
-  const out = values.out === undefined ? defaultOutput(manifest, manifestPath) : path.resolve(io.cwd, values.out);
-
-  const existing = await stat(out).catch(() => null);
-  if (existing?.isDirectory()) throw new CliFailure(`${out} is a directory; give --out a file path`);
-  if (existing && !values.force) throw new CliFailure(`${out} already exists (use --force to overwrite it)`);
-
-  const temp = path.join(path.dirname(out), `.${path.basename(out)}.${randomBytes(4).toString('hex')}.partial`);
-  let handle: FileHandle | null = null;
-  try {
-    handle = await open(temp, 'wx').catch((err: Error) => {
-      throw new CliFailure(`cannot write in ${path.dirname(out)}: ${err.message}`);
-    });
+  const out = values.out === undefined ? defaultOutput(manifest, path.dirname(manifestPath), manifestPath) : path.resolve(io.cwd, values.out);
+  await checkOutput(out, values.force);
+  await writeAtomically(out, async (handle) => {
     const problems = await checkParts(manifest, partsDir, io, { output: handle, stopAtFirst: true, label: 'join' });
     if (problems.length > 0) throw new CliFailure(problems.join('\n'));
-    await handle.datasync();
-    await handle.close();
-    handle = null;
-    await rename(temp, out);
-  } finally {
-    await handle?.close().catch(() => undefined);
-    await rm(temp, { force: true }).catch(() => undefined);
-  }
+  });
   io.stdout.write(`rebuilt ${out} (${manifest.file.size} bytes, sha256 ${manifest.file.sha256} verified)\n`);
   return 0;
 }
@@ -63,26 +47,7 @@ export async function loadManifest(manifestPath: string): Promise<{ manifest: Ma
   } catch (err) {
     throw new CliFailure(`bad manifest ${manifestPath}: not valid JSON (${(err as Error).message})`);
   }
-  try {
-    return { manifest: parseManifest(json), manifestPath };
-  } catch (err) {
-    const issues = (err as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
-    const detail = issues
-      ? issues
-          .slice(0, 3)
-          .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
-          .join('; ')
-      : (err as Error).message;
-    throw new CliFailure(`bad manifest ${manifestPath}: ${detail}`);
-  }
-}
-
-function defaultOutput(manifest: Manifest, manifestPath: string): string {
-  const name = manifest.file.name;
-  if (name !== path.basename(name) || name.includes('\\') || name === '.' || name === '..') {
-    throw new CliFailure(`bad manifest ${manifestPath}: file name ${JSON.stringify(name)} is not a plain file name; give --out`);
-  }
-  return path.join(path.dirname(manifestPath), name);
+  return { manifest: parseManifestOrFail(json, manifestPath), manifestPath };
 }
 
 export interface CheckOptions {

@@ -2,6 +2,7 @@
 import { ConfigError } from '../errors.js';
 import { CliFailure, UsageError } from './errors.js';
 import type { CliIo } from './io.js';
+import { JOIN_DISCORD_USAGE } from './join-discord.js';
 import { join, JOIN_USAGE } from './join.js';
 import { split, SPLIT_USAGE } from './split.js';
 import { verify, VERIFY_USAGE } from './verify.js';
@@ -12,6 +13,9 @@ export const USAGE = `usage: discord-file-splitter <command> …
       N in bytes or with a unit: 8MB, 10MiB, 500KB, 1GiB (default DEFAULT_CHUNK_SIZE_BYTES)
   ${JOIN_USAGE}
       rebuild the file (parts default to the manifest's directory), checking every part
+  ${JOIN_DISCORD_USAGE}
+      download the parts of the manifest message from Discord and rebuild the file
+      (DISCORD_TOKEN, DISCORD_API_URL when set; output defaults to ./<file name>)
   ${VERIFY_USAGE}
       check the parts against the manifest without writing anything
 `;

@@ -5,6 +5,7 @@
 import { Routes, type REST } from 'discord.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/types.js';
 import { SinkError } from '../errors.js';
 import type { TransferRecord } from '../store/schema.js';
 import type { ProgressStore } from '../store/types.js';
@@ -42,6 +43,8 @@ export interface TransferManagerDeps {
   rest: REST;
   sink: ChunkSink;
   log: Logger;
+  /** Present when METRICS_PORT is set; handed to every orchestrator run. */
+  metrics?: Metrics | undefined;
 }
 
 export class TransferManager {
@@ -265,6 +268,7 @@ export class TransferManager {
         sink: withUploadSignal(sink, run.hardStop.signal),
         log,
         openSource: url?.openSource,
+        metrics: this.deps.metrics,
         config: {
           maxChunksPerMessage: config.MAX_CHUNKS_PER_MESSAGE,
           maxParallelUploads: config.MAX_PARALLEL_UPLOADS,

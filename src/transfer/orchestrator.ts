@@ -11,6 +11,7 @@ import { stat } from 'node:fs/promises';
 import { DEFAULTS } from '../config.js';
 import { SinkError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/types.js';
 import type { PartRecord, TransferRecord, TransferStatus } from '../store/schema.js';
 import { canTransition } from '../store/state.js';
 import type { NewTransfer, ProgressStore } from '../store/types.js';
@@ -45,6 +46,8 @@ export interface TransferDeps {
   now?: (() => Date) | undefined;
   /** Called with the saved record after every progress write. */
   onProgress?: ((transfer: TransferRecord) => void) | undefined;
+  /** Counts posted parts and retries for /metrics; absent, nothing is counted. */
+  metrics?: Metrics | undefined;
 }
 
 export interface RunOptions {
@@ -305,6 +308,8 @@ class TransferRun {
           return this.#deps.sink.sendParts(this.#record, batch, { signal: this.#signal, nonce, attempt });
         },
         this.#retryOptions((err, attempt, delayMs) => {
+          // One retry per extra attempt of the message, as `retries` in the progress file counts them.
+          this.#deps.metrics?.retry(reasonOf(err));
           for (const part of batch) {
             this.#log.warn(
               { event: 'chunk_retry', transfer_id: this.#id, chunk: part.index, attempt, reason: reasonOf(err), delay_ms: delayMs },
@@ -331,6 +336,7 @@ class TransferRun {
       });
       for (const part of batch) {
         this.#log.info({ event: 'chunk_ok', transfer_id: this.#id, chunk: part.index, latency_ms: latency, attempts }, 'chunk_ok');
+        this.#deps.metrics?.partPosted(part.size, latency / 1000);
       }
     } catch (err) {
       this.#noteAttempts(batch, attempts);
@@ -415,9 +421,10 @@ class TransferRun {
     try {
       ({ value: posted } = await retry(
         (attempt) => this.#deps.sink.sendManifest(this.#record, manifest, { signal: this.#signal, nonce, attempt }),
-        this.#retryOptions((err, attempt, delayMs) =>
-          this.#log.warn({ event: 'chunk_retry', transfer_id: this.#id, chunk: 'manifest', attempt, reason: reasonOf(err), delay_ms: delayMs }, 'chunk_retry'),
-        ),
+        this.#retryOptions((err, attempt, delayMs) => {
+          this.#deps.metrics?.retry(reasonOf(err));
+          this.#log.warn({ event: 'chunk_retry', transfer_id: this.#id, chunk: 'manifest', attempt, reason: reasonOf(err), delay_ms: delayMs }, 'chunk_retry');
+        }),
       ));
     } catch (err) {
       this.#classify(err instanceof RetryFailure ? err.cause : err, `posting the manifest`, undefined, err instanceof RetryFailure ? err.attempts : 1);

@@ -1,0 +1,90 @@
+/**
+ * `join --channel ID --message ID [--out FILE] [--force]`: rebuilds a file from a manifest
+ * message on Discord. Every part comes from its message, fetched in this run for a fresh
+ * link, streamed into a temp file beside the output and checked; the output appears only
+ * when every part and the whole file matched.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { REST } from 'discord.js';
+import { loadConfig } from '../config.js';
+import { DiscordDownloader, DownloadError } from '../discord/download.js';
+import { CliFailure, UsageError } from './errors.js';
+import { parseManifestOrFail, type CliIo } from './io.js';
+import { checkOutput, defaultOutput, writeAtomically } from './output.js';
+import { ProgressBar } from './progress-bar.js';
+
+export const JOIN_DISCORD_USAGE = 'join --channel ID --message ID [--out FILE] [--force]';
+
+const SNOWFLAKE = /^\d{15,21}$/;
+
+export async function joinFromDiscord(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      channel: { type: 'string' },
+      message: { type: 'string' },
+      out: { type: 'string' },
+      force: { type: 'boolean', default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const { channel, message } = values;
+  if (positionals.length > 0) throw new UsageError(`join from Discord takes no manifest file: ${JOIN_DISCORD_USAGE}`);
+  if (channel === undefined || message === undefined) throw new UsageError(`join from Discord needs both --channel and --message: ${JOIN_DISCORD_USAGE}`);
+  for (const [flag, id] of [['--channel', channel], ['--message', message]] as const) {
+    if (!SNOWFLAKE.test(id)) throw new UsageError(`${flag} ${JSON.stringify(id)} is not a Discord id (15 to 21 digits)`);
+  }
+  const config = loadConfig(io.env, { requireToken: true });
+  // An explicit --out is checked before the network is touched.
+  let out = values.out === undefined ? undefined : path.resolve(io.cwd, values.out);
+  if (out !== undefined) await checkOutput(out, values.force);
+
+  // Our own retries (with backoff, a fresh link each time) are the only ones; 429 waits stay with discord.js.
+  const rest = new REST({ api: config.DISCORD_API_URL, retries: 0 }).setToken(config.DISCORD_TOKEN!);
+  const downloader = new DiscordDownloader({
+    rest,
+    retryLimit: config.RETRY_LIMIT_PER_CHUNK,
+    backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
+    signal: io.signal,
+  });
+  const where = `message ${message} in channel ${channel}`;
+  try {
+    const text = await downloader.manifestText(channel, message);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new CliFailure(`bad manifest in ${where}: not valid JSON (${(err as Error).message})`);
+    }
+    const manifest = parseManifestOrFail(json, `in ${where}`);
+    if (out === undefined) {
+      out = defaultOutput(manifest, io.cwd, `in ${where}`);
+      await checkOutput(out, values.force);
+    }
+    // The parts live where the bot posted them, which the manifest records.
+    const partsChannel = manifest.channel_id ?? channel;
+    await writeAtomically(out, async (handle) => {
+      const bar = new ProgressBar(io.stderr, 'join', manifest.file.size);
+      try {
+        let whole = createHash('sha256');
+        for (const chunk of manifest.chunks) {
+          io.signal.throwIfAborted();
+          whole = await downloader.part(partsChannel, chunk, handle, whole, (bytes) => bar.update(chunk.offset + bytes));
+        }
+        if (whole.digest('hex') !== manifest.file.sha256) {
+          throw new CliFailure(`the rebuilt ${manifest.file.name} does not match the manifest's sha256`);
+        }
+      } finally {
+        bar.finish();
+      }
+    });
+    io.stdout.write(`rebuilt ${out} (${manifest.file.size} bytes, ${manifest.chunks.length} part(s), sha256 ${manifest.file.sha256} verified)\n`);
+    return 0;
+  } catch (err) {
+    if (err instanceof DownloadError) throw new CliFailure(err.message, { cause: err });
+    throw err;
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * Downloads a posted transfer back from Discord: the manifest message, then every part by its
+ * message id. Attachment links expire (DISCORD_NOTES "Attachment links"), so a link is only
+ * ever taken from a message fetched during this run, and a refused link means: fetch the
+ * message again and retry.
+ */
+import type { Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { DiscordAPIError, HTTPError, Routes, type REST } from 'discord.js';
+import type { ManifestChunk } from '../transfer/manifest.js';
+import { isAbortError, retry, RetryFailure, type Random, type Sleep } from '../transfer/retry.js';
+
+interface ApiAttachment {
+  id: string;
+  filename: string;
+  size: number;
+  url: string;
+}
+interface ApiMessage {
+  id: string;
+  attachments: ApiAttachment[];
+}
+
+/** Why a download stopped. `retryable` failures are retried (a fresh message, a fresh link). */
+export class DownloadError extends Error {
+  override readonly name = 'DownloadError';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export interface DownloaderOptions {
+  rest: REST;
+  /** Retries after the first attempt, per part. */
+  retryLimit: number;
+  backoffBaseMs: number;
+  signal: AbortSignal;
+  /** A download that receives nothing for this long is cut and retried. */
+  stallTimeoutMs?: number | undefined;
+  random?: Random | undefined;
+  sleep?: Sleep | undefined;
+  /** Called before each retry wait; the CLI stays quiet, tests may count. */
+  onRetry?: ((what: string, reason: string, attempt: number) => void) | undefined;
+}
+
+const STALL_TIMEOUT_MS = 30_000; // ms without a byte before a download is cut
+/** A manifest is read into memory; 100 GiB in 8 MB parts makes about 4 MB of JSON. */
+export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024; // bytes
+
+export class DiscordDownloader {
+  readonly #options: DownloaderOptions;
+  /** One fetch per message id: several parts share a message. Replaced when a link fails. */
+  readonly #messages = new Map<string, Promise<ApiMessage>>();
+
+  constructor(options: DownloaderOptions) {
+    this.#options = options;
+  }
+
+  /** The manifest attached to `messageId`, downloaded and returned as unparsed JSON text. */
+  async manifestText(channelId: string, messageId: string): Promise<string> {
+    return this.#withRetry('the manifest', async (attempt) => {
+      const message = await this.#message(channelId, messageId, attempt > 1, () => `the manifest message ${messageId} in channel ${channelId}`);
+      const attachment = message.attachments.find((a) => a.filename.endsWith('.manifest.json'));
+      if (!attachment) {
+        const names = message.attachments.map((a) => a.filename).join(', ') || 'none';
+        throw new DownloadError(`message ${messageId} has no .manifest.json attachment (attachments: ${names})`, false);
+      }
+      if (attachment.size > MAX_MANIFEST_BYTES) {
+        throw new DownloadError(`the manifest ${attachment.filename} is ${attachment.size} bytes, more than a manifest can be (${MAX_MANIFEST_BYTES})`, false);
+      }
+      const pieces: Uint8Array[] = [];
+      const received = await this.#fetchBody(attachment.url, attachment.size, async (data) => {
+        pieces.push(data);
+      });
+      if (received !== attachment.size) throw new DownloadError(`the manifest arrived with ${received} of ${attachment.size} bytes`, true);
+      return Buffer.concat(pieces).toString('utf8');
+    });
+  }
+
+  /**
+   * Streams one part into `output` at its offset, checking its size and sha256. `whole` is
+   * the file hash so far; the returned hash has this part added (a failed attempt leaves no
+   * trace in it because each attempt works on a copy).
+   */
+  async part(
+    channelId: string,
+    chunk: ManifestChunk,
+    output: FileHandle,
+    whole: Hash,
+    onBytes: (partBytes: number) => void = () => undefined,
+  ): Promise<Hash> {
+    const messageId = chunk.message_id;
+    if (!messageId) throw new DownloadError(`part ${chunk.name}: the manifest has no message id for it (was it written by the local split?)`, false);
+    return this.#withRetry(`part ${chunk.name}`, async (attempt) => {
+      const message = await this.#message(channelId, messageId, attempt > 1, () => `part ${chunk.name}: its message ${messageId}`);
+      const attachment =
+        message.attachments.find((a) => chunk.attachment_id != null && a.id === chunk.attachment_id) ??
+        message.attachments.find((a) => a.filename === chunk.name);
+      if (!attachment) throw new DownloadError(`part ${chunk.name}: message ${messageId} no longer has its attachment`, false);
+      if (attachment.size !== chunk.size) {
+        throw new DownloadError(`part ${chunk.name} is ${attachment.size} bytes on Discord, the manifest says ${chunk.size}`, false);
+      }
+      const partHash = createHash('sha256');
+      const fileHash = whole.copy();
+      let at = 0;
+      const received = await this.#fetchBody(attachment.url, chunk.size, async (data) => {
+        partHash.update(data);
+        fileHash.update(data);
+        await output.write(data, 0, data.length, chunk.offset + at);
+        at += data.length;
+        onBytes(at);
+      });
+      if (received !== chunk.size) throw new DownloadError(`part ${chunk.name}: the download ended after ${received} of ${chunk.size} bytes`, true);
+      if (partHash.digest('hex') !== chunk.sha256) throw new DownloadError(`part ${chunk.name} does not match the manifest (sha256 differs)`, false);
+      return fileHash;
+    });
+  }
+
+  async #withRetry<T>(what: string, attempt: (n: number) => Promise<T>): Promise<T> {
+    const { retryLimit, backoffBaseMs, signal, random, sleep, onRetry } = this.#options;
+    try {
+      const { value } = await retry(attempt, {
+        limit: retryLimit,
+        baseMs: backoffBaseMs,
+        retryable: (err) => err instanceof DownloadError && err.retryable,
+        signal,
+        random,
+        sleep,
+        onRetry: (err, n) => onRetry?.(what, (err as Error).message, n),
+      });
+      return value;
+    } catch (err) {
+      const cause = err instanceof RetryFailure ? err.cause : err;
+      if (signal.aborted || isAbortError(cause)) throw cause;
+      if (cause instanceof DownloadError && cause.retryable) {
+        const attempts = err instanceof RetryFailure ? err.attempts : 1;
+        throw new DownloadError(`${what}: gave up after ${attempts} attempt(s): ${cause.message}`, false, { cause });
+      }
+      throw cause;
+    }
+  }
+
+  /** The message, from this run's cache unless `fresh`; REST failures become DownloadErrors. */
+  #message(channelId: string, messageId: string, fresh: boolean, describe: () => string): Promise<ApiMessage> {
+    const key = `${channelId}/${messageId}`;
+    let pending = fresh ? undefined : this.#messages.get(key);
+    if (pending === undefined) {
+      pending = this.#options.rest.get(Routes.channelMessage(channelId, messageId), { signal: this.#options.signal }) as Promise<ApiMessage>;
+      this.#messages.set(key, pending);
+      const mine = pending;
+      // A failed fetch must not be served from the cache to the next part.
+      mine.catch(() => {
+        if (this.#messages.get(key) === mine) this.#messages.delete(key);
+      });
+    }
+    return pending.catch((err: unknown) => {
+      if (this.#options.signal.aborted) throw err;
+      throw restFailure(err, describe(), channelId);
+    });
+  }
+
+  /** GETs a CDN link (no Authorization header: links are signed) and hands over the body as it arrives. */
+  async #fetchBody(url: string, expected: number, onData: (data: Uint8Array) => Promise<void>): Promise<number> {
+    const stall = new AbortController();
+    const stallMs = this.#options.stallTimeoutMs ?? STALL_TIMEOUT_MS;
+    const stalled = () => stall.abort(new DownloadError(`no data for ${stallMs} ms`, true));
+    let timer = setTimeout(stalled, stallMs);
+    const signal = AbortSignal.any([this.#options.signal, stall.signal]);
+    let received = 0;
+    try {
+      const response = await fetch(url, { signal });
+      if (!response.ok || response.body === null) {
+        await response.body?.cancel().catch(() => undefined);
+        // The CDN answers 404 (sometimes 403) for an expired or revoked link: a fresh message gives a new one.
+        const retryable = response.status === 404 || response.status === 403 || response.status === 408 || response.status === 429 || response.status >= 500;
+        throw new DownloadError(`the attachment link answered ${response.status}${response.status === 404 ? ' (expired or deleted)' : ''}`, retryable);
+      }
+      for await (const data of response.body) {
+        clearTimeout(timer);
+        timer = setTimeout(stalled, stallMs);
+        if (received + data.length > expected) {
+          throw new DownloadError(`the download is longer than the ${expected} bytes expected`, true);
+        }
+        await onData(data);
+        received += data.length;
+      }
+      return received;
+    } catch (err) {
+      if (err instanceof DownloadError) throw err;
+      if (this.#options.signal.aborted) throw this.#options.signal.reason ?? err;
+      if (stall.signal.aborted) throw stall.signal.reason as DownloadError;
+      throw new DownloadError(`network error: ${describeNetworkError(err)}`, true, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** A REST failure in words a user can act on; only server and network trouble is retried. */
+function restFailure(err: unknown, what: string, channelId: string): unknown {
+  if (isAbortError(err) && !(err instanceof DiscordAPIError)) {
+    // discord.js aborts its own request on a timeout; the caller's signal is checked by retry().
+    return new DownloadError(`${what}: Discord did not answer in time`, true, { cause: err });
+  }
+  if (err instanceof DiscordAPIError) {
+    if (err.status === 401) return new DownloadError('Discord rejected DISCORD_TOKEN (401 Unauthorized); check the token', false, { cause: err });
+    if (err.status === 403) return new DownloadError(`${what}: no access to channel ${channelId} (403 ${err.message})`, false, { cause: err });
+    if (err.status === 404) return new DownloadError(`${what} is gone (404 ${err.message}); was it deleted?`, false, { cause: err });
+    return new DownloadError(`${what}: Discord answered ${err.status} ${err.message}`, err.status >= 500 || err.status === 429, { cause: err });
+  }
+  if (err instanceof HTTPError) return new DownloadError(`${what}: Discord answered ${err.status}`, err.status >= 500 || err.status === 408, { cause: err });
+  if (err instanceof Error && err.message.startsWith('Expected token to be set')) {
+    // discord.js drops the token after a 401 and refuses every later request this way.
+    return new DownloadError('Discord rejected DISCORD_TOKEN (401 Unauthorized); check the token', false, { cause: err });
+  }
+  return new DownloadError(`${what}: network error: ${describeNetworkError(err)}`, true, { cause: err });
+}
+
+/** undici hides the useful part (ECONNREFUSED, ECONNRESET) in `cause`. */
+function describeNetworkError(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : '';
+  return detail && !message.includes(detail) ? `${message} (${detail})` : message;
+}
