@@ -38,6 +38,18 @@ describe('/status, /cancel and refusals', () => {
     expect(unknown.original()?.content).toMatch(/No transfer/);
   });
 
+  it('GIVEN files and transfers THEN autocomplete offers matching paths and transfer ids', async () => {
+    const paths = await fx.fake.sendInteraction({ type: 4, name: 'split', options: [{ name: 'path', type: 3, value: 'sma', focused: true }] });
+    const pathChoices = (await paths.waitForResponse()).data?.choices as { name: string; value: string }[];
+    expect(pathChoices.map((c) => c.value)).toEqual(['small.bin']);
+    const id = await fx.split('small.bin', { chunkSizeMiB: 1 });
+    await fx.waitForStatus(id, ['complete']);
+    const transfers = await fx.fake.sendInteraction({ type: 4, name: 'status', options: [{ name: 'transfer', type: 3, value: id.slice(0, 10), focused: true }] });
+    const transferChoices = (await transfers.waitForResponse()).data?.choices as { name: string; value: string }[];
+    expect(transferChoices.map((c) => c.value)).toContain(id);
+    expect(transferChoices.length).toBeLessThanOrEqual(25);
+  });
+
   it('GIVEN slow uploads WHEN the owner cancels THEN nothing is posted after the acknowledgement', async () => {
     fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 250, times: 200 });
     try {
