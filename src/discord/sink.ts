@@ -4,7 +4,7 @@
  */
 import { DiscordAPIError, HTTPError, Routes, type REST } from 'discord.js';
 import { SinkError } from '../errors.js';
-import type { ChunkSink, OutgoingPart, PostedPart, SendOptions } from '../transfer/sink.js';
+import type { ChunkSink, OutgoingPart, PostedPart, Reconciled, SendOptions } from '../transfer/sink.js';
 import type { Manifest } from '../transfer/manifest.js';
 import { manifestName } from '../transfer/plan.js';
 import type { TransferRecord } from '../store/schema.js';
@@ -81,9 +81,11 @@ export class DiscordSink implements ChunkSink {
    * died between Discord's answer and the write) is found by the transfer id in the
    * message text, and a recorded part whose message is gone is reported missing.
    */
-  async reconcile(transfer: TransferRecord, signal: AbortSignal): Promise<{ missing: number[]; found: PostedPart[] }> {
+  async reconcile(transfer: TransferRecord, signal: AbortSignal): Promise<Reconciled> {
     const botId = this.botUserId();
     const seen = new Map<number, PostedPart>();
+    const manifestFile = manifestName(transfer.file_name);
+    let manifest: Reconciled['manifest'] = null;
     const partPattern = new RegExp(`^${escapeRegExp(transfer.file_name)}\\.part(\\d+)$`);
     let after = snowflakeAt(Date.parse(transfer.created_at) - 60_000);
     // Bounded: each page moves `after` forward; a channel has finitely many messages.
@@ -100,6 +102,7 @@ export class DiscordSink implements ChunkSink {
         if (botId && message.author?.id !== botId) continue;
         if (!message.content.includes(`\`${transfer.id}\``)) continue;
         for (const attachment of message.attachments) {
+          if (attachment.filename === manifestFile) manifest ??= { message_id: message.id, attachment_id: attachment.id };
           const match = partPattern.exec(attachment.filename);
           if (!match?.[1]) continue;
           const index = Number(match[1]) - 1;
@@ -114,7 +117,7 @@ export class DiscordSink implements ChunkSink {
       const r = recorded.get(p.index);
       return !r || r.message_id !== p.message_id || r.attachment_id !== p.attachment_id;
     });
-    return { missing, found };
+    return { missing, found, manifest: transfer.manifest_message_id ? null : manifest };
   }
 
   private async post(

@@ -19,7 +19,7 @@ import { readParts, type PartSource, type SourcePart } from './chunker.js';
 import { MANIFEST_FORMAT, type Manifest } from './manifest.js';
 import { newTransferId, packBatches, partName, sanitizeName, totalChunks } from './plan.js';
 import { isAbortError, retry, RetryFailure, type Random, type Sleep } from './retry.js';
-import type { ChunkSink, OutgoingPart, PostedPart } from './sink.js';
+import type { ChunkSink, OutgoingPart, PostedPart, Reconciled } from './sink.js';
 
 export interface OrchestratorConfig {
   maxChunksPerMessage: number;
@@ -123,6 +123,8 @@ class TransferRun {
   #unsavedRetries = 0;
   /** Parts the sink found posted but never recorded; recorded when the stream reaches them. */
   readonly #found = new Map<number, PostedPart>();
+  /** A manifest the sink found posted but unrecorded: the commit point was passed already. */
+  #foundManifest: { message_id: string; attachment_id: string } | null = null;
 
   constructor(deps: TransferDeps, id: string, options: RunOptions) {
     this.#deps = deps;
@@ -204,13 +206,14 @@ class TransferRun {
   /** Before a resume: drop records of parts that are gone, remember parts posted but never recorded. */
   async #reconcile(): Promise<void> {
     const reconcile = this.#deps.sink.reconcile!.bind(this.#deps.sink);
-    let result: { missing: number[]; found: PostedPart[] };
+    let result: Reconciled;
     try {
       ({ value: result } = await retry(() => reconcile(this.#record, this.#signal), this.#retryOptions(() => undefined)));
     } catch (err) {
       this.#classify(err instanceof RetryFailure ? err.cause : err, 'checking the parts already posted');
       return;
     }
+    this.#foundManifest = result.manifest ?? null;
     const missing = new Set(result.missing);
     const recorded = new Set(this.#record.parts.map((p) => p.index));
     for (const posted of result.found) if (!recorded.has(posted.index)) this.#found.set(posted.index, posted);
@@ -416,19 +419,10 @@ class TransferRun {
       created_at: t.created_at,
       completed_at: completedAt,
     };
-    const nonce = `${this.#id.slice('upload_'.length)}.m`;
-    let posted: { message_id: string; attachment_id: string };
-    try {
-      ({ value: posted } = await retry(
-        (attempt) => this.#deps.sink.sendManifest(this.#record, manifest, { signal: this.#signal, nonce, attempt }),
-        this.#retryOptions((err, attempt, delayMs) => {
-          this.#deps.metrics?.retry(reasonOf(err));
-          this.#log.warn({ event: 'chunk_retry', transfer_id: this.#id, chunk: 'manifest', attempt, reason: reasonOf(err), delay_ms: delayMs }, 'chunk_retry');
-        }),
-      ));
-    } catch (err) {
-      this.#classify(err instanceof RetryFailure ? err.cause : err, `posting the manifest`, undefined, err instanceof RetryFailure ? err.attempts : 1);
-      return;
+    const posted = this.#foundManifest ?? (await this.#postManifest(manifest));
+    if (posted === null) return;
+    if (posted === this.#foundManifest) {
+      this.#log.info({ event: 'manifest_found', transfer_id: this.#id, message_id: posted.message_id }, 'posted manifest recorded without posting it again');
     }
     await this.#save((draft) => {
       draft.manifest_message_id = posted.message_id;
@@ -450,6 +444,24 @@ class TransferRun {
       },
       'transfer_complete',
     );
+  }
+
+  /** Posts the manifest with retries; null when it failed (the failure is recorded). */
+  async #postManifest(manifest: Manifest): Promise<{ message_id: string; attachment_id: string } | null> {
+    const nonce = `${this.#id.slice('upload_'.length)}.m`;
+    try {
+      const { value } = await retry(
+        (attempt) => this.#deps.sink.sendManifest(this.#record, manifest, { signal: this.#signal, nonce, attempt }),
+        this.#retryOptions((err, attempt, delayMs) => {
+          this.#deps.metrics?.retry(reasonOf(err));
+          this.#log.warn({ event: 'chunk_retry', transfer_id: this.#id, chunk: 'manifest', attempt, reason: reasonOf(err), delay_ms: delayMs }, 'chunk_retry');
+        }),
+      );
+      return value;
+    } catch (err) {
+      this.#classify(err instanceof RetryFailure ? err.cause : err, `posting the manifest`, undefined, err instanceof RetryFailure ? err.attempts : 1);
+      return null;
+    }
   }
 
   /** Writes the end state of a run that did not complete. */

@@ -27,6 +27,15 @@ export interface SendOptions {
   attempt: number; // 1-based
 }
 
+export interface Reconciled {
+  /** Recorded parts whose message is gone. */
+  missing: number[];
+  /** Parts posted but not recorded (or recorded with other ids). */
+  found: PostedPart[];
+  /** The manifest, when it was posted but never recorded (the bot died at the commit point). */
+  manifest?: { message_id: string; attachment_id: string } | null;
+}
+
 export interface ChunkSink {
   /** Posts one message carrying `parts` (already packed by the orchestrator). */
   sendParts(transfer: TransferRecord, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]>;
@@ -40,5 +49,5 @@ export interface ChunkSink {
    * Before a resume: which recorded parts are really still there, and which parts were
    * posted but never recorded (a crash between the answer and the write). Optional.
    */
-  reconcile?(transfer: TransferRecord, signal: AbortSignal): Promise<{ missing: number[]; found: PostedPart[] }>;
+  reconcile?(transfer: TransferRecord, signal: AbortSignal): Promise<Reconciled>;
 }

@@ -90,3 +90,32 @@ describe('SIGKILL at many points, then restart', () => {
     expect(allLogs.filter((l) => l.event === 'chunk_found').length).toBeGreaterThanOrEqual(stats.worstCase);
   });
 });
+
+describe('SIGKILL at the commit point', () => {
+  let fx: BotFixture | undefined;
+  afterAll(async () => {
+    await fx?.stop();
+  });
+
+  it('GIVEN the manifest was stored but never answered and the restart comes after Discord forgot the nonce THEN it is recorded, not posted twice', async () => {
+    // A nonce lifetime of 1 ms stands for a restart hours later: only the channel can tell.
+    fx = await startBotFixture({ env: { MAX_CHUNKS_PER_MESSAGE: '1' }, fake: { nonceTtlMs: 1 } });
+    const sha = await writeSeededFile(path.join(fx.filesRoot, 'commit.bin'), 2 * MIB + 1, 9);
+    // The progress message and three parts pass; the manifest is stored and never answered.
+    fx.fake.faults.add({ route: MESSAGES, kind: 'storeThenHang', after: 4, times: 1 });
+    const id = await fx.split('commit.bin', { chunkSizeMiB: 1 });
+    const manifests = () => fx!.fake.allMessagesEver().filter((m) => m.content.includes(id) && m.attachments.some((a) => a.filename.endsWith('.manifest.json')));
+    const deadline = Date.now() + 20_000;
+    while (manifests().length === 0 && Date.now() < deadline) await sleep(10);
+    expect(manifests()).toHaveLength(1);
+    expect((await fx.transfer(id)).status).toBe('in_progress');
+    fx.fake.faults.clear();
+    await fx.restartBot();
+    const t = await fx.waitForStatus(id, ['complete', 'error']);
+    expect(t.status, t.notes.join('; ')).toBe('complete');
+    expect(manifests()).toHaveLength(1);
+    expect(t.manifest_message_id).toBe(manifests()[0]?.id);
+    expect(rebuildFromFake(fx.fake, id).sha256).toBe(sha);
+    expect(fx.bot.logs.some((l) => l.event === 'manifest_found')).toBe(true);
+  });
+});
