@@ -2,11 +2,11 @@
  * The bot's parts wired together: the progress store (locked before connecting), the
  * discord.js client, the transfer manager and the interaction router.
  */
-import { Events, type Client } from 'discord.js';
+import { Events, type Client, type REST } from 'discord.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { FileStore } from './store/file-store.js';
-import { createClient } from './discord/client.js';
+import { createClient, createUploadLanes } from './discord/client.js';
 import { DiscordSink } from './discord/sink.js';
 import { TransferManager } from './discord/transfer-manager.js';
 import { routeInteraction } from './discord/router.js';
@@ -39,7 +39,8 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
   pruneTimer.unref();
 
   const client = createClient(config);
-  const sink = new DiscordSink(client.rest, () => client.user?.id);
+  const lanes = createUploadLanes(config, token);
+  const sink = new DiscordSink(client.rest, () => client.user?.id, lanes);
   const transfers = new TransferManager({ config, store, rest: client.rest, sink, log });
   const interrupted = await transfers.markInterrupted();
   if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
@@ -50,9 +51,11 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
   });
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
-  client.rest.on('rateLimited', (info) =>
-    log.info({ route: info.route, retry_after_ms: info.retryAfter, global: info.global, scope: info.scope }, 'rate_limited'),
-  );
+  for (const rest of [client.rest, ...lanes]) {
+    rest.on('rateLimited', (info) =>
+      log.info({ route: info.route, retry_after_ms: info.retryAfter, global: info.global, scope: info.scope }, 'rate_limited'),
+    );
+  }
   client.once(Events.ClientReady, (ready) => {
     log.info({ user_id: ready.user.id, guilds: ready.guilds.cache.size }, 'ready');
     if (!config.AUTO_RESUME) return;
@@ -66,6 +69,7 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
     await client.login(token);
   } catch (error) {
     clearInterval(pruneTimer);
+    closeLanes(lanes);
     await store.close();
     await client.destroy();
     throw error;
@@ -78,10 +82,18 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
       clearInterval(pruneTimer);
       await Promise.race([transfers.shutdown(), new Promise((r) => setTimeout(r, SHUTDOWN_DEADLINE_MS).unref())]);
       await store.close();
+      closeLanes(lanes);
       await client.destroy();
       log.info('stopped');
     })();
     return stopping;
   };
   return { client, context, stop };
+}
+
+function closeLanes(lanes: readonly REST[]): void {
+  for (const lane of lanes) {
+    lane.clearHashSweeper();
+    lane.clearHandlerSweeper();
+  }
 }
