@@ -45,9 +45,10 @@ describe('/split end to end (bot process + fake Discord)', () => {
       expect(chunk).toMatchObject({ name: part.name, sha256: part.sha256, message_id: part.message_id, attachment_id: part.attachment_id });
     }
     expect(t.manifest_message_id).toBe(rebuilt.manifestMessage.id);
-    // The progress message got its final edit.
-    const progress = fx.fake.messages().find((m) => m.id === t.progress_message_id);
-    expect(progress?.content).toContain('complete');
+    // The progress message gets its final edit just after the record says complete.
+    const progressText = () => fx.fake.messages().find((m) => m.id === t.progress_message_id)?.content ?? '';
+    for (let i = 0; i < 100 && !progressText().includes('complete'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(progressText()).toContain('complete');
     expect(Object.values(t.chunk_attempts).every((n) => n === 1)).toBe(true);
   });
 
