@@ -23,6 +23,9 @@ export interface FileRange {
   size: number; // bytes
   /** A slice of a Blob opened before the bytes were hashed (see the module comment). */
   blob: Blob;
+  /** The whole file's size and mtime before the bytes were hashed, for readers other than `blob`. */
+  fileSize: number; // bytes
+  mtimeMs: number;
 }
 
 export interface SourcePart {
@@ -123,7 +126,7 @@ class FilePartReader implements PartSource {
           yield { index, offset, size, sha256: createHash('sha256').update(data).digest('hex'), data };
         } else {
           const sha256 = await this.#hashRange(handle, blocks, offset, size, fileSize, whole, signal);
-          const file: FileRange = { path: this.filePath, offset, size, blob: blob.slice(offset, offset + size) };
+          const file: FileRange = { path: this.filePath, offset, size, blob: blob.slice(offset, offset + size), fileSize, mtimeMs: info.mtimeMs };
           yield { index, offset, size, sha256, file };
         }
       }

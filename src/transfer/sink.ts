@@ -2,6 +2,7 @@
  * Where parts go: a Discord channel or a local directory. The orchestrator talks only to
  * this interface; failures are thrown as SinkError so it knows whether to retry.
  */
+import { open } from 'node:fs/promises';
 import { SinkError } from '../errors.js';
 import type { Manifest } from './manifest.js';
 import type { TransferRecord } from '../store/schema.js';
@@ -29,14 +30,45 @@ export function partBlob(part: OutgoingPart): Blob {
   throw new Error(`part ${part.name} carries neither bytes nor a file range`);
 }
 
-/** Streams the part's bytes in pieces, never the whole part at once when it is file-backed. */
+/** Read size for a file-backed part's bytes; Blob.stream() reads 64 KiB at a time, ~3× slower. */
+const PIECE = 4 * 1024 * 1024; // bytes
+
+/**
+ * The part's bytes in pieces of at most 4 MiB, never the whole part at once when it is
+ * file-backed. A piece is valid until the next one is pulled (one buffer is reused). The
+ * file must still have the size and mtime it had before the part was hashed, checked before
+ * and after reading, like a file-backed Blob's own check.
+ */
 export async function* partChunks(part: OutgoingPart): AsyncGenerator<Uint8Array> {
   if (part.data) {
     yield part.data;
     return;
   }
-  // A web ReadableStream is async-iterable in Node; the DOM lib typing lacks it.
-  yield* partBlob(part).stream() as unknown as AsyncIterable<Uint8Array>;
+  const file = part.file;
+  if (!file) throw new Error(`part ${part.name} carries neither bytes nor a file range`);
+  const handle = await open(file.path, 'r');
+  try {
+    const check = async () => {
+      const info = await handle.stat();
+      if (info.size !== file.fileSize || info.mtimeMs !== file.mtimeMs) throw sourceChangedError(undefined, [part]);
+    };
+    await check();
+    const buffer = Buffer.allocUnsafe(Math.min(PIECE, file.size));
+    for (let at = 0; at < file.size; ) {
+      const want = Math.min(buffer.length, file.size - at);
+      // Bounded: every turn reads at least one byte or throws.
+      for (let got = 0; got < want; ) {
+        const { bytesRead } = await handle.read(buffer, got, want - got, file.offset + at + got);
+        if (bytesRead === 0) throw sourceChangedError(undefined, [part]);
+        got += bytesRead;
+      }
+      yield buffer.subarray(0, want);
+      at += want;
+    }
+    await check();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
@@ -46,7 +78,7 @@ export async function* partChunks(part: OutgoingPart): AsyncGenerator<Uint8Array
  */
 export function isSourceChanged(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (e.name === 'NotReadableError') return true;
+    if (e.name === 'NotReadableError' || (e instanceof SinkError && e.reason === 'source_changed')) return true;
   }
   return false;
 }
