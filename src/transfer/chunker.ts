@@ -5,15 +5,15 @@
  * Two ways to hand a part on:
  * - `keepData: true` (default): each part gets a fresh Buffer holding its bytes, because the
  *   consumer may keep it while the upload is in flight.
- * - `keepData: false`: the part carries a file-backed Blob slice instead (`file`), and the
- *   bytes are hashed through two small reused blocks, so memory does not grow with the part
- *   size or the parts in flight. The Blob is opened before the first read: Node refuses to
- *   read it (NotReadableError) once the file's size or mtime differ from that moment, so the
- *   bytes a sink streams from it are the bytes hashed here, or the send fails.
+ * - `keepData: false`: the part carries a FileSlice instead (`file`: a Blob-like range read
+ *   while it is sent), and the bytes are hashed through two small reused blocks, so memory
+ *   does not grow with the part size or the parts in flight. The file's size and mtime are
+ *   taken before the first read: a slice refuses to read (NotReadableError) once they
+ *   differ, so the bytes a sink streams are the bytes hashed here, or the send fails.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { openAsBlob } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { FileSlice } from './file-slice.js';
 import { abortReason } from './retry.js';
 
 /** A part's bytes in the source file, readable at send time without holding them. */
@@ -21,9 +21,9 @@ export interface FileRange {
   path: string;
   offset: number; // bytes
   size: number; // bytes
-  /** A slice of a Blob opened before the bytes were hashed (see the module comment). */
-  blob: Blob;
-  /** The whole file's size and mtime before the bytes were hashed, for readers other than `blob`. */
+  /** The range as a Blob-like that checks the file is unchanged when read (see the module comment). */
+  blob: FileSlice;
+  /** The whole file's size and mtime before the bytes were hashed. */
   fileSize: number; // bytes
   mtimeMs: number;
 }
@@ -102,8 +102,6 @@ class FilePartReader implements PartSource {
     this.#used = true;
     const { chunkSize, startIndex = 0, signal, keepData = true } = this.options;
     signal?.throwIfAborted();
-    // Before the handle and the first read, so any later change makes the Blob unreadable.
-    const blob = keepData ? null : await openAsBlob(this.filePath);
     const handle = await open(this.filePath, 'r');
     try {
       const info = await handle.stat();
@@ -111,22 +109,24 @@ class FilePartReader implements PartSource {
       if (this.options.mtimeMs !== undefined && info.mtimeMs !== this.options.mtimeMs) {
         throw new SourceChangedError(`${this.filePath} was modified after the transfer was planned`);
       }
-      if (blob !== null && blob.size !== fileSize) {
-        throw new SourceChangedError(`${this.filePath} is ${blob.size} bytes, expected ${fileSize}`);
+      if (!keepData && info.size !== fileSize) {
+        throw new SourceChangedError(`${this.filePath} is ${info.size} bytes, expected ${fileSize}`);
       }
+      // Taken before the first read: a slice refuses to read once the file differs from this.
+      const identity = { path: this.filePath, fileSize, mtimeMs: info.mtimeMs };
       const whole: Hash | null = startIndex === 0 ? createHash('sha256') : null;
-      const blocks = blob === null ? null : [Buffer.allocUnsafe(Math.min(HASH_BLOCK, chunkSize)), Buffer.allocUnsafe(Math.min(HASH_BLOCK, chunkSize))] as const;
+      const blocks = keepData ? null : [Buffer.allocUnsafe(Math.min(HASH_BLOCK, chunkSize)), Buffer.allocUnsafe(Math.min(HASH_BLOCK, chunkSize))] as const;
       for (let index = startIndex, offset = startIndex * chunkSize; offset < fileSize; index++, offset += chunkSize) {
         if (signal?.aborted) throw abortReason(signal);
         const size = Math.min(chunkSize, fileSize - offset);
-        if (blob === null || blocks === null) {
+        if (blocks === null) {
           const data = Buffer.allocUnsafe(size);
           await this.#fill(handle, data, offset, fileSize);
           whole?.update(data);
           yield { index, offset, size, sha256: createHash('sha256').update(data).digest('hex'), data };
         } else {
           const sha256 = await this.#hashRange(handle, blocks, offset, size, fileSize, whole, signal);
-          const file: FileRange = { path: this.filePath, offset, size, blob: blob.slice(offset, offset + size), fileSize, mtimeMs: info.mtimeMs };
+          const file: FileRange = { path: this.filePath, offset, size, blob: new FileSlice(identity, offset, size), fileSize, mtimeMs: info.mtimeMs };
           yield { index, offset, size, sha256, file };
         }
       }

@@ -9,7 +9,7 @@ import type { TransferRecord } from '../store/schema.js';
 import type { FileRange } from './chunker.js';
 
 /**
- * One part to post. A file source hands on `file` (a file-backed Blob slice, read while it is
+ * One part to post. A file source hands on `file` (a FileSlice, read while it is
  * sent) and no bytes, so a part waiting for its upload costs no memory; other sources hand
  * on `data`. A sink takes whichever is there (`partBlob`, `partBytes`).
  */
@@ -25,7 +25,8 @@ export interface OutgoingPart {
 
 /** The part as a Blob for a request body: the file-backed slice when there is one, else a Blob of `data`. */
 export function partBlob(part: OutgoingPart): Blob {
-  if (part.file) return part.file.blob;
+  // FormData accepts a FileSlice as a Blob (it says it is one and can stream()); see file-slice.ts.
+  if (part.file) return part.file.blob as unknown as Blob;
   if (part.data) return new Blob([part.data]);
   throw new Error(`part ${part.name} carries neither bytes nor a file range`);
 }
@@ -37,7 +38,7 @@ const PIECE = 4 * 1024 * 1024; // bytes
  * The part's bytes in pieces of at most 4 MiB, never the whole part at once when it is
  * file-backed. A piece is valid until the next one is pulled (one buffer is reused). The
  * file must still have the size and mtime it had before the part was hashed, checked before
- * and after reading, like a file-backed Blob's own check.
+ * and after reading, like FileSlice.
  */
 export async function* partChunks(part: OutgoingPart): AsyncGenerator<Uint8Array> {
   if (part.data) {
@@ -72,9 +73,9 @@ export async function* partChunks(part: OutgoingPart): AsyncGenerator<Uint8Array
 }
 
 /**
- * Node refuses to read a file-backed Blob whose file changed size or mtime since it was
- * opened (before the part was hashed): such a failure means the source changed, and sending
- * it again cannot help.
+ * A FileSlice (and a Node file-backed Blob) refuses to read, with NotReadableError, once the
+ * file's size or mtime differ from those taken before the part was hashed: the source
+ * changed, and sending it again cannot help.
  */
 export function isSourceChanged(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
