@@ -6,7 +6,8 @@
  * bot (src/index.ts through tsx, as users run it). For each file it measures
  *   A  one streaming read of the file with sha256 in Node (the disk-and-hash limit),
  *   B  the same parts POSTed as multipart by plain fetch, one message at a time, packed as
- *      the bot packs them at defaults, to the same fake (the transport limit),
+ *      the bot packs them at defaults, bodies read from the file as the bot reads them
+ *      (FileSlice), to the same fake (the transport limit),
  * then runs /split to completion for each setting, reading the bot's peak RSS (VmHWM) just
  * before stopping it. Every posted part's size and sha256 (hashed by the fake on receipt) is
  * compared with the part hashes computed here from the source, and the manifest's whole-file
@@ -14,13 +15,14 @@
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, openAsBlob } from 'node:fs';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBotProcess, type BotProcess } from '../test/support/bot-process.js';
 import { seededBytes } from '../test/support/random-file.js';
+import { FileSlice } from '../src/transfer/file-slice.js';
 import { packBatches, partName, sanitizeName } from '../src/transfer/plan.js';
 import type { FakeCall, FakeReply, PostedMessage } from './ipc.js';
 import { formatTable, MIB, mibPerSecond, parseVmHWM, sizeLabel, type Cell } from './stats.js';
@@ -167,7 +169,9 @@ async function baselineA(source: Source): Promise<number> {
 
 async function baselineB(source: Source, api: { apiUrl: string; token: string; channelId: string }, fake: FakeProcess): Promise<{ ms: number; messages: number }> {
   const marker = `bench-B-${source.rel}-${Date.now()}`;
-  const blob = await openAsBlob(source.file);
+  // The bot's own Blob-like file ranges (openAsBlob wraps sizes at 2^32 on Node 20).
+  const info = await stat(source.file);
+  const blob = new FileSlice({ path: source.file, fileSize: info.size, mtimeMs: info.mtimeMs }, 0, info.size);
   const slices = source.parts.map((p, i) => ({ index: i, size: p.size, offset: i * CHUNK }));
   const batches = packBatches(slices, DEFAULT_PACK);
   const name = sanitizeName(source.rel);
@@ -177,7 +181,7 @@ async function baselineB(source: Source, api: { apiUrl: string; token: string; c
     for (let attempt = 0; ; attempt++) {
       const form = new FormData();
       form.append('payload_json', JSON.stringify({ content: marker, attachments: batch.map((p, i) => ({ id: String(i), filename: partName(name, p.index, source.parts.length) })) }));
-      batch.forEach((p, i) => form.append(`files[${i}]`, blob.slice(p.offset, p.offset + p.size), partName(name, p.index, source.parts.length)));
+      batch.forEach((p, i) => form.append(`files[${i}]`, blob.slice(p.offset, p.offset + p.size) as unknown as Blob, partName(name, p.index, source.parts.length)));
       const res = await fetch(`${api.apiUrl}/v10/channels/${api.channelId}/messages`, { method: 'POST', headers: { Authorization: `Bot ${api.token}` }, body: form });
       await res.arrayBuffer();
       if (res.status === 429 && attempt < 20) {
