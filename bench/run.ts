@@ -52,6 +52,9 @@ const SETTINGS: Setting[] = [
 ];
 
 function sizesFromArgs(args: string[]): number[] {
+  // --sizes=256,4096 (MiB): a subset, for looking at one effect without the full run.
+  const listed = args.find((a) => a.startsWith('--sizes='));
+  if (listed) return listed.slice('--sizes='.length).split(',').map((n) => Number(n) * MIB);
   if (args.includes('--baselines-only')) return [256 * MIB];
   if (args.includes('--quick')) return [16 * MIB, 48 * MIB];
   const sizes = [256 * MIB, 1024 * MIB];
@@ -299,7 +302,9 @@ async function main(): Promise<void> {
         ['A: read + sha256', aMs / 1000, mibPerSecond(size, aMs), '', '', 1, aMs / b.ms],
         ['B: fetch multipart', b.ms / 1000, mibPerSecond(size, b.ms), '', b.messages, b.ms / aMs, 1],
       ];
-      for (const setting of args.includes('--baselines-only') ? [] : SETTINGS) {
+      const only = args.find((a) => a.startsWith('--settings='))?.slice('--settings='.length).split(',');
+      const settings = args.includes('--baselines-only') ? [] : SETTINGS.filter((s) => !only || only.some((o) => s.label.startsWith(o)));
+      for (const setting of settings) {
         try {
           const r = await runSplit(source, setting, work, api, fake, filesRoot);
           rows.push([setting.label, r.ms / 1000, mibPerSecond(size, r.ms), r.peakRss / MIB, r.messages, r.ms / aMs, r.ms / b.ms]);
