@@ -3,11 +3,11 @@
  * discord.js client, the transfer manager and the interaction router.
  */
 import { mkdir } from 'node:fs/promises';
-import { Events, type Client } from 'discord.js';
+import { Events, type Client, type REST } from 'discord.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { FileStore } from './store/file-store.js';
-import { createClient } from './discord/client.js';
+import { createClient, createUploadLanes } from './discord/client.js';
 import { DiscordSink } from './discord/sink.js';
 import { TransferManager } from './discord/transfer-manager.js';
 import { routeInteraction } from './discord/router.js';
@@ -47,7 +47,8 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
   pruneTimer.unref();
 
   const client = createClient(config);
-  const sink = new DiscordSink(client.rest, () => client.user?.id);
+  const lanes = createUploadLanes(config, token);
+  const sink = new DiscordSink(client.rest, () => client.user?.id, lanes);
   const transfers = new TransferManager({ config, store, rest: client.rest, sink, log, metrics: metricsEndpoint?.metrics });
   const interrupted = await transfers.markInterrupted();
   if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
@@ -58,10 +59,12 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
   });
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
-  client.rest.on('rateLimited', (info) => {
-    metricsEndpoint?.metrics.rateLimitWait();
-    log.info({ route: info.route, retry_after_ms: info.retryAfter, global: info.global, scope: info.scope }, 'rate_limited');
-  });
+  for (const rest of [client.rest, ...lanes]) {
+    rest.on('rateLimited', (info) => {
+      metricsEndpoint?.metrics.rateLimitWait();
+      log.info({ route: info.route, retry_after_ms: info.retryAfter, global: info.global, scope: info.scope }, 'rate_limited');
+    });
+  }
   client.once(Events.ClientReady, (ready) => {
     log.info(
       { user_id: ready.user.id, guilds: ready.guilds.cache.size, files_root: config.FILES_ROOT, progress_file: config.PROGRESS_FILE_PATH },
@@ -79,6 +82,7 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
   } catch (error) {
     clearInterval(pruneTimer);
     await metricsEndpoint?.close();
+    closeLanes(lanes);
     await store.close();
     await client.destroy();
     throw error;
@@ -92,10 +96,18 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
       await Promise.race([transfers.shutdown(), new Promise((r) => setTimeout(r, SHUTDOWN_DEADLINE_MS).unref())]);
       await metricsEndpoint?.close();
       await store.close();
+      closeLanes(lanes);
       await client.destroy();
       log.info('stopped');
     })();
     return stopping;
   };
   return { client, context, stop };
+}
+
+function closeLanes(lanes: readonly REST[]): void {
+  for (const lane of lanes) {
+    lane.clearHashSweeper();
+    lane.clearHandlerSweeper();
+  }
 }

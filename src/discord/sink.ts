@@ -4,7 +4,7 @@
  */
 import { DiscordAPIError, HTTPError, Routes, type REST } from 'discord.js';
 import { SinkError } from '../errors.js';
-import type { ChunkSink, OutgoingPart, PostedPart, Reconciled, SendOptions } from '../transfer/sink.js';
+import { isSourceChanged, partBlob, sourceChangedError, type ChunkSink, type OutgoingPart, type PostedPart, type Reconciled, type SendOptions } from '../transfer/sink.js';
 import type { Manifest } from '../transfer/manifest.js';
 import { manifestName } from '../transfer/plan.js';
 import type { TransferRecord } from '../store/schema.js';
@@ -26,10 +26,19 @@ interface ApiMessage {
 const FATAL_STATUSES = new Set([400, 401, 403, 404]);
 
 export class DiscordSink implements ChunkSink {
+  /** `rest` first: with no extra lanes every request goes through it. */
+  readonly #lanes: readonly REST[];
+  /** Channel → requests in flight on each lane. */
+  readonly #busy = new Map<string, number[]>();
+
+  /** `uploadLanes`: extra REST clients so messages to one channel can be in flight at once (see createUploadLanes). */
   constructor(
     private readonly rest: REST,
     private readonly botUserId: () => string | undefined,
-  ) {}
+    uploadLanes: readonly REST[] = [],
+  ) {
+    this.#lanes = [rest, ...uploadLanes];
+  }
 
   async sendParts(transfer: TransferRecord, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]> {
     const first = parts[0];
@@ -38,11 +47,13 @@ export class DiscordSink implements ChunkSink {
     const total = transfer.total_chunks ?? '?';
     const range = first === last ? `part ${first.index + 1}` : `parts ${first.index + 1}–${last.index + 1}`;
     const content = `\`${transfer.id}\` ${transfer.file_name} · ${range} of ${total}`;
-    const files = parts.map((p) => ({ name: p.name, data: p.data }));
+    // File-backed slices stream from disk into the request; no copy of the part is held.
+    const files = parts.map((p) => ({ name: p.name, blob: partBlob(p) }));
     let message: ApiMessage;
     try {
       message = await this.post(transfer.channel_id, content, files, options);
     } catch (error) {
+      if (error instanceof SinkError && error.reason === 'source_changed') throw sourceChangedError(error.cause, parts);
       if (error instanceof SinkError && error.kind === 'too_large') {
         const limit = transfer.attachment_size_limit;
         const sizes = parts.map((p) => `${p.name} (${p.size} bytes)`).join(', ');
@@ -69,8 +80,8 @@ export class DiscordSink implements ChunkSink {
       `Rebuild: download every \`${transfer.file_name}.part*\` and this manifest, then \`cat ${transfer.file_name}.part* > ${manifest.file.name}\``,
       `or \`discord-file-splitter join ${name}\` (checks every part). sha256: \`${manifest.file.sha256}\``,
     ].join('\n');
-    const data = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
-    const message = await this.post(transfer.channel_id, content, [{ name, data }], options);
+    const blob = new Blob([`${JSON.stringify(manifest, null, 2)}\n`]);
+    const message = await this.post(transfer.channel_id, content, [{ name, blob }], options);
     const attachment = message.attachments[0];
     if (!attachment) throw new SinkError(`Discord's answer lacks attachment ${name}`, 'transient', 'missing_attachment');
     return { message_id: message.id, attachment_id: attachment.id };
@@ -123,7 +134,7 @@ export class DiscordSink implements ChunkSink {
   private async post(
     channelId: string,
     content: string,
-    files: { name: string; data: Buffer }[],
+    files: { name: string; blob: Blob }[],
     options: SendOptions,
   ): Promise<ApiMessage> {
     const form = new FormData();
@@ -136,17 +147,28 @@ export class DiscordSink implements ChunkSink {
         attachments: files.map((f, id) => ({ id: String(id), filename: f.name })),
       }),
     );
-    files.forEach((f, id) => form.append(`files[${id}]`, new Blob([f.data]), f.name));
-    return (await this.call(
-      () => this.rest.post(Routes.channelMessages(channelId), { body: form, passThroughBody: true, signal: options.signal }),
-      options.signal,
-    )) as ApiMessage;
+    files.forEach((f, id) => form.append(`files[${id}]`, f.blob, f.name));
+    // The least busy lane for this channel: a request there queues behind fewer others.
+    const busy = this.#busy.get(channelId) ?? this.#lanes.map(() => 0);
+    this.#busy.set(channelId, busy);
+    const lane = busy.indexOf(Math.min(...busy));
+    busy[lane] = (busy[lane] ?? 0) + 1;
+    try {
+      return (await this.call(
+        () => this.#lanes[lane]!.post(Routes.channelMessages(channelId), { body: form, passThroughBody: true, signal: options.signal }),
+        options.signal,
+      )) as ApiMessage;
+    } finally {
+      busy[lane] = (busy[lane] ?? 1) - 1;
+      if (busy.every((n) => n === 0)) this.#busy.delete(channelId);
+    }
   }
 
   private async call<T>(request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     try {
       return await request();
     } catch (error) {
+      if (isSourceChanged(error)) throw sourceChangedError(error);
       throw classify(error, signal);
     }
   }

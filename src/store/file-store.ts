@@ -123,7 +123,7 @@ export async function readProgressFile(filePath: string): Promise<ProgressFile> 
 }
 
 /** The whole file in memory: `top` keeps unknown top-level fields and their order. */
-interface FileState {
+export interface FileState {
   top: ProgressFile;
   records: Map<string, TransferRecord>;
 }
@@ -132,12 +132,60 @@ function stateOf(data: ProgressFile): FileState {
   return { top: data, records: new Map(data.active_transfers.map((t) => [t.id, t])) };
 }
 
-function serialize(state: FileState): string {
+export function serialize(state: FileState): string {
   const data: ProgressFile = { ...state.top, active_transfers: [...state.records.values()] };
   return `${JSON.stringify(data, null, JSON_INDENT)}\n`;
 }
 
-async function writeDurably(file: string, text: string): Promise<void> {
+/**
+ * Each record's text as it sits in the file, encoded. Records are replaced, never mutated,
+ * when they change (applyChange works on a copy), so a record object's text never goes stale,
+ * and a write re-serializes only the records that changed: with 100 transfers of 1,000 parts
+ * the whole file takes ~100 ms to stringify, one record ~1 ms.
+ */
+const recordText = new WeakMap<TransferRecord, Buffer>();
+
+/** Stands for the records array while the top level is stringified; never valid data itself. */
+const RECORDS_SENTINEL = `\u0000records-${process.pid}-${Math.random()}`;
+
+/**
+ * The same bytes as `serialize(state)`, built from the cached text of unchanged records into
+ * `out` (grown when too small). Reusing one buffer spares the garbage collector a
+ * file-sized allocation per write; writes are serialized, so it is never in use twice.
+ */
+export function serializeCached(state: FileState, out: { buffer: Buffer }): Buffer {
+  const top = JSON.stringify({ ...state.top, active_transfers: RECORDS_SENTINEL }, null, JSON_INDENT);
+  const marker = JSON.stringify(RECORDS_SENTINEL);
+  const at = top.indexOf(marker);
+  // Should the sentinel somehow appear twice, the slow path is still right.
+  if (at < 0 || top.indexOf(marker, at + 1) >= 0) return Buffer.from(serialize(state));
+  const pieces: Buffer[] = [Buffer.from(top.slice(0, at))];
+  if (state.records.size === 0) pieces.push(Buffer.from('[]'));
+  else {
+    // An array at depth 1 with indent 1: its items at two spaces, its bracket at one.
+    const first = Buffer.from('[\n  ');
+    const between = Buffer.from(',\n  ');
+    for (const record of state.records.values()) {
+      pieces.push(pieces.length === 1 ? first : between);
+      let text = recordText.get(record);
+      if (text === undefined) {
+        // JSON strings cannot hold a raw newline, so every newline here is indentation.
+        text = Buffer.from(JSON.stringify(record, null, JSON_INDENT).replaceAll('\n', '\n  '));
+        recordText.set(record, text);
+      }
+      pieces.push(text);
+    }
+    pieces.push(Buffer.from('\n ]'));
+  }
+  pieces.push(Buffer.from(`${top.slice(at + marker.length)}\n`));
+  const length = pieces.reduce((sum, piece) => sum + piece.length, 0);
+  if (out.buffer.length < length) out.buffer = Buffer.allocUnsafe(Math.ceil(length * 1.25));
+  let offset = 0;
+  for (const piece of pieces) offset += piece.copy(out.buffer, offset);
+  return out.buffer.subarray(0, length);
+}
+
+async function writeDurably(file: string, text: string | Buffer): Promise<void> {
   await writeFileAtomic(file, text, { fsync: true });
   // The rename lives in the directory; without this a power loss may forget it.
   try {
@@ -230,6 +278,8 @@ export class FileStore implements ProgressStore {
   /** `#committed` plus every queued change: what callers see and build on. */
   #view: Map<string, TransferRecord>;
   #pending: Op[] = [];
+  /** Reused for the file's bytes on every write (see serializeCached). */
+  readonly #out = { buffer: Buffer.alloc(0) };
   #draining: Promise<void> | null = null;
   #closed = false;
 
@@ -365,7 +415,7 @@ export class FileStore implements ProgressStore {
         if (conflict !== undefined) rejected.set(op, conflict);
       }
       if (rejected.size < batch.length) {
-        await writeDurably(this.file, serialize(next));
+        await writeDurably(this.file, serializeCached(next, this.#out));
         this.#committed = next;
         // Unknown identity just means the next write re-reads the file first.
         this.#identity = await fsp.stat(this.file).then(identityOf, () => undefined);

@@ -1,19 +1,41 @@
 /**
  * The streaming chunker (SPEC section 3, step 3): reads a file one part at a time, hashing
- * each part and the whole file in the same single pass. Memory is one part's buffer plus
- * whatever the consumer still holds; each part gets a fresh Buffer because the consumer
- * may keep it while the upload is in flight.
+ * each part and the whole file in the same single pass.
+ *
+ * Two ways to hand a part on:
+ * - `keepData: true` (default): each part gets a fresh Buffer holding its bytes, because the
+ *   consumer may keep it while the upload is in flight.
+ * - `keepData: false`: the part carries a FileSlice instead (`file`: a Blob-like range read
+ *   while it is sent), and the bytes are hashed through two small reused blocks, so memory
+ *   does not grow with the part size or the parts in flight. The file's size and mtime are
+ *   taken before the first read: a slice refuses to read (NotReadableError) once they
+ *   differ, so the bytes a sink streams are the bytes hashed here, or the send fails.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
+import { FileSlice } from './file-slice.js';
 import { abortReason } from './retry.js';
+
+/** A part's bytes in the source file, readable at send time without holding them. */
+export interface FileRange {
+  path: string;
+  offset: number; // bytes
+  size: number; // bytes
+  /** The range as a Blob-like that checks the file is unchanged when read (see the module comment). */
+  blob: FileSlice;
+  /** The whole file's size and mtime before the bytes were hashed. */
+  fileSize: number; // bytes
+  mtimeMs: number;
+}
 
 export interface SourcePart {
   index: number; // 0-based
   offset: number; // bytes
   size: number; // bytes
   sha256: string; // hex
-  data: Buffer;
+  /** The part's bytes, unless the source hands on `file` instead. */
+  data?: Buffer | undefined;
+  file?: FileRange | undefined;
 }
 
 /** What the orchestrator iterates: parts in order, then the whole file's hash. */
@@ -32,15 +54,27 @@ export interface ReadPartsOptions {
   signal?: AbortSignal | undefined;
   /** The size the caller planned with; a file that is shorter or longer is an error. Default: its size at open. */
   fileSize?: number | undefined;
+  /** Default true: parts carry `data`. False: parts carry `file` and no bytes (see the module comment). */
+  keepData?: boolean | undefined;
+  /** The mtime the caller planned with; when given, a file modified since is refused before reading. */
+  mtimeMs?: number | undefined;
 }
 
 /** The source file changed size while it was read, or a read failed twice. */
 export class SourceReadError extends Error {
-  override readonly name = 'SourceReadError';
+  override readonly name: string = 'SourceReadError';
+}
+
+/** The file is not the one planned: modified since (mtime), so its parts would not match. */
+export class SourceChangedError extends SourceReadError {
+  override readonly name = 'SourceChangedError';
 }
 
 /** A read is retried this many times before the error surfaces (SPEC: "retried once"). */
 const READ_RETRIES = 1;
+
+/** Hashing block with `keepData: false`: big enough for few syscalls, small enough to stay in cache. */
+const HASH_BLOCK = 1024 * 1024; // bytes
 
 export function readParts(filePath: string, options: ReadPartsOptions): PartSource {
   return new FilePartReader(filePath, options);
@@ -66,25 +100,77 @@ class FilePartReader implements PartSource {
   async *[Symbol.asyncIterator](): AsyncGenerator<SourcePart> {
     if (this.#used) throw new Error('readParts: a part source can be iterated only once');
     this.#used = true;
-    const { chunkSize, startIndex = 0, signal } = this.options;
+    const { chunkSize, startIndex = 0, signal, keepData = true } = this.options;
     signal?.throwIfAborted();
     const handle = await open(this.filePath, 'r');
     try {
-      const fileSize = this.options.fileSize ?? (await handle.stat()).size;
+      const info = await handle.stat();
+      const fileSize = this.options.fileSize ?? info.size;
+      if (this.options.mtimeMs !== undefined && info.mtimeMs !== this.options.mtimeMs) {
+        throw new SourceChangedError(`${this.filePath} was modified after the transfer was planned`);
+      }
+      if (!keepData && info.size !== fileSize) {
+        throw new SourceChangedError(`${this.filePath} is ${info.size} bytes, expected ${fileSize}`);
+      }
+      // Taken before the first read: a slice refuses to read once the file differs from this.
+      const identity = { path: this.filePath, fileSize, mtimeMs: info.mtimeMs };
       const whole: Hash | null = startIndex === 0 ? createHash('sha256') : null;
+      const blocks = keepData ? null : [Buffer.allocUnsafe(Math.min(HASH_BLOCK, chunkSize)), Buffer.allocUnsafe(Math.min(HASH_BLOCK, chunkSize))] as const;
       for (let index = startIndex, offset = startIndex * chunkSize; offset < fileSize; index++, offset += chunkSize) {
         if (signal?.aborted) throw abortReason(signal);
         const size = Math.min(chunkSize, fileSize - offset);
-        const data = Buffer.allocUnsafe(size);
-        await this.#fill(handle, data, offset, fileSize);
-        whole?.update(data);
-        yield { index, offset, size, sha256: createHash('sha256').update(data).digest('hex'), data };
+        if (blocks === null) {
+          const data = Buffer.allocUnsafe(size);
+          await this.#fill(handle, data, offset, fileSize);
+          whole?.update(data);
+          yield { index, offset, size, sha256: createHash('sha256').update(data).digest('hex'), data };
+        } else {
+          const sha256 = await this.#hashRange(handle, blocks, offset, size, fileSize, whole, signal);
+          const file: FileRange = { path: this.filePath, offset, size, blob: new FileSlice(identity, offset, size), fileSize, mtimeMs: info.mtimeMs };
+          yield { index, offset, size, sha256, file };
+        }
       }
       await this.#assertEnds(handle, fileSize);
       this.#whole = whole?.digest('hex') ?? null;
     } finally {
       await handle.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * Hashes [offset, offset + size) through two reused blocks: the read of the next block
+   * runs on the thread pool while this thread hashes the current one.
+   */
+  async #hashRange(
+    handle: FileHandle,
+    blocks: readonly [Buffer, Buffer],
+    offset: number,
+    size: number,
+    fileSize: number,
+    whole: Hash | null,
+    signal: AbortSignal | undefined,
+  ): Promise<string> {
+    const part = createHash('sha256');
+    const fill = (block: Buffer, at: number) => {
+      const view = block.subarray(0, Math.min(block.length, offset + size - at));
+      return this.#fill(handle, view, at, fileSize).then(() => view);
+    };
+    let at = offset;
+    let next: Promise<Buffer> | null = fill(blocks[0], at);
+    for (let turn = 0; next !== null; turn++) {
+      const current = await next;
+      at += current.length;
+      next = at < offset + size ? fill(blocks[(turn + 1) % 2]!, at) : null;
+      // A rejected read-ahead must not go unhandled while we hash; it is awaited next turn.
+      next?.catch(() => undefined);
+      part.update(current);
+      whole?.update(current);
+      if (signal?.aborted) {
+        await next?.catch(() => undefined);
+        throw abortReason(signal);
+      }
+    }
+    return part.digest('hex');
   }
 
   /** Fills `data` from `offset`; a file that ends early means it shrank since it was planned. */

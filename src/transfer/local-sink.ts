@@ -15,9 +15,13 @@ import { SinkError } from '../errors.js';
 import type { TransferRecord } from '../store/schema.js';
 import type { Manifest } from './manifest.js';
 import { manifestName } from './plan.js';
-import type { ChunkSink, OutgoingPart, PostedPart, SendOptions } from './sink.js';
+import { isSourceChanged, partChunks, sourceChangedError, type ChunkSink, type OutgoingPart, type PostedPart, type SendOptions } from './sink.js';
 
 export const LOCAL_ID = 'local';
+
+function fail(): never {
+  throw new Error('the disk accepted no bytes');
+}
 
 /** Errors worth another attempt; anything else (no space, no permission…) will not get better. */
 const TRANSIENT_CODES = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'EINTR']);
@@ -29,7 +33,7 @@ export class LocalSink implements ChunkSink {
     const posted: PostedPart[] = [];
     for (const part of parts) {
       if (options.signal.aborted) throw new SinkError('aborted', 'aborted', 'aborted');
-      await this.#write(part.name, part.data);
+      await this.#write(part.name, partChunks(part), part);
       posted.push({ index: part.index, message_id: LOCAL_ID, attachment_id: LOCAL_ID });
     }
     return posted;
@@ -43,24 +47,29 @@ export class LocalSink implements ChunkSink {
       guild_id: null,
       channel_id: null,
     };
-    await this.#write(manifestName(manifest.file.name), Buffer.from(`${JSON.stringify(local, null, 2)}\n`));
+    await this.#write(manifestName(manifest.file.name), [Buffer.from(`${JSON.stringify(local, null, 2)}\n`)]);
     return { message_id: LOCAL_ID, attachment_id: LOCAL_ID };
   }
 
-  async #write(name: string, data: Buffer): Promise<void> {
+  /** `chunks` arrive in pieces for a file-backed part, so a part is never held whole in memory. */
+  async #write(name: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, part?: OutgoingPart): Promise<void> {
     if (path.basename(name) !== name || name.startsWith('.')) throw new SinkError(`refusing to write ${JSON.stringify(name)}: not a plain file name`, 'fatal', 'bad_name');
     const target = path.join(this.dir, name);
     const temp = path.join(this.dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     try {
       const handle = await open(temp, 'wx');
       try {
-        await handle.writeFile(data);
+        for await (const chunk of chunks) {
+          // A write may be short; bounded because every turn writes at least one byte or throws.
+          for (let done = 0; done < chunk.length; ) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten || fail();
+        }
         await handle.datasync();
       } finally {
         await handle.close();
       }
       await rename(temp, target);
     } catch (err) {
+      if (isSourceChanged(err)) throw sourceChangedError(err, part ? [part] : []);
       const code = (err as NodeJS.ErrnoException).code ?? '';
       throw new SinkError(`writing ${target}: ${(err as Error).message}`, TRANSIENT_CODES.has(code) ? 'transient' : 'fatal', code || 'write_failed', { cause: err });
     } finally {

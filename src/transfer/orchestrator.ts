@@ -15,7 +15,7 @@ import type { Metrics } from '../metrics/types.js';
 import type { PartRecord, TransferRecord, TransferStatus } from '../store/schema.js';
 import { canTransition } from '../store/state.js';
 import type { NewTransfer, ProgressStore } from '../store/types.js';
-import { readParts, type PartSource, type SourcePart } from './chunker.js';
+import { readParts, SourceChangedError, type PartSource, type SourcePart } from './chunker.js';
 import { MANIFEST_FORMAT, type Manifest } from './manifest.js';
 import { newTransferId, packBatches, partName, sanitizeName, totalChunks } from './plan.js';
 import { isAbortError, retry, RetryFailure, type Random, type Sleep } from './retry.js';
@@ -63,7 +63,14 @@ export interface RunOptions {
 /** The chunker over a file source, at the size and length the transfer was planned with. */
 export const openFileSource: OpenSource = (transfer, signal) => {
   if (transfer.source.kind !== 'file') throw new Error(`transfer ${transfer.id}: no reader for a ${transfer.source.kind} source`);
-  return readParts(transfer.source.real_path, { chunkSize: transfer.chunk_size_bytes, fileSize: transfer.source.size, signal });
+  return readParts(transfer.source.real_path, {
+    chunkSize: transfer.chunk_size_bytes,
+    fileSize: transfer.source.size,
+    mtimeMs: transfer.source.mtime_ms,
+    // Parts travel as file-backed slices: memory stays flat however many wait for an upload.
+    keepData: false,
+    signal,
+  });
 };
 
 /** The record for a local file, ready for `store.create`. */
@@ -166,6 +173,9 @@ class TransferRun {
       if (this.#settled()) return await this.#finish();
       const source = await this.#stream();
       if (this.#settled() || source === null) return await this.#finish();
+      // A change during the last part's upload is caught by nothing else before the commit point.
+      await this.#checkSource();
+      if (this.#settled()) return await this.#finish();
       await this.#commit(source);
       return await this.#finish();
     } catch (err) {
@@ -268,7 +278,9 @@ class TransferRun {
           if (known === undefined && found !== undefined) await this.#recordFound(part, name, found);
           continue;
         }
-        const outgoing: OutgoingPart = { index: part.index, name, offset: part.offset, size: part.size, sha256: part.sha256, data: part.data };
+        const outgoing: OutgoingPart = { index: part.index, name, offset: part.offset, size: part.size, sha256: part.sha256 };
+        if (part.file) outgoing.file = part.file;
+        else outgoing.data = part.data;
         // packBatches holds the rule (≤ N parts, ≤ 25 MiB, a big part alone): ask it whether this part still fits.
         if (batch.length > 0 && packBatches([...batch, outgoing], maxChunksPerMessage).length > 1) {
           await this.#dispatch(batch);
@@ -279,6 +291,7 @@ class TransferRun {
       if (!this.#settled()) await this.#dispatch(batch);
     } catch (err) {
       if (this.#signal.aborted || isAbortError(err)) this.#aborted = true;
+      else if (err instanceof SourceChangedError) this.#fail(`source changed: ${err.message}`);
       else this.#fail(`read error: ${(err as Error).message}`);
     }
     await Promise.allSettled([...this.#inFlight]);
@@ -357,7 +370,9 @@ class TransferRun {
       return;
     }
     if (err instanceof SinkError) {
-      if (err.kind === 'too_large') {
+      if (err.reason === 'source_changed') {
+        this.#fail(`source changed: ${err.message} (${doing})`);
+      } else if (err.kind === 'too_large') {
         this.#fail(`${tooLarge ?? `${doing}: refused as too large`}: ${err.message}`);
       } else if (err.kind === 'transient') {
         this.#fail(`${doing}: gave up after ${attempts ?? 1} attempt(s): ${err.message}`);

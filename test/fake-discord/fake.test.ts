@@ -183,6 +183,30 @@ describe('fake Discord REST', () => {
     expect((await call(f, 'DELETE', `/channels/${ch}/messages/${m.id}`)).status).toBe(404);
   });
 
+  it.each([
+    [false, [false, false]],
+    [100, [true, false]],
+  ] as const)('GIVEN retainAttachments %s THEN attachments are hashed on receipt and only small ones keep their bytes', async (retain, kept) => {
+    const f = await start({ retainAttachments: retain });
+    const ch = f.channels[0]!.id;
+    const small = randomBytes(100);
+    const big = randomBytes(300_000);
+    const r = await call(f, 'POST', `/channels/${ch}/messages`, {
+      form: form({ content: 'x', attachments: [{ id: '0', filename: 'a' }, { id: '1', filename: 'b' }] }, [{ name: 'a', data: small }, { name: 'b', data: big }]),
+    });
+    expect(r.status).toBe(200);
+    const [a, b] = r.body.attachments;
+    expect(a).toMatchObject({ filename: 'a', size: 100 });
+    expect(b).toMatchObject({ filename: 'b', size: 300_000 });
+    expect(f.attachmentDigest(a.id)).toEqual({ size: 100, sha256: sha256(small) });
+    expect(f.attachmentDigest(b.id)).toEqual({ size: 300_000, sha256: sha256(big) });
+    [a, b].forEach((att, i) => {
+      if (kept[i]) expect(f.attachmentBytes(att.id).equals(i === 0 ? small : big)).toBe(true);
+      else expect(() => f.attachmentBytes(att.id)).toThrow(/not kept/);
+    });
+    expect((await fetch(b.url)).status).toBe(404);
+  });
+
   it('deduplicates a create with the same nonce when enforce_nonce is set', async () => {
     const f = await start({ channels: [{ id: '1300000000000000001', name: 'a' }, { id: '1300000000000000002', name: 'b' }] });
     const a = await post(f, { content: 'one', nonce: '1234567890', enforce_nonce: true });

@@ -34,10 +34,13 @@ export interface StartBotOptions {
   /** Wait for the `ready` log line (default true). */
   waitReady?: boolean;
   readyTimeoutMs?: number;
+  /** A built entry (`dist/index.js`) run by plain node; default: src/index.ts through tsx. */
+  entry?: string;
 }
 
 export async function startBotProcess(options: StartBotOptions): Promise<BotProcess> {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, ENTRY], {
+  const args = options.entry === undefined ? ['--import', TSX_LOADER, ENTRY] : [options.entry];
+  const child = spawn(process.execPath, args, {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'debug', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFile, truncate, appendFile } from 'node:fs/promises';
+import { readFile, truncate, appendFile, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { readParts, SourceReadError, type SourcePart } from '../../src/transfer/chunker.js';
+import { readParts, SourceChangedError, SourceReadError, type SourcePart } from '../../src/transfer/chunker.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { tempDir } from '../support/temp.js';
 
@@ -34,12 +34,12 @@ describe('readParts', () => {
     parts.forEach((p, i) => {
       expect(p.index).toBe(i);
       expect(p.offset).toBe(i * CHUNK);
-      expect(p.data.length).toBe(p.size);
+      expect(p.data!.length).toBe(p.size);
       expect(p.size).toBeLessThanOrEqual(CHUNK);
       expect(p.sha256).toBe(sha(bytes.subarray(p.offset, p.offset + p.size)));
     });
     expect(parts.at(-1)!.size).toBe(size - (count - 1) * CHUNK);
-    expect(Buffer.concat(parts.map((p) => p.data)).equals(bytes)).toBe(true);
+    expect(Buffer.concat(parts.map((p) => p.data!)).equals(bytes)).toBe(true);
     expect(reader.wholeFileSha256()).toBe(expectedWhole);
   });
 
@@ -51,7 +51,7 @@ describe('readParts', () => {
     const reader = readParts(file, { chunkSize: CHUNK, startIndex: 2 });
     const parts = await collect(reader);
     expect(parts.map((p) => p.index)).toEqual([2, 3]);
-    expect(Buffer.concat(parts.map((p) => p.data)).equals(bytes.subarray(2 * CHUNK))).toBe(true);
+    expect(Buffer.concat(parts.map((p) => p.data!)).equals(bytes.subarray(2 * CHUNK))).toBe(true);
     expect(reader.wholeFileSha256()).toBeNull();
   });
 
@@ -107,6 +107,65 @@ describe('readParts', () => {
 
   it('GIVEN a chunk size of 0 THEN it is refused', () => {
     expect(() => readParts('/nope', { chunkSize: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('readParts with keepData: false (file-backed parts)', () => {
+  it.each([
+    ['1 byte', 1],
+    ['exactly one chunk', CHUNK],
+    ['chunk + 1', CHUNK + 1],
+    ['3 × chunk + 1', 3 * CHUNK + 1],
+  ])('GIVEN a file of %s THEN parts carry no bytes, their Blob slices hold exactly the hashed bytes', async (_label, size) => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'src.bin');
+    const expectedWhole = await writeSeededFile(file, size, size + 11);
+    const bytes = await readFile(file);
+    // A small chunk against the 1 MiB hashing block and a part spanning several blocks.
+    for (const chunkSize of [CHUNK, 2.5 * 1024 * 1024]) {
+      const reader = readParts(file, { chunkSize, keepData: false });
+      const parts = await collect(reader);
+      expect(parts).toHaveLength(Math.ceil(size / chunkSize));
+      for (const p of parts) {
+        expect(p.data).toBeUndefined();
+        expect(p.file).toMatchObject({ path: file, offset: p.offset, size: p.size });
+        const sent = Buffer.from(await p.file!.blob.arrayBuffer());
+        expect(sent.equals(bytes.subarray(p.offset, p.offset + p.size))).toBe(true);
+        expect(p.sha256).toBe(sha(sent));
+      }
+      expect(reader.wholeFileSha256()).toBe(expectedWhole);
+    }
+  });
+
+  it('GIVEN a 5 MiB part (several hashing blocks) THEN its hash and the whole hash are right', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'src.bin');
+    const size = 5 * 1024 * 1024 + 3;
+    const whole = await writeSeededFile(file, size, 42);
+    const bytes = await readFile(file);
+    const reader = readParts(file, { chunkSize: 4 * 1024 * 1024 + 1, keepData: false });
+    const parts = await collect(reader);
+    expect(parts.map((p) => p.sha256)).toEqual(parts.map((p) => sha(bytes.subarray(p.offset, p.offset + p.size))));
+    expect(reader.wholeFileSha256()).toBe(whole);
+  });
+
+  it('GIVEN the file is rewritten after a part was hashed THEN reading its Blob fails (NotReadableError)', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'src.bin');
+    await writeSeededFile(file, 2 * CHUNK, 9);
+    const parts = await collect(readParts(file, { chunkSize: CHUNK, keepData: false }));
+    // Same size, other bytes, and an mtime surely different from the one seen at open.
+    await writeSeededFile(file, 2 * CHUNK, 10);
+    await utimes(file, new Date(), new Date(Date.now() + 5_000));
+    await expect(parts[0]!.file!.blob.arrayBuffer()).rejects.toMatchObject({ name: 'NotReadableError' });
+  });
+
+  it('GIVEN a planned mtime the file no longer has THEN reading refuses with SourceChangedError', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'src.bin');
+    await writeSeededFile(file, 2 * CHUNK, 9);
+    const { mtimeMs } = await stat(file);
+    await expect(collect(readParts(file, { chunkSize: CHUNK, keepData: false, mtimeMs: mtimeMs - 1000 }))).rejects.toBeInstanceOf(SourceChangedError);
   });
 });
 

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { createHash } from 'node:crypto';
 import busboy from 'busboy';
 
 export interface UploadedFile {
@@ -7,7 +8,11 @@ export interface UploadedFile {
   index: number;
   filename: string;
   mimeType: string;
+  /** Empty when the bytes were not kept (see BodyLimits.retainFileBytes). */
   data: Buffer;
+  size: number;
+  /** Set when the bytes were hashed on receipt instead of kept. */
+  sha256?: string;
 }
 
 export type BodyResult =
@@ -22,6 +27,8 @@ export type BodyResult =
 export interface BodyLimits {
   maxRequestBytes: number;
   attachmentSizeLimit: number;
+  /** Files larger than this are hashed as they arrive and their bytes dropped; default: keep all. */
+  retainFileBytes?: number;
 }
 
 function fileIndex(field: string): number {
@@ -122,13 +129,19 @@ function readMultipart(req: IncomingMessage, limits: BodyLimits): Promise<BodyRe
       req.resume();
       if (reqEnded) conclude();
     };
+    const retain = limits.retainFileBytes ?? Number.POSITIVE_INFINITY;
     bb.on('file', (field, stream, info) => {
       const chunks: Buffer[] = [];
       let size = 0;
       let over = false;
+      // Hashed from the first byte: whether the file stays under `retain` is known only at its end.
+      const hash = Number.isFinite(retain) ? createHash('sha256') : null;
       stream.on('data', (c: Buffer) => {
         size += c.length;
-        if (!over && !tooLarge) chunks.push(c);
+        if (over || tooLarge) return;
+        hash?.update(c);
+        if (size <= retain) chunks.push(c);
+        else chunks.length = 0;
       });
       stream.on('limit', () => {
         over = true;
@@ -137,7 +150,10 @@ function readMultipart(req: IncomingMessage, limits: BodyLimits): Promise<BodyRe
       });
       stream.on('end', () => {
         if (over || tooLarge || fileTooLarge) return;
-        files.push({ field, index: fileIndex(field), filename: info.filename ?? 'file', mimeType: info.mimeType, data: Buffer.concat(chunks, size) });
+        const kept = size <= retain;
+        const file: UploadedFile = { field, index: fileIndex(field), filename: info.filename ?? 'file', mimeType: info.mimeType, data: kept ? Buffer.concat(chunks, size) : Buffer.alloc(0), size };
+        if (hash) file.sha256 = hash.digest('hex');
+        files.push(file);
       });
     });
     bb.on('field', (name, value) => {

@@ -28,7 +28,10 @@ interface StoredAttachment {
   contentType: string;
   description?: string;
   title?: string;
+  /** Empty when the fake was told not to keep attachment bytes (`retainAttachments`). */
   data: Buffer;
+  /** Known at receipt when the bytes were dropped; else computed on demand. */
+  sha256?: string;
   ephemeral: boolean;
 }
 
@@ -169,6 +172,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const cdnUrlTtlMs = options.cdnUrlTtlMs ?? 24 * 60 * 60 * 1000;
   const callbackDeadlineMs = options.interactionCallbackDeadlineMs ?? 3000;
   const nonceTtlMs = options.nonceTtlMs ?? 5 * 60 * 1000;
+  const retainAttachments = options.retainAttachments ?? true;
+  const retainFileBytes = retainAttachments === true ? Number.POSITIVE_INFINITY : retainAttachments === false ? -1 : retainAttachments;
   const openApiPath = resolveOpenApiPath(options.openApiPath);
   const validateCreate = openApiPath ? messageCreateValidator(openApiPath) : null;
   const cdnSecret = randomBytes(32);
@@ -469,11 +474,12 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         id: snowflake(),
         channelId,
         filename: filename.replace(/[\s/\\]+/g, '_'),
-        size: f.data.length,
+        size: f.size,
         contentType: f.mimeType || 'application/octet-stream',
         data: f.data,
         ephemeral,
       };
+      if (f.sha256 !== undefined) a.sha256 = f.sha256;
       if (typeof m?.description === 'string') a.description = m.description;
       if (typeof m?.title === 'string') a.title = m.title;
       attachments.set(a.id, a);
@@ -671,7 +677,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   }
 
   async function body(ctx: Ctx): Promise<BodyResult> {
-    const b = await readBody(ctx.req, { maxRequestBytes, attachmentSizeLimit });
+    const b = await readBody(ctx.req, { maxRequestBytes, attachmentSizeLimit, retainFileBytes });
     ctx.rec.bytes = b.bytes;
     if (b.kind === 'aborted') {
       ctx.finished = true;
@@ -968,6 +974,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
           finishRecord(ctx, 404);
         };
         if (!a || a.channelId !== ctx.params['channel'] || a.filename !== ctx.params['filename']) return notAvailable();
+        // Bytes dropped on receipt (retainAttachments): nothing to serve.
+        if (a.data.length !== a.size) return notAvailable();
         const owner = messageOrder.find((m) => m.attachments.includes(a));
         if (!owner || owner.deleted) return notAvailable();
         const expected = hmac(signPath(a), ex, is);
@@ -1301,7 +1309,14 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     attachmentBytes(attachmentId: string): Buffer {
       const a = attachments.get(attachmentId);
       if (!a) throw new Error(`fake-discord: unknown attachment ${attachmentId}`);
+      if (a.data.length !== a.size) throw new Error(`fake-discord: the bytes of attachment ${attachmentId} were not kept (retainAttachments); use attachmentDigest`);
       return a.data;
+    },
+    attachmentDigest(attachmentId: string): { size: number; sha256: string } {
+      const a = attachments.get(attachmentId);
+      if (!a) throw new Error(`fake-discord: unknown attachment ${attachmentId}`);
+      a.sha256 ??= createHash('sha256').update(a.data).digest('hex');
+      return { size: a.size, sha256: a.sha256 };
     },
     commands(gid?: string): unknown[] {
       return gid === undefined ? [...globalCommands] : [...(guildCommands.get(gid) ?? [])];

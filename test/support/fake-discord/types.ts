@@ -26,6 +26,13 @@ export interface FakeDiscordOptions {
   openApiPath?: string | false;
   /** How long a message nonce with enforce_nonce is remembered per channel; default 5 minutes. */
   nonceTtlMs?: number;
+  /**
+   * Keep attachment bytes in memory (default true). false: each attachment is hashed as it
+   * arrives (sha256 and size kept, bytes dropped) so GiB-scale runs fit; a number: keep the
+   * bytes of attachments up to that many bytes (e.g. manifests), hash and drop the rest.
+   * Dropped bytes: `attachmentBytes` throws, the CDN serves nothing; `attachmentDigest` works.
+   */
+  retainAttachments?: boolean | number;
 }
 
 export interface RecordedRequest {
@@ -173,6 +180,8 @@ export interface FakeDiscord {
   messages(channelId?: string): FakeMessage[];
   allMessagesEver(): FakeMessage[];
   attachmentBytes(attachmentId: string): Buffer;
+  /** Size and sha256 of an attachment, whether or not its bytes were kept. */
+  attachmentDigest(attachmentId: string): { size: number; sha256: string };
   commands(guildId?: string): unknown[];
   /** Gateway opcodes received ('in') and sent ('out'). */
   gatewayOps(): GatewayOpRecord[];

@@ -1,0 +1,91 @@
+/**
+ * Upload pool and streamed bodies, end to end: the bot process against the fake Discord,
+ * counting what the fake sees (concurrent message creates), and a source file changed while
+ * its parts stream from disk.
+ */
+import { utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
+import type { RecordedRequest } from '../support/fake-discord/types.js';
+import { writeSeededFile } from '../support/random-file.js';
+import { rebuildFromFake } from '../support/rebuild.js';
+
+const MIB = 1024 * 1024;
+const CREATE = 'POST /channels/:id/messages';
+
+/** The most part-carrying message creates the fake was handling at one moment. */
+function maxConcurrentUploads(requests: RecordedRequest[]): number {
+  const uploads = requests.filter((r) => r.route === CREATE && r.bytes > MIB);
+  const edges = uploads.flatMap((r) => [
+    { t: r.time, d: 1 },
+    { t: r.time + r.durationMs, d: -1 },
+  ]);
+  // Ends before starts at the same millisecond: touching intervals do not overlap.
+  edges.sort((a, b) => a.t - b.t || a.d - b.d);
+  let now = 0;
+  let max = 0;
+  for (const e of edges) {
+    now += e.d;
+    max = Math.max(max, now);
+  }
+  return max;
+}
+
+describe('uploads through the fake Discord', () => {
+  let fx: BotFixture | undefined;
+  afterEach(async () => {
+    await fx?.stop();
+    fx = undefined;
+  });
+
+  it.each([1, 3])('GIVEN MAX_PARALLEL_UPLOADS=%i and slow uploads THEN the fake sees exactly that many messages in flight at most, and the manifest is in part order', async (n) => {
+    fx = await startBotFixture({ env: { MAX_PARALLEL_UPLOADS: String(n), MAX_CHUNKS_PER_MESSAGE: '1' } });
+    const size = 12 * MIB + 5;
+    const sha = await writeSeededFile(path.join(fx.filesRoot, 'pool.bin'), size, 61);
+    // Slow enough that the reader is always ahead and every free slot gets used.
+    fx.fake.faults.add({ route: CREATE, kind: 'delay', ms: 300, times: 1_000 });
+    const id = await fx.split('pool.bin', { chunkSizeMiB: 1 });
+    const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled'], 60_000);
+    expect(t.status, t.notes.join('; ')).toBe('complete');
+
+    const max = maxConcurrentUploads(fx.fake.requests);
+    expect(max).toBeLessThanOrEqual(n);
+    expect(max).toBe(n);
+
+    const rebuilt = rebuildFromFake(fx.fake, id);
+    expect(rebuilt.sha256).toBe(sha);
+    expect(rebuilt.manifest.chunks.map((c) => c.index)).toEqual(Array.from({ length: 13 }, (_, i) => i));
+    expect(rebuilt.manifest.chunks.map((c) => c.offset)).toEqual(Array.from({ length: 13 }, (_, i) => i * MIB));
+    for (const chunk of rebuilt.manifest.chunks) {
+      expect(rebuilt.partAttachments.find((p) => p.name === chunk.name)?.messageId).toBe(chunk.message_id);
+    }
+    expect(unexpectedErrors(fx.bot)).toEqual([]);
+  });
+
+  it('GIVEN the source file is rewritten mid-transfer THEN the transfer ends error with a source-changed note and no part posted after holds new bytes', async () => {
+    fx = await startBotFixture({ env: { MAX_PARALLEL_UPLOADS: '1', MAX_CHUNKS_PER_MESSAGE: '1' } });
+    const file = path.join(fx.filesRoot, 'changing.bin');
+    const size = 8 * MIB;
+    await writeSeededFile(file, size, 62);
+    fx.fake.faults.add({ route: CREATE, kind: 'delay', ms: 200, times: 1_000 });
+    const id = await fx.split('changing.bin', { chunkSizeMiB: 1 });
+    const fake = fx.fake;
+    const partsPosted = () => fake.messages().filter((m) => m.content.includes(id) && m.attachments.length > 0).length;
+    for (let i = 0; i < 200 && partsPosted() === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(partsPosted()).toBeGreaterThan(0);
+    await writeSeededFile(file, size, 63);
+    await utimes(file, new Date(), new Date(Date.now() + 10_000));
+
+    const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled'], 30_000);
+    expect(t.status).toBe('error');
+    expect(t.notes.at(-1)).toMatch(/^source changed: .*changing\.bin was modified while it was sent/);
+    expect(t.parts.length).toBeLessThan(8);
+    // Whatever Discord holds matches the hash recorded for it (the original bytes).
+    const { createHash } = await import('node:crypto');
+    for (const part of t.parts) {
+      expect(createHash('sha256').update(fake.attachmentBytes(part.attachment_id)).digest('hex')).toBe(part.sha256);
+    }
+    expect(fake.messages().some((m) => m.attachments.some((a) => a.filename.endsWith('.manifest.json')))).toBe(false);
+  });
+});
