@@ -179,7 +179,7 @@ class FilePartReader implements PartSource {
     while (filled < data.length) {
       const { bytesRead } = await this.#read(handle, data, filled, data.length - filled, offset + filled);
       if (bytesRead === 0) {
-        throw new SourceReadError(`${this.filePath} got shorter while it was read: ended at ${offset + filled} bytes, expected ${fileSize}`);
+        throw new SourceChangedError(`${this.filePath} got shorter while it was read: ended at ${offset + filled} bytes, expected ${fileSize}`);
       }
       filled += bytesRead;
     }
@@ -188,7 +188,7 @@ class FilePartReader implements PartSource {
   async #assertEnds(handle: FileHandle, fileSize: number): Promise<void> {
     const probe = Buffer.alloc(1);
     const { bytesRead } = await this.#read(handle, probe, 0, 1, fileSize);
-    if (bytesRead > 0) throw new SourceReadError(`${this.filePath} got longer while it was read: more than the expected ${fileSize} bytes`);
+    if (bytesRead > 0) throw new SourceChangedError(`${this.filePath} got longer while it was read: more than the expected ${fileSize} bytes`);
   }
 
   async #read(handle: FileHandle, buffer: Buffer, at: number, length: number, position: number) {
