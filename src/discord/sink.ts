@@ -102,11 +102,9 @@ export class DiscordSink implements ChunkSink {
     // Bounded: each page moves `after` forward; a channel has finitely many messages.
     for (let page = 0; page < 100_000; page++) {
       if (signal.aborted) throw new SinkError('reconcile aborted', 'aborted', 'aborted');
-      const batch = (await this.call(() =>
-        this.rest.get(Routes.channelMessages(transfer.channel_id), {
-          query: new URLSearchParams({ after, limit: '100' }),
-          signal,
-        }),
+      const batch = (await this.call(
+        (own) => this.rest.get(Routes.channelMessages(transfer.channel_id), { query: new URLSearchParams({ after, limit: '100' }), signal: own }),
+        signal,
       )) as ApiMessage[];
       if (batch.length === 0) break;
       for (const message of batch) {
@@ -155,7 +153,7 @@ export class DiscordSink implements ChunkSink {
     busy[lane] = (busy[lane] ?? 0) + 1;
     try {
       return (await this.call(
-        () => this.#lanes[lane]!.post(Routes.channelMessages(channelId), { body: form, passThroughBody: true, signal: options.signal }),
+        (signal) => this.#lanes[lane]!.post(Routes.channelMessages(channelId), { body: form, passThroughBody: true, signal }),
         options.signal,
       )) as ApiMessage;
     } finally {
@@ -164,12 +162,23 @@ export class DiscordSink implements ChunkSink {
     }
   }
 
-  private async call<T>(request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  /**
+   * Runs one REST request under a signal of its own that follows `signal`: discord.js adds an
+   * abort listener to the signal it is given and never removes it, so sharing the transfer's
+   * signal across hundreds of requests would pile listeners on it.
+   */
+  private async call<T>(request: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const own = signal ? new AbortController() : undefined;
+    const follow = () => own?.abort(signal?.reason);
+    if (signal?.aborted) follow();
+    else signal?.addEventListener('abort', follow, { once: true });
     try {
-      return await request();
+      return await request(own?.signal);
     } catch (error) {
       if (isSourceChanged(error)) throw sourceChangedError(error);
       throw classify(error, signal);
+    } finally {
+      signal?.removeEventListener('abort', follow);
     }
   }
 }

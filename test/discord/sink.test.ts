@@ -1,0 +1,52 @@
+/** The Discord sink against the fake Discord, through a real @discordjs/rest client. */
+import { createHash } from 'node:crypto';
+import { getEventListeners } from 'node:events';
+import { REST } from 'discord.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeDiscord } from '../support/fake-discord/index.js';
+import type { FakeDiscord } from '../support/fake-discord/types.js';
+import { DiscordSink } from '../../src/discord/sink.js';
+import { transferSchema, type TransferRecord } from '../../src/store/schema.js';
+
+describe('DiscordSink', () => {
+  let fake: FakeDiscord;
+  let rest: REST;
+  let transfer: TransferRecord;
+  beforeAll(async () => {
+    fake = await startFakeDiscord();
+    rest = new REST({ api: fake.apiUrl, retries: 0 }).setToken(fake.token);
+    const now = new Date().toISOString();
+    transfer = transferSchema.parse({
+      id: 'upload_sinktest1',
+      status: 'in_progress',
+      source: { kind: 'file', path: 'a.bin', real_path: '/nonexistent', size: 15, mtime_ms: 0 },
+      file_name: 'a.bin',
+      file_size: 15,
+      chunk_size_bytes: 1,
+      total_chunks: 15,
+      owner_id: fake.defaultUser.id,
+      channel_id: fake.channels[0]!.id,
+      created_at: now,
+      updated_at: now,
+    });
+  });
+  afterAll(async () => {
+    await fake.stop();
+  });
+
+  it('GIVEN many uploads under one transfer signal THEN no abort listener is left on it and every part arrives', async () => {
+    const sink = new DiscordSink(rest, () => fake.botUserId);
+    const controller = new AbortController();
+    for (let i = 0; i < 15; i++) {
+      const data = Buffer.from([i]);
+      const part = { index: i, name: `a.bin.part${String(i + 1).padStart(3, '0')}`, offset: i, size: 1, sha256: createHash('sha256').update(data).digest('hex'), data };
+      const [posted] = await sink.sendParts(transfer, [part], { signal: controller.signal, nonce: `sinktest1.${i}`, attempt: 1 });
+      expect(fake.attachmentBytes(posted!.attachment_id)).toEqual(data);
+    }
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    const { found, missing } = await sink.reconcile(transfer, controller.signal);
+    expect(found.map((p) => p.index).sort((a, b) => a - b)).toEqual([...Array(15).keys()]);
+    expect(missing).toEqual([]);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+});
