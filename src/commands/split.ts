@@ -1,4 +1,11 @@
-import { ChannelType, PermissionFlagsBits, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import {
+  ChannelType,
+  PermissionFlagsBits,
+  SlashCommandBuilder,
+  type ChatInputCommandInteraction,
+  type SlashCommandChannelOption,
+  type SlashCommandIntegerOption,
+} from 'discord.js';
 import { UserError } from '../errors.js';
 import { callerOf, canStartTransfers } from '../discord/permissions.js';
 import { chooseChunkSize, formatMiB, MIB } from '../transfer/plan.js';
@@ -6,19 +13,23 @@ import { listFiles, resolveLocalSource } from '../transfer/source.js';
 import { ACTIVE_STATUSES } from '../store/state.js';
 import type { BotContext, Command } from './types.js';
 
+/** The options /split and /upload share. */
+export const chunkSizeOption = (o: SlashCommandIntegerOption) =>
+  o.setName('chunk_size').setDescription('Part size in MiB (default: the channel\'s limit)');
+export const channelOption = (o: SlashCommandChannelOption) =>
+  o
+    .setName('channel')
+    .setDescription('Where to post the parts (default: here)')
+    .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.PublicThread, ChannelType.PrivateThread);
+
 const data = new SlashCommandBuilder()
   .setName('split')
   .setDescription('Send a file from the bot\'s files folder to a channel in verified parts')
   .addStringOption((o) =>
     o.setName('path').setDescription('File path relative to the files folder').setRequired(true).setAutocomplete(true),
   )
-  .addIntegerOption((o) => o.setName('chunk_size').setDescription('Part size in MiB (default: the channel\'s limit)'))
-  .addChannelOption((o) =>
-    o
-      .setName('channel')
-      .setDescription('Where to post the parts (default: here)')
-      .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.PublicThread, ChannelType.PrivateThread),
-  )
+  .addIntegerOption(chunkSizeOption)
+  .addChannelOption(channelOption)
   .setDMPermission(false);
 
 /** What the bot needs in the target channel (README: permissions to grant). */

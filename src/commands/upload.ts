@@ -1,9 +1,9 @@
-import { ChannelType, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../errors.js';
 import { formatMiB } from '../transfer/plan.js';
 import { HttpStatusError, openUrl, urlInfo, type UrlInfo } from '../transfer/url-fetch.js';
 import { displayUrl, parseUploadUrl } from '../transfer/url-policy.js';
-import { checkCanStart, requestedChunkSize } from './split.js';
+import { channelOption, checkCanStart, chunkSizeOption, requestedChunkSize } from './split.js';
 import type { BotContext, Command } from './types.js';
 
 /** Discord wants an answer within 3 s: a URL slower than this to open gets a deferred (ephemeral) reply. */
@@ -15,13 +15,8 @@ const data = new SlashCommandBuilder()
   .setName('upload')
   .setDescription('Fetch a file from an https URL and send it to a channel in verified parts')
   .addStringOption((o) => o.setName('url').setDescription('https:// address of the file').setRequired(true).setMaxLength(2000))
-  .addIntegerOption((o) => o.setName('chunk_size').setDescription('Part size in MiB (default: the channel\'s limit)'))
-  .addChannelOption((o) =>
-    o
-      .setName('channel')
-      .setDescription('Where to post the parts (default: here)')
-      .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.PublicThread, ChannelType.PrivateThread),
-  )
+  .addIntegerOption(chunkSizeOption)
+  .addChannelOption(channelOption)
   .setDMPermission(false);
 
 /**

@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
 import { SinkError } from '../errors.js';
 import type { TransferRecord } from '../store/schema.js';
-import type { ProgressStore } from '../store/types.js';
+import type { NewTransfer, ProgressStore } from '../store/types.js';
 import type { ChunkSink } from '../transfer/sink.js';
 import { newTransferId, sanitizeName, totalChunks } from '../transfer/plan.js';
 import type { LocalSource } from '../transfer/source.js';
@@ -47,64 +47,48 @@ export interface TransferManagerDeps {
   metrics?: Metrics | undefined;
 }
 
+/** What every new transfer needs besides its source. */
+interface NewTransferInput {
+  chunkSize: number;
+  attachmentSizeLimit: number | null;
+  ownerId: string;
+  channelId: string;
+  guildId: string | null;
+}
+
 export class TransferManager {
   readonly #runs = new Map<string, Run>();
   #stopping = false;
 
   constructor(private readonly deps: TransferManagerDeps) {}
 
-  async createFileTransfer(input: {
-    source: LocalSource;
-    chunkSize: number;
-    attachmentSizeLimit: number | null;
-    ownerId: string;
-    channelId: string;
-    guildId: string | null;
-  }): Promise<TransferRecord> {
+  async createFileTransfer(input: NewTransferInput & { source: LocalSource }): Promise<TransferRecord> {
     const { source, chunkSize } = input;
-    return this.deps.store.create({
-      id: newTransferId(),
+    return this.#create(input, {
       source: { kind: 'file', path: source.relPath, real_path: source.realPath, size: source.size, mtime_ms: source.mtimeMs },
       file_name: sanitizeName(source.relPath),
       file_size: source.size,
-      file_sha256: null,
-      hash_algo: 'sha256',
-      chunk_size_bytes: chunkSize,
-      attachment_size_limit: input.attachmentSizeLimit,
       total_chunks: totalChunks(source.size, chunkSize),
-      owner_id: input.ownerId,
-      guild_id: input.guildId,
-      channel_id: input.channelId,
-      progress_message_id: null,
-      manifest_message_id: null,
-      bytes_done: 0,
-      retries: 0,
-      started_at: null,
-      completed_at: null,
     });
   }
 
   /** A `/upload` transfer: the size and total are null when the server gave no Content-Length. */
-  async createUrlTransfer(input: {
-    url: string;
-    info: UrlInfo;
-    chunkSize: number;
-    attachmentSizeLimit: number | null;
-    ownerId: string;
-    channelId: string;
-    guildId: string | null;
-  }): Promise<TransferRecord> {
+  async createUrlTransfer(input: NewTransferInput & { url: string; info: UrlInfo }): Promise<TransferRecord> {
     const { info, chunkSize } = input;
-    return this.deps.store.create({
-      id: newTransferId(),
+    return this.#create(input, {
       source: { kind: 'url', url: input.url, etag: info.etag, last_modified: info.lastModified, accepts_ranges: info.acceptsRanges, hash_checkpoint: null },
       file_name: sanitizeName(info.name),
       file_size: info.size,
-      file_sha256: null,
-      hash_algo: 'sha256',
-      chunk_size_bytes: chunkSize,
-      attachment_size_limit: input.attachmentSizeLimit,
       total_chunks: info.size === null ? null : totalChunks(info.size, chunkSize),
+    });
+  }
+
+  #create(input: NewTransferInput, what: Pick<NewTransfer, 'source' | 'file_name' | 'file_size' | 'total_chunks'>): Promise<TransferRecord> {
+    return this.deps.store.create({
+      id: newTransferId(),
+      ...what,
+      chunk_size_bytes: input.chunkSize,
+      attachment_size_limit: input.attachmentSizeLimit,
       owner_id: input.ownerId,
       guild_id: input.guildId,
       channel_id: input.channelId,
