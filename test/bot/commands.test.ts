@@ -22,6 +22,18 @@ describe('/status, /cancel and refusals', () => {
 
   const partMessages = (id: string) => fx.fake.allMessagesEver().filter((m) => m.content.includes(id) && m.attachments.some((a) => a.filename.includes('.part')));
 
+  /** `/cancel` as an administrator; resolves once the bot says the transfer is cancelled. */
+  const cancelAsAdmin = async (id: string, { deletePosted = false } = {}) => {
+    const handle = await fx.command({
+      name: 'cancel',
+      permissions: PERMISSIONS.ADMINISTRATOR,
+      options: [{ name: 'transfer', type: 3, value: id }, ...(deletePosted ? [{ name: 'delete_posted', type: 5, value: true }] : [])],
+    });
+    // The reply waits for the in-flight upload, up to the 5 s grace when Discord never answers.
+    await handle.waitFor((h) => /cancelled/.test(h.original()?.content ?? ''), 15_000);
+    return handle;
+  };
+
   it('GIVEN a finished transfer THEN /status lists it and /status with its id shows the details ephemerally', async () => {
     const id = await fx.split('small.bin', { chunkSizeMiB: 1 });
     await fx.waitForStatus(id, ['complete']);
@@ -64,8 +76,7 @@ describe('/status, /cancel and refusals', () => {
       expect(stranger.ephemeral()).toBe(true);
       expect(stranger.original()?.content).toMatch(/Only the member who started/);
 
-      const cancel = await fx.command({ name: 'cancel', permissions: PERMISSIONS.ADMINISTRATOR, options: [{ name: 'transfer', type: 3, value: id }] });
-      await cancel.waitFor((h) => /cancelled/.test(h.original()?.content ?? ''), 10_000);
+      const cancel = await cancelAsAdmin(id);
       expect(cancel.ephemeral()).toBe(true);
       const atAck = partMessages(id).length;
       const t = await fx.transfer(id);
@@ -85,15 +96,7 @@ describe('/status, /cancel and refusals', () => {
     try {
       const id = await fx.split('slow.bin', { chunkSizeMiB: 1 });
       await fx.waitForParts(id, 2);
-      const cancel = await fx.command({
-        name: 'cancel',
-        permissions: PERMISSIONS.ADMINISTRATOR,
-        options: [
-          { name: 'transfer', type: 3, value: id },
-          { name: 'delete_posted', type: 5, value: true },
-        ],
-      });
-      await cancel.waitFor((h) => /cancelled/.test(h.original()?.content ?? ''), 10_000);
+      const cancel = await cancelAsAdmin(id, { deletePosted: true });
       expect(cancel.original()?.content).toMatch(/Deleted \d+ part message/);
       const live = fx.fake.messages().filter((m) => m.content.includes(id) && m.attachments.length > 0);
       expect(live).toEqual([]);
@@ -113,15 +116,7 @@ describe('/status, /cancel and refusals', () => {
       const deadline = Date.now() + 20_000;
       while (partMessages(id).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(partMessages(id)).toHaveLength(3);
-      const cancel = await fx.command({
-        name: 'cancel',
-        permissions: PERMISSIONS.ADMINISTRATOR,
-        options: [
-          { name: 'transfer', type: 3, value: id },
-          { name: 'delete_posted', type: 5, value: true },
-        ],
-      });
-      await cancel.waitFor((h) => /cancelled/.test(h.original()?.content ?? ''), 15_000);
+      const cancel = await cancelAsAdmin(id, { deletePosted: true });
       expect(cancel.original()?.content).toMatch(/Deleted 3 part message/);
       expect(fx.fake.messages().filter((m) => m.content.includes(id) && m.attachments.length > 0)).toEqual([]);
       expect((await fx.transfer(id)).parts).toHaveLength(2);
