@@ -86,6 +86,9 @@ export default {
     const target = checkCanStart(interaction, ctx);
     const chunkSize = requestedChunkSize(interaction, ctx);
     const source = await resolveLocalSource(ctx.config.FILES_ROOT, interaction.options.getString('path', true), ctx.config.MAX_FILE_SIZE_BYTES);
+    // Every refusal above was answered privately; recording the transfer waits for an fsync,
+    // which a busy disk can stretch past Discord's 3 s deadline, so acknowledge first.
+    await interaction.deferReply();
     const transfer = await ctx.transfers.createFileTransfer({
       source,
       chunkSize,
@@ -94,7 +97,7 @@ export default {
       channelId: target.channelId,
       guildId: target.guildId,
     });
-    await interaction.reply({
+    await interaction.editReply({
       content:
         `Transfer \`${transfer.id}\` started: **${transfer.file_name}**, ${transfer.file_size} bytes in ` +
         `${transfer.total_chunks} parts of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. ` +
