@@ -56,6 +56,8 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   if (info.size !== null && info.size > max) {
     throw new UserError(`${displayUrl(url)} is ${info.size} bytes, above this bot's limit of ${max} bytes (MAX_FILE_SIZE_BYTES).`);
   }
+  // Recording waits for an fsync: acknowledge first (refusals above stayed private).
+  if (!interaction.deferred) await interaction.deferReply();
   const transfer = await ctx.transfers.createUrlTransfer({
     url: url.href,
     info,
@@ -69,8 +71,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   const content =
     `Transfer \`${transfer.id}\` started: **${transfer.file_name}** from ${displayUrl(url)}, ${size} ` +
     `of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. Follow it with \`/status transfer:${transfer.id}\`.`;
-  if (interaction.deferred) await interaction.editReply({ content });
-  else await interaction.reply({ content });
+  await interaction.editReply({ content });
   ctx.transfers.start(transfer.id);
 }
 
