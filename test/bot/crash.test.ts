@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
 import type { LogLine } from '../support/bot-process.js';
 import { seededRandom, writeSeededFile } from '../support/random-file.js';
-import { rebuildFromFake } from '../support/rebuild.js';
+import { postedManifests, postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 
 const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
@@ -32,12 +32,6 @@ describe('SIGKILL at many points, then restart', () => {
     console.log(`crash test: ${stats.killPoints} kill points (${stats.midTransfer} mid-transfer, ${stats.worstCase} stored-but-unanswered), ${stats.partsVerified} parts verified`);
   });
 
-  const storedParts = (id: string) =>
-    fx.fake
-      .allMessagesEver()
-      .filter((m) => m.content.includes(id))
-      .flatMap((m) => m.attachments.filter((a) => a.filename.includes('.part')));
-
   // Many bot restarts: give it room on a loaded 2-core machine (about 45 s when alone).
   it(`GIVEN ${TRANSFERS * KILLS_PER_TRANSFER} seeded kill points THEN every transfer completes with each part exactly once`, { timeout: 240_000 }, async () => {
     const random = seededRandom(20261124);
@@ -48,18 +42,18 @@ describe('SIGKILL at many points, then restart', () => {
       fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 40, times: 10_000 });
       const id = await fx.split(name, { chunkSizeMiB: 1 });
       for (let k = 0; k < KILLS_PER_TRANSFER; k++) {
-        const before = storedParts(id).length;
+        const before = postedPartNames(fx.fake, id).length;
         if (k % 3 === 1) {
           // The worst point: the next part is stored by Discord, its answer never arrives.
           fx.fake.faults.clear();
           fx.fake.faults.add({ route: MESSAGES, kind: 'storeThenHang', times: 1 });
           const deadline = Date.now() + 15_000;
-          while (storedParts(id).length <= before && Date.now() < deadline && (await fx.transfer(id)).status !== 'complete') await sleep(5);
-          if (storedParts(id).length > before) stats.worstCase++;
+          while (postedPartNames(fx.fake, id).length <= before && Date.now() < deadline && (await fx.transfer(id)).status !== 'complete') await sleep(5);
+          if (postedPartNames(fx.fake, id).length > before) stats.worstCase++;
         } else {
           const target = before + Math.floor(random() * 3);
           const deadline = Date.now() + 15_000;
-          while (storedParts(id).length < target && Date.now() < deadline) await sleep(5);
+          while (postedPartNames(fx.fake, id).length < target && Date.now() < deadline) await sleep(5);
           await sleep(Math.floor(random() * 60));
         }
         const status = (await fx.transfer(id)).status;
@@ -73,14 +67,14 @@ describe('SIGKILL at many points, then restart', () => {
       fx.fake.faults.clear();
       const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled'], 60_000);
       expect(t.status, t.notes.join('; ')).toBe('complete');
-      const names = storedParts(id).map((a) => a.filename);
+      const names = postedPartNames(fx.fake, id);
       expect(new Set(names).size, `duplicates: ${names.join(',')}`).toBe(names.length);
       expect(names.length).toBe(t.total_chunks);
       const rebuilt = rebuildFromFake(fx.fake, id);
       expect(rebuilt.sha256).toBe(sha);
       expect(rebuilt.manifest.file.sha256).toBe(sha);
       // One manifest only.
-      expect(fx.fake.allMessagesEver().filter((m) => m.content.includes(id) && m.attachments.some((a) => a.filename.endsWith('.manifest.json')))).toHaveLength(1);
+      expect(postedManifests(fx.fake, id)).toHaveLength(1);
       stats.partsVerified += names.length;
     }
     expect(stats.killPoints).toBeGreaterThanOrEqual(20);
@@ -104,7 +98,7 @@ describe('SIGKILL at the commit point', () => {
     // The progress message and three parts pass; the manifest is stored and never answered.
     fx.fake.faults.add({ route: MESSAGES, kind: 'storeThenHang', after: 4, times: 1 });
     const id = await fx.split('commit.bin', { chunkSizeMiB: 1 });
-    const manifests = () => fx!.fake.allMessagesEver().filter((m) => m.content.includes(id) && m.attachments.some((a) => a.filename.endsWith('.manifest.json')));
+    const manifests = () => postedManifests(fx!.fake, id);
     const deadline = Date.now() + 20_000;
     while (manifests().length === 0 && Date.now() < deadline) await sleep(10);
     expect(manifests()).toHaveLength(1);

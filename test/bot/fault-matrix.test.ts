@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
 import type { Fault, FaultSpec } from '../support/fake-discord/types.js';
 import { writeSeededFile } from '../support/random-file.js';
-import { rebuildFromFake } from '../support/rebuild.js';
+import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 
 const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
@@ -22,12 +22,6 @@ describe('fault matrix during a transfer', () => {
   afterAll(async () => {
     await fx?.stop();
   });
-
-  const partNames = (id: string) =>
-    fx.fake
-      .allMessagesEver()
-      .filter((m) => m.content.includes(id))
-      .flatMap((m) => m.attachments.filter((a) => a.filename.includes('.part')).map((a) => a.filename));
 
   const run = async (faults: FaultSpec[]) => {
     fx.fake.faults.clear();
@@ -54,7 +48,7 @@ describe('fault matrix during a transfer', () => {
   it.each(recovers)('GIVEN %s THEN the transfer completes with each part once', async (_label, faults) => {
     const { id, t } = await run(faults);
     expect(t.status, t.notes.join('; ')).toBe('complete');
-    const names = partNames(id);
+    const names = postedPartNames(fx.fake, id);
     expect(new Set(names).size, names.join(',')).toBe(names.length);
     expect(names.length).toBe(t.total_chunks);
     expect(rebuildFromFake(fx.fake, id).sha256).toBe(sha);

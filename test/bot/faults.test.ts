@@ -2,7 +2,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { writeSeededFile } from '../support/random-file.js';
-import { rebuildFromFake } from '../support/rebuild.js';
+import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 
 const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
@@ -17,12 +17,6 @@ describe('faults from Discord during a /split', () => {
   afterEach(async () => {
     await fx?.stop();
   });
-
-  const partCopies = (id: string) =>
-    fx.fake
-      .allMessagesEver()
-      .filter((m) => m.content.includes(id))
-      .flatMap((m) => m.attachments.filter((a) => a.filename.includes('.part')).map((a) => a.filename));
 
   it('GIVEN a 429 in the middle THEN it completes without counting an attempt', async () => {
     // After the progress message and two parts.
@@ -46,7 +40,7 @@ describe('faults from Discord during a /split', () => {
     expect(attempts.at(-1)).toBe(3);
     expect(attempts.filter((n) => n !== 1)).toEqual([3]);
     expect(fx.bot.logs.filter((l) => l.msg === 'chunk_retry')).toHaveLength(2);
-    const copies = partCopies(id);
+    const copies = postedPartNames(fx.fake, id);
     expect(new Set(copies).size).toBe(copies.length);
     expect(copies.length).toBe(t.total_chunks);
     expect(rebuildFromFake(fx.fake, id).sha256).toBe(sha);

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { startHttpsServer, TEST_CA_PATH, type FileRoute, type TestHttpsServer } from '../support/https-server.js';
 import { seededBytes } from '../support/random-file.js';
-import { rebuildFromFake } from '../support/rebuild.js';
+import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 
 const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
@@ -73,13 +73,6 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
     return id;
   }
 
-  const storedParts = (id: string) =>
-    fx.fake
-      .allMessagesEver()
-      .filter((m) => m.content.includes(id))
-      .flatMap((m) => m.attachments.filter((a) => a.filename.includes('.part')))
-      .map((a) => a.filename);
-
   it('GIVEN a file with Content-Length and Content-Disposition THEN it arrives byte for byte under that name, each part once', async () => {
     const data = seededBytes(5 * MIB + 123, 11);
     const url = serve('/dl/abc123', data, { etag: '"e1"', disposition: 'attachment; filename="Big Video (final).mkv"' });
@@ -93,7 +86,7 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
     const rebuilt = rebuildFromFake(fx.fake, id);
     expect(rebuilt.sha256).toBe(sha(data));
     expect(rebuilt.manifest.file).toEqual({ name: 'Big_Video__final_.mkv', size: data.length, sha256: sha(data) });
-    const names = storedParts(id);
+    const names = postedPartNames(fx.fake, id);
     expect(names).toEqual([...new Set(names)]);
     expect(names).toHaveLength(6);
   });
@@ -173,7 +166,7 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
     const rebuilt = rebuildFromFake(fx.fake, id);
     expect(rebuilt.sha256).toBe(sha(data));
     expect(t.file_sha256).toBe(sha(data));
-    const names = storedParts(id);
+    const names = postedPartNames(fx.fake, id);
     expect(names).toEqual([...new Set(names)]);
     expect(names).toHaveLength(11);
   });
@@ -187,7 +180,7 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
     expect(t.notes.join('\n')).toMatch(/downloading again from byte 0/);
     expect(srv.requests.filter((r) => r.path === '/norange.bin' && r.headers.range)).toEqual([]);
     expect(rebuildFromFake(fx.fake, id).sha256).toBe(sha(data));
-    const names = storedParts(id);
+    const names = postedPartNames(fx.fake, id);
     expect(names).toEqual([...new Set(names)]);
     expect(names).toHaveLength(7);
   });

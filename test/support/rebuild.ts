@@ -46,3 +46,16 @@ export function rebuildFromFake(fake: FakeDiscord, transferId: string, channelId
     partAttachments: parts.map((p) => ({ messageId: p.message.id, name: p.attachment.filename })),
   };
 }
+
+/** Every part attachment ever posted for a transfer, deleted messages included, by file name: duplicates show. */
+export function postedPartNames(fake: FakeDiscord, transferId: string): string[] {
+  return fake
+    .allMessagesEver()
+    .filter((m) => m.content.includes(transferId))
+    .flatMap((m) => m.attachments.filter((a) => a.filename.includes('.part')).map((a) => a.filename));
+}
+
+/** Every manifest message ever posted for a transfer. */
+export function postedManifests(fake: FakeDiscord, transferId: string): FakeMessage[] {
+  return fake.allMessagesEver().filter((m) => m.content.includes(transferId) && m.attachments.some((a) => a.filename.endsWith('.manifest.json')));
+}
