@@ -1,6 +1,6 @@
 import { MessageFlags, SlashCommandBuilder } from 'discord.js';
 import { UserError } from '../errors.js';
-import { progressBar, formatDuration } from '../discord/progress.js';
+import { fractionDone, progressBar, rateLine } from '../discord/progress.js';
 import { MIB } from '../transfer/plan.js';
 import type { TransferRecord } from '../store/schema.js';
 import { autocompleteTransfers } from './autocomplete.js';
@@ -18,15 +18,14 @@ function messageLink(t: TransferRecord, messageId: string | null): string | null
 
 export function describeTransfer(t: TransferRecord, throughput: number | null): string {
   const size = t.file_size ?? 0;
-  const fraction = size > 0 ? t.bytes_done / size : 0;
+  const fraction = fractionDone(t);
   const lines = [
     `**${t.file_name}** · \`${t.id}\` · **${t.status}**`,
     `\`${progressBar(fraction)}\` ${(fraction * 100).toFixed(1)}%`,
     `parts ${t.completed_chunks.length}/${t.total_chunks ?? '?'} · ${(t.bytes_done / MIB).toFixed(1)} of ${(size / MIB).toFixed(1)} MiB · part size ${(t.chunk_size_bytes / MIB).toFixed(2)} MiB`,
   ];
-  if (throughput && t.status === 'in_progress') {
-    lines.push(`throughput ${(throughput / MIB).toFixed(2)} MiB/s · ETA ${formatDuration((size - t.bytes_done) / throughput)}`);
-  }
+  const speed = rateLine(t, throughput);
+  if (speed) lines.push(`throughput ${speed}`);
   lines.push(`retries so far: ${t.retries}`);
   const lastNote = t.notes.at(-1);
   if (lastNote) lines.push(`last note: ${lastNote.slice(0, 400)}`);
@@ -50,7 +49,7 @@ export default {
       return;
     }
     const mine = ctx.store
-      .list()
+      .summaries()
       .filter((t) => t.owner_id === interaction.user.id)
       .sort((a, b) => b.updated_at.localeCompare(a.updated_at))
       .slice(0, 15);
@@ -58,7 +57,7 @@ export default {
       mine.length === 0
         ? 'You have no transfers. Start one with `/split`.'
         : mine
-            .map((t) => `\`${t.id}\` ${t.file_name} · ${t.status} · ${t.completed_chunks.length}/${t.total_chunks ?? '?'} parts`)
+            .map((t) => `\`${t.id}\` ${t.file_name} · ${t.status} · ${t.parts_done}/${t.total_chunks ?? '?'} parts`)
             .join('\n');
     await interaction.reply({ content, flags: MessageFlags.Ephemeral });
   },

@@ -39,20 +39,29 @@ const STATUS_LABEL: Record<TransferRecord['status'], string> = {
   cancelled: '🛑 cancelled',
 };
 
+/** How much is done: by bytes when the size is known, else by parts. */
+export function fractionDone(transfer: TransferRecord): number {
+  const size = transfer.file_size ?? 0;
+  const total = transfer.total_chunks ?? 0;
+  return size > 0 ? transfer.bytes_done / size : total > 0 ? transfer.completed_chunks.length / total : 0;
+}
+
+/** `12.34 MiB/s · ETA 5m 3s` while running with a measured rate, else null. */
+export function rateLine(transfer: TransferRecord, bytesPerSecond: number | null): string | null {
+  if (transfer.status !== 'in_progress' || !bytesPerSecond) return null;
+  const eta = ((transfer.file_size ?? 0) - transfer.bytes_done) / bytesPerSecond;
+  return `${(bytesPerSecond / MIB).toFixed(2)} MiB/s · ETA ${formatDuration(eta)}`;
+}
+
 export function renderProgress(transfer: TransferRecord, rate: Rate = { bytesPerSecond: null }): string {
   const size = transfer.file_size ?? 0;
-  const done = transfer.completed_chunks.length;
-  const total = transfer.total_chunks ?? 0;
-  const fraction = size > 0 ? transfer.bytes_done / size : total > 0 ? done / total : 0;
-  const percent = (fraction * 100).toFixed(1);
+  const fraction = fractionDone(transfer);
   const lines = [
     `**${transfer.file_name}** · \`${transfer.id}\` · ${STATUS_LABEL[transfer.status]}`,
-    `\`${progressBar(fraction)}\` ${percent}% · parts ${done}/${total} · ${(transfer.bytes_done / MIB).toFixed(1)}/${(size / MIB).toFixed(1)} MiB`,
+    `\`${progressBar(fraction)}\` ${(fraction * 100).toFixed(1)}% · parts ${transfer.completed_chunks.length}/${transfer.total_chunks ?? 0} · ${(transfer.bytes_done / MIB).toFixed(1)}/${(size / MIB).toFixed(1)} MiB`,
   ];
-  if (transfer.status === 'in_progress' && rate.bytesPerSecond) {
-    const eta = (size - transfer.bytes_done) / rate.bytesPerSecond;
-    lines.push(`${(rate.bytesPerSecond / MIB).toFixed(2)} MiB/s · ETA ${formatDuration(eta)}`);
-  }
+  const speed = rateLine(transfer, rate.bytesPerSecond);
+  if (speed) lines.push(speed);
   if (transfer.retries > 0) lines.push(`retries so far: ${transfer.retries}`);
   const lastNote = transfer.notes.at(-1);
   if ((transfer.status === 'error' || transfer.status === 'interrupted' || transfer.status === 'cancelled') && lastNote) {
