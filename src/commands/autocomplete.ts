@@ -1,6 +1,7 @@
 /** Autocomplete of transfer ids shared by /status, /cancel and /resume. */
 import type { AutocompleteInteraction } from 'discord.js';
-import type { TransferRecord, TransferStatus } from '../store/schema.js';
+import type { TransferStatus } from '../store/schema.js';
+import type { TransferSummary } from '../store/types.js';
 import type { BotContext } from './types.js';
 
 export async function autocompleteTransfers(
@@ -11,7 +12,7 @@ export async function autocompleteTransfers(
   const query = interaction.options.getFocused().toLowerCase();
   const userId = interaction.user.id;
   const choices = ctx.store
-    .list()
+    .summaries()
     .filter((t) => !statuses || statuses.includes(t.status))
     .filter((t) => t.id.includes(query) || t.file_name.toLowerCase().includes(query))
     // The caller's own transfers first, newest first.
@@ -21,7 +22,7 @@ export async function autocompleteTransfers(
   await interaction.respond(choices);
 }
 
-function choiceLabel(t: TransferRecord): string {
+function choiceLabel(t: TransferSummary): string {
   const label = `${t.id} · ${t.file_name} · ${t.status}`;
   return label.length > 100 ? `${label.slice(0, 99)}…` : label;
 }

@@ -56,7 +56,7 @@ export function checkCanStart(interaction: ChatInputCommandInteraction, ctx: Bot
     }
   }
   const active = ctx.store
-    .list()
+    .summaries()
     .filter((t) => t.owner_id === interaction.user.id && ACTIVE_STATUSES.includes(t.status)).length;
   if (active >= ctx.config.MAX_ACTIVE_TRANSFERS) {
     throw new UserError(

@@ -197,7 +197,7 @@ export class TransferManager {
   /** Start-up, before connecting: what a crash left running is interrupted, not running. */
   async markInterrupted(): Promise<string[]> {
     const ids: string[] = [];
-    for (const t of this.deps.store.list()) {
+    for (const t of this.deps.store.summaries()) {
       if (t.status === 'in_progress') {
         await this.deps.store.setStatus(t.id, 'interrupted', `interrupted: the bot stopped at ${t.updated_at} while it ran`);
         ids.push(t.id);
@@ -212,7 +212,7 @@ export class TransferManager {
    */
   resumeInterrupted(): string[] {
     const ids = this.deps.store
-      .list()
+      .summaries()
       .filter((t) => t.status === 'interrupted' || t.status === 'pending')
       .map((t) => t.id);
     for (const id of ids) this.start(id);

@@ -14,7 +14,7 @@ const UPLOAD_SECONDS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120
 const REASON_LABEL = /^[a-z0-9_]{1,32}$/;
 
 export interface TransferSource {
-  list(): Pick<TransferRecord, 'status'>[];
+  summaries(): Pick<TransferRecord, 'status'>[];
 }
 
 export class PrometheusMetrics implements Metrics {
@@ -49,7 +49,7 @@ export class PrometheusMetrics implements Metrics {
       registers,
       collect() {
         const counts = new Map<string, number>(TRANSFER_STATUSES.map((s) => [s, 0]));
-        for (const t of store.list()) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
+        for (const t of store.summaries()) counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
         for (const [status, n] of counts) this.set({ status }, n);
       },
     });
@@ -58,7 +58,7 @@ export class PrometheusMetrics implements Metrics {
       help: 'Transfers running now (status in_progress)',
       registers,
       collect() {
-        this.set(store.list().filter((t) => t.status === 'in_progress').length);
+        this.set(store.summaries().filter((t) => t.status === 'in_progress').length);
       },
     });
   }

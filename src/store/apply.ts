@@ -5,7 +5,7 @@
  */
 import { assertTransition, FINISHED_STATUSES } from './state.js';
 import { transferSchema, type TransferRecord } from './schema.js';
-import type { NewTransfer } from './types.js';
+import type { NewTransfer, TransferSummary } from './types.js';
 
 /** How many schema problems an error message names before "and N more". */
 const MAX_PROBLEMS_SHOWN = 5;
@@ -31,6 +31,21 @@ function validate(record: unknown, id: string): TransferRecord {
     throw new InvalidRecordError(`transfer ${id}: invalid record: ${describeIssues(parsed.error.issues)}`);
   }
   return parsed.data;
+}
+
+export function summarize(r: TransferRecord): TransferSummary {
+  return {
+    id: r.id,
+    status: r.status,
+    file_name: r.file_name,
+    owner_id: r.owner_id,
+    guild_id: r.guild_id,
+    channel_id: r.channel_id,
+    total_chunks: r.total_chunks,
+    created_at: r.created_at,
+    updated_at: r.updated_at,
+    parts_done: r.completed_chunks.length,
+  };
 }
 
 export function unknownTransfer(id: string): Error {

@@ -17,7 +17,7 @@ import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { StaleWriteError, StoreError } from '../errors.js';
-import { applyChange, buildNewRecord, describeIssues, idsToPrune, statusChange, unknownTransfer } from './apply.js';
+import { applyChange, buildNewRecord, describeIssues, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import {
   emptyProgressFile,
@@ -27,7 +27,7 @@ import {
   type TransferRecord,
   type TransferStatus,
 } from './schema.js';
-import type { NewTransfer, ProgressStore } from './types.js';
+import type { NewTransfer, ProgressStore, TransferSummary } from './types.js';
 
 export interface FileStoreOptions {
   /** Take the advisory lock beside the file (default true); tools reading alongside pass false. */
@@ -325,6 +325,10 @@ export class FileStore implements ProgressStore {
 
   list(): TransferRecord[] {
     return [...this.#view.values()].map((record) => structuredClone(record));
+  }
+
+  summaries(): TransferSummary[] {
+    return [...this.#view.values()].map(summarize);
   }
 
   get(id: string): TransferRecord | undefined {

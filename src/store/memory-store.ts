@@ -2,9 +2,9 @@
  * A progress store kept in memory only: same rules as the file store (shared through
  * apply.ts), no disk. For tests of the orchestrator and for dry runs.
  */
-import { applyChange, buildNewRecord, idsToPrune, statusChange, unknownTransfer } from './apply.js';
+import { applyChange, buildNewRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
 import { transferSchema, type TransferRecord, type TransferStatus } from './schema.js';
-import type { NewTransfer, ProgressStore } from './types.js';
+import type { NewTransfer, ProgressStore, TransferSummary } from './types.js';
 
 export interface MemoryStoreOptions {
   now?: () => Date;
@@ -26,6 +26,10 @@ export class MemoryStore implements ProgressStore {
 
   list(): TransferRecord[] {
     return [...this.#records.values()].map((record) => structuredClone(record));
+  }
+
+  summaries(): TransferSummary[] {
+    return [...this.#records.values()].map(summarize);
   }
 
   get(id: string): TransferRecord | undefined {

@@ -8,7 +8,7 @@ import { sample } from '../support/prometheus.js';
 
 /** The one thing the gauges read from a store. */
 function fakeStore(statuses: TransferStatus[]) {
-  return { statuses, list: () => statuses.map((status) => ({ status })) };
+  return { statuses, summaries: () => statuses.map((status) => ({ status })) };
 }
 
 describe('PrometheusMetrics', () => {

@@ -69,6 +69,33 @@ describe.each(implementations)('$name honours the ProgressStore contract', ({ ma
     await h.cleanup();
   });
 
+  test('GIVEN transfers with parts THEN summaries give each one in brief, matching the full records', async () => {
+    await h.store.create(sampleTransfer('upload_sum001'));
+    await h.store.create(sampleTransfer('upload_sum002'));
+    await h.store.update('upload_sum002', (t) => {
+      t.completed_chunks = [0, 1];
+    });
+    const full = h.store.list();
+    const brief = h.store.summaries();
+    expect(brief.map((b) => b.id)).toEqual(full.map((t) => t.id));
+    for (const [i, b] of brief.entries()) {
+      const t = full[i]!;
+      expect(b).toEqual({
+        id: t.id,
+        status: t.status,
+        file_name: t.file_name,
+        owner_id: t.owner_id,
+        guild_id: t.guild_id,
+        channel_id: t.channel_id,
+        total_chunks: t.total_chunks,
+        created_at: t.created_at,
+        updated_at: t.updated_at,
+        parts_done: t.completed_chunks.length,
+      });
+    }
+    expect(brief[1]?.parts_done).toBe(2);
+  });
+
   test('GIVEN a new transfer THEN create records it pending with timestamps, empty progress and schema defaults', async () => {
     const created = await h.store.create(sampleTransfer());
     expect(created).toMatchObject({
