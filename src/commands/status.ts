@@ -1,8 +1,9 @@
+import type { StoredTransfer } from '../store/types.js';
 import { MessageFlags, SlashCommandBuilder } from 'discord.js';
 import { UserError } from '../errors.js';
 import { fractionDone, progressBar, rateLine } from '../discord/progress.js';
 import { MIB } from '../transfer/plan.js';
-import type { TransferRecord } from '../store/schema.js';
+
 import { autocompleteTransfers } from './autocomplete.js';
 import type { Command } from './types.js';
 
@@ -12,11 +13,11 @@ const data = new SlashCommandBuilder()
   .addStringOption((o) => o.setName('transfer').setDescription('Transfer id').setAutocomplete(true))
   .setDMPermission(false);
 
-function messageLink(t: TransferRecord, messageId: string | null): string | null {
+function messageLink(t: StoredTransfer, messageId: string | null): string | null {
   return messageId && t.guild_id ? `https://discord.com/channels/${t.guild_id}/${t.channel_id}/${messageId}` : null;
 }
 
-export function describeTransfer(t: TransferRecord, throughput: number | null): string {
+export function describeTransfer(t: StoredTransfer, throughput: number | null): string {
   const size = t.file_size ?? 0;
   const fraction = fractionDone(t);
   const lines = [

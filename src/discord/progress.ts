@@ -1,4 +1,5 @@
 /** The progress message: rendering (pure) and a throttled editor that always makes a final edit. */
+import type { StoredTransfer } from '../store/types.js';
 import type { TransferRecord } from '../store/schema.js';
 import { MIB } from '../transfer/plan.js';
 
@@ -15,7 +16,7 @@ export interface Rate {
 }
 
 /** Throughput over the bytes sent in this run of the transfer (not those of earlier runs). */
-export function measureRate(transfer: TransferRecord, runStartedAt: number, bytesAtRunStart: number, now = Date.now()): Rate {
+export function measureRate(transfer: StoredTransfer, runStartedAt: number, bytesAtRunStart: number, now = Date.now()): Rate {
   const seconds = (now - runStartedAt) / 1000;
   const bytes = transfer.bytes_done - bytesAtRunStart;
   return { bytesPerSecond: seconds > 0.5 && bytes > 0 ? bytes / seconds : null };
@@ -40,20 +41,20 @@ const STATUS_LABEL: Record<TransferRecord['status'], string> = {
 };
 
 /** How much is done: by bytes when the size is known, else by parts. */
-export function fractionDone(transfer: TransferRecord): number {
+export function fractionDone(transfer: StoredTransfer): number {
   const size = transfer.file_size ?? 0;
   const total = transfer.total_chunks ?? 0;
   return size > 0 ? transfer.bytes_done / size : total > 0 ? transfer.completed_chunks.length / total : 0;
 }
 
 /** `12.34 MiB/s · ETA 5m 3s` while running with a measured rate, else null. */
-export function rateLine(transfer: TransferRecord, bytesPerSecond: number | null): string | null {
+export function rateLine(transfer: StoredTransfer, bytesPerSecond: number | null): string | null {
   if (transfer.status !== 'in_progress' || !bytesPerSecond) return null;
   const eta = ((transfer.file_size ?? 0) - transfer.bytes_done) / bytesPerSecond;
   return `${(bytesPerSecond / MIB).toFixed(2)} MiB/s · ETA ${formatDuration(eta)}`;
 }
 
-export function renderProgress(transfer: TransferRecord, rate: Rate = { bytesPerSecond: null }): string {
+export function renderProgress(transfer: StoredTransfer, rate: Rate = { bytesPerSecond: null }): string {
   const size = transfer.file_size ?? 0;
   const fraction = fractionDone(transfer);
   const lines = [

@@ -2,12 +2,13 @@
  * The Discord chunk sink: one message per batch of parts, through discord.js's REST client
  * (so its rate-limit handling applies) with a FormData body we build ourselves.
  */
+import type { StoredTransfer } from '../store/types.js';
 import { DiscordAPIError, HTTPError, Routes, type REST } from 'discord.js';
 import { SinkError } from '../errors.js';
 import { isSourceChanged, partBlob, sourceChangedError, type ChunkSink, type OutgoingPart, type PostedPart, type Reconciled, type SendOptions } from '../transfer/sink.js';
 import type { Manifest } from '../transfer/manifest.js';
 import { manifestName } from '../transfer/plan.js';
-import type { TransferRecord } from '../store/schema.js';
+
 
 interface ApiAttachment {
   id: string;
@@ -40,7 +41,7 @@ export class DiscordSink implements ChunkSink {
     this.#lanes = [rest, ...uploadLanes];
   }
 
-  async sendParts(transfer: TransferRecord, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]> {
+  async sendParts(transfer: StoredTransfer, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]> {
     const first = parts[0];
     const last = parts.at(-1);
     if (!first || !last) throw new Error('sendParts needs at least one part');
@@ -73,7 +74,7 @@ export class DiscordSink implements ChunkSink {
     });
   }
 
-  async sendManifest(transfer: TransferRecord, manifest: Manifest, options: SendOptions): Promise<{ message_id: string; attachment_id: string }> {
+  async sendManifest(transfer: StoredTransfer, manifest: Manifest, options: SendOptions): Promise<{ message_id: string; attachment_id: string }> {
     const name = manifestName(transfer.file_name);
     const content = [
       `✅ \`${transfer.id}\` **${manifest.file.name}** — ${manifest.file.size} bytes in ${manifest.chunks.length} parts.`,
@@ -92,7 +93,7 @@ export class DiscordSink implements ChunkSink {
    * died between Discord's answer and the write) is found by the transfer id in the
    * message text, and a recorded part whose message is gone is reported missing.
    */
-  async reconcile(transfer: TransferRecord, signal: AbortSignal): Promise<Reconciled> {
+  async reconcile(transfer: StoredTransfer, signal: AbortSignal): Promise<Reconciled> {
     const botId = this.botUserId();
     const seen = new Map<number, PostedPart>();
     const manifestFile = manifestName(transfer.file_name);

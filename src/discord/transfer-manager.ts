@@ -7,8 +7,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
 import { SinkError } from '../errors.js';
-import type { TransferRecord } from '../store/schema.js';
-import type { NewTransfer, ProgressStore } from '../store/types.js';
+
+import type { NewTransfer, ProgressStore, StoredTransfer } from '../store/types.js';
 import type { ChunkSink } from '../transfer/sink.js';
 import { newTransferId, sanitizeName, totalChunks } from '../transfer/plan.js';
 import type { LocalSource } from '../transfer/source.js';
@@ -31,10 +31,10 @@ interface Run {
   hardStop: AbortController;
   /** What an abort means for this run: a user's /cancel or a shutdown. */
   abortStatus: 'cancelled' | 'interrupted';
-  done: Promise<TransferRecord | undefined>;
+  done: Promise<StoredTransfer | undefined>;
   startedAt: number;
   bytesAtStart: number;
-  latest: TransferRecord | undefined;
+  latest: StoredTransfer | undefined;
 }
 
 export interface TransferManagerDeps {
@@ -62,7 +62,7 @@ export class TransferManager {
 
   constructor(private readonly deps: TransferManagerDeps) {}
 
-  async createFileTransfer(input: NewTransferInput & { source: LocalSource }): Promise<TransferRecord> {
+  async createFileTransfer(input: NewTransferInput & { source: LocalSource }): Promise<StoredTransfer> {
     const { source, chunkSize } = input;
     return this.#create(input, {
       source: { kind: 'file', path: source.relPath, real_path: source.realPath, size: source.size, mtime_ms: source.mtimeMs },
@@ -73,7 +73,7 @@ export class TransferManager {
   }
 
   /** A `/upload` transfer: the size and total are null when the server gave no Content-Length. */
-  async createUrlTransfer(input: NewTransferInput & { url: string; info: UrlInfo }): Promise<TransferRecord> {
+  async createUrlTransfer(input: NewTransferInput & { url: string; info: UrlInfo }): Promise<StoredTransfer> {
     const { info, chunkSize } = input;
     return this.#create(input, {
       source: { kind: 'url', url: input.url, etag: info.etag, last_modified: info.lastModified, accepts_ranges: info.acceptsRanges, hash_checkpoint: null },
@@ -83,7 +83,7 @@ export class TransferManager {
     });
   }
 
-  #create(input: NewTransferInput, what: Pick<NewTransfer, 'source' | 'file_name' | 'file_size' | 'total_chunks'>): Promise<TransferRecord> {
+  #create(input: NewTransferInput, what: Pick<NewTransfer, 'source' | 'file_name' | 'file_size' | 'total_chunks'>): Promise<StoredTransfer> {
     return this.deps.store.create({
       id: newTransferId(),
       ...what,
@@ -130,11 +130,11 @@ export class TransferManager {
   }
 
   /** Waits for a running transfer to settle (tests and shutdown). */
-  async settled(id: string): Promise<TransferRecord | undefined> {
+  async settled(id: string): Promise<StoredTransfer | undefined> {
     return (await this.#runs.get(id)?.done) ?? this.deps.store.get(id);
   }
 
-  async cancel(id: string, options: { deletePosted: boolean }): Promise<{ transfer: TransferRecord; deleted: number; deleteFailures: number }> {
+  async cancel(id: string, options: { deletePosted: boolean }): Promise<{ transfer: StoredTransfer; deleted: number; deleteFailures: number }> {
     const run = this.#runs.get(id);
     if (run) {
       run.abortStatus = 'cancelled';
@@ -182,7 +182,7 @@ export class TransferManager {
   }
 
   /** Part messages in the channel that the record does not know (best effort: none when the channel cannot be read). */
-  async #unrecordedMessages(transfer: TransferRecord): Promise<string[]> {
+  async #unrecordedMessages(transfer: StoredTransfer): Promise<string[]> {
     if (!this.deps.sink.reconcile) return [];
     try {
       const { found } = await this.deps.sink.reconcile(transfer, AbortSignal.timeout(30_000));
@@ -237,7 +237,7 @@ export class TransferManager {
     void run.done.finally(() => clearTimeout(timer));
   }
 
-  async #run(id: string, run: Run): Promise<TransferRecord | undefined> {
+  async #run(id: string, run: Run): Promise<StoredTransfer | undefined> {
     const { config, store, sink, log } = this.deps;
     let transfer = store.get(id);
     if (!transfer) return undefined;
@@ -277,7 +277,7 @@ export class TransferManager {
   }
 
   /** The transfer's own progress message, posted once and edited from then on. */
-  async #progressEditor(transfer: TransferRecord): Promise<ThrottledEditor | null> {
+  async #progressEditor(transfer: StoredTransfer): Promise<ThrottledEditor | null> {
     let messageId = transfer.progress_message_id;
     if (!messageId) {
       try {
@@ -298,7 +298,7 @@ export class TransferManager {
     return new ThrottledEditor((content) => this.#editProgress(withMessage, content), this.deps.config.PROGRESS_EDIT_INTERVAL_MS);
   }
 
-  async #editProgress(transfer: TransferRecord, content: string): Promise<void> {
+  async #editProgress(transfer: StoredTransfer, content: string): Promise<void> {
     if (!transfer.progress_message_id) return;
     try {
       await this.deps.rest.patch(Routes.channelMessage(transfer.channel_id, transfer.progress_message_id), { body: { content } });
@@ -313,6 +313,6 @@ function withUploadSignal(sink: ChunkSink, signal: AbortSignal): ChunkSink {
   return {
     sendParts: (transfer, parts, options) => sink.sendParts(transfer, parts, { ...options, signal }),
     sendManifest: (transfer, manifest, options) => sink.sendManifest(transfer, manifest, { ...options, signal }),
-    ...(sink.reconcile ? { reconcile: (transfer: TransferRecord) => sink.reconcile!(transfer, signal) } : {}),
+    ...(sink.reconcile ? { reconcile: (transfer: StoredTransfer) => sink.reconcile!(transfer, signal) } : {}),
   };
 }

@@ -17,7 +17,7 @@ import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
 import { StaleWriteError, StoreError } from '../errors.js';
-import { applyChange, buildNewRecord, describeIssues, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
+import { applyChange, buildNewRecord, describeIssues, sealRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import {
   emptyProgressFile,
@@ -34,9 +34,6 @@ export interface FileStoreOptions {
   lock?: boolean;
   now?: () => Date;
 }
-
-/** Indent of the written JSON: one space keeps it readable and diffable at little cost. */
-const JSON_INDENT = 1;
 
 /** What identifies one version of the file without reading it: a rename changes `ino`. */
 interface FileIdentity {
@@ -129,24 +126,93 @@ export interface FileState {
 }
 
 function stateOf(data: ProgressFile): FileState {
-  return { top: data, records: new Map(data.active_transfers.map((t) => [t.id, t])) };
-}
-
-export function serialize(state: FileState): string {
-  const data: ProgressFile = { ...state.top, active_transfers: [...state.records.values()] };
-  return `${JSON.stringify(data, null, JSON_INDENT)}\n`;
+  return { top: data, records: new Map(data.active_transfers.map((t) => [t.id, sealRecord(t)])) };
 }
 
 /**
- * Each record's text as it sits in the file, encoded. Records are replaced, never mutated,
- * when they change (applyChange works on a copy), so a record object's text never goes stale,
- * and a write re-serializes only the records that changed: with 100 transfers of 1,000 parts
- * the whole file takes ~100 ms to stringify, one record ~1 ms.
+ * The file's layout: JSON with a one-space indent, except that a transfer's
+ * `completed_chunks` and `chunk_attempts` sit on one line each and each part record on a line
+ * of its own. A 1,000-part transfer is then ~1,000 lines rather than ~12,000, and the file
+ * ~22 % smaller, which is what a durable write costs in proportion to.
  */
-const recordText = new WeakMap<TransferRecord, Buffer>();
+const ONE_LINE_FIELDS = new Set(['completed_chunks', 'chunk_attempts']);
 
-/** Stands for the records array while the top level is stringified; never valid data itself. */
-const RECORDS_SENTINEL = `\u0000records-${process.pid}-${Math.random()}`;
+/** Each part record's line; parts are frozen and shared between versions of a record. */
+const partText = new WeakMap<object, string>();
+
+function partLine(part: object, cache: boolean): string {
+  let text = cache ? partText.get(part) : undefined;
+  if (text === undefined) {
+    text = JSON.stringify(part);
+    if (cache) partText.set(part, text);
+  }
+  return text;
+}
+
+/** `value` as JSON with a one-space indent, its inner lines pushed right by `indent`. */
+function indented(value: unknown, indent: string): string {
+  // JSON strings cannot hold a raw newline, so every newline here is indentation.
+  return JSON.stringify(value, null, 1).replaceAll('\n', `\n${indent}`);
+}
+
+/** An object's fields one per line at `indent` + one space, rendered by `field`. */
+function objectText(value: object, indent: string, field: (key: string, value: unknown) => string): string {
+  const lines: string[] = [];
+  for (const [key, v] of Object.entries(value)) {
+    if (v === undefined || typeof v === 'function') continue;
+    lines.push(`${indent} ${JSON.stringify(key)}: ${field(key, v)}`);
+  }
+  return lines.length === 0 ? '{}' : `{\n${lines.join(',\n')}\n${indent}}`;
+}
+
+/** One transfer as an item of `active_transfers` (two spaces in). */
+function recordText(record: TransferRecord, cache: boolean): string {
+  const at = '  ';
+  return objectText(record, at, (key, value) => {
+    if (ONE_LINE_FIELDS.has(key)) return JSON.stringify(value);
+    if (key === 'parts' && Array.isArray(value)) {
+      if (value.length === 0) return '[]';
+      return `[\n${at}  ${value.map((part: object) => partLine(part, cache)).join(`,\n${at}  `)}\n${at} ]`;
+    }
+    return indented(value, `${at} `);
+  });
+}
+
+/** The file around the records: unknown top-level fields keep their place and order. */
+function fileText(state: FileState, records: (record: TransferRecord) => string): string[] {
+  const pieces: string[] = [];
+  const body = objectText(state.top, '', (key, value) => {
+    if (key !== 'active_transfers') return indented(value, ' ');
+    if (state.records.size === 0) return '[]';
+    // Records are spliced in below, so the top level is rendered once, without them.
+    return '\u0000';
+  });
+  const [before, after] = body.split('"active_transfers": \u0000');
+  if (after === undefined) {
+    pieces.push(body);
+  } else {
+    pieces.push(`${before}"active_transfers": [\n`);
+    let first = true;
+    for (const record of state.records.values()) {
+      pieces.push(`${first ? '' : ',\n'}  ${records(record)}`);
+      first = false;
+    }
+    pieces.push(`\n ]${after}`);
+  }
+  pieces.push('\n');
+  return pieces;
+}
+
+export function serialize(state: FileState): string {
+  return fileText(state, (record) => recordText(record, false)).join('');
+}
+
+/**
+ * Each record's text as it sits in the file, encoded. Records are immutable (apply.ts), so a
+ * record object's text never goes stale, and a write re-renders only the records that
+ * changed, and of those only the parts that are new.
+ */
+const recordBytes = new WeakMap<TransferRecord, Buffer>();
 
 /**
  * The same bytes as `serialize(state)`, built from the cached text of unchanged records into
@@ -154,34 +220,32 @@ const RECORDS_SENTINEL = `\u0000records-${process.pid}-${Math.random()}`;
  * file-sized allocation per write; writes are serialized, so it is never in use twice.
  */
 export function serializeCached(state: FileState, out: { buffer: Buffer }): Buffer {
-  const top = JSON.stringify({ ...state.top, active_transfers: RECORDS_SENTINEL }, null, JSON_INDENT);
-  const marker = JSON.stringify(RECORDS_SENTINEL);
-  const at = top.indexOf(marker);
-  // Should the sentinel somehow appear twice, the slow path is still right.
-  if (at < 0 || top.indexOf(marker, at + 1) >= 0) return Buffer.from(serialize(state));
-  const pieces: Buffer[] = [Buffer.from(top.slice(0, at))];
-  if (state.records.size === 0) pieces.push(Buffer.from('[]'));
-  else {
-    // An array at depth 1 with indent 1: its items at two spaces, its bracket at one.
-    const first = Buffer.from('[\n  ');
-    const between = Buffer.from(',\n  ');
-    for (const record of state.records.values()) {
-      pieces.push(pieces.length === 1 ? first : between);
-      let text = recordText.get(record);
-      if (text === undefined) {
-        // JSON strings cannot hold a raw newline, so every newline here is indentation.
-        text = Buffer.from(JSON.stringify(record, null, JSON_INDENT).replaceAll('\n', '\n  '));
-        recordText.set(record, text);
-      }
-      pieces.push(text);
+  const chunks: Buffer[] = [];
+  const pieces = fileText(state, (record) => {
+    let bytes = recordBytes.get(record);
+    if (bytes === undefined) {
+      bytes = Buffer.from(recordText(record, true));
+      recordBytes.set(record, bytes);
     }
-    pieces.push(Buffer.from('\n ]'));
+    chunks.push(bytes);
+    return '\u0001';
+  });
+  // Every record stands as one \u0001 in `pieces` (JSON text never holds a raw control
+  // character, so the marker cannot be confused with data); swap the cached bytes in.
+  const parts: Buffer[] = [];
+  let next = 0;
+  for (const piece of pieces) {
+    const marker = piece.indexOf('\u0001');
+    if (marker < 0) {
+      parts.push(Buffer.from(piece));
+      continue;
+    }
+    parts.push(Buffer.from(piece.slice(0, marker)), chunks[next++]!, Buffer.from(piece.slice(marker + 1)));
   }
-  pieces.push(Buffer.from(`${top.slice(at + marker.length)}\n`));
-  const length = pieces.reduce((sum, piece) => sum + piece.length, 0);
+  const length = parts.reduce((sum, part) => sum + part.length, 0);
   if (out.buffer.length < length) out.buffer = Buffer.allocUnsafe(Math.ceil(length * 1.25));
   let offset = 0;
-  for (const piece of pieces) offset += piece.copy(out.buffer, offset);
+  for (const part of parts) offset += part.copy(out.buffer, offset);
   return out.buffer.subarray(0, length);
 }
 
@@ -265,7 +329,7 @@ function applyOp(records: Map<string, TransferRecord>, op: Op): StaleWriteError 
 
 function settle(op: Op): void {
   if (op.kind === 'prune') op.waiter.resolve([...op.removed]);
-  else op.waiter.resolve(structuredClone(op.record));
+  else op.waiter.resolve(op.record);
 }
 
 export class FileStore implements ProgressStore {
@@ -324,7 +388,7 @@ export class FileStore implements ProgressStore {
   }
 
   list(): TransferRecord[] {
-    return [...this.#view.values()].map((record) => structuredClone(record));
+    return [...this.#view.values()];
   }
 
   summaries(): TransferSummary[] {
@@ -333,7 +397,7 @@ export class FileStore implements ProgressStore {
 
   get(id: string): TransferRecord | undefined {
     const record = this.#view.get(id);
-    return record === undefined ? undefined : structuredClone(record);
+    return record;
   }
 
   async create(transfer: NewTransfer): Promise<TransferRecord> {

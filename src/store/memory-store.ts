@@ -2,9 +2,9 @@
  * A progress store kept in memory only: same rules as the file store (shared through
  * apply.ts), no disk. For tests of the orchestrator and for dry runs.
  */
-import { applyChange, buildNewRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
+import { applyChange, buildNewRecord, sealRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
 import { transferSchema, type TransferRecord, type TransferStatus } from './schema.js';
-import type { NewTransfer, ProgressStore, TransferSummary } from './types.js';
+import type { NewTransfer, ProgressStore, StoredTransfer, TransferSummary } from './types.js';
 
 export interface MemoryStoreOptions {
   now?: () => Date;
@@ -15,17 +15,17 @@ export class MemoryStore implements ProgressStore {
   readonly #now: () => Date;
   #closed = false;
 
-  constructor(initial: readonly TransferRecord[] = [], options: MemoryStoreOptions = {}) {
+  constructor(initial: readonly StoredTransfer[] = [], options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? (() => new Date());
     for (const record of initial) {
-      const parsed = transferSchema.parse(structuredClone(record));
+      const parsed = sealRecord(transferSchema.parse(structuredClone(record)));
       if (this.#records.has(parsed.id)) throw new Error(`duplicate transfer ${parsed.id}`);
       this.#records.set(parsed.id, parsed);
     }
   }
 
   list(): TransferRecord[] {
-    return [...this.#records.values()].map((record) => structuredClone(record));
+    return [...this.#records.values()];
   }
 
   summaries(): TransferSummary[] {
@@ -34,7 +34,7 @@ export class MemoryStore implements ProgressStore {
 
   get(id: string): TransferRecord | undefined {
     const record = this.#records.get(id);
-    return record === undefined ? undefined : structuredClone(record);
+    return record;
   }
 
   async create(transfer: NewTransfer): Promise<TransferRecord> {
@@ -42,7 +42,7 @@ export class MemoryStore implements ProgressStore {
     const record = buildNewRecord(transfer, this.#now());
     if (this.#records.has(record.id)) throw new Error(`transfer ${record.id} already exists`);
     this.#records.set(record.id, record);
-    return structuredClone(record);
+    return record;
   }
 
   async update(id: string, change: (draft: TransferRecord) => void): Promise<TransferRecord> {
@@ -51,7 +51,7 @@ export class MemoryStore implements ProgressStore {
     if (current === undefined) throw unknownTransfer(id);
     const next = applyChange(current, change, this.#now());
     this.#records.set(id, next);
-    return structuredClone(next);
+    return next;
   }
 
   setStatus(id: string, status: TransferStatus, note?: string): Promise<TransferRecord> {

@@ -21,25 +21,36 @@ export type TransferSummary = Pick<
   'id' | 'status' | 'file_name' | 'owner_id' | 'guild_id' | 'channel_id' | 'total_chunks' | 'created_at' | 'updated_at'
 > & { parts_done: number };
 
+/** What the stores hand out: frozen at run time, and read-only to the type checker too. */
+export type DeepReadonly<T> = T extends readonly (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+export type StoredTransfer = DeepReadonly<TransferRecord>;
+
 export interface ProgressStore {
-  /** A snapshot copy of every transfer; changing it changes nothing. */
-  list(): TransferRecord[];
   /**
-   * Every transfer in brief. Cheap at any size (list() copies every part record: ~160 ms with
-   * 100 transfers of 1,000 parts), so it may run on every autocomplete keystroke and scrape.
+   * Every transfer. Records are immutable and shared, not copied: a reader keeps the version
+   * it was given, and each change makes a new one (see apply.ts).
+   */
+  list(): StoredTransfer[];
+  /**
+   * Every transfer in brief, without the per-part data: what lists, counts and autocomplete
+   * need.
    */
   summaries(): TransferSummary[];
-  get(id: string): TransferRecord | undefined;
+  get(id: string): StoredTransfer | undefined;
   /** Records a new transfer with status `pending` and writes it durably before resolving. */
-  create(transfer: NewTransfer): Promise<TransferRecord>;
+  create(transfer: NewTransfer): Promise<StoredTransfer>;
   /**
-   * Applies `change` to a fresh copy of the transfer and writes it durably (serialized with
+   * Applies `change` to a copy of the transfer and writes it durably (serialized with
    * every other write). A status change inside `change` is checked against the state
-   * machine; `updated_at` is set by the store. Resolves with the saved copy.
+   * machine; `updated_at` is set by the store. Resolves with the saved record.
    */
-  update(id: string, change: (draft: TransferRecord) => void): Promise<TransferRecord>;
+  update(id: string, change: (draft: TransferRecord) => void): Promise<StoredTransfer>;
   /** Shorthand for a status change through the state machine, with an optional note. */
-  setStatus(id: string, status: TransferStatus, note?: string): Promise<TransferRecord>;
+  setStatus(id: string, status: TransferStatus, note?: string): Promise<StoredTransfer>;
   /** Removes finished transfers whose `updated_at` is older than `olderThanMs` ago. */
   prune(olderThanMs: number, now?: Date): Promise<string[]>;
   /** Waits for pending writes and releases the lock, if any. */

@@ -8,11 +8,12 @@
  * placeholder LOCAL_ID; the manifest written to disk carries `null` for every message,
  * attachment, guild and channel id instead, as SPEC section 6 allows for local output.
  */
+import type { StoredTransfer } from '../store/types.js';
 import { randomBytes } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SinkError } from '../errors.js';
-import type { TransferRecord } from '../store/schema.js';
+
 import type { Manifest } from './manifest.js';
 import { manifestName } from './plan.js';
 import { isSourceChanged, partChunks, sourceChangedError, type ChunkSink, type OutgoingPart, type PostedPart, type SendOptions } from './sink.js';
@@ -29,7 +30,7 @@ const TRANSIENT_CODES = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'EINTR']
 export class LocalSink implements ChunkSink {
   constructor(readonly dir: string) {}
 
-  async sendParts(_transfer: TransferRecord, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]> {
+  async sendParts(_transfer: StoredTransfer, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]> {
     const posted: PostedPart[] = [];
     for (const part of parts) {
       if (options.signal.aborted) throw new SinkError('aborted', 'aborted', 'aborted');
@@ -39,7 +40,7 @@ export class LocalSink implements ChunkSink {
     return posted;
   }
 
-  async sendManifest(_transfer: TransferRecord, manifest: Manifest, options: SendOptions): Promise<{ message_id: string; attachment_id: string }> {
+  async sendManifest(_transfer: StoredTransfer, manifest: Manifest, options: SendOptions): Promise<{ message_id: string; attachment_id: string }> {
     if (options.signal.aborted) throw new SinkError('aborted', 'aborted', 'aborted');
     const local: Manifest = {
       ...manifest,

@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
 import type { PartRecord, TransferRecord, TransferStatus } from '../store/schema.js';
 import { canTransition } from '../store/state.js';
-import type { NewTransfer, ProgressStore } from '../store/types.js';
+import type { NewTransfer, ProgressStore, StoredTransfer } from '../store/types.js';
 import { readParts, SourceChangedError, type PartSource, type SourcePart } from './chunker.js';
 import { MANIFEST_FORMAT, type Manifest } from './manifest.js';
 import { newTransferId, packBatches, partName, sanitizeName, totalChunks } from './plan.js';
@@ -32,7 +32,7 @@ export interface OrchestratorConfig {
 
 export type AbortStatus = 'cancelled' | 'interrupted';
 
-export type OpenSource = (transfer: TransferRecord, signal: AbortSignal) => PartSource;
+export type OpenSource = (transfer: StoredTransfer, signal: AbortSignal) => PartSource;
 
 export interface TransferDeps {
   store: ProgressStore;
@@ -45,7 +45,7 @@ export interface TransferDeps {
   sleep?: Sleep | undefined;
   now?: (() => Date) | undefined;
   /** Called with the saved record after every progress write. */
-  onProgress?: ((transfer: TransferRecord) => void) | undefined;
+  onProgress?: ((transfer: StoredTransfer) => void) | undefined;
   /** Counts posted parts and retries for /metrics; absent, nothing is counted. */
   metrics?: Metrics | undefined;
 }
@@ -100,7 +100,7 @@ export async function planFileTransfer(input: {
 }
 
 /** Runs (or resumes) one transfer and resolves with its final record; never leaves it `in_progress`. */
-export async function runTransfer(deps: TransferDeps, transferId: string, options: RunOptions = {}): Promise<TransferRecord> {
+export async function runTransfer(deps: TransferDeps, transferId: string, options: RunOptions = {}): Promise<StoredTransfer> {
   return new TransferRun(deps, transferId, options).run();
 }
 
@@ -108,7 +108,7 @@ export async function runTransfer(deps: TransferDeps, transferId: string, option
 export class Orchestrator {
   constructor(private readonly deps: TransferDeps) {}
 
-  run(transferId: string, options: RunOptions = {}): Promise<TransferRecord> {
+  run(transferId: string, options: RunOptions = {}): Promise<StoredTransfer> {
     return runTransfer(this.deps, transferId, options);
   }
 }
@@ -121,7 +121,7 @@ class TransferRun {
   readonly #signal: AbortSignal;
   readonly #abortStatus: () => AbortStatus;
   readonly #now: () => Date;
-  #record!: TransferRecord;
+  #record!: StoredTransfer;
   #failure: Failure | null = null;
   #aborted = false;
   readonly #inFlight = new Set<Promise<void>>();
@@ -146,7 +146,7 @@ class TransferRun {
     return this.#deps.log;
   }
 
-  async run(): Promise<TransferRecord> {
+  async run(): Promise<StoredTransfer> {
     const initial = this.#deps.store.get(this.#id);
     if (initial === undefined) throw new Error(`unknown transfer ${this.#id}`);
     if (initial.status !== 'in_progress' && !canTransition(initial.status, 'in_progress')) {
@@ -480,7 +480,7 @@ class TransferRun {
   }
 
   /** Writes the end state of a run that did not complete. */
-  async #finish(): Promise<TransferRecord> {
+  async #finish(): Promise<StoredTransfer> {
     if (this.#record.status === 'complete') return this.#record;
     const attempts = new Map(this.#unsavedAttempts);
     const retries = this.#unsavedRetries;

@@ -2,10 +2,11 @@
  * Where parts go: a Discord channel or a local directory. The orchestrator talks only to
  * this interface; failures are thrown as SinkError so it knows whether to retry.
  */
+import type { StoredTransfer } from '../store/types.js';
 import { open } from 'node:fs/promises';
 import { SinkError } from '../errors.js';
 import type { Manifest } from './manifest.js';
-import type { TransferRecord } from '../store/schema.js';
+
 import type { FileRange } from './chunker.js';
 
 /**
@@ -117,10 +118,10 @@ export interface Reconciled {
 
 export interface ChunkSink {
   /** Posts one message carrying `parts` (already packed by the orchestrator). */
-  sendParts(transfer: TransferRecord, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]>;
+  sendParts(transfer: StoredTransfer, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]>;
   /** Posts the manifest: the commit point of a transfer. */
   sendManifest(
-    transfer: TransferRecord,
+    transfer: StoredTransfer,
     manifest: Manifest,
     options: Omit<SendOptions, 'attempt'> & { attempt: number },
   ): Promise<{ message_id: string; attachment_id: string }>;
@@ -128,5 +129,5 @@ export interface ChunkSink {
    * Before a resume: which recorded parts are really still there, and which parts were
    * posted but never recorded (a crash between the answer and the write). Optional.
    */
-  reconcile?(transfer: TransferRecord, signal: AbortSignal): Promise<Reconciled>;
+  reconcile?(transfer: StoredTransfer, signal: AbortSignal): Promise<Reconciled>;
 }

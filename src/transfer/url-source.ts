@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../log.js';
 import type { TransferRecord, UrlSource } from '../store/schema.js';
-import type { ProgressStore } from '../store/types.js';
+import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import type { PartSource, SourcePart } from './chunker.js';
 import { ResumableSha256 } from './resumable-hash.js';
 import { abortReason, isAbortError } from './retry.js';
@@ -47,12 +47,12 @@ const MAX_PENDING_CHECKPOINTS = 256;
 /** A broken connection is picked up once with a Range request (SPEC: a read error is retried once). */
 const RECONNECTS = 1;
 
-export function openUrlSource(transfer: TransferRecord, options: UrlPartSourceOptions): UrlPartSource {
+export function openUrlSource(transfer: StoredTransfer, options: UrlPartSourceOptions): UrlPartSource {
   return new UrlPartSource(transfer, options);
 }
 
 export class UrlPartSource implements PartSource {
-  readonly #transfer: TransferRecord;
+  readonly #transfer: StoredTransfer;
   readonly #source: UrlSource;
   readonly #options: UrlPartSourceOptions;
   readonly #checkpoints = new Map<number, string>();
@@ -61,7 +61,7 @@ export class UrlPartSource implements PartSource {
   /** Where this run's download started (bytes), for tests and logs. */
   startOffset = 0;
 
-  constructor(transfer: TransferRecord, options: UrlPartSourceOptions) {
+  constructor(transfer: StoredTransfer, options: UrlPartSourceOptions) {
     if (transfer.source.kind !== 'url') throw new Error(`transfer ${transfer.id} has no url source`);
     this.#transfer = transfer;
     this.#source = transfer.source;
@@ -274,8 +274,8 @@ function partLength(chunkSize: number, offset: number, expected: number | null):
  * The orchestrator stays unaware of them; `flush()` waits for the last checkpoint write.
  */
 export function urlRunHooks(deps: { store: ProgressStore; log: Logger; options: Omit<UrlPartSourceOptions, 'signal'> }): {
-  openSource: (transfer: TransferRecord, signal: AbortSignal) => PartSource;
-  onProgress: (transfer: TransferRecord) => void;
+  openSource: (transfer: StoredTransfer, signal: AbortSignal) => PartSource;
+  onProgress: (transfer: StoredTransfer) => void;
   flush: () => Promise<void>;
 } {
   let current: UrlPartSource | null = null;
@@ -318,7 +318,7 @@ export function urlRunHooks(deps: { store: ProgressStore; log: Logger; options: 
 }
 
 /** Bytes covered by the parts confirmed without a gap from part 0. */
-function confirmedPrefixEnd(transfer: TransferRecord): number {
+function confirmedPrefixEnd(transfer: StoredTransfer): number {
   const byIndex = new Map(transfer.parts.map((p) => [p.index, p]));
   let end = 0;
   for (let i = 0; i < byIndex.size; i++) {

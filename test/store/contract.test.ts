@@ -9,7 +9,7 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import { TRANSFER_STATUSES, type TransferRecord, type TransferStatus } from '../../src/store/schema.js';
 import { canTransition } from '../../src/store/state.js';
 import type { ProgressStore } from '../../src/store/types.js';
-import { fakeClock, makeTempDir, sampleTransfer } from './helpers.js';
+import { fakeClock, makeTempDir, samplePart, sampleTransfer } from './helpers.js';
 
 interface Harness {
   store: ProgressStore;
@@ -197,19 +197,52 @@ describe.each(implementations)('$name honours the ProgressStore contract', ({ ma
     expect(h.store.get(created.id)).toEqual(created);
   });
 
-  test('GIVEN returned copies are mutated THEN the store does not change', async () => {
+  test('GIVEN returned records THEN they are frozen: editing one throws and the store does not change', async () => {
     const created = await h.store.create(sampleTransfer());
-    created.completed_chunks.push(9);
-    h.store.get(created.id)!.notes.push('x');
-    h.store.list()[0]!.status = 'complete';
+    const edits: Array<() => void> = [
+      () => (created as TransferRecord).completed_chunks.push(9),
+      () => (h.store.get(created.id) as TransferRecord).notes.push('x'),
+      () => ((h.store.list()[0] as TransferRecord).status = 'complete'),
+      () => ((created as TransferRecord).source.path = 'elsewhere'),
+    ];
+    for (const edit of edits) expect(edit).toThrow(TypeError);
     let leaked: TransferRecord | undefined;
     const saved = await h.store.update(created.id, (d) => {
       leaked = d;
     });
     leaked!.notes.push('late');
-    saved.file_name = 'changed';
+    expect(() => ((saved as TransferRecord).file_name = 'changed')).toThrow(TypeError);
     const now = h.store.get(created.id)!;
     expect(now).toMatchObject({ status: 'pending', completed_chunks: [], notes: [], file_name: 'movie.mkv' });
+  });
+
+  test('GIVEN a change that edits a stored part in place THEN it is refused and nothing changes', async () => {
+    const created = await h.store.create(sampleTransfer());
+    const withPart = await h.store.update(created.id, (d) => {
+      d.parts.push(samplePart(0));
+      d.completed_chunks.push(0);
+    });
+    await expect(
+      h.store.update(created.id, (d) => {
+        d.parts[0]!.message_id = 'other';
+      }),
+    ).rejects.toThrow(TypeError);
+    expect(h.store.get(created.id)).toEqual(withPart);
+  });
+
+  test('GIVEN an update THEN unchanged parts are shared with the previous version and a bad new part is named by its place', async () => {
+    const created = await h.store.create(sampleTransfer());
+    const one = await h.store.update(created.id, (d) => void d.parts.push(samplePart(0), samplePart(1)));
+    const two = await h.store.update(created.id, (d) => void d.parts.push(samplePart(2)));
+    expect(two.parts[0]).toBe(one.parts[0]);
+    expect(two.parts[1]).toBe(one.parts[1]);
+    expect(two.parts[2]).toEqual(samplePart(2));
+    await expect(h.store.update(created.id, (d) => void d.parts.push({ ...samplePart(3), sha256: 'nope' }))).rejects.toThrow(
+      /parts\.3\.sha256/,
+    );
+    await expect(h.store.update(created.id, (d) => void (d.chunk_attempts['x'] = 1))).rejects.toThrow(/chunk_attempts/);
+    await expect(h.store.update(created.id, (d) => void (d.chunk_attempts['0'] = -1))).rejects.toThrow(/chunk_attempts/);
+    expect(h.store.get(created.id)).toBe(two);
   });
 
   test('GIVEN 50 concurrent updates THEN every change is kept', async () => {

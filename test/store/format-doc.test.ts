@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
-import { parseProgressText } from '../../src/store/file-store.js';
+import { parseProgressText, serialize } from '../../src/store/file-store.js';
 import {
   fileSourceSchema,
   partRecordSchema,
@@ -20,6 +20,9 @@ test('GIVEN the example in TRANSFER_PROGRESS_FORMAT.md THEN it passes the schema
   expect(example).toBeDefined();
   const data = parseProgressText(DOC, example!);
   expect(data.active_transfers.map((t) => t.source.kind)).toEqual(['file', 'url']);
+  // ...and it is laid out exactly as the bot writes the file.
+  const raw = JSON.parse(example!) as typeof data;
+  expect(`${example!}\n`).toBe(serialize({ top: raw, records: new Map(raw.active_transfers.map((t) => [t.id, t])) }));
 });
 
 test.each([

@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { PartRecord } from '../../src/store/schema.js';
 import type { NewTransfer } from '../../src/store/types.js';
 
 export { seededRandom } from '../support/random-file.js';
@@ -37,3 +38,16 @@ export function fakeClock(start = Date.parse('2030-01-01T00:00:00.000Z')): { now
   };
 }
 
+
+/** A valid part record for part `index` of `sampleTransfer()`. */
+export function samplePart(index: number): PartRecord {
+  return {
+    index,
+    name: `movie.mkv.part${String(index + 1).padStart(3, '0')}`,
+    offset: index * 8_000_000,
+    size: 8_000_000,
+    sha256: index.toString(16).padStart(64, '0'),
+    message_id: String(1_300_000_000_000_000_000n + BigInt(index)),
+    attachment_id: String(1_300_000_000_000_100_000n + BigInt(index)),
+  };
+}

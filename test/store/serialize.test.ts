@@ -1,4 +1,4 @@
-/** The cached serializer must write byte for byte what JSON.stringify of the whole file writes. */
+/** The file's layout, and the cached serializer writing it byte for byte as the plain one does. */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,8 +27,9 @@ describe('serializeCached', () => {
     ['one record', {}, [a]],
     ['two records, strings with escapes, unknown fields', {}, [a, b]],
     ['unknown top-level fields before and after', { before_field: [1, 2], zz_after: { x: 'y' } }, [b, a]],
-  ] as const)('GIVEN %s THEN the bytes equal JSON.stringify of the whole file', (_label, top, records) => {
+  ] as const)('GIVEN %s THEN the cached bytes equal the plain ones, which parse back to the same data', (_label, top, records) => {
     const s = state(top, [...records]);
+    expect(JSON.parse(serialize(s))).toEqual({ ...s.top, active_transfers: [...records] });
     const out = { buffer: Buffer.alloc(0) };
     expect(serializeCached(s, out).toString('utf8')).toBe(serialize(s));
     // Again, from the cache and into the reused buffer.
@@ -41,7 +42,32 @@ describe('serializeCached', () => {
     expect(serializeCached(state({}, [a]), out).toString('utf8')).toBe(serialize(state({}, [a])));
   });
 
-  it('GIVEN updates through the store THEN the file on disk is what JSON.stringify writes', async () => {
+  it('GIVEN a transfer with parts THEN each part is one line, index lists are one line, the rest one field per line', () => {
+    const record = applyChange(a, (d) => {
+      d.parts.push(
+        { index: 0, name: 'a.part1', offset: 0, size: 5, sha256: 'a'.repeat(64), message_id: '1', attachment_id: '2' },
+        { index: 1, name: 'a.part2', offset: 5, size: 5, sha256: 'b'.repeat(64), message_id: '3', attachment_id: '4' },
+      );
+      d.completed_chunks.push(0, 1);
+      d.chunk_attempts['0'] = 1;
+      d.chunk_attempts['1'] = 2;
+    }, now);
+    const lines = serialize(state({}, [record])).split('\n');
+    expect(lines.slice(0, 4)).toEqual(['{', ' "schema_version": 1,', ' "active_transfers": [', '  {']);
+    expect(lines).toContain('   "id": "upload_aaaaaa",');
+    expect(lines).toContain('   "completed_chunks": [0,1],');
+    expect(lines).toContain('   "chunk_attempts": {"0":1,"1":2},');
+    const at = lines.indexOf('   "parts": [');
+    expect(lines.slice(at + 1, at + 4)).toEqual([
+      `    ${JSON.stringify(record.parts[0])},`,
+      `    ${JSON.stringify(record.parts[1])}`,
+      '   ],',
+    ]);
+    expect(lines).toContain('    "kind": "file",');
+    expect(lines.slice(-4)).toEqual(['  }', ' ]', '}', '']);
+  });
+
+  it('GIVEN updates through the store THEN the file on disk is what serialize writes', async () => {
     const { dir, cleanup } = await makeTempDir();
     try {
       const file = path.join(dir, 'transfer_progress.json');
@@ -54,7 +80,8 @@ describe('serializeCached', () => {
       ]);
       await store.close();
       const text = await readFile(file, 'utf8');
-      expect(text).toBe(`${JSON.stringify(JSON.parse(text), null, 1)}\n`);
+      const data = JSON.parse(text) as ProgressFile;
+      expect(text).toBe(serialize({ top: data, records: new Map(data.active_transfers.map((t) => [t.id, t])) }));
       expect(JSON.parse(text).active_transfers.map((t: TransferRecord) => t.notes)).toEqual([['a\nb'], []]);
     } finally {
       await cleanup();
