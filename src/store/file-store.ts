@@ -208,44 +208,47 @@ export function serialize(state: FileState): string {
 }
 
 /**
- * Each record's text as it sits in the file, encoded. Records are immutable (apply.ts), so a
- * record object's text never goes stale, and a write re-renders only the records that
- * changed, and of those only the parts that are new.
+ * Each record's text as it sits in the file. Records are immutable (apply.ts), so a record
+ * object's text never goes stale, and a write re-renders only the records that changed, and
+ * of those only the parts that are new.
+ *
+ * A record is first kept as a string and encoded straight into the file's buffer; only when
+ * a later write finds it unchanged is it encoded once into a Buffer of its own, so idle
+ * transfers cost a copy per write rather than an encoding. A running transfer, which changes
+ * on every write, never gets one: a Buffer per version of it was a native allocation a little
+ * larger each time, which fragmented the C heap (RSS grew with the part count).
  */
-const recordBytes = new WeakMap<TransferRecord, Buffer>();
+const recordTexts = new WeakMap<TransferRecord, string | Buffer>();
 
 /**
  * The same bytes as `serialize(state)`, built from the cached text of unchanged records into
- * `out` (grown when too small). Reusing one buffer spares the garbage collector a
- * file-sized allocation per write; writes are serialized, so it is never in use twice.
+ * `out` (grown when too small). Reusing one buffer spares the garbage collector and the C heap
+ * a file-sized allocation per write; writes are serialized, so it is never in use twice.
  */
 export function serializeCached(state: FileState, out: { buffer: Buffer }): Buffer {
-  const chunks: Buffer[] = [];
-  const pieces = fileText(state, (record) => {
-    let bytes = recordBytes.get(record);
-    if (bytes === undefined) {
-      bytes = Buffer.from(recordText(record, true));
-      recordBytes.set(record, bytes);
-    }
-    chunks.push(bytes);
-    return '\u0001';
-  });
-  // Every record stands as one \u0001 in `pieces` (JSON text never holds a raw control
-  // character, so the marker cannot be confused with data); swap the cached bytes in.
-  const parts: Buffer[] = [];
+  const records: (string | Buffer)[] = [];
   let next = 0;
-  for (const piece of pieces) {
-    const marker = piece.indexOf('\u0001');
-    if (marker < 0) {
-      parts.push(Buffer.from(piece));
-      continue;
+  const pieces: (string | Buffer)[] = fileText(state, (record) => {
+    let text = recordTexts.get(record);
+    if (text === undefined) {
+      text = recordText(record, true);
+      recordTexts.set(record, text);
+    } else if (typeof text === 'string') {
+      text = Buffer.from(text);
+      recordTexts.set(record, text);
     }
-    parts.push(Buffer.from(piece.slice(0, marker)), chunks[next++]!, Buffer.from(piece.slice(marker + 1)));
-  }
-  const length = parts.reduce((sum, part) => sum + part.length, 0);
-  if (out.buffer.length < length) out.buffer = Buffer.allocUnsafe(Math.ceil(length * 1.25));
+    // Each record stands as one \u0001 (JSON text never holds a raw control character).
+    records.push(text);
+    return '\u0001';
+  }).flatMap((piece) => {
+    const at = piece.indexOf('\u0001');
+    return at < 0 ? [piece] : [piece.slice(0, at), records[next++]!, piece.slice(at + 1)];
+  });
+  let length = 0;
+  for (const piece of pieces) length += typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
+  if (out.buffer.length < length) out.buffer = Buffer.allocUnsafeSlow(Math.ceil(length * 1.25));
   let offset = 0;
-  for (const part of parts) offset += part.copy(out.buffer, offset);
+  for (const piece of pieces) offset += typeof piece === 'string' ? out.buffer.write(piece, offset) : piece.copy(out.buffer, offset);
   return out.buffer.subarray(0, length);
 }
 
