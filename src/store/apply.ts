@@ -59,8 +59,9 @@ function validate(record: unknown, id: string): TransferRecord {
 }
 
 /**
- * Checks `draft` against the schema, re-checking only parts and attempt counts that are not
- * already in a checked record (unchanged parts are the same frozen objects as in `current`).
+ * Checks `draft` against the schema, re-checking only parts, attempt counts and appended
+ * indices that are not already in a checked record (unchanged parts are the same frozen
+ * objects as in `current`).
  */
 function validateChange(draft: TransferRecord, current: TransferRecord): TransferRecord {
   const fresh: PartRecord[] = [];
@@ -77,21 +78,35 @@ function validateChange(draft: TransferRecord, current: TransferRecord): Transfe
       changedAttempts[key] = draft.chunk_attempts[key];
     }
   }
-  const parsed = transferSchema.safeParse({ ...draft, parts: fresh, chunk_attempts: changedAttempts });
+  // Indices are mostly appended: then only the new ones need checking.
+  const chunks = draft.completed_chunks;
+  const before = current.completed_chunks;
+  let appended = chunks.length >= before.length;
+  for (let i = 0; appended && i < before.length; i++) appended = chunks[i] === before[i];
+  const chunksFrom = appended ? before.length : 0;
+  const parsed = transferSchema.safeParse({
+    ...draft,
+    parts: fresh,
+    chunk_attempts: changedAttempts,
+    completed_chunks: chunksFrom > 0 ? chunks.slice(chunksFrom) : chunks,
+  });
   if (!parsed.success) {
-    // Name each bad part by its place in the record, not among the re-checked ones.
-    const issues = parsed.error.issues.map((issue) =>
-      issue.path[0] === 'parts' && typeof issue.path[1] === 'number'
-        ? { ...issue, path: ['parts', freshAt[issue.path[1]] ?? issue.path[1], ...issue.path.slice(2)] }
-        : issue,
-    );
+    // Name each bad item by its place in the record, not among the re-checked ones.
+    const issues = parsed.error.issues.map((issue) => {
+      const [field, at] = issue.path;
+      if (typeof at !== 'number') return issue;
+      if (field === 'parts') return { ...issue, path: ['parts', freshAt[at] ?? at, ...issue.path.slice(2)] };
+      if (field === 'completed_chunks') return { ...issue, path: ['completed_chunks', chunksFrom + at, ...issue.path.slice(2)] };
+      return issue;
+    });
     throw new InvalidRecordError(`transfer ${current.id}: invalid record: ${describeIssues(issues)}`);
   }
   const checked = parsed.data;
   let next = 0;
   checked.parts = draft.parts.map((part) => (validatedParts.has(part) ? part : checked.parts[next++]!));
-  // The unchanged counts were checked before and the changed ones just now; zod changes none.
+  // The unchanged entries were checked before and the changed ones just now; zod changes none.
   checked.chunk_attempts = draft.chunk_attempts;
+  checked.completed_chunks = chunks;
   return sealRecord(checked);
 }
 

@@ -137,16 +137,24 @@ function stateOf(data: ProgressFile): FileState {
  */
 const ONE_LINE_FIELDS = new Set(['completed_chunks', 'chunk_attempts']);
 
-/** Each part record's line; parts are frozen and shared between versions of a record. */
-const partText = new WeakMap<object, string>();
+type Piece = string | Buffer;
 
-function partLine(part: object, cache: boolean): string {
-  let text = cache ? partText.get(part) : undefined;
-  if (text === undefined) {
-    text = JSON.stringify(part);
-    if (cache) partText.set(part, text);
+const PART_INDENT = '    ';
+
+/**
+ * Each part record's line, encoded, indentation included. Parts are frozen and shared between
+ * versions of a record, so a running transfer's write renders only its new parts and copies
+ * the others' bytes: no string or Buffer the size of the record is made per write.
+ */
+const partLines = new WeakMap<object, Buffer>();
+
+function partLine(part: object): Buffer {
+  let line = partLines.get(part);
+  if (line === undefined) {
+    line = Buffer.from(PART_INDENT + JSON.stringify(part));
+    partLines.set(part, line);
   }
-  return text;
+  return line;
 }
 
 /** `value` as JSON with a one-space indent, its inner lines pushed right by `indent`. */
@@ -165,17 +173,34 @@ function objectText(value: object, indent: string, field: (key: string, value: u
   return lines.length === 0 ? '{}' : `{\n${lines.join(',\n')}\n${indent}}`;
 }
 
-/** One transfer as an item of `active_transfers` (two spaces in). */
-function recordText(record: TransferRecord, cache: boolean): string {
+/**
+ * One transfer as an item of `active_transfers` (two spaces in), in pieces: the part lines
+ * are cached Buffers when `cache` is set, strings otherwise.
+ */
+function recordPieces(record: TransferRecord, cache: boolean): Piece[] {
   const at = '  ';
-  return objectText(record, at, (key, value) => {
-    if (ONE_LINE_FIELDS.has(key)) return JSON.stringify(value);
-    if (key === 'parts' && Array.isArray(value)) {
-      if (value.length === 0) return '[]';
-      return `[\n${at}  ${value.map((part: object) => partLine(part, cache)).join(`,\n${at}  `)}\n${at} ]`;
+  const pieces: Piece[] = [];
+  let text = '{\n';
+  let first = true;
+  for (const [key, value] of Object.entries(record)) {
+    if (value === undefined || typeof value === 'function') continue;
+    text += `${first ? '' : ',\n'}${at} ${JSON.stringify(key)}: `;
+    first = false;
+    if (key === 'parts' && Array.isArray(value) && value.length > 0) {
+      pieces.push(`${text}[\n`);
+      value.forEach((part: object, i) => {
+        if (i > 0) pieces.push(',\n');
+        pieces.push(cache ? partLine(part) : PART_INDENT + JSON.stringify(part));
+      });
+      text = `\n${at} ]`;
+    } else if (ONE_LINE_FIELDS.has(key)) {
+      text += JSON.stringify(value);
+    } else {
+      text += indented(value, `${at} `);
     }
-    return indented(value, `${at} `);
-  });
+  }
+  pieces.push(first ? '{}' : `${text}\n${at}}`);
+  return pieces;
 }
 
 /** The file around the records: unknown top-level fields keep their place and order. */
@@ -204,46 +229,53 @@ function fileText(state: FileState, records: (record: TransferRecord) => string)
 }
 
 export function serialize(state: FileState): string {
-  return fileText(state, (record) => recordText(record, false)).join('');
+  return fileText(state, (record) => recordPieces(record, false).join('')).join('');
 }
 
 /**
- * Each record's text as it sits in the file. Records are immutable (apply.ts), so a record
- * object's text never goes stale, and a write re-renders only the records that changed, and
- * of those only the parts that are new.
- *
- * A record is first kept as a string and encoded straight into the file's buffer; only when
- * a later write finds it unchanged is it encoded once into a Buffer of its own, so idle
- * transfers cost a copy per write rather than an encoding. A running transfer, which changes
- * on every write, never gets one: a Buffer per version of it was a native allocation a little
- * larger each time, which fragmented the C heap (RSS grew with the part count).
+ * The encoded text of records that were unchanged between two writes. Records are immutable
+ * (apply.ts), so a record object's text never goes stale. A record is first written from its
+ * pieces; only when a later write finds it unchanged is it joined into a Buffer of its own, so
+ * idle transfers cost one copy per write. A running transfer, which changes on every write,
+ * never gets one: a Buffer per version of it was a native allocation a little larger each
+ * time, which fragmented the C heap (RSS grew with the part count).
  */
-const recordTexts = new WeakMap<TransferRecord, string | Buffer>();
+const recordBytes = new WeakMap<TransferRecord, Buffer>();
+const writtenOnce = new WeakSet<TransferRecord>();
 
 /**
- * The same bytes as `serialize(state)`, built from the cached text of unchanged records into
- * `out` (grown when too small). Reusing one buffer spares the garbage collector and the C heap
- * a file-sized allocation per write; writes are serialized, so it is never in use twice.
+ * The same bytes as `serialize(state)`, built from cached text into `out` (grown when too
+ * small). Reusing one buffer spares the garbage collector and the C heap a file-sized
+ * allocation per write; writes are serialized, so it is never in use twice.
  */
 export function serializeCached(state: FileState, out: { buffer: Buffer }): Buffer {
-  const records: (string | Buffer)[] = [];
-  let next = 0;
-  const pieces: (string | Buffer)[] = fileText(state, (record) => {
-    let text = recordTexts.get(record);
-    if (text === undefined) {
-      text = recordText(record, true);
-      recordTexts.set(record, text);
-    } else if (typeof text === 'string') {
-      text = Buffer.from(text);
-      recordTexts.set(record, text);
+  const records: Piece[][] = [];
+  const top = fileText(state, (record) => {
+    let bytes = recordBytes.get(record);
+    if (bytes !== undefined) {
+      records.push([bytes]);
+    } else if (writtenOnce.has(record)) {
+      bytes = Buffer.concat(recordPieces(record, true).map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+      recordBytes.set(record, bytes);
+      records.push([bytes]);
+    } else {
+      writtenOnce.add(record);
+      records.push(recordPieces(record, true));
     }
     // Each record stands as one \u0001 (JSON text never holds a raw control character).
-    records.push(text);
     return '\u0001';
-  }).flatMap((piece) => {
-    const at = piece.indexOf('\u0001');
-    return at < 0 ? [piece] : [piece.slice(0, at), records[next++]!, piece.slice(at + 1)];
   });
+  const pieces: Piece[] = [];
+  let next = 0;
+  for (const piece of top) {
+    const at = piece.indexOf('\u0001');
+    if (at < 0) pieces.push(piece);
+    else {
+      pieces.push(piece.slice(0, at));
+      for (const recordPiece of records[next++]!) pieces.push(recordPiece);
+      pieces.push(piece.slice(at + 1));
+    }
+  }
   let length = 0;
   for (const piece of pieces) length += typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
   if (out.buffer.length < length) out.buffer = Buffer.allocUnsafeSlow(Math.ceil(length * 1.25));

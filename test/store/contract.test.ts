@@ -242,7 +242,10 @@ describe.each(implementations)('$name honours the ProgressStore contract', ({ ma
     );
     await expect(h.store.update(created.id, (d) => void (d.chunk_attempts['x'] = 1))).rejects.toThrow(/chunk_attempts/);
     await expect(h.store.update(created.id, (d) => void (d.chunk_attempts['0'] = -1))).rejects.toThrow(/chunk_attempts/);
-    expect(h.store.get(created.id)).toBe(two);
+    await h.store.update(created.id, (d) => void d.completed_chunks.push(0, 1, 2));
+    await expect(h.store.update(created.id, (d) => void d.completed_chunks.push(1.5))).rejects.toThrow(/completed_chunks\.3/);
+    await expect(h.store.update(created.id, (d) => void (d.completed_chunks = [0, -1]))).rejects.toThrow(/completed_chunks\.1/);
+    expect(h.store.get(created.id)!.completed_chunks).toEqual([0, 1, 2]);
   });
 
   test('GIVEN 50 concurrent updates THEN every change is kept', async () => {
