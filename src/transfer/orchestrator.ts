@@ -549,13 +549,30 @@ function toRecord(part: Pick<OutgoingPart, 'index' | 'name' | 'offset' | 'size' 
   };
 }
 
-/** Adds (or replaces) a part record, keeping parts and completed_chunks sorted and bytes_done true. */
+/**
+ * Adds (or replaces) a part record, keeping parts and completed_chunks sorted and bytes_done
+ * true. Parts mostly arrive in order, so that case appends without touching the rest: this
+ * runs on every message, and a pass over every part each time made a transfer's cost grow
+ * with the square of its part count.
+ */
 function addPart(draft: TransferRecord, record: PartRecord): void {
-  draft.parts = draft.parts.filter((p) => p.index !== record.index);
-  draft.parts.push(record);
-  draft.parts.sort((a, b) => a.index - b.index);
-  draft.completed_chunks = [...new Set([...draft.completed_chunks, record.index])].sort((a, b) => a - b);
-  draft.bytes_done = sumSizes(draft.parts);
+  const last = draft.parts.at(-1);
+  if (last === undefined || last.index < record.index) {
+    draft.parts.push(record);
+    draft.bytes_done += record.size;
+  } else {
+    draft.parts = draft.parts.filter((p) => p.index !== record.index);
+    draft.parts.push(record);
+    draft.parts.sort((a, b) => a.index - b.index);
+    draft.bytes_done = sumSizes(draft.parts);
+  }
+  const chunks = draft.completed_chunks;
+  const lastIndex = chunks.at(-1);
+  if (lastIndex === undefined || lastIndex < record.index) chunks.push(record.index);
+  else if (!chunks.includes(record.index)) {
+    chunks.push(record.index);
+    chunks.sort((a, b) => a - b);
+  }
 }
 
 function sumSizes(parts: readonly { size: number }[]): number {
