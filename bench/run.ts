@@ -245,6 +245,8 @@ async function runSplit(source: Source, setting: Setting, work: string, api: { a
       MAX_CHUNKS_PER_MESSAGE: String(setting.pack),
       MAX_FILE_SIZE_BYTES: String(64 * 1024 * MIB),
       LOG_LEVEL: 'info',
+      // For experiments: node flags for the bot only (e.g. bench/heap-sample.mjs).
+      ...(process.env.BOT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BOT_NODE_OPTIONS } : {}),
     },
     ...(setting.tsx ? {} : { entry: BUILT_ENTRY }),
   });
