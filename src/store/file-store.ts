@@ -284,8 +284,32 @@ export function serializeCached(state: FileState, out: { buffer: Buffer }): Buff
   return out.buffer.subarray(0, length);
 }
 
-async function writeDurably(file: string, text: string | Buffer): Promise<void> {
-  await writeFileAtomic(file, text, { fsync: true });
+/** Names the version being replaced keeps until it is unlinked (see writeDurably). */
+const PREVIOUS_SUFFIX = '.previous-';
+let previousCount = 0;
+
+/**
+ * Writes `text` durably and atomically, and returns the unlink of the replaced version, which
+ * the caller runs once the write is acknowledged.
+ *
+ * Why the replaced version is kept linked for a moment: when a rename replaces a file's last
+ * link, ext4 frees the old file's blocks inside the rename, and the directory fsync then
+ * waits for that too. Freeing them in a separate unlink afterwards made a 24 MB write ~30 %
+ * faster (20-22 ms -> 15 ms measured on this project's machine). Where hard links are not
+ * supported the rename simply replaces the file as before.
+ */
+async function writeDurably(file: string, text: string | Buffer): Promise<(() => Promise<void>) | undefined> {
+  const previous = `${file}${PREVIOUS_SUFFIX}${process.pid}-${previousCount++}`;
+  const kept = await fsp.link(file, previous).then(
+    () => true,
+    () => false,
+  );
+  try {
+    await writeFileAtomic(file, text, { fsync: true });
+  } catch (error) {
+    if (kept) await fsp.unlink(previous).catch(() => {});
+    throw error;
+  }
   // The rename lives in the directory; without this a power loss may forget it.
   try {
     const dir = await fsp.open(path.dirname(file), 'r');
@@ -297,17 +321,20 @@ async function writeDurably(file: string, text: string | Buffer): Promise<void> 
   } catch {
     // Some platforms (Windows) cannot open or fsync a directory; the file itself is synced.
   }
+  return kept ? () => fsp.unlink(previous).catch(() => {}) : undefined;
 }
 
 /**
- * write-file-atomic names its temp file `<file>.<uint32>` and removes it on exit, which a
- * SIGKILL or power loss skips. Only called while holding the lock, so no writer is active.
+ * write-file-atomic names its temp file `<file>.<uint32>` and removes it on exit, and a
+ * replaced version is unlinked after its write (`<file>.previous-<pid>-<n>`); a SIGKILL or
+ * power loss skips both. Only called while holding the lock, so no writer is active.
  */
 async function removeLeftoverTempFiles(file: string): Promise<void> {
   const base = path.basename(file);
   const entries = await fsp.readdir(path.dirname(file)).catch(() => [] as string[]);
   for (const entry of entries) {
-    if (entry.startsWith(`${base}.`) && /^\d+$/.test(entry.slice(base.length + 1))) {
+    const rest = entry.slice(base.length);
+    if (entry.startsWith(base) && /^\.(\d+|previous-\d+-\d+)$/.test(rest)) {
       await fsp.unlink(path.join(path.dirname(file), entry)).catch(() => {});
     }
   }
@@ -380,6 +407,8 @@ export class FileStore implements ProgressStore {
   /** Reused for the file's bytes on every write (see serializeCached). */
   readonly #out = { buffer: Buffer.alloc(0) };
   #draining: Promise<void> | null = null;
+  /** Replaced versions being unlinked after their write (see writeDurably). */
+  readonly #unlinking = new Set<Promise<void>>();
   #closed = false;
 
   private constructor(
@@ -414,7 +443,7 @@ export class FileStore implements ProgressStore {
         return new FileStore(file, lock, parseProgressText(file, loaded.text), loaded.identity, now);
       }
       const empty = emptyProgressFile();
-      await writeDurably(file, serialize(stateOf(empty)));
+      await (await writeDurably(file, serialize(stateOf(empty))))?.();
       return new FileStore(file, lock, empty, identityOf(await fsp.stat(file)), now);
     } catch (error) {
       await lock?.release();
@@ -465,6 +494,7 @@ export class FileStore implements ProgressStore {
   async close(): Promise<void> {
     this.#closed = true;
     while (this.#draining !== null) await this.#draining;
+    await Promise.all(this.#unlinking);
     await this.#lock?.release();
   }
 
@@ -497,6 +527,7 @@ export class FileStore implements ProgressStore {
 
   async #flush(batch: Op[]): Promise<void> {
     const rejected = new Map<Op, unknown>();
+    let unlinkPrevious: (() => Promise<void>) | undefined;
     try {
       let base = this.#committed;
       let baseIdentity = this.#identity;
@@ -518,7 +549,7 @@ export class FileStore implements ProgressStore {
         if (conflict !== undefined) rejected.set(op, conflict);
       }
       if (rejected.size < batch.length) {
-        await writeDurably(this.file, serializeCached(next, this.#out));
+        unlinkPrevious = await writeDurably(this.file, serializeCached(next, this.#out));
         this.#committed = next;
         // Unknown identity just means the next write re-reads the file first.
         this.#identity = await fsp.stat(this.file).then(identityOf, () => undefined);
@@ -534,6 +565,10 @@ export class FileStore implements ProgressStore {
     for (const op of batch) {
       if (rejected.has(op)) op.waiter.reject(rejected.get(op));
       else settle(op);
+    }
+    if (unlinkPrevious !== undefined) {
+      const unlinking = unlinkPrevious().finally(() => this.#unlinking.delete(unlinking));
+      this.#unlinking.add(unlinking);
     }
   }
 }

@@ -108,3 +108,36 @@ test('GIVEN 30 concurrent changes THEN they are coalesced into fewer writes', as
   expect(rename.mock.calls.length).toBeLessThan(30);
   await store.close();
 });
+
+test('GIVEN writes THEN each replaced version is unlinked once the new one is durable, and a killed writer\'s leftovers go at the next open', async () => {
+  const store = await FileStore.open(file);
+  const created = await store.create(sampleTransfer());
+  for (let i = 0; i < 5; i++) await store.update(created.id, (d) => void d.completed_chunks.push(i));
+  await store.close();
+  expect((await readdir(dir)).sort()).toEqual(['transfer_progress.json']);
+
+  // What a SIGKILL between the steps leaves: a temp file and a previous version's second name.
+  const saved = await readFile(file);
+  await fs.promises.writeFile(`${file}.123456`, 'partial');
+  await fs.promises.link(file, `${file}.previous-999-7`);
+  await fs.promises.writeFile(path.join(dir, 'transfer_progress.json.previous-notes.txt'), 'a user file');
+  const reopened = await FileStore.open(file);
+  expect((await readdir(dir)).sort()).toEqual([
+    'transfer_progress.json',
+    'transfer_progress.json.previous-notes.txt',
+    'transfer_progress.lock',
+  ]);
+  expect((await readFile(file)).equals(saved)).toBe(true);
+  await reopened.close();
+});
+
+test('GIVEN a file system without hard links THEN writes still replace the file atomically', async () => {
+  const store = await FileStore.open(file);
+  const created = await store.create(sampleTransfer());
+  const link = vi.spyOn(fs.promises, 'link').mockRejectedValue(Object.assign(new Error('not supported'), { code: 'EPERM' }));
+  await store.update(created.id, (d) => void d.completed_chunks.push(0));
+  expect(link).toHaveBeenCalled();
+  expect((await readProgressFile(file)).active_transfers[0]!.completed_chunks).toEqual([0]);
+  await store.close();
+  expect((await readdir(dir)).sort()).toEqual(['transfer_progress.json']);
+});
