@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBotProcess, type BotProcess } from '../test/support/bot-process.js';
 import { seededBytes } from '../test/support/random-file.js';
-import { FileSlice } from '../src/transfer/file-slice.js';
+import { FileSlice } from './file-slice.js';
 import { packBatches, partName, sanitizeName } from '../src/transfer/plan.js';
 import type { FakeCall, FakeReply, PostedMessage } from './ipc.js';
 import { formatTable, MIB, mibPerSecond, parseVmHWM, sizeLabel, type Cell } from './stats.js';

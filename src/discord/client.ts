@@ -1,13 +1,56 @@
 /** The discord.js client, pointed at `DISCORD_API_URL`, with our own retry policy in charge. */
-import { Client, GatewayIntentBits, REST, type RESTOptions } from 'discord.js';
+import { STATUS_CODES } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Client, DefaultRestOptions, GatewayIntentBits, REST, type RESTOptions } from 'discord.js';
+import { request } from 'undici';
 import type { Config } from '../config.js';
+import { MultipartBody } from './multipart.js';
 
 type RestConfig = Pick<Config, 'DISCORD_API_URL' | 'UPLOAD_TIMEOUT_MS'>;
 
-function restOptions(config: RestConfig): Partial<RESTOptions> {
+export function restOptions(config: RestConfig): Partial<RESTOptions> {
   // Every retry of an upload is ours (backoff, counted in chunk_attempts); discord.js
   // would otherwise re-send 5xx and timeouts at once. 429 waits stay with discord.js.
-  return { api: config.DISCORD_API_URL, timeout: config.UPLOAD_TIMEOUT_MS, retries: 0 };
+  return { api: config.DISCORD_API_URL, timeout: config.UPLOAD_TIMEOUT_MS, retries: 0, makeRequest };
+}
+
+type ResponseLike = Awaited<ReturnType<RESTOptions['makeRequest']>>;
+
+/**
+ * discord.js's own request strategy, except for a MultipartBody (a message with attachments,
+ * see multipart.ts), which its strategy would read whole into memory: that one is handed to
+ * undici as an async iterable, so it streams, and answered in the shape discord.js expects.
+ */
+async function makeRequest(url: string, init: Parameters<RESTOptions['makeRequest']>[1]): Promise<ResponseLike> {
+  const body = init.body as unknown;
+  if (!(body instanceof MultipartBody)) return DefaultRestOptions.makeRequest(url, init);
+  const res = await request(url, {
+    method: 'POST',
+    headers: { ...(init.headers as Record<string, string>), 'content-type': body.contentType, 'content-length': String(body.length) },
+    // undici streams any async iterable chunk by chunk (its docs list Iterable and
+    // AsyncIterable bodies; its type lists only streams). Not Readable.from(body): that
+    // would read ahead into its own buffer, and multipart.ts relies on no read-ahead.
+    body: body as unknown as Readable,
+    signal: init.signal ?? null,
+    ...(init.dispatcher ? { dispatcher: init.dispatcher } : {}),
+  });
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(res.headers)) {
+    for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, one);
+  }
+  return {
+    body: res.body,
+    arrayBuffer: () => res.body.arrayBuffer(),
+    json: () => res.body.json(),
+    text: () => res.body.text(),
+    get bodyUsed() {
+      return res.body.bodyUsed;
+    },
+    headers,
+    status: res.statusCode,
+    statusText: STATUS_CODES[res.statusCode] ?? '',
+    ok: res.statusCode >= 200 && res.statusCode < 300,
+  };
 }
 
 export function createClient(config: RestConfig): Client {

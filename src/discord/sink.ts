@@ -1,13 +1,15 @@
 /**
  * The Discord chunk sink: one message per batch of parts, through discord.js's REST client
- * (so its rate-limit handling applies) with a FormData body we build ourselves.
+ * (so its rate-limit handling applies) with a multipart body we build ourselves, which
+ * streams the parts from disk (multipart.ts).
  */
 import type { StoredTransfer } from '../store/types.js';
 import { DiscordAPIError, HTTPError, Routes, type REST } from 'discord.js';
 import { SinkError } from '../errors.js';
-import { isSourceChanged, partBlob, sourceChangedError, type ChunkSink, type OutgoingPart, type PostedPart, type Reconciled, type SendOptions } from '../transfer/sink.js';
+import { isSourceChanged, sourceChangedError, type ChunkSink, type OutgoingPart, type PostedPart, type Reconciled, type SendOptions } from '../transfer/sink.js';
 import type { Manifest } from '../transfer/manifest.js';
 import { manifestName } from '../transfer/plan.js';
+import { MultipartBody, type MultipartFile } from './multipart.js';
 
 
 interface ApiAttachment {
@@ -48,8 +50,8 @@ export class DiscordSink implements ChunkSink {
     const total = transfer.total_chunks ?? '?';
     const range = first === last ? `part ${first.index + 1}` : `parts ${first.index + 1}–${last.index + 1}`;
     const content = `\`${transfer.id}\` ${transfer.file_name} · ${range} of ${total}`;
-    // File-backed slices stream from disk into the request; no copy of the part is held.
-    const files = parts.map((p) => ({ name: p.name, blob: partBlob(p) }));
+    // File-backed parts stream from disk into the request; no copy of the part is held.
+    const files = parts.map((p) => ({ filename: p.name, source: p }));
     let message: ApiMessage;
     try {
       message = await this.post(transfer.channel_id, content, files, options);
@@ -81,8 +83,8 @@ export class DiscordSink implements ChunkSink {
       `Rebuild: download every \`${transfer.file_name}.part*\` and this manifest, then \`cat ${transfer.file_name}.part* > ${manifest.file.name}\``,
       `or \`discord-file-splitter join ${name}\` (checks every part). sha256: \`${manifest.file.sha256}\``,
     ].join('\n');
-    const blob = new Blob([`${JSON.stringify(manifest, null, 2)}\n`]);
-    const message = await this.post(transfer.channel_id, content, [{ name, blob }], options);
+    const text = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+    const message = await this.post(transfer.channel_id, content, [{ filename: name, source: text }], options);
     const attachment = message.attachments[0];
     if (!attachment) throw new SinkError(`Discord's answer lacks attachment ${name}`, 'transient', 'missing_attachment');
     return { message_id: message.id, attachment_id: attachment.id };
@@ -133,20 +135,16 @@ export class DiscordSink implements ChunkSink {
   private async post(
     channelId: string,
     content: string,
-    files: { name: string; blob: Blob }[],
+    files: MultipartFile[],
     options: SendOptions,
   ): Promise<ApiMessage> {
-    const form = new FormData();
-    form.append(
-      'payload_json',
-      JSON.stringify({
-        content,
-        nonce: options.nonce,
-        enforce_nonce: true,
-        attachments: files.map((f, id) => ({ id: String(id), filename: f.name })),
-      }),
-    );
-    files.forEach((f, id) => form.append(`files[${id}]`, f.blob, f.name));
+    const payload = JSON.stringify({
+      content,
+      nonce: options.nonce,
+      enforce_nonce: true,
+      attachments: files.map((f, id) => ({ id: String(id), filename: f.filename })),
+    });
+    const form = new MultipartBody({ payload_json: payload }, files);
     // The least busy lane for this channel: a request there queues behind fewer others.
     const busy = this.#busy.get(channelId) ?? this.#lanes.map(() => 0);
     this.#busy.set(channelId, busy);

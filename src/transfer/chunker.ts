@@ -5,15 +5,14 @@
  * Two ways to hand a part on:
  * - `keepData: true` (default): each part gets a fresh Buffer holding its bytes, because the
  *   consumer may keep it while the upload is in flight.
- * - `keepData: false`: the part carries a FileSlice instead (`file`: a Blob-like range read
- *   while it is sent), and the bytes are hashed through two small reused blocks, so memory
- *   does not grow with the part size or the parts in flight. The file's size and mtime are
- *   taken before the first read: a slice refuses to read (NotReadableError) once they
+ * - `keepData: false`: the part carries a range of the file instead (`file`, read while it
+ *   is sent: `partChunks` in sink.ts), and the bytes are hashed through two small reused
+ *   blocks, so memory does not grow with the part size or the parts in flight. The file's
+ *   size and mtime are taken before the first read: reading a range refuses once they
  *   differ, so the bytes a sink streams are the bytes hashed here, or the send fails.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { FileSlice } from './file-slice.js';
 import { abortReason } from './retry.js';
 
 /** A part's bytes in the source file, readable at send time without holding them. */
@@ -21,8 +20,6 @@ export interface FileRange {
   path: string;
   offset: number; // bytes
   size: number; // bytes
-  /** The range as a Blob-like that checks the file is unchanged when read (see the module comment). */
-  blob: FileSlice;
   /** The whole file's size and mtime before the bytes were hashed. */
   fileSize: number; // bytes
   mtimeMs: number;
@@ -112,8 +109,6 @@ class FilePartReader implements PartSource {
       if (!keepData && info.size !== fileSize) {
         throw new SourceChangedError(`${this.filePath} is ${info.size} bytes, expected ${fileSize}`);
       }
-      // Taken before the first read: a slice refuses to read once the file differs from this.
-      const identity = { path: this.filePath, fileSize, mtimeMs: info.mtimeMs };
       const whole: Hash | null = startIndex === 0 ? createHash('sha256') : null;
       const blocks = keepData ? null : [Buffer.allocUnsafe(Math.min(HASH_BLOCK, chunkSize)), Buffer.allocUnsafe(Math.min(HASH_BLOCK, chunkSize))] as const;
       for (let index = startIndex, offset = startIndex * chunkSize; offset < fileSize; index++, offset += chunkSize) {
@@ -126,7 +121,7 @@ class FilePartReader implements PartSource {
           yield { index, offset, size, sha256: createHash('sha256').update(data).digest('hex'), data };
         } else {
           const sha256 = await this.#hashRange(handle, blocks, offset, size, fileSize, whole, signal);
-          const file: FileRange = { path: this.filePath, offset, size, blob: new FileSlice(identity, offset, size), fileSize, mtimeMs: info.mtimeMs };
+          const file: FileRange = { path: this.filePath, offset, size, fileSize, mtimeMs: info.mtimeMs };
           yield { index, offset, size, sha256, file };
         }
       }

@@ -10,9 +10,9 @@ import type { Manifest } from './manifest.js';
 import type { FileRange } from './chunker.js';
 
 /**
- * One part to post. A file source hands on `file` (a FileSlice, read while it is
+ * One part to post. A file source hands on `file` (a range of the file, read while it is
  * sent) and no bytes, so a part waiting for its upload costs no memory; other sources hand
- * on `data`. A sink takes whichever is there (`partBlob`, `partBytes`).
+ * on `data`. A sink takes whichever is there (`partChunks`).
  */
 export interface OutgoingPart {
   index: number; // 0-based
@@ -24,24 +24,17 @@ export interface OutgoingPart {
   file?: FileRange | undefined;
 }
 
-/** The part as a Blob for a request body: the file-backed slice when there is one, else a Blob of `data`. */
-export function partBlob(part: OutgoingPart): Blob {
-  // FormData accepts a FileSlice as a Blob (it says it is one and can stream()); see file-slice.ts.
-  if (part.file) return part.file.blob as unknown as Blob;
-  if (part.data) return new Blob([part.data]);
-  throw new Error(`part ${part.name} carries neither bytes nor a file range`);
-}
-
 /** Read size for a file-backed part's bytes; Blob.stream() reads 64 KiB at a time, ~3× slower. */
 const PIECE = 4 * 1024 * 1024; // bytes
 
 /**
- * The part's bytes in pieces of at most 4 MiB, never the whole part at once when it is
- * file-backed. A piece is valid until the next one is pulled (one buffer is reused). The
- * file must still have the size and mtime it had before the part was hashed, checked before
- * and after reading, like FileSlice.
+ * The part's bytes in pieces, never the whole part at once when it is file-backed. Pieces
+ * are read into `buffers` in turn (by default one buffer of at most 4 MiB), so a piece is
+ * valid only until `buffers.length` more have been pulled. The file must still have the size
+ * and mtime it had before the part was hashed, checked before and after reading, like
+ * FileSlice.
  */
-export async function* partChunks(part: OutgoingPart): AsyncGenerator<Uint8Array> {
+export async function* partChunks(part: OutgoingPart, buffers?: readonly Buffer[]): AsyncGenerator<Uint8Array> {
   if (part.data) {
     yield part.data;
     return;
@@ -55,8 +48,9 @@ export async function* partChunks(part: OutgoingPart): AsyncGenerator<Uint8Array
       if (info.size !== file.fileSize || info.mtimeMs !== file.mtimeMs) throw sourceChangedError(undefined, [part]);
     };
     await check();
-    const buffer = Buffer.allocUnsafe(Math.min(PIECE, file.size));
-    for (let at = 0; at < file.size; ) {
+    const ring = buffers !== undefined && buffers.length > 0 ? buffers : [Buffer.allocUnsafe(Math.min(PIECE, file.size))];
+    for (let at = 0, turn = 0; at < file.size; turn++) {
+      const buffer = ring[turn % ring.length]!;
       const want = Math.min(buffer.length, file.size - at);
       // Bounded: every turn reads at least one byte or throws.
       for (let got = 0; got < want; ) {

@@ -5,6 +5,7 @@ import { REST } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeDiscord } from '../support/fake-discord/index.js';
 import type { FakeDiscord } from '../support/fake-discord/types.js';
+import { restOptions } from '../../src/discord/client.js';
 import { DiscordSink } from '../../src/discord/sink.js';
 import { transferSchema, type TransferRecord } from '../../src/store/schema.js';
 
@@ -14,7 +15,8 @@ describe('DiscordSink', () => {
   let transfer: TransferRecord;
   beforeAll(async () => {
     fake = await startFakeDiscord();
-    rest = new REST({ api: fake.apiUrl, retries: 0 }).setToken(fake.token);
+    // As the bot builds it: its request strategy streams the multipart bodies the sink makes.
+    rest = new REST(restOptions({ DISCORD_API_URL: fake.apiUrl, UPLOAD_TIMEOUT_MS: 120_000 })).setToken(fake.token);
     const now = new Date().toISOString();
     transfer = transferSchema.parse({
       id: 'upload_sinktest1',

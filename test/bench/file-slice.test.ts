@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { open, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileSlice } from '../../src/transfer/file-slice.js';
+import { FileSlice } from '../../bench/file-slice.js';
 import { tempDir } from '../support/temp.js';
 
 const GIB = 1024 ** 3;

@@ -1,0 +1,110 @@
+/**
+ * A multipart/form-data body for a message with attachments, streamed from disk into the
+ * request through discord.js's REST client (so its rate-limit handling still applies; see
+ * `makeRequest` in client.ts).
+ *
+ * Why not FormData: undici turns a FormData into a web ReadableStream and copies every chunk
+ * on the way (`new Uint8Array(chunk)` in its body.js), so each MiB sent cost two fresh 1 MiB
+ * native allocations that only a garbage collection frees. With a 4 GiB file those piled up
+ * between collections and set the bot's peak RSS. Here a part's bytes are read into the same
+ * two buffers for the whole request and handed to the socket as they are.
+ *
+ * Why reusing the buffers is safe: undici writes an async-iterable body chunk by chunk and,
+ * when `socket.write` reports the socket's buffer full (always, for a chunk at least its
+ * high-water mark: 16 KiB in Node 20, 64 KiB in Node 22), waits for 'drain' before it asks for
+ * the next chunk; 'drain' comes once everything written has gone to the kernel. So only
+ * pieces of at least 64 KiB are sent from a shared buffer (a smaller one, the tail of a part,
+ * is sent as a copy, since it may still sit in the socket's queue when the next is read), and
+ * a buffer is free again whenever the next chunk is asked for. Buffers go back to a small pool
+ * only when a body was streamed to its end; an aborted request's are left to the collector.
+ * Every end-to-end test checks the bytes Discord stored against the part hashes, so a client
+ * that broke this would fail them.
+ */
+import { randomBytes } from 'node:crypto';
+import { partChunks, type OutgoingPart } from '../transfer/sink.js';
+
+/** Read size for a part's bytes. */
+const PIECE = 1024 * 1024; // bytes
+/** Pieces smaller than this are sent as a copy (see above). */
+const MIN_SHARED_PIECE = 64 * 1024; // bytes
+/** Read buffers not in use; enough for a few requests in flight. */
+const pool: Buffer[] = [];
+const POOL_MAX = 8;
+
+export interface MultipartFile {
+  filename: string;
+  /** A part to read from disk (or its bytes), or a small in-memory body such as a manifest. */
+  source: OutgoingPart | Uint8Array;
+}
+
+/** Same escaping as undici's FormData encoder. */
+function quoted(value: string): string {
+  return value.replace(/\n/g, '%0A').replace(/\r/g, '%0D').replace(/"/g, '%22');
+}
+
+export class MultipartBody {
+  readonly boundary = `----discord-file-splitter-${randomBytes(12).toString('hex')}`;
+  /** Bytes in the whole body, for Content-Length. */
+  readonly length: number;
+  readonly #fields: [string, string][];
+  readonly #files: MultipartFile[];
+
+  constructor(fields: Record<string, string>, files: MultipartFile[]) {
+    this.#fields = Object.entries(fields);
+    this.#files = files;
+    let length = Buffer.byteLength(this.#closing());
+    for (const [name, value] of this.#fields) length += Buffer.byteLength(this.#fieldHead(name, value));
+    this.#files.forEach((file, i) => {
+      length += Buffer.byteLength(this.#fileHead(i, file.filename)) + sizeOf(file.source) + 2;
+    });
+    this.length = length;
+  }
+
+  get contentType(): string {
+    return `multipart/form-data; boundary=${this.boundary}`;
+  }
+
+  /** Each iteration streams the body afresh (a 429 makes discord.js send it again). */
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    for (const [name, value] of this.#fields) yield Buffer.from(this.#fieldHead(name, value));
+    let buffers: Buffer[] | undefined;
+    let streamed = false;
+    try {
+      for (const [i, file] of this.#files.entries()) {
+        yield Buffer.from(this.#fileHead(i, file.filename));
+        if (file.source instanceof Uint8Array) {
+          yield file.source;
+        } else {
+          buffers ??= [pool.pop() ?? Buffer.allocUnsafeSlow(PIECE), pool.pop() ?? Buffer.allocUnsafeSlow(PIECE)];
+          for await (const piece of partChunks(file.source, buffers)) {
+            yield piece.byteLength < MIN_SHARED_PIECE ? Buffer.from(piece) : piece;
+          }
+        }
+        yield Buffer.from('\r\n');
+      }
+      yield Buffer.from(this.#closing());
+      streamed = true;
+    } finally {
+      if (streamed && buffers) for (const buffer of buffers) if (pool.length < POOL_MAX) pool.push(buffer);
+    }
+  }
+
+  #fieldHead(name: string, value: string): string {
+    return `--${this.boundary}\r\nContent-Disposition: form-data; name="${quoted(name)}"\r\n\r\n${value.replace(/\r?\n|\r/g, '\r\n')}\r\n`;
+  }
+
+  #fileHead(i: number, filename: string): string {
+    return (
+      `--${this.boundary}\r\nContent-Disposition: form-data; name="files[${i}]"; filename="${quoted(filename)}"\r\n` +
+      'Content-Type: application/octet-stream\r\n\r\n'
+    );
+  }
+
+  #closing(): string {
+    return `--${this.boundary}--\r\n`;
+  }
+}
+
+function sizeOf(source: OutgoingPart | Uint8Array): number {
+  return source instanceof Uint8Array ? source.byteLength : source.size;
+}
