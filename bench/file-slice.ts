@@ -1,6 +1,8 @@
 /**
  * A byte range of a file that FormData accepts as a Blob and that reads the file only while
- * it is sent, in 1 MiB pieces.
+ * it is sent, in 1 MiB pieces: how baseline B posts parts with plain fetch. (The bot used it
+ * until it switched to its own multipart body, src/discord/multipart.ts, which spares the
+ * copy undici makes of every FormData chunk.)
  *
  * Why not `fs.openAsBlob(path).slice()`: Node 20 keeps a file-backed Blob's size in 32 bits
  * (a 4 GiB file opens as a 0-byte Blob, 4 GiB + 4 as 4 bytes), and its stream() reads 64 KiB

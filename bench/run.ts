@@ -3,10 +3,10 @@
  * physical limits measured in the same run on the same file (BENCHMARKS.md says how to read it).
  *
  * Three processes: this harness, the fake Discord (bench/fake-child.ts, fork() IPC) and the
- * bot (src/index.ts through tsx, as users run it). For each file it measures
+ * bot (dist/index.js, as `npm start` runs it; one row through tsx). For each file it measures
  *   A  one streaming read of the file with sha256 in Node (the disk-and-hash limit),
  *   B  the same parts POSTed as multipart by plain fetch, one message at a time, packed as
- *      the bot packs them at defaults, bodies read from the file as the bot reads them
+ *      the bot packs them at defaults, bodies read from the file in 1 MiB pieces
  *      (FileSlice), to the same fake (the transport limit),
  * then runs /split to completion for each setting, reading the bot's peak RSS (VmHWM) just
  * before stopping it. Every posted part's size and sha256 (hashed by the fake on receipt) is
@@ -172,7 +172,7 @@ async function baselineA(source: Source): Promise<number> {
 
 async function baselineB(source: Source, api: { apiUrl: string; token: string; channelId: string }, fake: FakeProcess): Promise<{ ms: number; messages: number }> {
   const marker = `bench-B-${source.rel}-${Date.now()}`;
-  // The bot's own Blob-like file ranges (openAsBlob wraps sizes at 2^32 on Node 20).
+  // Blob-like file ranges read in 1 MiB pieces (openAsBlob wraps sizes at 2^32 on Node 20).
   const info = await stat(source.file);
   const blob = new FileSlice({ path: source.file, fileSize: info.size, mtimeMs: info.mtimeMs }, 0, info.size);
   const slices = source.parts.map((p, i) => ({ index: i, size: p.size, offset: i * CHUNK }));

@@ -24,15 +24,15 @@ export interface OutgoingPart {
   file?: FileRange | undefined;
 }
 
-/** Read size for a file-backed part's bytes; Blob.stream() reads 64 KiB at a time, ~3× slower. */
+/** Default read size for a file-backed part's bytes; a file-backed Blob's stream() reads 64 KiB at a time, ~3× slower. */
 const PIECE = 4 * 1024 * 1024; // bytes
 
 /**
  * The part's bytes in pieces, never the whole part at once when it is file-backed. Pieces
  * are read into `buffers` in turn (by default one buffer of at most 4 MiB), so a piece is
  * valid only until `buffers.length` more have been pulled. The file must still have the size
- * and mtime it had before the part was hashed, checked before and after reading, like
- * FileSlice.
+ * and mtime it had before the part was hashed, checked before and after reading: otherwise
+ * this throws SinkError `source_changed`, so the bytes sent are the bytes hashed.
  */
 export async function* partChunks(part: OutgoingPart, buffers?: readonly Buffer[]): AsyncGenerator<Uint8Array> {
   if (part.data) {
@@ -68,9 +68,9 @@ export async function* partChunks(part: OutgoingPart, buffers?: readonly Buffer[
 }
 
 /**
- * A FileSlice (and a Node file-backed Blob) refuses to read, with NotReadableError, once the
- * file's size or mtime differ from those taken before the part was hashed: the source
- * changed, and sending it again cannot help.
+ * Reading a part refuses once the file's size or mtime differ from those taken before the
+ * part was hashed (SinkError `source_changed` from partChunks; NotReadableError from a
+ * file-backed Blob): the source changed, and sending it again cannot help.
  */
 export function isSourceChanged(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
