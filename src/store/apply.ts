@@ -35,10 +35,19 @@ export function describeIssues(issues: readonly { path: readonly PropertyKey[]; 
  */
 const validatedParts = new WeakSet<object>();
 
-/** Freezes `value` and what it holds, stopping at what is already frozen (shared parts). */
+/**
+ * Freezes `value` and what it holds, stopping at what is already frozen (shared parts).
+ * Arrays are walked by index: `for…in` would make a string per element on every update.
+ */
 function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'object' && item !== null) deepFreeze(item);
+    }
+  } else {
     for (const key in value) deepFreeze((value as Record<string, unknown>)[key]);
   }
   return value;
@@ -47,6 +56,8 @@ function deepFreeze<T>(value: T): T {
 /** Makes a schema-checked record immutable and remembers its parts as checked. */
 export function sealRecord(record: TransferRecord): TransferRecord {
   for (const part of record.parts) validatedParts.add(part);
+  // Attempt counts are numbers: freeze the object without visiting its thousands of keys.
+  Object.freeze(record.chunk_attempts);
   return deepFreeze(record);
 }
 
@@ -63,7 +74,7 @@ function validate(record: unknown, id: string): TransferRecord {
  * indices that are not already in a checked record (unchanged parts are the same frozen
  * objects as in `current`).
  */
-function validateChange(draft: TransferRecord, current: TransferRecord): TransferRecord {
+function validateChange(draft: TransferRecord, current: TransferRecord, drafted: Draft): TransferRecord {
   const fresh: PartRecord[] = [];
   const freshAt: number[] = [];
   draft.parts.forEach((part, at) => {
@@ -72,11 +83,12 @@ function validateChange(draft: TransferRecord, current: TransferRecord): Transfe
       freshAt.push(at);
     }
   });
+  // Attempt counts edited through the draft: check the keys touched; replaced wholesale: all.
+  const own = draft.chunk_attempts === drafted.attemptsProxy;
+  const attempts = own ? drafted.attempts : draft.chunk_attempts;
   const changedAttempts: Record<string, unknown> = {};
-  for (const key in draft.chunk_attempts) {
-    if (draft.chunk_attempts[key] !== current.chunk_attempts[key] || !Object.hasOwn(current.chunk_attempts, key)) {
-      changedAttempts[key] = draft.chunk_attempts[key];
-    }
+  for (const key of own ? drafted.touched : Object.keys(attempts)) {
+    if (Object.hasOwn(attempts, key)) changedAttempts[key] = attempts[key];
   }
   // Indices are mostly appended: then only the new ones need checking.
   const chunks = draft.completed_chunks;
@@ -105,7 +117,7 @@ function validateChange(draft: TransferRecord, current: TransferRecord): Transfe
   let next = 0;
   checked.parts = draft.parts.map((part) => (validatedParts.has(part) ? part : checked.parts[next++]!));
   // The unchanged entries were checked before and the changed ones just now; zod changes none.
-  checked.chunk_attempts = draft.chunk_attempts;
+  checked.chunk_attempts = attempts;
   checked.completed_chunks = chunks;
   return sealRecord(checked);
 }
@@ -156,15 +168,44 @@ export function buildNewRecord(input: NewTransfer, now: Date): TransferRecord {
 }
 
 /** A copy of `current` that a change may edit: every array and object in it is its own. */
-function draftOf(current: TransferRecord): TransferRecord {
-  return {
+interface Draft {
+  draft: TransferRecord;
+  /** The draft's own attempt counts, and the keys a change set or deleted through the draft. */
+  attempts: Record<string, number>;
+  attemptsProxy: Record<string, number>;
+  touched: Set<string>;
+}
+
+/**
+ * A copy of `current` that a change may edit: every array and object in it is its own. The
+ * attempt counts are watched, so a check need not compare thousands of them on every update.
+ */
+function draftOf(current: TransferRecord): Draft {
+  const attempts = { ...current.chunk_attempts };
+  const touched = new Set<string>();
+  const attemptsProxy = new Proxy(attempts, {
+    set(target, key, value) {
+      if (typeof key === 'string') touched.add(key);
+      return Reflect.set(target, key, value);
+    },
+    defineProperty(target, key, descriptor) {
+      if (typeof key === 'string') touched.add(key);
+      return Reflect.defineProperty(target, key, descriptor);
+    },
+    deleteProperty(target, key) {
+      if (typeof key === 'string') touched.add(key);
+      return Reflect.deleteProperty(target, key);
+    },
+  });
+  const draft = {
     ...current,
     source: structuredClone(current.source),
     completed_chunks: [...current.completed_chunks],
     parts: [...current.parts],
-    chunk_attempts: { ...current.chunk_attempts },
+    chunk_attempts: attemptsProxy,
     notes: [...current.notes],
   };
+  return { draft, attempts, attemptsProxy, touched };
 }
 
 /**
@@ -178,7 +219,8 @@ export function applyChange(
   change: (draft: TransferRecord) => void,
   now: Date,
 ): TransferRecord {
-  const draft = draftOf(current);
+  const drafted = draftOf(current);
+  const draft = drafted.draft;
   change(draft);
   if (draft.id !== current.id) {
     throw new InvalidRecordError(`transfer ${current.id}: the id cannot be changed (to ${String(draft.id)})`);
@@ -190,7 +232,7 @@ export function applyChange(
     if (draft.status === 'complete' && draft.completed_at === null) draft.completed_at = now.toISOString();
   }
   draft.updated_at = nextUpdatedAt(current.updated_at, now);
-  return validateChange(draft, current);
+  return validateChange(draft, current, drafted);
 }
 
 /** The change `setStatus` makes: a status through the state machine, plus an optional note. */
