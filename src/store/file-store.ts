@@ -243,45 +243,101 @@ export function serialize(state: FileState): string {
 const recordBytes = new WeakMap<TransferRecord, Buffer>();
 const writtenOnce = new WeakSet<TransferRecord>();
 
-/**
- * The same bytes as `serialize(state)`, built from cached text into `out` (grown when too
- * small). Reusing one buffer spares the garbage collector and the C heap a file-sized
- * allocation per write; writes are serialized, so it is never in use twice.
- */
-export function serializeCached(state: FileState, out: { buffer: Buffer }): Buffer {
-  const records: Piece[][] = [];
-  const top = fileText(state, (record) => {
-    let bytes = recordBytes.get(record);
-    if (bytes !== undefined) {
-      records.push([bytes]);
-    } else if (writtenOnce.has(record)) {
-      bytes = Buffer.concat(recordPieces(record, true).map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
-      recordBytes.set(record, bytes);
-      records.push([bytes]);
-    } else {
-      writtenOnce.add(record);
-      records.push(recordPieces(record, true));
-    }
-    // Each record stands as one \u0001 (JSON text never holds a raw control character).
-    return '\u0001';
-  });
-  const pieces: Piece[] = [];
-  let next = 0;
-  for (const piece of top) {
-    const at = piece.indexOf('\u0001');
-    if (at < 0) pieces.push(piece);
-    else {
-      pieces.push(piece.slice(0, at));
-      for (const recordPiece of records[next++]!) pieces.push(recordPiece);
-      pieces.push(piece.slice(at + 1));
-    }
+/** The file's bytes as `out.buffer` holds them after a write: what the next write can patch. */
+export interface FileImage {
+  /** The text around the records: `strings[k]` comes before record k, the last one after all. */
+  strings: string[];
+  records: TransferRecord[];
+  starts: number[]; // byte offset of each record in the buffer
+  lengths: number[]; // bytes
+  length: number; // bytes in the whole file
+}
+
+/** What `serializeCached` keeps between writes. */
+export interface SerializeBuffer {
+  buffer: Buffer;
+  image?: FileImage | undefined;
+}
+
+/** The pieces a record is written from: its own Buffer once it was seen unchanged (above). */
+function piecesOf(record: TransferRecord): Piece[] {
+  const bytes = recordBytes.get(record);
+  if (bytes !== undefined) return [bytes];
+  if (writtenOnce.has(record)) {
+    const joined = Buffer.concat(recordPieces(record, true).map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
+    recordBytes.set(record, joined);
+    return [joined];
   }
+  writtenOnce.add(record);
+  return recordPieces(record, true);
+}
+
+function byteLengthOf(pieces: readonly Piece[]): number {
   let length = 0;
   for (const piece of pieces) length += typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
-  if (out.buffer.length < length) out.buffer = Buffer.allocUnsafeSlow(Math.ceil(length * 1.25));
-  let offset = 0;
-  for (const piece of pieces) offset += typeof piece === 'string' ? out.buffer.write(piece, offset) : piece.copy(out.buffer, offset);
-  return out.buffer.subarray(0, length);
+  return length;
+}
+
+function writePieces(buffer: Buffer, pieces: readonly Piece[], at: number): number {
+  let offset = at;
+  for (const piece of pieces) offset += typeof piece === 'string' ? buffer.write(piece, offset) : piece.copy(buffer, offset);
+  return offset;
+}
+
+/** `buffer` with room for `length` bytes, its first `keep` bytes kept. */
+function withRoom(buffer: Buffer, length: number, keep: number): Buffer {
+  if (buffer.length >= length) return buffer;
+  const grown = Buffer.allocUnsafeSlow(Math.ceil(length * 1.25));
+  buffer.copy(grown, 0, 0, keep);
+  return grown;
+}
+
+/**
+ * The same bytes as `serialize(state)`, built in `out.buffer` (grown when too small), which
+ * keeps the previous write's bytes. When only one record changed since then (a running
+ * transfer), only that record is rendered into place and the records after it are moved
+ * by the difference in length; otherwise every record is copied from its cached text.
+ * Reusing one buffer spares the garbage collector and the C heap a file-sized allocation
+ * per write; writes are serialized, so it is never in use twice.
+ */
+export function serializeCached(state: FileState, out: SerializeBuffer): Buffer {
+  const records = [...state.records.values()];
+  // The text around the records, each record standing as one \u0001 (JSON text never holds
+  // a raw control character).
+  const strings = fileText(state, () => '\u0001').join('').split('\u0001');
+  const image = out.image;
+  if (image !== undefined && image.records.length === records.length && image.strings.every((text, k) => text === strings[k])) {
+    const changed = records.flatMap((record, k) => (record === image.records[k] ? [] : [k]));
+    if (changed.length === 0) return out.buffer.subarray(0, image.length);
+    if (changed.length === 1) {
+      const k = changed[0]!;
+      const pieces = piecesOf(records[k]!);
+      const length = byteLengthOf(pieces);
+      const delta = length - image.lengths[k]!;
+      const oldEnd = image.starts[k]! + image.lengths[k]!;
+      out.buffer = withRoom(out.buffer, image.length + delta, image.length);
+      if (delta !== 0) out.buffer.copyWithin(oldEnd + delta, oldEnd, image.length);
+      writePieces(out.buffer, pieces, image.starts[k]!);
+      image.records[k] = records[k]!;
+      image.lengths[k] = length;
+      for (let j = k + 1; j < records.length; j++) image.starts[j]! += delta;
+      image.length += delta;
+      return out.buffer.subarray(0, image.length);
+    }
+  }
+  const recordPiecesList = records.map(piecesOf);
+  const lengths = recordPiecesList.map(byteLengthOf);
+  const total = byteLengthOf(strings) + lengths.reduce((sum, n) => sum + n, 0);
+  out.buffer = withRoom(out.buffer, total, 0);
+  const starts: number[] = [];
+  let offset = writePieces(out.buffer, [strings[0]!], 0);
+  recordPiecesList.forEach((pieces, k) => {
+    starts.push(offset);
+    offset = writePieces(out.buffer, pieces, offset);
+    offset = writePieces(out.buffer, [strings[k + 1]!], offset);
+  });
+  out.image = { strings, records, starts, lengths, length: total };
+  return out.buffer.subarray(0, total);
 }
 
 /** Names the version being replaced keeps until it is unlinked (see writeDurably). */
@@ -405,7 +461,7 @@ export class FileStore implements ProgressStore {
   #view: Map<string, TransferRecord>;
   #pending: Op[] = [];
   /** Reused for the file's bytes on every write (see serializeCached). */
-  readonly #out = { buffer: Buffer.alloc(0) };
+  readonly #out: SerializeBuffer = { buffer: Buffer.alloc(0) };
   #draining: Promise<void> | null = null;
   /** Replaced versions being unlinked after their write (see writeDurably). */
   readonly #unlinking = new Set<Promise<void>>();

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { FileStore, serialize, serializeCached, type FileState } from '../../src/store/file-store.js';
 import { buildNewRecord, applyChange } from '../../src/store/apply.js';
 import type { ProgressFile, TransferRecord } from '../../src/store/schema.js';
-import { makeTempDir, sampleTransfer } from './helpers.js';
+import { makeTempDir, sampleTransfer, seededRandom } from './helpers.js';
 
 function state(top: Record<string, unknown>, records: TransferRecord[]): FileState {
   const data = { schema_version: 1, ...top, active_transfers: records } as ProgressFile;
@@ -34,6 +34,38 @@ describe('serializeCached', () => {
     expect(serializeCached(s, out).toString('utf8')).toBe(serialize(s));
     // Again, from the cache and into the reused buffer.
     expect(serializeCached(s, out).toString('utf8')).toBe(serialize(s));
+  });
+
+  it('GIVEN 80 random changes (one record, several, none, added, removed, top level) THEN every write patched into the kept buffer equals the plain bytes', () => {
+    const random = seededRandom(20261124);
+    const pick = (n: number) => Math.floor(random() * n);
+    let records = ['upload_aaaaaa', 'upload_bbbbbb', 'upload_cccccc'].map((id) => buildNewRecord(sampleTransfer(id), now));
+    let top: Record<string, unknown> = {};
+    const out = { buffer: Buffer.alloc(16) };
+    const grow = (r: TransferRecord, i: number) =>
+      applyChange(r, (d) => {
+        const index = d.parts.length;
+        d.parts.push({ index, name: `f.part${index}`, offset: index, size: 1 + i, sha256: 'c'.repeat(64), message_id: String(i), attachment_id: String(i) });
+        d.completed_chunks.push(index);
+      }, now);
+    const shrink = (r: TransferRecord) => applyChange(r, (d) => void (d.notes = d.notes.slice(1)), now);
+    const note = (r: TransferRecord, i: number) => applyChange(r, (d) => void d.notes.push('x'.repeat(i % 7)), now);
+    const paths = new Set<string>();
+    for (let i = 0; i < 80; i++) {
+      const k = pick(records.length);
+      const step = pick(8);
+      if (step <= 2) records[k] = grow(records[k]!, i);
+      else if (step === 3) records[k] = shrink(records[k]!);
+      else if (step === 4) records = records.map((r, j) => (j % 2 === 0 ? note(r, i) : r));
+      else if (step === 5 && records.length < 6) records.push(buildNewRecord(sampleTransfer(`upload_n${String(i).padStart(5, '0')}`), now));
+      else if (step === 6 && records.length > 1) records.splice(k, 1);
+      else if (step === 7) top = i % 2 === 0 ? { label: `run ${i}` } : {};
+      else records[k] = note(records[k]!, i);
+      paths.add(String(step));
+      const s = state(top, records);
+      expect(serializeCached(s, out).toString('utf8'), `step ${i} (${step})`).toBe(serialize(s));
+    }
+    expect(paths.size).toBe(8);
   });
 
   it('GIVEN a shorter file after a longer one THEN the reused buffer yields only the new bytes', () => {
