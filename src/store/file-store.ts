@@ -174,12 +174,14 @@ function objectText(value: object, indent: string, field: (key: string, value: u
 }
 
 /**
- * One transfer as an item of `active_transfers` (two spaces in), in pieces: the part lines
- * are cached Buffers when `cache` is set, strings otherwise.
+ * One transfer as an item of `active_transfers` (two spaces in), around its part lines:
+ * `head` ends where the first part line goes and `tail` starts after the last; a transfer
+ * without parts is all `head`.
  */
-function recordPieces(record: TransferRecord, cache: boolean): Piece[] {
+function recordFrame(record: TransferRecord): { head: string; tail?: string; parts: readonly object[] } {
   const at = '  ';
-  const pieces: Piece[] = [];
+  let head: string | undefined;
+  let parts: readonly object[] = [];
   let text = '{\n';
   let first = true;
   for (const [key, value] of Object.entries(record)) {
@@ -187,11 +189,8 @@ function recordPieces(record: TransferRecord, cache: boolean): Piece[] {
     text += `${first ? '' : ',\n'}${at} ${JSON.stringify(key)}: `;
     first = false;
     if (key === 'parts' && Array.isArray(value) && value.length > 0) {
-      pieces.push(`${text}[\n`);
-      value.forEach((part: object, i) => {
-        if (i > 0) pieces.push(',\n');
-        pieces.push(cache ? partLine(part) : PART_INDENT + JSON.stringify(part));
-      });
+      head = `${text}[\n`;
+      parts = value as object[];
       text = `\n${at} ]`;
     } else if (ONE_LINE_FIELDS.has(key)) {
       text += JSON.stringify(value);
@@ -199,9 +198,51 @@ function recordPieces(record: TransferRecord, cache: boolean): Piece[] {
       text += indented(value, `${at} `);
     }
   }
-  pieces.push(first ? '{}' : `${text}\n${at}}`);
+  const end = first ? '{}' : `${text}\n${at}}`;
+  return head === undefined ? { head: end, parts } : { head, tail: end, parts };
+}
+
+/** The record's text in pieces: part lines as cached Buffers when `cache` is set, strings otherwise. */
+function recordPieces(record: TransferRecord, cache: boolean): Piece[] {
+  const { head, tail, parts } = recordFrame(record);
+  const pieces: Piece[] = [head];
+  parts.forEach((part, i) => {
+    if (i > 0) pieces.push(',\n');
+    pieces.push(cache ? partLine(part) : PART_INDENT + JSON.stringify(part));
+  });
+  if (tail !== undefined) pieces.push(tail);
   return pieces;
 }
+
+/**
+ * A record written straight into a buffer from its frame and cached part lines, with no
+ * array of pieces: for the running transfer this happens on every write, and a piece list
+ * as long as its part count was garbage that outlived the young generation.
+ */
+function recordWriter(record: TransferRecord): { length: number; write(buffer: Buffer, at: number): number } {
+  const cached = recordBytes.get(record);
+  if (cached !== undefined) return { length: cached.length, write: (buffer, at) => at + cached.copy(buffer, at) };
+  const pieces = writtenOnce.has(record) ? piecesOf(record) : undefined;
+  if (pieces !== undefined) return { length: byteLengthOf(pieces), write: (buffer, at) => writePieces(buffer, pieces, at) };
+  writtenOnce.add(record);
+  const { head, tail, parts } = recordFrame(record);
+  let length = Buffer.byteLength(head) + (tail === undefined ? 0 : Buffer.byteLength(tail));
+  for (let i = 0; i < parts.length; i++) length += partLine(parts[i]!).length + (i > 0 ? SEPARATOR.length : 0);
+  return {
+    length,
+    write(buffer, at) {
+      let offset = at + buffer.write(head, at);
+      for (let i = 0; i < parts.length; i++) {
+        if (i > 0) offset += SEPARATOR.copy(buffer, offset);
+        offset += partLine(parts[i]!).copy(buffer, offset);
+      }
+      if (tail !== undefined) offset += buffer.write(tail, offset);
+      return offset;
+    },
+  };
+}
+
+const SEPARATOR = Buffer.from(',\n');
 
 /** The file around the records: unknown top-level fields keep their place and order. */
 function fileText(state: FileState, records: (record: TransferRecord) => string): string[] {
@@ -311,13 +352,13 @@ export function serializeCached(state: FileState, out: SerializeBuffer): Buffer 
     if (changed.length === 0) return out.buffer.subarray(0, image.length);
     if (changed.length === 1) {
       const k = changed[0]!;
-      const pieces = piecesOf(records[k]!);
-      const length = byteLengthOf(pieces);
+      const writer = recordWriter(records[k]!);
+      const length = writer.length;
       const delta = length - image.lengths[k]!;
       const oldEnd = image.starts[k]! + image.lengths[k]!;
       out.buffer = withRoom(out.buffer, image.length + delta, image.length);
       if (delta !== 0) out.buffer.copyWithin(oldEnd + delta, oldEnd, image.length);
-      writePieces(out.buffer, pieces, image.starts[k]!);
+      writer.write(out.buffer, image.starts[k]!);
       image.records[k] = records[k]!;
       image.lengths[k] = length;
       for (let j = k + 1; j < records.length; j++) image.starts[j]! += delta;
@@ -325,16 +366,16 @@ export function serializeCached(state: FileState, out: SerializeBuffer): Buffer 
       return out.buffer.subarray(0, image.length);
     }
   }
-  const recordPiecesList = records.map(piecesOf);
-  const lengths = recordPiecesList.map(byteLengthOf);
+  const writers = records.map(recordWriter);
+  const lengths = writers.map((writer) => writer.length);
   const total = byteLengthOf(strings) + lengths.reduce((sum, n) => sum + n, 0);
   out.buffer = withRoom(out.buffer, total, 0);
   const starts: number[] = [];
-  let offset = writePieces(out.buffer, [strings[0]!], 0);
-  recordPiecesList.forEach((pieces, k) => {
+  let offset = out.buffer.write(strings[0]!, 0);
+  writers.forEach((writer, k) => {
     starts.push(offset);
-    offset = writePieces(out.buffer, pieces, offset);
-    offset = writePieces(out.buffer, [strings[k + 1]!], offset);
+    offset = writer.write(out.buffer, offset);
+    offset += out.buffer.write(strings[k + 1]!, offset);
   });
   out.image = { strings, records, starts, lengths, length: total };
   return out.buffer.subarray(0, total);
