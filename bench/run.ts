@@ -288,8 +288,9 @@ async function main(): Promise<void> {
   const say = (s: string) => process.stdout.write(`${s}\n`);
   let failed = false;
   try {
-    // Keep manifests (small) to read their whole-file hash; parts are hashed and dropped.
-    const api = await fake.call<{ apiUrl: string; token: string; channelId: string }>({ op: 'start', retainBytes: 1 * MIB });
+    // Keep manifests to read their whole-file hash; parts (8,000,000 bytes) are hashed and
+    // dropped. A manifest takes ~250 bytes per part: 1 MiB was too little from ~28 GiB on.
+    const api = await fake.call<{ apiUrl: string; token: string; channelId: string }>({ op: 'start', retainBytes: 4 * MIB });
     say(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, Node ${process.version}, ${os.type()} ${os.release()}`);
     say(`command: npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`);
     for (const [n, size] of sizes.entries()) {
