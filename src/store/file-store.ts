@@ -137,8 +137,6 @@ function stateOf(data: ProgressFile): FileState {
  */
 const ONE_LINE_FIELDS = new Set(['completed_chunks', 'chunk_attempts']);
 
-type Piece = string | Buffer;
-
 const PART_INDENT = '    ';
 
 /**
@@ -202,29 +200,42 @@ function recordFrame(record: TransferRecord): { head: string; tail?: string; par
   return head === undefined ? { head: end, parts } : { head, tail: end, parts };
 }
 
-/** The record's text in pieces: part lines as cached Buffers when `cache` is set, strings otherwise. */
-function recordPieces(record: TransferRecord, cache: boolean): Piece[] {
+/** The record's text, rendered afresh (serialize, the reference the cached writer must match). */
+function recordText(record: TransferRecord): string {
   const { head, tail, parts } = recordFrame(record);
-  const pieces: Piece[] = [head];
-  parts.forEach((part, i) => {
-    if (i > 0) pieces.push(',\n');
-    pieces.push(cache ? partLine(part) : PART_INDENT + JSON.stringify(part));
-  });
-  if (tail !== undefined) pieces.push(tail);
-  return pieces;
+  return head + parts.map((part) => PART_INDENT + JSON.stringify(part)).join(',\n') + (tail ?? '');
+}
+
+interface RecordWriter {
+  length: number; // bytes
+  /** Writes the record's bytes at `at`; returns the offset after them. */
+  write(buffer: Buffer, at: number): number;
 }
 
 /**
- * A record written straight into a buffer from its frame and cached part lines, with no
- * array of pieces: for the running transfer this happens on every write, and a piece list
- * as long as its part count was garbage that outlived the young generation.
+ * Writes a record from its own Buffer when it has one, else straight from its frame and
+ * cached part lines, with no array of pieces: for the running transfer this happens on every
+ * write, and a piece list as long as its part count was garbage that outlived the young
+ * generation. A record seen unchanged since the last write gets its Buffer now (see
+ * recordBytes).
  */
-function recordWriter(record: TransferRecord): { length: number; write(buffer: Buffer, at: number): number } {
-  const cached = recordBytes.get(record);
-  if (cached !== undefined) return { length: cached.length, write: (buffer, at) => at + cached.copy(buffer, at) };
-  const pieces = writtenOnce.has(record) ? piecesOf(record) : undefined;
-  if (pieces !== undefined) return { length: byteLengthOf(pieces), write: (buffer, at) => writePieces(buffer, pieces, at) };
-  writtenOnce.add(record);
+function recordWriter(record: TransferRecord): RecordWriter {
+  let bytes = recordBytes.get(record);
+  if (bytes === undefined) {
+    const fresh = frameWriter(record);
+    if (!writtenOnce.has(record)) {
+      writtenOnce.add(record);
+      return fresh;
+    }
+    bytes = Buffer.allocUnsafe(fresh.length);
+    fresh.write(bytes, 0);
+    recordBytes.set(record, bytes);
+  }
+  const own = bytes;
+  return { length: own.length, write: (buffer, at) => at + own.copy(buffer, at) };
+}
+
+function frameWriter(record: TransferRecord): RecordWriter {
   const { head, tail, parts } = recordFrame(record);
   let length = Buffer.byteLength(head) + (tail === undefined ? 0 : Buffer.byteLength(tail));
   for (let i = 0; i < parts.length; i++) length += partLine(parts[i]!).length + (i > 0 ? SEPARATOR.length : 0);
@@ -270,14 +281,14 @@ function fileText(state: FileState, records: (record: TransferRecord) => string)
 }
 
 export function serialize(state: FileState): string {
-  return fileText(state, (record) => recordPieces(record, false).join('')).join('');
+  return fileText(state, recordText).join('');
 }
 
 /**
  * The encoded text of records that were unchanged between two writes. Records are immutable
  * (apply.ts), so a record object's text never goes stale. A record is first written from its
- * pieces; only when a later write finds it unchanged is it joined into a Buffer of its own, so
- * idle transfers cost one copy per write. A running transfer, which changes on every write,
+ * frame and part lines; only when a later write finds it unchanged does it get a Buffer of
+ * its own, so idle transfers cost one copy per write. A running transfer, which changes on every write,
  * never gets one: a Buffer per version of it was a native allocation a little larger each
  * time, which fragmented the C heap (RSS grew with the part count).
  */
@@ -298,31 +309,6 @@ export interface FileImage {
 export interface SerializeBuffer {
   buffer: Buffer;
   image?: FileImage | undefined;
-}
-
-/** The pieces a record is written from: its own Buffer once it was seen unchanged (above). */
-function piecesOf(record: TransferRecord): Piece[] {
-  const bytes = recordBytes.get(record);
-  if (bytes !== undefined) return [bytes];
-  if (writtenOnce.has(record)) {
-    const joined = Buffer.concat(recordPieces(record, true).map((p) => (typeof p === 'string' ? Buffer.from(p) : p)));
-    recordBytes.set(record, joined);
-    return [joined];
-  }
-  writtenOnce.add(record);
-  return recordPieces(record, true);
-}
-
-function byteLengthOf(pieces: readonly Piece[]): number {
-  let length = 0;
-  for (const piece of pieces) length += typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
-  return length;
-}
-
-function writePieces(buffer: Buffer, pieces: readonly Piece[], at: number): number {
-  let offset = at;
-  for (const piece of pieces) offset += typeof piece === 'string' ? buffer.write(piece, offset) : piece.copy(buffer, offset);
-  return offset;
 }
 
 /** `buffer` with room for `length` bytes, its first `keep` bytes kept. */
@@ -368,7 +354,7 @@ export function serializeCached(state: FileState, out: SerializeBuffer): Buffer 
   }
   const writers = records.map(recordWriter);
   const lengths = writers.map((writer) => writer.length);
-  const total = byteLengthOf(strings) + lengths.reduce((sum, n) => sum + n, 0);
+  const total = strings.reduce((sum, text) => sum + Buffer.byteLength(text), 0) + lengths.reduce((sum, n) => sum + n, 0);
   out.buffer = withRoom(out.buffer, total, 0);
   const starts: number[] = [];
   let offset = out.buffer.write(strings[0]!, 0);
@@ -557,8 +543,7 @@ export class FileStore implements ProgressStore {
   }
 
   get(id: string): TransferRecord | undefined {
-    const record = this.#view.get(id);
-    return record;
+    return this.#view.get(id);
   }
 
   async create(transfer: NewTransfer): Promise<TransferRecord> {

@@ -33,8 +33,7 @@ export class MemoryStore implements ProgressStore {
   }
 
   get(id: string): TransferRecord | undefined {
-    const record = this.#records.get(id);
-    return record;
+    return this.#records.get(id);
   }
 
   async create(transfer: NewTransfer): Promise<TransferRecord> {
