@@ -7,14 +7,13 @@
  * anywhere, and does not depend on how the durable write itself is done), and real file
  * systems (a tmpfs filled up, remounted read-only, made immutable; root only).
  */
-import fs from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { DiskWriteError } from '../../src/errors.js';
 import { FileStore, probeDelayMs, readProgressFile } from '../../src/store/file-store.js';
 import { immutableSupported, mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
-import { makeTempDir, samplePart, sampleTransfer } from './helpers.js';
+import { failStat, makeTempDir, samplePart, sampleTransfer } from './helpers.js';
 
 /** Fast probes for tests: the backoff itself is checked through probeDelayMs. */
 const PROBE = { firstMs: 10, maxMs: 100 } as const;
@@ -29,16 +28,6 @@ function nextWritable(store: FileStore): Promise<void> {
       resolve();
     });
   });
-}
-
-/** Makes every stat of `file` fail with EIO until the returned function is called. */
-function failStat(file: string): () => void {
-  const real = fs.promises.stat;
-  const spy = vi.spyOn(fs.promises, 'stat').mockImplementation(((target: fs.PathLike, ...rest: unknown[]) => {
-    if (String(target) === file) return Promise.reject(Object.assign(new Error(`EIO: i/o error, stat '${file}'`), { code: 'EIO' }));
-    return (real as (...args: unknown[]) => Promise<fs.Stats>)(target, ...rest);
-  }) as typeof fs.promises.stat);
-  return () => spy.mockRestore();
 }
 
 describe('a write the disk refuses (injected EIO)', () => {
