@@ -194,7 +194,16 @@ async function acquire(progressPath: string, lockPath: string): Promise<HeldLock
     }
     await removeIfUnchanged(lockPath, existing);
   }
-  throw new LockedError(`could not take the lock ${lockPath} for ${progressPath} after ${MAX_ATTEMPTS} attempts`);
+  throw new LockedError(`could not take the lock ${lockPath} for ${progressPath} after ${MAX_ATTEMPTS} attempts${await guardHint(lockPath)}`);
+}
+
+/** Names a takeover guard left by another host, which only a person can judge and remove. */
+async function guardHint(lockPath: string): Promise<string> {
+  const guard = `${lockPath}.takeover`;
+  const text = await readOrUndefined(guard).catch(() => undefined);
+  const holder = text === undefined ? undefined : parseHolder(text);
+  if (holder === undefined || !elsewhere(holder)) return '';
+  return `: a discord-file-splitter on another host (${holder.hostname}, pid ${holder.pid}) is taking it over or was cut short doing so; if no bot runs there any more, remove ${guard} by hand`;
 }
 
 function makeHeld(lockPath: string, info: LockInfo, content: string): HeldLock {

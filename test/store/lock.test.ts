@@ -109,12 +109,14 @@ describe('FileStore lock', () => {
     await store.close();
   });
 
-  test('GIVEN another host is taking over a garbage lock (its guard is present) THEN open leaves its guard alone and refuses', async () => {
+  test('GIVEN another host is taking over a garbage lock (its guard is present) THEN open leaves its guard alone and refuses, saying how to remove it by hand', async () => {
     const guard = `${lockFile}.takeover`;
     const guardContent = JSON.stringify({ pid: deadPid(), hostname: `not-${os.hostname()}` });
     await writeFile(lockFile, 'garbage');
     await writeFile(guard, guardContent);
-    await expect(FileStore.open(file)).rejects.toThrow(LockedError);
+    const error = await FileStore.open(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockedError);
+    expect(String((error as Error).message)).toMatch(new RegExp(`remove ${guard.replaceAll('.', '\\.')} by hand`));
     expect(await readFile(guard, 'utf8')).toBe(guardContent);
     expect(await readFile(lockFile, 'utf8')).toBe('garbage');
   });
