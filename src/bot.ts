@@ -96,6 +96,9 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
       await Promise.race([transfers.shutdown(), new Promise((r) => setTimeout(r, SHUTDOWN_DEADLINE_MS).unref())]);
       await metricsEndpoint?.close();
       await store.close();
+      if (store.refusal) {
+        log.warn({ err: store.refusal }, 'the disk still refuses the progress file: its last good state stays, and the next start finds parts posted since then in the channel');
+      }
       closeLanes(lanes);
       await client.destroy();
       log.info('stopped');

@@ -28,6 +28,28 @@ export class StaleWriteError extends Error {
   override readonly name = 'StaleWriteError';
 }
 
+/** How a disk refuses writes, in the words users see ("paused: cannot write the progress file (disk full)"). */
+export type DiskCondition = 'disk full' | 'read-only' | 'not permitted' | 'I/O error';
+
+/**
+ * The disk refused to write the progress file (full, read-only, not permitted, failing); the
+ * file keeps its last good state. `kept`: the change stays in the store's memory and goes
+ * out with the next write the disk allows; otherwise (a new transfer, a prune) it was
+ * dropped, and the caller may try again later.
+ */
+export class DiskWriteError extends Error {
+  override readonly name = 'DiskWriteError';
+  constructor(
+    readonly file: string,
+    readonly code: string,
+    readonly condition: DiskCondition,
+    readonly kept: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(`Progress file ${file} cannot be written: ${condition} (${code})${kept ? '; the change is kept in memory until it can' : ''}`, options);
+  }
+}
+
 /** Another live process holds the progress file's lock. */
 export class LockedError extends Error {
   override readonly name = 'LockedError';

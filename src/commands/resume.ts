@@ -24,8 +24,13 @@ export default {
     if (transfer.status !== 'interrupted' && transfer.status !== 'error' && transfer.status !== 'pending') {
       throw new UserError(`Transfer \`${id}\` is ${transfer.status}; only interrupted or failed transfers can be resumed.`);
     }
+    const refusal = ctx.store.refusal;
+    // It may well pause again at once; say so rather than let the user wonder.
+    const disk = refusal
+      ? ` The progress file cannot be written right now (${refusal.condition}): it will pause again until it can, then resume by itself.`
+      : '';
     await interaction.reply({
-      content: `Resuming \`${id}\`: checking the ${transfer.completed_chunks.length} part(s) already posted, then sending the rest.`,
+      content: `Resuming \`${id}\`: checking the ${transfer.completed_chunks.length} part(s) already posted, then sending the rest.${disk}`,
       flags: MessageFlags.Ephemeral,
     });
     ctx.transfers.start(id);

@@ -1,6 +1,6 @@
 /** The one error boundary every interaction passes through. */
 import { MessageFlags, type Interaction } from 'discord.js';
-import { UserError } from '../errors.js';
+import { DiskWriteError, UserError } from '../errors.js';
 import { commandsByName } from '../commands/index.js';
 import type { BotContext } from '../commands/types.js';
 
@@ -25,8 +25,12 @@ export async function routeInteraction(interaction: Interaction, ctx: BotContext
     await command.execute(interaction, ctx);
   } catch (error) {
     const userError = error instanceof UserError;
-    if (!userError) ctx.log.error({ err: error, command: interaction.commandName, user_id: interaction.user.id }, 'command failed');
-    const content = userError ? error.message : 'Sorry, something went wrong on the bot\'s side; the operator can find details in its log.';
+    if (error instanceof DiskWriteError) {
+      ctx.log.warn({ err: error, command: interaction.commandName, user_id: interaction.user.id }, 'command hit a progress file the disk refuses to write');
+    } else if (!userError) {
+      ctx.log.error({ err: error, command: interaction.commandName, user_id: interaction.user.id }, 'command failed');
+    }
+    const content = userError ? error.message : error instanceof DiskWriteError ? diskRefusalMessage(error) : 'Sorry, something went wrong on the bot\'s side; the operator can find details in its log.';
     try {
       if (interaction.deferred && !interaction.replied) await interaction.editReply({ content });
       else if (interaction.replied) await interaction.followUp({ content, flags: MessageFlags.Ephemeral });
@@ -35,4 +39,10 @@ export async function routeInteraction(interaction: Interaction, ctx: BotContext
       ctx.log.warn({ err: replyError, command: interaction.commandName }, 'could not tell the user about an error');
     }
   }
+}
+
+/** What a user is told when the disk refused to record their command (no host path: it names the condition only). */
+function diskRefusalMessage(error: DiskWriteError): string {
+  const outcome = error.kept ? 'The change is kept and will be saved once it can be.' : 'Nothing was recorded; please try again later.';
+  return `The bot cannot write its progress file right now (${error.condition}). ${outcome}`;
 }

@@ -1,12 +1,15 @@
 /**
  * Runs the bot's transfers: one orchestrator run per transfer, its AbortController, its
  * progress message, start-up recovery and shutdown. The commands talk only to this.
+ *
+ * A run the disk stops (the progress file cannot be written) ends `interrupted`, paused; the
+ * store keeps trying the write, and once one succeeds the paused transfers start again.
  */
 import { Routes, type REST } from 'discord.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
-import { SinkError } from '../errors.js';
+import { DiskWriteError, SinkError } from '../errors.js';
 
 import type { NewTransfer, ProgressStore, StoredTransfer } from '../store/types.js';
 import type { ChunkSink } from '../transfer/sink.js';
@@ -58,9 +61,13 @@ interface NewTransferInput {
 
 export class TransferManager {
   readonly #runs = new Map<string, Run>();
+  /** Transfers whose run stopped because the progress file could not be written. */
+  readonly #paused = new Set<string>();
   #stopping = false;
 
-  constructor(private readonly deps: TransferManagerDeps) {}
+  constructor(private readonly deps: TransferManagerDeps) {
+    deps.store.onWritable(() => this.#resumePaused());
+  }
 
   async createFileTransfer(input: NewTransferInput & { source: LocalSource }): Promise<StoredTransfer> {
     const { source, chunkSize } = input;
@@ -111,6 +118,8 @@ export class TransferManager {
     if (this.#runs.has(id) || this.#stopping) return;
     const transfer = this.deps.store.get(id);
     if (!transfer) throw new Error(`unknown transfer ${id}`);
+    // Started again (by /resume or by the disk freeing up): a new pause re-registers it.
+    this.#paused.delete(id);
     const run: Run = {
       controller: new AbortController(),
       hardStop: new AbortController(),
@@ -126,7 +135,24 @@ export class TransferManager {
         this.deps.log.error({ err: error, transfer_id: id }, 'transfer run failed unexpectedly');
         return this.deps.store.get(id);
       })
-      .finally(() => this.#runs.delete(id));
+      .finally(() => {
+        this.#runs.delete(id);
+        // The disk may have freed up while this run was settling its pause.
+        this.#resumePaused();
+      });
+  }
+
+  /** Starts the transfers a refused progress write paused, once the store writes again. */
+  #resumePaused(): void {
+    if (this.#stopping || this.deps.store.refusal !== undefined) return;
+    for (const id of this.#paused) {
+      if (this.#runs.has(id)) continue; // still settling: looked at again when it ends
+      this.#paused.delete(id);
+      // Cancelled or finished meanwhile: nothing to resume.
+      if (this.deps.store.get(id)?.status !== 'interrupted') continue;
+      this.deps.log.info({ event: 'transfer_resumed', transfer_id: id }, 'the progress file can be written again: resuming');
+      this.start(id);
+    }
   }
 
   /** Waits for a running transfer to settle (tests and shutdown). */
@@ -260,6 +286,7 @@ export class TransferManager {
           backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
           maxFileSizeBytes: config.MAX_FILE_SIZE_BYTES,
         },
+        onPaused: () => this.#paused.add(id),
         onProgress: (t) => {
           run.latest = t;
           url?.onProgress(t);
@@ -285,9 +312,14 @@ export class TransferManager {
           body: { content: renderProgress(transfer) },
         })) as { id: string };
         messageId = message.id;
-        await this.deps.store.update(transfer.id, (t) => {
-          t.progress_message_id = message.id;
-        });
+        await this.deps.store
+          .update(transfer.id, (t) => {
+            t.progress_message_id = message.id;
+          })
+          .catch((error: unknown) => {
+            // Kept in memory until the disk allows; the run pauses at its own first write.
+            if (!(error instanceof DiskWriteError && error.kept)) throw error;
+          });
       } catch (error) {
         // The transfer itself will meet the same refusal and end with a note; don't stop here.
         this.deps.log.warn({ err: error, transfer_id: transfer.id }, 'could not post the progress message');

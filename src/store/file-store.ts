@@ -12,11 +12,16 @@
  * on. Before a write the file is stat'ed; if it changed behind our back it is re-read, and a
  * change whose record on disk is no longer the version it was based on is rejected with
  * StaleWriteError instead of overwriting someone else's update.
+ *
+ * A disk that refuses writes (full, read-only, not permitted, failing) loses nothing: the
+ * refused changes stay in memory ("held"), callers learn why through DiskWriteError, and a
+ * probe with bounded exponential backoff writes them once the disk allows, then tells the
+ * `onWritable` listeners (the bot resumes the transfers it paused).
  */
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import writeFileAtomic from 'write-file-atomic';
-import { StaleWriteError, StoreError } from '../errors.js';
+import { DiskWriteError, StaleWriteError, StoreError, type DiskCondition } from '../errors.js';
 import { applyChange, buildNewRecord, describeIssues, sealRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import {
@@ -33,7 +38,42 @@ export interface FileStoreOptions {
   /** Take the advisory lock beside the file (default true); tools reading alongside pass false. */
   lock?: boolean;
   now?: () => Date;
+  /** How often held changes are tried again after the disk refused them. */
+  probe?: ProbeOptions;
 }
+
+/** After a refusal, held changes are tried again `firstMs` later, then doubling up to `maxMs`. */
+export interface ProbeOptions {
+  firstMs: number;
+  maxMs: number;
+}
+
+const PROBE_DEFAULTS = {
+  firstMs: 500, // ms
+  maxMs: 30_000, // ms: a freed disk is noticed within half a minute
+} as const satisfies ProbeOptions;
+
+/** The wait before the `attempt`-th try (1-based) after a refusal: doubling, capped. */
+export function probeDelayMs(attempt: number, options: ProbeOptions): number {
+  return Math.min(options.maxMs, options.firstMs * 2 ** (attempt - 1));
+}
+
+/**
+ * Errors that mean the disk refuses writes for now, not that the file or the change is bad:
+ * full (ENOSPC, EDQUOT), read-only (EROFS: an operator, or the kernel after disk errors), not
+ * permitted (EPERM from `chattr +i`, EACCES from a changed folder mode: the store wrote beside
+ * the file when it took the lock, so these changed under it and can be changed back), failing
+ * (EIO). A refused write leaves the last good file in place, so holding the changes and
+ * trying again is safe. Anything else (a corrupt file, a bug) still rejects and drops them.
+ */
+const REFUSALS: Readonly<Record<string, DiskCondition>> = {
+  ENOSPC: 'disk full',
+  EDQUOT: 'disk full',
+  EROFS: 'read-only',
+  EPERM: 'not permitted',
+  EACCES: 'not permitted',
+  EIO: 'I/O error',
+};
 
 /** What identifies one version of the file without reading it: a rename changes `ino`. */
 interface FileIdentity {
@@ -493,6 +533,16 @@ export class FileStore implements ProgressStore {
   /** Replaced versions being unlinked after their write (see writeDurably). */
   readonly #unlinking = new Set<Promise<void>>();
   #closed = false;
+  /** Changes the disk refused: still in the view, and written first by every later write. */
+  #held: Op[] = [];
+  /** The last refusal, until a write succeeds. */
+  #refusal: DiskWriteError | undefined;
+  readonly #probe: ProbeOptions;
+  #probeTimer: NodeJS.Timeout | undefined;
+  #probeAttempts = 0;
+  /** Set by the probe and by close: the next drain writes held changes even with nothing new. */
+  #retryHeld = false;
+  readonly #writableListeners = new Set<() => void>();
 
   private constructor(
     file: string,
@@ -500,10 +550,12 @@ export class FileStore implements ProgressStore {
     data: ProgressFile,
     identity: FileIdentity | undefined,
     now: () => Date,
+    probe: ProbeOptions,
   ) {
     this.file = file;
     this.#lock = lock;
     this.#now = now;
+    this.#probe = probe;
     this.#committed = stateOf(data);
     this.#identity = identity;
     this.#view = new Map(this.#committed.records);
@@ -517,17 +569,18 @@ export class FileStore implements ProgressStore {
   static async open(filePath: string, options: FileStoreOptions = {}): Promise<FileStore> {
     const file = path.resolve(filePath);
     const now = options.now ?? (() => new Date());
+    const probe = options.probe ?? PROBE_DEFAULTS;
     await fsp.mkdir(path.dirname(file), { recursive: true });
     const lock = options.lock === false ? undefined : await acquireLock(file);
     try {
       if (lock !== undefined) await removeLeftoverTempFiles(file);
       const loaded = await readWithIdentity(file);
       if (loaded !== undefined) {
-        return new FileStore(file, lock, parseProgressText(file, loaded.text), loaded.identity, now);
+        return new FileStore(file, lock, parseProgressText(file, loaded.text), loaded.identity, now, probe);
       }
       const empty = emptyProgressFile();
       await (await writeDurably(file, serialize(stateOf(empty))))?.();
-      return new FileStore(file, lock, empty, identityOf(await fsp.stat(file)), now);
+      return new FileStore(file, lock, empty, identityOf(await fsp.stat(file)), now, probe);
     } catch (error) {
       await lock?.release();
       throw error;
@@ -573,8 +626,24 @@ export class FileStore implements ProgressStore {
     return this.#enqueue<string[]>((waiter) => ({ kind: 'prune', expected, removed: [], waiter }));
   }
 
+  /** Why the disk refused the last write, while changes are held in memory; undefined once a write succeeds. */
+  get refusal(): DiskWriteError | undefined {
+    return this.#refusal;
+  }
+
+  /** Calls `listener` after each write that succeeds following a refusal: the held changes are then on disk. */
+  onWritable(listener: () => void): void {
+    this.#writableListeners.add(listener);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    clearTimeout(this.#probeTimer);
+    this.#probeTimer = undefined;
+    // One last try at what the disk refused; if it still refuses, the last good file stays
+    // (and a restart's reconcile finds the parts posted since in the channel).
+    this.#retryHeld = true;
+    this.#draining ??= this.#drain();
     while (this.#draining !== null) await this.#draining;
     await Promise.all(this.#unlinking);
     await this.#lock?.release();
@@ -597,8 +666,10 @@ export class FileStore implements ProgressStore {
     try {
       // Yield once so a synchronous burst of changes joins a single write.
       await null;
-      while (this.#pending.length > 0) {
-        const batch = this.#pending.splice(0);
+      while (this.#pending.length > 0 || (this.#retryHeld && this.#held.length > 0)) {
+        this.#retryHeld = false;
+        // Held changes go first: the pending ones were built on top of them.
+        const batch = [...this.#held.splice(0), ...this.#pending.splice(0)];
         await this.#flush(batch);
       }
     } finally {
@@ -609,6 +680,8 @@ export class FileStore implements ProgressStore {
 
   async #flush(batch: Op[]): Promise<void> {
     const rejected = new Map<Op, unknown>();
+    const held: Op[] = [];
+    let wrote = false;
     let unlinkPrevious: (() => Promise<void>) | undefined;
     try {
       let base = this.#committed;
@@ -632,6 +705,7 @@ export class FileStore implements ProgressStore {
       }
       if (rejected.size < batch.length) {
         unlinkPrevious = await writeDurably(this.file, serializeCached(next, this.#out));
+        wrote = true;
         this.#committed = next;
         // Unknown identity just means the next write re-reads the file first.
         this.#identity = await fsp.stat(this.file).then(identityOf, () => undefined);
@@ -640,17 +714,63 @@ export class FileStore implements ProgressStore {
         this.#identity = baseIdentity;
       }
     } catch (error) {
-      for (const op of batch) rejected.set(op, error);
+      const code = errnoCode(error) ?? '';
+      const condition = REFUSALS[code];
+      if (condition === undefined) {
+        for (const op of batch) rejected.set(op, error);
+      } else {
+        this.#refusal = new DiskWriteError(this.file, code, condition, true, { cause: error });
+        for (const op of batch) {
+          if (rejected.has(op)) continue; // stale: refused for that, not held
+          // An update records something that happened (a part Discord stored): hold it. A new
+          // transfer or a prune has not happened yet: drop it, and its caller may try again.
+          const kept = op.kind === 'update';
+          rejected.set(op, new DiskWriteError(this.file, code, condition, kept, { cause: error }));
+          if (kept) held.push(op);
+        }
+      }
     }
     this.#view = new Map(this.#committed.records);
+    // A held change to a transfer whose creation was dropped goes with it.
+    this.#held = held.filter((op) => applyOp(this.#view, op) === undefined);
     for (const op of this.#pending) applyOp(this.#view, op);
     for (const op of batch) {
       if (rejected.has(op)) op.waiter.reject(rejected.get(op));
       else settle(op);
     }
+    if (wrote && this.#refusal !== undefined) this.#recovered();
+    else if (this.#held.length > 0) this.#scheduleProbe();
     if (unlinkPrevious !== undefined) {
       const unlinking = unlinkPrevious().finally(() => this.#unlinking.delete(unlinking));
       this.#unlinking.add(unlinking);
+    }
+  }
+
+  /** Tries the held changes again after a bounded, doubling wait (one timer at a time). */
+  #scheduleProbe(): void {
+    if (this.#closed || this.#probeTimer !== undefined) return;
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = undefined;
+      this.#retryHeld = true;
+      this.#draining ??= this.#drain();
+    }, probeDelayMs(++this.#probeAttempts, this.#probe));
+    // The bot stays up for its own reasons; a tool or a test must not be kept alive by this.
+    this.#probeTimer.unref();
+  }
+
+  /** A write succeeded after a refusal: everything held is on disk now. */
+  #recovered(): void {
+    clearTimeout(this.#probeTimer);
+    this.#probeTimer = undefined;
+    this.#probeAttempts = 0;
+    this.#refusal = undefined;
+    for (const listener of this.#writableListeners) {
+      try {
+        listener();
+      } catch (error) {
+        // A listener's own failure must not stop the writer loop; make it visible all the same.
+        process.emitWarning(error instanceof Error ? error : new Error(String(error)), 'FileStoreListenerWarning');
+      }
     }
   }
 }

@@ -5,6 +5,8 @@
  * Not proper-lockfile: its staleness is time-based (a lock is stale once its mtime is old
  * enough), so a lock left by a SIGKILLed bot would block the next start for that long.
  * SPEC wants a dead holder's lock taken over at once, so liveness here is the holder's pid.
+ * A pid means something only on the host that wrote it: a lock written under another
+ * hostname (another machine, another container on a shared volume) is never taken over.
  */
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -44,18 +46,33 @@ function errnoCode(error: unknown): string | undefined {
   return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
 }
 
+/** A lock (or takeover guard) as read back: `hostname` is undefined when it names none. */
+interface Holder {
+  pid: number;
+  hostname: string | undefined;
+  started_at: string;
+}
+
 /** The holder as written, or undefined when the file is not a lock we understand (garbage). */
-function parseLockInfo(text: string): LockInfo | undefined {
+function parseHolder(text: string): Holder | undefined {
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== 'object' || value === null) return undefined;
     const { pid, hostname, started_at } = value as Record<string, unknown>;
     // pid 0 and negative pids would signal process groups in isAlive.
     if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0) return undefined;
-    return { pid, hostname: typeof hostname === 'string' ? hostname : '?', started_at: String(started_at) };
+    return { pid, hostname: typeof hostname === 'string' ? hostname : undefined, started_at: String(started_at) };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Written on another host: its pid says nothing here. A holder naming no host was not written
+ * by this program (every version wrote one); it is judged by its pid, as before.
+ */
+function elsewhere(holder: Holder): boolean {
+  return holder.hostname !== undefined && holder.hostname !== os.hostname();
 }
 
 /** EPERM means the process exists but belongs to someone else: alive. */
@@ -112,12 +129,12 @@ async function createExclusive(lockPath: string, content: string): Promise<boole
  */
 async function removeIfUnchanged(lockPath: string, staleContent: string): Promise<void> {
   const guard = `${lockPath}.takeover`;
-  const guardContent = JSON.stringify({ pid: process.pid });
+  const guardContent = JSON.stringify({ pid: process.pid, hostname: os.hostname() });
   if (!(await createExclusive(guard, guardContent))) {
-    // Someone else is taking over; if that someone died mid-way, clear its guard.
+    // Someone else is taking over; if that someone died mid-way on this host, clear its guard.
     const other = await readOrUndefined(guard);
-    const holder = other === undefined ? undefined : parseLockInfo(other);
-    if (other !== undefined && (holder === undefined || !isProcessAlive(holder.pid))) {
+    const holder = other === undefined ? undefined : parseHolder(other);
+    if (other !== undefined && (holder === undefined || (!elsewhere(holder) && !isProcessAlive(holder.pid)))) {
       await fsp.unlink(guard).catch(() => {});
     }
     await sleep(TAKEOVER_WAIT_MS);
@@ -159,18 +176,34 @@ async function acquire(progressPath: string, lockPath: string): Promise<HeldLock
     if (await createExclusive(lockPath, content)) return makeHeld(lockPath, info, content);
     const existing = await readOrUndefined(lockPath);
     if (existing === undefined) continue; // released between our two steps: try again
-    const holder = parseLockInfo(existing);
+    const holder = parseHolder(existing);
+    if (holder !== undefined && elsewhere(holder)) {
+      throw new LockedError(
+        `${progressPath} is locked by a discord-file-splitter on another host (${holder.hostname}, pid ${holder.pid}, ` +
+          `since ${holder.started_at}); a lock from another host is never taken over, since its pid cannot be checked ` +
+          `from here. If no bot runs there any more, remove ${lockPath} by hand, then start again`,
+      );
+    }
     // Our own pid in a lock we do not hold is a previous run that had the same pid
     // (pid 1 in a container, for instance): that run is gone.
     if (holder !== undefined && holder.pid !== process.pid && isProcessAlive(holder.pid)) {
       throw new LockedError(
-        `another discord-file-splitter (pid ${holder.pid} on ${holder.hostname}, since ${holder.started_at}) ` +
+        `another discord-file-splitter (pid ${holder.pid} on ${holder.hostname ?? 'this host'}, since ${holder.started_at}) ` +
           `is using ${progressPath}; stop it first (lock file ${lockPath})`,
       );
     }
     await removeIfUnchanged(lockPath, existing);
   }
-  throw new LockedError(`could not take the lock ${lockPath} for ${progressPath} after ${MAX_ATTEMPTS} attempts`);
+  throw new LockedError(`could not take the lock ${lockPath} for ${progressPath} after ${MAX_ATTEMPTS} attempts${await guardHint(lockPath)}`);
+}
+
+/** Names a takeover guard left by another host, which only a person can judge and remove. */
+async function guardHint(lockPath: string): Promise<string> {
+  const guard = `${lockPath}.takeover`;
+  const text = await readOrUndefined(guard).catch(() => undefined);
+  const holder = text === undefined ? undefined : parseHolder(text);
+  if (holder === undefined || !elsewhere(holder)) return '';
+  return `: a discord-file-splitter on another host (${holder.hostname}, pid ${holder.pid}) is taking it over or was cut short doing so; if no bot runs there any more, remove ${guard} by hand`;
 }
 
 function makeHeld(lockPath: string, info: LockInfo, content: string): HeldLock {

@@ -64,6 +64,13 @@ export class MemoryStore implements ProgressStore {
     return ids;
   }
 
+  /** Memory never refuses a write. */
+  readonly refusal = undefined;
+
+  onWritable(): void {
+    // Nothing is ever held back, so there is nothing to report.
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
   }

@@ -1,5 +1,6 @@
 /** What the orchestrator and the bot need from a progress store; file and memory versions exist. */
 import type { z } from 'zod';
+import type { DiskWriteError } from '../errors.js';
 import type { TransferRecord, TransferStatus, transferSchema } from './schema.js';
 
 /**
@@ -53,6 +54,13 @@ export interface ProgressStore {
   setStatus(id: string, status: TransferStatus, note?: string): Promise<StoredTransfer>;
   /** Removes finished transfers whose `updated_at` is older than `olderThanMs` ago. */
   prune(olderThanMs: number, now?: Date): Promise<string[]>;
-  /** Waits for pending writes and releases the lock, if any. */
+  /**
+   * Why the disk refused the last write (DiskWriteError: full, read-only, …); the refused
+   * changes are held in memory and written once it allows. Undefined once a write succeeds.
+   */
+  readonly refusal: DiskWriteError | undefined;
+  /** Calls `listener` after each write that succeeds following a refusal. Listeners must not throw. */
+  onWritable(listener: () => void): void;
+  /** Waits for pending writes (one last try for held ones) and releases the lock, if any. */
   close(): Promise<void>;
 }

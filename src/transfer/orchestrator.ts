@@ -6,13 +6,18 @@
  * their fresh hash is compared with the recorded one (a changed source ends in `error`,
  * never a mixed file), and the whole-file hash comes out of the same pass.
  * Everything it touches arrives through `deps`: a ChunkSink, a ProgressStore, the source.
+ *
+ * A progress file the disk refuses to write (DiskWriteError) pauses the run rather than
+ * failing it: the store keeps the change in memory, the run stops dispatching, settles what
+ * is in flight and ends `interrupted` with a `paused: …` note, resumable by the next run.
  */
 import { stat } from 'node:fs/promises';
 import { DEFAULTS } from '../config.js';
-import { SinkError } from '../errors.js';
+import { DiskWriteError, SinkError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
 import type { PartRecord, TransferRecord, TransferStatus } from '../store/schema.js';
+import { statusChange } from '../store/apply.js';
 import { canTransition } from '../store/state.js';
 import type { NewTransfer, ProgressStore, StoredTransfer } from '../store/types.js';
 import { readParts, SourceChangedError, type PartSource, type SourcePart } from './chunker.js';
@@ -46,6 +51,8 @@ export interface TransferDeps {
   now?: (() => Date) | undefined;
   /** Called with the saved record after every progress write. */
   onProgress?: ((transfer: StoredTransfer) => void) | undefined;
+  /** Called once when the disk refuses a progress write and the run pauses (see the top of this file). */
+  onPaused?: ((error: DiskWriteError) => void) | undefined;
   /** Counts posted parts and retries for /metrics; absent, nothing is counted. */
   metrics?: Metrics | undefined;
 }
@@ -124,6 +131,8 @@ class TransferRun {
   #record!: StoredTransfer;
   #failure: Failure | null = null;
   #aborted = false;
+  /** Why the disk refused a progress write, which stops this run as `interrupted`. */
+  #paused: DiskWriteError | null = null;
   readonly #inFlight = new Set<Promise<void>>();
   /** Attempts not yet written (from batches that failed), merged into the final write. */
   readonly #unsavedAttempts = new Map<number, number>();
@@ -153,7 +162,8 @@ class TransferRun {
       throw new Error(`transfer ${this.#id} is ${initial.status}; it cannot run again`);
     }
     const wasInterrupted = initial.status === 'interrupted';
-    this.#record = initial.status === 'in_progress' ? initial : await this.#deps.store.setStatus(this.#id, 'in_progress');
+    this.#record = initial;
+    if (initial.status !== 'in_progress') await this.#save(statusChange('in_progress'));
     this.#log.info(
       {
         event: 'transfer_started',
@@ -165,7 +175,7 @@ class TransferRun {
       },
       'transfer_started',
     );
-    this.#progress();
+    if (initial.status === 'in_progress') this.#progress();
     try {
       await this.#checkSource();
       if (this.#settled()) return await this.#finish();
@@ -189,11 +199,17 @@ class TransferRun {
 
   #settled(): boolean {
     if (this.#signal.aborted) this.#aborted = true;
-    return this.#failure !== null || this.#aborted;
+    return this.#failure !== null || this.#aborted || this.#paused !== null;
   }
 
   #fail(note: string): void {
     this.#failure ??= { note };
+  }
+
+  #pause(error: DiskWriteError): void {
+    if (this.#paused !== null) return;
+    this.#paused = error;
+    this.#deps.onPaused?.(error);
   }
 
   /** A resumed file source must be byte-for-byte the one planned: same size and mtime. */
@@ -487,11 +503,15 @@ class TransferRun {
     this.#unsavedAttempts.clear();
     this.#unsavedRetries = 0;
     const aborted = this.#aborted || this.#signal.aborted;
-    const status: TransferStatus = aborted ? this.#abortStatus() : 'error';
+    // A failure still ends in `error`; a pause alone is resumable, by itself once the disk allows.
+    const paused = this.#paused !== null && !aborted && this.#failure === null;
+    const status: TransferStatus = aborted ? this.#abortStatus() : paused ? 'interrupted' : 'error';
+    const done = `${this.#record.parts.length} of ${this.#record.total_chunks ?? '?'} parts`;
     const notes: string[] = [];
     if (this.#failure) notes.push(this.#failure.note);
+    else if (paused) notes.push(`paused: cannot write the progress file (${this.#paused!.condition}) after ${done}; it resumes by itself once the file can be written`);
     else if (!aborted) notes.push('stopped before completion');
-    if (aborted) notes.push(`${status} after ${this.#record.parts.length} of ${this.#record.total_chunks ?? '?'} parts`);
+    if (aborted) notes.push(`${status} after ${done}`);
     await this.#save((draft) => {
       for (const [index, n] of attempts) {
         draft.chunk_attempts[String(index)] = (draft.chunk_attempts[String(index)] ?? 0) + n;
@@ -502,6 +522,11 @@ class TransferRun {
     });
     if (aborted) {
       this.#log.info({ event: 'transfer_cancelled', transfer_id: this.#id, status: this.#record.status, parts_done: this.#record.parts.length }, 'transfer_cancelled');
+    } else if (paused) {
+      this.#log.warn(
+        { event: 'transfer_paused', transfer_id: this.#id, reason: this.#paused!.condition, code: this.#paused!.code, parts_done: this.#record.parts.length },
+        'transfer_paused',
+      );
     } else {
       this.#log.error({ event: 'transfer_error', transfer_id: this.#id, reason: this.#failure?.note }, 'transfer_error');
     }
@@ -509,7 +534,15 @@ class TransferRun {
   }
 
   async #save(change: (draft: TransferRecord) => void): Promise<void> {
-    this.#record = await this.#deps.store.update(this.#id, change);
+    try {
+      this.#record = await this.#deps.store.update(this.#id, change);
+    } catch (err) {
+      if (!(err instanceof DiskWriteError && err.kept)) throw err;
+      // The store keeps the change in memory and writes it once the disk allows: carry on
+      // from it (a part Discord stored stays recorded), but stop here.
+      this.#record = this.#deps.store.get(this.#id) ?? this.#record;
+      this.#pause(err);
+    }
     this.#progress();
   }
 
@@ -531,8 +564,8 @@ class TransferRun {
       random: this.#deps.random,
       sleep: this.#deps.sleep,
       onRetry,
-      // Once the transfer has failed, other batches stop retrying and settle.
-      stop: () => this.#failure !== null,
+      // Once the transfer has failed or paused, other batches stop retrying and settle.
+      stop: () => this.#failure !== null || this.#paused !== null,
     };
   }
 }

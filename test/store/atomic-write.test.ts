@@ -14,13 +14,17 @@ import { makeTempDir, sampleTransfer } from './helpers.js';
 
 type Step = 'open' | 'write' | 'fsync' | 'rename';
 
-/** Makes `fs[step]` call back with EIO; returns how many times it was hit. */
+/**
+ * Makes `fs[step]` call back with EINVAL; returns how many times it was hit. Not EIO or ENOSPC:
+ * a disk that refuses writes makes the store hold the change (disk-refusal.test.ts); any other
+ * error drops it, which is what these tests check.
+ */
 function failStep(step: Step): { hits: () => number } {
   let hits = 0;
   vi.spyOn(fs, step).mockImplementation(((...args: unknown[]) => {
     hits++;
     const callback = args.at(-1) as (error: Error) => void;
-    process.nextTick(() => callback(Object.assign(new Error(`injected ${step} failure`), { code: 'EIO' })));
+    process.nextTick(() => callback(Object.assign(new Error(`injected ${step} failure`), { code: 'EINVAL' })));
   }) as never);
   return { hits: () => hits };
 }

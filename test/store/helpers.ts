@@ -1,7 +1,9 @@
-/** Shared pieces of the store tests: temp dirs, sample transfers, a controllable clock. */
+/** Shared pieces of the store tests: temp dirs, sample transfers, a controllable clock, a refusing disk. */
+import fs from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { vi } from 'vitest';
 import type { PartRecord } from '../../src/store/schema.js';
 import type { NewTransfer } from '../../src/store/types.js';
 
@@ -50,4 +52,18 @@ export function samplePart(index: number): PartRecord {
     message_id: String(1_300_000_000_000_000_000n + BigInt(index)),
     attachment_id: String(1_300_000_000_000_100_000n + BigInt(index)),
   };
+}
+
+/**
+ * Makes every stat of `file` fail with EIO until the returned function is called: the store
+ * stats the file before each write, so the disk "refuses" every write meanwhile, whatever
+ * function does the durable write itself.
+ */
+export function failStat(file: string): () => void {
+  const real = fs.promises.stat;
+  const spy = vi.spyOn(fs.promises, 'stat').mockImplementation(((target: fs.PathLike, ...rest: unknown[]) => {
+    if (String(target) === file) return Promise.reject(Object.assign(new Error(`EIO: i/o error, stat '${file}'`), { code: 'EIO' }));
+    return (real as (...args: unknown[]) => Promise<fs.Stats>)(target, ...rest);
+  }) as typeof fs.promises.stat);
+  return () => spy.mockRestore();
 }

@@ -1,6 +1,7 @@
 /** The advisory lock beside the progress file (SPEC section 5). */
 import { spawnSync } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { LockedError } from '../../src/errors.js';
@@ -75,14 +76,49 @@ describe('FileStore lock', () => {
     await store.close();
   });
 
-  test('GIVEN a lock file naming a dead pid THEN open takes it over and writes its own pid, hostname and start time', async () => {
-    await writeFile(lockFile, JSON.stringify({ pid: deadPid(), hostname: 'old', started_at: '2020-01-01T00:00:00Z' }));
+  test('GIVEN a lock file from this host naming a dead pid THEN open takes it over and writes its own pid, hostname and start time', async () => {
+    await writeFile(lockFile, JSON.stringify({ pid: deadPid(), hostname: os.hostname(), started_at: '2020-01-01T00:00:00Z' }));
     const store = await FileStore.open(file);
     const info = JSON.parse(await readFile(lockFile, 'utf8'));
     expect(info.pid).toBe(process.pid);
     expect(typeof info.hostname).toBe('string');
     expect(Number.isNaN(Date.parse(info.started_at))).toBe(false);
     await store.close();
+  });
+
+  test.each([
+    ['a dead pid', () => deadPid()],
+    ['a live pid (this very process)', () => process.pid],
+  ])('GIVEN a lock written on another host with %s THEN open refuses, names the host and says how to remove the lock by hand, and leaves it alone', async (_what, pid) => {
+    const theirs = JSON.stringify({ pid: pid(), hostname: `not-${os.hostname()}`, started_at: '2030-01-01T00:00:00.000Z' });
+    await writeFile(lockFile, theirs);
+    const error = await FileStore.open(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockedError);
+    const message = String((error as Error).message);
+    expect(message).toContain(`not-${os.hostname()}`);
+    expect(message).toContain(lockFile);
+    expect(message).toMatch(/remove .* by hand/);
+    expect(await readFile(lockFile, 'utf8')).toBe(theirs);
+    expect((await readdir(dir)).sort()).toEqual(['transfer_progress.lock']);
+  });
+
+  test('GIVEN a lock without a hostname naming a dead pid THEN it is judged on this host and taken over', async () => {
+    await writeFile(lockFile, JSON.stringify({ pid: deadPid(), started_at: '2020-01-01T00:00:00Z' }));
+    const store = await FileStore.open(file);
+    expect(JSON.parse(await readFile(lockFile, 'utf8'))).toMatchObject({ pid: process.pid, hostname: os.hostname() });
+    await store.close();
+  });
+
+  test('GIVEN another host is taking over a garbage lock (its guard is present) THEN open leaves its guard alone and refuses, saying how to remove it by hand', async () => {
+    const guard = `${lockFile}.takeover`;
+    const guardContent = JSON.stringify({ pid: deadPid(), hostname: `not-${os.hostname()}` });
+    await writeFile(lockFile, 'garbage');
+    await writeFile(guard, guardContent);
+    const error = await FileStore.open(file).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LockedError);
+    expect(String((error as Error).message)).toMatch(new RegExp(`remove ${guard.replaceAll('.', '\\.')} by hand`));
+    expect(await readFile(guard, 'utf8')).toBe(guardContent);
+    expect(await readFile(lockFile, 'utf8')).toBe('garbage');
   });
 
   test.each([
@@ -125,7 +161,7 @@ describe('FileStore lock', () => {
   });
 
   test('GIVEN two processes start together on a dead holder\'s lock THEN exactly one of them gets it', async () => {
-    await writeFile(lockFile, JSON.stringify({ pid: deadPid(), hostname: 'old', started_at: '2020-01-01T00:00:00Z' }));
+    await writeFile(lockFile, JSON.stringify({ pid: deadPid(), hostname: os.hostname(), started_at: '2020-01-01T00:00:00Z' }));
     const results = await Promise.allSettled([startFixture('hold-lock.ts', [file]), startFixture('hold-lock.ts', [file])]);
     const winners = results.filter((r): r is PromiseFulfilledResult<Child> => r.status === 'fulfilled');
     const losers = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -143,7 +179,7 @@ describe('FileStore lock', () => {
 
   test('GIVEN two opens race in one process THEN exactly one gets the lock', async () => {
     for (let round = 0; round < 10; round++) {
-      await writeFile(lockFile, JSON.stringify({ pid: deadPid(), hostname: 'old', started_at: '2020-01-01T00:00:00Z' }));
+      await writeFile(lockFile, JSON.stringify({ pid: deadPid(), hostname: os.hostname(), started_at: '2020-01-01T00:00:00Z' }));
       const results = await Promise.allSettled([acquireLock(file), acquireLock(file)]);
       const won = results.filter((r) => r.status === 'fulfilled');
       expect(won).toHaveLength(1);

@@ -34,11 +34,18 @@ export interface BotFixture {
   stop(): Promise<void>;
 }
 
-export async function startBotFixture(options: { fake?: FakeDiscordOptions; env?: Record<string, string> } = {}): Promise<BotFixture> {
+export interface BotFixtureOptions {
+  fake?: FakeDiscordOptions;
+  env?: Record<string, string>;
+  /** Where the progress file lives (default: in the fixture's temp directory). */
+  progressPath?: string;
+}
+
+export async function startBotFixture(options: BotFixtureOptions = {}): Promise<BotFixture> {
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'dfs-bot-'));
   const filesRoot = path.join(work, 'files');
   await fs.mkdir(filesRoot);
-  const progressPath = path.join(work, 'transfer_progress.json');
+  const progressPath = options.progressPath ?? path.join(work, 'transfer_progress.json');
   const fake = await startFakeDiscord(options.fake);
   const env = {
     DISCORD_TOKEN: fake.token,
