@@ -7,7 +7,7 @@ import {
   type SlashCommandIntegerOption,
 } from 'discord.js';
 import { UserError } from '../errors.js';
-import { callerOf, canStartTransfers } from '../discord/permissions.js';
+import { callerOf, canStartTransfers, missingToPost, resolvedChannelPermissions } from '../discord/permissions.js';
 import { chooseChunkSize, formatMiB, MIB } from '../transfer/plan.js';
 import { listFiles, resolveLocalSource } from '../transfer/source.js';
 import { ACTIVE_STATUSES } from '../store/state.js';
@@ -48,6 +48,11 @@ export function checkCanStart(interaction: ChatInputCommandInteraction, ctx: Bot
   }
   const channel = interaction.options.getChannel('channel');
   const channelId = channel?.id ?? interaction.channelId;
+  // The member must be able to post there themselves: the bot must not post where they could not.
+  const mine = missingToPost(channel ? resolvedChannelPermissions(channel) : interaction.memberPermissions);
+  if (mine.length > 0) {
+    throw new UserError(`You can't post in <#${channelId}>: you lack ${mine.join(', ')} there. Pick a channel where you may send files.`);
+  }
   // Discord tells us the bot's own permissions only for the channel the command came from.
   if (channelId === interaction.channelId) {
     const missing = interaction.appPermissions.missing(REQUIRED_CHANNEL_PERMISSIONS);

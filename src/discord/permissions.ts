@@ -2,7 +2,7 @@
  * Who may do what (SPEC section 2). Checked in the bot on every command: Discord's
  * `default_member_permissions` is only a first filter that server admins can change.
  */
-import { PermissionFlagsBits, type BaseInteraction, GuildMember } from 'discord.js';
+import { PermissionFlagsBits, PermissionsBitField, type BaseInteraction, GuildMember } from 'discord.js';
 import type { Config } from '../config.js';
 
 export interface Caller {
@@ -34,4 +34,21 @@ export function canCancel(caller: Caller, ownerId: string): boolean {
     has(caller, PermissionFlagsBits.ManageMessages) ||
     has(caller, PermissionFlagsBits.Administrator)
   );
+}
+
+/** What a member needs in the channel a transfer posts to: what the bot itself needs to post parts there. */
+export const POSTING_PERMISSIONS = [PermissionFlagsBits.ViewChannel, PermissionFlagsBits.SendMessages, PermissionFlagsBits.AttachFiles];
+
+/**
+ * The caller's permissions in the channel an option resolved to, as Discord computed them for
+ * this interaction (overwrites included): a cached channel's `permissions`, or the raw field.
+ */
+export function resolvedChannelPermissions(channel: { permissions: Readonly<PermissionsBitField> | string | null }): Readonly<PermissionsBitField> | null {
+  const { permissions } = channel;
+  return typeof permissions === 'string' ? new PermissionsBitField(BigInt(permissions)) : permissions;
+}
+
+/** The posting permissions that `permissions` lacks, by name (none for an Administrator); all of them when Discord sent none. */
+export function missingToPost(permissions: Readonly<PermissionsBitField> | null): string[] {
+  return (permissions ?? new PermissionsBitField()).missing(POSTING_PERMISSIONS);
 }
