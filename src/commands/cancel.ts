@@ -3,6 +3,7 @@ import { UserError } from '../errors.js';
 import { callerOf, canCancel } from '../discord/permissions.js';
 import { ACTIVE_STATUSES } from '../store/state.js';
 import { autocompleteTransfers } from './autocomplete.js';
+import { visibleTransfer } from './lookup.js';
 import type { Command } from './types.js';
 
 const data = new SlashCommandBuilder()
@@ -17,8 +18,7 @@ export default {
   async execute(interaction, ctx) {
     const id = interaction.options.getString('transfer', true).trim();
     const deletePosted = interaction.options.getBoolean('delete_posted') ?? false;
-    const transfer = ctx.store.get(id);
-    if (!transfer) throw new UserError(`No transfer \`${id}\`.`);
+    const transfer = visibleTransfer(interaction, ctx, id);
     if (!canCancel(callerOf(interaction), transfer.owner_id)) {
       throw new UserError('Only the member who started this transfer, or someone with Manage Messages, may cancel it.');
     }

@@ -1,10 +1,10 @@
 import type { StoredTransfer } from '../store/types.js';
 import { MessageFlags, SlashCommandBuilder } from 'discord.js';
-import { UserError } from '../errors.js';
 import { fractionDone, progressBar, rateLine } from '../discord/progress.js';
 import { MIB } from '../transfer/plan.js';
 
 import { autocompleteTransfers } from './autocomplete.js';
+import { visibleTransfer } from './lookup.js';
 import type { Command } from './types.js';
 
 const data = new SlashCommandBuilder()
@@ -42,10 +42,7 @@ export default {
   async execute(interaction, ctx) {
     const id = interaction.options.getString('transfer')?.trim();
     if (id) {
-      const transfer = ctx.store.get(id);
-      if (!transfer || (transfer.guild_id && interaction.guildId && transfer.guild_id !== interaction.guildId)) {
-        throw new UserError(`No transfer \`${id}\` here. \`/status\` without an id lists yours.`);
-      }
+      const transfer = visibleTransfer(interaction, ctx, id);
       await interaction.reply({ content: describeTransfer(transfer, ctx.transfers.throughput(id)), flags: MessageFlags.Ephemeral });
       return;
     }

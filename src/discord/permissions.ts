@@ -4,6 +4,7 @@
  */
 import { PermissionFlagsBits, PermissionsBitField, type BaseInteraction, GuildMember } from 'discord.js';
 import type { Config } from '../config.js';
+import type { TransferSummary } from '../store/types.js';
 
 export interface Caller {
   userId: string;
@@ -51,4 +52,20 @@ export function resolvedChannelPermissions(channel: { permissions: Readonly<Perm
 /** The posting permissions that `permissions` lacks, by name (none for an Administrator); all of them when Discord sent none. */
 export function missingToPost(permissions: Readonly<PermissionsBitField> | null): string[] {
   return (permissions ?? new PermissionsBitField()).missing(POSTING_PERMISSIONS);
+}
+
+/**
+ * Whether the caller may see a transfer: their own always, another's only when it posts to a
+ * channel they can view. Judged from Discord's data: the interaction's own permissions for the
+ * channel it came from, else the guild's roles and that channel's overwrites (GUILD_CREATE).
+ */
+export function canSeeTransfer(interaction: BaseInteraction, transfer: Pick<TransferSummary, 'owner_id' | 'guild_id' | 'channel_id'>): boolean {
+  if (transfer.owner_id === interaction.user.id) return true;
+  if (!interaction.inCachedGuild()) return false;
+  if (transfer.guild_id !== null && transfer.guild_id !== interaction.guildId) return false;
+  // Administrator cannot be taken away by an overwrite.
+  if (interaction.memberPermissions.has(PermissionFlagsBits.Administrator)) return true;
+  if (transfer.channel_id === interaction.channelId) return interaction.memberPermissions.has(PermissionFlagsBits.ViewChannel);
+  const channel = interaction.guild.channels.cache.get(transfer.channel_id);
+  return channel?.permissionsFor(interaction.member).has(PermissionFlagsBits.ViewChannel) ?? false;
 }
