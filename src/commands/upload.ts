@@ -3,7 +3,7 @@ import { UserError } from '../errors.js';
 import { formatMiB } from '../transfer/plan.js';
 import { HttpStatusError, openUrl, urlInfo, type UrlInfo } from '../transfer/url-fetch.js';
 import { displayUrl, parseUploadUrl } from '../transfer/url-policy.js';
-import { channelOption, checkCanStart, chunkSizeOption, requestedChunkSize } from './split.js';
+import { channelOption, checkCanStart, chunkSizeOption, requestedChunkSize, withTransferSlot } from './split.js';
 import type { BotContext, Command } from './types.js';
 
 /** Discord wants an answer within 3 s: a URL slower than this to open gets a deferred (ephemeral) reply. */
@@ -43,36 +43,39 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   const target = checkCanStart(interaction, ctx);
   const chunkSize = requestedChunkSize(interaction, ctx);
   const url = parseUploadUrl(interaction.options.getString('url', true));
-  const opening = inspect(url, ctx);
-  const settled = opening.then(
-    () => true,
-    () => true,
-  );
-  const quick = await Promise.race([settled, new Promise<false>((r) => setTimeout(() => r(false), REPLY_DIRECTLY_WITHIN_MS).unref())]);
-  if (!quick) await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  const info = await opening;
-  const max = ctx.config.MAX_FILE_SIZE_BYTES;
-  if (info.size === 0) throw new UserError(`${displayUrl(url)} is empty: there is nothing to send.`);
-  if (info.size !== null && info.size > max) {
-    throw new UserError(`${displayUrl(url)} is ${info.size} bytes, above this bot's limit of ${max} bytes (MAX_FILE_SIZE_BYTES).`);
-  }
-  // Recording waits for an fsync: acknowledge first (refusals above stayed private).
-  if (!interaction.deferred) await interaction.deferReply();
-  const transfer = await ctx.transfers.createUrlTransfer({
-    url: url.href,
-    info,
-    chunkSize,
-    attachmentSizeLimit: interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : null,
-    ownerId: interaction.user.id,
-    channelId: target.channelId,
-    guildId: target.guildId,
+  await withTransferSlot(interaction, ctx, async (slot) => {
+    const opening = inspect(url, ctx);
+    const settled = opening.then(
+      () => true,
+      () => true,
+    );
+    const quick = await Promise.race([settled, new Promise<false>((r) => setTimeout(() => r(false), REPLY_DIRECTLY_WITHIN_MS).unref())]);
+    if (!quick) await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const info = await opening;
+    const max = ctx.config.MAX_FILE_SIZE_BYTES;
+    if (info.size === 0) throw new UserError(`${displayUrl(url)} is empty: there is nothing to send.`);
+    if (info.size !== null && info.size > max) {
+      throw new UserError(`${displayUrl(url)} is ${info.size} bytes, above this bot's limit of ${max} bytes (MAX_FILE_SIZE_BYTES).`);
+    }
+    // Recording waits for an fsync: acknowledge first (refusals above stayed private).
+    if (!interaction.deferred) await interaction.deferReply();
+    const transfer = await ctx.transfers.createUrlTransfer({
+      slot,
+      url: url.href,
+      info,
+      chunkSize,
+      attachmentSizeLimit: interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : null,
+      ownerId: interaction.user.id,
+      channelId: target.channelId,
+      guildId: target.guildId,
+    });
+    const size = transfer.file_size === null ? 'size unknown until the end' : `${transfer.file_size} bytes in ${transfer.total_chunks} parts`;
+    const content =
+      `Transfer \`${transfer.id}\` started: **${transfer.file_name}** from ${displayUrl(url)}, ${size} ` +
+      `of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. Follow it with \`/status transfer:${transfer.id}\`.`;
+    await interaction.editReply({ content });
+    ctx.transfers.start(transfer.id);
   });
-  const size = transfer.file_size === null ? 'size unknown until the end' : `${transfer.file_size} bytes in ${transfer.total_chunks} parts`;
-  const content =
-    `Transfer \`${transfer.id}\` started: **${transfer.file_name}** from ${displayUrl(url)}, ${size} ` +
-    `of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. Follow it with \`/status transfer:${transfer.id}\`.`;
-  await interaction.editReply({ content });
-  ctx.transfers.start(transfer.id);
 }
 
 export default { data, execute } satisfies Command;
