@@ -1,5 +1,6 @@
 import { MessageFlags, SlashCommandBuilder } from 'discord.js';
 import { UserError } from '../errors.js';
+import { fitMessage } from '../discord/message-text.js';
 import { callerOf, canCancel } from '../discord/permissions.js';
 import { ACTIVE_STATUSES } from '../store/state.js';
 import { autocompleteTransfers } from './autocomplete.js';
@@ -30,7 +31,7 @@ export default {
     const result = await ctx.transfers.cancel(id, { deletePosted });
     const deleted = deletePosted ? ` Deleted ${result.deleted} part message(s)${result.deleteFailures ? `, ${result.deleteFailures} could not be deleted` : ''}.` : '';
     await interaction.editReply(
-      `Transfer \`${id}\` cancelled after ${result.transfer.completed_chunks.length}/${result.transfer.total_chunks ?? '?'} parts.${deleted}`,
+      fitMessage(`Transfer \`${id}\` cancelled after ${result.transfer.completed_chunks.length}/${result.transfer.total_chunks ?? '?'} parts.${deleted}`),
     );
   },
   async autocomplete(interaction, ctx) {

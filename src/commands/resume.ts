@@ -1,5 +1,6 @@
 import { MessageFlags, SlashCommandBuilder } from 'discord.js';
 import { UserError } from '../errors.js';
+import { fitMessage } from '../discord/message-text.js';
 import { callerOf, canCancel, canStartTransfers } from '../discord/permissions.js';
 import { autocompleteTransfers } from './autocomplete.js';
 import { visibleTransfer } from './lookup.js';
@@ -25,7 +26,7 @@ export default {
       throw new UserError(`Transfer \`${id}\` is ${transfer.status}; only interrupted or failed transfers can be resumed.`);
     }
     await interaction.reply({
-      content: `Resuming \`${id}\`: checking the ${transfer.completed_chunks.length} part(s) already posted, then sending the rest.`,
+      content: fitMessage(`Resuming \`${id}\`: checking the ${transfer.completed_chunks.length} part(s) already posted, then sending the rest.`),
       flags: MessageFlags.Ephemeral,
     });
     ctx.transfers.start(id);

@@ -7,6 +7,7 @@ import {
   type SlashCommandIntegerOption,
 } from 'discord.js';
 import { UserError } from '../errors.js';
+import { fitMessage } from '../discord/message-text.js';
 import { callerOf, canStartTransfers, missingToPost, resolvedChannelPermissions } from '../discord/permissions.js';
 import { chooseChunkSize, formatMiB, MIB } from '../transfer/plan.js';
 import { listFiles, resolveLocalSource } from '../transfer/source.js';
@@ -120,10 +121,11 @@ export default {
         guildId: target.guildId,
       });
       await interaction.editReply({
-        content:
+        content: fitMessage(
           `Transfer \`${transfer.id}\` started: **${transfer.file_name}**, ${transfer.file_size} bytes in ` +
           `${transfer.total_chunks} parts of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. ` +
           `Follow it with \`/status transfer:${transfer.id}\`.`,
+        ),
       });
       ctx.transfers.start(transfer.id);
     });

@@ -1,5 +1,6 @@
 import type { StoredTransfer } from '../store/types.js';
 import { MessageFlags, SlashCommandBuilder } from 'discord.js';
+import { fitMessage } from '../discord/message-text.js';
 import { fractionDone, progressBar, rateLine } from '../discord/progress.js';
 import { MIB } from '../transfer/plan.js';
 
@@ -43,7 +44,7 @@ export default {
     const id = interaction.options.getString('transfer')?.trim();
     if (id) {
       const transfer = visibleTransfer(interaction, ctx, id);
-      await interaction.reply({ content: describeTransfer(transfer, ctx.transfers.throughput(id)), flags: MessageFlags.Ephemeral });
+      await interaction.reply({ content: fitMessage(describeTransfer(transfer, ctx.transfers.throughput(id))), flags: MessageFlags.Ephemeral });
       return;
     }
     const mine = ctx.store
@@ -57,7 +58,7 @@ export default {
         : mine
             .map((t) => `\`${t.id}\` ${t.file_name} · ${t.status} · ${t.parts_done}/${t.total_chunks ?? '?'} parts`)
             .join('\n');
-    await interaction.reply({ content, flags: MessageFlags.Ephemeral });
+    await interaction.reply({ content: fitMessage(content), flags: MessageFlags.Ephemeral });
   },
   autocomplete: autocompleteTransfers,
 } satisfies Command;
