@@ -8,7 +8,7 @@ import {
 } from 'discord.js';
 import { UserError } from '../errors.js';
 import { fitMessage } from '../discord/message-text.js';
-import { callerOf, canStartTransfers, missingToPost, resolvedChannelPermissions } from '../discord/permissions.js';
+import { callerOf, canStartTransfers, missingToPost, POSTING_PERMISSIONS, resolvedChannelPermissions } from '../discord/permissions.js';
 import { chooseChunkSize, formatMiB, MIB } from '../transfer/plan.js';
 import { listFiles, resolveLocalSource } from '../transfer/source.js';
 import type { Reservation } from '../discord/transfer-manager.js';
@@ -34,12 +34,7 @@ const data = new SlashCommandBuilder()
   .setDMPermission(false);
 
 /** What the bot needs in the target channel (README: permissions to grant). */
-const REQUIRED_CHANNEL_PERMISSIONS = [
-  PermissionFlagsBits.ViewChannel,
-  PermissionFlagsBits.SendMessages,
-  PermissionFlagsBits.AttachFiles,
-  PermissionFlagsBits.ReadMessageHistory,
-];
+const REQUIRED_CHANNEL_PERMISSIONS = [...POSTING_PERMISSIONS, PermissionFlagsBits.ReadMessageHistory];
 
 /** Checks shared by /split and /upload: who asks, and where to. */
 export function checkCanStart(interaction: ChatInputCommandInteraction, ctx: BotContext): { channelId: string; guildId: string | null } {
