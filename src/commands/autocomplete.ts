@@ -1,5 +1,6 @@
 /** Autocomplete of transfer ids shared by /status, /cancel and /resume. */
 import type { AutocompleteInteraction } from 'discord.js';
+import { canSeeTransfer } from '../discord/permissions.js';
 import type { TransferStatus } from '../store/schema.js';
 import type { TransferSummary } from '../store/types.js';
 import type { BotContext } from './types.js';
@@ -14,6 +15,7 @@ export async function autocompleteTransfers(
   const choices = ctx.store
     .summaries()
     .filter((t) => !statuses || statuses.includes(t.status))
+    .filter((t) => canSeeTransfer(interaction, t))
     .filter((t) => t.id.includes(query) || t.file_name.toLowerCase().includes(query))
     // The caller's own transfers first, newest first.
     .sort((a, b) => Number(b.owner_id === userId) - Number(a.owner_id === userId) || b.updated_at.localeCompare(a.updated_at))

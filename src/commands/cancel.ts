@@ -1,8 +1,10 @@
 import { MessageFlags, SlashCommandBuilder } from 'discord.js';
 import { UserError } from '../errors.js';
+import { fitMessage } from '../discord/message-text.js';
 import { callerOf, canCancel } from '../discord/permissions.js';
 import { ACTIVE_STATUSES } from '../store/state.js';
 import { autocompleteTransfers } from './autocomplete.js';
+import { visibleTransfer } from './lookup.js';
 import type { Command } from './types.js';
 
 const data = new SlashCommandBuilder()
@@ -17,8 +19,7 @@ export default {
   async execute(interaction, ctx) {
     const id = interaction.options.getString('transfer', true).trim();
     const deletePosted = interaction.options.getBoolean('delete_posted') ?? false;
-    const transfer = ctx.store.get(id);
-    if (!transfer) throw new UserError(`No transfer \`${id}\`.`);
+    const transfer = visibleTransfer(interaction, ctx, id);
     if (!canCancel(callerOf(interaction), transfer.owner_id)) {
       throw new UserError('Only the member who started this transfer, or someone with Manage Messages, may cancel it.');
     }
@@ -30,7 +31,7 @@ export default {
     const result = await ctx.transfers.cancel(id, { deletePosted });
     const deleted = deletePosted ? ` Deleted ${result.deleted} part message(s)${result.deleteFailures ? `, ${result.deleteFailures} could not be deleted` : ''}.` : '';
     await interaction.editReply(
-      `Transfer \`${id}\` cancelled after ${result.transfer.completed_chunks.length}/${result.transfer.total_chunks ?? '?'} parts.${deleted}`,
+      fitMessage(`Transfer \`${id}\` cancelled after ${result.transfer.completed_chunks.length}/${result.transfer.total_chunks ?? '?'} parts.${deleted}`),
     );
   },
   async autocomplete(interaction, ctx) {

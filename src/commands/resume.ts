@@ -1,7 +1,9 @@
 import { MessageFlags, SlashCommandBuilder } from 'discord.js';
 import { UserError } from '../errors.js';
+import { fitMessage } from '../discord/message-text.js';
 import { callerOf, canCancel, canStartTransfers } from '../discord/permissions.js';
 import { autocompleteTransfers } from './autocomplete.js';
+import { visibleTransfer } from './lookup.js';
 import type { Command } from './types.js';
 
 const data = new SlashCommandBuilder()
@@ -14,8 +16,7 @@ export default {
   data,
   async execute(interaction, ctx) {
     const id = interaction.options.getString('transfer', true).trim();
-    const transfer = ctx.store.get(id);
-    if (!transfer) throw new UserError(`No transfer \`${id}\`.`);
+    const transfer = visibleTransfer(interaction, ctx, id);
     const caller = callerOf(interaction);
     if (!canStartTransfers(caller, ctx.config) || !canCancel(caller, transfer.owner_id)) {
       throw new UserError('Only the member who started this transfer, or someone with Manage Messages, may resume it.');
@@ -30,7 +31,7 @@ export default {
       ? ` The progress file cannot be written right now (${refusal.condition}): it will pause again until it can, then resume by itself.`
       : '';
     await interaction.reply({
-      content: `Resuming \`${id}\`: checking the ${transfer.completed_chunks.length} part(s) already posted, then sending the rest.${disk}`,
+      content: fitMessage(`Resuming \`${id}\`: checking the ${transfer.completed_chunks.length} part(s) already posted, then sending the rest.${disk}`),
       flags: MessageFlags.Ephemeral,
     });
     ctx.transfers.start(id);

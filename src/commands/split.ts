@@ -7,10 +7,11 @@ import {
   type SlashCommandIntegerOption,
 } from 'discord.js';
 import { UserError } from '../errors.js';
-import { callerOf, canStartTransfers } from '../discord/permissions.js';
+import { fitMessage } from '../discord/message-text.js';
+import { callerOf, canStartTransfers, missingToPost, POSTING_PERMISSIONS, resolvedChannelPermissions } from '../discord/permissions.js';
 import { chooseChunkSize, formatMiB, MIB } from '../transfer/plan.js';
 import { listFiles, resolveLocalSource } from '../transfer/source.js';
-import { ACTIVE_STATUSES } from '../store/state.js';
+import type { Reservation } from '../discord/transfer-manager.js';
 import type { BotContext, Command } from './types.js';
 
 /** The options /split and /upload share. */
@@ -33,14 +34,9 @@ const data = new SlashCommandBuilder()
   .setDMPermission(false);
 
 /** What the bot needs in the target channel (README: permissions to grant). */
-const REQUIRED_CHANNEL_PERMISSIONS = [
-  PermissionFlagsBits.ViewChannel,
-  PermissionFlagsBits.SendMessages,
-  PermissionFlagsBits.AttachFiles,
-  PermissionFlagsBits.ReadMessageHistory,
-];
+const REQUIRED_CHANNEL_PERMISSIONS = [...POSTING_PERMISSIONS, PermissionFlagsBits.ReadMessageHistory];
 
-/** Checks shared by /split and /upload: who asks, where to, and whether they have room. */
+/** Checks shared by /split and /upload: who asks, and where to. */
 export function checkCanStart(interaction: ChatInputCommandInteraction, ctx: BotContext): { channelId: string; guildId: string | null } {
   if (!interaction.inGuild()) throw new UserError('Transfers run in a server channel, not in direct messages.');
   if (!canStartTransfers(callerOf(interaction), ctx.config)) {
@@ -48,6 +44,11 @@ export function checkCanStart(interaction: ChatInputCommandInteraction, ctx: Bot
   }
   const channel = interaction.options.getChannel('channel');
   const channelId = channel?.id ?? interaction.channelId;
+  // The member must be able to post there themselves: the bot must not post where they could not.
+  const mine = missingToPost(channel ? resolvedChannelPermissions(channel) : interaction.memberPermissions);
+  if (mine.length > 0) {
+    throw new UserError(`You can't post in <#${channelId}>: you lack ${mine.join(', ')} there. Pick a channel where you may send files.`);
+  }
   // Discord tells us the bot's own permissions only for the channel the command came from.
   if (channelId === interaction.channelId) {
     const missing = interaction.appPermissions.missing(REQUIRED_CHANNEL_PERMISSIONS);
@@ -55,15 +56,30 @@ export function checkCanStart(interaction: ChatInputCommandInteraction, ctx: Bot
       throw new UserError(`I can't post parts in this channel: I lack ${missing.join(', ')}. Ask an admin to grant them, or pick another channel.`);
     }
   }
-  const active = ctx.store
-    .summaries()
-    .filter((t) => t.owner_id === interaction.user.id && ACTIVE_STATUSES.includes(t.status)).length;
-  if (active >= ctx.config.MAX_ACTIVE_TRANSFERS) {
+  return { channelId, guildId: interaction.guildId };
+}
+
+/**
+ * Runs `start` holding one of the member's MAX_ACTIVE_TRANSFERS, claimed in the same step as
+ * the check, and gives it back however `start` ends: by then the record counts, or nothing does.
+ */
+export async function withTransferSlot<T>(
+  interaction: ChatInputCommandInteraction,
+  ctx: BotContext,
+  start: (slot: Reservation) => Promise<T>,
+): Promise<T> {
+  const limit = ctx.config.MAX_ACTIVE_TRANSFERS;
+  const slot = ctx.transfers.reserve(interaction.user.id, limit);
+  if (!slot) {
     throw new UserError(
-      `You already have ${active} unfinished transfers (the limit is ${ctx.config.MAX_ACTIVE_TRANSFERS}); wait for one to finish or /cancel one.`,
+      `You already have ${ctx.transfers.activeCount(interaction.user.id)} unfinished transfers (the limit is ${limit}); wait for one to finish or /cancel one.`,
     );
   }
-  return { channelId, guildId: interaction.guildId };
+  try {
+    return await start(slot);
+  } finally {
+    slot.release();
+  }
 }
 
 export function requestedChunkSize(interaction: ChatInputCommandInteraction, ctx: BotContext): number {
@@ -85,25 +101,29 @@ export default {
   async execute(interaction, ctx) {
     const target = checkCanStart(interaction, ctx);
     const chunkSize = requestedChunkSize(interaction, ctx);
-    const source = await resolveLocalSource(ctx.config.FILES_ROOT, interaction.options.getString('path', true), ctx.config.MAX_FILE_SIZE_BYTES);
-    // Every refusal above was answered privately; recording the transfer waits for an fsync,
-    // which a busy disk can stretch past Discord's 3 s deadline, so acknowledge first.
-    await interaction.deferReply();
-    const transfer = await ctx.transfers.createFileTransfer({
-      source,
-      chunkSize,
-      attachmentSizeLimit: interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : null,
-      ownerId: interaction.user.id,
-      channelId: target.channelId,
-      guildId: target.guildId,
+    await withTransferSlot(interaction, ctx, async (slot) => {
+      const source = await resolveLocalSource(ctx.config.FILES_ROOT, interaction.options.getString('path', true), ctx.config.MAX_FILE_SIZE_BYTES);
+      // Every refusal above was answered privately; recording the transfer waits for an fsync,
+      // which a busy disk can stretch past Discord's 3 s deadline, so acknowledge first.
+      await interaction.deferReply();
+      const transfer = await ctx.transfers.createFileTransfer({
+        slot,
+        source,
+        chunkSize,
+        attachmentSizeLimit: interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : null,
+        ownerId: interaction.user.id,
+        channelId: target.channelId,
+        guildId: target.guildId,
+      });
+      await interaction.editReply({
+        content: fitMessage(
+          `Transfer \`${transfer.id}\` started: **${transfer.file_name}**, ${transfer.file_size} bytes in ` +
+          `${transfer.total_chunks} parts of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. ` +
+          `Follow it with \`/status transfer:${transfer.id}\`.`,
+        ),
+      });
+      ctx.transfers.start(transfer.id);
     });
-    await interaction.editReply({
-      content:
-        `Transfer \`${transfer.id}\` started: **${transfer.file_name}**, ${transfer.file_size} bytes in ` +
-        `${transfer.total_chunks} parts of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. ` +
-        `Follow it with \`/status transfer:${transfer.id}\`.`,
-    });
-    ctx.transfers.start(transfer.id);
   },
   async autocomplete(interaction, ctx) {
     const files = await listFiles(ctx.config.FILES_ROOT, interaction.options.getFocused());

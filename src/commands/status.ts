@@ -1,10 +1,11 @@
 import type { StoredTransfer } from '../store/types.js';
 import { MessageFlags, SlashCommandBuilder } from 'discord.js';
-import { UserError } from '../errors.js';
+import { fitMessage } from '../discord/message-text.js';
 import { fractionDone, progressBar, rateLine } from '../discord/progress.js';
 import { MIB } from '../transfer/plan.js';
 
 import { autocompleteTransfers } from './autocomplete.js';
+import { visibleTransfer } from './lookup.js';
 import type { Command } from './types.js';
 
 const data = new SlashCommandBuilder()
@@ -42,11 +43,8 @@ export default {
   async execute(interaction, ctx) {
     const id = interaction.options.getString('transfer')?.trim();
     if (id) {
-      const transfer = ctx.store.get(id);
-      if (!transfer || (transfer.guild_id && interaction.guildId && transfer.guild_id !== interaction.guildId)) {
-        throw new UserError(`No transfer \`${id}\` here. \`/status\` without an id lists yours.`);
-      }
-      await interaction.reply({ content: describeTransfer(transfer, ctx.transfers.throughput(id)), flags: MessageFlags.Ephemeral });
+      const transfer = visibleTransfer(interaction, ctx, id);
+      await interaction.reply({ content: fitMessage(describeTransfer(transfer, ctx.transfers.throughput(id))), flags: MessageFlags.Ephemeral });
       return;
     }
     const mine = ctx.store
@@ -60,7 +58,7 @@ export default {
         : mine
             .map((t) => `\`${t.id}\` ${t.file_name} · ${t.status} · ${t.parts_done}/${t.total_chunks ?? '?'} parts`)
             .join('\n');
-    await interaction.reply({ content, flags: MessageFlags.Ephemeral });
+    await interaction.reply({ content: fitMessage(content), flags: MessageFlags.Ephemeral });
   },
   autocomplete: autocompleteTransfers,
 } satisfies Command;

@@ -1,15 +1,21 @@
 import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../errors.js';
+import { cutText, fitMessage } from '../discord/message-text.js';
 import { formatMiB } from '../transfer/plan.js';
 import { HttpStatusError, openUrl, urlInfo, type UrlInfo } from '../transfer/url-fetch.js';
 import { displayUrl, parseUploadUrl } from '../transfer/url-policy.js';
-import { channelOption, checkCanStart, chunkSizeOption, requestedChunkSize } from './split.js';
+import { channelOption, checkCanStart, chunkSizeOption, requestedChunkSize, withTransferSlot } from './split.js';
 import type { BotContext, Command } from './types.js';
 
 /** Discord wants an answer within 3 s: a URL slower than this to open gets a deferred (ephemeral) reply. */
 const REPLY_DIRECTLY_WITHIN_MS = 2_000; // ms
 /** Opening the URL (DNS, TLS, redirects, headers) before the transfer is recorded. */
 const OPEN_TIMEOUT_MS = 30_000; // ms
+/** The most of a URL a reply shows: a URL may be as long as a whole message. */
+const SHOWN_URL_LIMIT = 300; // characters
+
+/** The URL as replies show it: without its query string, and cut to SHOWN_URL_LIMIT. */
+const shownUrl = (url: URL | string) => cutText(displayUrl(url), SHOWN_URL_LIMIT);
 
 const data = new SlashCommandBuilder()
   .setName('upload')
@@ -30,9 +36,9 @@ async function inspect(url: URL, ctx: BotContext): Promise<UrlInfo> {
     opened = await openUrl(url, { allowedHosts: ctx.config.UPLOAD_ALLOWED_HOSTS, signal });
   } catch (error) {
     if (error instanceof UserError) throw error;
-    if (error instanceof HttpStatusError) throw new UserError(`Could not fetch ${displayUrl(error.url)}: it answered HTTP ${error.status}.`);
+    if (error instanceof HttpStatusError) throw new UserError(`Could not fetch ${shownUrl(error.url)}: it answered HTTP ${error.status}.`);
     const reason = signal.aborted ? `no answer within ${OPEN_TIMEOUT_MS / 1000} s` : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
-    throw new UserError(`Could not open ${displayUrl(url)}: ${reason}.`, { cause: error });
+    throw new UserError(`Could not open ${shownUrl(url)}: ${reason}.`, { cause: error });
   }
   // Headers are all we need now; the transfer downloads the body itself.
   opened.response.destroy();
@@ -43,36 +49,39 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   const target = checkCanStart(interaction, ctx);
   const chunkSize = requestedChunkSize(interaction, ctx);
   const url = parseUploadUrl(interaction.options.getString('url', true));
-  const opening = inspect(url, ctx);
-  const settled = opening.then(
-    () => true,
-    () => true,
-  );
-  const quick = await Promise.race([settled, new Promise<false>((r) => setTimeout(() => r(false), REPLY_DIRECTLY_WITHIN_MS).unref())]);
-  if (!quick) await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  const info = await opening;
-  const max = ctx.config.MAX_FILE_SIZE_BYTES;
-  if (info.size === 0) throw new UserError(`${displayUrl(url)} is empty: there is nothing to send.`);
-  if (info.size !== null && info.size > max) {
-    throw new UserError(`${displayUrl(url)} is ${info.size} bytes, above this bot's limit of ${max} bytes (MAX_FILE_SIZE_BYTES).`);
-  }
-  // Recording waits for an fsync: acknowledge first (refusals above stayed private).
-  if (!interaction.deferred) await interaction.deferReply();
-  const transfer = await ctx.transfers.createUrlTransfer({
-    url: url.href,
-    info,
-    chunkSize,
-    attachmentSizeLimit: interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : null,
-    ownerId: interaction.user.id,
-    channelId: target.channelId,
-    guildId: target.guildId,
+  await withTransferSlot(interaction, ctx, async (slot) => {
+    const opening = inspect(url, ctx);
+    const settled = opening.then(
+      () => true,
+      () => true,
+    );
+    const quick = await Promise.race([settled, new Promise<false>((r) => setTimeout(() => r(false), REPLY_DIRECTLY_WITHIN_MS).unref())]);
+    if (!quick) await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const info = await opening;
+    const max = ctx.config.MAX_FILE_SIZE_BYTES;
+    if (info.size === 0) throw new UserError(`${shownUrl(url)} is empty: there is nothing to send.`);
+    if (info.size !== null && info.size > max) {
+      throw new UserError(`${shownUrl(url)} is ${info.size} bytes, above this bot's limit of ${max} bytes (MAX_FILE_SIZE_BYTES).`);
+    }
+    // Recording waits for an fsync: acknowledge first (refusals above stayed private).
+    if (!interaction.deferred) await interaction.deferReply();
+    const transfer = await ctx.transfers.createUrlTransfer({
+      slot,
+      url: url.href,
+      info,
+      chunkSize,
+      attachmentSizeLimit: interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : null,
+      ownerId: interaction.user.id,
+      channelId: target.channelId,
+      guildId: target.guildId,
+    });
+    const size = transfer.file_size === null ? 'size unknown until the end' : `${transfer.file_size} bytes in ${transfer.total_chunks} parts`;
+    const content =
+      `Transfer \`${transfer.id}\` started: **${transfer.file_name}** from ${shownUrl(url)}, ${size} ` +
+      `of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. Follow it with \`/status transfer:${transfer.id}\`.`;
+    await interaction.editReply({ content: fitMessage(content) });
+    ctx.transfers.start(transfer.id);
   });
-  const size = transfer.file_size === null ? 'size unknown until the end' : `${transfer.file_size} bytes in ${transfer.total_chunks} parts`;
-  const content =
-    `Transfer \`${transfer.id}\` started: **${transfer.file_name}** from ${displayUrl(url)}, ${size} ` +
-    `of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. Follow it with \`/status transfer:${transfer.id}\`.`;
-  await interaction.editReply({ content });
-  ctx.transfers.start(transfer.id);
 }
 
 export default { data, execute } satisfies Command;

@@ -2,6 +2,7 @@
 import { MessageFlags, type Interaction } from 'discord.js';
 import { DiskWriteError, UserError } from '../errors.js';
 import { commandsByName } from '../commands/index.js';
+import { fitMessage } from './message-text.js';
 import type { BotContext } from '../commands/types.js';
 
 export async function routeInteraction(interaction: Interaction, ctx: BotContext): Promise<void> {
@@ -30,7 +31,7 @@ export async function routeInteraction(interaction: Interaction, ctx: BotContext
     } else if (!userError) {
       ctx.log.error({ err: error, command: interaction.commandName, user_id: interaction.user.id }, 'command failed');
     }
-    const content = userError ? error.message : error instanceof DiskWriteError ? diskRefusalMessage(error) : 'Sorry, something went wrong on the bot\'s side; the operator can find details in its log.';
+    const content = userError ? fitMessage(error.message) : error instanceof DiskWriteError ? diskRefusalMessage(error) : 'Sorry, something went wrong on the bot\'s side; the operator can find details in its log.';
     try {
       if (interaction.deferred && !interaction.replied) await interaction.editReply({ content });
       else if (interaction.replied) await interaction.followUp({ content, flags: MessageFlags.Ephemeral });

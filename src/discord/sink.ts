@@ -8,7 +8,7 @@ import { DiscordAPIError, HTTPError, Routes, type REST } from 'discord.js';
 import { SinkError } from '../errors.js';
 import { isSourceChanged, sourceChangedError, type ChunkSink, type OutgoingPart, type PostedPart, type Reconciled, type SendOptions } from '../transfer/sink.js';
 import type { Manifest } from '../transfer/manifest.js';
-import { manifestName } from '../transfer/plan.js';
+import { manifestName, partName, partSlice } from '../transfer/plan.js';
 import { MultipartBody, type MultipartFile } from './multipart.js';
 
 
@@ -92,15 +92,17 @@ export class DiscordSink implements ChunkSink {
 
   /**
    * Reads the channel since the transfer began: a part posted but never recorded (the bot
-   * died between Discord's answer and the write) is found by the transfer id in the
-   * message text, and a recorded part whose message is gone is reported missing.
+   * died between Discord's answer and the write) is found by the transfer id in the text of
+   * one of the bot's own messages, with the name and size the plan gives that part; a
+   * recorded part whose message is gone is reported missing.
    */
   async reconcile(transfer: StoredTransfer, signal: AbortSignal): Promise<Reconciled> {
     const botId = this.botUserId();
+    // Until Discord has said who the bot is, anyone's message could pass for one of its parts.
+    if (!botId) throw new SinkError('cannot check the posted parts before Discord has said who the bot is', 'transient', 'bot_unknown');
     const seen = new Map<number, PostedPart>();
     const manifestFile = manifestName(transfer.file_name);
     let manifest: Reconciled['manifest'] = null;
-    const partPattern = new RegExp(`^${escapeRegExp(transfer.file_name)}\\.part(\\d+)$`);
     let after = snowflakeAt(Date.parse(transfer.created_at) - 60_000);
     // Bounded: each page moves `after` forward; a channel has finitely many messages.
     for (let page = 0; page < 100_000; page++) {
@@ -111,14 +113,12 @@ export class DiscordSink implements ChunkSink {
       )) as ApiMessage[];
       if (batch.length === 0) break;
       for (const message of batch) {
-        if (botId && message.author?.id !== botId) continue;
+        if (message.author?.id !== botId) continue;
         if (!message.content.includes(`\`${transfer.id}\``)) continue;
         for (const attachment of message.attachments) {
           if (attachment.filename === manifestFile) manifest ??= { message_id: message.id, attachment_id: attachment.id };
-          const match = partPattern.exec(attachment.filename);
-          if (!match?.[1]) continue;
-          const index = Number(match[1]) - 1;
-          if (!seen.has(index)) seen.set(index, { index, message_id: message.id, attachment_id: attachment.id });
+          const index = plannedIndex(transfer, attachment);
+          if (index !== null && !seen.has(index)) seen.set(index, { index, message_id: message.id, attachment_id: attachment.id });
         }
       }
       after = batch.reduce((max, m) => (BigInt(m.id) > BigInt(max) ? m.id : max), after);
@@ -214,14 +214,26 @@ export function classify(error: unknown, signal?: AbortSignal): SinkError {
   return new SinkError(`network error: ${message}`, 'transient', 'network', { cause: error });
 }
 
+/**
+ * The part an attachment is, when its name and size are those the transfer's plan gives that
+ * part; else null. Without a known size (an /upload with no Content-Length) only the part
+ * size bounds it, and the name's padding is not known either.
+ */
+function plannedIndex(transfer: StoredTransfer, attachment: ApiAttachment): number | null {
+  const prefix = `${transfer.file_name}.part`;
+  const digits = attachment.filename.startsWith(prefix) ? attachment.filename.slice(prefix.length) : '';
+  if (!/^\d{3,}$/.test(digits)) return null;
+  const index = Number(digits) - 1;
+  const { total_chunks: total, file_size: size, chunk_size_bytes: chunk } = transfer;
+  if (index < 0 || (total !== null && (index >= total || attachment.filename !== partName(transfer.file_name, index, total)))) return null;
+  if (size === null) return attachment.size > 0 && attachment.size <= chunk ? index : null;
+  return index * chunk < size && attachment.size === partSlice(index, size, chunk).size ? index : null;
+}
+
 const DISCORD_EPOCH = 1_420_070_400_000n;
 
 /** The smallest snowflake at a moment: messages after it were created after that time. */
 export function snowflakeAt(ms: number): string {
   const t = BigInt(Math.max(0, Math.floor(ms))) - DISCORD_EPOCH;
   return (t > 0n ? t << 22n : 0n).toString();
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

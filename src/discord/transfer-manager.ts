@@ -16,6 +16,7 @@ import type { ChunkSink } from '../transfer/sink.js';
 import { newTransferId, sanitizeName, totalChunks } from '../transfer/plan.js';
 import type { LocalSource } from '../transfer/source.js';
 import { runTransfer } from '../transfer/orchestrator.js';
+import { ACTIVE_STATUSES } from '../store/state.js';
 import type { UrlInfo } from '../transfer/url-fetch.js';
 import { urlRunHooks } from '../transfer/url-source.js';
 import { classify } from './sink.js';
@@ -50,8 +51,17 @@ export interface TransferManagerDeps {
   metrics?: Metrics | undefined;
 }
 
+/** A member's claim on one of their MAX_ACTIVE_TRANSFERS, held from the check until the transfer is recorded. */
+export interface Reservation {
+  /** The id the transfer is recorded under. */
+  readonly id: string;
+  /** Gives the slot back; harmless once the transfer is recorded (the record counts then). */
+  release(): void;
+}
+
 /** What every new transfer needs besides its source. */
 interface NewTransferInput {
+  slot: Reservation;
   chunkSize: number;
   attachmentSizeLimit: number | null;
   ownerId: string;
@@ -63,10 +73,32 @@ export class TransferManager {
   readonly #runs = new Map<string, Run>();
   /** Transfers whose run stopped because the progress file could not be written. */
   readonly #paused = new Set<string>();
+  /** Reserved transfer id → owner, for commands between their limit check and their record. */
+  readonly #reserved = new Map<string, string>();
   #stopping = false;
 
   constructor(private readonly deps: TransferManagerDeps) {
     deps.store.onWritable(() => this.#resumePaused());
+  }
+
+  /** The owner's unfinished transfers: recorded ones, plus reserved ones not recorded yet. */
+  activeCount(ownerId: string): number {
+    const recorded = this.deps.store.summaries().filter((t) => t.owner_id === ownerId && ACTIVE_STATUSES.includes(t.status)).length;
+    let reserved = 0;
+    for (const [id, owner] of this.#reserved) if (owner === ownerId && !this.deps.store.get(id)) reserved++;
+    return recorded + reserved;
+  }
+
+  /**
+   * Checks the owner's room and claims a slot in one synchronous step: a command awaits (defer,
+   * URL check, fsync) before its record exists, and a check alone would let simultaneous
+   * commands all pass. Null when the owner is at `limit`.
+   */
+  reserve(ownerId: string, limit: number): Reservation | null {
+    if (this.activeCount(ownerId) >= limit) return null;
+    const id = newTransferId();
+    this.#reserved.set(id, ownerId);
+    return { id, release: () => void this.#reserved.delete(id) };
   }
 
   async createFileTransfer(input: NewTransferInput & { source: LocalSource }): Promise<StoredTransfer> {
@@ -92,7 +124,7 @@ export class TransferManager {
 
   #create(input: NewTransferInput, what: Pick<NewTransfer, 'source' | 'file_name' | 'file_size' | 'total_chunks'>): Promise<StoredTransfer> {
     return this.deps.store.create({
-      id: newTransferId(),
+      id: input.slot.id,
       ...what,
       chunk_size_bytes: input.chunkSize,
       attachment_size_limit: input.attachmentSizeLimit,

@@ -57,9 +57,21 @@ export async function resolveLocalSource(filesRoot: string, userPath: string, ma
   return { relPath: path.relative(root, joined).split(path.sep).join('/'), realPath: real, size: stat.size, mtimeMs: stat.mtimeMs };
 }
 
-/** Files under the root whose relative path contains `query`, for autocomplete (bounded walk). */
+/** Longest value Discord accepts for an autocomplete choice. */
+const CHOICE_LIMIT = 100; // characters
+
+/**
+ * Files /split would accept whose relative path contains `query`, for autocomplete (bounded
+ * walk). Symlinked directories are not entered: a link loop would fill the walk with repeats.
+ */
 export async function listFiles(filesRoot: string, query: string, limit = 25): Promise<string[]> {
   const needle = query.toLowerCase();
+  let root: string;
+  try {
+    root = await fs.realpath(filesRoot);
+  } catch {
+    return [];
+  }
   const results: string[] = [];
   const queue: string[] = [''];
   let visited = 0;
@@ -67,7 +79,7 @@ export async function listFiles(filesRoot: string, query: string, limit = 25): P
     const dir = queue.shift() as string;
     let entries: import('node:fs').Dirent[];
     try {
-      entries = await fs.readdir(path.join(filesRoot, dir), { withFileTypes: true });
+      entries = await fs.readdir(path.join(root, dir), { withFileTypes: true });
     } catch {
       continue;
     }
@@ -76,12 +88,29 @@ export async function listFiles(filesRoot: string, query: string, limit = 25): P
       visited++;
       if (entry.name.startsWith('.')) continue;
       const rel = dir ? `${dir}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) queue.push(rel);
-      else if (entry.isFile() && rel.toLowerCase().includes(needle) && rel.length <= 100) {
+      if (entry.isDirectory()) {
+        queue.push(rel);
+        continue;
+      }
+      // A choice is one line, so names with a line break are left out; a symlink counts when it leads to a file /split takes.
+      const candidate = (entry.isFile() || entry.isSymbolicLink()) && rel.length <= CHOICE_LIMIT && !/[\r\n]/.test(rel);
+      if (candidate && rel.toLowerCase().includes(needle) && (await isSendable(root, rel))) {
         results.push(rel);
         if (results.length >= limit) break;
       }
     }
   }
   return results;
+}
+
+/** As resolveLocalSource judges it: after symlinks, a non-empty regular file still inside the root. */
+async function isSendable(root: string, rel: string): Promise<boolean> {
+  try {
+    const real = await fs.realpath(path.join(root, rel));
+    if (!isInside(root, real)) return false;
+    const stat = await fs.stat(real);
+    return stat.isFile() && stat.size > 0;
+  } catch {
+    return false;
+  }
 }

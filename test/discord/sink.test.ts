@@ -1,12 +1,13 @@
 /** The Discord sink against the fake Discord, through a real @discordjs/rest client. */
 import { createHash } from 'node:crypto';
 import { getEventListeners } from 'node:events';
-import { REST } from 'discord.js';
+import { REST, Routes } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeDiscord } from '../support/fake-discord/index.js';
 import type { FakeDiscord } from '../support/fake-discord/types.js';
 import { restOptions } from '../../src/discord/client.js';
 import { DiscordSink } from '../../src/discord/sink.js';
+import { SinkError } from '../../src/errors.js';
 import { transferSchema, type TransferRecord } from '../../src/store/schema.js';
 
 describe('DiscordSink', () => {
@@ -50,5 +51,39 @@ describe('DiscordSink', () => {
     expect(found.map((p) => p.index).sort((a, b) => a - b)).toEqual([...Array(15).keys()]);
     expect(missing).toEqual([]);
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  /** A transfer of 5 bytes in parts of 2: a.bin.part001 (2 bytes), part002 (2), part003 (1). */
+  const planned = (id: string) => transferSchema.parse({ ...transfer, id, file_size: 5, chunk_size_bytes: 2, total_chunks: 3, source: { ...transfer.source, size: 5 } });
+  /** Posts one message as the bot, carrying `files` (name → size), with the transfer id in its text as the sink writes it. */
+  const post = async (t: TransferRecord, files: [string, number][]) => {
+    const form = new FormData();
+    form.append('payload_json', JSON.stringify({ content: `\`${t.id}\` ${t.file_name}`, attachments: files.map(([name], i) => ({ id: String(i), filename: name })) }));
+    files.forEach(([name, size], i) => form.append(`files[${i}]`, new Blob([Buffer.alloc(size, 7)]), name));
+    const message = (await rest.post(Routes.channelMessages(t.channel_id), { body: form, passThroughBody: true })) as { id: string; attachments: { id: string; filename: string }[] };
+    return message;
+  };
+
+  it('GIVEN the bot user id is not known yet THEN reconcile refuses without reading the channel', async () => {
+    const sink = new DiscordSink(rest, () => undefined);
+    const reads = fake.requests.filter((r) => r.route === 'GET /channels/:id/messages').length;
+    await expect(sink.reconcile(planned('upload_sinktest2'), new AbortController().signal)).rejects.toBeInstanceOf(SinkError);
+    expect(fake.requests.filter((r) => r.route === 'GET /channels/:id/messages').length).toBe(reads);
+  });
+
+  it('GIVEN posted attachments whose name or size differ from the plan THEN only the planned ones are found', async () => {
+    const t = planned('upload_sinktest3');
+    const good1 = await post(t, [['a.bin.part001', 2]]);
+    await post(t, [['a.bin.part002', 3]]); // one byte too many
+    await post(t, [['a.bin.part3', 1]]); // not padded as the plan names it
+    await post(t, [['a.bin.part004', 2]]); // beyond the planned three parts
+    await post(t, [['a.bin.part003', 2]]); // the last part is 1 byte
+    const good3 = await post(t, [['a.bin.part003', 1]]);
+    const sink = new DiscordSink(rest, () => fake.botUserId);
+    const { found } = await sink.reconcile(t, new AbortController().signal);
+    expect(found.sort((a, b) => a.index - b.index)).toEqual([
+      { index: 0, message_id: good1.id, attachment_id: good1.attachments[0]!.id },
+      { index: 2, message_id: good3.id, attachment_id: good3.attachments[0]!.id },
+    ]);
   });
 });

@@ -316,6 +316,51 @@ describe('real discord.js client against the fake', () => {
     expect(bed.fake.commands()).toEqual([]);
   });
 
+  it('sends roles and channel overwrites as Discord does: permissionsFor and the resolved channel agree', async () => {
+    const VIEW = 1n << 10n;
+    const ATTACH = 1n << 15n;
+    const staff = '1300000000000000020';
+    const member = '1300000000000000030';
+    const guildId = '1300000000000000010'; // also @everyone's role id
+    bed = await startBed({
+      guildId,
+      roles: [{ id: staff, name: 'staff', permissions: 0n }],
+      channels: [
+        { id: '1300000000000000001', name: 'general' },
+        // @everyone cannot see #private; staff can, but may not attach files there.
+        {
+          id: '1300000000000000002',
+          name: 'private',
+          permissionOverwrites: [
+            { id: guildId, type: 'role', deny: VIEW },
+            { id: staff, type: 'role', allow: VIEW, deny: ATTACH },
+          ],
+        },
+      ],
+    });
+    const guild = bed.client.guilds.cache.get(bed.fake.guildId)!;
+    expect(guild.ownerId).not.toBe(bed.fake.defaultUser.id);
+    const seen: { user: string; resolved: bigint | null; there: bigint | null | undefined }[] = [];
+    onCommand(bed, async (i) => {
+      if (!i.inCachedGuild()) throw new Error('guild not cached');
+      const channel = i.options.getChannel('channel', true);
+      const there = guild.channels.cache.get(channel.id);
+      seen.push({ user: i.user.id, resolved: channel.permissions?.bitfield ?? null, there: there?.permissionsFor(i.member).bitfield });
+      await i.reply({ content: 'ok', flags: MessageFlags.Ephemeral });
+    });
+    const ask = async (roles: string[]) => {
+      const h = await bed!.fake.sendInteraction({ name: 'split', user: { id: member }, roles, options: [{ name: 'channel', type: 7, value: '1300000000000000002' }] });
+      await h.waitForResponse(3000);
+    };
+    await ask([]);
+    await ask([staff]);
+    expect(seen).toHaveLength(2);
+    for (const s of seen) expect(s.resolved).toBe(s.there);
+    expect((seen[0]!.resolved! & VIEW) === 0n).toBe(true);
+    expect((seen[1]!.resolved! & VIEW) === VIEW).toBe(true);
+    expect((seen[1]!.resolved! & ATTACH) === 0n).toBe(true);
+  });
+
   it('answers autocomplete (type 4 → callback type 8)', async () => {
     bed = await startBed();
     bed.client.on('interactionCreate', (i) => {

@@ -4,13 +4,14 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { FakeGateway } from './gateway.js';
 import { readBody, drain, type BodyResult, type UploadedFile } from './body.js';
 import { messageCreateValidator, resolveOpenApiPath, toDiscordErrors } from './schema.js';
-import { snowflake, cmpSnowflake, sleep, MEMBER_PERMISSIONS, BOT_PERMISSIONS } from './util.js';
+import { snowflake, cmpSnowflake, sleep, MEMBER_PERMISSIONS, BOT_PERMISSIONS, Permissions } from './util.js';
 import type {
   Fault,
   FakeDiscord,
   FakeDiscordOptions,
   FakeMessage,
   FakeAttachment,
+  FakeChannel,
   InteractionHandle,
   InteractionInput,
   InteractionView,
@@ -164,7 +165,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const applicationId = options.applicationId ?? snowflake();
   const botUserId = applicationId;
   const guildId = options.guildId ?? snowflake();
-  const channels = (options.channels ?? [{ id: snowflake(), name: 'general' }]).map((c) => ({ ...c }));
+  const channels: FakeChannel[] = (options.channels ?? [{ id: snowflake(), name: 'general' }]).map((c) => ({ ...c }));
+  const extraRoles = options.roles ?? [];
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 41250;
   const attachmentSizeLimit = options.attachmentSizeLimit ?? 10 * 1024 * 1024;
   const maxRequestBytes = options.maxRequestBytes ?? 25 * 1024 * 1024;
@@ -180,6 +182,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const defaultUser = { id: snowflake(), username: 'fake-member' };
   const everyoneRoleId = guildId;
   const botRoleId = snowflake();
+  const guildOwnerId = snowflake();
   const startedAt = new Date().toISOString();
 
   const channelById = new Map(channels.map((c) => [c.id, c]));
@@ -215,13 +218,18 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   };
   const authorObject = () => ({ ...botUser });
 
-  const channelObject = (c: { id: string; name: string }, i: number) => ({
+  const channelObject = (c: FakeChannel, i: number) => ({
     id: c.id,
     type: 0,
     guild_id: guildId,
     name: c.name,
     position: i,
-    permission_overwrites: [],
+    permission_overwrites: (c.permissionOverwrites ?? []).map((o) => ({
+      id: o.id,
+      type: o.type === 'role' ? 0 : 1,
+      allow: String(o.allow ?? 0n),
+      deny: String(o.deny ?? 0n),
+    })),
     nsfw: false,
     parent_id: null,
     topic: null,
@@ -233,7 +241,26 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const roles = () => [
     { id: everyoneRoleId, name: '@everyone', permissions: MEMBER_PERMISSIONS, position: 0, color: 0, colors: { primary_color: 0, secondary_color: null, tertiary_color: null }, hoist: false, managed: false, mentionable: false, icon: null, unicode_emoji: null, flags: 0 },
     { id: botRoleId, name: 'fake-splitter-bot', permissions: BOT_PERMISSIONS, position: 1, color: 0, colors: { primary_color: 0, secondary_color: null, tertiary_color: null }, hoist: false, managed: true, mentionable: false, icon: null, unicode_emoji: null, flags: 0, tags: { bot_id: botUserId } },
+    ...extraRoles.map((r, i) => ({ id: r.id, name: r.name, permissions: String(r.permissions), position: 2 + i, color: 0, colors: { primary_color: 0, secondary_color: null, tertiary_color: null }, hoist: false, managed: false, mentionable: false, icon: null, unicode_emoji: null, flags: 0 })),
   ];
+
+  /** What a member's roles grant guild-wide: @everyone's plus each of theirs (Discord's base permissions). */
+  const basePermissions = (roleIds: readonly string[]): bigint =>
+    extraRoles.filter((r) => roleIds.includes(r.id)).reduce((acc, r) => acc | r.permissions, BigInt(MEMBER_PERMISSIONS));
+
+  /** Discord's computed permissions in a channel: base, then @everyone's, the roles' and the member's overwrites; Administrator ignores them. */
+  const permissionsIn = (channel: FakeChannel, base: bigint, userId: string, roleIds: readonly string[]): bigint => {
+    if ((base & Permissions.Administrator) !== 0n) return base;
+    const overwrites = channel.permissionOverwrites ?? [];
+    const apply = (acc: bigint, list: typeof overwrites) => {
+      const deny = list.reduce((d, o) => d | (o.deny ?? 0n), 0n);
+      const allow = list.reduce((a, o) => a | (o.allow ?? 0n), 0n);
+      return (acc & ~deny) | allow;
+    };
+    let p = apply(base, overwrites.filter((o) => o.type === 'role' && o.id === guildId));
+    p = apply(p, overwrites.filter((o) => o.type === 'role' && o.id !== guildId && roleIds.includes(o.id)));
+    return apply(p, overwrites.filter((o) => o.type === 'member' && o.id === userId));
+  };
 
   const guildObject = () => ({
     id: guildId,
@@ -241,7 +268,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     icon: null,
     splash: null,
     discovery_splash: null,
-    owner_id: defaultUser.id,
+    owner_id: guildOwnerId,
     afk_channel_id: null,
     afk_timeout: 300,
     verification_level: 0,
@@ -1234,6 +1261,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     applicationId,
     guildId,
     botUserId,
+    guildOwnerId,
     channels,
     defaultUser,
     schemaValidation: validateCreate !== null,
@@ -1247,14 +1275,17 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const type = i.type ?? 2;
       const id = snowflake();
       const tok = `aW50ZXJhY3Rpb246${id}:${randomBytes(24).toString('base64url')}`;
-      const permissions = i.permissions === undefined ? MEMBER_PERMISSIONS : i.permissions.toString();
+      const roleIds = i.roles ?? [];
+      const base = i.permissions === undefined ? basePermissions(roleIds) : BigInt(i.permissions);
+      const permissions = permissionsIn(channel, base, user.id, roleIds).toString();
       const options = (i.options ?? []).map((o) => ({ ...o }));
       let resolved = i.resolved;
       if (resolved === undefined) {
         const chans: Record<string, unknown> = {};
         for (const o of options) {
           const c = o.type === 7 ? channelById.get(String(o.value)) : undefined;
-          if (c) chans[c.id] = { id: c.id, name: c.name, type: 0, permissions: BOT_PERMISSIONS, parent_id: null, flags: 0, guild_id: guildId, nsfw: false, position: channels.indexOf(c), permission_overwrites: [], rate_limit_per_user: 0, topic: null, last_message_id: null };
+          // As Discord: a partial channel with the invoking member's computed permissions there.
+          if (c) chans[c.id] = { id: c.id, name: c.name, type: 0, permissions: permissionsIn(c, base, user.id, roleIds).toString(), parent_id: null, flags: 0, guild_id: guildId, nsfw: false, position: channels.indexOf(c), rate_limit_per_user: 0, topic: null, last_message_id: null };
         }
         if (Object.keys(chans).length) resolved = { channels: chans };
       }
@@ -1275,7 +1306,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         channel_id: channelId,
         member: {
           user: userObject(user),
-          roles: i.roles ?? [],
+          roles: roleIds,
           permissions,
           joined_at: startedAt,
           premium_since: null,

@@ -6,8 +6,14 @@ export interface FakeDiscordOptions {
   /** Application (and bot user) id, a snowflake string. */
   applicationId?: string;
   guildId?: string;
-  /** Text channels (type 0) in the one guild; default one channel named 'general'. */
-  channels?: { id: string; name: string }[];
+  /**
+   * Text channels (type 0) in the one guild; default one channel named 'general'.
+   * `permissionOverwrites` go out in GUILD_CREATE as Discord sends them, and decide the
+   * member's computed `permissions` in interactions (see InteractionInput.permissions).
+   */
+  channels?: FakeChannel[];
+  /** Roles besides @everyone (View Channel, Send Messages, Attach Files, …) and the bot's own, sent in GUILD_CREATE. */
+  roles?: FakeRole[];
   /** HELLO heartbeat_interval; default 41250. */
   heartbeatIntervalMs?: number;
   /** Per attachment; default 10 MiB (10485760). */
@@ -33,6 +39,26 @@ export interface FakeDiscordOptions {
    * Dropped bytes: `attachmentBytes` throws, the CDN serves nothing; `attachmentDigest` works.
    */
   retainAttachments?: boolean | number;
+}
+
+export interface FakeChannel {
+  id: string;
+  name: string;
+  permissionOverwrites?: FakeOverwrite[];
+}
+
+/** A channel permission overwrite: `id` is a role id (the guild id for @everyone) or a member's user id. */
+export interface FakeOverwrite {
+  id: string;
+  type: 'role' | 'member';
+  allow?: bigint;
+  deny?: bigint;
+}
+
+export interface FakeRole {
+  id: string;
+  name: string;
+  permissions: bigint;
 }
 
 export interface RecordedRequest {
@@ -93,8 +119,14 @@ export interface InteractionInput {
   channelId?: string;
   /** Default: fake.defaultUser. */
   user?: { id: string; username?: string };
+  /** Role ids of the member (in `member.roles`); their guild roles add to the default permissions. */
   roles?: string[];
-  /** Member permissions bitfield; default a normal member (View Channel, Send Messages, Embed Links, Attach Files, Read History, Use Application Commands). */
+  /**
+   * What the member's roles grant guild-wide; default @everyone's (View Channel, Send Messages,
+   * Embed Links, Attach Files, Read History, Use Application Commands) plus `roles`'. As on
+   * Discord, `member.permissions`, `channel.permissions` and each resolved channel's
+   * `permissions` are this after the channel's overwrites (unless it holds Administrator).
+   */
   permissions?: string | bigint;
   /** Default: options.attachmentSizeLimit. */
   attachmentSizeLimit?: number;
@@ -170,7 +202,9 @@ export interface FakeDiscord {
   applicationId: string;
   guildId: string;
   botUserId: string;
-  channels: { id: string; name: string }[];
+  /** The guild's owner: neither the default member nor the bot (Discord gives an owner every permission). */
+  guildOwnerId: string;
+  channels: FakeChannel[];
   /** The member used by sendInteraction when no user is given. */
   defaultUser: { id: string; username: string };
   /** Whether message-create bodies are validated against the OpenAPI schema. */

@@ -24,6 +24,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 export const Permissions = {
+  Administrator: 1n << 3n,
   ViewChannel: 1n << 10n,
   SendMessages: 1n << 11n,
   ManageMessages: 1n << 13n,
