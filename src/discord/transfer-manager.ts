@@ -66,7 +66,7 @@ export class TransferManager {
     const { source, chunkSize } = input;
     return this.#create(input, {
       source: { kind: 'file', path: source.relPath, real_path: source.realPath, size: source.size, mtime_ms: source.mtimeMs },
-      file_name: sanitizeName(source.relPath),
+      name: source.relPath,
       file_size: source.size,
       total_chunks: totalChunks(source.size, chunkSize),
     });
@@ -77,15 +77,18 @@ export class TransferManager {
     const { info, chunkSize } = input;
     return this.#create(input, {
       source: { kind: 'url', url: input.url, etag: info.etag, last_modified: info.lastModified, accepts_ranges: info.acceptsRanges, hash_checkpoint: null },
-      file_name: sanitizeName(info.name),
+      name: info.name,
       file_size: info.size,
       total_chunks: info.size === null ? null : totalChunks(info.size, chunkSize),
     });
   }
 
-  #create(input: NewTransferInput, what: Pick<NewTransfer, 'source' | 'file_name' | 'file_size' | 'total_chunks'>): Promise<StoredTransfer> {
+  /** `name`: the source's own name, sanitized here because an unusable one gives way to the id. */
+  #create(input: NewTransferInput, { name, ...what }: Pick<NewTransfer, 'source' | 'file_size' | 'total_chunks'> & { name: string }): Promise<StoredTransfer> {
+    const id = newTransferId();
     return this.deps.store.create({
-      id: newTransferId(),
+      id,
+      file_name: sanitizeName(name, id),
       ...what,
       chunk_size_bytes: input.chunkSize,
       attachment_size_limit: input.attachmentSizeLimit,

@@ -84,10 +84,11 @@ export async function planFileTransfer(input: {
 }): Promise<NewTransfer> {
   const info = await stat(input.realPath);
   if (!info.isFile()) throw new Error(`${input.relPath} is not a regular file`);
+  const id = newTransferId();
   // The name the user asked for, not a symlink target's.
-  const fileName = sanitizeName(input.relPath);
+  const fileName = sanitizeName(input.relPath, id);
   return {
-    id: newTransferId(),
+    id,
     source: { kind: 'file', path: input.relPath, real_path: input.realPath, size: info.size, mtime_ms: info.mtimeMs },
     file_name: fileName,
     file_size: info.size,
