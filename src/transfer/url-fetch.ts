@@ -10,7 +10,7 @@ import net from 'node:net';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import { UserError } from '../errors.js';
-import { classifyAddress, displayUrl, isAllowlisted, normalizeHost, parseUploadUrl } from './url-policy.js';
+import { classifyAddress, describeRefusal, displayUrl, isAllowlisted, normalizeHost, parseUploadUrl } from './url-policy.js';
 
 export const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -91,7 +91,7 @@ export async function openUrl(input: URL | string, options: OpenUrlOptions): Pro
       try {
         url = parseUploadUrl(next.href);
       } catch (error) {
-        throw new UrlRefusedError(`${displayUrl(url)} redirected to ${displayUrl(next)}, which is refused: ${(error as Error).message}`);
+        throw new UrlRefusedError(`${displayUrl(url)} redirected to ${displayUrl(next)} — ${(error as Error).message}`);
       }
       if (redirects === MAX_REDIRECTS) break;
       continue;
@@ -126,7 +126,7 @@ export async function checkedAddresses(url: URL, options: Pick<OpenUrlOptions, '
     // Refused if any address is: the connection could otherwise land on that one.
     if (why !== null) {
       throw new UrlRefusedError(
-        `\`${host}\` resolves to ${address}, a ${why} address; /upload does not fetch from the bot's own network ` +
+        `\`${host}\` resolves to ${address}, ${describeRefusal(why)}; /upload does not fetch from the bot's own network ` +
           '(an operator can allow a host with UPLOAD_ALLOWED_HOSTS).',
       );
     }
