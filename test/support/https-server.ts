@@ -49,6 +49,8 @@ export interface SeenRequest {
   method: string;
   path: string;
   headers: Record<string, string>;
+  /** Whether the connection that carried it has closed (both sides). */
+  closed: boolean;
 }
 
 export interface TestHttpsServer {
@@ -86,7 +88,8 @@ export async function startHttpsServer(): Promise<TestHttpsServer> {
         const colon = line.indexOf(':');
         if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
       }
-      const seen = { method, path: target, headers };
+      const seen: SeenRequest = { method, path: target, headers, closed: false };
+      socket.once('close', () => (seen.closed = true));
       requests.push(seen);
       void respond(socket, seen, routes.get(target.split('?')[0] ?? '')).catch(() => socket.destroy());
     };

@@ -179,6 +179,27 @@ describe('the url part source', () => {
       expect(source.startOffset).toBe(0);
     });
 
+    it('GIVEN the consumer stops while the confirmed parts are replayed THEN the response is closed, not left open', async () => {
+      // Bigger than the socket buffers hold, so the server is still sending when the consumer stops.
+      const big = seededBytes(64 * CHUNK, 9);
+      const url = serve('/replay-stop', { data: big, ranges: true, etag: '"r1"' });
+      const over = { etag: '"r1"', accepts_ranges: true, file_size: big.length };
+      const first = openUrlSource(record(url, over), options);
+      const parts = await collect(first);
+      const recorded = parts.slice(0, 2).map((p) => ({ index: p.index, name: `data.bin.part00${p.index + 1}`, offset: p.offset, size: p.size, sha256: p.sha256, message_id: 'm', attachment_id: `a${p.index}` }));
+      const checkpoint = first.checkpointAt(2 * CHUNK);
+      const before = srv.requests.length;
+      const source = openUrlSource(record(url, { ...over, parts: recorded, hash_checkpoint: checkpoint }), options);
+      for await (const part of source) {
+        expect(part.index).toBe(0);
+        break;
+      }
+      const resumed = srv.requests.slice(before);
+      expect(resumed.map((r) => r.headers.range)).toEqual([`bytes=${2 * CHUNK}-`]);
+      for (let i = 0; i < 100 && !resumed[0]?.closed; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(resumed[0]?.closed).toBe(true);
+    });
+
     it('GIVEN a checkpoint beyond the confirmed parts THEN it is not used', async () => {
       const url = serve('/ahead', { ranges: true, etag: '"r1"' });
       const { checkpoint, recorded } = await firstRun(url);
