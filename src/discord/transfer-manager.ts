@@ -13,7 +13,7 @@ import type { ChunkSink } from '../transfer/sink.js';
 import { newTransferId, sanitizeName, totalChunks } from '../transfer/plan.js';
 import type { LocalSource } from '../transfer/source.js';
 import { runTransfer } from '../transfer/orchestrator.js';
-import type { UrlInfo } from '../transfer/url-fetch.js';
+import { urlLimits, type UrlInfo } from '../transfer/url-fetch.js';
 import { urlRunHooks } from '../transfer/url-source.js';
 import { classify } from './sink.js';
 import { measureRate, renderProgress, ThrottledEditor } from './progress.js';
@@ -247,7 +247,7 @@ export class TransferManager {
     const editor = await this.#progressEditor(transfer);
     // URL sources (/upload) bring their own reader and save resume checkpoints as parts are confirmed.
     const url = transfer.source.kind === 'url'
-      ? urlRunHooks({ store, log, options: { allowedHosts: config.UPLOAD_ALLOWED_HOSTS, maxFileSize: config.MAX_FILE_SIZE_BYTES } })
+      ? urlRunHooks({ store, log, options: { allowedHosts: config.UPLOAD_ALLOWED_HOSTS, maxFileSize: config.MAX_FILE_SIZE_BYTES, ...urlLimits(config) } })
       : null;
     const final = await runTransfer(
       {

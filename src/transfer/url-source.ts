@@ -23,7 +23,7 @@ import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import type { PartSource, SourcePart } from './chunker.js';
 import { ResumableSha256 } from './resumable-hash.js';
 import { abortReason, isAbortError } from './retry.js';
-import { HttpStatusError, openUrl, parseContentRange, parseLength, readWithIdleTimeout, type OpenUrlOptions } from './url-fetch.js';
+import { HttpStatusError, openUrl, parseContentRange, parseLength, readAtMinimumSpeed, type OpenUrlOptions, type SpeedLimit } from './url-fetch.js';
 import { displayUrl } from './url-policy.js';
 
 export interface HashCheckpoint {
@@ -31,7 +31,7 @@ export interface HashCheckpoint {
   state: string; // ResumableSha256.exportState()
 }
 
-export interface UrlPartSourceOptions extends Omit<OpenUrlOptions, 'headers' | 'signal'> {
+export interface UrlPartSourceOptions extends Omit<OpenUrlOptions, 'headers' | 'signal'>, SpeedLimit {
   maxFileSize: number; // bytes: MAX_FILE_SIZE_BYTES
   signal?: AbortSignal | undefined;
 }
@@ -121,7 +121,7 @@ export class UrlPartSource implements PartSource {
       };
       for (;;) {
         try {
-          for await (const chunk of readWithIdleTimeout(opened.response, this.#options.idleTimeoutMs)) {
+          for await (const chunk of readAtMinimumSpeed(opened.response, this.#options)) {
             if (signal?.aborted) throw abortReason(signal);
             const limit = Math.min(expected ?? Infinity, this.#options.maxFileSize);
             for (let at = 0; at < chunk.length; ) {
@@ -145,7 +145,7 @@ export class UrlPartSource implements PartSource {
           if (error instanceof UrlSourceError) throw error;
           if (reconnects >= RECONNECTS || !this.#canRange()) {
             const announced = expected === null ? '' : ` of the announced ${expected}`;
-            throw new UrlSourceError(`the download of ${displayUrl(this.#source.url)} broke after ${offset}${announced} bytes: ${(error as Error).message}`);
+            throw new UrlSourceError(`the download of ${displayUrl(this.#source.url)} broke after ${offset}${announced} bytes: ${(error as Error).message}`, { cause: error });
           }
           reconnects++;
           opened = await this.#open(offset, true);

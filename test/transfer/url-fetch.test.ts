@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { HttpStatusError, nameFromDisposition, openUrl, urlInfo, UrlRefusedError, type ResolveAll } from '../../src/transfer/url-fetch.js';
+import { HeadersTimeoutError, HttpStatusError, nameFromDisposition, openUrl, urlInfo, UrlRefusedError, type ResolveAll } from '../../src/transfer/url-fetch.js';
 import { startHttpsServer, TEST_CA, type TestHttpsServer } from '../support/https-server.js';
 
 describe('openUrl against a local HTTPS server', () => {
@@ -16,6 +16,8 @@ describe('openUrl against a local HTTPS server', () => {
     srv.routes.set('/to-http', { kind: 'redirect', location: `http://localhost:${srv.port}/file.txt` });
     srv.routes.set('/to-credentials', { kind: 'redirect', location: `https://a:b@localhost:${srv.port}/file.txt` });
     srv.routes.set('/to-file', { kind: 'redirect', location: 'file:///etc/passwd' });
+    srv.routes.set('/slow-head', { kind: 'file', data, slowHeaders: { pauseMs: 30 } });
+    srv.routes.set('/to-slow-head', { kind: 'redirect', location: '/slow-head' });
     srv.routes.set('/to-http-query', { kind: 'redirect', location: `http://localhost:${srv.port}/file.txt?token=s3cret` });
   });
   afterAll(async () => {
@@ -81,6 +83,16 @@ describe('openUrl against a local HTTPS server', () => {
   ])('GIVEN a name that resolves to %s THEN the refusal reads with the right article', async (address, message) => {
     const resolveAll: ResolveAll = async () => [{ address, family: address.includes(':') ? 6 : 4 }];
     await expect(openUrl('https://inside.example/x', { allowedHosts: [], resolveAll })).rejects.toThrow(message);
+  });
+
+  it.each([
+    ['the first hop', '/slow-head'],
+    ['a redirect target', '/to-slow-head'],
+  ])('GIVEN %s sends its headers one byte at a time THEN openUrl gives up once the headers deadline has passed', async (_label, route) => {
+    const error = await openUrl(`${srv.origin}${route}`, { ...base, headersTimeoutMs: 300 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HeadersTimeoutError);
+    expect((error as HeadersTimeoutError).timeoutMs).toBe(300);
+    expect((error as Error).message).toMatch(/did not send its status line and headers within 300 ms \(URL_HEADERS_TIMEOUT_MS\)/);
   });
 
   it('GIVEN a 404 THEN HttpStatusError names the status', async () => {
