@@ -69,6 +69,7 @@ export const openFileSource: OpenSource = (transfer, signal) => {
     mtimeMs: transfer.source.mtime_ms,
     // Parts travel as file-backed slices: memory stays flat however many wait for an upload.
     keepData: false,
+    name: transfer.source.path,
     signal,
   });
 };
@@ -205,7 +206,10 @@ class TransferRun {
     try {
       info = await stat(source.real_path);
     } catch (err) {
-      this.#fail(`source unavailable: ${(err as Error).message}`);
+      // Named as the user knows it: Node's message carries the path on the host.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') this.#fail(`source changed: ${source.path} no longer exists`);
+      else this.#fail(`source unavailable: ${source.path}: ${code ?? (err as Error).message}`);
       return;
     }
     const changes: string[] = [];

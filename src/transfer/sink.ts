@@ -41,7 +41,11 @@ export async function* partChunks(part: OutgoingPart, buffers?: readonly Buffer[
   }
   const file = part.file;
   if (!file) throw new Error(`part ${part.name} carries neither bytes nor a file range`);
-  const handle = await open(file.path, 'r');
+  const handle = await open(file.path, 'r').catch((err: NodeJS.ErrnoException) => {
+    // Gone is changed (never worth a retry); Node's message would carry the host path.
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw new SinkError(`${file.name} no longer exists`, 'fatal', 'source_changed', { cause: err });
+    throw new SinkError(`cannot open ${file.name}: ${err.code ?? err.message}`, 'transient', 'source_read', { cause: err });
+  });
   try {
     const check = async () => {
       const info = await handle.stat();
@@ -79,10 +83,14 @@ export function isSourceChanged(error: unknown): boolean {
   return false;
 }
 
+/** The source-changed SinkError in `cause` as it is (its message says what changed), else a new one. */
 export function sourceChangedError(cause: unknown, parts: readonly OutgoingPart[] = []): SinkError {
-  const path = parts.find((p) => p.file)?.file?.path;
+  for (let e: unknown = cause, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof SinkError && e.reason === 'source_changed') return e;
+  }
+  const name = parts.find((p) => p.file)?.file?.name;
   return new SinkError(
-    `${path ?? 'the source file'} was modified while it was sent: its size or modification time no longer match the bytes that were hashed`,
+    `${name ?? 'the source file'} was modified while it was sent: its size or modification time no longer match the bytes that were hashed`,
     'fatal',
     'source_changed',
     { cause },

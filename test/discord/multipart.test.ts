@@ -49,7 +49,7 @@ describe('MultipartBody', () => {
     offset,
     size: length,
     sha256: '',
-    file: { path: file, offset, size: length, fileSize: size, mtimeMs },
+    file: { path: file, name: 'big.bin', offset, size: length, fileSize: size, mtimeMs },
   });
 
   beforeAll(async () => {
