@@ -8,8 +8,9 @@
  * - `keepData: false`: the part carries a range of the file instead (`file`, read while it
  *   is sent: `partChunks` in sink.ts), and the bytes are hashed through two small reused
  *   blocks, so memory does not grow with the part size or the parts in flight. The file's
- *   size and mtime are taken before the first read: reading a range refuses once they
- *   differ, so the bytes a sink streams are the bytes hashed here, or the send fails.
+ *   identity (device and inode), size and mtime are taken before the first read: reading a
+ *   range refuses once they differ, and the sink hashes what it streams against `sha256`,
+ *   so the bytes sent are the bytes hashed here, or the send fails.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -23,9 +24,12 @@ export interface FileRange {
   name: string;
   offset: number; // bytes
   size: number; // bytes
-  /** The whole file's size and mtime before the bytes were hashed. */
+  /** The whole file's size, mtime and identity before the bytes were hashed. */
   fileSize: number; // bytes
   mtimeMs: number;
+  /** A file renamed over the original can have its size and mtime, never its device and inode. */
+  dev: number;
+  ino: number;
 }
 
 export interface SourcePart {
@@ -128,7 +132,7 @@ class FilePartReader implements PartSource {
           yield { index, offset, size, sha256: createHash('sha256').update(data).digest('hex'), data };
         } else {
           const sha256 = await this.#hashRange(handle, blocks, offset, size, fileSize, whole, signal);
-          const file: FileRange = { path: this.filePath, name: this.#name, offset, size, fileSize, mtimeMs: info.mtimeMs };
+          const file: FileRange = { path: this.filePath, name: this.#name, offset, size, fileSize, mtimeMs: info.mtimeMs, dev: info.dev, ino: info.ino };
           yield { index, offset, size, sha256, file };
         }
       }

@@ -3,7 +3,7 @@
  * counting what the fake sees (concurrent message creates), and a source file changed while
  * its parts stream from disk.
  */
-import { mkdir, rm, truncate, utimes } from 'node:fs/promises';
+import { mkdir, rename, rm, truncate, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
@@ -132,5 +132,35 @@ describe('uploads through the fake Discord', () => {
     expect(t.notes.join('\n')).not.toContain(fx!.work);
     expect(t.retries).toBe(0);
     expect(Object.values(t.chunk_attempts).every((n) => n === 1)).toBe(true);
+  });
+
+  it('GIVEN the source is replaced after part 3 by a file of the same size and mtime THEN the transfer ends error as a changed source, never complete, and every posted part matches its recorded hash', async () => {
+    fx = await startBotFixture({ env: { MAX_PARALLEL_UPLOADS: '1', MAX_CHUNKS_PER_MESSAGE: '1' } });
+    const file = path.join(fx.filesRoot, 'swap.bin');
+    const size = 10 * MIB;
+    await writeSeededFile(file, size, 65);
+    // A whole-second mtime, so the replacement can be given exactly the same one.
+    const mtime = new Date('2024-06-01T12:00:00.000Z');
+    await utimes(file, mtime, mtime);
+    fx.fake.faults.add({ route: CREATE, kind: 'delay', ms: 200, times: 1_000 });
+    const id = await fx.split('swap.bin', { chunkSizeMiB: 1 });
+    const before = await fx.waitForParts(id, 3);
+    expect(before.status).toBe('in_progress');
+    await writeSeededFile(`${file}.new`, size, 66);
+    await utimes(`${file}.new`, mtime, mtime);
+    await rename(`${file}.new`, file);
+
+    const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled'], 30_000);
+    expect(t.status, t.notes.join('; ')).toBe('error');
+    expect(t.notes.at(-1)).toMatch(/^source changed: .*swap\.bin/);
+    expect(t.manifest_message_id).toBeNull();
+    // Whatever Discord stored for this transfer is recorded, with the hash of its bytes.
+    const { createHash } = await import('node:crypto');
+    const posted = fx.fake.messages().filter((m) => m.content.includes(id)).flatMap((m) => m.attachments);
+    expect(posted.some((a) => a.filename.endsWith('.manifest.json'))).toBe(false);
+    expect(posted.map((a) => a.id).sort()).toEqual(t.parts.map((p) => p.attachment_id).sort());
+    for (const part of t.parts) {
+      expect(createHash('sha256').update(fx.fake.attachmentBytes(part.attachment_id)).digest('hex'), part.name).toBe(part.sha256);
+    }
   });
 });
