@@ -177,7 +177,7 @@ async function baselineB(source: Source, api: { apiUrl: string; token: string; c
   const blob = new FileSlice({ path: source.file, fileSize: info.size, mtimeMs: info.mtimeMs }, 0, info.size);
   const slices = source.parts.map((p, i) => ({ index: i, size: p.size, offset: i * CHUNK }));
   const batches = packBatches(slices, DEFAULT_PACK);
-  const name = sanitizeName(source.rel);
+  const name = sanitizeName(source.rel, 'upload_benchb');
   const t0 = performance.now();
   for (const batch of batches) {
     // Bounded: a 429 waits as told; more than 20 in a row is a failure.
@@ -261,7 +261,7 @@ async function runSplit(source: Source, setting: Setting, work: string, api: { a
     const peakRss = parseVmHWM(status) ?? Number.NaN;
     if (end.msg !== 'transfer_complete') throw new Error(`${setting.label}: transfer failed: ${String(end['reason'])}`);
     const posted = await fake.call<PostedMessage[]>({ op: 'messages', marker: id });
-    const name = sanitizeName(source.rel);
+    const name = sanitizeName(source.rel, id);
     verifyParts(source, posted, name, setting.label);
     const manifest = posted.flatMap((m) => m.attachments).find((a) => a.text !== undefined);
     const file = manifest?.text ? (JSON.parse(manifest.text) as { file: { sha256: string; size: number } }).file : undefined;

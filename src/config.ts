@@ -25,6 +25,9 @@ export const DEFAULTS = {
   RETENTION_HOURS: 168,
   LOG_LEVEL: 'info',
   LOG_REDACT_FILENAMES: false,
+  URL_HEADERS_TIMEOUT_MS: 30_000, // ms, per hop
+  URL_MIN_BYTES_PER_SECOND: 1_024, // bytes per second
+  URL_LOW_SPEED_WINDOW_MS: 60_000, // ms of waiting for the server
 } as const;
 
 /** Discord refuses more than 10 attachments in one message. */
@@ -93,6 +96,9 @@ const schema = z.object({
   ALLOWED_ROLE_IDS: snowflakeList,
   ALLOWED_USER_IDS: snowflakeList,
   UPLOAD_ALLOWED_HOSTS: hostList,
+  URL_HEADERS_TIMEOUT_MS: optional(int(100, 3_600_000)).transform((v) => v ?? DEFAULTS.URL_HEADERS_TIMEOUT_MS),
+  URL_MIN_BYTES_PER_SECOND: optional(int(1)).transform((v) => v ?? DEFAULTS.URL_MIN_BYTES_PER_SECOND),
+  URL_LOW_SPEED_WINDOW_MS: optional(int(100, 3_600_000)).transform((v) => v ?? DEFAULTS.URL_LOW_SPEED_WINDOW_MS),
   PROGRESS_EDIT_INTERVAL_MS: optional(int(0, 3_600_000)).transform((v) => v ?? DEFAULTS.PROGRESS_EDIT_INTERVAL_MS),
   AUTO_RESUME: optional(bool).transform((v) => v ?? DEFAULTS.AUTO_RESUME),
   RETENTION_HOURS: optional(int(0, 1_000_000)).transform((v) => v ?? DEFAULTS.RETENTION_HOURS),

@@ -33,7 +33,7 @@ async function inspect(url: URL, ctx: BotContext): Promise<UrlInfo> {
   const signal = AbortSignal.timeout(OPEN_TIMEOUT_MS);
   let opened;
   try {
-    opened = await openUrl(url, { allowedHosts: ctx.config.UPLOAD_ALLOWED_HOSTS, signal });
+    opened = await openUrl(url, { allowedHosts: ctx.config.UPLOAD_ALLOWED_HOSTS, headersTimeoutMs: ctx.config.URL_HEADERS_TIMEOUT_MS, signal });
   } catch (error) {
     if (error instanceof UserError) throw error;
     if (error instanceof HttpStatusError) throw new UserError(`Could not fetch ${shownUrl(error.url)}: it answered HTTP ${error.status}.`);

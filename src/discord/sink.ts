@@ -56,7 +56,7 @@ export class DiscordSink implements ChunkSink {
     try {
       message = await this.post(transfer.channel_id, content, files, options);
     } catch (error) {
-      if (error instanceof SinkError && error.reason === 'source_changed') throw sourceChangedError(error.cause, parts);
+      if (error instanceof SinkError && error.reason === 'source_changed') throw sourceChangedError(error, parts);
       if (error instanceof SinkError && error.kind === 'too_large') {
         const limit = transfer.attachment_size_limit;
         const sizes = parts.map((p) => `${p.name} (${p.size} bytes)`).join(', ');

@@ -17,7 +17,7 @@ import { newTransferId, sanitizeName, totalChunks } from '../transfer/plan.js';
 import type { LocalSource } from '../transfer/source.js';
 import { runTransfer } from '../transfer/orchestrator.js';
 import { ACTIVE_STATUSES } from '../store/state.js';
-import type { UrlInfo } from '../transfer/url-fetch.js';
+import { urlLimits, type UrlInfo } from '../transfer/url-fetch.js';
 import { urlRunHooks } from '../transfer/url-source.js';
 import { classify } from './sink.js';
 import { measureRate, renderProgress, ThrottledEditor } from './progress.js';
@@ -105,7 +105,7 @@ export class TransferManager {
     const { source, chunkSize } = input;
     return this.#create(input, {
       source: { kind: 'file', path: source.relPath, real_path: source.realPath, size: source.size, mtime_ms: source.mtimeMs },
-      file_name: sanitizeName(source.relPath),
+      name: source.relPath,
       file_size: source.size,
       total_chunks: totalChunks(source.size, chunkSize),
     });
@@ -116,15 +116,18 @@ export class TransferManager {
     const { info, chunkSize } = input;
     return this.#create(input, {
       source: { kind: 'url', url: input.url, etag: info.etag, last_modified: info.lastModified, accepts_ranges: info.acceptsRanges, hash_checkpoint: null },
-      file_name: sanitizeName(info.name),
+      name: info.name,
       file_size: info.size,
       total_chunks: info.size === null ? null : totalChunks(info.size, chunkSize),
     });
   }
 
-  #create(input: NewTransferInput, what: Pick<NewTransfer, 'source' | 'file_name' | 'file_size' | 'total_chunks'>): Promise<StoredTransfer> {
+  /** `name`: the source's own name, sanitized here because an unusable one gives way to the id. */
+  #create(input: NewTransferInput, { name, ...what }: Pick<NewTransfer, 'source' | 'file_size' | 'total_chunks'> & { name: string }): Promise<StoredTransfer> {
+    const id = input.slot.id;
     return this.deps.store.create({
-      id: input.slot.id,
+      id,
+      file_name: sanitizeName(name, id),
       ...what,
       chunk_size_bytes: input.chunkSize,
       attachment_size_limit: input.attachmentSizeLimit,
@@ -302,7 +305,7 @@ export class TransferManager {
     const editor = await this.#progressEditor(transfer);
     // URL sources (/upload) bring their own reader and save resume checkpoints as parts are confirmed.
     const url = transfer.source.kind === 'url'
-      ? urlRunHooks({ store, log, options: { allowedHosts: config.UPLOAD_ALLOWED_HOSTS, maxFileSize: config.MAX_FILE_SIZE_BYTES } })
+      ? urlRunHooks({ store, log, options: { allowedHosts: config.UPLOAD_ALLOWED_HOSTS, maxFileSize: config.MAX_FILE_SIZE_BYTES, ...urlLimits(config) } })
       : null;
     const final = await runTransfer(
       {

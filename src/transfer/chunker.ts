@@ -8,21 +8,28 @@
  * - `keepData: false`: the part carries a range of the file instead (`file`, read while it
  *   is sent: `partChunks` in sink.ts), and the bytes are hashed through two small reused
  *   blocks, so memory does not grow with the part size or the parts in flight. The file's
- *   size and mtime are taken before the first read: reading a range refuses once they
- *   differ, so the bytes a sink streams are the bytes hashed here, or the send fails.
+ *   identity (device and inode), size and mtime are taken before the first read: reading a
+ *   range refuses once they differ, and the sink hashes what it streams against `sha256`,
+ *   so the bytes sent are the bytes hashed here, or the send fails.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
 import { abortReason } from './retry.js';
 
 /** A part's bytes in the source file, readable at send time without holding them. */
 export interface FileRange {
   path: string;
+  /** The file as users see it named (relative to FILES_ROOT): errors shown to them use this. */
+  name: string;
   offset: number; // bytes
   size: number; // bytes
-  /** The whole file's size and mtime before the bytes were hashed. */
+  /** The whole file's size, mtime and identity before the bytes were hashed. */
   fileSize: number; // bytes
   mtimeMs: number;
+  /** A file renamed over the original can have its size and mtime, never its device and inode. */
+  dev: number;
+  ino: number;
 }
 
 export interface SourcePart {
@@ -55,6 +62,8 @@ export interface ReadPartsOptions {
   keepData?: boolean | undefined;
   /** The mtime the caller planned with; when given, a file modified since is refused before reading. */
   mtimeMs?: number | undefined;
+  /** How errors name the file, which users see: its path relative to FILES_ROOT. Default: its base name. */
+  name?: string | undefined;
 }
 
 /** The source file changed size while it was read, or a read failed twice. */
@@ -80,12 +89,14 @@ export function readParts(filePath: string, options: ReadPartsOptions): PartSour
 class FilePartReader implements PartSource {
   #whole: string | null = null;
   #used = false;
+  readonly #name: string;
 
   constructor(
     private readonly filePath: string,
     private readonly options: ReadPartsOptions,
   ) {
     const { chunkSize, startIndex = 0 } = options;
+    this.#name = options.name ?? path.basename(filePath);
     if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new RangeError(`chunk size must be a positive whole number, got ${chunkSize}`);
     if (!Number.isSafeInteger(startIndex) || startIndex < 0) throw new RangeError(`start index must be a whole number ≥ 0, got ${startIndex}`);
   }
@@ -99,15 +110,15 @@ class FilePartReader implements PartSource {
     this.#used = true;
     const { chunkSize, startIndex = 0, signal, keepData = true } = this.options;
     signal?.throwIfAborted();
-    const handle = await open(this.filePath, 'r');
+    const handle = await this.#open();
     try {
       const info = await handle.stat();
       const fileSize = this.options.fileSize ?? info.size;
       if (this.options.mtimeMs !== undefined && info.mtimeMs !== this.options.mtimeMs) {
-        throw new SourceChangedError(`${this.filePath} was modified after the transfer was planned`);
+        throw new SourceChangedError(`${this.#name} was modified after the transfer was planned`);
       }
       if (!keepData && info.size !== fileSize) {
-        throw new SourceChangedError(`${this.filePath} is ${info.size} bytes, expected ${fileSize}`);
+        throw new SourceChangedError(`${this.#name} is ${info.size} bytes, expected ${fileSize}`);
       }
       const whole: Hash | null = startIndex === 0 ? createHash('sha256') : null;
       const blocks = keepData ? null : [Buffer.allocUnsafe(Math.min(HASH_BLOCK, chunkSize)), Buffer.allocUnsafe(Math.min(HASH_BLOCK, chunkSize))] as const;
@@ -121,7 +132,7 @@ class FilePartReader implements PartSource {
           yield { index, offset, size, sha256: createHash('sha256').update(data).digest('hex'), data };
         } else {
           const sha256 = await this.#hashRange(handle, blocks, offset, size, fileSize, whole, signal);
-          const file: FileRange = { path: this.filePath, offset, size, fileSize, mtimeMs: info.mtimeMs };
+          const file: FileRange = { path: this.filePath, name: this.#name, offset, size, fileSize, mtimeMs: info.mtimeMs, dev: info.dev, ino: info.ino };
           yield { index, offset, size, sha256, file };
         }
       }
@@ -168,13 +179,24 @@ class FilePartReader implements PartSource {
     return part.digest('hex');
   }
 
+  /** Node's open errors carry the path on the host; ours name the file as users know it. */
+  async #open(): Promise<FileHandle> {
+    try {
+      return await open(this.filePath, 'r');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new SourceChangedError(`${this.#name} no longer exists`, { cause: err });
+      throw new SourceReadError(`cannot open ${this.#name}: ${code ?? (err as Error).message}`, { cause: err });
+    }
+  }
+
   /** Fills `data` from `offset`; a file that ends early means it shrank since it was planned. */
   async #fill(handle: FileHandle, data: Buffer, offset: number, fileSize: number): Promise<void> {
     let filled = 0;
     while (filled < data.length) {
       const { bytesRead } = await this.#read(handle, data, filled, data.length - filled, offset + filled);
       if (bytesRead === 0) {
-        throw new SourceChangedError(`${this.filePath} got shorter while it was read: ended at ${offset + filled} bytes, expected ${fileSize}`);
+        throw new SourceChangedError(`${this.#name} got shorter while it was read: ended at ${offset + filled} bytes, expected ${fileSize}`);
       }
       filled += bytesRead;
     }
@@ -183,7 +205,7 @@ class FilePartReader implements PartSource {
   async #assertEnds(handle: FileHandle, fileSize: number): Promise<void> {
     const probe = Buffer.alloc(1);
     const { bytesRead } = await this.#read(handle, probe, 0, 1, fileSize);
-    if (bytesRead > 0) throw new SourceChangedError(`${this.filePath} got longer while it was read: more than the expected ${fileSize} bytes`);
+    if (bytesRead > 0) throw new SourceChangedError(`${this.#name} got longer while it was read: more than the expected ${fileSize} bytes`);
   }
 
   async #read(handle: FileHandle, buffer: Buffer, at: number, length: number, position: number) {
@@ -192,7 +214,7 @@ class FilePartReader implements PartSource {
         return await handle.read(buffer, at, length, position);
       } catch (err) {
         if (attempt >= READ_RETRIES) {
-          throw new SourceReadError(`reading ${this.filePath} at byte ${position} failed twice: ${(err as Error).message}`, { cause: err });
+          throw new SourceReadError(`reading ${this.#name} at byte ${position} failed twice: ${(err as Error).message}`, { cause: err });
         }
       }
     }

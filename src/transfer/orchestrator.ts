@@ -76,6 +76,7 @@ export const openFileSource: OpenSource = (transfer, signal) => {
     mtimeMs: transfer.source.mtime_ms,
     // Parts travel as file-backed slices: memory stays flat however many wait for an upload.
     keepData: false,
+    name: transfer.source.path,
     signal,
   });
 };
@@ -91,10 +92,11 @@ export async function planFileTransfer(input: {
 }): Promise<NewTransfer> {
   const info = await stat(input.realPath);
   if (!info.isFile()) throw new Error(`${input.relPath} is not a regular file`);
+  const id = newTransferId();
   // The name the user asked for, not a symlink target's.
-  const fileName = sanitizeName(input.relPath);
+  const fileName = sanitizeName(input.relPath, id);
   return {
-    id: newTransferId(),
+    id,
     source: { kind: 'file', path: input.relPath, real_path: input.realPath, size: info.size, mtime_ms: info.mtimeMs },
     file_name: fileName,
     file_size: info.size,
@@ -220,7 +222,10 @@ class TransferRun {
     try {
       info = await stat(source.real_path);
     } catch (err) {
-      this.#fail(`source unavailable: ${(err as Error).message}`);
+      // Named as the user knows it: Node's message carries the path on the host.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') this.#fail(`source changed: ${source.path} no longer exists`);
+      else this.#fail(`source unavailable: ${source.path}: ${code ?? (err as Error).message}`);
       return;
     }
     const changes: string[] = [];

@@ -49,11 +49,23 @@ export function chooseChunkSize(opts: { requested?: number | undefined; defaultS
   return Math.min(opts.defaultSize, limit);
 }
 
-/** `<name>` of SPEC section 3 step 4: a safe base name, never empty. */
-export function sanitizeName(sourceName: string): string {
+const UNSAFE_NAME_CHARS = /[^A-Za-z0-9._-]/g;
+
+/**
+ * `<name>` of SPEC section 3 step 4: a safe base name, never empty. When nothing of the stem
+ * survives (`отчёт.pdf` would become `pdf`), the transfer id stands in for it, so such files
+ * do not all share one name.
+ */
+export function sanitizeName(sourceName: string, transferId: string): string {
   const base = path.basename(sourceName.replaceAll('\\', '/'));
-  const cleaned = base.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[._]+/, '');
-  return cleaned.length > 0 ? cleaned : 'file';
+  const cleaned = cleanName(base);
+  if (cleaned.length === 0) return 'file';
+  const ext = path.extname(base);
+  return ext !== '' && cleanName(base.slice(0, -ext.length)) === '' ? `${transferId}${ext.replace(UNSAFE_NAME_CHARS, '_')}` : cleaned;
+}
+
+function cleanName(name: string): string {
+  return name.replace(UNSAFE_NAME_CHARS, '_').replace(/^[._]+/, '');
 }
 
 /** Zero-padded to at least 3 digits and to the width of the part count. */

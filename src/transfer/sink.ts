@@ -3,6 +3,7 @@
  * this interface; failures are thrown as SinkError so it knows whether to retry.
  */
 import type { StoredTransfer } from '../store/types.js';
+import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { SinkError } from '../errors.js';
 import type { Manifest } from './manifest.js';
@@ -30,9 +31,12 @@ const PIECE = 4 * 1024 * 1024; // bytes
 /**
  * The part's bytes in pieces, never the whole part at once when it is file-backed. Pieces
  * are read into `buffers` in turn (by default one buffer of at most 4 MiB), so a piece is
- * valid only until `buffers.length` more have been pulled. The file must still have the size
- * and mtime it had before the part was hashed, checked before and after reading: otherwise
- * this throws SinkError `source_changed`, so the bytes sent are the bytes hashed.
+ * valid only until `buffers.length` more have been pulled. The file must still be the one
+ * whose bytes were hashed (same device, inode, size and mtime), checked before and after
+ * reading, and the pieces are hashed as they go out: after the last one, a hash other than
+ * `part.sha256` throws SinkError `source_changed` instead of ending, so a sink that writes
+ * the pieces into a request or a temp file fails before finishing it (before a multipart
+ * body's closing boundary, before a rename): the bytes sent are the bytes hashed.
  */
 export async function* partChunks(part: OutgoingPart, buffers?: readonly Buffer[]): AsyncGenerator<Uint8Array> {
   if (part.data) {
@@ -41,13 +45,20 @@ export async function* partChunks(part: OutgoingPart, buffers?: readonly Buffer[
   }
   const file = part.file;
   if (!file) throw new Error(`part ${part.name} carries neither bytes nor a file range`);
-  const handle = await open(file.path, 'r');
+  const handle = await open(file.path, 'r').catch((err: NodeJS.ErrnoException) => {
+    // Gone is changed (never worth a retry); Node's message would carry the host path.
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw new SinkError(`${file.name} no longer exists`, 'fatal', 'source_changed', { cause: err });
+    throw new SinkError(`cannot open ${file.name}: ${err.code ?? err.message}`, 'transient', 'source_read', { cause: err });
+  });
   try {
     const check = async () => {
       const info = await handle.stat();
-      if (info.size !== file.fileSize || info.mtimeMs !== file.mtimeMs) throw sourceChangedError(undefined, [part]);
+      const same = info.dev === file.dev && info.ino === file.ino && info.size === file.fileSize && info.mtimeMs === file.mtimeMs;
+      if (!same) throw sourceChangedError(undefined, [part]);
     };
     await check();
+    // Catches what the checks cannot: bytes rewritten in place with the size and mtime put back.
+    const sent = createHash('sha256');
     const ring = buffers !== undefined && buffers.length > 0 ? buffers : [Buffer.allocUnsafe(Math.min(PIECE, file.size))];
     for (let at = 0, turn = 0; at < file.size; turn++) {
       const buffer = ring[turn % ring.length]!;
@@ -58,10 +69,15 @@ export async function* partChunks(part: OutgoingPart, buffers?: readonly Buffer[
         if (bytesRead === 0) throw sourceChangedError(undefined, [part]);
         got += bytesRead;
       }
-      yield buffer.subarray(0, want);
+      const piece = buffer.subarray(0, want);
+      sent.update(piece);
+      yield piece;
       at += want;
     }
     await check();
+    if (sent.digest('hex') !== part.sha256) {
+      throw new SinkError(`${file.name} changed while it was sent: the bytes read for ${part.name} do not match the hash recorded for them`, 'fatal', 'source_changed');
+    }
   } finally {
     await handle.close();
   }
@@ -79,10 +95,14 @@ export function isSourceChanged(error: unknown): boolean {
   return false;
 }
 
+/** The source-changed SinkError in `cause` as it is (its message says what changed), else a new one. */
 export function sourceChangedError(cause: unknown, parts: readonly OutgoingPart[] = []): SinkError {
-  const path = parts.find((p) => p.file)?.file?.path;
+  for (let e: unknown = cause, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e instanceof SinkError && e.reason === 'source_changed') return e;
+  }
+  const name = parts.find((p) => p.file)?.file?.name;
   return new SinkError(
-    `${path ?? 'the source file'} was modified while it was sent: its size or modification time no longer match the bytes that were hashed`,
+    `${name ?? 'the source file'} was modified while it was sent: it is no longer the file whose bytes were hashed (its size, modification time or inode differ)`,
     'fatal',
     'source_changed',
     { cause },

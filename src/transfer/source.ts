@@ -13,7 +13,8 @@ export interface LocalSource {
 
 function isInside(root: string, candidate: string): boolean {
   const rel = path.relative(root, candidate);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  // The first segment, not the first characters: `..foo.bin` is a file inside the root.
+  return rel !== '' && rel.split(path.sep)[0] !== '..' && !path.isAbsolute(rel);
 }
 
 /**

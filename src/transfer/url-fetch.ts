@@ -9,13 +9,12 @@ import https from 'node:https';
 import net from 'node:net';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { LookupFunction } from 'node:net';
+import { DEFAULTS, type Config } from '../config.js';
 import { UserError } from '../errors.js';
-import { classifyAddress, displayUrl, isAllowlisted, normalizeHost, parseUploadUrl } from './url-policy.js';
+import { classifyAddress, describeRefusal, displayUrl, isAllowlisted, normalizeHost, parseUploadUrl } from './url-policy.js';
 
 export const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
-/** A server that goes silent this long (no headers, no body bytes) is treated as gone. */
-const IDLE_TIMEOUT_MS = 60_000; // ms
 
 export interface ResolvedAddress {
   address: string;
@@ -38,7 +37,8 @@ export interface OpenUrlOptions {
   resolveAll?: ResolveAll | undefined;
   /** Extra trusted CA certificates (tests; the bot process uses NODE_EXTRA_CA_CERTS). */
   ca?: string | Buffer | undefined;
-  idleTimeoutMs?: number | undefined;
+  /** URL_HEADERS_TIMEOUT_MS: each hop's status line and headers must have arrived by then. */
+  headersTimeoutMs?: number | undefined;
 }
 
 export interface OpenedUrl {
@@ -67,6 +67,26 @@ export class HttpStatusError extends Error {
 /** The URL or one of its redirects is refused by the rules of /upload; safe to show the user. */
 export class UrlRefusedError extends UserError {}
 
+/** A hop's status line and headers did not all arrive in time, however busy the socket was. */
+export class HeadersTimeoutError extends Error {
+  override readonly name = 'HeadersTimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`the server did not send its status line and headers within ${timeoutMs} ms (URL_HEADERS_TIMEOUT_MS)`);
+  }
+}
+
+/** The body came slower than the minimum over a whole low-speed window of waiting for it. */
+export class LowSpeedError extends Error {
+  override readonly name = 'LowSpeedError';
+  constructor(
+    readonly bytes: number,
+    readonly windowMs: number,
+    readonly minBytesPerSecond: number,
+  ) {
+    super(`the server sent ${bytes} bytes in ${windowMs / 1000} s, below the minimum of ${minBytesPerSecond} bytes/s (URL_MIN_BYTES_PER_SECOND)`);
+  }
+}
+
 /**
  * GIVEN a URL THEN the response of the first hop that is not a redirect (status 2xx), after
  * checking every hop. Refusals throw UrlRefusedError before any connection to the refused
@@ -91,7 +111,7 @@ export async function openUrl(input: URL | string, options: OpenUrlOptions): Pro
       try {
         url = parseUploadUrl(next.href);
       } catch (error) {
-        throw new UrlRefusedError(`${displayUrl(url)} redirected to ${displayUrl(next)}, which is refused: ${(error as Error).message}`);
+        throw new UrlRefusedError(`${displayUrl(url)} redirected to ${displayUrl(next)} — ${(error as Error).message}`);
       }
       if (redirects === MAX_REDIRECTS) break;
       continue;
@@ -126,7 +146,7 @@ export async function checkedAddresses(url: URL, options: Pick<OpenUrlOptions, '
     // Refused if any address is: the connection could otherwise land on that one.
     if (why !== null) {
       throw new UrlRefusedError(
-        `\`${host}\` resolves to ${address}, a ${why} address; /upload does not fetch from the bot's own network ` +
+        `\`${host}\` resolves to ${address}, ${describeRefusal(why)}; /upload does not fetch from the bot's own network ` +
           '(an operator can allow a host with UPLOAD_ALLOWED_HOSTS).',
       );
     }
@@ -169,38 +189,82 @@ function request(url: URL, addresses: ResolvedAddress[], options: OpenUrlOptions
         agent: false,
         ...(options.ca === undefined ? {} : { ca: options.ca }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
-        timeout: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
       });
     } catch (error) {
       reject(error as Error);
       return;
     }
-    const closed = new Promise<Error | null>((done) => req.once('close', () => done(lateError)));
-    req.on('timeout', () => req.destroy(new Error(`${displayUrl(url)} sent nothing for ${options.idleTimeoutMs ?? IDLE_TIMEOUT_MS} ms`)));
+    // A deadline, not an idle timeout: a server sending one byte a second is never idle.
+    const headersTimeoutMs = options.headersTimeoutMs ?? DEFAULTS.URL_HEADERS_TIMEOUT_MS;
+    const deadline = setTimeout(() => req.destroy(new HeadersTimeoutError(headersTimeoutMs)), headersTimeoutMs);
+    const closed = new Promise<Error | null>((done) =>
+      req.once('close', () => {
+        clearTimeout(deadline);
+        done(lateError);
+      }),
+    );
     req.on('error', (error) => {
       lateError ??= error;
       reject(error);
     });
     req.once('response', (response) => {
-      // From here the reader decides what idle means: it stops reading while parts upload
-      // (backpressure), and that silence must not count (see readWithIdleTimeout).
-      req.setTimeout(0);
+      // From here the reader judges the pace: it stops reading while parts upload
+      // (backpressure), and that silence must not count (see readAtMinimumSpeed).
+      clearTimeout(deadline);
       resolve({ response, closed });
     });
     req.end();
   });
 }
 
+/** The configured download limits, as openUrl and the URL part source take them. */
+export function urlLimits(config: Pick<Config, 'URL_HEADERS_TIMEOUT_MS' | 'URL_MIN_BYTES_PER_SECOND' | 'URL_LOW_SPEED_WINDOW_MS'>): Required<SpeedLimit> & { headersTimeoutMs: number } {
+  return {
+    headersTimeoutMs: config.URL_HEADERS_TIMEOUT_MS,
+    minBytesPerSecond: config.URL_MIN_BYTES_PER_SECOND,
+    lowSpeedWindowMs: config.URL_LOW_SPEED_WINDOW_MS,
+  };
+}
+
+export interface SpeedLimit {
+  /** URL_MIN_BYTES_PER_SECOND */
+  minBytesPerSecond?: number | undefined;
+  /** URL_LOW_SPEED_WINDOW_MS: the speed is averaged over this much time spent waiting. */
+  lowSpeedWindowMs?: number | undefined;
+}
+
 /**
- * The response body's chunks, failing when the server sends nothing for `idleMs` while we
- * wait for it. Time spent by the caller between chunks (uploading parts) is not counted.
+ * The response body's chunks, failing with LowSpeedError when a window of waiting for the
+ * server brings fewer bytes than the minimum speed asks for (silence included). Only time
+ * spent waiting for the next chunk counts: while the caller uploads parts it does not read,
+ * the socket is paused, and that is not the server's doing.
  */
-export async function* readWithIdleTimeout(response: IncomingMessage, idleMs = IDLE_TIMEOUT_MS): AsyncGenerator<Buffer> {
+export async function* readAtMinimumSpeed(response: IncomingMessage, limit: SpeedLimit = {}): AsyncGenerator<Buffer> {
+  const minBytesPerSecond = limit.minBytesPerSecond ?? DEFAULTS.URL_MIN_BYTES_PER_SECOND;
+  const windowMs = limit.lowSpeedWindowMs ?? DEFAULTS.URL_LOW_SPEED_WINDOW_MS;
+  const needed = (minBytesPerSecond * windowMs) / 1000; // bytes per window
   const chunks = response[Symbol.asyncIterator]();
+  let waited = 0; // ms of the current window spent waiting
+  let received = 0; // bytes that arrived in the current window
+  // Ends the window: too few bytes fail the download, enough start the next window.
+  const endWindow = (): LowSpeedError | null => {
+    const slow = received < needed ? new LowSpeedError(received, windowMs, minBytesPerSecond) : null;
+    waited = 0;
+    received = 0;
+    return slow;
+  };
   try {
-    // Bounded by the body: each turn consumes one chunk or ends.
+    // Bounded by the body: each turn consumes one chunk, ends, or fails.
     for (;;) {
-      const timer = setTimeout(() => response.destroy(new Error(`the server sent nothing for ${idleMs} ms`)), idleMs);
+      let since = performance.now();
+      let timer: NodeJS.Timeout;
+      const onWindowEnd = () => {
+        const slow = endWindow();
+        if (slow) return void response.destroy(slow);
+        since = performance.now();
+        timer = setTimeout(onWindowEnd, windowMs);
+      };
+      timer = setTimeout(onWindowEnd, windowMs - waited);
       let next: IteratorResult<unknown>;
       try {
         next = await chunks.next();
@@ -208,7 +272,14 @@ export async function* readWithIdleTimeout(response: IncomingMessage, idleMs = I
         clearTimeout(timer);
       }
       if (next.done) return;
-      yield next.value as Buffer;
+      const chunk = next.value as Buffer;
+      waited += performance.now() - since;
+      received += chunk.length;
+      if (waited >= windowMs) {
+        const slow = endWindow();
+        if (slow) throw slow;
+      }
+      yield chunk;
     }
   } finally {
     await chunks.return?.();

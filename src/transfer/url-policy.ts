@@ -40,6 +40,24 @@ const V4_RULES: V4Rule[] = [
   ['240.0.0.0', 4, 'reserved'],
 ];
 
+/** Each refusal as a phrase for a sentence, its article written out ("a unique-local", "an unspecified"). */
+const REFUSAL_PHRASES: Record<AddressRefusal, string> = {
+  loopback: 'a loopback address',
+  private: 'a private address',
+  'carrier-grade NAT': 'a carrier-grade NAT address',
+  'link-local': 'a link-local address',
+  'unique-local': 'a unique-local address',
+  multicast: 'a multicast address',
+  unspecified: 'an unspecified address',
+  broadcast: 'a broadcast address',
+  reserved: 'a reserved address',
+  'not an IP address': 'not an IP address',
+};
+
+export function describeRefusal(why: AddressRefusal): string {
+  return REFUSAL_PHRASES[why];
+}
+
 function v4ToInt(address: string): number {
   const octets = address.split('.').map(Number);
   return ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
@@ -139,8 +157,12 @@ export function parseUploadUrl(input: string): URL {
   return url;
 }
 
-/** A URL for messages and logs: no query string, which often carries a signature or token. */
+/**
+ * A URL for messages and logs: no query string, which often carries a signature or token.
+ * Other schemes show only the scheme: a `file:` URL's path is a path on some host.
+ */
 export function displayUrl(url: URL | string): string {
   const u = new URL(String(url));
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return `${u.protocol}…`;
   return `${u.origin}${u.pathname}${u.search ? '?…' : ''}`;
 }

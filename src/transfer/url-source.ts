@@ -23,7 +23,7 @@ import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import type { PartSource, SourcePart } from './chunker.js';
 import { ResumableSha256 } from './resumable-hash.js';
 import { abortReason, isAbortError } from './retry.js';
-import { HttpStatusError, openUrl, parseContentRange, parseLength, readWithIdleTimeout, type OpenUrlOptions } from './url-fetch.js';
+import { HttpStatusError, openUrl, parseContentRange, parseLength, readAtMinimumSpeed, type OpenUrlOptions, type SpeedLimit } from './url-fetch.js';
 import { displayUrl } from './url-policy.js';
 
 export interface HashCheckpoint {
@@ -31,7 +31,7 @@ export interface HashCheckpoint {
   state: string; // ResumableSha256.exportState()
 }
 
-export interface UrlPartSourceOptions extends Omit<OpenUrlOptions, 'headers' | 'signal'> {
+export interface UrlPartSourceOptions extends Omit<OpenUrlOptions, 'headers' | 'signal'>, SpeedLimit {
   maxFileSize: number; // bytes: MAX_FILE_SIZE_BYTES
   signal?: AbortSignal | undefined;
 }
@@ -88,74 +88,80 @@ export class UrlPartSource implements PartSource {
     const chunkSize = t.chunk_size_bytes;
     let resume = this.#resumePoint();
     let opened = await this.#open(resume?.offset ?? 0, resume !== null);
-    // A 200 to a Range request (validators unchanged): the server does not do ranges after all.
-    if (opened.restarted) resume = null;
-    const hash = resume ? ResumableSha256.restore(resume.state) : new ResumableSha256();
-    let index = 0;
-    if (resume) {
-      // Parts before the checkpoint were confirmed in an earlier run: replay their records.
-      for (const part of [...t.parts].sort((a, b) => a.index - b.index)) {
-        if (part.offset >= resume.offset) break;
-        yield { index: part.index, offset: part.offset, size: part.size, sha256: part.sha256, data: Buffer.alloc(0) };
-        index = part.index + 1;
+    // Every way out (the end, an error, a consumer that stops early) closes the response;
+    // after the headers nothing else times it out, so a forgotten one would hold its socket.
+    try {
+      // A 200 to a Range request (validators unchanged): the server does not do ranges after all.
+      if (opened.restarted) resume = null;
+      const hash = resume ? ResumableSha256.restore(resume.state) : new ResumableSha256();
+      let index = 0;
+      if (resume) {
+        // Parts before the checkpoint were confirmed in an earlier run: replay their records.
+        for (const part of [...t.parts].sort((a, b) => a.index - b.index)) {
+          if (part.offset >= resume.offset) break;
+          yield { index: part.index, offset: part.offset, size: part.size, sha256: part.sha256, data: Buffer.alloc(0) };
+          index = part.index + 1;
+        }
       }
-    }
-    let offset = resume?.offset ?? 0; // bytes read so far = absolute offset of the next byte
-    this.startOffset = offset;
-    let expected = opened.total ?? t.file_size;
-    let part = Buffer.allocUnsafe(partLength(chunkSize, offset, expected));
-    let filled = 0;
-    let reconnects = 0;
-    const emit = (): SourcePart => {
-      const data = filled === part.length ? part : part.subarray(0, filled);
-      hash.update(data);
-      const out: SourcePart = { index, offset: offset - filled, size: filled, sha256: createHash('sha256').update(data).digest('hex'), data };
-      this.#remember(offset, hash);
-      index++;
-      filled = 0;
-      part = Buffer.allocUnsafe(partLength(chunkSize, offset, expected));
-      return out;
-    };
-    for (;;) {
-      try {
-        for await (const chunk of readWithIdleTimeout(opened.response, this.#options.idleTimeoutMs)) {
-          if (signal?.aborted) throw abortReason(signal);
-          const limit = Math.min(expected ?? Infinity, this.#options.maxFileSize);
-          for (let at = 0; at < chunk.length; ) {
-            if (offset >= limit) this.#tooLong(expected);
-            const take = Math.min(part.length - filled, chunk.length - at, limit - offset);
-            chunk.copy(part, filled, at, at + take);
-            filled += take;
-            offset += take;
-            at += take;
-            if (filled === part.length) yield emit();
+      let offset = resume?.offset ?? 0; // bytes read so far = absolute offset of the next byte
+      this.startOffset = offset;
+      let expected = opened.total ?? t.file_size;
+      let part = Buffer.allocUnsafe(partLength(chunkSize, offset, expected));
+      let filled = 0;
+      let reconnects = 0;
+      const emit = (): SourcePart => {
+        const data = filled === part.length ? part : part.subarray(0, filled);
+        hash.update(data);
+        const out: SourcePart = { index, offset: offset - filled, size: filled, sha256: createHash('sha256').update(data).digest('hex'), data };
+        this.#remember(offset, hash);
+        index++;
+        filled = 0;
+        part = Buffer.allocUnsafe(partLength(chunkSize, offset, expected));
+        return out;
+      };
+      for (;;) {
+        try {
+          for await (const chunk of readAtMinimumSpeed(opened.response, this.#options)) {
+            if (signal?.aborted) throw abortReason(signal);
+            const limit = Math.min(expected ?? Infinity, this.#options.maxFileSize);
+            for (let at = 0; at < chunk.length; ) {
+              if (offset >= limit) this.#tooLong(expected);
+              const take = Math.min(part.length - filled, chunk.length - at, limit - offset);
+              chunk.copy(part, filled, at, at + take);
+              filled += take;
+              offset += take;
+              at += take;
+              if (filled === part.length) yield emit();
+            }
           }
+          const late = await opened.closed;
+          if (late && !isAbortError(late)) {
+            throw new UrlSourceError(`${displayUrl(this.#source.url)} sent more bytes than its Content-Length of ${expected ?? '?'} (${late.message})`);
+          }
+          break;
+        } catch (error) {
+          opened.response.destroy();
+          if (signal?.aborted || isAbortError(error)) throw error;
+          if (error instanceof UrlSourceError) throw error;
+          if (reconnects >= RECONNECTS || !this.#canRange()) {
+            const announced = expected === null ? '' : ` of the announced ${expected}`;
+            throw new UrlSourceError(`the download of ${displayUrl(this.#source.url)} broke after ${offset}${announced} bytes: ${(error as Error).message}`, { cause: error });
+          }
+          reconnects++;
+          opened = await this.#open(offset, true);
+          if (opened.restarted) throw new UrlSourceError('the server ignored the Range request when the connection was picked up again');
+          expected = opened.total ?? expected;
         }
-        const late = await opened.closed;
-        if (late && !isAbortError(late)) {
-          throw new UrlSourceError(`${displayUrl(this.#source.url)} sent more bytes than its Content-Length of ${expected ?? '?'} (${late.message})`);
-        }
-        break;
-      } catch (error) {
-        opened.response.destroy();
-        if (signal?.aborted || isAbortError(error)) throw error;
-        if (error instanceof UrlSourceError) throw error;
-        if (reconnects >= RECONNECTS || !this.#canRange()) {
-          const announced = expected === null ? '' : ` of the announced ${expected}`;
-          throw new UrlSourceError(`the download of ${displayUrl(this.#source.url)} broke after ${offset}${announced} bytes: ${(error as Error).message}`);
-        }
-        reconnects++;
-        opened = await this.#open(offset, true);
-        if (opened.restarted) throw new UrlSourceError('the server ignored the Range request when the connection was picked up again');
-        expected = opened.total ?? expected;
       }
+      if (expected !== null && offset < expected) {
+        throw new UrlSourceError(`${displayUrl(this.#source.url)} sent ${offset} bytes, fewer than its announced size of ${expected}`);
+      }
+      if (filled > 0) yield emit();
+      if (offset === 0) throw new UrlSourceError(`${displayUrl(this.#source.url)} sent an empty file: there is nothing to send`);
+      this.#whole = hash.digest();
+    } finally {
+      opened.response.destroy();
     }
-    if (expected !== null && offset < expected) {
-      throw new UrlSourceError(`${displayUrl(this.#source.url)} sent ${offset} bytes, fewer than its announced size of ${expected}`);
-    }
-    if (filled > 0) yield emit();
-    if (offset === 0) throw new UrlSourceError(`${displayUrl(this.#source.url)} sent an empty file: there is nothing to send`);
-    this.#whole = hash.digest();
   }
 
   /** The checkpoint to resume from: only with Range support, a validator, and every part before it confirmed. */

@@ -52,6 +52,22 @@ describe('/split end to end (bot process + fake Discord)', () => {
     expect(Object.values(t.chunk_attempts).every((n) => n === 1)).toBe(true);
   });
 
+  it('GIVEN two files whose names are all Cyrillic THEN each transfer names its parts after its id, so they do not collide', async () => {
+    const names: string[] = [];
+    for (const [i, file] of ['отчёт.pdf', 'счёт.pdf'].entries()) {
+      const sha = await writeSeededFile(path.join(fx.filesRoot, file), 1000, 70 + i);
+      const id = await fx.split(file);
+      const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled'], 30_000);
+      expect(t.status, t.notes.join('; ')).toBe('complete');
+      expect(t.file_name).toBe(`${id}.pdf`);
+      const rebuilt = rebuildFromFake(fx.fake, id);
+      expect(rebuilt.sha256).toBe(sha);
+      expect(rebuilt.partAttachments.map((p) => p.name)).toEqual([`${id}.pdf.part001`]);
+      names.push(t.file_name);
+    }
+    expect(new Set(names).size).toBe(2);
+  });
+
   it('GIVEN the transfers above THEN no message exceeds 3 parts or 25 MiB and the bot logged no error', () => {
     for (const m of fx.fake.messages()) {
       expect(m.attachments.length).toBeLessThanOrEqual(3);

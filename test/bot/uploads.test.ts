@@ -3,10 +3,10 @@
  * counting what the fake sees (concurrent message creates), and a source file changed while
  * its parts stream from disk.
  */
-import { utimes } from 'node:fs/promises';
+import { mkdir, rename, rm, truncate, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
+import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import type { RecordedRequest } from '../support/fake-discord/types.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { rebuildFromFake } from '../support/rebuild.js';
@@ -88,5 +88,79 @@ describe('uploads through the fake Discord', () => {
       expect(createHash('sha256').update(fake.attachmentBytes(part.attachment_id)).digest('hex')).toBe(part.sha256);
     }
     expect(fake.messages().some((m) => m.attachments.some((a) => a.filename.endsWith('.manifest.json')))).toBe(false);
+  });
+
+  /** Starts a slow /split of `relPath` and runs `change` once its first part is posted (bounded wait). */
+  async function changeMidTransfer(relPath: string, change: (file: string) => Promise<void>): Promise<{ id: string; file: string }> {
+    fx = await startBotFixture({ env: { MAX_PARALLEL_UPLOADS: '1', MAX_CHUNKS_PER_MESSAGE: '1' } });
+    const file = path.join(fx.filesRoot, relPath);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeSeededFile(file, 8 * MIB, 64);
+    fx.fake.faults.add({ route: CREATE, kind: 'delay', ms: 200, times: 1_000 });
+    const id = await fx.split(relPath, { chunkSizeMiB: 1 });
+    const fake = fx.fake;
+    const partsPosted = () => fake.messages().filter((m) => m.content.includes(id) && m.attachments.length > 0).length;
+    for (let i = 0; i < 200 && partsPosted() === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(partsPosted()).toBeGreaterThan(0);
+    await change(file);
+    return { id, file };
+  }
+
+  it('GIVEN the source file is truncated mid-transfer THEN the note, the progress message and /status name it relative to FILES_ROOT, never by its path on the host', async () => {
+    const { id } = await changeMidTransfer('mods/truncate.bin', (file) => truncate(file, 3 * MIB + 5));
+    const t = await fx!.waitForStatus(id, ['complete', 'error', 'cancelled'], 30_000);
+    expect(t.status).toBe('error');
+    expect(t.notes.at(-1)).toMatch(/^source changed: .*\bmods\/truncate\.bin\b/);
+    const work = fx!.work;
+    expect(t.notes.join('\n')).not.toContain(work);
+
+    const progress = () => fx!.fake.messages().find((m) => m.id === t.progress_message_id)?.content ?? '';
+    for (let i = 0; i < 100 && !progress().includes('source changed'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(progress()).toMatch(/note: source changed: .*mods\/truncate\.bin/);
+    expect(progress()).not.toContain(work);
+
+    const status = await fx!.command({ name: 'status', permissions: PERMISSIONS.ADMINISTRATOR, options: [{ name: 'transfer', type: 3, value: id }] });
+    expect(status.original()?.content).toMatch(/last note: source changed: .*mods\/truncate\.bin/);
+    expect(status.original()?.content).not.toContain(work);
+  });
+
+  it('GIVEN the source file is deleted mid-transfer THEN the transfer ends error as a changed source at the first attempt, not after retries', async () => {
+    const { id } = await changeMidTransfer('deleted.bin', (file) => rm(file));
+    const t = await fx!.waitForStatus(id, ['complete', 'error', 'cancelled'], 30_000);
+    expect(t.status).toBe('error');
+    expect(t.notes.at(-1)).toMatch(/^source changed: deleted\.bin no longer exists/);
+    expect(t.notes.join('\n')).not.toContain(fx!.work);
+    expect(t.retries).toBe(0);
+    expect(Object.values(t.chunk_attempts).every((n) => n === 1)).toBe(true);
+  });
+
+  it('GIVEN the source is replaced after part 3 by a file of the same size and mtime THEN the transfer ends error as a changed source, never complete, and every posted part matches its recorded hash', async () => {
+    fx = await startBotFixture({ env: { MAX_PARALLEL_UPLOADS: '1', MAX_CHUNKS_PER_MESSAGE: '1' } });
+    const file = path.join(fx.filesRoot, 'swap.bin');
+    const size = 10 * MIB;
+    await writeSeededFile(file, size, 65);
+    // A whole-second mtime, so the replacement can be given exactly the same one.
+    const mtime = new Date('2024-06-01T12:00:00.000Z');
+    await utimes(file, mtime, mtime);
+    fx.fake.faults.add({ route: CREATE, kind: 'delay', ms: 200, times: 1_000 });
+    const id = await fx.split('swap.bin', { chunkSizeMiB: 1 });
+    const before = await fx.waitForParts(id, 3);
+    expect(before.status).toBe('in_progress');
+    await writeSeededFile(`${file}.new`, size, 66);
+    await utimes(`${file}.new`, mtime, mtime);
+    await rename(`${file}.new`, file);
+
+    const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled'], 30_000);
+    expect(t.status, t.notes.join('; ')).toBe('error');
+    expect(t.notes.at(-1)).toMatch(/^source changed: .*swap\.bin/);
+    expect(t.manifest_message_id).toBeNull();
+    // Whatever Discord stored for this transfer is recorded, with the hash of its bytes.
+    const { createHash } = await import('node:crypto');
+    const posted = fx.fake.messages().filter((m) => m.content.includes(id)).flatMap((m) => m.attachments);
+    expect(posted.some((a) => a.filename.endsWith('.manifest.json'))).toBe(false);
+    expect(posted.map((a) => a.id).sort()).toEqual(t.parts.map((p) => p.attachment_id).sort());
+    for (const part of t.parts) {
+      expect(createHash('sha256').update(fx.fake.attachmentBytes(part.attachment_id)).digest('hex'), part.name).toBe(part.sha256);
+    }
   });
 });

@@ -38,6 +38,26 @@ describe('CLI split → join round trip', () => {
     expect(await sha256File(joined)).toBe(sha256);
   });
 
+  it('GIVEN a file named отчёт.pdf THEN split names its parts and manifest after the transfer id, and join rebuilds it', async () => {
+    const dir = await tempDir();
+    const source = path.join(dir, 'отчёт.pdf');
+    const sha256 = await writeSeededFile(source, 2 * CHUNK, 31);
+    const out = path.join(dir, 'parts');
+
+    const splitRun = await runCli(['split', source, '--chunk-size', '64KiB', '--out', out]);
+    expect(splitRun.code).toBe(0);
+    const names = (await readdir(out)).sort();
+    const manifest = names.find((n) => n.endsWith('.manifest.json')) ?? '';
+    const name = /^(upload_[a-z0-9]+\.pdf)\.manifest\.json$/.exec(manifest)?.[1];
+    expect(name, names.join(', ')).toBeDefined();
+    expect(names).toEqual([manifest, `${name}.part001`, `${name}.part002`]);
+
+    const joined = path.join(dir, 'joined.pdf');
+    const joinRun = await runCli(['join', path.join(out, manifest), '--out', joined]);
+    expect(joinRun.code).toBe(0);
+    expect(await sha256File(joined)).toBe(sha256);
+  });
+
   it('GIVEN a 50 MiB file and the default part size THEN 8 MB parts round-trip, verify passes, and join defaults beside the manifest', async () => {
     const dir = await tempDir();
     const source = path.join(dir, 'big.bin');

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { WebSocket } from 'ws';
 import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../support/fake-discord/index.js';
-import { sha256, withTimeout } from './helpers.js';
+import { sha256, until, withTimeout } from './helpers.js';
 
 let fake: FakeDiscord | undefined;
 const sockets: WebSocket[] = [];
@@ -116,6 +117,56 @@ describe('fake Discord REST', () => {
     const json = await post(f, { content: 'x'.repeat(100), embeds: [{ description: 'y'.repeat(6000) }] });
     expect(json.status).toBe(413);
     expect(f.messages(ch)).toHaveLength(1);
+  });
+
+  describe('a multipart body that stops before its closing boundary stores no message', () => {
+    /** Every byte of a one-file message except the closing boundary, and the whole body's length. */
+    function unfinishedBody(data: Buffer) {
+      const boundary = 'cut-before-the-end';
+      const head =
+        `--${boundary}\r\nContent-Disposition: form-data; name="payload_json"\r\n\r\n${JSON.stringify({ content: 'cut', attachments: [{ id: '0', filename: 'p.bin' }] })}\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="files[0]"; filename="p.bin"\r\nContent-Type: application/octet-stream\r\n\r\n`;
+      const sent = Buffer.concat([Buffer.from(head), data]);
+      return { boundary, sent, fullLength: sent.length + Buffer.byteLength(`\r\n--${boundary}--\r\n`) };
+    }
+
+    /** Sends `sent` and then either aborts the connection or ends the request; resolves with the status, 0 for none. */
+    function send(f: FakeDiscord, body: ReturnType<typeof unfinishedBody>, how: 'abort' | 'end'): Promise<number> {
+      const url = new URL(`${f.apiUrl}/v10/channels/${f.channels[0]!.id}/messages`);
+      return new Promise((resolve) => {
+        const req = http.request(url, {
+          method: 'POST',
+          headers: {
+            authorization: `Bot ${f.token}`,
+            'content-type': `multipart/form-data; boundary=${body.boundary}`,
+            // Aborting: the announced length is the whole body's, as our own client sends it.
+            ...(how === 'abort' ? { 'content-length': String(body.fullLength) } : {}),
+          },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', () => resolve(0));
+        req.write(body.sent, () => {
+          if (how === 'end') req.end();
+          // Give the server time to read what was sent before the connection goes.
+          else setTimeout(() => req.destroy(), 100);
+        });
+      });
+    }
+
+    it.each(['abort', 'end'] as const)('GIVEN the client does %s after the last file byte THEN no message is stored', async (how) => {
+      const f = await start();
+      const ch = f.channels[0]!.id;
+      const status = await send(f, unfinishedBody(randomBytes(64 * 1024)), how);
+      expect(status === 0 || status === 400).toBe(true);
+      await until(() => f.requests.some((r) => r.route === 'POST /channels/:id/messages'), 3000, 'the request record');
+      expect(f.messages(ch)).toEqual([]);
+      const record = f.requests.find((r) => r.route === 'POST /channels/:id/messages');
+      expect(record?.messageId).toBeUndefined();
+      expect(record?.bytes).toBeGreaterThan(64 * 1024);
+    });
   });
 
   it('answers 400 / 50035 for 11 files and for 2001 characters; 50006 for an empty message', async () => {

@@ -30,6 +30,8 @@ export interface FileRoute {
   drop?: { afterBytes: number; times: number };
   /** Bytes written between pauses, and the pause, to keep a download going for a while. */
   throttle?: { bytes: number; pauseMs: number };
+  /** The status line and headers go out one byte per pause (a server that never quite answers). */
+  slowHeaders?: { pauseMs: number };
 }
 
 export interface RedirectRoute {
@@ -49,6 +51,8 @@ export interface SeenRequest {
   method: string;
   path: string;
   headers: Record<string, string>;
+  /** Whether the connection that carried it has closed (both sides). */
+  closed: boolean;
 }
 
 export interface TestHttpsServer {
@@ -86,7 +90,8 @@ export async function startHttpsServer(): Promise<TestHttpsServer> {
         const colon = line.indexOf(':');
         if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
       }
-      const seen = { method, path: target, headers };
+      const seen: SeenRequest = { method, path: target, headers, closed: false };
+      socket.once('close', () => (seen.closed = true));
       requests.push(seen);
       void respond(socket, seen, routes.get(target.split('?')[0] ?? '')).catch(() => socket.destroy());
     };
@@ -139,7 +144,16 @@ export async function startHttpsServer(): Promise<TestHttpsServer> {
     if (route.disposition) extra.push(`Content-Disposition: ${route.disposition}`);
     if (route.chunked) extra.push('Transfer-Encoding: chunked');
     else extra.push(`Content-Length: ${route.contentLength ?? body.length}`);
-    await write(`HTTP/1.1 ${status}\r\n${extra.join('\r\n')}\r\nConnection: close\r\n\r\n`);
+    const head = Buffer.from(`HTTP/1.1 ${status}\r\n${extra.join('\r\n')}\r\nConnection: close\r\n\r\n`);
+    if (route.slowHeaders) {
+      // Bounded: one byte per turn of a finite head; a client that gives up ends it (write rejects).
+      for (let at = 0; at < head.length; at++) {
+        await write(head.subarray(at, at + 1));
+        await sleep(route.slowHeaders.pauseMs);
+      }
+    } else {
+      await write(head);
+    }
     if (req.method === 'HEAD') return void socket.end();
     const dropAt = route.drop && n <= route.drop.times ? route.drop.afterBytes : Infinity;
     const slice = route.throttle?.bytes ?? 256 * 1024;

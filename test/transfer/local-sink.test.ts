@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SinkError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
+import { readParts, type PartSource, type SourcePart } from '../../src/transfer/chunker.js';
 import { LOCAL_ID, LocalSink } from '../../src/transfer/local-sink.js';
 import { parseManifest } from '../../src/transfer/manifest.js';
 import { planFileTransfer, runTransfer } from '../../src/transfer/orchestrator.js';
@@ -16,6 +17,12 @@ const part = (index: number, text: string): OutgoingPart => {
   const data = Buffer.from(text);
   return { index, name: `f.bin.part00${index + 1}`, offset: 0, size: data.length, sha256: createHash('sha256').update(data).digest('hex'), data };
 };
+
+async function collectParts(source: PartSource): Promise<SourcePart[]> {
+  const parts: SourcePart[] = [];
+  for await (const p of source) parts.push(p);
+  return parts;
+}
 
 describe('LocalSink', () => {
   it('GIVEN parts THEN each is written under its name with no temp file left', async () => {
@@ -45,6 +52,30 @@ describe('LocalSink', () => {
     const bad = { ...part(0, 'x'), name: '../escape' };
     const err = await new LocalSink(dir).sendParts({} as never, [bad], { signal: new AbortController().signal, nonce: 'n', attempt: 1 }).catch((e: unknown) => e);
     expect((err as SinkError).kind).toBe('fatal');
+  });
+
+  it('GIVEN a file-backed part whose bytes no longer match its hash (same size and mtime) THEN it is refused as a changed source and nothing is left in the directory', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'in.bin');
+    await writeSeededFile(file, 3000, 4);
+    // A whole-second mtime, so it can be put back exactly after the change.
+    const mtime = new Date('2024-06-01T12:00:00.000Z');
+    await utimes(file, mtime, mtime);
+    const [first] = await collectParts(readParts(file, { chunkSize: 3000, keepData: false, name: 'in.bin' }));
+    const before = await stat(file);
+    const handle = await open(file, 'r+');
+    await handle.write(Buffer.from('changed'), 0, 7, 100);
+    await handle.close();
+    await utimes(file, mtime, mtime);
+    expect((await stat(file)).mtimeMs).toBe(before.mtimeMs);
+
+    const out = path.join(dir, 'out');
+    await mkdir(out);
+    const outgoing: OutgoingPart = { index: 0, name: 'in.bin.part001', offset: 0, size: 3000, sha256: first!.sha256, file: first!.file };
+    const err = await new LocalSink(out).sendParts({} as never, [outgoing], { signal: new AbortController().signal, nonce: 'n', attempt: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SinkError);
+    expect((err as SinkError).reason).toBe('source_changed');
+    expect(await readdir(out)).toEqual([]);
   });
 
   it('GIVEN a whole transfer through the orchestrator THEN the manifest on disk is valid with null ids', async () => {

@@ -52,19 +52,32 @@ describe('partName', () => {
 });
 
 describe('sanitizeName', () => {
+  const ID = 'upload_3f9k2a';
   it.each([
     ['my movie.mkv', 'my_movie.mkv'],
     ['café ☕.txt', 'caf___.txt'],
     ['.hidden', 'hidden'],
     ['__init__.py', 'init__.py'],
-    ['._.x', 'x'],
     ['', 'file'],
     ['...', 'file'],
     ['dir/sub/name.bin', 'name.bin'],
     ['C:\\Users\\me\\data.zip', 'data.zip'],
     ['a-b_c.D9', 'a-b_c.D9'],
+    ['отчёт_2024.pdf', '2024.pdf'],
+    // Nothing of the stem survives: the transfer id stands in for it.
+    ['отчёт.pdf', `${ID}.pdf`],
+    ['dir/ファイル.tar.gz', 'tar.gz'],
+    ['._.x', `${ID}.x`],
+    ['___.bin', `${ID}.bin`],
+    ['.отчёт.pdf', `${ID}.pdf`],
+    // Nothing is left at all: no stem and no extension to keep.
+    ['отчёт', 'file'],
   ])('GIVEN %j THEN %j', (input, output) => {
-    expect(sanitizeName(input)).toBe(output);
+    expect(sanitizeName(input, ID)).toBe(output);
+  });
+
+  it('GIVEN two names whose stems do not survive THEN two transfers get two names', () => {
+    expect(sanitizeName('отчёт.pdf', 'upload_aaaaaa')).not.toBe(sanitizeName('счёт.pdf', 'upload_bbbbbb'));
   });
 });
 

@@ -4,13 +4,13 @@
  * at the worst moments and expect a clear `source changed` error, never a mixed upload.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, utimes } from 'node:fs/promises';
+import { readdir, readFile, rm, truncate, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { TransferRecord } from '../../src/store/schema.js';
 import { LocalSink } from '../../src/transfer/local-sink.js';
-import { planFileTransfer, runTransfer } from '../../src/transfer/orchestrator.js';
+import { openFileSource, planFileTransfer, runTransfer, type OpenSource } from '../../src/transfer/orchestrator.js';
 import type { OutgoingPart, SendOptions } from '../../src/transfer/sink.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { tempDir } from '../support/temp.js';
@@ -24,16 +24,18 @@ async function rewrite(file: string, size: number): Promise<void> {
   await utimes(file, new Date(), new Date(Date.now() + 10_000));
 }
 
-async function setup(size: number) {
+/** `relPath` is the file's path relative to FILES_ROOT (`<dir>/files`), as a user gave it. */
+async function setup(size: number, relPath = 'src.bin') {
   const dir = await tempDir();
-  const file = path.join(dir, 'src.bin');
+  const file = path.join(dir, 'files', relPath);
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(path.dirname(file), { recursive: true });
   await writeSeededFile(file, size, 5);
   const out = path.join(dir, 'out');
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(out);
   const store = new MemoryStore();
-  const transfer = await store.create(await planFileTransfer({ realPath: file, relPath: 'src.bin', chunkSize: CHUNK, ownerId: '1', channelId: '2' }));
-  return { file, out, store, transfer };
+  const transfer = await store.create(await planFileTransfer({ realPath: file, relPath, chunkSize: CHUNK, ownerId: '1', channelId: '2' }));
+  return { dir, file, out, store, transfer };
 }
 
 /** A LocalSink (it reads each part's Blob while writing it) with a hook before or after each send. */
@@ -87,6 +89,59 @@ describe('a source that changes during a transfer', () => {
     expect(final.notes.at(-1)).toMatch(/^source changed/);
     expect(final.parts).toHaveLength(3);
     expect((await readdir(out)).some((n) => n.endsWith('.manifest.json'))).toBe(false);
+  });
+
+  describe('notes name the file relative to FILES_ROOT, never by its path on the host', () => {
+    it('GIVEN the file is truncated after part 0 THEN the source-changed note names mods/src.bin only', async () => {
+      const { dir, file, out, store, transfer } = await setup(4 * CHUNK, 'mods/src.bin');
+      const sink = new HookedSink(out, async (first, when) => {
+        if (first === 0 && when === 'after') await truncate(file, CHUNK + 10);
+      });
+      const final = await runTransfer({ store, sink, log: captureLogger().log, config, sleep: async () => {} }, transfer.id);
+      expect(final.status).toBe('error');
+      expect(final.notes.at(-1)).toMatch(/^source changed: .*\bmods\/src\.bin\b/);
+      expect(final.notes.join('\n')).not.toContain(dir);
+    });
+
+    it('GIVEN the file is deleted after part 0 THEN the transfer ends error as a changed source, and the note says it is gone', async () => {
+      const { dir, file, out, store, transfer } = await setup(4 * CHUNK, 'mods/src.bin');
+      const sink = new HookedSink(out, async (first, when) => {
+        if (first === 0 && when === 'after') await rm(file);
+      });
+      const final = await runTransfer({ store, sink, log: captureLogger().log, config, sleep: async () => {} }, transfer.id);
+      expect(final.status).toBe('error');
+      expect(final.notes.at(-1)).toMatch(/^source changed: .*mods\/src\.bin no longer exists/);
+      expect(final.notes.join('\n')).not.toContain(dir);
+      expect(final.retries).toBe(0);
+    });
+
+    it('GIVEN the file was deleted before the run THEN the note says it no longer exists', async () => {
+      const { dir, file, out, store, transfer } = await setup(2 * CHUNK, 'mods/src.bin');
+      await rm(file);
+      const final = await runTransfer({ store, sink: new LocalSink(out), log: captureLogger().log, config }, transfer.id);
+      expect(final.status).toBe('error');
+      expect(final.notes.at(-1)).toBe('source changed: mods/src.bin no longer exists');
+      expect(final.notes.join('\n')).not.toContain(dir);
+    });
+
+    it('GIVEN the file is deleted while the reader opens it THEN the note says it no longer exists', async () => {
+      const { dir, file, out, store, transfer } = await setup(2 * CHUNK, 'mods/src.bin');
+      // Past the pre-run check: the reader is the first to find the file gone.
+      const openSource: OpenSource = (t, signal) => {
+        const source = openFileSource(t, signal);
+        return {
+          wholeFileSha256: () => source.wholeFileSha256(),
+          async *[Symbol.asyncIterator]() {
+            await rm(file);
+            yield* source;
+          },
+        };
+      };
+      const final = await runTransfer({ store, sink: new LocalSink(out), openSource, log: captureLogger().log, config }, transfer.id);
+      expect(final.status).toBe('error');
+      expect(final.notes.at(-1)).toMatch(/^source changed: mods\/src\.bin no longer exists/);
+      expect(final.notes.join('\n')).not.toContain(dir);
+    });
   });
 
   it('GIVEN the file changed between planning and the run THEN nothing is sent', async () => {

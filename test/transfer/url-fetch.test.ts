@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { HttpStatusError, nameFromDisposition, openUrl, urlInfo, UrlRefusedError, type ResolveAll } from '../../src/transfer/url-fetch.js';
+import { HeadersTimeoutError, HttpStatusError, nameFromDisposition, openUrl, urlInfo, UrlRefusedError, type ResolveAll } from '../../src/transfer/url-fetch.js';
 import { startHttpsServer, TEST_CA, type TestHttpsServer } from '../support/https-server.js';
 
 describe('openUrl against a local HTTPS server', () => {
@@ -15,6 +15,10 @@ describe('openUrl against a local HTTPS server', () => {
     srv.routes.set('/to-literal', { kind: 'redirect', location: `https://127.0.0.1:${srv.port}/file.txt` });
     srv.routes.set('/to-http', { kind: 'redirect', location: `http://localhost:${srv.port}/file.txt` });
     srv.routes.set('/to-credentials', { kind: 'redirect', location: `https://a:b@localhost:${srv.port}/file.txt` });
+    srv.routes.set('/to-file', { kind: 'redirect', location: 'file:///etc/passwd' });
+    srv.routes.set('/slow-head', { kind: 'file', data, slowHeaders: { pauseMs: 30 } });
+    srv.routes.set('/to-slow-head', { kind: 'redirect', location: '/slow-head' });
+    srv.routes.set('/to-http-query', { kind: 'redirect', location: `http://localhost:${srv.port}/file.txt?token=s3cret` });
   });
   afterAll(async () => {
     await srv?.stop();
@@ -59,6 +63,36 @@ describe('openUrl against a local HTTPS server', () => {
     expect((error as Error).message).toMatch(message);
     // Only the redirecting hop reached the server.
     expect(srv.requests.length).toBe(before + 1);
+  });
+
+  it.each([
+    ['file:///etc/passwd', '/to-file', /redirected to file:… — `file:` URLs are refused/, ['/etc/passwd', 'null']],
+    ['an http URL with a query', '/to-http-query', /redirected to http:\/\/localhost:\d+\/file\.txt\?… — Plain `http:\/\/` URLs are refused/, ['s3cret']],
+  ])('GIVEN a redirect to %s THEN the refusal names the target without its path on the host or its query', async (_label, route, message, hidden) => {
+    const error = await openUrl(`${srv.origin}${route}`, base).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UrlRefusedError);
+    expect((error as Error).message).toMatch(message);
+    for (const text of hidden) expect((error as Error).message).not.toContain(text);
+  });
+
+  it.each([
+    ['0.0.0.0', /0\.0\.0\.0, an unspecified address;/],
+    ['::', /::, an unspecified address;/],
+    ['fd00::1', /fd00::1, a unique-local address;/],
+    ['100.64.0.1', /100\.64\.0\.1, a carrier-grade NAT address;/],
+  ])('GIVEN a name that resolves to %s THEN the refusal reads with the right article', async (address, message) => {
+    const resolveAll: ResolveAll = async () => [{ address, family: address.includes(':') ? 6 : 4 }];
+    await expect(openUrl('https://inside.example/x', { allowedHosts: [], resolveAll })).rejects.toThrow(message);
+  });
+
+  it.each([
+    ['the first hop', '/slow-head'],
+    ['a redirect target', '/to-slow-head'],
+  ])('GIVEN %s sends its headers one byte at a time THEN openUrl gives up once the headers deadline has passed', async (_label, route) => {
+    const error = await openUrl(`${srv.origin}${route}`, { ...base, headersTimeoutMs: 300 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HeadersTimeoutError);
+    expect((error as HeadersTimeoutError).timeoutMs).toBe(300);
+    expect((error as Error).message).toMatch(/did not send its status line and headers within 300 ms \(URL_HEADERS_TIMEOUT_MS\)/);
   });
 
   it('GIVEN a 404 THEN HttpStatusError names the status', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { classifyAddress, displayUrl, isAllowlisted, parseUploadUrl } from '../../src/transfer/url-policy.js';
+import { classifyAddress, describeRefusal, displayUrl, isAllowlisted, parseUploadUrl } from '../../src/transfer/url-policy.js';
 
 describe('classifyAddress', () => {
   it.each([
@@ -83,5 +83,29 @@ describe('isAllowlisted and displayUrl', () => {
   });
   it('GIVEN a URL with a query THEN the display form hides it', () => {
     expect(displayUrl('https://h.example/f.bin?sig=secret')).toBe('https://h.example/f.bin?…');
+  });
+  it.each([
+    ['file:///etc/passwd', 'file:…'],
+    ['data:text/plain,secret', 'data:…'],
+    ['ftp://example.com/a?x=1', 'ftp:…'],
+  ])('GIVEN %j, which has no web origin THEN the display form is its scheme alone', (url, shown) => {
+    expect(displayUrl(url)).toBe(shown);
+  });
+});
+
+describe('describeRefusal', () => {
+  it.each([
+    ['loopback', 'a loopback address'],
+    ['private', 'a private address'],
+    ['carrier-grade NAT', 'a carrier-grade NAT address'],
+    ['link-local', 'a link-local address'],
+    ['unique-local', 'a unique-local address'],
+    ['multicast', 'a multicast address'],
+    ['unspecified', 'an unspecified address'],
+    ['broadcast', 'a broadcast address'],
+    ['reserved', 'a reserved address'],
+    ['not an IP address', 'not an IP address'],
+  ] as const)('GIVEN %j THEN %j', (why, text) => {
+    expect(describeRefusal(why)).toBe(text);
   });
 });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transferSchema, type TransferRecord } from '../../src/store/schema.js';
 import type { SourcePart } from '../../src/transfer/chunker.js';
+import { LowSpeedError } from '../../src/transfer/url-fetch.js';
 import { openUrlSource, UrlSourceError, type UrlPartSource } from '../../src/transfer/url-source.js';
 import { startHttpsServer, TEST_CA, type FileRoute, type TestHttpsServer } from '../support/https-server.js';
 import { seededBytes } from '../support/random-file.js';
@@ -112,15 +113,34 @@ describe('the url part source', () => {
     await expect(collect(openUrlSource(record(url), options))).rejects.toThrow(/broke after 1000 of the announced \d+ bytes/);
   });
 
-  it('GIVEN a server that goes silent mid-body THEN the read fails once nothing came for the idle limit', async () => {
+  it('GIVEN a server that goes silent mid-body THEN the read fails once a low-speed window passes with too few bytes', async () => {
     const url = serve('/stall', { throttle: { bytes: 1000, pauseMs: 5_000 } });
-    const source = openUrlSource(record(url), { ...options, idleTimeoutMs: 200 });
-    await expect(collect(source)).rejects.toThrow(/broke after 1000 of the announced \d+ bytes: the server sent nothing for 200 ms/);
+    const source = openUrlSource(record(url), { ...options, minBytesPerSecond: 1, lowSpeedWindowMs: 200 });
+    await expect(collect(source)).rejects.toThrow(/broke after 1000 of the announced \d+ bytes: the server sent 0 bytes in 0\.2 s, below the minimum of 1 bytes\/s \(URL_MIN_BYTES_PER_SECOND\)/);
   });
 
-  it('GIVEN a consumer slower than the idle limit between parts THEN that pause does not count as silence', async () => {
+  it('GIVEN a server that trickles its body THEN the read fails with a low-speed note', async () => {
+    const url = serve('/trickle', { data: DATA.subarray(0, 5000), throttle: { bytes: 100, pauseMs: 50 } });
+    const source = openUrlSource(record(url, { file_size: 5000 }), { ...options, minBytesPerSecond: 100_000, lowSpeedWindowMs: 300 });
+    const error = await collect(source).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UrlSourceError);
+    expect((error as Error).message).toMatch(/broke after \d+ of the announced 5000 bytes: the server sent \d+ bytes in 0\.3 s, below the minimum of 100000 bytes\/s/);
+    expect((error as Error).cause).toBeInstanceOf(LowSpeedError);
+  });
+
+  it('GIVEN a trickling server with Range support THEN the download is picked up once with a Range request, then fails', async () => {
+    const url = serve('/trickle-ranges', { data: DATA.subarray(0, 5000), ranges: true, etag: '"t1"', throttle: { bytes: 100, pauseMs: 50 } });
+    const source = openUrlSource(record(url, { file_size: 5000, etag: '"t1"', accepts_ranges: true }), { ...options, minBytesPerSecond: 100_000, lowSpeedWindowMs: 300 });
+    await expect(collect(source)).rejects.toThrow(/below the minimum of 100000 bytes\/s/);
+    const gets = srv.requests.filter((r) => r.path === '/trickle-ranges');
+    expect(gets).toHaveLength(2);
+    expect(gets[0]?.headers.range).toBeUndefined();
+    expect(gets[1]?.headers.range).toMatch(/^bytes=[1-9]\d*-$/);
+  });
+
+  it('GIVEN a consumer slower than the low-speed window between parts THEN that pause does not count against the server', async () => {
     const url = serve('/slow-consumer', {});
-    const source = openUrlSource(record(url), { ...options, idleTimeoutMs: 100 });
+    const source = openUrlSource(record(url), { ...options, minBytesPerSecond: 64 * 1024, lowSpeedWindowMs: 100 });
     const sizes: number[] = [];
     for await (const p of source) {
       sizes.push(p.size);
@@ -177,6 +197,27 @@ describe('the url part source', () => {
       expect(parts[1]?.sha256).toBe(recorded[1]?.sha256);
       expect(source.wholeFileSha256()).toBe(SHA);
       expect(source.startOffset).toBe(0);
+    });
+
+    it('GIVEN the consumer stops while the confirmed parts are replayed THEN the response is closed, not left open', async () => {
+      // Bigger than the socket buffers hold, so the server is still sending when the consumer stops.
+      const big = seededBytes(64 * CHUNK, 9);
+      const url = serve('/replay-stop', { data: big, ranges: true, etag: '"r1"' });
+      const over = { etag: '"r1"', accepts_ranges: true, file_size: big.length };
+      const first = openUrlSource(record(url, over), options);
+      const parts = await collect(first);
+      const recorded = parts.slice(0, 2).map((p) => ({ index: p.index, name: `data.bin.part00${p.index + 1}`, offset: p.offset, size: p.size, sha256: p.sha256, message_id: 'm', attachment_id: `a${p.index}` }));
+      const checkpoint = first.checkpointAt(2 * CHUNK);
+      const before = srv.requests.length;
+      const source = openUrlSource(record(url, { ...over, parts: recorded, hash_checkpoint: checkpoint }), options);
+      for await (const part of source) {
+        expect(part.index).toBe(0);
+        break;
+      }
+      const resumed = srv.requests.slice(before);
+      expect(resumed.map((r) => r.headers.range)).toEqual([`bytes=${2 * CHUNK}-`]);
+      for (let i = 0; i < 100 && !resumed[0]?.closed; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(resumed[0]?.closed).toBe(true);
     });
 
     it('GIVEN a checkpoint beyond the confirmed parts THEN it is not used', async () => {

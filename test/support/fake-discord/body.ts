@@ -143,6 +143,13 @@ function readMultipart(req: IncomingMessage, limits: BodyLimits): Promise<BodyRe
         if (size <= retain) chunks.push(c);
         else chunks.length = 0;
       });
+      // A body that ends or breaks off inside a file (no closing boundary) fails the file
+      // stream too: that file never counts, and the whole body is bad or aborted.
+      stream.on('error', (e: Error) => {
+        over = true;
+        chunks.length = 0;
+        badMessage ??= `Invalid multipart body: ${e.message}`;
+      });
       stream.on('limit', () => {
         over = true;
         fileTooLarge = true;
@@ -178,7 +185,11 @@ function readMultipart(req: IncomingMessage, limits: BodyLimits): Promise<BodyRe
       if (abandoned) conclude();
     });
     req.on('close', () => {
-      if (!reqEnded) finish({ kind: 'aborted', bytes });
+      if (reqEnded) return;
+      finish({ kind: 'aborted', bytes });
+      // The client went before the closing boundary: release the parser and any file in it.
+      req.unpipe(bb);
+      bb.destroy();
     });
     req.pipe(bb);
   });
