@@ -22,7 +22,7 @@ export interface FakeDiscordOptions {
   port?: number;
   /** Interaction callbacks later than this after INTERACTION_CREATE get 404 Unknown interaction (10062), as Discord's 3 s deadline; default 3000. */
   interactionCallbackDeadlineMs?: number;
-  /** Discord OpenAPI file used to validate message-create bodies; default env DISCORD_OPENAPI_PATH or ../shared/reference/discord-openapi.json beside the project root. Validation is skipped (with a warning) when the file is missing, or when false. */
+  /** Discord OpenAPI file used to validate message-create bodies; default env DISCORD_OPENAPI_PATH or the copy vendored in openapi/discord-openapi.json beside this file. Validation is skipped (with a warning) when the file is missing, or when false. */
   openApiPath?: string | false;
   /** How long a message nonce with enforce_nonce is remembered per channel; default 5 minutes. */
   nonceTtlMs?: number;
