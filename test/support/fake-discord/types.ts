@@ -8,6 +8,8 @@ export interface FakeDiscordOptions {
   guildId?: string;
   /** Text channels (type 0) in the one guild; default one channel named 'general'. */
   channels?: { id: string; name: string }[];
+  /** Close every gateway IDENTIFY with this code instead of READY, as Discord does with 4004 (token reset) or 4014 (privileged intent not enabled); default: none. */
+  identifyCloseCode?: number;
   /** HELLO heartbeat_interval; default 41250. */
   heartbeatIntervalMs?: number;
   /** Per attachment; default 10 MiB (10485760). */
@@ -188,8 +190,11 @@ export interface FakeDiscord {
   /** Number of currently open gateway sockets. */
   gatewayConnections(): number;
   faults: FaultController;
+  /** Closes every gateway connection with `code` (default 4000); a code after which Discord allows no RESUME (4004, 4007, 4009, 4010-4014) also ends the sessions. */
   closeGateway(code?: number): void;
   reconnectRequest(): void;
+  /** The gateway stops reading its open connections (a black-holed network): heartbeats and close frames go unanswered until the client gives up. */
+  freezeGateway(): void;
   stop(): Promise<void>;
 }
 
