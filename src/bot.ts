@@ -5,9 +5,10 @@
 import { mkdir } from 'node:fs/promises';
 import { Events, type Client, type REST } from 'discord.js';
 import type { Config } from './config.js';
+import type { GatewayClosedError } from './errors.js';
 import type { Logger } from './log.js';
 import { FileStore } from './store/file-store.js';
-import { createClient, createUploadLanes } from './discord/client.js';
+import { createClient, createUploadLanes, fatalGatewayClose } from './discord/client.js';
 import { DiscordSink } from './discord/sink.js';
 import { TransferManager } from './discord/transfer-manager.js';
 import { routeInteraction } from './discord/router.js';
@@ -27,7 +28,12 @@ export interface Bot {
   stop(): Promise<void>;
 }
 
-export async function startBot(config: Config, log: Logger): Promise<Bot> {
+export interface BotOptions {
+  /** Discord closed the gateway for good once the bot was up (already logged): stop, and exit 1. */
+  onFatal?: (error: GatewayClosedError) => void;
+}
+
+export async function startBot(config: Config, log: Logger, options: BotOptions = {}): Promise<Bot> {
   const token = config.DISCORD_TOKEN;
   if (!token) throw new Error('DISCORD_TOKEN is required');
   // A fresh install has no files folder yet: make it, so /split explains "no such file" rather than a missing root.
@@ -58,6 +64,17 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
     void routeInteraction(interaction, context).catch((error: unknown) => log.error({ err: error }, 'interaction handler failed'));
   });
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
+  client.on(Events.ShardError, (error, shardId) => log.error({ err: error, shard_id: shardId }, 'discord gateway error'));
+  // discord.js gives up on these closes without a word: say why, and let the process stop.
+  let fatal: GatewayClosedError | null = null;
+  let up = false;
+  client.on(Events.ShardDisconnect, ({ code }, shardId) => {
+    const error = fatalGatewayClose(code);
+    if (!error || fatal) return;
+    fatal = error;
+    log.fatal({ event: 'gateway_closed', close_code: code, shard_id: shardId }, `${error.message}; stopping`);
+    if (up) options.onFatal?.(error);
+  });
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
   for (const rest of [client.rest, ...lanes]) {
     rest.on('rateLimited', (info) => {
@@ -85,7 +102,8 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
     closeLanes(lanes);
     await store.close();
     await client.destroy();
-    throw error;
+    // A refused IDENTIFY rejects login with a bare "Authentication failed": name the code.
+    throw fatal ?? error;
   }
 
   let stopping: Promise<void> | null = null;
@@ -102,6 +120,7 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
     })();
     return stopping;
   };
+  up = true;
   return { client, context, stop };
 }
 

@@ -33,6 +33,17 @@ export class LockedError extends Error {
   override readonly name = 'LockedError';
 }
 
+/** Discord closed the gateway with a code it documents as fatal: reconnecting cannot help. */
+export class GatewayClosedError extends Error {
+  override readonly name = 'GatewayClosedError';
+  constructor(
+    readonly code: number,
+    readonly meaning: string,
+  ) {
+    super(`Discord closed the gateway with ${code}: ${meaning}`);
+  }
+}
+
 /** A status change the state machine does not allow. */
 export class TransitionError extends Error {
   override readonly name = 'TransitionError';
