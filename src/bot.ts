@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { Events, type Client, type REST } from 'discord.js';
 import type { Config } from './config.js';
-import type { GatewayClosedError } from './errors.js';
+import { ShutdownError, type GatewayClosedError } from './errors.js';
 import type { Logger } from './log.js';
 import { FileStore } from './store/file-store.js';
 import { createClient, createUploadLanes, fatalGatewayClose } from './discord/client.js';
@@ -17,14 +17,17 @@ import { startMetrics } from './metrics/index.js';
 
 /** Interrupted transfers resume this soon after connecting (SPEC: within 5 seconds). */
 const AUTO_RESUME_DELAY_MS = 1_000;
-/** SIGTERM must end the process within 10 s whatever the network does. */
-const SHUTDOWN_DEADLINE_MS = 8_000;
+/** SIGTERM must end the process within 10 s whatever the network does: every step of a stop fits in this. */
+const SHUTDOWN_DEADLINE_MS = 9_000;
+/** Of which the runs get this long to settle (their in-flight grace is 5 s); the rest is for saving and disconnecting. */
+const TRANSFERS_DEADLINE_MS = 7_000;
 /** Finished transfers past RETENTION_HOURS are removed at start-up and then this often. */
 const PRUNE_INTERVAL_MS = 3_600_000;
 
 export interface Bot {
   client: Client;
   context: BotContext;
+  /** Interrupts the transfers, saves, disconnects; within SHUTDOWN_DEADLINE_MS, else a ShutdownError. */
   stop(): Promise<void>;
 }
 
@@ -111,17 +114,44 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
     stopping ??= (async () => {
       log.info('shutting down: stopping dispatch and settling in-flight uploads');
       clearInterval(pruneTimer);
-      await Promise.race([transfers.shutdown(), new Promise((r) => setTimeout(r, SHUTDOWN_DEADLINE_MS).unref())]);
-      await metricsEndpoint?.close();
-      await store.close();
+      const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
+      const failed: string[] = [];
+      const errors: unknown[] = [];
+      // Each step gets what is left of the deadline, and a failed step does not skip the next.
+      const step = async (name: string, work: () => Promise<unknown>, limitMs = deadline - Date.now()) => {
+        try {
+          await withDeadline(work(), Math.min(limitMs, deadline - Date.now()), name);
+        } catch (error) {
+          failed.push(name);
+          errors.push(error);
+          log.error({ err: error, step: name }, 'shutdown step failed');
+        }
+      };
+      await step('transfers', () => transfers.shutdown(), TRANSFERS_DEADLINE_MS);
+      await step('metrics', async () => metricsEndpoint?.close());
+      await step('progress file', () => store.close());
       closeLanes(lanes);
-      await client.destroy();
+      await step('discord', () => client.destroy());
+      if (failed.length > 0) throw new ShutdownError(failed, { cause: errors.length === 1 ? errors[0] : new AggregateError(errors) });
       log.info('stopped');
     })();
     return stopping;
   };
   up = true;
   return { client, context, stop };
+}
+
+/** `work`, or a rejection once `ms` have passed; the timer is kept so the process stays up to see it. */
+async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${Math.max(0, ms)} ms`)), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function closeLanes(lanes: readonly REST[]): void {

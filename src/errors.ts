@@ -44,6 +44,17 @@ export class GatewayClosedError extends Error {
   }
 }
 
+/** Steps of the bot's stop that failed or ran out of time (`steps` names them); the process exits 1. */
+export class ShutdownError extends Error {
+  override readonly name = 'ShutdownError';
+  constructor(
+    readonly steps: string[],
+    options?: { cause?: unknown },
+  ) {
+    super(`the stop was not clean: ${steps.join(', ')}`, options);
+  }
+}
+
 /** A status change the state machine does not allow. */
 export class TransitionError extends Error {
   override readonly name = 'TransitionError';
