@@ -90,10 +90,18 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
       { user_id: ready.user.id, guilds: ready.guilds.cache.size, files_root: config.FILES_ROOT, progress_file: config.PROGRESS_FILE_PATH },
       'ready',
     );
-    if (!config.AUTO_RESUME) return;
     setTimeout(() => {
-      const resumed = transfers.resumeInterrupted();
-      if (resumed.length > 0) log.info({ transfers: resumed }, 'resuming interrupted transfers');
+      if (config.AUTO_RESUME) {
+        const resumed = transfers.resumeInterrupted();
+        if (resumed.length > 0) log.info({ transfers: resumed }, 'resuming interrupted transfers');
+      }
+      // After resuming: the transfers running again edit their own messages.
+      transfers.showMissedEndStates().then(
+        (shown) => {
+          if (shown.length > 0) log.info({ transfers: shown }, 'progress messages now show how their transfers ended');
+        },
+        (error: unknown) => log.warn({ err: error }, 'could not update the progress messages left stale'),
+      );
     }, AUTO_RESUME_DELAY_MS).unref();
   });
 

@@ -13,6 +13,7 @@ import type { ChunkSink } from '../transfer/sink.js';
 import { newTransferId, sanitizeName, totalChunks } from '../transfer/plan.js';
 import type { LocalSource } from '../transfer/source.js';
 import { runTransfer } from '../transfer/orchestrator.js';
+import { retry } from '../transfer/retry.js';
 import type { UrlInfo } from '../transfer/url-fetch.js';
 import { urlRunHooks } from '../transfer/url-source.js';
 import { classify } from './sink.js';
@@ -59,6 +60,8 @@ interface NewTransferInput {
 export class TransferManager {
   readonly #runs = new Map<string, Run>();
   #stopping = false;
+  /** Aborted by `shutdown`: a stop does not wait for the retries of a progress edit (the next start makes it). */
+  readonly #shutdown = new AbortController();
 
   constructor(private readonly deps: TransferManagerDeps) {}
 
@@ -146,7 +149,7 @@ export class TransferManager {
     if (transfer.status !== 'cancelled' && transfer.status !== 'complete') {
       transfer = await this.deps.store.setStatus(id, 'cancelled', `cancelled at ${new Date().toISOString()}`);
       this.deps.log.info({ transfer_id: id, event: 'transfer_cancelled' }, 'transfer_cancelled');
-      await this.#editProgress(transfer, renderProgress(transfer));
+      await this.#showEndState(transfer, renderProgress(transfer));
     }
     // An upload cut after its body arrived may still have been stored: look for it in the channel.
     const cutShort = run?.hardStop.signal.aborted ?? false;
@@ -219,9 +222,27 @@ export class TransferManager {
     return ids;
   }
 
+  /**
+   * After connecting (and resuming): the progress messages of transfers not running whose
+   * edit with the end state never landed (a REST outage, a stop) get it now.
+   */
+  async showMissedEndStates(): Promise<string[]> {
+    const missed = this.deps.store.list().filter((t) => !t.progress_edit_landed && t.progress_message_id !== null);
+    const shown: string[] = [];
+    for (const { id } of missed) {
+      const transfer = this.deps.store.get(id);
+      // A /resume may have started it meanwhile: its own edits say more.
+      if (!transfer || this.#runs.has(id)) continue;
+      await this.#showEndState(transfer, renderProgress(transfer));
+      shown.push(id);
+    }
+    return shown;
+  }
+
   /** SIGTERM/SIGINT: stop dispatch, let in-flight requests settle, mark runs interrupted. */
   async shutdown(): Promise<void> {
     this.#stopping = true;
+    this.#shutdown.abort();
     const runs = [...this.#runs.values()];
     for (const run of runs) {
       run.abortStatus = 'interrupted';
@@ -271,7 +292,8 @@ export class TransferManager {
     );
     transfer = final;
     run.latest = final;
-    await editor?.finish(renderProgress(final, measureRate(final, run.startedAt, run.bytesAtStart)));
+    await editor?.stop();
+    await this.#showEndState(final, renderProgress(final, measureRate(final, run.startedAt, run.bytesAtStart)));
     await url?.flush();
     return final;
   }
@@ -294,16 +316,46 @@ export class TransferManager {
         return null;
       }
     }
-    const withMessage = { ...transfer, progress_message_id: messageId };
-    return new ThrottledEditor((content) => this.#editProgress(withMessage, content), this.deps.config.PROGRESS_EDIT_INTERVAL_MS);
+    const edit = async (content: string) => {
+      try {
+        await this.#editProgress(transfer.channel_id, messageId, content);
+      } catch (error) {
+        this.deps.log.warn({ err: error, transfer_id: transfer.id }, 'could not edit the progress message');
+      }
+    };
+    return new ThrottledEditor(edit, this.deps.config.PROGRESS_EDIT_INTERVAL_MS);
   }
 
-  async #editProgress(transfer: StoredTransfer, content: string): Promise<void> {
-    if (!transfer.progress_message_id) return;
+  async #editProgress(channelId: string, messageId: string, content: string): Promise<void> {
+    await this.deps.rest.patch(Routes.channelMessage(channelId, messageId), { body: { content } });
+  }
+
+  /**
+   * The edit that shows how a transfer ended, retried with backoff so that a REST blip cannot
+   * leave "uploading 20%" behind for good; whether it landed is recorded for the next start.
+   */
+  async #showEndState(transfer: StoredTransfer, content: string): Promise<void> {
+    const { config, store, log } = this.deps;
+    const messageId = transfer.progress_message_id;
+    if (!messageId) return;
+    let landed = true;
     try {
-      await this.deps.rest.patch(Routes.channelMessage(transfer.channel_id, transfer.progress_message_id), { body: { content } });
+      await retry(() => this.#editProgress(transfer.channel_id, messageId, content), {
+        limit: config.RETRY_LIMIT_PER_CHUNK,
+        baseMs: config.RETRY_BACKOFF_BASE_MS,
+        retryable: (error) => classify(error).kind === 'transient',
+        signal: this.#shutdown.signal,
+      });
     } catch (error) {
-      this.deps.log.warn({ err: error, transfer_id: transfer.id }, 'could not edit the progress message');
+      landed = false;
+      log.warn({ err: error, transfer_id: transfer.id }, 'could not show the end state in the progress message; the next start will');
+    }
+    if (store.get(transfer.id)?.progress_edit_landed === !landed) {
+      await store
+        .update(transfer.id, (t) => {
+          t.progress_edit_landed = landed;
+        })
+        .catch((error: unknown) => log.warn({ err: error, transfer_id: transfer.id }, 'could not record the progress edit'));
     }
   }
 }
