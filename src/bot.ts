@@ -2,12 +2,13 @@
  * The bot's parts wired together: the progress store (locked before connecting), the
  * discord.js client, the transfer manager and the interaction router.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import { Events, type Client, type REST } from 'discord.js';
 import type { Config } from './config.js';
 import { ShutdownError, type GatewayClosedError } from './errors.js';
-import type { Logger } from './log.js';
+import { LogRedactions, sourceNames, type Logger } from './log.js';
 import { FileStore } from './store/file-store.js';
+import { lockPathFor } from './store/lock.js';
 import { createClient, createUploadLanes, fatalGatewayClose } from './discord/client.js';
 import { DiscordSink } from './discord/sink.js';
 import { TransferManager } from './discord/transfer-manager.js';
@@ -34,15 +35,22 @@ export interface Bot {
 export interface BotOptions {
   /** Discord closed the gateway for good once the bot was up (already logged): stop, and exit 1. */
   onFatal?: (error: GatewayClosedError) => void;
+  /** LOG_REDACT_FILENAMES: the logger's list of names to hash, which the bot fills as it learns them. */
+  redactions?: LogRedactions;
 }
 
 export async function startBot(config: Config, log: Logger, options: BotOptions = {}): Promise<Bot> {
   const token = config.DISCORD_TOKEN;
   if (!token) throw new Error('DISCORD_TOKEN is required');
+  const redactions = options.redactions ?? new LogRedactions(false);
+  // Before anything can log them (a refused progress file names itself).
+  redactions.add(config.FILES_ROOT, config.PROGRESS_FILE_PATH, lockPathFor(config.PROGRESS_FILE_PATH));
   // A fresh install has no files folder yet: make it, so /split explains "no such file" rather than a missing root.
   await mkdir(config.FILES_ROOT, { recursive: true });
+  redactions.add(await realpath(config.FILES_ROOT));
   // Lock and validate the progress file before anything talks to Discord.
   const store = await FileStore.open(config.PROGRESS_FILE_PATH);
+  for (const t of store.list()) redactions.add(t.file_name, ...sourceNames(t.source));
   const metricsEndpoint = await startMetrics(config.METRICS_PORT, store, log).catch(async (error: unknown) => {
     await store.close();
     throw error;
@@ -58,10 +66,10 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   const client = createClient(config);
   const lanes = createUploadLanes(config, token);
   const sink = new DiscordSink(client.rest, () => client.user?.id, lanes);
-  const transfers = new TransferManager({ config, store, rest: client.rest, sink, log, metrics: metricsEndpoint?.metrics });
+  const transfers = new TransferManager({ config, store, rest: client.rest, sink, log, metrics: metricsEndpoint?.metrics, redactions });
   const interrupted = await transfers.markInterrupted();
   if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
-  const context: BotContext = { config, store, transfers, log };
+  const context: BotContext = { config, store, transfers, log, redactions };
 
   client.on(Events.InteractionCreate, (interaction) => {
     void routeInteraction(interaction, context).catch((error: unknown) => log.error({ err: error }, 'interaction handler failed'));

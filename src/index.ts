@@ -2,7 +2,7 @@
 import './dotenv.js';
 import { loadConfig } from './config.js';
 import { ConfigError, GatewayClosedError, LockedError, StoreError } from './errors.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, LogRedactions, type Logger } from './log.js';
 import { startBot, type Bot } from './bot.js';
 
 /**
@@ -22,7 +22,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = createLogger({ level: config.LOG_LEVEL, secrets: [config.DISCORD_TOKEN ?? ''] });
+  const redactions = new LogRedactions(config.LOG_REDACT_FILENAMES);
+  const log = createLogger({ level: config.LOG_LEVEL, secrets: [config.DISCORD_TOKEN ?? ''], redactions });
   const shutdown = new Shutdown(log);
   // Listen before starting: a signal during start-up (the `ready` line is already out) would
   // otherwise kill the process without saving or unlocking.
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   let bot: Bot;
   try {
-    bot = await startBot(config, log, { onFatal: () => shutdown.request(1) });
+    bot = await startBot(config, log, { onFatal: () => shutdown.request(1), redactions });
   } catch (error) {
     const known = error instanceof StoreError || error instanceof LockedError || error instanceof GatewayClosedError;
     const message = error instanceof Error ? error.message : String(error);

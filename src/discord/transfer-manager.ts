@@ -4,7 +4,7 @@
  */
 import { Routes, type REST } from 'discord.js';
 import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import { sourceNames, type LogRedactions, type Logger } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
 import { SinkError } from '../errors.js';
 
@@ -46,6 +46,8 @@ export interface TransferManagerDeps {
   log: Logger;
   /** Present when METRICS_PORT is set; handed to every orchestrator run. */
   metrics?: Metrics | undefined;
+  /** LOG_REDACT_FILENAMES: each new transfer's names are registered here before it is recorded. */
+  redactions?: LogRedactions | undefined;
 }
 
 /** What every new transfer needs besides its source. */
@@ -78,6 +80,8 @@ export class TransferManager {
   /** A `/upload` transfer: the size and total are null when the server gave no Content-Length. */
   async createUrlTransfer(input: NewTransferInput & { url: string; info: UrlInfo }): Promise<StoredTransfer> {
     const { info, chunkSize } = input;
+    // The name as the server sent it, before sanitizeName.
+    this.deps.redactions?.add(info.name);
     return this.#create(input, {
       source: { kind: 'url', url: input.url, etag: info.etag, last_modified: info.lastModified, accepts_ranges: info.acceptsRanges, hash_checkpoint: null },
       file_name: sanitizeName(info.name),
@@ -87,6 +91,7 @@ export class TransferManager {
   }
 
   #create(input: NewTransferInput, what: Pick<NewTransfer, 'source' | 'file_name' | 'file_size' | 'total_chunks'>): Promise<StoredTransfer> {
+    this.deps.redactions?.add(what.file_name, ...sourceNames(what.source));
     return this.deps.store.create({
       id: newTransferId(),
       ...what,
