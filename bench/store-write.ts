@@ -50,6 +50,7 @@ function transfer(t: number, parts: number): TransferRecord {
     guild_id: snowflake(2),
     channel_id: snowflake(3),
     progress_message_id: snowflake(4),
+    progress_edit_landed: true,
     manifest_message_id: null,
     bytes_done: parts * CHUNK,
     retries: 0,

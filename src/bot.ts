@@ -2,12 +2,14 @@
  * The bot's parts wired together: the progress store (locked before connecting), the
  * discord.js client, the transfer manager and the interaction router.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import { Events, type Client, type REST } from 'discord.js';
 import type { Config } from './config.js';
-import type { Logger } from './log.js';
+import { ShutdownError, type GatewayClosedError } from './errors.js';
+import { LogRedactions, sourceNames, type Logger } from './log.js';
 import { FileStore } from './store/file-store.js';
-import { createClient, createUploadLanes } from './discord/client.js';
+import { lockPathFor } from './store/lock.js';
+import { createClient, createUploadLanes, fatalGatewayClose } from './discord/client.js';
 import { DiscordSink } from './discord/sink.js';
 import { TransferManager } from './discord/transfer-manager.js';
 import { routeInteraction } from './discord/router.js';
@@ -16,24 +18,39 @@ import { startMetrics } from './metrics/index.js';
 
 /** Interrupted transfers resume this soon after connecting (SPEC: within 5 seconds). */
 const AUTO_RESUME_DELAY_MS = 1_000;
-/** SIGTERM must end the process within 10 s whatever the network does. */
-const SHUTDOWN_DEADLINE_MS = 8_000;
+/** SIGTERM must end the process within 10 s whatever the network does: every step of a stop fits in this. */
+const SHUTDOWN_DEADLINE_MS = 9_000;
+/** Of which the runs get this long to settle (their in-flight grace is 5 s); the rest is for saving and disconnecting. */
+const TRANSFERS_DEADLINE_MS = 7_000;
 /** Finished transfers past RETENTION_HOURS are removed at start-up and then this often. */
 const PRUNE_INTERVAL_MS = 3_600_000;
 
 export interface Bot {
   client: Client;
   context: BotContext;
+  /** Interrupts the transfers, saves, disconnects; within SHUTDOWN_DEADLINE_MS, else a ShutdownError. */
   stop(): Promise<void>;
 }
 
-export async function startBot(config: Config, log: Logger): Promise<Bot> {
+export interface BotOptions {
+  /** Discord closed the gateway for good once the bot was up (already logged): stop, and exit 1. */
+  onFatal?: (error: GatewayClosedError) => void;
+  /** LOG_REDACT_FILENAMES: the logger's list of names to hash, which the bot fills as it learns them. */
+  redactions?: LogRedactions;
+}
+
+export async function startBot(config: Config, log: Logger, options: BotOptions = {}): Promise<Bot> {
   const token = config.DISCORD_TOKEN;
   if (!token) throw new Error('DISCORD_TOKEN is required');
+  const redactions = options.redactions ?? new LogRedactions(false);
+  // Before anything can log them (a refused progress file names itself).
+  redactions.add(config.FILES_ROOT, config.PROGRESS_FILE_PATH, lockPathFor(config.PROGRESS_FILE_PATH));
   // A fresh install has no files folder yet: make it, so /split explains "no such file" rather than a missing root.
   await mkdir(config.FILES_ROOT, { recursive: true });
+  redactions.add(await realpath(config.FILES_ROOT));
   // Lock and validate the progress file before anything talks to Discord.
   const store = await FileStore.open(config.PROGRESS_FILE_PATH);
+  for (const t of store.list()) redactions.add(t.file_name, ...sourceNames(t.source));
   const metricsEndpoint = await startMetrics(config.METRICS_PORT, store, log).catch(async (error: unknown) => {
     await store.close();
     throw error;
@@ -49,15 +66,26 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
   const client = createClient(config);
   const lanes = createUploadLanes(config, token);
   const sink = new DiscordSink(client.rest, () => client.user?.id, lanes);
-  const transfers = new TransferManager({ config, store, rest: client.rest, sink, log, metrics: metricsEndpoint?.metrics });
+  const transfers = new TransferManager({ config, store, rest: client.rest, sink, log, metrics: metricsEndpoint?.metrics, redactions });
   const interrupted = await transfers.markInterrupted();
   if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
-  const context: BotContext = { config, store, transfers, log };
+  const context: BotContext = { config, store, transfers, log, redactions };
 
   client.on(Events.InteractionCreate, (interaction) => {
     void routeInteraction(interaction, context).catch((error: unknown) => log.error({ err: error }, 'interaction handler failed'));
   });
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
+  client.on(Events.ShardError, (error, shardId) => log.error({ err: error, shard_id: shardId }, 'discord gateway error'));
+  // discord.js gives up on these closes without a word: say why, and let the process stop.
+  let fatal: GatewayClosedError | null = null;
+  let up = false;
+  client.on(Events.ShardDisconnect, ({ code }, shardId) => {
+    const error = fatalGatewayClose(code);
+    if (!error || fatal) return;
+    fatal = error;
+    log.fatal({ event: 'gateway_closed', close_code: code, shard_id: shardId }, `${error.message}; stopping`);
+    if (up) options.onFatal?.(error);
+  });
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
   for (const rest of [client.rest, ...lanes]) {
     rest.on('rateLimited', (info) => {
@@ -70,10 +98,18 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
       { user_id: ready.user.id, guilds: ready.guilds.cache.size, files_root: config.FILES_ROOT, progress_file: config.PROGRESS_FILE_PATH },
       'ready',
     );
-    if (!config.AUTO_RESUME) return;
     setTimeout(() => {
-      const resumed = transfers.resumeInterrupted();
-      if (resumed.length > 0) log.info({ transfers: resumed }, 'resuming interrupted transfers');
+      if (config.AUTO_RESUME) {
+        const resumed = transfers.resumeInterrupted();
+        if (resumed.length > 0) log.info({ transfers: resumed }, 'resuming interrupted transfers');
+      }
+      // After resuming: the transfers running again edit their own messages.
+      transfers.showMissedEndStates().then(
+        (shown) => {
+          if (shown.length > 0) log.info({ transfers: shown }, 'progress messages now show how their transfers ended');
+        },
+        (error: unknown) => log.warn({ err: error }, 'could not update the progress messages left stale'),
+      );
     }, AUTO_RESUME_DELAY_MS).unref();
   });
 
@@ -85,7 +121,8 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
     closeLanes(lanes);
     await store.close();
     await client.destroy();
-    throw error;
+    // A refused IDENTIFY rejects login with a bare "Authentication failed": name the code.
+    throw fatal ?? error;
   }
 
   let stopping: Promise<void> | null = null;
@@ -93,19 +130,47 @@ export async function startBot(config: Config, log: Logger): Promise<Bot> {
     stopping ??= (async () => {
       log.info('shutting down: stopping dispatch and settling in-flight uploads');
       clearInterval(pruneTimer);
-      await Promise.race([transfers.shutdown(), new Promise((r) => setTimeout(r, SHUTDOWN_DEADLINE_MS).unref())]);
-      await metricsEndpoint?.close();
-      await store.close();
+      const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
+      const failed: string[] = [];
+      const errors: unknown[] = [];
+      // Each step gets what is left of the deadline, and a failed step does not skip the next.
+      const step = async (name: string, work: () => Promise<unknown>, limitMs = deadline - Date.now()) => {
+        try {
+          await withDeadline(work(), Math.min(limitMs, deadline - Date.now()), name);
+        } catch (error) {
+          failed.push(name);
+          errors.push(error);
+          log.error({ err: error, step: name }, 'shutdown step failed');
+        }
+      };
+      await step('transfers', () => transfers.shutdown(), TRANSFERS_DEADLINE_MS);
+      await step('metrics', async () => metricsEndpoint?.close());
+      await step('progress file', () => store.close());
       if (store.refusal) {
         log.warn({ err: store.refusal }, 'the disk still refuses the progress file: its last good state stays, and the next start finds parts posted since then in the channel');
       }
       closeLanes(lanes);
-      await client.destroy();
+      await step('discord', () => client.destroy());
+      if (failed.length > 0) throw new ShutdownError(failed, { cause: errors.length === 1 ? errors[0] : new AggregateError(errors) });
       log.info('stopped');
     })();
     return stopping;
   };
+  up = true;
   return { client, context, stop };
+}
+
+/** `work`, or a rejection once `ms` have passed; the timer is kept so the process stays up to see it. */
+async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${Math.max(0, ms)} ms`)), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function closeLanes(lanes: readonly REST[]): void {

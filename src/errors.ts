@@ -55,6 +55,28 @@ export class LockedError extends Error {
   override readonly name = 'LockedError';
 }
 
+/** Discord closed the gateway with a code it documents as fatal: reconnecting cannot help. */
+export class GatewayClosedError extends Error {
+  override readonly name = 'GatewayClosedError';
+  constructor(
+    readonly code: number,
+    readonly meaning: string,
+  ) {
+    super(`Discord closed the gateway with ${code}: ${meaning}`);
+  }
+}
+
+/** Steps of the bot's stop that failed or ran out of time (`steps` names them); the process exits 1. */
+export class ShutdownError extends Error {
+  override readonly name = 'ShutdownError';
+  constructor(
+    readonly steps: string[],
+    options?: { cause?: unknown },
+  ) {
+    super(`the stop was not clean: ${steps.join(', ')}`, options);
+  }
+}
+
 /** A status change the state machine does not allow. */
 export class TransitionError extends Error {
   override readonly name = 'TransitionError';

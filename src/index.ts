@@ -1,9 +1,15 @@
 /** Entry point: load config → open the store (locked) → log in. Fatal errors exit 1. */
 import './dotenv.js';
 import { loadConfig } from './config.js';
-import { ConfigError, LockedError, StoreError } from './errors.js';
-import { createLogger } from './log.js';
-import { startBot } from './bot.js';
+import { ConfigError, GatewayClosedError, LockedError, StoreError } from './errors.js';
+import { createLogger, LogRedactions, type Logger } from './log.js';
+import { startBot, type Bot } from './bot.js';
+
+/**
+ * SIGTERM must end the process within 10 s (SPEC section 3). `bot.stop()` keeps to its own
+ * deadline below this; this one also covers a start-up that never finishes.
+ */
+const EXIT_BACKSTOP_MS = 9_500;
 
 async function main(): Promise<void> {
   let config;
@@ -16,23 +22,65 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = createLogger({ level: config.LOG_LEVEL, secrets: [config.DISCORD_TOKEN ?? ''] });
-  let bot;
+  const redactions = new LogRedactions(config.LOG_REDACT_FILENAMES);
+  const log = createLogger({ level: config.LOG_LEVEL, secrets: [config.DISCORD_TOKEN ?? ''], redactions });
+  const shutdown = new Shutdown(log);
+  // Listen before starting: a signal during start-up (the `ready` line is already out) would
+  // otherwise kill the process without saving or unlocking.
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.info({ signal }, 'signal received');
+    shutdown.request(0);
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  let bot: Bot;
   try {
-    bot = await startBot(config, log);
+    bot = await startBot(config, log, { onFatal: () => shutdown.request(1), redactions });
   } catch (error) {
-    const known = error instanceof StoreError || error instanceof LockedError;
+    const known = error instanceof StoreError || error instanceof LockedError || error instanceof GatewayClosedError;
     const message = error instanceof Error ? error.message : String(error);
     log.fatal({ err: known ? undefined : error }, message);
     process.stderr.write(`error: ${redact(message, config.DISCORD_TOKEN)}\n`);
     process.exit(1);
   }
-  const onSignal = (signal: NodeJS.Signals) => {
-    log.info({ signal }, 'signal received');
-    void bot.stop().then(() => process.exit(0));
-  };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  shutdown.started(bot);
+}
+
+/**
+ * Stops the bot and exits with the code of the first request (0 for a signal, 1 for a fatal
+ * gateway close), or with 1 when the stop fails or overruns; later requests change nothing.
+ */
+class Shutdown {
+  #bot: Bot | undefined;
+  #code: 0 | 1 | null = null;
+
+  constructor(private readonly log: Logger) {}
+
+  /** The bot is up: a stop requested while it started runs now. */
+  started(bot: Bot): void {
+    this.#bot = bot;
+    if (this.#code !== null) this.#stop(bot, this.#code);
+  }
+
+  request(code: 0 | 1): void {
+    if (this.#code !== null) return;
+    this.#code = code;
+    setTimeout(() => {
+      this.log.error({ deadline_ms: EXIT_BACKSTOP_MS }, 'shutdown overran its deadline; exiting anyway');
+      process.exit(1);
+    }, EXIT_BACKSTOP_MS);
+    if (this.#bot) this.#stop(this.#bot, code);
+  }
+
+  #stop(bot: Bot, code: 0 | 1): void {
+    bot.stop().then(
+      () => process.exit(code),
+      (error: unknown) => {
+        this.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  }
 }
 
 function redact(text: string, token: string | undefined): string {

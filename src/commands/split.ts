@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   ChannelType,
   PermissionFlagsBits,
@@ -101,8 +102,10 @@ export default {
   async execute(interaction, ctx) {
     const target = checkCanStart(interaction, ctx);
     const chunkSize = requestedChunkSize(interaction, ctx);
+    const requested = interaction.options.getString('path', true);
+    ctx.redactions.add(requested, path.basename(requested));
     await withTransferSlot(interaction, ctx, async (slot) => {
-      const source = await resolveLocalSource(ctx.config.FILES_ROOT, interaction.options.getString('path', true), ctx.config.MAX_FILE_SIZE_BYTES);
+      const source = await resolveLocalSource(ctx.config.FILES_ROOT, requested, ctx.config.MAX_FILE_SIZE_BYTES);
       // Every refusal above was answered privately; recording the transfer waits for an fsync,
       // which a busy disk can stretch past Discord's 3 s deadline, so acknowledge first.
       await interaction.deferReply();

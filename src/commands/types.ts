@@ -4,7 +4,7 @@ import type {
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import type { LogRedactions, Logger } from '../log.js';
 import type { ProgressStore } from '../store/types.js';
 import type { TransferManager } from '../discord/transfer-manager.js';
 
@@ -13,6 +13,8 @@ export interface BotContext {
   store: ProgressStore;
   transfers: TransferManager;
   log: Logger;
+  /** LOG_REDACT_FILENAMES: a command registers the path or URL it was given before using it. */
+  redactions: LogRedactions;
 }
 
 export interface Command {

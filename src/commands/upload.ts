@@ -5,6 +5,7 @@ import { formatMiB } from '../transfer/plan.js';
 import { HttpStatusError, openUrl, urlInfo, type UrlInfo } from '../transfer/url-fetch.js';
 import { displayUrl, parseUploadUrl } from '../transfer/url-policy.js';
 import { channelOption, checkCanStart, chunkSizeOption, requestedChunkSize, withTransferSlot } from './split.js';
+import { urlNames } from '../log.js';
 import type { BotContext, Command } from './types.js';
 
 /** Discord wants an answer within 3 s: a URL slower than this to open gets a deferred (ephemeral) reply. */
@@ -49,6 +50,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
   const target = checkCanStart(interaction, ctx);
   const chunkSize = requestedChunkSize(interaction, ctx);
   const url = parseUploadUrl(interaction.options.getString('url', true));
+  ctx.redactions.add(...urlNames(url.href));
   await withTransferSlot(interaction, ctx, async (slot) => {
     const opening = inspect(url, ctx);
     const settled = opening.then(

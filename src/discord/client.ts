@@ -4,9 +4,30 @@ import type { Readable } from 'node:stream';
 import { Client, DefaultRestOptions, GatewayIntentBits, REST, type RESTOptions } from 'discord.js';
 import { request } from 'undici';
 import type { Config } from '../config.js';
+import { GatewayClosedError } from '../errors.js';
 import { MultipartBody } from './multipart.js';
 
 type RestConfig = Pick<Config, 'DISCORD_API_URL' | 'UPLOAD_TIMEOUT_MS'>;
+
+/**
+ * Gateway close codes Discord documents as not to reconnect after, and what an operator should
+ * make of them. discord.js stops its shard on each (emitting `shardDisconnect`) and, during
+ * login, rejects `login()`; nothing else tells the process.
+ */
+const FATAL_GATEWAY_CLOSE_CODES: ReadonlyMap<number, string> = new Map([
+  [4004, 'authentication failed: the token is invalid or was reset; put the current one in DISCORD_TOKEN'],
+  [4010, 'invalid shard: the shard id or count sent when identifying is not valid'],
+  [4011, 'sharding required: the bot is in too many guilds for one connection; run it sharded'],
+  [4012, 'invalid API version: Discord no longer accepts the gateway version this discord.js asks for; update it'],
+  [4013, 'invalid intents: the bot asked for an intent that does not exist'],
+  [4014, 'disallowed intents: the bot asked for an intent not enabled or approved for it in the Developer Portal'],
+]);
+
+/** The error for a gateway close code that is fatal, null for one discord.js recovers from. */
+export function fatalGatewayClose(code: number): GatewayClosedError | null {
+  const meaning = FATAL_GATEWAY_CLOSE_CODES.get(code);
+  return meaning === undefined ? null : new GatewayClosedError(code, meaning);
+}
 
 export function restOptions(config: RestConfig): Partial<RESTOptions> {
   // Every retry of an upload is ours (backoff, counted in chunk_attempts); discord.js

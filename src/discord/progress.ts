@@ -1,4 +1,4 @@
-/** The progress message: rendering (pure) and a throttled editor that always makes a final edit. */
+/** The progress message: rendering (pure) and a throttled editor for the edits while a transfer runs. */
 import type { StoredTransfer } from '../store/types.js';
 import type { TransferRecord } from '../store/schema.js';
 import { MIB } from '../transfer/plan.js';
@@ -72,8 +72,8 @@ export function renderProgress(transfer: StoredTransfer, rate: Rate = { bytesPer
 }
 
 /**
- * Edits one message at most every `intervalMs`; the newest state wins, and `finish` always
- * makes a last edit with the end state however fast the transfer was.
+ * Edits one message at most every `intervalMs`; the newest state wins. `stop` ends the edits,
+ * so that the caller's edit with the end state (retried, see TransferManager) comes last.
  */
 export class ThrottledEditor {
   private lastEdit = 0;
@@ -102,12 +102,12 @@ export class ThrottledEditor {
     }
   }
 
-  async finish(content: string): Promise<void> {
+  /** No more edits: drops the one waiting for its turn and resolves once the one in flight settled. */
+  async stop(): Promise<void> {
     this.finished = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.pending = content;
-    this.flush();
+    this.pending = null;
     await this.chain;
   }
 

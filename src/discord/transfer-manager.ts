@@ -7,7 +7,7 @@
  */
 import { Routes, type REST } from 'discord.js';
 import type { Config } from '../config.js';
-import type { Logger } from '../log.js';
+import { sourceNames, type LogRedactions, type Logger } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
 import { DiskWriteError, SinkError } from '../errors.js';
 
@@ -17,6 +17,7 @@ import { newTransferId, sanitizeName, totalChunks } from '../transfer/plan.js';
 import type { LocalSource } from '../transfer/source.js';
 import { runTransfer } from '../transfer/orchestrator.js';
 import { ACTIVE_STATUSES } from '../store/state.js';
+import { retry } from '../transfer/retry.js';
 import { urlLimits, type UrlInfo } from '../transfer/url-fetch.js';
 import { urlRunHooks } from '../transfer/url-source.js';
 import { classify } from './sink.js';
@@ -49,6 +50,8 @@ export interface TransferManagerDeps {
   log: Logger;
   /** Present when METRICS_PORT is set; handed to every orchestrator run. */
   metrics?: Metrics | undefined;
+  /** LOG_REDACT_FILENAMES: each new transfer's names are registered here before it is recorded. */
+  redactions?: LogRedactions | undefined;
 }
 
 /** A member's claim on one of their MAX_ACTIVE_TRANSFERS, held from the check until the transfer is recorded. */
@@ -76,6 +79,8 @@ export class TransferManager {
   /** Reserved transfer id → owner, for commands between their limit check and their record. */
   readonly #reserved = new Map<string, string>();
   #stopping = false;
+  /** Aborted by `shutdown`: a stop does not wait for the retries of a progress edit (the next start makes it). */
+  readonly #shutdown = new AbortController();
 
   constructor(private readonly deps: TransferManagerDeps) {
     deps.store.onWritable(() => this.#resumePaused());
@@ -114,6 +119,8 @@ export class TransferManager {
   /** A `/upload` transfer: the size and total are null when the server gave no Content-Length. */
   async createUrlTransfer(input: NewTransferInput & { url: string; info: UrlInfo }): Promise<StoredTransfer> {
     const { info, chunkSize } = input;
+    // The name as the server sent it, before sanitizeName.
+    this.deps.redactions?.add(info.name);
     return this.#create(input, {
       source: { kind: 'url', url: input.url, etag: info.etag, last_modified: info.lastModified, accepts_ranges: info.acceptsRanges, hash_checkpoint: null },
       name: info.name,
@@ -125,9 +132,11 @@ export class TransferManager {
   /** `name`: the source's own name, sanitized here because an unusable one gives way to the id. */
   #create(input: NewTransferInput, { name, ...what }: Pick<NewTransfer, 'source' | 'file_size' | 'total_chunks'> & { name: string }): Promise<StoredTransfer> {
     const id = input.slot.id;
+    const fileName = sanitizeName(name, id);
+    this.deps.redactions?.add(name, fileName, ...sourceNames(what.source));
     return this.deps.store.create({
       id,
-      file_name: sanitizeName(name, id),
+      file_name: fileName,
       ...what,
       chunk_size_bytes: input.chunkSize,
       attachment_size_limit: input.attachmentSizeLimit,
@@ -207,7 +216,7 @@ export class TransferManager {
     if (transfer.status !== 'cancelled' && transfer.status !== 'complete') {
       transfer = await this.deps.store.setStatus(id, 'cancelled', `cancelled at ${new Date().toISOString()}`);
       this.deps.log.info({ transfer_id: id, event: 'transfer_cancelled' }, 'transfer_cancelled');
-      await this.#editProgress(transfer, renderProgress(transfer));
+      await this.#showEndState(transfer, renderProgress(transfer));
     }
     // An upload cut after its body arrived may still have been stored: look for it in the channel.
     const cutShort = run?.hardStop.signal.aborted ?? false;
@@ -280,9 +289,27 @@ export class TransferManager {
     return ids;
   }
 
+  /**
+   * After connecting (and resuming): the progress messages of transfers not running whose
+   * edit with the end state never landed (a REST outage, a stop) get it now.
+   */
+  async showMissedEndStates(): Promise<string[]> {
+    const missed = this.deps.store.list().filter((t) => !t.progress_edit_landed && t.progress_message_id !== null);
+    const shown: string[] = [];
+    for (const { id } of missed) {
+      const transfer = this.deps.store.get(id);
+      // A /resume may have started it meanwhile: its own edits say more.
+      if (!transfer || this.#runs.has(id)) continue;
+      await this.#showEndState(transfer, renderProgress(transfer));
+      shown.push(id);
+    }
+    return shown;
+  }
+
   /** SIGTERM/SIGINT: stop dispatch, let in-flight requests settle, mark runs interrupted. */
   async shutdown(): Promise<void> {
     this.#stopping = true;
+    this.#shutdown.abort();
     const runs = [...this.#runs.values()];
     for (const run of runs) {
       run.abortStatus = 'interrupted';
@@ -333,7 +360,8 @@ export class TransferManager {
     );
     transfer = final;
     run.latest = final;
-    await editor?.finish(renderProgress(final, measureRate(final, run.startedAt, run.bytesAtStart)));
+    await editor?.stop();
+    await this.#showEndState(final, renderProgress(final, measureRate(final, run.startedAt, run.bytesAtStart)));
     await url?.flush();
     return final;
   }
@@ -361,16 +389,46 @@ export class TransferManager {
         return null;
       }
     }
-    const withMessage = { ...transfer, progress_message_id: messageId };
-    return new ThrottledEditor((content) => this.#editProgress(withMessage, content), this.deps.config.PROGRESS_EDIT_INTERVAL_MS);
+    const edit = async (content: string) => {
+      try {
+        await this.#editProgress(transfer.channel_id, messageId, content);
+      } catch (error) {
+        this.deps.log.warn({ err: error, transfer_id: transfer.id }, 'could not edit the progress message');
+      }
+    };
+    return new ThrottledEditor(edit, this.deps.config.PROGRESS_EDIT_INTERVAL_MS);
   }
 
-  async #editProgress(transfer: StoredTransfer, content: string): Promise<void> {
-    if (!transfer.progress_message_id) return;
+  async #editProgress(channelId: string, messageId: string, content: string): Promise<void> {
+    await this.deps.rest.patch(Routes.channelMessage(channelId, messageId), { body: { content } });
+  }
+
+  /**
+   * The edit that shows how a transfer ended, retried with backoff so that a REST blip cannot
+   * leave "uploading 20%" behind for good; whether it landed is recorded for the next start.
+   */
+  async #showEndState(transfer: StoredTransfer, content: string): Promise<void> {
+    const { config, store, log } = this.deps;
+    const messageId = transfer.progress_message_id;
+    if (!messageId) return;
+    let landed = true;
     try {
-      await this.deps.rest.patch(Routes.channelMessage(transfer.channel_id, transfer.progress_message_id), { body: { content } });
+      await retry(() => this.#editProgress(transfer.channel_id, messageId, content), {
+        limit: config.RETRY_LIMIT_PER_CHUNK,
+        baseMs: config.RETRY_BACKOFF_BASE_MS,
+        retryable: (error) => classify(error).kind === 'transient',
+        signal: this.#shutdown.signal,
+      });
     } catch (error) {
-      this.deps.log.warn({ err: error, transfer_id: transfer.id }, 'could not edit the progress message');
+      landed = false;
+      log.warn({ err: error, transfer_id: transfer.id }, 'could not show the end state in the progress message; the next start will');
+    }
+    if (store.get(transfer.id)?.progress_edit_landed === !landed) {
+      await store
+        .update(transfer.id, (t) => {
+          t.progress_edit_landed = landed;
+        })
+        .catch((error: unknown) => log.warn({ err: error, transfer_id: transfer.id }, 'could not record the progress edit'));
     }
   }
 }

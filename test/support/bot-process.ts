@@ -27,6 +27,19 @@ export interface BotProcess {
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** The process's exit, or 'still running' if it has not exited within `timeoutMs` (bounded waits in tests). */
+export async function exitWithin(bot: BotProcess, timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | 'still running'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'still running'>((resolve) => {
+    timer = setTimeout(() => resolve('still running'), timeoutMs);
+  });
+  try {
+    return await Promise.race([bot.exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface StartBotOptions {
   /** Environment for the bot on top of a minimal base (PATH, HOME). */
   env: Record<string, string>;

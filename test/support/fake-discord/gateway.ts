@@ -26,9 +26,17 @@ export interface GatewayOptions {
   gatewayUrl: () => string;
   ready: (session: { id: string; shard: [number, number] | undefined }) => unknown;
   guildCreates: () => unknown[];
+  /** Close every IDENTIFY with this code instead of READY (Discord: 4004 bad token, 4014 disallowed intents). */
+  identifyCloseCode?: number | undefined;
 }
 
 const MAX_REPLAY = 2000;
+
+/**
+ * Close codes after which Discord does not let the session be resumed: 4007/4009 need a new
+ * IDENTIFY, and 4004 and 4010-4014 are fatal (a client must not reconnect at all).
+ */
+const SESSION_ENDING_CLOSE_CODES = new Set([4004, 4007, 4009, 4010, 4011, 4012, 4013, 4014]);
 
 /** The fake gateway: JSON encoding, one shard, HELLO/IDENTIFY/READY/RESUME/heartbeats. */
 export class FakeGateway {
@@ -36,6 +44,8 @@ export class FakeGateway {
   readonly sessions = new Map<string, Session>();
   readonly log: GatewayOpRecord[] = [];
   private readonly sockets = new Set<WebSocket>();
+  /** The TCP socket under each connection, to stop reading from it (`freeze`). */
+  private readonly rawSockets = new Map<WebSocket, Duplex>();
 
   constructor(private readonly opts: GatewayOptions) {}
 
@@ -46,7 +56,10 @@ export class FakeGateway {
       socket.destroy();
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.rawSockets.set(ws, socket);
+      this.onConnection(ws);
+    });
   }
 
   private send(ws: WebSocket, payload: { op: number; d: unknown; s?: number | null; t?: string | null }, sessionId?: string): void {
@@ -63,6 +76,7 @@ export class FakeGateway {
     let session: Session | null = null;
     ws.on('close', (code) => {
       this.sockets.delete(ws);
+      this.rawSockets.delete(ws);
       if (session && session.ws === ws) {
         session.ws = null;
         // A client-side normal close ends the session, as on Discord.
@@ -93,6 +107,10 @@ export class FakeGateway {
           }
           if (!this.tokenOk(msg.d?.token)) {
             ws.close(4004, 'Authentication failed.');
+            return;
+          }
+          if (this.opts.identifyCloseCode !== undefined) {
+            ws.close(this.opts.identifyCloseCode, 'fake-discord refused the IDENTIFY');
             return;
           }
           const shard = Array.isArray(msg.d?.shard) ? (msg.d.shard as [number, number]) : undefined;
@@ -155,6 +173,8 @@ export class FakeGateway {
   }
 
   closeAll(code = 4000): void {
+    // As on Discord, such a close also ends the session: a RESUME of it gets op 9.
+    if (SESSION_ENDING_CLOSE_CODES.has(code)) this.sessions.clear();
     for (const ws of this.sockets) {
       try {
         ws.close(code, 'fake-discord closed the connection');
@@ -166,6 +186,14 @@ export class FakeGateway {
 
   reconnect(): void {
     for (const s of this.sessions.values()) if (s.ws) this.send(s.ws, { op: 7, d: null }, s.id);
+  }
+
+  /**
+   * Stops reading from every open connection, as a network that black-holes it: nothing the
+   * client sends (heartbeats, its close frame) is answered, until the client gives up.
+   */
+  freeze(): void {
+    for (const socket of this.rawSockets.values()) socket.pause();
   }
 
   openConnections(): number {

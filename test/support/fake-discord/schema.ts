@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ValidateFunction, type ErrorObject } from 'ajv/dist/2020.js';
 
-/** `../shared/reference/` beside the project's root, on every machine and in CI. */
-export const DEFAULT_OPENAPI_PATH = fileURLToPath(new URL('../../../../shared/reference/discord-openapi.json', import.meta.url));
+/** Vendored beside this file (openapi/README.md says where it comes from), so a fresh clone validates too. */
+export const DEFAULT_OPENAPI_PATH = fileURLToPath(new URL('./openapi/discord-openapi.json', import.meta.url));
 const COMPONENTS_ID = 'https://fake-discord.invalid/discord-openapi.json';
 
 const cache = new Map<string, ValidateFunction | null>();

@@ -332,6 +332,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       _trace: ['["fake-discord-gateway"]'],
     }),
     guildCreates: () => [guildCreate()],
+    identifyCloseCode: options.identifyCloseCode,
   });
 
   // -------------------------------------------------------------------------------------------
@@ -1368,6 +1369,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     },
     reconnectRequest() {
       gateway.reconnect();
+    },
+    freezeGateway() {
+      gateway.freeze();
     },
     async stop() {
       if (stopped) return;

@@ -14,6 +14,8 @@ export interface FakeDiscordOptions {
   channels?: FakeChannel[];
   /** Roles besides @everyone (View Channel, Send Messages, Attach Files, …) and the bot's own, sent in GUILD_CREATE. */
   roles?: FakeRole[];
+  /** Close every gateway IDENTIFY with this code instead of READY, as Discord does with 4004 (token reset) or 4014 (privileged intent not enabled); default: none. */
+  identifyCloseCode?: number;
   /** HELLO heartbeat_interval; default 41250. */
   heartbeatIntervalMs?: number;
   /** Per attachment; default 10 MiB (10485760). */
@@ -28,7 +30,7 @@ export interface FakeDiscordOptions {
   port?: number;
   /** Interaction callbacks later than this after INTERACTION_CREATE get 404 Unknown interaction (10062), as Discord's 3 s deadline; default 3000. */
   interactionCallbackDeadlineMs?: number;
-  /** Discord OpenAPI file used to validate message-create bodies; default env DISCORD_OPENAPI_PATH or ../shared/reference/discord-openapi.json beside the project root. Validation is skipped (with a warning) when the file is missing, or when false. */
+  /** Discord OpenAPI file used to validate message-create bodies; default env DISCORD_OPENAPI_PATH or the copy vendored in openapi/discord-openapi.json beside this file. Validation is skipped (with a warning) when the file is missing, or when false. */
   openApiPath?: string | false;
   /** How long a message nonce with enforce_nonce is remembered per channel; default 5 minutes. */
   nonceTtlMs?: number;
@@ -222,8 +224,11 @@ export interface FakeDiscord {
   /** Number of currently open gateway sockets. */
   gatewayConnections(): number;
   faults: FaultController;
+  /** Closes every gateway connection with `code` (default 4000); a code after which Discord allows no RESUME (4004, 4007, 4009, 4010-4014) also ends the sessions. */
   closeGateway(code?: number): void;
   reconnectRequest(): void;
+  /** The gateway stops reading its open connections (a black-holed network): heartbeats and close frames go unanswered until the client gives up. */
+  freezeGateway(): void;
   stop(): Promise<void>;
 }
 

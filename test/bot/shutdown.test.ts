@@ -1,0 +1,56 @@
+/**
+ * SIGTERM ends the process within 10 s whatever the network or the disk does (SPEC section 3):
+ * exit 0 when the stop was clean, 1 when a step of it failed or ran out of time.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
+import { exitWithin } from '../support/bot-process.js';
+import { writeSeededFile } from '../support/random-file.js';
+
+const MIB = 1024 * 1024;
+const MESSAGES = 'POST /channels/:id/messages';
+/** SPEC: SIGTERM handling ends within 10 s. */
+const SIGTERM_LIMIT_MS = 10_000;
+
+describe('a stop that cannot finish cleanly is still bounded', () => {
+  let fx: BotFixture | undefined;
+  afterEach(async () => {
+    await fx?.stop();
+    fx = undefined;
+  });
+
+  it('GIVEN a gateway that no longer answers WHEN SIGTERM arrives THEN the bot exits 1 within 10 s, with its transfer saved as interrupted', async () => {
+    fx = await startBotFixture({ env: { MAX_CHUNKS_PER_MESSAGE: '1' } });
+    await writeSeededFile(path.join(fx.filesRoot, 'data.bin'), 12 * MIB, 3);
+    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 150, times: 1_000 });
+    const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
+    await fx.waitForParts(id, 2);
+    // discord.js now waits 30 s for the answer to its close frame.
+    fx.fake.freezeGateway();
+    fx.bot.child.kill('SIGTERM');
+    const exit = await exitWithin(fx.bot, SIGTERM_LIMIT_MS);
+    expect(exit).toMatchObject({ code: 1 });
+    expect(fx.bot.logs.some((l) => l.msg === 'shutdown failed' && /discord/.test(JSON.stringify(l.err)))).toBe(true);
+    expect((await fx.transfer(id)).status).toBe('interrupted');
+  });
+
+  it('GIVEN the lock file cannot be released WHEN SIGTERM arrives THEN the bot logs why and exits 1', async () => {
+    fx = await startBotFixture();
+    const lock = fx.progressPath.replace(/\.json$/, '.lock');
+    await fs.rm(lock);
+    await fs.mkdir(lock);
+    fx.bot.child.kill('SIGTERM');
+    const exit = await exitWithin(fx.bot, SIGTERM_LIMIT_MS);
+    expect(exit).toMatchObject({ code: 1 });
+    expect(fx.bot.logs.some((l) => l.msg === 'shutdown failed' && /progress file/.test(JSON.stringify(l.err)))).toBe(true);
+  });
+
+  it('GIVEN nothing wrong WHEN SIGTERM arrives THEN the bot exits 0 and releases its lock', async () => {
+    fx = await startBotFixture();
+    fx.bot.child.kill('SIGTERM');
+    expect(await exitWithin(fx.bot, SIGTERM_LIMIT_MS)).toMatchObject({ code: 0 });
+    await expect(fs.access(fx.progressPath.replace(/\.json$/, '.lock'))).rejects.toThrow();
+  });
+});
