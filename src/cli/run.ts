@@ -12,7 +12,8 @@ export const USAGE = `usage: discord-file-splitter <command> …
       write the parts and <name>.manifest.json into DIR (default: the current directory);
       N in bytes or with a unit: 8MB, 10MiB, 500KB, 1GiB (default DEFAULT_CHUNK_SIZE_BYTES)
   ${JOIN_USAGE}
-      rebuild the file (parts default to the manifest's directory), checking every part
+      rebuild the file (parts default to the manifest's directory), checking every part;
+      --out - writes it to stdout; a pipe or a device is written into, never replaced
   ${JOIN_DISCORD_USAGE}
       download the parts of the manifest message from Discord and rebuild the file
       (DISCORD_TOKEN, DISCORD_API_URL when set; output defaults to ./<file name>)
