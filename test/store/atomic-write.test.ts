@@ -1,10 +1,4 @@
 /**
- * Failure injection into write-file-atomic (STYLE example 8): make each of its steps fail in
- * turn and check the previous file is intact. write-file-atomic takes no fs argument, but it
- * calls `fs.open`, `fs.write`, `fs.fsync`, `fs.rename` through the shared `require('fs')`
- * object at call time, so spying on that object reaches every step.
- */
-/**
  * Failure injection into the store's durable write (STYLE example 8): make each step of
  * writeFileDurably fail in turn and check the previous file is intact. The store passes no
  * file system in, so node's `fs.promises` methods are spied on: writeFileDurably looks them
