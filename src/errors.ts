@@ -100,3 +100,25 @@ export class SinkError extends Error {
     super(message, options);
   }
 }
+
+/** The steps of a durable write (src/fs/durable-write.ts), in order. */
+export type DurableStep = 'open' | 'write' | 'fsync' | 'size' | 'rename' | 'dir-fsync';
+
+/**
+ * A durable write failed at `step`. Up to `rename` the file it was replacing is untouched;
+ * at `dir-fsync` the new version is in place but may not survive a power loss.
+ */
+export class DurableWriteError extends Error {
+  override readonly name = 'DurableWriteError';
+  /** The errno code (`ENOSPC`, `EEXIST`, …) when the file system gave one. */
+  readonly code: string | undefined;
+  constructor(
+    readonly file: string,
+    readonly step: DurableStep,
+    problem: string,
+    options?: { cause?: unknown; code?: string | undefined },
+  ) {
+    super(`writing ${file} failed at ${step}: ${problem}`, options);
+    this.code = options?.code;
+  }
+}

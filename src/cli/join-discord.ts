@@ -2,20 +2,20 @@
  * `join --channel ID --message ID [--out FILE] [--force]`: rebuilds a file from a manifest
  * message on Discord. Every part comes from its message, fetched in this run for a fresh
  * link, streamed into a temp file beside the output and checked; the output appears only
- * when every part and the whole file matched.
+ * when every part and the whole file matched (or, for `-`, a pipe or a terminal, the bytes
+ * are written into it as they come: output.ts).
  */
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REST } from 'discord.js';
 import { loadConfig } from '../config.js';
 import { DiscordDownloader, DownloadError } from '../discord/download.js';
 import { CliFailure, UsageError } from './errors.js';
 import { parseManifestOrFail, type CliIo } from './io.js';
-import { checkOutput, defaultOutput, writeAtomically } from './output.js';
+import { checkOutput, defaultOutput, outputName, reportStream, resolveOutput, writeOutput, type JoinOutput } from './output.js';
 import { ProgressBar } from './progress-bar.js';
 
-export const JOIN_DISCORD_USAGE = 'join --channel ID --message ID [--out FILE] [--force]';
+export const JOIN_DISCORD_USAGE = 'join --channel ID --message ID [--out FILE|-] [--force]';
 
 const SNOWFLAKE = /^\d{15,21}$/;
 
@@ -39,8 +39,7 @@ export async function joinFromDiscord(args: string[], io: CliIo): Promise<number
   }
   const config = loadConfig(io.env, { requireToken: true });
   // An explicit --out is checked before the network is touched.
-  let out = values.out === undefined ? undefined : path.resolve(io.cwd, values.out);
-  if (out !== undefined) await checkOutput(out, values.force);
+  let output: JoinOutput | undefined = values.out === undefined ? undefined : await checkOutput(resolveOutput(io.cwd, values.out), values.force);
 
   // Our own retries (with backoff, a fresh link each time) are the only ones; 429 waits stay with discord.js.
   const rest = new REST({ api: config.DISCORD_API_URL, retries: 0 }).setToken(config.DISCORD_TOKEN!);
@@ -60,19 +59,16 @@ export async function joinFromDiscord(args: string[], io: CliIo): Promise<number
       throw new CliFailure(`bad manifest in ${where}: not valid JSON (${(err as Error).message})`);
     }
     const manifest = parseManifestOrFail(json, `in ${where}`);
-    if (out === undefined) {
-      out = defaultOutput(manifest, io.cwd, `in ${where}`);
-      await checkOutput(out, values.force);
-    }
+    output ??= await checkOutput(defaultOutput(manifest, io.cwd, `in ${where}`), values.force);
     // The parts live where the bot posted them, which the manifest records.
     const partsChannel = manifest.channel_id ?? channel;
-    await writeAtomically(out, async (handle) => {
+    await writeOutput(output, io, async (write) => {
       const bar = new ProgressBar(io.stderr, 'join', manifest.file.size);
       try {
         let whole = createHash('sha256');
         for (const chunk of manifest.chunks) {
           io.signal.throwIfAborted();
-          whole = await downloader.part(partsChannel, chunk, handle, whole, (bytes) => bar.update(chunk.offset + bytes));
+          whole = await downloader.part(partsChannel, chunk, write, whole, (bytes) => bar.update(chunk.offset + bytes));
         }
         if (whole.digest('hex') !== manifest.file.sha256) {
           throw new CliFailure(`the rebuilt ${manifest.file.name} does not match the manifest's sha256`);
@@ -81,7 +77,7 @@ export async function joinFromDiscord(args: string[], io: CliIo): Promise<number
         bar.finish();
       }
     });
-    io.stdout.write(`rebuilt ${out} (${manifest.file.size} bytes, ${manifest.chunks.length} part(s), sha256 ${manifest.file.sha256} verified)\n`);
+    reportStream(output, io).write(`rebuilt ${outputName(output)} (${manifest.file.size} bytes, ${manifest.chunks.length} part(s), sha256 ${manifest.file.sha256} verified)\n`);
     return 0;
   } catch (err) {
     if (err instanceof DownloadError) throw new CliFailure(err.message, { cause: err });

@@ -1,20 +1,22 @@
 /**
  * `join <manifest.json> [--parts DIR] [--out FILE] [--force]` and the checks `verify` shares:
  * every part's size and sha256, then the whole file's, streamed part by part. `join` writes
- * into a temp file beside the output and renames it into place only once everything matched.
+ * into a temp file beside the output and renames it into place only once everything matched
+ * (or, for `-`, a pipe or a terminal, writes into it as it goes: output.ts).
  */
 import { createHash } from 'node:crypto';
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import type { WriteChunk } from '../fs/durable-write.js';
 import type { Manifest } from '../transfer/manifest.js';
 import { CliFailure, UsageError } from './errors.js';
 import { parseManifestOrFail, statInputFile, type CliIo } from './io.js';
 import { joinFromDiscord } from './join-discord.js';
-import { checkOutput, defaultOutput, writeAtomically } from './output.js';
+import { checkOutput, defaultOutput, outputName, reportStream, resolveOutput, writeOutput } from './output.js';
 import { ProgressBar } from './progress-bar.js';
 
-export const JOIN_USAGE = 'join <manifest.json> [--parts DIR] [--out FILE] [--force]';
+export const JOIN_USAGE = 'join <manifest.json> [--parts DIR] [--out FILE|-] [--force]';
 
 const READ_BLOCK = 1024 * 1024; // bytes
 
@@ -29,13 +31,13 @@ export async function join(args: string[], io: CliIo): Promise<number> {
   if (positionals.length !== 1) throw new UsageError(`join takes exactly one manifest: ${JOIN_USAGE}`);
   const { manifest, manifestPath } = await loadManifest(path.resolve(io.cwd, positionals[0]!));
   const partsDir = path.resolve(io.cwd, values.parts ?? path.dirname(manifestPath));
-  const out = values.out === undefined ? defaultOutput(manifest, path.dirname(manifestPath), manifestPath) : path.resolve(io.cwd, values.out);
-  await checkOutput(out, values.force);
-  await writeAtomically(out, async (handle) => {
-    const problems = await checkParts(manifest, partsDir, io, { output: handle, stopAtFirst: true, label: 'join' });
+  const out = values.out === undefined ? defaultOutput(manifest, path.dirname(manifestPath), manifestPath) : resolveOutput(io.cwd, values.out);
+  const output = await checkOutput(out, values.force);
+  await writeOutput(output, io, async (write) => {
+    const problems = await checkParts(manifest, partsDir, io, { output: write, stopAtFirst: true, label: 'join' });
     if (problems.length > 0) throw new CliFailure(problems.join('\n'));
   });
-  io.stdout.write(`rebuilt ${out} (${manifest.file.size} bytes, sha256 ${manifest.file.sha256} verified)\n`);
+  reportStream(output, io).write(`rebuilt ${outputName(output)} (${manifest.file.size} bytes, sha256 ${manifest.file.sha256} verified)\n`);
   return 0;
 }
 
@@ -51,8 +53,8 @@ export async function loadManifest(manifestPath: string): Promise<{ manifest: Ma
 }
 
 export interface CheckOptions {
-  /** Where the verified bytes go (join); nothing is written without it (verify). */
-  output?: FileHandle | undefined;
+  /** Where the bytes go, in order, as they are read (join); nothing is written without it (verify). */
+  output?: WriteChunk | undefined;
   stopAtFirst: boolean;
   label: string;
 }
@@ -63,7 +65,6 @@ export async function checkParts(manifest: Manifest, partsDir: string, io: CliIo
   const whole = createHash('sha256');
   const bar = new ProgressBar(io.stderr, options.label, manifest.file.size);
   let done = 0;
-  let written = 0;
   try {
     for (const chunk of manifest.chunks) {
       io.signal.throwIfAborted();
@@ -85,10 +86,8 @@ export async function checkParts(manifest: Manifest, partsDir: string, io: CliIo
             const data = buffer.subarray(0, bytesRead);
             partHash.update(data);
             whole.update(data);
-            if (options.output) {
-              await options.output.write(data, 0, bytesRead, written);
-              written += bytesRead;
-            }
+            // Resolves once every byte is out, so the buffer can be read into again.
+            if (options.output) await options.output(data);
             at += bytesRead;
             bar.update(done + at);
           }

@@ -10,9 +10,11 @@ import { verify, VERIFY_USAGE } from './verify.js';
 export const USAGE = `usage: discord-file-splitter <command> …
   ${SPLIT_USAGE}
       write the parts and <name>.manifest.json into DIR (default: the current directory);
-      N in bytes or with a unit: 8MB, 10MiB, 500KB, 1GiB (default DEFAULT_CHUNK_SIZE_BYTES)
+      N in bytes or with a unit: 8MB, 10MiB, 500KB, 1GiB (default DEFAULT_CHUNK_SIZE_BYTES);
+      refuses a DIR holding an earlier split of that name unless --force, which removes it
   ${JOIN_USAGE}
-      rebuild the file (parts default to the manifest's directory), checking every part
+      rebuild the file (parts default to the manifest's directory), checking every part;
+      --out - writes it to stdout; a pipe or a device is written into, never replaced
   ${JOIN_DISCORD_USAGE}
       download the parts of the manifest message from Discord and rebuild the file
       (DISCORD_TOKEN, DISCORD_API_URL when set; output defaults to ./<file name>)

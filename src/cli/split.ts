@@ -1,5 +1,5 @@
-/** `split <file> [--chunk-size N] [--out DIR]`: the bot's engine with a local directory as the sink. */
-import { mkdir, realpath, stat } from 'node:fs/promises';
+/** `split <file> [--chunk-size N] [--out DIR] [--force]`: the bot's engine with a local directory as the sink. */
+import { mkdir, readdir, realpath, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
@@ -7,18 +7,18 @@ import { createLogger } from '../log.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { LocalSink } from '../transfer/local-sink.js';
 import { planFileTransfer, runTransfer } from '../transfer/orchestrator.js';
-import { manifestName } from '../transfer/plan.js';
+import { isPartName, manifestName } from '../transfer/plan.js';
 import { CliFailure, UsageError } from './errors.js';
 import { statInputFile, type CliIo } from './io.js';
 import { ProgressBar } from './progress-bar.js';
 import { formatBytes, MAX_CLI_CHUNK_SIZE, parseSize } from './size.js';
 
-export const SPLIT_USAGE = 'split <file> [--chunk-size N] [--out DIR]';
+export const SPLIT_USAGE = 'split <file> [--chunk-size N] [--out DIR] [--force]';
 
 export async function split(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { 'chunk-size': { type: 'string' }, out: { type: 'string' } },
+    options: { 'chunk-size': { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean', default: false } },
     allowPositionals: true,
     strict: true,
   });
@@ -39,10 +39,10 @@ export async function split(args: string[], io: CliIo): Promise<number> {
   });
   if (!(await stat(outDir)).isDirectory()) throw new CliFailure(`${outDir} is not a directory`);
 
+  const plan = await planFileTransfer({ realPath: await realpath(file), relPath: path.basename(file), chunkSize, ownerId: 'local', channelId: 'local' });
+  await clearEarlierSplit(outDir, plan.file_name, values.force);
   const store = new MemoryStore();
-  const transfer = await store.create(
-    await planFileTransfer({ realPath: await realpath(file), relPath: path.basename(file), chunkSize, ownerId: 'local', channelId: 'local' }),
-  );
+  const transfer = await store.create(plan);
   const bar = new ProgressBar(io.stderr, 'split', size);
   const final = await runTransfer(
     {
@@ -71,4 +71,39 @@ export async function split(args: string[], io: CliIo): Promise<number> {
       `manifest ${path.join(outDir, manifestName(final.file_name))}\n`,
   );
   return 0;
+}
+
+/**
+ * New parts beside an earlier split's make `cat <name>.part* > <name>` rebuild a corrupt file
+ * (a longer earlier split leaves its last parts). Refuses when `dir` holds parts or a manifest
+ * of `name`, unless `force`, which removes them; files that are no parts but match the glob
+ * are refused either way, since they are not ours to remove.
+ */
+async function clearEarlierSplit(dir: string, name: string, force: boolean): Promise<void> {
+  const entries = (await readdir(dir)).sort();
+  const foreign = entries.filter((e) => e.startsWith(`${name}.part`) && !isPartName(name, e));
+  if (foreign.length > 0) {
+    throw new CliFailure(`${dir} holds ${foreign.join(', ')}, which are no parts of a split but \`cat ${name}.part* > ${name}\` would pick up; move them away first`);
+  }
+  const earlier = entries.filter((e) => isPartName(name, e) || e === manifestName(name));
+  if (earlier.length === 0) return;
+  if (!force) {
+    throw new CliFailure(
+      `${dir} already holds an earlier split of ${name}: ${describeSet(earlier, name)}; ` +
+        `new parts beside them would make \`cat ${name}.part* > ${name}\` rebuild a corrupt file (use --force to remove them first)`,
+    );
+  }
+  for (const entry of earlier) {
+    await rm(path.join(dir, entry)).catch((err: Error) => {
+      throw new CliFailure(`cannot remove ${path.join(dir, entry)} of an earlier split: ${err.message}`);
+    });
+  }
+}
+
+/** `a.part001 … a.part005 (5 parts), a.manifest.json`: every file named, or the first and last part. */
+function describeSet(entries: string[], name: string): string {
+  const parts = entries.filter((e) => isPartName(name, e));
+  const named = parts.length > 3 ? `${parts[0]} … ${parts.at(-1)}` : parts.join(', ');
+  const pieces = parts.length > 0 ? [`${named} (${parts.length} part${parts.length === 1 ? '' : 's'})`] : [];
+  return [...pieces, ...entries.filter((e) => !isPartName(name, e))].join(', ');
 }

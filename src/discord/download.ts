@@ -6,7 +6,6 @@
  */
 import type { Hash } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import type { FileHandle } from 'node:fs/promises';
 import { DiscordAPIError, HTTPError, Routes, type REST } from 'discord.js';
 import type { ManifestChunk } from '../transfer/manifest.js';
 import { isAbortError, retry, RetryFailure, type Random, type Sleep } from '../transfer/retry.js';
@@ -83,19 +82,23 @@ export class DiscordDownloader {
   }
 
   /**
-   * Streams one part into `output` at its offset, checking its size and sha256. `whole` is
-   * the file hash so far; the returned hash has this part added (a failed attempt leaves no
-   * trace in it because each attempt works on a copy).
+   * Streams one part to `output`, in order, checking its size and sha256. `whole` is the file
+   * hash so far; the returned hash has this part added. Every byte goes out once: a retry
+   * downloads the part again but hands on only what earlier attempts did not, after checking
+   * that the bytes before are the ones already handed on (the output may be a pipe).
    */
   async part(
     channelId: string,
     chunk: ManifestChunk,
-    output: FileHandle,
+    output: (data: Uint8Array) => Promise<void>,
     whole: Hash,
     onBytes: (partBytes: number) => void = () => undefined,
   ): Promise<Hash> {
     const messageId = chunk.message_id;
     if (!messageId) throw new DownloadError(`part ${chunk.name}: the manifest has no message id for it (was it written by the local split?)`, false);
+    const partHash = createHash('sha256');
+    const fileHash = whole.copy();
+    let handedOn = 0; // bytes of this part given to `output`, by any attempt
     return this.#withRetry(`part ${chunk.name}`, async (attempt) => {
       const message = await this.#message(channelId, messageId, attempt > 1, () => `part ${chunk.name}: its message ${messageId}`);
       const attachment =
@@ -105,14 +108,27 @@ export class DiscordDownloader {
       if (attachment.size !== chunk.size) {
         throw new DownloadError(`part ${chunk.name} is ${attachment.size} bytes on Discord, the manifest says ${chunk.size}`, false);
       }
-      const partHash = createHash('sha256');
-      const fileHash = whole.copy();
+      const before = handedOn > 0 ? { digest: partHash.copy().digest('hex'), again: createHash('sha256') } : undefined;
       let at = 0;
       const received = await this.#fetchBody(attachment.url, chunk.size, async (data) => {
-        partHash.update(data);
-        fileHash.update(data);
-        await output.write(data, 0, data.length, chunk.offset + at);
+        const seen = Math.max(0, Math.min(handedOn - at, data.length));
+        if (before && seen > 0) {
+          before.again.update(data.subarray(0, seen));
+          if (at + seen === handedOn && before.again.digest('hex') !== before.digest) {
+            throw new DownloadError(`part ${chunk.name} changed between two downloads of it`, false);
+          }
+        }
         at += data.length;
+        const fresh = data.subarray(seen);
+        if (fresh.length > 0) {
+          // The output's own failure (a full disk, a closed pipe) is not the network's: no retry.
+          await output(fresh).catch((err: unknown) => {
+            throw new DownloadError(err instanceof Error ? err.message : String(err), false, { cause: err });
+          });
+          partHash.update(fresh);
+          fileHash.update(fresh);
+          handedOn += fresh.length;
+        }
         onBytes(at);
       });
       if (received !== chunk.size) throw new DownloadError(`part ${chunk.name}: the download ended after ${received} of ${chunk.size} bytes`, true);

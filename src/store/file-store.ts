@@ -5,8 +5,8 @@
  * Every change is applied in memory at once (so concurrent callers build on each other),
  * queued, and written by one writer loop: changes that arrive while a write is in flight
  * are coalesced into the next single write, and a caller's promise settles only after a
- * write containing its change is durable (write-file-atomic: temp file in the same
- * directory, fsync, rename; then the directory is fsynced).
+ * write containing its change is durable (writeFileDurably: temp file in the same
+ * directory, every byte written, fsync, size checked, rename; then the directory is fsynced).
  *
  * Stale writes: each queued change remembers the `updated_at` of the record it was based
  * on. Before a write the file is stat'ed; if it changed behind our back it is re-read, and a
@@ -20,8 +20,8 @@
  */
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
-import writeFileAtomic from 'write-file-atomic';
 import { DiskWriteError, StaleWriteError, StoreError, type DiskCondition } from '../errors.js';
+import { isLeftoverName, writeFileDurably } from '../fs/durable-write.js';
 import { applyChange, buildNewRecord, describeIssues, sealRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import {
@@ -407,57 +407,25 @@ export function serializeCached(state: FileState, out: SerializeBuffer): Buffer 
   return out.buffer.subarray(0, total);
 }
 
-/** Names the version being replaced keeps until it is unlinked (see writeDurably). */
-const PREVIOUS_SUFFIX = '.previous-';
-let previousCount = 0;
-
 /**
- * Writes `text` durably and atomically, and returns the unlink of the replaced version, which
- * the caller runs once the write is acknowledged.
- *
- * Why the replaced version is kept linked for a moment: when a rename replaces a file's last
- * link, ext4 frees the old file's blocks inside the rename, and the directory fsync then
- * waits for that too. Freeing them in a separate unlink afterwards made a 24 MB write ~30 %
- * faster (20-22 ms -> 15 ms measured on this project's machine). Where hard links are not
- * supported the rename simply replaces the file as before.
+ * Writes the file durably and returns the unlink of the replaced version, which the caller
+ * runs once the write is acknowledged (why it is kept for a moment: see keepPrevious in
+ * durable-write.ts).
  */
-async function writeDurably(file: string, text: string | Buffer): Promise<(() => Promise<void>) | undefined> {
-  const previous = `${file}${PREVIOUS_SUFFIX}${process.pid}-${previousCount++}`;
-  const kept = await fsp.link(file, previous).then(
-    () => true,
-    () => false,
-  );
-  try {
-    await writeFileAtomic(file, text, { fsync: true });
-  } catch (error) {
-    if (kept) await fsp.unlink(previous).catch(() => {});
-    throw error;
-  }
-  // The rename lives in the directory; without this a power loss may forget it.
-  try {
-    const dir = await fsp.open(path.dirname(file), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
-  } catch {
-    // Some platforms (Windows) cannot open or fsync a directory; the file itself is synced.
-  }
-  return kept ? () => fsp.unlink(previous).catch(() => {}) : undefined;
+function writeDurably(file: string, text: string | Buffer): Promise<(() => Promise<void>) | undefined> {
+  return writeFileDurably(file, text, { deferDrop: true });
 }
 
 /**
- * write-file-atomic names its temp file `<file>.<uint32>` and removes it on exit, and a
- * replaced version is unlinked after its write (`<file>.previous-<pid>-<n>`); a SIGKILL or
- * power loss skips both. Only called while holding the lock, so no writer is active.
+ * Temp files and replaced versions a SIGKILL or power loss left behind (isLeftoverName), and
+ * write-file-atomic's `<file>.<uint32>` from versions before writeFileDurably. Only called
+ * while holding the lock, so no writer is active.
  */
 async function removeLeftoverTempFiles(file: string): Promise<void> {
   const base = path.basename(file);
   const entries = await fsp.readdir(path.dirname(file)).catch(() => [] as string[]);
   for (const entry of entries) {
-    const rest = entry.slice(base.length);
-    if (entry.startsWith(base) && /^\.(\d+|previous-\d+-\d+)$/.test(rest)) {
+    if (isLeftoverName(base, entry) || (entry.startsWith(base) && /^\.\d+$/.test(entry.slice(base.length)))) {
       await fsp.unlink(path.join(path.dirname(file), entry)).catch(() => {});
     }
   }

@@ -1,28 +1,22 @@
 /**
  * A ChunkSink that writes into a local directory (the CLI's `split`): each part as
  * `<dir>/<part name>` and the manifest as `<dir>/<name>.manifest.json`, each file written
- * atomically (temp file in the same directory, fsync, rename) so a crash never leaves a
- * half-written part under its real name.
+ * durably (writeFileDurably: temp file in the same directory, every byte, fsync, rename) so
+ * a crash or a full disk never leaves a half-written part under its real name.
  *
  * Local output has no Discord ids. PartRecord needs strings, so parts are recorded with the
  * placeholder LOCAL_ID; the manifest written to disk carries `null` for every message,
  * attachment, guild and channel id instead, as SPEC section 6 allows for local output.
  */
-import type { StoredTransfer } from '../store/types.js';
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { SinkError } from '../errors.js';
-
+import { DurableWriteError, SinkError } from '../errors.js';
+import { writeFileDurably } from '../fs/durable-write.js';
+import type { StoredTransfer } from '../store/types.js';
 import type { Manifest } from './manifest.js';
 import { manifestName } from './plan.js';
 import { isSourceChanged, partChunks, sourceChangedError, type ChunkSink, type OutgoingPart, type PostedPart, type SendOptions } from './sink.js';
 
 export const LOCAL_ID = 'local';
-
-function fail(): never {
-  throw new Error('the disk accepted no bytes');
-}
 
 /** Errors worth another attempt; anything else (no space, no permission…) will not get better. */
 const TRANSIENT_CODES = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'EINTR']);
@@ -56,25 +50,13 @@ export class LocalSink implements ChunkSink {
   async #write(name: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, part?: OutgoingPart): Promise<void> {
     if (path.basename(name) !== name || name.startsWith('.')) throw new SinkError(`refusing to write ${JSON.stringify(name)}: not a plain file name`, 'fatal', 'bad_name');
     const target = path.join(this.dir, name);
-    const temp = path.join(this.dir, `.${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
     try {
-      const handle = await open(temp, 'wx');
-      try {
-        for await (const chunk of chunks) {
-          // A write may be short; bounded because every turn writes at least one byte or throws.
-          for (let done = 0; done < chunk.length; ) done += (await handle.write(chunk, done, chunk.length - done)).bytesWritten || fail();
-        }
-        await handle.datasync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temp, target);
+      await writeFileDurably(target, chunks);
     } catch (err) {
       if (isSourceChanged(err)) throw sourceChangedError(err, part ? [part] : []);
       const code = (err as NodeJS.ErrnoException).code ?? '';
-      throw new SinkError(`writing ${target}: ${(err as Error).message}`, TRANSIENT_CODES.has(code) ? 'transient' : 'fatal', code || 'write_failed', { cause: err });
-    } finally {
-      await rm(temp, { force: true }).catch(() => undefined);
+      const message = err instanceof DurableWriteError ? err.message : `writing ${target}: ${(err as Error).message}`;
+      throw new SinkError(message, TRANSIENT_CODES.has(code) ? 'transient' : 'fatal', code || 'write_failed', { cause: err });
     }
   }
 }

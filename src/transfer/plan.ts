@@ -77,6 +77,11 @@ export function partName(name: string, index: number, total: number): string {
   return `${name}.part${String(index + 1).padStart(partNumberWidth(total), '0')}`;
 }
 
+/** Whether `entry` is a part of `name` (`<name>.part<digits>`, any width). */
+export function isPartName(name: string, entry: string): boolean {
+  return entry.startsWith(`${name}.part`) && /^\d+$/.test(entry.slice(name.length + 5));
+}
+
 export function manifestName(name: string): string {
   return `${name}.manifest.json`;
 }

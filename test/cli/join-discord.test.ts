@@ -2,8 +2,11 @@
  * `join --channel --message` as an operator runs it: the bot posts a file to the fake
  * Discord, then the CLI (its own process) downloads it back by the manifest message.
  */
-import { readdir, writeFile } from 'node:fs/promises';
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest, type Manifest } from '../../src/transfer/manifest.js';
 import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
@@ -131,6 +134,50 @@ describe('join --channel --message against the fake Discord', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(await sha256File(out)).toBe(posted.sha256);
+  });
+
+  it('GIVEN the CDN cuts a part off midway, twice THEN join downloads it again, writes each byte once, and rebuilds the file', async () => {
+    const posted = await post('cut-body.bin', 10);
+    const part = posted.manifest.chunks[1]!;
+    const from = fx.fake.requests.length;
+    // The second cut ends before the first did, then one goes further: the output must neither repeat nor skip.
+    fx.fake.faults.add({ route: (r) => r.route === CDN_GET && r.path.endsWith(`/${part.name}`), kind: 'cutBody', bytes: 300_000, times: 1 });
+    fx.fake.faults.add({ route: (r) => r.route === CDN_GET && r.path.endsWith(`/${part.name}`), kind: 'cutBody', bytes: 100_000, times: 1 });
+    const dir = await tempDir();
+    const out = path.join(dir, 'rebuilt.bin');
+    const run = await runCli(joinArgs(posted, out), env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(await sha256File(out)).toBe(posted.sha256);
+    expect(fx.fake.requests.slice(from).filter((r) => r.route === CDN_GET && r.path.endsWith(`/${part.name}`))).toHaveLength(3);
+    expect(await readdir(dir)).toEqual(['rebuilt.bin']);
+  });
+
+  it('GIVEN --out a FIFO with --force AND a part cut off midway THEN the bytes stream into it once each, and it stays a FIFO', async () => {
+    const posted = await post('to-a-pipe.bin', 11);
+    const part = posted.manifest.chunks[2]!;
+    fx.fake.faults.add({ route: (r) => r.route === CDN_GET && r.path.endsWith(`/${part.name}`), kind: 'cutBody', bytes: 200_000, times: 1 });
+    const dir = await tempDir();
+    const fifo = path.join(dir, 'pipe');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const hash = createHash('sha256');
+    let size = 0;
+    reader.stdout.on('data', (c: Buffer) => {
+      hash.update(c);
+      size += c.length;
+    });
+    const closed = new Promise<void>((resolve) => reader.once('close', () => resolve()));
+    const run = await runCli(joinArgs(posted, fifo, '--force'), env);
+    const kill = setTimeout(() => reader.kill('SIGKILL'), 5_000);
+    await closed;
+    clearTimeout(kill);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`rebuilt ${fifo}`);
+    expect(size).toBe(posted.manifest.file.size);
+    expect(hash.digest('hex')).toBe(posted.sha256);
+    expect((await stat(fifo)).isFIFO()).toBe(true);
   });
 
   it('GIVEN the CDN keeps failing for a part THEN exit 1 naming the part after the retry limit', async () => {

@@ -8,6 +8,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { TestContext } from 'vitest';
 
 const run = promisify(execFile);
 const COMMAND_TIMEOUT_MS = 10_000;
@@ -90,4 +91,13 @@ export async function immutableSupported(tmpfs: Tmpfs): Promise<string | undefin
   } catch (error) {
     return `chattr +i does not work here: ${reasonOf(error)}`;
   }
+}
+
+/** A tmpfs of `sizeBytes` for one test: its directory, unmounted when the test ends; the test is skipped with the reason where mounting is not permitted. */
+export async function tmpfsForTest(context: TestContext, sizeBytes: number): Promise<string> {
+  const mounted = await mountTmpfs(sizeBytes);
+  if ('skip' in mounted) context.skip(mounted.skip);
+  // Not in afterEach: a directory removed while still mounted fails with EBUSY.
+  context.onTestFinished(() => mounted.unmount());
+  return mounted.dir;
 }

@@ -9,8 +9,9 @@ import { LOCAL_ID, LocalSink } from '../../src/transfer/local-sink.js';
 import { parseManifest } from '../../src/transfer/manifest.js';
 import { planFileTransfer, runTransfer } from '../../src/transfer/orchestrator.js';
 import type { OutgoingPart } from '../../src/transfer/sink.js';
-import { writeSeededFile } from '../support/random-file.js';
+import { seededBytes, writeSeededFile } from '../support/random-file.js';
 import { tempDir } from '../support/temp.js';
+import { tmpfsForTest } from '../support/tmpfs.js';
 import { captureLogger } from './fakes.js';
 
 const part = (index: number, text: string): OutgoingPart => {
@@ -76,6 +77,21 @@ describe('LocalSink', () => {
     expect(err).toBeInstanceOf(SinkError);
     expect((err as SinkError).reason).toBe('source_changed');
     expect(await readdir(out)).toEqual([]);
+  });
+
+  it('GIVEN an output directory on a 2 MiB tmpfs AND a part that does not fit THEN a fatal ENOSPC SinkError, the earlier part intact and no temp file left', async (context) => {
+    const disk = await tmpfsForTest(context, 2 * 1024 * 1024);
+    const big = (index: number, seed: number): OutgoingPart => {
+      const data = seededBytes(1_200_000, seed);
+      return { index, name: `f.bin.part00${index + 1}`, offset: 0, size: data.length, sha256: createHash('sha256').update(data).digest('hex'), data };
+    };
+    const first = big(0, 1);
+    const err = await new LocalSink(disk).sendParts({} as never, [first, big(1, 2)], { signal: new AbortController().signal, nonce: 'n', attempt: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SinkError);
+    expect(err).toMatchObject({ kind: 'fatal', reason: 'ENOSPC' });
+    expect((err as SinkError).message).toContain('f.bin.part002');
+    expect(await readdir(disk)).toEqual(['f.bin.part001']);
+    expect((await readFile(path.join(disk, 'f.bin.part001'))).equals(first.data!)).toBe(true);
   });
 
   it('GIVEN a whole transfer through the orchestrator THEN the manifest on disk is valid with null ids', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseChunkSize, MIB, packBatches, partName, planSlices, sanitizeName, totalChunks } from '../../src/transfer/plan.js';
+import { chooseChunkSize, isPartName, MIB, packBatches, partName, planSlices, sanitizeName, totalChunks } from '../../src/transfer/plan.js';
 
 const CHUNK = 8_000_000;
 
@@ -48,6 +48,21 @@ describe('partName', () => {
   it('GIVEN 1000 parts THEN names sort in glob order', () => {
     const names = Array.from({ length: 1000 }, (_, i) => partName('x', i, 1000));
     expect([...names].sort()).toEqual(names);
+  });
+});
+
+describe('isPartName', () => {
+  it.each([
+    ['a.bin.part001', true],
+    ['a.bin.part0001', true],
+    ['a.bin.part1', true],
+    ['a.bin.part', false],
+    ['a.bin.part001.bak', false],
+    ['a.bin.partial', false],
+    ['aa.bin.part001', false],
+    ['a.bin.manifest.json', false],
+  ])('GIVEN %s THEN %s for a.bin', (entry, expected) => {
+    expect(isPartName('a.bin', entry)).toBe(expected);
   });
 });
 

@@ -126,6 +126,8 @@ interface Ctx {
   dropResponse: boolean;
   dropReset: boolean;
   hangResponse: boolean;
+  /** A cutBody fault: bytes of the body sent before the connection is closed. */
+  cutBodyAfter?: number;
   finished: boolean;
 }
 
@@ -1030,6 +1032,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         }
         ctx.finished = true;
         ctx.res.writeHead(status, { ...headers, 'Content-Length': String(data.length) });
+        if (ctx.cutBodyAfter !== undefined && method === 'GET') {
+          // Flushed first, so the client really gets these bytes before the close.
+          ctx.res.write(data.subarray(0, ctx.cutBodyAfter), () => killSocket(ctx.req.socket, false));
+          return finishRecord(ctx, status);
+        }
         ctx.res.end(method === 'HEAD' ? undefined : data);
         finishRecord(ctx, status);
       });
@@ -1140,6 +1147,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
             break;
           case 'closeGateway':
             gateway.closeAll(fault.code ?? 4000);
+            break;
+          case 'cutBody':
+            ctx.cutBodyAfter = fault.bytes;
             break;
         }
       }

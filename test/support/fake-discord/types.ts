@@ -185,6 +185,8 @@ export type Fault = { route: FaultRoute; times?: number; after?: number } & (
   /** Handle the request (store the message) but never answer (until the client gives up or stop()). */
   | { kind: 'storeThenHang' }
   | { kind: 'closeGateway'; code?: number }
+  /** CDN GET only: send the headers (the full Content-Length) and the first `bytes` of the body, then close the connection. */
+  | { kind: 'cutBody'; bytes: number }
 );
 
 export interface GatewayOpRecord {
