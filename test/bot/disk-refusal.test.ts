@@ -127,8 +127,13 @@ describe('a progress file the disk refuses to write', () => {
     await expectCompleteOnce(id, sha256);
     expect((await fx!.readProgress()).active_transfers.map((t) => t.id)).toEqual([id]);
     expect(fx!.bot.logs.some((l) => l.event === 'transfer_resumed' && l.transfer_id === id)).toBe(true);
+    // Each run after the first is a resume after a write succeeded. A freed block (the previous
+    // version unlinked) can let one write through before the disk is full again, so there may
+    // be more than one pause and resume; never a start without a resume.
     const starts = fx!.bot.logs.filter((l) => l.event === 'transfer_started' && l.transfer_id === id);
-    expect(starts).toHaveLength(2);
+    const resumes = fx!.bot.logs.filter((l) => l.event === 'transfer_resumed' && l.transfer_id === id);
+    expect(starts.length).toBeGreaterThanOrEqual(2);
+    expect(starts).toHaveLength(1 + resumes.length);
     expect(fx!.bot.logs.some((l) => l.msg === 'transfer run failed unexpectedly')).toBe(false);
     expect(unexpectedErrors(fx!.bot)).toEqual([]);
   });
