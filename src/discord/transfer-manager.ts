@@ -40,6 +40,10 @@ interface Run {
   startedAt: number;
   bytesAtStart: number;
   latest: StoredTransfer | undefined;
+  /** The transfer has ended; the run is only showing its end state and saving its last checkpoint. */
+  settling: boolean;
+  /** A /resume that came while settling: start again once settled. */
+  restart: boolean;
 }
 
 export interface TransferManagerDeps {
@@ -146,8 +150,10 @@ export class TransferManager {
     });
   }
 
+  /** Whether a run is still moving the transfer (one that has ended and is only settling is not). */
   isRunning(id: string): boolean {
-    return this.#runs.has(id);
+    const run = this.#runs.get(id);
+    return run !== undefined && !run.settling;
   }
 
   /** Bytes per second of the current run, for /status. */
@@ -157,9 +163,18 @@ export class TransferManager {
     return measureRate(run.latest, run.startedAt, run.bytesAtStart).bytesPerSecond;
   }
 
-  /** Starts (or resumes) a transfer in the background; its end is logged, never thrown. */
+  /**
+   * Starts (or resumes) a transfer in the background; its end is logged, never thrown. A run
+   * that has ended but is still settling (its final edit on its way) starts again once settled:
+   * the record already says `error`, and a /resume then must not be refused as "running".
+   */
   start(id: string): void {
-    if (this.#runs.has(id) || this.#stopping) return;
+    if (this.#stopping) return;
+    const current = this.#runs.get(id);
+    if (current) {
+      if (current.settling) current.restart = true;
+      return;
+    }
     const transfer = this.deps.store.get(id);
     if (!transfer) throw new Error(`unknown transfer ${id}`);
     // Started again (by /resume or by the disk freeing up): a new pause re-registers it.
@@ -172,6 +187,8 @@ export class TransferManager {
       startedAt: Date.now(),
       bytesAtStart: transfer.bytes_done,
       latest: transfer,
+      settling: false,
+      restart: false,
     };
     this.#runs.set(id, run);
     run.done = this.#run(id, run)
@@ -181,6 +198,7 @@ export class TransferManager {
       })
       .finally(() => {
         this.#runs.delete(id);
+        if (run.restart) this.start(id);
         // The disk may have freed up while this run was settling its pause.
         this.#resumePaused();
       });
@@ -208,6 +226,7 @@ export class TransferManager {
     const run = this.#runs.get(id);
     if (run) {
       run.abortStatus = 'cancelled';
+      run.restart = false;
       this.#stop(run, new SinkError('cancelled by a user', 'aborted', 'cancelled'));
       await run.done;
     }
@@ -278,13 +297,15 @@ export class TransferManager {
 
   /**
    * After connecting, with AUTO_RESUME: resume every interrupted transfer, and start those a
-   * crash caught between being recorded and starting (`pending`).
+   * crash caught between being recorded and starting (`pending`). Not those this process
+   * paused on a refused progress write: they resume when the disk takes a write again.
    */
   resumeInterrupted(): string[] {
     const ids = this.deps.store
       .summaries()
       .filter((t) => t.status === 'interrupted' || t.status === 'pending')
-      .map((t) => t.id);
+      .map((t) => t.id)
+      .filter((id) => !this.#paused.has(id) && !this.#runs.has(id));
     for (const id of ids) this.start(id);
     return ids;
   }
@@ -360,6 +381,7 @@ export class TransferManager {
     );
     transfer = final;
     run.latest = final;
+    run.settling = true;
     await editor?.stop();
     await this.#showEndState(final, renderProgress(final, measureRate(final, run.startedAt, run.bytesAtStart)));
     await url?.flush();

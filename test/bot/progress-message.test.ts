@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
+import { PERMISSIONS, startBotFixture, type BotFixture } from '../support/bot-fixture.js';
+import { rebuildFromFake } from '../support/rebuild.js';
 import { writeSeededFile } from '../support/random-file.js';
 
 const MIB = 1024 * 1024;
@@ -30,13 +31,14 @@ describe('the final edit of the progress message survives a REST outage', () => 
     fx = undefined;
   });
 
-  /** A /split whose parts all get 500 (it ends error); the first edit lands, the next `failedEdits` get 500. */
-  async function failingSplit(failedEdits: number) {
+  /** A /split whose parts all get 500 (it ends error); the first edit lands, the next `failedEdits` get 500 (or wait `slowEditMs`). */
+  async function failingSplit(failedEdits: number, slowEditMs = 0) {
     // One edit while running (the interval outlasts the test): the PATCHes after it are the final edit's.
     fx = await startBotFixture({ env: { PROGRESS_EDIT_INTERVAL_MS: '600000', MAX_CHUNKS_PER_MESSAGE: '1', RETRY_LIMIT_PER_CHUNK: '2' } });
     await writeSeededFile(path.join(fx.filesRoot, 'data.bin'), 3 * MIB, 9);
     fx.fake.faults.add({ route: MESSAGES, kind: 'status', status: 500, after: 1, times: 1_000 });
-    fx.fake.faults.add({ route: EDIT, kind: 'status', status: 500, after: 1, times: failedEdits });
+    if (failedEdits > 0) fx.fake.faults.add({ route: EDIT, kind: 'status', status: 500, after: 1, times: failedEdits });
+    if (slowEditMs > 0) fx.fake.faults.add({ route: EDIT, kind: 'delay', ms: slowEditMs, after: 1 });
     const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
     const t = await fx.waitForStatus(id, ['error', 'complete']);
     expect(t.status).toBe('error');
@@ -60,5 +62,15 @@ describe('the final edit of the progress message survives a REST outage', () => 
     await fx!.restartBot();
     expect(await eventually(progressText, (text) => /error/.test(text))).toMatch(/❌ error/);
     expect((await eventually(() => fx!.transfer(id), (t) => t.progress_edit_landed === true)).progress_edit_landed).toBe(true);
+  });
+
+  it('GIVEN /resume while the end-state edit of the failed run is still on its way THEN it is accepted and the transfer resumes once that run settles', async () => {
+    const { id } = await failingSplit(0, 2_000);
+    fx!.fake.faults.clear();
+    const resume = await fx!.command({ name: 'resume', permissions: PERMISSIONS.ADMINISTRATOR, options: [{ name: 'transfer', type: 3, value: id }] });
+    expect(resume.original()?.content).toMatch(/^Resuming/);
+    const done = await fx!.waitForStatus(id, ['complete', 'cancelled'], 30_000);
+    expect(done.status, done.notes.join('; ')).toBe('complete');
+    expect(rebuildFromFake(fx!.fake, id).size).toBe(3 * MIB);
   });
 });

@@ -81,7 +81,8 @@ describe('/upload with a slow server (bot process + local HTTPS server + fake Di
     expect(gets.map((r) => r.headers.range === undefined)).toEqual([true, true, false]);
 
     serve('/trickle.bin', data, { etag: '"t1"', ranges: true });
-    await command('resume', id!);
+    const resumed = await command('resume', id!);
+    expect(resumed.original()?.content).toMatch(/^Resuming/);
     // Not `error`: the record is still `error` until the resumed run begins.
     const done = await fx.waitForStatus(id!, ['complete', 'cancelled'], 30_000);
     expect(done.status, done.notes.join('; ')).toBe('complete');
