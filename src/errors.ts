@@ -1,20 +1,80 @@
-/** Errors with structured fields. `UserError` is safe to show to the person who asked. */
+/**
+ * Every error the project throws on purpose, in one place, each with a stable `code` (as
+ * got and @discordjs/rest do): logs carry it as `err.code`, and callers test the class or
+ * the code, never the message text. `UserError` and its subclasses are safe to show to the
+ * person who asked. What a file system call reported (`ENOSPC`, …) is kept as `errno`.
+ *
+ * How a failure from Discord's REST API is read (retry or not) lives beside the Discord
+ * code, in one function: src/discord/classify.ts.
+ */
 
-export class UserError extends Error {
-  override readonly name = 'UserError';
+export type ErrorCode =
+  | 'DFS_USER'
+  | 'DFS_URL_REFUSED'
+  | 'DFS_CONFIG_INVALID'
+  | 'DFS_STORE_UNUSABLE'
+  | 'DFS_STORE_STALE_WRITE'
+  | 'DFS_STORE_DISK_REFUSED'
+  | 'DFS_STORE_LOCKED'
+  | 'DFS_STORE_INVALID_RECORD'
+  | 'DFS_STORE_BAD_TRANSITION'
+  | 'DFS_DURABLE_WRITE'
+  | 'DFS_GATEWAY_CLOSED'
+  | 'DFS_SHUTDOWN_UNCLEAN'
+  | 'DFS_SINK'
+  | 'DFS_RETRY_EXHAUSTED'
+  | 'DFS_SOURCE_READ'
+  | 'DFS_SOURCE_CHANGED'
+  | 'DFS_URL_STATUS'
+  | 'DFS_URL_HEADERS_TIMEOUT'
+  | 'DFS_URL_LOW_SPEED'
+  | 'DFS_URL_SOURCE'
+  | 'DFS_DOWNLOAD'
+  | 'DFS_CLI_FAILURE'
+  | 'DFS_CLI_USAGE';
+
+/** The base of every error here: a stable code and the class name as `name`. */
+export abstract class DfsError extends Error {
+  abstract readonly code: ErrorCode;
+}
+
+/**
+ * The errno code (`ENOSPC`, `EEXIST`, …) of a file system or network error, if it has one;
+ * for one of ours that wraps such an error (DurableWriteError, DiskWriteError), its `errno`.
+ */
+export function errnoCode(error: unknown): string | undefined {
+  if (error instanceof DfsError) return 'errno' in error && typeof error.errno === 'string' ? error.errno : undefined;
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+}
+
+// ── What a user did, or asked for, that cannot be done ─────────────────────────────────
+
+export class UserError extends DfsError {
+  override readonly name: string = 'UserError';
+  readonly code: ErrorCode = 'DFS_USER';
+}
+
+/** The URL or one of its redirects is refused by the rules of /upload; safe to show the user. */
+export class UrlRefusedError extends UserError {
+  override readonly name = 'UrlRefusedError';
+  override readonly code = 'DFS_URL_REFUSED';
 }
 
 /** The environment did not validate; `problems` lists every bad key at once. */
-export class ConfigError extends Error {
+export class ConfigError extends DfsError {
   override readonly name = 'ConfigError';
+  readonly code = 'DFS_CONFIG_INVALID';
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every key.`);
   }
 }
 
+// ── The progress store ───────────────────────────────────────────────────────────────────
+
 /** The progress file cannot be used as it is; it is left untouched. */
-export class StoreError extends Error {
+export class StoreError extends DfsError {
   override readonly name = 'StoreError';
+  readonly code = 'DFS_STORE_UNUSABLE';
   constructor(
     readonly file: string,
     readonly problem: string,
@@ -24,8 +84,9 @@ export class StoreError extends Error {
 }
 
 /** A write was based on an older state than the one now on disk. */
-export class StaleWriteError extends Error {
+export class StaleWriteError extends DfsError {
   override readonly name = 'StaleWriteError';
+  readonly code = 'DFS_STORE_STALE_WRITE';
 }
 
 /** How a disk refuses writes, in the words users see ("paused: cannot write the progress file (disk full)"). */
@@ -37,38 +98,79 @@ export type DiskCondition = 'disk full' | 'read-only' | 'not permitted' | 'I/O e
  * out with the next write the disk allows; otherwise (a new transfer, a prune) it was
  * dropped, and the caller may try again later.
  */
-export class DiskWriteError extends Error {
+export class DiskWriteError extends DfsError {
   override readonly name = 'DiskWriteError';
+  readonly code = 'DFS_STORE_DISK_REFUSED';
   constructor(
     readonly file: string,
-    readonly code: string,
+    readonly errno: string,
     readonly condition: DiskCondition,
     readonly kept: boolean,
     options?: { cause?: unknown },
   ) {
-    super(`Progress file ${file} cannot be written: ${condition} (${code})${kept ? '; the change is kept in memory until it can' : ''}`, options);
+    super(`Progress file ${file} cannot be written: ${condition} (${errno})${kept ? '; the change is kept in memory until it can' : ''}`, options);
   }
 }
 
 /** Another live process holds the progress file's lock. */
-export class LockedError extends Error {
+export class LockedError extends DfsError {
   override readonly name = 'LockedError';
+  readonly code = 'DFS_STORE_LOCKED';
 }
 
-/** Discord closed the gateway with a code it documents as fatal: reconnecting cannot help. */
-export class GatewayClosedError extends Error {
-  override readonly name = 'GatewayClosedError';
+/** The record failed the schema after a change; nothing was stored. */
+export class InvalidRecordError extends DfsError {
+  override readonly name = 'InvalidRecordError';
+  readonly code = 'DFS_STORE_INVALID_RECORD';
+}
+
+/** A status change the state machine does not allow. */
+export class TransitionError extends DfsError {
+  override readonly name = 'TransitionError';
+  readonly code = 'DFS_STORE_BAD_TRANSITION';
+}
+
+/** The steps of a durable write (src/fs/durable-write.ts), in order. */
+export type DurableStep = 'open' | 'write' | 'fsync' | 'size' | 'rename' | 'dir-fsync';
+
+/**
+ * A durable write failed at `step`. Up to `rename` the file it was replacing is untouched;
+ * at `dir-fsync` the new version is in place but may not survive a power loss.
+ */
+export class DurableWriteError extends DfsError {
+  override readonly name = 'DurableWriteError';
+  readonly code = 'DFS_DURABLE_WRITE';
+  /** The errno code (`ENOSPC`, `EEXIST`, …) when the file system gave one. */
+  readonly errno: string | undefined;
   constructor(
-    readonly code: number,
+    readonly file: string,
+    readonly step: DurableStep,
+    problem: string,
+    options?: { cause?: unknown; errno?: string | undefined },
+  ) {
+    super(`writing ${file} failed at ${step}: ${problem}`, options);
+    this.errno = options?.errno;
+  }
+}
+
+// ── The bot process ──────────────────────────────────────────────────────────────────────
+
+/** Discord closed the gateway with a code it documents as fatal: reconnecting cannot help. */
+export class GatewayClosedError extends DfsError {
+  override readonly name = 'GatewayClosedError';
+  readonly code = 'DFS_GATEWAY_CLOSED';
+  constructor(
+    readonly closeCode: number,
     readonly meaning: string,
   ) {
-    super(`Discord closed the gateway with ${code}: ${meaning}`);
+    super(`Discord closed the gateway with ${closeCode}: ${meaning}`);
   }
 }
 
 /** Steps of the bot's stop that failed or ran out of time (`steps` names them); the process exits 1. */
-export class ShutdownError extends Error {
+export class ShutdownError extends DfsError {
   override readonly name = 'ShutdownError';
+  readonly code = 'DFS_SHUTDOWN_UNCLEAN';
   constructor(
     readonly steps: string[],
     options?: { cause?: unknown },
@@ -77,20 +179,19 @@ export class ShutdownError extends Error {
   }
 }
 
-/** A status change the state machine does not allow. */
-export class TransitionError extends Error {
-  override readonly name = 'TransitionError';
-}
+// ── Moving parts ─────────────────────────────────────────────────────────────────────────
 
 /**
- * How a sink failed, which decides what the orchestrator does next:
- * `transient` is retried with backoff, `too_large` and `fatal` end the transfer at once,
- * `aborted` means the caller's AbortSignal fired.
+ * How a sink failed, which decides what a run does next: `transient` is retried with
+ * backoff, `too_large` and `fatal` end the transfer at once, `aborted` means the caller's
+ * AbortSignal fired.
  */
 export type SinkFailure = 'transient' | 'too_large' | 'fatal' | 'aborted';
 
-export class SinkError extends Error {
+/** A sink (Discord, a local folder) could not take a part; `reason` is the metrics label (`http_500`, `timeout`, `source_changed`, …). */
+export class SinkError extends DfsError {
   override readonly name = 'SinkError';
+  readonly code = 'DFS_SINK';
   constructor(
     message: string,
     readonly kind: SinkFailure,
@@ -101,24 +202,97 @@ export class SinkError extends Error {
   }
 }
 
-/** The steps of a durable write (src/fs/durable-write.ts), in order. */
-export type DurableStep = 'open' | 'write' | 'fsync' | 'size' | 'rename' | 'dir-fsync';
-
-/**
- * A durable write failed at `step`. Up to `rename` the file it was replacing is untouched;
- * at `dir-fsync` the new version is in place but may not survive a power loss.
- */
-export class DurableWriteError extends Error {
-  override readonly name = 'DurableWriteError';
-  /** The errno code (`ENOSPC`, `EEXIST`, …) when the file system gave one. */
-  readonly code: string | undefined;
+/** Thrown by `retry` when it gives up; `attempts` is how many were made. */
+export class RetryFailure extends DfsError {
+  override readonly name = 'RetryFailure';
+  readonly code = 'DFS_RETRY_EXHAUSTED';
   constructor(
-    readonly file: string,
-    readonly step: DurableStep,
-    problem: string,
-    options?: { cause?: unknown; code?: string | undefined },
+    override readonly cause: unknown,
+    readonly attempts: number,
   ) {
-    super(`writing ${file} failed at ${step}: ${problem}`, options);
-    this.code = options?.code;
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
   }
+}
+
+/** The source file changed size while it was read, or a read failed twice. */
+export class SourceReadError extends DfsError {
+  override readonly name: string = 'SourceReadError';
+  readonly code: ErrorCode = 'DFS_SOURCE_READ';
+}
+
+/** The file is not the one planned: modified since (mtime), so its parts would not match. */
+export class SourceChangedError extends SourceReadError {
+  override readonly name = 'SourceChangedError';
+  override readonly code = 'DFS_SOURCE_CHANGED';
+}
+
+// ── URL sources (/upload) ────────────────────────────────────────────────────────────────
+
+/** The server answered, but not with the file (4xx/5xx, or a redirect without Location). `url` is already shown without credentials or query. */
+export class HttpStatusError extends DfsError {
+  override readonly name = 'HttpStatusError';
+  readonly code = 'DFS_URL_STATUS';
+  constructor(
+    readonly status: number,
+    readonly url: string,
+    shownUrl: string,
+  ) {
+    super(`${shownUrl} answered HTTP ${status}`);
+  }
+}
+
+/** A hop's status line and headers did not all arrive in time, however busy the socket was. */
+export class HeadersTimeoutError extends DfsError {
+  override readonly name = 'HeadersTimeoutError';
+  readonly code = 'DFS_URL_HEADERS_TIMEOUT';
+  constructor(readonly timeoutMs: number) {
+    super(`the server did not send its status line and headers within ${timeoutMs} ms (URL_HEADERS_TIMEOUT_MS)`);
+  }
+}
+
+/** The body came slower than the minimum over a whole low-speed window of waiting for it. */
+export class LowSpeedError extends DfsError {
+  override readonly name = 'LowSpeedError';
+  readonly code = 'DFS_URL_LOW_SPEED';
+  constructor(
+    readonly bytes: number,
+    readonly windowMs: number,
+    readonly minBytesPerSecond: number,
+  ) {
+    super(`the server sent ${bytes} bytes in ${windowMs / 1000} s, below the minimum of ${minBytesPerSecond} bytes/s (URL_MIN_BYTES_PER_SECOND)`);
+  }
+}
+
+/** A URL source failed in a way worth a clear note (size, change, status); becomes the transfer's error. */
+export class UrlSourceError extends DfsError {
+  override readonly name = 'UrlSourceError';
+  readonly code = 'DFS_URL_SOURCE';
+}
+
+// ── Downloads and the command line ───────────────────────────────────────────────────────
+
+/** Why a download from Discord stopped. `retryable` failures are retried (a fresh message, a fresh link). */
+export class DownloadError extends DfsError {
+  override readonly name = 'DownloadError';
+  readonly code = 'DFS_DOWNLOAD';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** What the command line exits with: 1 for a failure, 2 for a usage mistake (SPEC section 7). */
+export class CliFailure extends DfsError {
+  override readonly name: string = 'CliFailure';
+  readonly code: ErrorCode = 'DFS_CLI_FAILURE';
+  readonly exitCode: number = 1;
+}
+
+export class UsageError extends CliFailure {
+  override readonly name = 'UsageError';
+  override readonly code = 'DFS_CLI_USAGE';
+  override readonly exitCode = 2;
 }

@@ -1,7 +1,7 @@
 /** What a CLI command gets from the process (passed in so commands stay testable), and checks of its inputs. */
 import { stat } from 'node:fs/promises';
 import { parseManifest, type Manifest } from '../transfer/manifest.js';
-import { CliFailure } from './errors.js';
+import { CliFailure, errnoCode } from '../errors.js';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -18,7 +18,7 @@ export async function statInputFile(file: string, { allowEmpty = false } = {}): 
   try {
     info = await stat(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new CliFailure(`no such file: ${file}`);
     throw new CliFailure(`cannot read ${file}: ${(err as Error).message}`);
   }

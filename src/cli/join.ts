@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { WriteChunk } from '../fs/durable-write.js';
 import type { Manifest } from '../transfer/manifest.js';
-import { CliFailure, UsageError } from './errors.js';
+import { CliFailure, UsageError } from '../errors.js';
 import { parseManifestOrFail, statInputFile, type CliIo } from './io.js';
 import { joinFromDiscord } from './join-discord.js';
 import { checkOutput, defaultOutput, outputName, reportStream, resolveOutput, writeOutput } from './output.js';

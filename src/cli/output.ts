@@ -9,7 +9,7 @@ import path from 'node:path';
 import { DurableWriteError } from '../errors.js';
 import { writeAll, writeFileDurably, type WriteChunk } from '../fs/durable-write.js';
 import type { Manifest } from '../transfer/manifest.js';
-import { CliFailure } from './errors.js';
+import { CliFailure } from '../errors.js';
 import type { CliIo } from './io.js';
 
 export type JoinOutput =
@@ -77,7 +77,7 @@ async function writeFile(output: { path: string; force: boolean }, produce: (wri
     await writeFileDurably(output.path, produce, { replace: output.force });
   } catch (err) {
     if (!(err instanceof DurableWriteError)) throw err;
-    if (err.code === 'EEXIST') throw new CliFailure(`${output.path} already exists: it appeared while joining (use --force to overwrite it)`, { cause: err });
+    if (err.errno === 'EEXIST') throw new CliFailure(`${output.path} already exists: it appeared while joining (use --force to overwrite it)`, { cause: err });
     throw new CliFailure(err.message, { cause: err });
   }
 }

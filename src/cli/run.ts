@@ -1,6 +1,6 @@
 /** The command line's dispatcher (SPEC section 7): exit 0 success, 1 failure, 2 usage. */
 import { ConfigError } from '../errors.js';
-import { CliFailure, UsageError } from './errors.js';
+import { CliFailure, UsageError } from '../errors.js';
 import type { CliIo } from './io.js';
 import { JOIN_DISCORD_USAGE } from './join-discord.js';
 import { join, JOIN_USAGE } from './join.js';

@@ -1,5 +1,5 @@
 /** Byte sizes as people type them: `8000000`, `8MB` (10^6), `10MiB` (2^20), `500KB`, `1GiB`. */
-import { UsageError } from './errors.js';
+import { UsageError } from '../errors.js';
 
 const UNITS: Record<string, number> = {
   '': 1,

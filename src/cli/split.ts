@@ -8,7 +8,7 @@ import { MemoryStore } from '../store/memory-store.js';
 import { LocalSink } from '../transfer/local-sink.js';
 import { planFileTransfer, runTransfer } from '../transfer/orchestrator.js';
 import { isPartName, manifestName } from '../transfer/plan.js';
-import { CliFailure, UsageError } from './errors.js';
+import { CliFailure, UsageError } from '../errors.js';
 import { statInputFile, type CliIo } from './io.js';
 import { ProgressBar } from './progress-bar.js';
 import { formatBytes, MAX_CLI_CHUNK_SIZE, parseSize } from './size.js';

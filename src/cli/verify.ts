@@ -1,7 +1,7 @@
 /** `verify <manifest.json> [--parts DIR]`: join's checks, writing nothing. */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CliFailure, UsageError } from './errors.js';
+import { CliFailure, UsageError } from '../errors.js';
 import type { CliIo } from './io.js';
 import { checkParts, loadManifest } from './join.js';
 

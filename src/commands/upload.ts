@@ -1,8 +1,8 @@
 import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
-import { UserError } from '../errors.js';
+import { errnoCode, HttpStatusError, UserError } from '../errors.js';
 import { cutText, fitMessage } from '../discord/message-text.js';
 import { formatMiB } from '../transfer/plan.js';
-import { HttpStatusError, openUrl, urlInfo, type UrlInfo } from '../transfer/url-fetch.js';
+import { openUrl, urlInfo, type UrlInfo } from '../transfer/url-fetch.js';
 import { displayUrl, parseUploadUrl } from '../transfer/url-policy.js';
 import { channelOption, checkCanStart, chunkSizeOption, requestedChunkSize, withTransferSlot } from './split.js';
 import { urlNames } from '../log.js';
@@ -38,7 +38,7 @@ async function inspect(url: URL, ctx: BotContext): Promise<UrlInfo> {
   } catch (error) {
     if (error instanceof UserError) throw error;
     if (error instanceof HttpStatusError) throw new UserError(`Could not fetch ${shownUrl(error.url)}: it answered HTTP ${error.status}.`);
-    const reason = signal.aborted ? `no answer within ${OPEN_TIMEOUT_MS / 1000} s` : ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
+    const reason = signal.aborted ? `no answer within ${OPEN_TIMEOUT_MS / 1000} s` : (errnoCode(error) ?? (error as Error).message);
     throw new UserError(`Could not open ${shownUrl(url)}: ${reason}.`, { cause: error });
   }
   // Headers are all we need now; the transfer downloads the body itself.

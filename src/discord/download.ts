@@ -6,9 +6,11 @@
  */
 import type { Hash } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { DiscordAPIError, HTTPError, Routes, type REST } from 'discord.js';
+import { DiscordAPIError, Routes, type REST } from 'discord.js';
+import { classifyRestError, describeNetworkError } from './classify.js';
 import type { ManifestChunk } from '../transfer/manifest.js';
-import { isAbortError, retry, RetryFailure, type Random, type Sleep } from '../transfer/retry.js';
+import { DownloadError, RetryFailure } from '../errors.js';
+import { isAbortError, retry, type Random, type Sleep } from '../transfer/retry.js';
 
 interface ApiAttachment {
   id: string;
@@ -19,18 +21,6 @@ interface ApiAttachment {
 interface ApiMessage {
   id: string;
   attachments: ApiAttachment[];
-}
-
-/** Why a download stopped. `retryable` failures are retried (a fresh message, a fresh link). */
-export class DownloadError extends Error {
-  override readonly name = 'DownloadError';
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export interface DownloaderOptions {
@@ -217,30 +207,11 @@ export class DiscordDownloader {
   }
 }
 
-/** A REST failure in words a user can act on; only server and network trouble is retried. */
-function restFailure(err: unknown, what: string, channelId: string): unknown {
-  if (isAbortError(err) && !(err instanceof DiscordAPIError)) {
-    // discord.js aborts its own request on a timeout; the caller's signal is checked by retry().
-    return new DownloadError(`${what}: Discord did not answer in time`, true, { cause: err });
-  }
-  if (err instanceof DiscordAPIError) {
-    if (err.status === 401) return new DownloadError('Discord rejected DISCORD_TOKEN (401 Unauthorized); check the token', false, { cause: err });
-    if (err.status === 403) return new DownloadError(`${what}: no access to channel ${channelId} (403 ${err.message})`, false, { cause: err });
-    if (err.status === 404) return new DownloadError(`${what} is gone (404 ${err.message}); was it deleted?`, false, { cause: err });
-    return new DownloadError(`${what}: Discord answered ${err.status} ${err.message}`, err.status >= 500 || err.status === 429, { cause: err });
-  }
-  if (err instanceof HTTPError) return new DownloadError(`${what}: Discord answered ${err.status}`, err.status >= 500 || err.status === 408, { cause: err });
-  if (err instanceof Error && err.message.startsWith('Expected token to be set')) {
-    // discord.js drops the token after a 401 and refuses every later request this way.
-    return new DownloadError('Discord rejected DISCORD_TOKEN (401 Unauthorized); check the token', false, { cause: err });
-  }
-  return new DownloadError(`${what}: network error: ${describeNetworkError(err)}`, true, { cause: err });
-}
-
-/** undici hides the useful part (ECONNREFUSED, ECONNRESET) in `cause`. */
-function describeNetworkError(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
-  const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : '';
-  return detail && !message.includes(detail) ? `${message} (${detail})` : message;
+/** A REST failure in words a user can act on; only server and network trouble is retried (classifyRestError decides). */
+function restFailure(err: unknown, what: string, channelId: string): DownloadError {
+  const failure = classifyRestError(err);
+  if (failure.status === 401) return new DownloadError('Discord rejected DISCORD_TOKEN (401 Unauthorized); check the token', false, { cause: err });
+  if (err instanceof DiscordAPIError && failure.status === 403) return new DownloadError(`${what}: no access to channel ${channelId} (403 ${err.message})`, false, { cause: err });
+  if (err instanceof DiscordAPIError && failure.status === 404) return new DownloadError(`${what} is gone (404 ${err.message}); was it deleted?`, false, { cause: err });
+  return new DownloadError(`${what}: ${failure.message}`, failure.kind === 'transient', { cause: err });
 }

@@ -4,11 +4,12 @@
  * streams the parts from disk (multipart.ts).
  */
 import type { StoredTransfer } from '../store/types.js';
-import { DiscordAPIError, HTTPError, Routes, type REST } from 'discord.js';
+import { DiscordAPIError, Routes, type REST } from 'discord.js';
 import { SinkError } from '../errors.js';
 import { isSourceChanged, sourceChangedError, type ChunkSink, type OutgoingPart, type PostedPart, type Reconciled, type SendOptions } from '../transfer/sink.js';
 import type { Manifest } from '../transfer/manifest.js';
 import { manifestName, partName, partSlice } from '../transfer/plan.js';
+import { classifyRestError } from './classify.js';
 import { MultipartBody, type MultipartFile } from './multipart.js';
 
 
@@ -24,9 +25,6 @@ interface ApiMessage {
   author?: { id: string };
   attachments: ApiAttachment[];
 }
-
-/** Discord error codes that will not get better by asking again. */
-const FATAL_STATUSES = new Set([400, 401, 403, 404]);
 
 export class DiscordSink implements ChunkSink {
   /** `rest` first: with no extra lanes every request goes through it. */
@@ -175,43 +173,22 @@ export class DiscordSink implements ChunkSink {
       return await request(own?.signal);
     } catch (error) {
       if (isSourceChanged(error)) throw sourceChangedError(error);
-      throw classify(error, signal);
+      throw sinkError(error, signal);
     } finally {
       signal?.removeEventListener('abort', follow);
     }
   }
 }
 
-/** Maps what discord.js throws onto what the orchestrator should do. */
-export function classify(error: unknown, signal?: AbortSignal): SinkError {
-  if (signal?.aborted) return new SinkError('upload aborted', 'aborted', 'aborted', { cause: error });
-  if (error instanceof DiscordAPIError) {
-    if (error.status === 413 || error.code === 40005) {
-      return new SinkError(`Discord refused the upload as too large (${error.message})`, 'too_large', 'too_large', { cause: error });
-    }
-    if (error.status >= 500) return new SinkError(`Discord answered ${error.status}`, 'transient', `http_${error.status}`, { cause: error });
-    if (FATAL_STATUSES.has(error.status)) {
-      return new SinkError(`Discord refused the request: ${error.status} ${error.message} (code ${error.code})`, 'fatal', `http_${error.status}`, {
-        cause: error,
-      });
-    }
-    return new SinkError(`Discord answered ${error.status}: ${error.message}`, 'transient', `http_${error.status}`, { cause: error });
-  }
-  if (error instanceof HTTPError) {
-    if (error.status === 413) return new SinkError('Discord refused the upload as too large', 'too_large', 'too_large', { cause: error });
-    const kind = error.status >= 500 || error.status === 408 ? 'transient' : 'fatal';
-    return new SinkError(`Discord answered ${error.status} ${error.message}`, kind, `http_${error.status}`, { cause: error });
-  }
-  const name = error instanceof Error ? error.name : '';
-  // discord.js forgets the token after a 401: every later request fails this way until a restart.
-  if (error instanceof Error && error.message.startsWith('Expected token to be set')) {
-    return new SinkError('Discord rejected the bot token (401); restart the bot with a valid DISCORD_TOKEN', 'fatal', 'http_401', { cause: error });
-  }
-  if (name === 'AbortError' || name === 'TimeoutError') {
-    return new SinkError('the upload timed out (UPLOAD_TIMEOUT_MS)', 'transient', 'timeout', { cause: error });
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return new SinkError(`network error: ${message}`, 'transient', 'network', { cause: error });
+/** What discord.js threw, as the SinkError that tells a run whether to retry (classifyRestError decides). */
+export function sinkError(error: unknown, signal?: AbortSignal): SinkError {
+  const failure = classifyRestError(error, signal);
+  const words: Partial<Record<string, string>> = {
+    aborted: 'upload aborted',
+    timeout: 'the upload timed out (UPLOAD_TIMEOUT_MS)',
+  };
+  const message = failure.status === 401 && !(error instanceof DiscordAPIError) ? `${failure.message}; restart the bot with a valid DISCORD_TOKEN` : (words[failure.reason] ?? failure.message);
+  return new SinkError(message, failure.kind, failure.reason, { cause: error });
 }
 
 /**

@@ -20,7 +20,7 @@ import { ACTIVE_STATUSES } from '../store/state.js';
 import { retry } from '../transfer/retry.js';
 import { urlLimits, type UrlInfo } from '../transfer/url-fetch.js';
 import { urlRunHooks } from '../transfer/url-source.js';
-import { classify } from './sink.js';
+import { classifyRestError } from './classify.js';
 import { measureRate, renderProgress, ThrottledEditor } from './progress.js';
 
 /**
@@ -254,7 +254,7 @@ export class TransferManager {
           await this.deps.rest.delete(Routes.channelMessage(transfer.channel_id, messageId));
           deleted++;
         } catch (error) {
-          const failure = classify(error);
+          const failure = classifyRestError(error);
           // Already gone counts as deleted.
           if (failure.reason === 'http_404') deleted++;
           else {
@@ -438,7 +438,7 @@ export class TransferManager {
       await retry(() => this.#editProgress(transfer.channel_id, messageId, content), {
         limit: config.RETRY_LIMIT_PER_CHUNK,
         baseMs: config.RETRY_BACKOFF_BASE_MS,
-        retryable: (error) => classify(error).kind === 'transient',
+        retryable: (error) => classifyRestError(error).kind === 'transient',
         signal: this.#shutdown.signal,
       });
     } catch (error) {

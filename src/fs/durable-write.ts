@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { DurableWriteError, type DurableStep } from '../errors.js';
+import { DurableWriteError, errnoCode, type DurableStep } from '../errors.js';
 
 /** Hands one chunk to the file; resolves once every byte of it is written. */
 export type WriteChunk = (chunk: Uint8Array) => Promise<void>;
@@ -233,9 +233,5 @@ async function step<T>(file: string, name: DurableStep, run: () => Promise<T>): 
 
 function failure(file: string, name: DurableStep, err: unknown): DurableWriteError {
   if (err instanceof DurableWriteError) return err;
-  return new DurableWriteError(file, name, err instanceof Error ? err.message : String(err), { cause: err, code: errnoCode(err) });
-}
-
-function errnoCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
+  return new DurableWriteError(file, name, err instanceof Error ? err.message : String(err), { cause: err, errno: errnoCode(err) });
 }

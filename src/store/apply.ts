@@ -3,17 +3,13 @@
  * drift apart: building a new record, applying a change (state machine + schema check),
  * and choosing what to prune.
  */
+import { InvalidRecordError } from '../errors.js';
 import { assertTransition, FINISHED_STATUSES } from './state.js';
 import { transferSchema, type PartRecord, type TransferRecord } from './schema.js';
 import type { NewTransfer, TransferSummary } from './types.js';
 
 /** How many schema problems an error message names before "and N more". */
 const MAX_PROBLEMS_SHOWN = 5;
-
-/** The record failed the schema after a change; nothing was stored. */
-export class InvalidRecordError extends Error {
-  override readonly name = 'InvalidRecordError';
-}
 
 /** `path.to.field: message` for the first few zod issues. */
 export function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {

@@ -20,7 +20,7 @@
  */
 import { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
-import { DiskWriteError, StaleWriteError, StoreError, type DiskCondition } from '../errors.js';
+import { DiskWriteError, errnoCode, StaleWriteError, StoreError, type DiskCondition } from '../errors.js';
 import { isLeftoverName, writeFileDurably } from '../fs/durable-write.js';
 import { applyChange, buildNewRecord, describeIssues, sealRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
 import { acquireLock, type HeldLock } from './lock.js';
@@ -93,9 +93,6 @@ function sameIdentity(a: FileIdentity | undefined, b: FileIdentity | undefined):
   return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
-function errnoCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
-}
 
 /**
  * Parses and validates the file's text; throws StoreError naming the file and the problem.

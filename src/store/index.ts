@@ -5,4 +5,3 @@ export type { NewTransfer, ProgressStore } from './types.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
 export { FileStore, readProgressFile, parseProgressText, type FileStoreOptions } from './file-store.js';
 export { acquireLock, lockPathFor, type HeldLock, type LockInfo } from './lock.js';
-export { InvalidRecordError } from './apply.js';

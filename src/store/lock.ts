@@ -13,7 +13,7 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LockedError } from '../errors.js';
+import { errnoCode, LockedError } from '../errors.js';
 
 export interface LockInfo {
   pid: number;
@@ -42,9 +42,6 @@ export function lockPathFor(progressPath: string): string {
   return progressPath.endsWith('.json') ? `${progressPath.slice(0, -'.json'.length)}.lock` : `${progressPath}.lock`;
 }
 
-function errnoCode(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : undefined;
-}
 
 /** A lock (or takeover guard) as read back: `hostname` is undefined when it names none. */
 interface Holder {

@@ -15,6 +15,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { errnoCode, SourceChangedError, SourceReadError } from '../errors.js';
 import { abortReason } from './retry.js';
 
 /** A part's bytes in the source file, readable at send time without holding them. */
@@ -64,16 +65,6 @@ export interface ReadPartsOptions {
   mtimeMs?: number | undefined;
   /** How errors name the file, which users see: its path relative to FILES_ROOT. Default: its base name. */
   name?: string | undefined;
-}
-
-/** The source file changed size while it was read, or a read failed twice. */
-export class SourceReadError extends Error {
-  override readonly name: string = 'SourceReadError';
-}
-
-/** The file is not the one planned: modified since (mtime), so its parts would not match. */
-export class SourceChangedError extends SourceReadError {
-  override readonly name = 'SourceChangedError';
 }
 
 /** A read is retried this many times before the error surfaces (SPEC: "retried once"). */
@@ -184,7 +175,7 @@ class FilePartReader implements PartSource {
     try {
       return await open(this.filePath, 'r');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = errnoCode(err);
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new SourceChangedError(`${this.#name} no longer exists`, { cause: err });
       throw new SourceReadError(`cannot open ${this.#name}: ${code ?? (err as Error).message}`, { cause: err });
     }

@@ -13,17 +13,17 @@
  */
 import { stat } from 'node:fs/promises';
 import { DEFAULTS } from '../config.js';
-import { DiskWriteError, SinkError } from '../errors.js';
+import { DiskWriteError, errnoCode, RetryFailure, SinkError, SourceChangedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
 import type { PartRecord, TransferRecord, TransferStatus } from '../store/schema.js';
 import { statusChange } from '../store/apply.js';
 import { canTransition } from '../store/state.js';
 import type { NewTransfer, ProgressStore, StoredTransfer } from '../store/types.js';
-import { readParts, SourceChangedError, type PartSource, type SourcePart } from './chunker.js';
+import { readParts, type PartSource, type SourcePart } from './chunker.js';
 import { MANIFEST_FORMAT, type Manifest } from './manifest.js';
 import { newTransferId, packBatches, partName, sanitizeName, totalChunks } from './plan.js';
-import { isAbortError, retry, RetryFailure, type Random, type Sleep } from './retry.js';
+import { isAbortError, retry, type Random, type Sleep } from './retry.js';
 import type { ChunkSink, OutgoingPart, PostedPart, Reconciled } from './sink.js';
 
 export interface OrchestratorConfig {
@@ -223,7 +223,7 @@ class TransferRun {
       info = await stat(source.real_path);
     } catch (err) {
       // Named as the user knows it: Node's message carries the path on the host.
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = errnoCode(err);
       if (code === 'ENOENT' || code === 'ENOTDIR') this.#fail(`source changed: ${source.path} no longer exists`);
       else this.#fail(`source unavailable: ${source.path}: ${code ?? (err as Error).message}`);
       return;
@@ -529,7 +529,7 @@ class TransferRun {
       this.#log.info({ event: 'transfer_cancelled', transfer_id: this.#id, status: this.#record.status, parts_done: this.#record.parts.length }, 'transfer_cancelled');
     } else if (paused) {
       this.#log.warn(
-        { event: 'transfer_paused', transfer_id: this.#id, reason: this.#paused!.condition, code: this.#paused!.code, parts_done: this.#record.parts.length },
+        { event: 'transfer_paused', transfer_id: this.#id, reason: this.#paused!.condition, code: this.#paused!.errno, parts_done: this.#record.parts.length },
         'transfer_paused',
       );
     } else {

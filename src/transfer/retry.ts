@@ -3,6 +3,7 @@
  * n-th failed attempt the wait is a random time in [0, base × 2^(n−1)]. `random` and `sleep`
  * are injectable so tests run without real waits.
  */
+import { RetryFailure } from '../errors.js';
 
 export type Random = () => number; // [0, 1)
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -60,17 +61,6 @@ export interface RetryOptions {
   onRetry?: ((err: unknown, attempt: number, delayMs: number) => void) | undefined;
   /** Stops retrying early (e.g. another batch already failed the transfer). */
   stop?: (() => boolean) | undefined;
-}
-
-/** Thrown by `retry` when it gives up; `attempts` is how many were made. */
-export class RetryFailure extends Error {
-  override readonly name = 'RetryFailure';
-  constructor(
-    override readonly cause: unknown,
-    readonly attempts: number,
-  ) {
-    super(cause instanceof Error ? cause.message : String(cause), { cause });
-  }
 }
 
 /** Runs `fn(attempt)` until it succeeds, a failure is not retryable, or the limit is reached. */

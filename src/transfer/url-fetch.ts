@@ -10,7 +10,7 @@ import net from 'node:net';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import { DEFAULTS, type Config } from '../config.js';
-import { UserError } from '../errors.js';
+import { errnoCode, HeadersTimeoutError, HttpStatusError, LowSpeedError, UrlRefusedError } from '../errors.js';
 import { classifyAddress, describeRefusal, displayUrl, isAllowlisted, normalizeHost, parseUploadUrl } from './url-policy.js';
 
 export const MAX_REDIRECTS = 5;
@@ -53,40 +53,6 @@ export interface OpenedUrl {
   closed: Promise<Error | null>;
 }
 
-/** The server answered, but not with the file (4xx/5xx, or a redirect without Location). */
-export class HttpStatusError extends Error {
-  override readonly name = 'HttpStatusError';
-  constructor(
-    readonly status: number,
-    readonly url: string,
-  ) {
-    super(`${displayUrl(url)} answered HTTP ${status}`);
-  }
-}
-
-/** The URL or one of its redirects is refused by the rules of /upload; safe to show the user. */
-export class UrlRefusedError extends UserError {}
-
-/** A hop's status line and headers did not all arrive in time, however busy the socket was. */
-export class HeadersTimeoutError extends Error {
-  override readonly name = 'HeadersTimeoutError';
-  constructor(readonly timeoutMs: number) {
-    super(`the server did not send its status line and headers within ${timeoutMs} ms (URL_HEADERS_TIMEOUT_MS)`);
-  }
-}
-
-/** The body came slower than the minimum over a whole low-speed window of waiting for it. */
-export class LowSpeedError extends Error {
-  override readonly name = 'LowSpeedError';
-  constructor(
-    readonly bytes: number,
-    readonly windowMs: number,
-    readonly minBytesPerSecond: number,
-  ) {
-    super(`the server sent ${bytes} bytes in ${windowMs / 1000} s, below the minimum of ${minBytesPerSecond} bytes/s (URL_MIN_BYTES_PER_SECOND)`);
-  }
-}
-
 /**
  * GIVEN a URL THEN the response of the first hop that is not a redirect (status 2xx), after
  * checking every hop. Refusals throw UrlRefusedError before any connection to the refused
@@ -101,7 +67,7 @@ export async function openUrl(input: URL | string, options: OpenUrlOptions): Pro
     if (REDIRECT_STATUSES.has(status)) {
       const location = response.headers.location;
       response.destroy();
-      if (!location) throw new HttpStatusError(status, url.href);
+      if (!location) throw new HttpStatusError(status, url.href, displayUrl(url));
       let next: URL;
       try {
         next = new URL(location, url);
@@ -118,7 +84,7 @@ export async function openUrl(input: URL | string, options: OpenUrlOptions): Pro
     }
     if (status < 200 || status > 299) {
       response.destroy();
-      throw new HttpStatusError(status, url.href);
+      throw new HttpStatusError(status, url.href, displayUrl(url));
     }
     return { response, url, redirects, closed };
   }
@@ -136,7 +102,7 @@ export async function checkedAddresses(url: URL, options: Pick<OpenUrlOptions, '
     try {
       addresses = await (options.resolveAll ?? systemResolveAll)(host);
     } catch (error) {
-      throw new UrlRefusedError(`Cannot resolve the host \`${host}\`: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`);
+      throw new UrlRefusedError(`Cannot resolve the host \`${host}\`: ${errnoCode(error) ?? (error as Error).message}.`);
     }
     if (addresses.length === 0) throw new UrlRefusedError(`The host \`${host}\` has no address.`);
   }

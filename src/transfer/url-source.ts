@@ -23,7 +23,8 @@ import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import type { PartSource, SourcePart } from './chunker.js';
 import { ResumableSha256 } from './resumable-hash.js';
 import { abortReason, isAbortError } from './retry.js';
-import { HttpStatusError, openUrl, parseContentRange, parseLength, readAtMinimumSpeed, type OpenUrlOptions, type SpeedLimit } from './url-fetch.js';
+import { HttpStatusError, UrlSourceError } from '../errors.js';
+import { openUrl, parseContentRange, parseLength, readAtMinimumSpeed, type OpenUrlOptions, type SpeedLimit } from './url-fetch.js';
 import { displayUrl } from './url-policy.js';
 
 export interface HashCheckpoint {
@@ -34,11 +35,6 @@ export interface HashCheckpoint {
 export interface UrlPartSourceOptions extends Omit<OpenUrlOptions, 'headers' | 'signal'>, SpeedLimit {
   maxFileSize: number; // bytes: MAX_FILE_SIZE_BYTES
   signal?: AbortSignal | undefined;
-}
-
-/** The source failed in a way worth a clear note (size, change, status); becomes the transfer's error. */
-export class UrlSourceError extends Error {
-  override readonly name = 'UrlSourceError';
 }
 
 /** Checkpoints kept in memory for parts read but not yet confirmed; the read-ahead is a few messages. */

@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, type TestContext } from 'vitest';
-import { CliFailure } from '../../src/cli/errors.js';
+import { CliFailure } from '../../src/errors.js';
 import { checkOutput, writeOutput } from '../../src/cli/output.js';
 import type { CliIo } from '../../src/cli/io.js';
 import { sha256File, writeSeededFile } from '../support/random-file.js';

@@ -48,7 +48,7 @@ test('GIVEN the directory fsync fails with EIO THEN the failure is reported at s
   const err = await writeFileDurably(file, NEW, { fs: failing.fs }).catch((e: unknown) => e);
   expect(failing.hits()).toBe(1);
   expect((err as DurableWriteError).step).toBe('dir-fsync');
-  expect((err as DurableWriteError).code).toBe('EIO');
+  expect((err as DurableWriteError).errno).toBe('EIO');
   // The rename happened; what failed is knowing it survives a power loss.
   expect((await readFile(file)).equals(NEW)).toBe(true);
 });
@@ -168,7 +168,7 @@ describe('replace: false', () => {
     }
     const err = await writeFileDurably(file, appearing(), { replace: false }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DurableWriteError);
-    expect(err).toMatchObject({ step: 'rename', code: 'EEXIST' });
+    expect(err).toMatchObject({ step: 'rename', errno: 'EEXIST' });
     expect((await readFile(file)).equals(OLD)).toBe(true);
     expect(await readdir(dir)).toEqual(['out.bin']);
   });
@@ -179,7 +179,7 @@ describe('replace: false', () => {
     const noLinks: DurableFs = { ...nodeFs, link: async () => Promise.reject(injected('rename', 'EPERM')) };
     await writeFileDurably(file, NEW, { replace: false, fs: noLinks });
     expect((await readFile(file)).equals(NEW)).toBe(true);
-    await expect(writeFileDurably(file, OLD, { replace: false, fs: noLinks })).rejects.toMatchObject({ step: 'rename', code: 'EEXIST' });
+    await expect(writeFileDurably(file, OLD, { replace: false, fs: noLinks })).rejects.toMatchObject({ step: 'rename', errno: 'EEXIST' });
     expect((await readFile(file)).equals(NEW)).toBe(true);
     expect(await readdir(dir)).toEqual(['out.bin']);
   });
@@ -188,7 +188,7 @@ describe('replace: false', () => {
     const dir = await tempDir();
     const file = path.join(dir, 'out.bin');
     await symlink(path.join(dir, 'nowhere'), file);
-    await expect(writeFileDurably(file, NEW, { replace: false })).rejects.toMatchObject({ code: 'EEXIST' });
+    await expect(writeFileDurably(file, NEW, { replace: false })).rejects.toMatchObject({ errno: 'EEXIST' });
     expect((await readdir(dir)).sort()).toEqual(['out.bin']);
   });
 });
@@ -203,7 +203,7 @@ describe('a real full disk (2 MiB tmpfs)', () => {
     const old = seededBytes(1024 * 1024, 3);
     await writeFile(file, old);
     const err = await writeFileDurably(file, content(), { deferDrop: true }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ step: 'write', code: 'ENOSPC' });
+    expect(err).toMatchObject({ step: 'write', errno: 'ENOSPC' });
     expect((await readFile(file)).equals(old)).toBe(true);
     expect(await readdir(disk)).toEqual(['data.bin']);
     // The disk has room again once the temp file is gone.

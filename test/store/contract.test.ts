@@ -3,7 +3,7 @@ import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { TransitionError } from '../../src/errors.js';
-import { InvalidRecordError } from '../../src/store/apply.js';
+import { InvalidRecordError } from '../../src/errors.js';
 import { FileStore } from '../../src/store/file-store.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { TRANSFER_STATUSES, type TransferRecord, type TransferStatus } from '../../src/store/schema.js';

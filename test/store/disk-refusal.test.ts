@@ -55,8 +55,8 @@ describe('a write the disk refuses (injected EIO)', () => {
     const restore = failStat(file);
     const error = await store.update(created.id, (d) => void d.parts.push(samplePart(1))).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DiskWriteError);
-    expect(error).toMatchObject({ code: 'EIO', condition: 'I/O error', kept: true, file });
-    expect(store.refusal).toMatchObject({ code: 'EIO', condition: 'I/O error' });
+    expect(error).toMatchObject({ errno: 'EIO', condition: 'I/O error', kept: true, file });
+    expect(store.refusal).toMatchObject({ errno: 'EIO', condition: 'I/O error' });
     // Later changes build on the kept one and are held with it.
     await expect(store.update(created.id, (d) => void d.parts.push(samplePart(2)))).rejects.toThrow(DiskWriteError);
     expect(store.get(created.id)!.parts.map((p) => p.index)).toEqual([0, 1, 2]);
@@ -165,7 +165,7 @@ describe('real disks that refuse writes', () => {
     await refuse(tmpfs);
     const error = await store.update(created.id, (d) => void d.parts.push(samplePart(1))).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DiskWriteError);
-    expect(errno).toContain((error as DiskWriteError).code);
+    expect(errno).toContain((error as DiskWriteError).errno);
     expect((error as DiskWriteError).condition).toBe(condition);
     await expect(store.setStatus(created.id, 'in_progress')).rejects.toThrow(DiskWriteError);
     expect(store.get(created.id)).toMatchObject({ status: 'in_progress', parts: [{ index: 0 }, { index: 1 }] });

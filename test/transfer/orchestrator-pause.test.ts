@@ -79,7 +79,7 @@ describe('a run whose progress file the disk refuses', () => {
     expect(final.completed_chunks).toEqual([0, 1, 2, 3]);
     expect(sink.posted.map((p) => p.index)).toEqual([0, 1, 2, 3]);
     expect(paused).toHaveLength(1);
-    expect(paused[0]).toMatchObject({ code: 'EIO', condition: 'I/O error' });
+    expect(paused[0]).toMatchObject({ errno: 'EIO', condition: 'I/O error' });
     expect(events('transfer_paused')).toHaveLength(1);
     expect(events('transfer_error')).toHaveLength(0);
     // The file keeps its last good state meanwhile.

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, MAX_BACKOFF_MS, retry, RetryFailure, sleep } from '../../src/transfer/retry.js';
+import { RetryFailure } from '../../src/errors.js';
+import { backoffDelay, MAX_BACKOFF_MS, retry, sleep } from '../../src/transfer/retry.js';
 
 describe('backoffDelay', () => {
   it.each([

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/errors.js';
-import { HeadersTimeoutError, HttpStatusError, nameFromDisposition, openUrl, urlInfo, UrlRefusedError, type ResolveAll } from '../../src/transfer/url-fetch.js';
+import { HeadersTimeoutError, HttpStatusError, UrlRefusedError } from '../../src/errors.js';
+import { nameFromDisposition, openUrl, urlInfo, type ResolveAll } from '../../src/transfer/url-fetch.js';
 import { startHttpsServer, TEST_CA, type TestHttpsServer } from '../support/https-server.js';
 
 describe('openUrl against a local HTTPS server', () => {
