@@ -9,6 +9,7 @@ import { SinkError } from '../errors.js';
 import { isSourceChanged, sourceChangedError, type ChunkSink, type OutgoingPart, type PostedPart, type Reconciled, type SendOptions } from '../transfer/sink.js';
 import type { Manifest } from '../transfer/manifest.js';
 import { manifestName, partName, partSlice } from '../transfer/plan.js';
+import { compareWithRecord } from '../transfer/resume/reconcile.js';
 import { classifyRestError } from './classify.js';
 import { MultipartBody, type MultipartFile } from './multipart.js';
 
@@ -121,13 +122,7 @@ export class DiscordSink implements ChunkSink {
       }
       after = batch.reduce((max, m) => (BigInt(m.id) > BigInt(max) ? m.id : max), after);
     }
-    const recorded = new Map(transfer.parts.map((p) => [p.index, p]));
-    const missing = [...recorded.keys()].filter((i) => !seen.has(i));
-    const found = [...seen.values()].filter((p) => {
-      const r = recorded.get(p.index);
-      return !r || r.message_id !== p.message_id || r.attachment_id !== p.attachment_id;
-    });
-    return { missing, found, manifest: transfer.manifest_message_id ? null : manifest };
+    return compareWithRecord(transfer, seen, manifest);
   }
 
   private async post(

@@ -1,5 +1,6 @@
 /** The manifest (SPEC section 6): posted last, also written by the CLI. */
 import { z } from 'zod';
+import type { StoredTransfer } from '../store/types.js';
 
 export const MANIFEST_FORMAT = 'discord-file-splitter/manifest';
 
@@ -45,4 +46,40 @@ export function parseManifest(json: unknown): Manifest {
   });
   if (offset !== manifest.file.size) throw new Error(`manifest parts add up to ${offset} bytes, file size is ${manifest.file.size}`);
   return manifest;
+}
+
+/**
+ * The manifest of a transfer whose every part is recorded, in index order; null when a part
+ * is missing (`gaps` says which), so that no manifest ever describes a file it cannot rebuild.
+ */
+export function buildManifest(
+  transfer: StoredTransfer,
+  fileSha256: string,
+  completedAt: string,
+): { manifest: Manifest; gaps: null } | { manifest: null; gaps: string } {
+  const parts = [...transfer.parts].sort((a, b) => a.index - b.index);
+  const total = transfer.total_chunks ?? parts.length;
+  const gaps = Array.from({ length: total }, (_, i) => i).filter((i) => parts[i]?.index !== i);
+  if (parts.length !== total || gaps.length > 0) return { manifest: null, gaps: gaps.join(', ') || `${parts.length} of ${total}` };
+  const manifest: Manifest = {
+    format: MANIFEST_FORMAT,
+    version: 1,
+    file: { name: transfer.file_name, size: parts.reduce((sum, p) => sum + p.size, 0), sha256: fileSha256 },
+    chunk_size: transfer.chunk_size_bytes,
+    chunks: parts.map((p) => ({
+      index: p.index,
+      name: p.name,
+      offset: p.offset,
+      size: p.size,
+      sha256: p.sha256,
+      message_id: p.message_id,
+      attachment_id: p.attachment_id,
+    })),
+    guild_id: transfer.guild_id,
+    channel_id: transfer.channel_id,
+    transfer_id: transfer.id,
+    created_at: transfer.created_at,
+    completed_at: completedAt,
+  };
+  return { manifest, gaps: null };
 }

@@ -10,19 +10,30 @@
  * A progress file the disk refuses to write (DiskWriteError) pauses the run rather than
  * failing it: the store keeps the change in memory, the run stops dispatching, settles what
  * is in flight and ends `interrupted` with a `paused: …` note, resumable by the next run.
+ *
+ * The jobs around it have files of their own: part-sender.ts (messages in flight, retries,
+ * recording what was confirmed), run-outcome.ts (how the run ends), failure.ts (reading a
+ * failure into a note), resume/reconcile.ts (what a resumed run finds posted),
+ * file-source.ts (reading and re-checking a local file), manifest.ts (the commit point's
+ * manifest). Starting, stopping and recovering runs is not its job.
  */
-import { stat } from 'node:fs/promises';
 import { DEFAULTS } from '../config.js';
-import { DiskWriteError, errnoCode, RetryFailure, SinkError, SourceChangedError } from '../errors.js';
+import { DiskWriteError, RetryFailure, SourceChangedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
-import type { PartRecord, TransferRecord, TransferStatus } from '../store/schema.js';
+import type { TransferRecord } from '../store/schema.js';
 import { statusChange } from '../store/apply.js';
 import { canTransition } from '../store/state.js';
-import type { NewTransfer, ProgressStore, StoredTransfer } from '../store/types.js';
-import { readParts, type PartSource, type SourcePart } from './chunker.js';
-import { MANIFEST_FORMAT, type Manifest } from './manifest.js';
-import { newTransferId, packBatches, partName, sanitizeName, totalChunks } from './plan.js';
+import type { ProgressStore, StoredTransfer } from '../store/types.js';
+import type { PartSource, SourcePart } from './chunker.js';
+import { reasonOf } from './failure.js';
+import { RunOutcome, type AbortStatus } from './run-outcome.js';
+import { fileSourceChange, openFileSource, type OpenSource } from './file-source.js';
+import { buildManifest, type Manifest } from './manifest.js';
+import { addPart, toRecord } from './part-records.js';
+import { noteFailure, PartSender, runRetryOptions, type SendContext } from './part-sender.js';
+import { packBatches, partName, totalChunks } from './plan.js';
+import { dropMissing, needsReconcile, planResume } from './resume/reconcile.js';
 import { isAbortError, retry, type Random, type Sleep } from './retry.js';
 import type { ChunkSink, OutgoingPart, PostedPart, Reconciled } from './sink.js';
 
@@ -34,10 +45,6 @@ export interface OrchestratorConfig {
   /** Sizes the part-number width when a source's size is unknown (SPEC section 3 step 4). */
   maxFileSizeBytes?: number | undefined;
 }
-
-export type AbortStatus = 'cancelled' | 'interrupted';
-
-export type OpenSource = (transfer: StoredTransfer, signal: AbortSignal) => PartSource;
 
 export interface TransferDeps {
   store: ProgressStore;
@@ -67,62 +74,10 @@ export interface RunOptions {
   abortStatus?: AbortStatus | (() => AbortStatus) | undefined;
 }
 
-/** The chunker over a file source, at the size and length the transfer was planned with. */
-export const openFileSource: OpenSource = (transfer, signal) => {
-  if (transfer.source.kind !== 'file') throw new Error(`transfer ${transfer.id}: no reader for a ${transfer.source.kind} source`);
-  return readParts(transfer.source.real_path, {
-    chunkSize: transfer.chunk_size_bytes,
-    fileSize: transfer.source.size,
-    mtimeMs: transfer.source.mtime_ms,
-    // Parts travel as file-backed slices: memory stays flat however many wait for an upload.
-    keepData: false,
-    name: transfer.source.path,
-    signal,
-  });
-};
-
-/** The record for a local file, ready for `store.create`. */
-export async function planFileTransfer(input: {
-  realPath: string;
-  relPath: string;
-  chunkSize: number;
-  ownerId: string;
-  channelId: string;
-  guildId?: string | null | undefined;
-}): Promise<NewTransfer> {
-  const info = await stat(input.realPath);
-  if (!info.isFile()) throw new Error(`${input.relPath} is not a regular file`);
-  const id = newTransferId();
-  // The name the user asked for, not a symlink target's.
-  const fileName = sanitizeName(input.relPath, id);
-  return {
-    id,
-    source: { kind: 'file', path: input.relPath, real_path: input.realPath, size: info.size, mtime_ms: info.mtimeMs },
-    file_name: fileName,
-    file_size: info.size,
-    chunk_size_bytes: input.chunkSize,
-    total_chunks: totalChunks(info.size, input.chunkSize),
-    owner_id: input.ownerId,
-    channel_id: input.channelId,
-    guild_id: input.guildId ?? null,
-  };
-}
-
 /** Runs (or resumes) one transfer and resolves with its final record; never leaves it `in_progress`. */
 export async function runTransfer(deps: TransferDeps, transferId: string, options: RunOptions = {}): Promise<StoredTransfer> {
   return new TransferRun(deps, transferId, options).run();
 }
-
-/** A class-shaped entry point for callers that keep the dependencies around. */
-export class Orchestrator {
-  constructor(private readonly deps: TransferDeps) {}
-
-  run(transferId: string, options: RunOptions = {}): Promise<StoredTransfer> {
-    return runTransfer(this.deps, transferId, options);
-  }
-}
-
-type Failure = { note: string };
 
 class TransferRun {
   readonly #deps: TransferDeps;
@@ -131,16 +86,12 @@ class TransferRun {
   readonly #abortStatus: () => AbortStatus;
   readonly #now: () => Date;
   #record!: StoredTransfer;
-  #failure: Failure | null = null;
-  #aborted = false;
-  /** Why the disk refused a progress write, which stops this run as `interrupted`. */
-  #paused: DiskWriteError | null = null;
-  readonly #inFlight = new Set<Promise<void>>();
-  /** Attempts not yet written (from batches that failed), merged into the final write. */
-  readonly #unsavedAttempts = new Map<number, number>();
-  #unsavedRetries = 0;
+  readonly #outcome = new RunOutcome();
+  /** What the part sender and the retries share with this run. */
+  readonly #ctx: SendContext;
+  readonly #sender: PartSender;
   /** Parts the sink found posted but never recorded; recorded when the stream reaches them. */
-  readonly #found = new Map<number, PostedPart>();
+  #found = new Map<number, PostedPart>();
   /** A manifest the sink found posted but unrecorded: the commit point was passed already. */
   #foundManifest: { message_id: string; attachment_id: string } | null = null;
 
@@ -151,6 +102,24 @@ class TransferRun {
     const abortStatus = options.abortStatus ?? 'cancelled';
     this.#abortStatus = typeof abortStatus === 'function' ? abortStatus : () => abortStatus;
     this.#now = deps.now ?? (() => new Date());
+    const { config } = deps;
+    this.#ctx = {
+      id,
+      sink: deps.sink,
+      log: deps.log,
+      metrics: deps.metrics,
+      signal: this.#signal,
+      outcome: this.#outcome,
+      retryLimit: config.retryLimit,
+      backoffBaseMs: config.backoffBaseMs,
+      maxParallelUploads: config.maxParallelUploads,
+      random: deps.random,
+      sleep: deps.sleep,
+      now: this.#now,
+      record: () => this.#record,
+      save: (change) => this.#save(change),
+    };
+    this.#sender = new PartSender(this.#ctx);
   }
 
   get #log() {
@@ -181,7 +150,7 @@ class TransferRun {
     try {
       await this.#checkSource();
       if (this.#settled()) return await this.#finish();
-      if (this.#deps.sink.reconcile && (this.#record.parts.length > 0 || wasInterrupted)) await this.#reconcile();
+      if (this.#deps.sink.reconcile && needsReconcile(this.#record, wasInterrupted)) await this.#reconcile();
       if (this.#settled()) return await this.#finish();
       const source = await this.#stream();
       if (this.#settled() || source === null) return await this.#finish();
@@ -194,71 +163,43 @@ class TransferRun {
       // A bug or a store that cannot write: still try not to leave the transfer in_progress.
       this.#log.error({ event: 'transfer_error', transfer_id: this.#id, err }, 'unexpected failure');
       this.#fail(`internal error: ${(err as Error).message}`);
-      await Promise.allSettled([...this.#inFlight]);
+      await this.#sender.drain();
       return await this.#finish();
     }
   }
 
   #settled(): boolean {
-    if (this.#signal.aborted) this.#aborted = true;
-    return this.#failure !== null || this.#aborted || this.#paused !== null;
+    return this.#outcome.settled(this.#signal);
   }
 
   #fail(note: string): void {
-    this.#failure ??= { note };
-  }
-
-  #pause(error: DiskWriteError): void {
-    if (this.#paused !== null) return;
-    this.#paused = error;
-    this.#deps.onPaused?.(error);
+    this.#outcome.fail(note);
   }
 
   /** A resumed file source must be byte-for-byte the one planned: same size and mtime. */
   async #checkSource(): Promise<void> {
-    const source = this.#record.source;
-    if (source.kind !== 'file') return;
-    let info;
-    try {
-      info = await stat(source.real_path);
-    } catch (err) {
-      // Named as the user knows it: Node's message carries the path on the host.
-      const code = errnoCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') this.#fail(`source changed: ${source.path} no longer exists`);
-      else this.#fail(`source unavailable: ${source.path}: ${code ?? (err as Error).message}`);
-      return;
-    }
-    const changes: string[] = [];
-    if (info.size !== source.size) changes.push(`size ${source.size} → ${info.size} bytes`);
-    if (info.mtimeMs !== source.mtime_ms) changes.push(`modified at ${new Date(info.mtimeMs).toISOString()}, planned with ${new Date(source.mtime_ms).toISOString()}`);
-    if (changes.length > 0) this.#fail(`source changed: ${source.path}: ${changes.join(', ')}`);
+    const change = await fileSourceChange(this.#record);
+    if (change !== null) this.#fail(change);
   }
 
-  /** Before a resume: drop records of parts that are gone, remember parts posted but never recorded. */
+  /** Before a resume: drop records of parts that are gone, remember parts posted but never recorded (resume/reconcile.ts). */
   async #reconcile(): Promise<void> {
     const reconcile = this.#deps.sink.reconcile!.bind(this.#deps.sink);
     let result: Reconciled;
     try {
-      ({ value: result } = await retry(() => reconcile(this.#record, this.#signal), this.#retryOptions(() => undefined)));
+      ({ value: result } = await retry(() => reconcile(this.#record, this.#signal), runRetryOptions(this.#ctx, () => undefined)));
     } catch (err) {
-      this.#classify(err instanceof RetryFailure ? err.cause : err, 'checking the parts already posted');
+      noteFailure(this.#ctx, err instanceof RetryFailure ? err.cause : err, 'checking the parts already posted');
       return;
     }
-    this.#foundManifest = result.manifest ?? null;
-    const missing = new Set(result.missing);
-    const recorded = new Set(this.#record.parts.map((p) => p.index));
-    for (const posted of result.found) if (!recorded.has(posted.index)) this.#found.set(posted.index, posted);
-    const dropped = this.#record.parts.filter((p) => missing.has(p.index));
-    if (dropped.length === 0) return;
-    for (const part of dropped) {
+    const plan = planResume(this.#record, result);
+    this.#found = plan.found;
+    this.#foundManifest = plan.manifest;
+    if (plan.dropped.length === 0) return;
+    for (const part of plan.dropped) {
       this.#log.warn({ event: 'chunk_missing', transfer_id: this.#id, chunk: part.index, message_id: part.message_id }, 'posted part is gone; it will be sent again');
     }
-    await this.#save((draft) => {
-      draft.parts = draft.parts.filter((p) => !missing.has(p.index));
-      draft.completed_chunks = draft.completed_chunks.filter((i) => !missing.has(i));
-      draft.bytes_done = sumSizes(draft.parts);
-      draft.notes.push(`resume: ${dropped.length} posted part(s) no longer found, sending again: ${dropped.map((p) => p.name).join(', ')}`);
-    });
+    await this.#save(dropMissing(plan));
   }
 
   /** Reads every part once; dispatches the missing ones in batches. Null when the read failed. */
@@ -290,7 +231,7 @@ class TransferRun {
         const found = this.#found.get(part.index);
         if (known !== undefined || found !== undefined) {
           // Keep each message to consecutive parts.
-          await this.#dispatch(batch);
+          await this.#sender.dispatch(batch);
           batch = [];
           if (known !== undefined && (known.sha256 !== part.sha256 || known.size !== part.size)) {
             this.#fail(`source changed: part ${part.index} differs from the posted ${known.name}`);
@@ -304,112 +245,22 @@ class TransferRun {
         else outgoing.data = part.data;
         // packBatches holds the rule (≤ N parts, ≤ 25 MiB, a big part alone): ask it whether this part still fits.
         if (batch.length > 0 && packBatches([...batch, outgoing], maxChunksPerMessage).length > 1) {
-          await this.#dispatch(batch);
+          await this.#sender.dispatch(batch);
           batch = [];
         }
         batch.push(outgoing);
       }
-      if (!this.#settled()) await this.#dispatch(batch);
+      if (!this.#settled()) await this.#sender.dispatch(batch);
     } catch (err) {
-      if (this.#signal.aborted || isAbortError(err)) this.#aborted = true;
+      if (this.#signal.aborted || isAbortError(err)) this.#outcome.abort();
       else if (err instanceof SourceChangedError) this.#fail(`source changed: ${err.message}`);
       else this.#fail(`read error: ${(err as Error).message}`);
     }
-    await Promise.allSettled([...this.#inFlight]);
+    await this.#sender.drain();
     if (!this.#settled() && t.total_chunks !== null && expected !== t.total_chunks) {
       this.#fail(`source changed: it ended after ${expected} of ${t.total_chunks} planned parts`);
     }
     return source;
-  }
-
-  /** Waits for a free slot (the reader pauses meanwhile: backpressure), then sends in the background. */
-  async #dispatch(batch: OutgoingPart[]): Promise<void> {
-    if (batch.length === 0) return;
-    while (this.#inFlight.size >= this.#deps.config.maxParallelUploads) await Promise.race(this.#inFlight);
-    if (this.#settled()) return;
-    const task: Promise<void> = this.#sendBatch(batch).finally(() => this.#inFlight.delete(task));
-    this.#inFlight.add(task);
-  }
-
-  /** Sends one message with retries; never rejects: failures land in #failure / #aborted. */
-  async #sendBatch(batch: OutgoingPart[]): Promise<void> {
-    const first = batch[0]!;
-    const nonce = `${this.#id.slice('upload_'.length)}.${first.index}`;
-    let attempts = 0;
-    let startedAt = this.#now().getTime();
-    try {
-      const { value: posted } = await retry(
-        (attempt) => {
-          attempts = attempt;
-          startedAt = this.#now().getTime();
-          return this.#deps.sink.sendParts(this.#record, batch, { signal: this.#signal, nonce, attempt });
-        },
-        this.#retryOptions((err, attempt, delayMs) => {
-          // One retry per extra attempt of the message, as `retries` in the progress file counts them.
-          this.#deps.metrics?.retry(reasonOf(err));
-          for (const part of batch) {
-            this.#log.warn(
-              { event: 'chunk_retry', transfer_id: this.#id, chunk: part.index, attempt, reason: reasonOf(err), delay_ms: delayMs },
-              'chunk_retry',
-            );
-          }
-        }),
-      );
-      const latency = this.#now().getTime() - startedAt;
-      const byIndex = new Map(posted.map((p) => [p.index, p]));
-      const unanswered = batch.filter((p) => !byIndex.has(p.index));
-      if (unanswered.length > 0) {
-        this.#noteAttempts(batch, attempts);
-        this.#fail(`the destination did not confirm ${unanswered.map((p) => p.name).join(', ')}`);
-        return;
-      }
-      await this.#save((draft) => {
-        for (const part of batch) {
-          const ids = byIndex.get(part.index)!;
-          addPart(draft, toRecord(part, ids));
-          draft.chunk_attempts[String(part.index)] = (draft.chunk_attempts[String(part.index)] ?? 0) + attempts;
-        }
-        draft.retries += attempts - 1;
-      });
-      for (const part of batch) {
-        this.#log.info({ event: 'chunk_ok', transfer_id: this.#id, chunk: part.index, latency_ms: latency, attempts }, 'chunk_ok');
-        this.#deps.metrics?.partPosted(part.size, latency / 1000);
-      }
-    } catch (err) {
-      this.#noteAttempts(batch, attempts);
-      const cause = err instanceof RetryFailure ? err.cause : err;
-      const names = batch.map((p) => p.name).join(', ');
-      const refused = batch.map((p) => `${p.name} (${p.size} bytes)`).join(', ');
-      this.#classify(cause, `sending ${names}`, `the destination refused ${refused} as too large`, attempts);
-    }
-  }
-
-  /** Maps a failure onto the run's outcome. */
-  #classify(err: unknown, doing: string, tooLarge?: string, attempts?: number): void {
-    if (this.#signal.aborted || isAbortError(err) || (err instanceof SinkError && err.kind === 'aborted')) {
-      this.#aborted = true;
-      return;
-    }
-    if (err instanceof SinkError) {
-      if (err.reason === 'source_changed') {
-        this.#fail(`source changed: ${err.message} (${doing})`);
-      } else if (err.kind === 'too_large') {
-        this.#fail(`${tooLarge ?? `${doing}: refused as too large`}: ${err.message}`);
-      } else if (err.kind === 'transient') {
-        this.#fail(`${doing}: gave up after ${attempts ?? 1} attempt(s): ${err.message}`);
-      } else {
-        this.#fail(`${doing}: ${err.message}`);
-      }
-      return;
-    }
-    this.#fail(`${doing}: ${(err as Error).message ?? String(err)}`);
-  }
-
-  #noteAttempts(batch: OutgoingPart[], attempts: number): void {
-    if (attempts === 0) return;
-    // Like a successful batch: one retry per extra attempt of the message, not per part.
-    this.#unsavedRetries += attempts - 1;
-    for (const part of batch) this.#unsavedAttempts.set(part.index, (this.#unsavedAttempts.get(part.index) ?? 0) + attempts);
   }
 
   async #recordFound(part: SourcePart, name: string, posted: PostedPart): Promise<void> {
@@ -426,35 +277,15 @@ class TransferRun {
       this.#fail('the source did not produce a whole-file hash');
       return;
     }
-    const parts = [...t.parts].sort((a, b) => a.index - b.index);
-    const total = t.total_chunks ?? parts.length;
-    const gaps = Array.from({ length: total }, (_, i) => i).filter((i) => parts[i]?.index !== i);
-    if (parts.length !== total || gaps.length > 0) {
-      this.#fail(`parts missing after the stream: ${gaps.join(', ') || `${parts.length} of ${total}`}`);
+    const completedAt = this.#now().toISOString();
+    const built = buildManifest(t, fileSha256, completedAt);
+    if (built.manifest === null) {
+      this.#fail(`parts missing after the stream: ${built.gaps}`);
       return;
     }
-    const fileSize = sumSizes(parts);
-    const completedAt = this.#now().toISOString();
-    const manifest: Manifest = {
-      format: MANIFEST_FORMAT,
-      version: 1,
-      file: { name: t.file_name, size: fileSize, sha256: fileSha256 },
-      chunk_size: t.chunk_size_bytes,
-      chunks: parts.map((p) => ({
-        index: p.index,
-        name: p.name,
-        offset: p.offset,
-        size: p.size,
-        sha256: p.sha256,
-        message_id: p.message_id,
-        attachment_id: p.attachment_id,
-      })),
-      guild_id: t.guild_id,
-      channel_id: t.channel_id,
-      transfer_id: t.id,
-      created_at: t.created_at,
-      completed_at: completedAt,
-    };
+    const { manifest } = built;
+    const fileSize = manifest.file.size;
+    const total = manifest.chunks.length;
     const posted = this.#foundManifest ?? (await this.#postManifest(manifest));
     if (posted === null) return;
     if (posted === this.#foundManifest) {
@@ -488,14 +319,14 @@ class TransferRun {
     try {
       const { value } = await retry(
         (attempt) => this.#deps.sink.sendManifest(this.#record, manifest, { signal: this.#signal, nonce, attempt }),
-        this.#retryOptions((err, attempt, delayMs) => {
+        runRetryOptions(this.#ctx, (err, attempt, delayMs) => {
           this.#deps.metrics?.retry(reasonOf(err));
           this.#log.warn({ event: 'chunk_retry', transfer_id: this.#id, chunk: 'manifest', attempt, reason: reasonOf(err), delay_ms: delayMs }, 'chunk_retry');
         }),
       );
       return value;
     } catch (err) {
-      this.#classify(err instanceof RetryFailure ? err.cause : err, `posting the manifest`, undefined, err instanceof RetryFailure ? err.attempts : 1);
+      noteFailure(this.#ctx, err instanceof RetryFailure ? err.cause : err, `posting the manifest`, undefined, err instanceof RetryFailure ? err.attempts : 1);
       return null;
     }
   }
@@ -503,37 +334,16 @@ class TransferRun {
   /** Writes the end state of a run that did not complete. */
   async #finish(): Promise<StoredTransfer> {
     if (this.#record.status === 'complete') return this.#record;
-    const attempts = new Map(this.#unsavedAttempts);
-    const retries = this.#unsavedRetries;
-    this.#unsavedAttempts.clear();
-    this.#unsavedRetries = 0;
-    const aborted = this.#aborted || this.#signal.aborted;
-    // A failure still ends in `error`; a pause alone is resumable, by itself once the disk allows.
-    const paused = this.#paused !== null && !aborted && this.#failure === null;
-    const status: TransferStatus = aborted ? this.#abortStatus() : paused ? 'interrupted' : 'error';
-    const done = `${this.#record.parts.length} of ${this.#record.total_chunks ?? '?'} parts`;
-    const notes: string[] = [];
-    if (this.#failure) notes.push(this.#failure.note);
-    else if (paused) notes.push(`paused: cannot write the progress file (${this.#paused!.condition}) after ${done}; it resumes by itself once the file can be written`);
-    else if (!aborted) notes.push('stopped before completion');
-    if (aborted) notes.push(`${status} after ${done}`);
-    await this.#save((draft) => {
-      for (const [index, n] of attempts) {
-        draft.chunk_attempts[String(index)] = (draft.chunk_attempts[String(index)] ?? 0) + n;
-      }
-      draft.retries += retries;
-      draft.notes.push(...notes);
-      if (draft.status !== status && canTransition(draft.status, status)) draft.status = status;
-    });
-    if (aborted) {
-      this.#log.info({ event: 'transfer_cancelled', transfer_id: this.#id, status: this.#record.status, parts_done: this.#record.parts.length }, 'transfer_cancelled');
-    } else if (paused) {
-      this.#log.warn(
-        { event: 'transfer_paused', transfer_id: this.#id, reason: this.#paused!.condition, code: this.#paused!.errno, parts_done: this.#record.parts.length },
-        'transfer_paused',
-      );
+    const ending = this.#outcome.ending(this.#record, this.#signal, this.#abortStatus());
+    await this.#save(ending.change);
+    const partsDone = this.#record.parts.length;
+    if (ending.kind === 'aborted') {
+      this.#log.info({ event: 'transfer_cancelled', transfer_id: this.#id, status: this.#record.status, parts_done: partsDone }, 'transfer_cancelled');
+    } else if (ending.kind === 'paused') {
+      const { condition, errno } = this.#outcome.paused!;
+      this.#log.warn({ event: 'transfer_paused', transfer_id: this.#id, reason: condition, code: errno, parts_done: partsDone }, 'transfer_paused');
     } else {
-      this.#log.error({ event: 'transfer_error', transfer_id: this.#id, reason: this.#failure?.note }, 'transfer_error');
+      this.#log.error({ event: 'transfer_error', transfer_id: this.#id, reason: this.#outcome.failure ?? undefined }, 'transfer_error');
     }
     return this.#record;
   }
@@ -546,7 +356,7 @@ class TransferRun {
       // The store keeps the change in memory and writes it once the disk allows: carry on
       // from it (a part Discord stored stays recorded), but stop here.
       this.#record = this.#deps.store.get(this.#id) ?? this.#record;
-      this.#pause(err);
+      if (this.#outcome.pause(err)) this.#deps.onPaused?.(err);
     }
     this.#progress();
   }
@@ -558,66 +368,4 @@ class TransferRun {
       this.#log.warn({ transfer_id: this.#id, err }, 'progress callback failed');
     }
   }
-
-  #retryOptions(onRetry: (err: unknown, attempt: number, delayMs: number) => void) {
-    const { retryLimit, backoffBaseMs } = this.#deps.config;
-    return {
-      limit: retryLimit,
-      baseMs: backoffBaseMs,
-      retryable: (err: unknown) => err instanceof SinkError && err.kind === 'transient',
-      signal: this.#signal,
-      random: this.#deps.random,
-      sleep: this.#deps.sleep,
-      onRetry,
-      // Once the transfer has failed or paused, other batches stop retrying and settle.
-      stop: () => this.#failure !== null || this.#paused !== null,
-    };
-  }
-}
-
-function toRecord(part: Pick<OutgoingPart, 'index' | 'name' | 'offset' | 'size' | 'sha256'>, ids: Pick<PostedPart, 'message_id' | 'attachment_id'>): PartRecord {
-  return {
-    index: part.index,
-    name: part.name,
-    offset: part.offset,
-    size: part.size,
-    sha256: part.sha256,
-    message_id: ids.message_id,
-    attachment_id: ids.attachment_id,
-  };
-}
-
-/**
- * Adds (or replaces) a part record, keeping parts and completed_chunks sorted and bytes_done
- * true. Parts mostly arrive in order, so that case appends without touching the rest: this
- * runs on every message, and a pass over every part each time made a transfer's cost grow
- * with the square of its part count.
- */
-function addPart(draft: TransferRecord, record: PartRecord): void {
-  const last = draft.parts.at(-1);
-  if (last === undefined || last.index < record.index) {
-    draft.parts.push(record);
-    draft.bytes_done += record.size;
-  } else {
-    draft.parts = draft.parts.filter((p) => p.index !== record.index);
-    draft.parts.push(record);
-    draft.parts.sort((a, b) => a.index - b.index);
-    draft.bytes_done = sumSizes(draft.parts);
-  }
-  const chunks = draft.completed_chunks;
-  const lastIndex = chunks.at(-1);
-  if (lastIndex === undefined || lastIndex < record.index) chunks.push(record.index);
-  else if (!chunks.includes(record.index)) {
-    chunks.push(record.index);
-    chunks.sort((a, b) => a - b);
-  }
-}
-
-function sumSizes(parts: readonly { size: number }[]): number {
-  return parts.reduce((sum, p) => sum + p.size, 0);
-}
-
-function reasonOf(err: unknown): string {
-  if (err instanceof SinkError) return err.reason;
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,0 +1,67 @@
+/**
+ * The record of a new transfer, ready for `store.create`: the same for `/split`, `/upload`
+ * and the CLI `split`, so the three cannot drift apart in what they record.
+ */
+import { stat } from 'node:fs/promises';
+import type { NewTransfer } from '../store/types.js';
+import { newTransferId, sanitizeName, totalChunks } from './plan.js';
+import type { LocalSource } from './source.js';
+import type { UrlInfo } from './url-fetch.js';
+
+/** Where and how a new transfer goes, whatever its source. */
+export interface TransferPlace {
+  id: string;
+  chunkSize: number;
+  /** What the interaction reported (`attachment_size_limit`); null off Discord or when it reported none. */
+  attachmentSizeLimit: number | null;
+  ownerId: string;
+  channelId: string;
+  guildId: string | null;
+}
+
+/** A local file (/split, the CLI). `name` is the source's own name; an unusable one gives way to the id. */
+export function fileTransfer(place: TransferPlace, source: LocalSource): NewTransfer {
+  return record(place, source.relPath, {
+    source: { kind: 'file', path: source.relPath, real_path: source.realPath, size: source.size, mtime_ms: source.mtimeMs },
+    file_size: source.size,
+    total_chunks: totalChunks(source.size, place.chunkSize),
+  });
+}
+
+/** A remote file (/upload): the size and total are null when the server gave no Content-Length. */
+export function urlTransfer(place: TransferPlace, url: string, info: UrlInfo): NewTransfer {
+  return record(place, info.name, {
+    source: { kind: 'url', url, etag: info.etag, last_modified: info.lastModified, accepts_ranges: info.acceptsRanges, hash_checkpoint: null },
+    file_size: info.size,
+    total_chunks: info.size === null ? null : totalChunks(info.size, place.chunkSize),
+  });
+}
+
+function record(place: TransferPlace, name: string, what: Pick<NewTransfer, 'source' | 'file_size' | 'total_chunks'>): NewTransfer {
+  return {
+    id: place.id,
+    file_name: sanitizeName(name, place.id),
+    ...what,
+    chunk_size_bytes: place.chunkSize,
+    attachment_size_limit: place.attachmentSizeLimit,
+    owner_id: place.ownerId,
+    guild_id: place.guildId,
+    channel_id: place.channelId,
+  };
+}
+
+/** A local file as it is now on disk, planned under a fresh id (the CLI and tests). */
+export async function planFileTransfer(input: {
+  realPath: string;
+  relPath: string;
+  chunkSize: number;
+  ownerId: string;
+  channelId: string;
+  guildId?: string | null | undefined;
+}): Promise<NewTransfer> {
+  const info = await stat(input.realPath);
+  if (!info.isFile()) throw new Error(`${input.relPath} is not a regular file`);
+  const place = { id: newTransferId(), chunkSize: input.chunkSize, attachmentSizeLimit: null, ownerId: input.ownerId, channelId: input.channelId, guildId: input.guildId ?? null };
+  // The name the user asked for, not a symlink target's.
+  return fileTransfer(place, { relPath: input.relPath, realPath: input.realPath, size: info.size, mtimeMs: info.mtimeMs });
+}

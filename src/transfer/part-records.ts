@@ -1,0 +1,52 @@
+/** A transfer's part records: made from what was sent and what the destination answered, kept sorted. */
+import type { PartRecord, TransferRecord } from '../store/schema.js';
+import type { OutgoingPart, PostedPart } from './sink.js';
+
+export function toRecord(part: Pick<OutgoingPart, 'index' | 'name' | 'offset' | 'size' | 'sha256'>, ids: Pick<PostedPart, 'message_id' | 'attachment_id'>): PartRecord {
+  return {
+    index: part.index,
+    name: part.name,
+    offset: part.offset,
+    size: part.size,
+    sha256: part.sha256,
+    message_id: ids.message_id,
+    attachment_id: ids.attachment_id,
+  };
+}
+
+/**
+ * Adds (or replaces) a part record, keeping parts and completed_chunks sorted and bytes_done
+ * true. Parts mostly arrive in order, so that case appends without touching the rest: this
+ * runs on every message, and a pass over every part each time made a transfer's cost grow
+ * with the square of its part count.
+ */
+export function addPart(draft: TransferRecord, record: PartRecord): void {
+  const last = draft.parts.at(-1);
+  if (last === undefined || last.index < record.index) {
+    draft.parts.push(record);
+    draft.bytes_done += record.size;
+  } else {
+    draft.parts = draft.parts.filter((p) => p.index !== record.index);
+    draft.parts.push(record);
+    draft.parts.sort((a, b) => a.index - b.index);
+    draft.bytes_done = sumSizes(draft.parts);
+  }
+  const chunks = draft.completed_chunks;
+  const lastIndex = chunks.at(-1);
+  if (lastIndex === undefined || lastIndex < record.index) chunks.push(record.index);
+  else if (!chunks.includes(record.index)) {
+    chunks.push(record.index);
+    chunks.sort((a, b) => a - b);
+  }
+}
+
+export function sumSizes(parts: readonly { size: number }[]): number {
+  return parts.reduce((sum, p) => sum + p.size, 0);
+}
+
+/** Drops the records of parts at `indices` (gone from the destination: they will be sent again). */
+export function dropParts(draft: TransferRecord, indices: ReadonlySet<number>): void {
+  draft.parts = draft.parts.filter((p) => !indices.has(p.index));
+  draft.completed_chunks = draft.completed_chunks.filter((i) => !indices.has(i));
+  draft.bytes_done = sumSizes(draft.parts);
+}

@@ -1,0 +1,132 @@
+/**
+ * Sending the parts of one run: at most `maxParallelUploads` messages in flight (the reader
+ * waits for a free slot, which is the backpressure that keeps memory flat), each retried
+ * with backoff, and recorded once the destination confirmed every part in it. A message
+ * that fails does not throw: its failure and its attempts land in the run's outcome.
+ */
+import { RetryFailure, SinkError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/types.js';
+import type { TransferRecord } from '../store/schema.js';
+import type { StoredTransfer } from '../store/types.js';
+import { readFailure, reasonOf } from './failure.js';
+import { addPart, toRecord } from './part-records.js';
+import { retry, type Random, type RetryOptions, type Sleep } from './retry.js';
+import type { RunOutcome } from './run-outcome.js';
+import type { ChunkSink, OutgoingPart } from './sink.js';
+
+/** What the sender needs of its run. */
+export interface SendContext {
+  id: string;
+  sink: ChunkSink;
+  log: Logger;
+  metrics?: Metrics | undefined;
+  signal: AbortSignal;
+  outcome: RunOutcome;
+  retryLimit: number;
+  backoffBaseMs: number;
+  maxParallelUploads: number;
+  random?: Random | undefined;
+  sleep?: Sleep | undefined;
+  now: () => Date;
+  /** The run's current record. */
+  record: () => StoredTransfer;
+  /** The run's write: a refusal of the disk pauses the run instead of throwing. */
+  save: (change: (draft: TransferRecord) => void) => Promise<void>;
+}
+
+/** The retry policy of every request of a run: transient sink failures, until the run fails or pauses. */
+export function runRetryOptions(ctx: SendContext, onRetry: (err: unknown, attempt: number, delayMs: number) => void): RetryOptions {
+  return {
+    limit: ctx.retryLimit,
+    baseMs: ctx.backoffBaseMs,
+    retryable: (err: unknown) => err instanceof SinkError && err.kind === 'transient',
+    signal: ctx.signal,
+    random: ctx.random,
+    sleep: ctx.sleep,
+    onRetry,
+    // Once the transfer has failed or paused, other batches stop retrying and settle.
+    stop: () => ctx.outcome.stopsRetries(),
+  };
+}
+
+/** Reads a failure of `doing` into the run's outcome: an abort, or the note that ends the run. */
+export function noteFailure(ctx: SendContext, err: unknown, doing: string, tooLarge?: string, attempts?: number): void {
+  const reading = readFailure(err, { doing, signal: ctx.signal, tooLarge, attempts });
+  if (reading.aborted) ctx.outcome.abort();
+  else ctx.outcome.fail(reading.note);
+}
+
+export class PartSender {
+  readonly #ctx: SendContext;
+  readonly #inFlight = new Set<Promise<void>>();
+
+  constructor(ctx: SendContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Waits for a free slot (the reader pauses meanwhile: backpressure), then sends in the background. */
+  async dispatch(batch: OutgoingPart[]): Promise<void> {
+    if (batch.length === 0) return;
+    while (this.#inFlight.size >= this.#ctx.maxParallelUploads) await Promise.race(this.#inFlight);
+    if (this.#ctx.outcome.settled(this.#ctx.signal)) return;
+    const task: Promise<void> = this.#send(batch).finally(() => this.#inFlight.delete(task));
+    this.#inFlight.add(task);
+  }
+
+  /** Resolves once every message in flight has settled. */
+  async drain(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /** Sends one message with retries; never rejects. */
+  async #send(batch: OutgoingPart[]): Promise<void> {
+    const ctx = this.#ctx;
+    const first = batch[0]!;
+    const nonce = `${ctx.id.slice('upload_'.length)}.${first.index}`;
+    const indices = batch.map((p) => p.index);
+    let attempts = 0;
+    let startedAt = ctx.now().getTime();
+    try {
+      const { value: posted } = await retry(
+        (attempt) => {
+          attempts = attempt;
+          startedAt = ctx.now().getTime();
+          return ctx.sink.sendParts(ctx.record(), batch, { signal: ctx.signal, nonce, attempt });
+        },
+        runRetryOptions(ctx, (err, attempt, delayMs) => {
+          // One retry per extra attempt of the message, as `retries` in the progress file counts them.
+          ctx.metrics?.retry(reasonOf(err));
+          for (const part of batch) {
+            ctx.log.warn({ event: 'chunk_retry', transfer_id: ctx.id, chunk: part.index, attempt, reason: reasonOf(err), delay_ms: delayMs }, 'chunk_retry');
+          }
+        }),
+      );
+      const latency = ctx.now().getTime() - startedAt;
+      const byIndex = new Map(posted.map((p) => [p.index, p]));
+      const unanswered = batch.filter((p) => !byIndex.has(p.index));
+      if (unanswered.length > 0) {
+        ctx.outcome.noteAttempts(indices, attempts);
+        ctx.outcome.fail(`the destination did not confirm ${unanswered.map((p) => p.name).join(', ')}`);
+        return;
+      }
+      await ctx.save((draft) => {
+        for (const part of batch) {
+          addPart(draft, toRecord(part, byIndex.get(part.index)!));
+          draft.chunk_attempts[String(part.index)] = (draft.chunk_attempts[String(part.index)] ?? 0) + attempts;
+        }
+        draft.retries += attempts - 1;
+      });
+      for (const part of batch) {
+        ctx.log.info({ event: 'chunk_ok', transfer_id: ctx.id, chunk: part.index, latency_ms: latency, attempts }, 'chunk_ok');
+        ctx.metrics?.partPosted(part.size, latency / 1000);
+      }
+    } catch (err) {
+      ctx.outcome.noteAttempts(indices, attempts);
+      const cause = err instanceof RetryFailure ? err.cause : err;
+      const names = batch.map((p) => p.name).join(', ');
+      const refused = batch.map((p) => `${p.name} (${p.size} bytes)`).join(', ');
+      noteFailure(ctx, cause, `sending ${names}`, `the destination refused ${refused} as too large`, attempts);
+    }
+  }
+}
