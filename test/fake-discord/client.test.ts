@@ -37,8 +37,8 @@ async function textChannel(b: Bed): Promise<TextChannel> {
   return ch;
 }
 
-describe('real discord.js client against the fake', () => {
-  it('reaches clientReady with the guild and its text channels cached', async () => {
+describe('a real discord.js client against the fake Discord', () => {
+  it('GIVEN a guild with two text channels WHEN a discord.js client logs in THEN it reaches clientReady with the guild and a text channel cached, and its heartbeats get acks', async () => {
     bed = await startBed({ channels: [{ id: '1300000000000000001', name: 'files' }, { id: '1300000000000000002', name: 'other' }] });
     const guild = bed.client.guilds.cache.get(bed.fake.guildId);
     expect(guild?.available).toBe(true);
@@ -50,7 +50,7 @@ describe('real discord.js client against the fake', () => {
     await until(() => bed!.fake.gatewayOps().some((o) => o.direction === 'out' && o.op === 11), 3000, 'heartbeat ack');
   });
 
-  it('delivers an interaction and sees an ephemeral reply (flags 64)', async () => {
+  it('GIVEN a slash command interaction WHEN the client replies ephemerally THEN the handler sees its channel, option and attachment size limit, and the reply carries flags 64 and is no channel message', async () => {
     bed = await startBed();
     const seen: { channel: string | null; limit: number; name: string; opt: string | null }[] = [];
     onCommand(bed, async (i) => {
@@ -68,7 +68,7 @@ describe('real discord.js client against the fake', () => {
     expect(bed.fake.messages(bed.fake.channels[0]!.id)).toHaveLength(0);
   });
 
-  it('deferReply then editReply, plus a follow-up', async () => {
+  it('GIVEN an interaction WHEN the client calls deferReply, editReply and followUp THEN the fake answers type 5, the original shows the edit and the follow-up arrives', async () => {
     bed = await startBed();
     onCommand(bed, async (i) => {
       await i.deferReply({ flags: MessageFlags.Ephemeral });
@@ -85,7 +85,7 @@ describe('real discord.js client against the fake', () => {
     expect(bed.fake.requests.some((q) => q.route === 'PATCH /webhooks/:app/:token/messages/@original' && q.status === 200)).toBe(true);
   });
 
-  it('interaction replies and edits can carry attachments', async () => {
+  it('GIVEN an interaction WHEN the client replies with an attachment and edits the reply with another THEN the original carries the new attachment with intact bytes, and the public reply is a channel message', async () => {
     bed = await startBed();
     const a = randomBytes(3000);
     const b = randomBytes(4000);
@@ -104,7 +104,7 @@ describe('real discord.js client against the fake', () => {
     expect(m?.interactionId).toBe(h.id);
   });
 
-  it('posts 3 messages with attachments whose bytes arrive intact, and the CDN serves them', async () => {
+  it('GIVEN 3 parts WHEN the client posts each as a message with an attachment THEN the bytes arrive intact, the CDN URLs discord.js sees serve them, and fetching a message again works', async () => {
     bed = await startBed();
     const ch = await textChannel(bed);
     const parts = [randomBytes(300_000), randomBytes(1024), randomBytes(77)];
@@ -132,7 +132,7 @@ describe('real discord.js client against the fake', () => {
     expect(again.attachments.first()?.size).toBe(parts[0]!.length);
   });
 
-  it('waits out a 429 (rateLimited event fires) and then succeeds', async () => {
+  it('GIVEN a 429 on the first post WHEN the client sends THEN discord.js fires rateLimited, waits out retry_after and the message is posted once', async () => {
     bed = await startBed();
     const ch = await textChannel(bed);
     const events: RateLimitData[] = [];
@@ -148,7 +148,7 @@ describe('real discord.js client against the fake', () => {
     expect(bed.fake.messages(ch.id)).toHaveLength(1);
   });
 
-  it('retries a 500 and succeeds', async () => {
+  it('GIVEN a 500 on the first post WHEN the client sends THEN discord.js retries and the retry succeeds', async () => {
     bed = await startBed();
     const ch = await textChannel(bed);
     bed.fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'status', status: 500 });
@@ -157,7 +157,7 @@ describe('real discord.js client against the fake', () => {
     expect(statuses).toEqual([500, 200]);
   });
 
-  it('a retried upload with enforceNonce posts once even when the first answer is lost', async () => {
+  it('GIVEN a post stored but its answer lost (storeThenDrop) WHEN the client uploads with enforceNonce THEN discord.js retries and gets the same message, posted once', async () => {
     bed = await startBed({}, { enforceNonce: true, rest: { timeout: 2000 } });
     const ch = await textChannel(bed);
     bed.fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'storeThenDrop' });
@@ -169,7 +169,7 @@ describe('real discord.js client against the fake', () => {
     expect(statuses).toEqual([0, 200]);
   });
 
-  it('a plain close after storing (reset: false) is not retried by discord.js: the error reaches the caller', async () => {
+  it('GIVEN a post stored and then answered by a plain close (storeThenDrop, reset: false) WHEN the client sends THEN discord.js does not retry: the error reaches the caller and the message is stored once', async () => {
     bed = await startBed({}, { rest: { timeout: 2000 } });
     const ch = await textChannel(bed);
     bed.fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'storeThenDrop', reset: false });
@@ -181,7 +181,7 @@ describe('real discord.js client against the fake', () => {
     expect(bed.fake.messages(ch.id).map((m) => m.content)).toEqual(['lost answer']);
   });
 
-  it('storeThenHang: stored, never answered; discord.js times out, retries and (with enforceNonce) gets the same message', async () => {
+  it('GIVEN a post stored but never answered (storeThenHang) WHEN the client sends with enforceNonce THEN discord.js times out, retries and gets the same message, posted once', async () => {
     bed = await startBed({}, { enforceNonce: true, rest: { timeout: 300 } });
     const ch = await textChannel(bed);
     bed.fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'storeThenHang' });
@@ -194,7 +194,7 @@ describe('real discord.js client against the fake', () => {
     ]);
   });
 
-  it('a hung request times out in discord.js and the retry succeeds', async () => {
+  it('GIVEN a post that hangs unanswered WHEN the client sends THEN discord.js times out, retries and the message is posted once', async () => {
     bed = await startBed({}, { rest: { timeout: 300 } });
     const ch = await textChannel(bed);
     bed.fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'hang' });
@@ -202,7 +202,7 @@ describe('real discord.js client against the fake', () => {
     expect(bed.fake.messages(ch.id)).toHaveLength(1);
   });
 
-  it('a connection dropped mid-body (ECONNRESET) is retried by discord.js and the upload lands once', async () => {
+  it('GIVEN a connection dropped mid-body (ECONNRESET) WHEN the client uploads THEN discord.js retries and the upload lands once with intact bytes', async () => {
     bed = await startBed();
     const ch = await textChannel(bed);
     bed.fake.faults.add({ route: 'POST /channels/:id/messages', kind: 'dropConnection' });
@@ -217,7 +217,7 @@ describe('real discord.js client against the fake', () => {
     expect(bed.fake.allMessagesEver()).toHaveLength(1);
   });
 
-  it('a closeGateway fault on a REST route closes the socket and the client resumes', async () => {
+  it('GIVEN a closeGateway fault on the post route WHEN the client sends THEN the gateway socket closes, the client resumes and the message is posted', async () => {
     bed = await startBed();
     const ch = await textChannel(bed);
     const resumed = new Promise<void>((r) => bed!.client.once('shardResume', () => r()));
@@ -227,7 +227,7 @@ describe('real discord.js client against the fake', () => {
     expect(bed.fake.messages(ch.id)).toHaveLength(1);
   });
 
-  it('dispatches MESSAGE_CREATE / DELETE to clients with the GuildMessages intent', async () => {
+  it('GIVEN a client with the GuildMessages intent WHEN it posts and deletes a message THEN it receives MESSAGE_CREATE and MESSAGE_DELETE for it', async () => {
     bed = await startBed({}, { intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages] });
     const ch = await textChannel(bed);
     const created: string[] = [];
@@ -241,7 +241,7 @@ describe('real discord.js client against the fake', () => {
     expect(deleted).toEqual([m.id]);
   });
 
-  it('surfaces a 413 as DiscordAPIError 40005 without retrying', async () => {
+  it('GIVEN an attachment 1 byte over the limit WHEN the client sends it THEN it gets DiscordAPIError 40005 / 413 without a retry, and one at the limit is accepted', async () => {
     bed = await startBed({ attachmentSizeLimit: 4096 });
     const ch = await textChannel(bed);
     const e = await ch.send({ files: [{ attachment: randomBytes(4097), name: 'big.bin' }] }).then(
@@ -256,7 +256,7 @@ describe('real discord.js client against the fake', () => {
     await ch.send({ files: [{ attachment: randomBytes(4096), name: 'ok.bin' }] });
   });
 
-  it('refuses a body that breaks the OpenAPI schema with 400 / 50035', async () => {
+  it('GIVEN a body that breaks the OpenAPI schema WHEN the client posts it THEN it gets DiscordAPIError 400 / 50035 naming the field and nothing is stored', async () => {
     bed = await startBed();
     expect(bed.fake.schemaValidation).toBe(true);
     const e = await bed.client.rest
@@ -272,7 +272,7 @@ describe('real discord.js client against the fake', () => {
     expect(bed.fake.messages()).toHaveLength(0);
   });
 
-  it('resumes after the gateway closes (op 6) and still receives interactions', async () => {
+  it('GIVEN a connected client WHEN the gateway closes with 4000 THEN it resumes with op 6, without a second IDENTIFY, and still receives interactions', async () => {
     bed = await startBed();
     onCommand(bed, (i) => i.reply({ content: `hi ${i.commandName}`, flags: MessageFlags.Ephemeral }));
     const resumed = new Promise<void>((r) => bed!.client.once('shardResume', () => r()));
@@ -285,7 +285,7 @@ describe('real discord.js client against the fake', () => {
     await h.waitFor((x) => x.original()?.content === 'hi after-resume', 3000);
   });
 
-  it('an interaction sent while the socket is down is replayed on RESUME', async () => {
+  it('GIVEN the gateway socket is down WHEN an interaction is sent THEN it is replayed on RESUME and the client answers it', async () => {
     bed = await startBed();
     onCommand(bed, (i) => i.reply({ content: 'caught', flags: MessageFlags.Ephemeral }));
     bed.fake.closeGateway(4000);
@@ -294,7 +294,7 @@ describe('real discord.js client against the fake', () => {
     await h.waitFor((x) => x.original()?.content === 'caught', 4000);
   });
 
-  it('follows an op 7 reconnect request with a RESUME', async () => {
+  it('GIVEN a connected client WHEN the gateway sends an op 7 reconnect request THEN the client follows it with a RESUME', async () => {
     bed = await startBed();
     const resumed = new Promise<void>((r) => bed!.client.once('shardResume', () => r()));
     bed.fake.reconnectRequest();
@@ -302,7 +302,7 @@ describe('real discord.js client against the fake', () => {
     expect(bed.fake.gatewayOps().some((o) => o.direction === 'in' && o.op === 6)).toBe(true);
   });
 
-  it('registers guild commands via client.application.commands.set', async () => {
+  it('GIVEN two guild commands WHEN set via client.application.commands.set THEN the fake registers them for the guild and none globally', async () => {
     bed = await startBed();
     const set = await bed.client.application!.commands.set(
       [
@@ -316,7 +316,7 @@ describe('real discord.js client against the fake', () => {
     expect(bed.fake.commands()).toEqual([]);
   });
 
-  it('sends roles and channel overwrites as Discord does: permissionsFor and the resolved channel agree', async () => {
+  it('GIVEN a channel hidden from @everyone and visible to staff without attach WHEN a member without and with the staff role names it in a command THEN the resolved channel permissions equal permissionsFor on the cached channel: no view, then view without attach', async () => {
     const VIEW = 1n << 10n;
     const ATTACH = 1n << 15n;
     const staff = '1300000000000000020';
@@ -361,7 +361,7 @@ describe('real discord.js client against the fake', () => {
     expect((seen[1]!.resolved! & ATTACH) === 0n).toBe(true);
   });
 
-  it('answers autocomplete (type 4 → callback type 8)', async () => {
+  it('GIVEN an autocomplete interaction (type 4) WHEN the client responds THEN the fake gets callback type 8 with the choices', async () => {
     bed = await startBed();
     bed.client.on('interactionCreate', (i) => {
       if (!i.isAutocomplete()) return;

@@ -86,8 +86,8 @@ async function rawGateway(f: FakeDiscord, identify: boolean | string = true) {
   return { ws, got, waitFor, closeCode: () => closeCode };
 }
 
-describe('fake Discord REST', () => {
-  it('answers 401 without or with a wrong Authorization header', async () => {
+describe('the fake Discord REST API', () => {
+  it('GIVEN no Authorization header or a wrong one WHEN GET /gateway/bot THEN it answers 401 Unauthorized, and with Bot <token> 200 and the gateway URL', async () => {
     const f = await start();
     for (const auth of [false, 'Bot nope', f.token, `Bearer ${f.token}`] as const) {
       const r = await call(f, 'GET', '/gateway/bot', { auth });
@@ -102,7 +102,7 @@ describe('fake Discord REST', () => {
     expect(f.channels[0]!.id).toMatch(/^\d{17,19}$/);
   });
 
-  it('answers 413 / 40005 for an attachment over the limit and for a body over maxRequestBytes', async () => {
+  it('GIVEN an attachment over attachmentSizeLimit or a body (multipart or JSON) over maxRequestBytes WHEN posted THEN it answers 413 / 40005 and stores nothing, and an attachment at the limit is accepted', async () => {
     const f = await start({ attachmentSizeLimit: 1000, maxRequestBytes: 5000 });
     const ch = f.channels[0]!.id;
     const big = await call(f, 'POST', `/channels/${ch}/messages`, { form: form({ attachments: [{ id: '0' }] }, [{ name: 'a', data: randomBytes(1001) }]) });
@@ -119,7 +119,7 @@ describe('fake Discord REST', () => {
     expect(f.messages(ch)).toHaveLength(1);
   });
 
-  describe('a multipart body that stops before its closing boundary stores no message', () => {
+  describe('a multipart body that stops before its closing boundary', () => {
     /** Every byte of a one-file message except the closing boundary, and the whole body's length. */
     function unfinishedBody(data: Buffer) {
       const boundary = 'cut-before-the-end';
@@ -169,7 +169,7 @@ describe('fake Discord REST', () => {
     });
   });
 
-  it('answers 400 / 50035 for 11 files and for 2001 characters; 50006 for an empty message', async () => {
+  it('GIVEN a message with 11 files, 2001 characters, a 26-character nonce or nothing at all WHEN posted THEN it answers 400 / 50035 (50006 for the empty one), and 10 files or 2000 characters are accepted', async () => {
     const f = await start();
     const ch = f.channels[0]!.id;
     const eleven = Array.from({ length: 11 }, (_, i) => ({ name: `p${i}`, data: Buffer.from([i]) }));
@@ -195,7 +195,7 @@ describe('fake Discord REST', () => {
     expect(f.messages(ch)).toHaveLength(2);
   });
 
-  it('answers 404 Unknown Channel / Unknown Message', async () => {
+  it('GIVEN a post to an unknown channel or a GET of an unknown message THEN it answers 404 with 10003 Unknown Channel / 10008 Unknown Message', async () => {
     const f = await start();
     const r = await post(f, { content: 'x' }, '123456789012345678');
     expect(r.status).toBe(404);
@@ -205,7 +205,7 @@ describe('fake Discord REST', () => {
     expect(m.body.code).toBe(10008);
   });
 
-  it('creates Discord-shaped messages; edits and deletes them', async () => {
+  it('GIVEN a message posted with an attachment WHEN it is edited, then deleted THEN it is Discord-shaped with a signed CDN URL and intact bytes, the edit sets edited_timestamp and keeps the attachment, and once deleted it answers 404 but stays recorded as deleted', async () => {
     const f = await start();
     const ch = f.channels[0]!.id;
     const data = randomBytes(1234);
@@ -258,7 +258,7 @@ describe('fake Discord REST', () => {
     expect((await fetch(b.url)).status).toBe(404);
   });
 
-  it('deduplicates a create with the same nonce when enforce_nonce is set', async () => {
+  it('GIVEN a second create with the same nonce and enforce_nonce in the same channel THEN it returns the first message instead of posting again, while another channel or no enforce_nonce posts anew', async () => {
     const f = await start({ channels: [{ id: '1300000000000000001', name: 'a' }, { id: '1300000000000000002', name: 'b' }] });
     const a = await post(f, { content: 'one', nonce: '1234567890', enforce_nonce: true });
     const b = await post(f, { content: 'one again', nonce: '1234567890', enforce_nonce: true });
@@ -277,7 +277,7 @@ describe('fake Discord REST', () => {
     expect(f.allMessagesEver()).toHaveLength(4);
   });
 
-  it('CDN URLs expire; fetching the message again signs a fresh working URL', async () => {
+  it('GIVEN an attachment CDN URL THEN it serves the bytes and a Range (206), answers 404 to a tampered signature and once expired, and fetching the message again signs a fresh working URL', async () => {
     const f = await start({ cdnUrlTtlMs: 300 });
     const data = randomBytes(2048);
     const ch = f.channels[0]!.id;
@@ -301,7 +301,7 @@ describe('fake Discord REST', () => {
     expect(f.messages(ch)[0]!.attachments[0]!.url).toMatch(/hm=/);
   });
 
-  it('lists messages newest first with limit / before / after / around', async () => {
+  it('GIVEN 7 messages in a channel WHEN listed with limit / before / after / around THEN they come newest first, and limit=101 is refused with 400', async () => {
     const f = await start();
     const ch = f.channels[0]!.id;
     const ids: string[] = [];
@@ -315,7 +315,7 @@ describe('fake Discord REST', () => {
     expect((await call(f, 'GET', `/channels/${ch}/messages`, { query: '?limit=101' })).status).toBe(400);
   });
 
-  it('sends bucket headers and a real 429 when the per-channel bucket is exhausted', async () => {
+  it('GIVEN a per-channel bucket of 2 per window THEN answers carry the bucket headers, the third post gets a 429 with retry-after (scope user, not global), another channel is not limited, and after retry-after posting works again', async () => {
     const f = await start({ channelRateLimit: { limit: 2, windowMs: 500 }, channels: [{ id: '1300000000000000001', name: 'a' }, { id: '1300000000000000002', name: 'b' }] });
     const r1 = await post(f, { content: '1' });
     expect(r1.headers.get('x-ratelimit-limit')).toBe('2');
@@ -339,7 +339,7 @@ describe('fake Discord REST', () => {
     expect(f.messages('1300000000000000001').map((m) => m.content)).toEqual(['1', '2', '3 again']);
   });
 
-  it('records requests and applies scripted faults (after / times / global 429)', async () => {
+  it('GIVEN scripted faults (a 502 after 1 request for 2 times, then a global 429) THEN they hit exactly the scripted requests, each request is recorded with its status and fault, and the global 429 blocks other routes until it passes', async () => {
     const f = await start();
     const ch = f.channels[0]!.id;
     f.faults.add({ route: 'POST /channels/:id/messages', kind: 'status', status: 502, after: 1, times: 2 });
@@ -367,7 +367,7 @@ describe('fake Discord REST', () => {
     expect(f.faults.pending()).toEqual([]);
   });
 
-  it('registers commands (global and guild) and returns them with ids', async () => {
+  it('GIVEN commands PUT for the guild and then globally THEN they are returned with ids, the guild ones are not listed globally, and GET lists the global ones', async () => {
     const f = await start();
     const put = await call(f, 'PUT', `/applications/${f.applicationId}/guilds/${f.guildId}/commands`, { json: [{ name: 'split', description: 'd', options: [] }] });
     expect(put.status).toBe(200);
@@ -380,8 +380,8 @@ describe('fake Discord REST', () => {
   });
 });
 
-describe('fake Discord gateway and interactions (raw)', () => {
-  it('HELLO, IDENTIFY → READY + GUILD_CREATE with rising sequence numbers, heartbeat ack', async () => {
+describe('the fake Discord gateway and interactions over a raw WebSocket', () => {
+  it('GIVEN a raw gateway socket WHEN it connects, IDENTIFYs and heartbeats THEN it gets HELLO with the interval, READY and GUILD_CREATE with rising sequence numbers, and a heartbeat ack', async () => {
     const f = await start({ heartbeatIntervalMs: 1234 });
     const g = await rawGateway(f);
     expect(g.got[0]).toMatchObject({ op: 10, d: { heartbeat_interval: 1234 } });
@@ -395,14 +395,14 @@ describe('fake Discord gateway and interactions (raw)', () => {
     await g.waitFor(() => g.got.some((p) => p.op === 11), 'heartbeat ack');
   });
 
-  it('closes with 4004 on a bad token', async () => {
+  it('GIVEN a raw gateway socket WHEN it IDENTIFYs with a bad token THEN the gateway closes it with 4004', async () => {
     const f = await start();
     const g = await rawGateway(f, 'wrong');
     await g.waitFor(() => g.closeCode() !== null, 'close');
     expect(g.closeCode()).toBe(4004);
   });
 
-  it('RESUME replays missed dispatches then RESUMED; unknown session gets op 9', async () => {
+  it('GIVEN a session closed with 4000 and an interaction sent meanwhile WHEN it RESUMEs THEN the missed dispatch is replayed, then RESUMED, with the next sequence numbers; a RESUME of an unknown session gets op 9', async () => {
     const f = await start();
     const g = await rawGateway(f);
     await g.waitFor(() => g.got.some((p) => p.t === 'GUILD_CREATE'), 'GUILD_CREATE');
@@ -424,7 +424,7 @@ describe('fake Discord gateway and interactions (raw)', () => {
     await g3.waitFor(() => g3.got.some((p) => p.op === 9), 'INVALID_SESSION');
   });
 
-  it('INTERACTION_CREATE carries what discord.js needs; callback / @original / follow-ups without auth', async () => {
+  it('GIVEN an interaction sent to a raw gateway socket THEN INTERACTION_CREATE carries what discord.js needs, and the callback, @original and follow-ups work without auth', async () => {
     const f = await start({ attachmentSizeLimit: 5_000_000 });
     const g = await rawGateway(f);
     await g.waitFor(() => g.got.some((p) => p.t === 'GUILD_CREATE'), 'GUILD_CREATE');
@@ -473,7 +473,7 @@ describe('fake Discord gateway and interactions (raw)', () => {
     await expect(h.waitFor(() => false, 50)).rejects.toThrow(/edited original/);
   });
 
-  it('refuses a callback after the deadline with 10062 and waitForResponse times out clearly', async () => {
+  it('GIVEN an interaction left unanswered past its callback deadline THEN waitForResponse times out clearly and a late callback is refused with 404 / 10062', async () => {
     const f = await start({ interactionCallbackDeadlineMs: 50 });
     const g = await rawGateway(f);
     await g.waitFor(() => g.got.some((p) => p.t === 'GUILD_CREATE'), 'GUILD_CREATE');
@@ -484,7 +484,7 @@ describe('fake Discord gateway and interactions (raw)', () => {
     expect(late.body.code).toBe(10062);
   });
 
-  it('sendInteraction fails clearly without a gateway session', async () => {
+  it('GIVEN no identified gateway session WHEN sendInteraction is called THEN it fails clearly', async () => {
     const f = await start();
     await expect(f.sendInteraction({ name: 'x' })).rejects.toThrow(/no identified gateway session/);
   });

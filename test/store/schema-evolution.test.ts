@@ -146,8 +146,8 @@ const refused: { what: string; content: string; problem: RegExp }[] = [
   { what: 'a schema_version of 0', content: JSON.stringify({ ...valid, schema_version: 0 }), problem: /schema_version/ },
 ];
 
-describe.each(refused)('GIVEN a file with $what', ({ content, problem }) => {
-  test('THEN open throws StoreError naming the file and the problem, and the file is byte-identical', async () => {
+describe.each(refused)('a progress file with $what', ({ content, problem }) => {
+  test('GIVEN that file WHEN FileStore.open reads it THEN it throws StoreError naming the file and the problem, and the file is byte-identical', async () => {
     await writeFile(file, content);
     const before = await readFile(file);
     const error = await FileStore.open(file).catch((e: unknown) => e);
