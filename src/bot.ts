@@ -1,6 +1,6 @@
 /**
  * The bot's parts wired together: the progress store (locked before connecting), the
- * discord.js client, the transfer manager and the interaction router.
+ * discord.js client, the transfer runner with its Discord pieces, and the interaction router.
  */
 import { mkdir, realpath } from 'node:fs/promises';
 import { Events, type Client, type REST } from 'discord.js';
@@ -11,8 +11,10 @@ import { FileStore } from './store/file-store.js';
 import { lockPathFor } from './store/lock.js';
 import { createClient, createUploadLanes, fatalGatewayClose } from './discord/client.js';
 import { DiscordSink } from './discord/sink.js';
-import { TransferManager } from './discord/transfer-manager.js';
-import { routeInteraction } from './discord/router.js';
+import { deleteMessages, DiscordProgressMessages } from './discord/progress-message.js';
+import { TransferRunner } from './transfer/runner.js';
+import { urlLimits } from './transfer/url-fetch.js';
+import { routeInteraction } from './commands/router.js';
 import type { BotContext } from './commands/types.js';
 import { startMetrics } from './metrics/index.js';
 
@@ -66,7 +68,30 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   const client = createClient(config);
   const lanes = createUploadLanes(config, token);
   const sink = new DiscordSink(client.rest, () => client.user?.id, lanes);
-  const transfers = new TransferManager({ config, store, rest: client.rest, sink, log, metrics: metricsEndpoint?.metrics, redactions });
+  const transfers = new TransferRunner({
+    store,
+    sink,
+    log,
+    progress: new DiscordProgressMessages({
+      rest: client.rest,
+      store,
+      log,
+      editIntervalMs: config.PROGRESS_EDIT_INTERVAL_MS,
+      retryLimit: config.RETRY_LIMIT_PER_CHUNK,
+      backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
+    }),
+    deletePosted: (transfer, messageIds) => deleteMessages(client.rest, log, transfer, messageIds),
+    orchestrator: {
+      maxChunksPerMessage: config.MAX_CHUNKS_PER_MESSAGE,
+      maxParallelUploads: config.MAX_PARALLEL_UPLOADS,
+      retryLimit: config.RETRY_LIMIT_PER_CHUNK,
+      backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
+      maxFileSizeBytes: config.MAX_FILE_SIZE_BYTES,
+    },
+    url: { allowedHosts: config.UPLOAD_ALLOWED_HOSTS, maxFileSize: config.MAX_FILE_SIZE_BYTES, ...urlLimits(config) },
+    metrics: metricsEndpoint?.metrics,
+    redactions,
+  });
   const interrupted = await transfers.markInterrupted();
   if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
   const context: BotContext = { config, store, transfers, log, redactions };

@@ -6,12 +6,12 @@ import type {
 import type { Config } from '../config.js';
 import type { LogRedactions, Logger } from '../log.js';
 import type { ProgressStore } from '../store/types.js';
-import type { TransferManager } from '../discord/transfer-manager.js';
+import type { TransferRunner } from '../transfer/runner.js';
 
 export interface BotContext {
   config: Config;
   store: ProgressStore;
-  transfers: TransferManager;
+  transfers: TransferRunner;
   log: Logger;
   /** LOG_REDACT_FILENAMES: a command registers the path or URL it was given before using it. */
   redactions: LogRedactions;

@@ -2,6 +2,7 @@
 import type { StoredTransfer } from '../store/types.js';
 import type { TransferRecord } from '../store/schema.js';
 import { MIB } from '../transfer/plan.js';
+import type { Rate } from '../transfer/rate.js';
 
 const BAR_WIDTH = 20;
 
@@ -9,17 +10,6 @@ export function progressBar(fraction: number, width = BAR_WIDTH): string {
   const clamped = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
   const filled = Math.round(clamped * width);
   return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
-}
-
-export interface Rate {
-  bytesPerSecond: number | null;
-}
-
-/** Throughput over the bytes sent in this run of the transfer (not those of earlier runs). */
-export function measureRate(transfer: StoredTransfer, runStartedAt: number, bytesAtRunStart: number, now = Date.now()): Rate {
-  const seconds = (now - runStartedAt) / 1000;
-  const bytes = transfer.bytes_done - bytesAtRunStart;
-  return { bytesPerSecond: seconds > 0.5 && bytes > 0 ? bytes / seconds : null };
 }
 
 export function formatDuration(seconds: number): string {
@@ -73,7 +63,7 @@ export function renderProgress(transfer: StoredTransfer, rate: Rate = { bytesPer
 
 /**
  * Edits one message at most every `intervalMs`; the newest state wins. `stop` ends the edits,
- * so that the caller's edit with the end state (retried, see TransferManager) comes last.
+ * so that the caller's edit with the end state (retried, see progress-message.ts) comes last.
  */
 export class ThrottledEditor {
   private lastEdit = 0;

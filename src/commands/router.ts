@@ -1,9 +1,9 @@
 /** The one error boundary every interaction passes through. */
 import { MessageFlags, type Interaction } from 'discord.js';
 import { DiskWriteError, UserError } from '../errors.js';
-import { commandsByName } from '../commands/index.js';
-import { fitMessage } from './message-text.js';
-import type { BotContext } from '../commands/types.js';
+import { fitMessage } from '../discord/message-text.js';
+import { commandsByName } from './index.js';
+import type { BotContext } from './types.js';
 
 export async function routeInteraction(interaction: Interaction, ctx: BotContext): Promise<void> {
   if (interaction.isAutocomplete()) {

@@ -1,0 +1,134 @@
+/**
+ * A transfer's progress message on Discord (SPEC section 3 step 7): one channel message of its
+ * own, posted when a run first starts, edited at most every PROGRESS_EDIT_INTERVAL_MS while
+ * it runs, and always given a final edit with its end state. That last edit is retried with
+ * backoff so a REST blip cannot leave "uploading 20%" behind for good; whether it landed is
+ * recorded (`progress_edit_landed`) so the next start can make it (`repairEnds`).
+ */
+import { Routes, type REST } from 'discord.js';
+import { DiskWriteError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ProgressStore, StoredTransfer } from '../store/types.js';
+import type { Rate } from '../transfer/rate.js';
+import { retry } from '../transfer/retry.js';
+import type { ProgressDisplay, ProgressView } from '../transfer/runner.js';
+import { classifyRestError } from './classify.js';
+import { renderProgress, ThrottledEditor } from './progress.js';
+
+export interface ProgressMessageOptions {
+  rest: REST;
+  store: ProgressStore;
+  log: Logger;
+  /** PROGRESS_EDIT_INTERVAL_MS */
+  editIntervalMs: number;
+  /** The final edit's retries: RETRY_LIMIT_PER_CHUNK and RETRY_BACKOFF_BASE_MS, as for parts. */
+  retryLimit: number;
+  backoffBaseMs: number;
+}
+
+export class DiscordProgressMessages implements ProgressView {
+  readonly #options: ProgressMessageOptions;
+
+  constructor(options: ProgressMessageOptions) {
+    this.#options = options;
+  }
+
+  /** The transfer's own progress message, posted once and edited from then on. */
+  async begin(transfer: StoredTransfer): Promise<ProgressDisplay | null> {
+    const { rest, store, log, editIntervalMs } = this.#options;
+    let messageId = transfer.progress_message_id;
+    if (!messageId) {
+      try {
+        const message = (await rest.post(Routes.channelMessages(transfer.channel_id), { body: { content: renderProgress(transfer) } })) as { id: string };
+        messageId = message.id;
+        await store
+          .update(transfer.id, (t) => {
+            t.progress_message_id = message.id;
+          })
+          .catch((error: unknown) => {
+            // Kept in memory until the disk allows; the run pauses at its own first write.
+            if (!(error instanceof DiskWriteError && error.kept)) throw error;
+          });
+      } catch (error) {
+        // The transfer itself will meet the same refusal and end with a note; don't stop here.
+        log.warn({ err: error, transfer_id: transfer.id }, 'could not post the progress message');
+        return null;
+      }
+    }
+    const id = messageId;
+    const editor = new ThrottledEditor(async (content) => {
+      try {
+        await this.#edit(transfer.channel_id, id, content);
+      } catch (error) {
+        log.warn({ err: error, transfer_id: transfer.id }, 'could not edit the progress message');
+      }
+    }, editIntervalMs);
+    return {
+      update: (t: StoredTransfer, rate: Rate) => editor.update(renderProgress(t, rate)),
+      stop: () => editor.stop(),
+    };
+  }
+
+  async showEnd(transfer: StoredTransfer, rate: Rate | undefined, signal: AbortSignal): Promise<void> {
+    const { store, log, retryLimit, backoffBaseMs } = this.#options;
+    const messageId = transfer.progress_message_id;
+    if (!messageId) return;
+    let landed = true;
+    try {
+      await retry(() => this.#edit(transfer.channel_id, messageId, renderProgress(transfer, rate)), {
+        limit: retryLimit,
+        baseMs: backoffBaseMs,
+        retryable: (error) => classifyRestError(error).kind === 'transient',
+        signal,
+      });
+    } catch (error) {
+      landed = false;
+      log.warn({ err: error, transfer_id: transfer.id }, 'could not show the end state in the progress message; the next start will');
+    }
+    if (store.get(transfer.id)?.progress_edit_landed === !landed) {
+      await store
+        .update(transfer.id, (t) => {
+          t.progress_edit_landed = landed;
+        })
+        .catch((error: unknown) => log.warn({ err: error, transfer_id: transfer.id }, 'could not record the progress edit'));
+    }
+  }
+
+  /** The progress messages of transfers not running whose edit with the end state never landed (a REST outage, a stop) get it now. */
+  async repairEnds(isRunning: (id: string) => boolean, signal: AbortSignal): Promise<string[]> {
+    const { store } = this.#options;
+    const missed = store.list().filter((t) => !t.progress_edit_landed && t.progress_message_id !== null);
+    const shown: string[] = [];
+    for (const { id } of missed) {
+      const transfer = store.get(id);
+      // A /resume may have started it meanwhile: its own edits say more.
+      if (!transfer || isRunning(id)) continue;
+      await this.showEnd(transfer, undefined, signal);
+      shown.push(id);
+    }
+    return shown;
+  }
+
+  async #edit(channelId: string, messageId: string, content: string): Promise<void> {
+    await this.#options.rest.patch(Routes.channelMessage(channelId, messageId), { body: { content } });
+  }
+}
+
+/** Deletes a transfer's part messages (`/cancel delete_posted`); one already gone counts as deleted. */
+export async function deleteMessages(rest: REST, log: Logger, transfer: StoredTransfer, messageIds: readonly string[]): Promise<{ deleted: number; failed: number }> {
+  let deleted = 0;
+  let failed = 0;
+  for (const messageId of messageIds) {
+    try {
+      await rest.delete(Routes.channelMessage(transfer.channel_id, messageId));
+      deleted++;
+    } catch (error) {
+      if (classifyRestError(error).reason === 'http_404') deleted++;
+      else {
+        failed++;
+        log.warn({ err: error, transfer_id: transfer.id, message_id: messageId }, 'could not delete a part message');
+      }
+    }
+  }
+  return { deleted, failed };
+}

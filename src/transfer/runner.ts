@@ -1,0 +1,346 @@
+/**
+ * Runs the bot's transfers: one orchestrator run per transfer, its AbortController and the
+ * grace an upload in flight gets, start, cancel, resume, start-up recovery and shutdown. The
+ * slash commands (and any other front end) talk only to this. It knows nothing of Discord:
+ * where parts go is a ChunkSink, how progress is shown a ProgressView, and deleting posted
+ * parts a function it is given.
+ *
+ * Claims: a member's MAX_ACTIVE_TRANSFERS slot is reserved at the check, in one synchronous
+ * step, because a command awaits (defer, URL check, fsync) before its record exists.
+ *
+ * A run the disk stops (the progress file cannot be written) ends `interrupted`, paused; the
+ * store keeps trying the write, and once one succeeds the paused transfers start again.
+ */
+import type { Logger } from '../log.js';
+import { sourceNames, type LogRedactions } from '../log.js';
+import type { Metrics } from '../metrics/types.js';
+import { SinkError } from '../errors.js';
+import type { ProgressStore, StoredTransfer } from '../store/types.js';
+import { ACTIVE_STATUSES } from '../store/state.js';
+import { fileTransfer, urlTransfer, type TransferPlace } from './new-transfer.js';
+import { runTransfer, type OrchestratorConfig } from './orchestrator.js';
+import { newTransferId } from './plan.js';
+import { measureRate, type Rate } from './rate.js';
+import { markInterrupted, resumableAtStart } from './resume/recovery.js';
+import type { ChunkSink } from './sink.js';
+import type { LocalSource } from './source.js';
+import type { UrlInfo } from './url-fetch.js';
+import { urlRunHooks, type UrlPartSourceOptions } from './url-source.js';
+
+/**
+ * A stop (cancel or shutdown) lets the upload in flight finish this long before cutting it:
+ * an upload cut after its body arrived may still be stored by Discord, and we want its answer.
+ */
+const IN_FLIGHT_GRACE_MS = 5_000;
+/** How long a /cancel looks in the destination for parts stored after their upload was cut. */
+const STRAY_LOOKUP_MS = 30_000;
+
+/** How people follow a transfer (for the bot: one Discord message, edited as it goes). */
+export interface ProgressView {
+  /** Starts showing a run; null when it cannot be shown (the run goes on regardless). */
+  begin(transfer: StoredTransfer): Promise<ProgressDisplay | null>;
+  /** Shows how a transfer ended; retried until `signal` (the runner's shutdown) fires. */
+  showEnd(transfer: StoredTransfer, rate: Rate | undefined, signal: AbortSignal): Promise<void>;
+  /** After a start: transfers not running whose end was never shown get it now; their ids. */
+  repairEnds(isRunning: (id: string) => boolean, signal: AbortSignal): Promise<string[]>;
+}
+
+export interface ProgressDisplay {
+  update(transfer: StoredTransfer, rate: Rate): void;
+  /** No more updates; resolves once the one in flight settled. */
+  stop(): Promise<void>;
+}
+
+export interface RunnerDeps {
+  store: ProgressStore;
+  sink: ChunkSink;
+  log: Logger;
+  progress: ProgressView;
+  /** Deletes posted part messages for `/cancel delete_posted`. */
+  deletePosted: (transfer: StoredTransfer, messageIds: readonly string[]) => Promise<{ deleted: number; failed: number }>;
+  orchestrator: OrchestratorConfig;
+  /** What a URL source needs besides its signal (UPLOAD_ALLOWED_HOSTS, the size and speed limits). */
+  url: Omit<UrlPartSourceOptions, 'signal'>;
+  /** Present when METRICS_PORT is set; handed to every run. */
+  metrics?: Metrics | undefined;
+  /** LOG_REDACT_FILENAMES: each new transfer's names are registered here before it is recorded. */
+  redactions?: LogRedactions | undefined;
+}
+
+interface Run {
+  /** Stops dispatch: no new message, no retry. */
+  controller: AbortController;
+  /** Cuts the request in flight; fires IN_FLIGHT_GRACE_MS after `controller`. */
+  hardStop: AbortController;
+  /** What an abort means for this run: a user's /cancel or a shutdown. */
+  abortStatus: 'cancelled' | 'interrupted';
+  done: Promise<StoredTransfer | undefined>;
+  startedAt: number;
+  bytesAtStart: number;
+  latest: StoredTransfer | undefined;
+  /** The transfer has ended; the run is only showing its end state and saving its last checkpoint. */
+  settling: boolean;
+  /** A /resume that came while settling: start again once settled. */
+  restart: boolean;
+}
+
+/** A member's claim on one of their MAX_ACTIVE_TRANSFERS, held from the check until the transfer is recorded. */
+export interface Reservation {
+  /** The id the transfer is recorded under. */
+  readonly id: string;
+  /** Gives the slot back; harmless once the transfer is recorded (the record counts then). */
+  release(): void;
+}
+
+/** Where a new transfer goes, once its slot is reserved. */
+export type NewTransferInput = Omit<TransferPlace, 'id'> & { slot: Reservation };
+
+export class TransferRunner {
+  readonly #deps: RunnerDeps;
+  readonly #runs = new Map<string, Run>();
+  /** Transfers whose run stopped because the progress file could not be written. */
+  readonly #paused = new Set<string>();
+  /** Reserved transfer id → owner, for commands between their limit check and their record. */
+  readonly #reserved = new Map<string, string>();
+  #stopping = false;
+  /** Aborted by `shutdown`: a stop does not wait for the retries of a progress edit (the next start makes it). */
+  readonly #shutdown = new AbortController();
+
+  constructor(deps: RunnerDeps) {
+    this.#deps = deps;
+    deps.store.onWritable(() => this.#resumePaused());
+  }
+
+  /** The owner's unfinished transfers: recorded ones, plus reserved ones not recorded yet. */
+  activeCount(ownerId: string): number {
+    const { store } = this.#deps;
+    const recorded = store.summaries().filter((t) => t.owner_id === ownerId && ACTIVE_STATUSES.includes(t.status)).length;
+    let reserved = 0;
+    for (const [id, owner] of this.#reserved) if (owner === ownerId && !store.get(id)) reserved++;
+    return recorded + reserved;
+  }
+
+  /** Checks the owner's room and claims a slot in one synchronous step (see the top of this file). Null when the owner is at `limit`. */
+  reserve(ownerId: string, limit: number): Reservation | null {
+    if (this.activeCount(ownerId) >= limit) return null;
+    const id = newTransferId();
+    this.#reserved.set(id, ownerId);
+    return { id, release: () => void this.#reserved.delete(id) };
+  }
+
+  createFileTransfer(input: NewTransferInput & { source: LocalSource }): Promise<StoredTransfer> {
+    const { slot, source, ...place } = input;
+    const record = fileTransfer({ ...place, id: slot.id }, source);
+    this.#deps.redactions?.add(source.relPath, record.file_name, ...sourceNames(record.source));
+    return this.#deps.store.create(record);
+  }
+
+  /** A `/upload` transfer: the size and total are null when the server gave no Content-Length. */
+  createUrlTransfer(input: NewTransferInput & { url: string; info: UrlInfo }): Promise<StoredTransfer> {
+    const { slot, url, info, ...place } = input;
+    const record = urlTransfer({ ...place, id: slot.id }, url, info);
+    // The name as the server sent it, before sanitizing.
+    this.#deps.redactions?.add(info.name, record.file_name, ...sourceNames(record.source));
+    return this.#deps.store.create(record);
+  }
+
+  /** Whether a run is still moving the transfer (one that has ended and is only settling is not). */
+  isRunning(id: string): boolean {
+    const run = this.#runs.get(id);
+    return run !== undefined && !run.settling;
+  }
+
+  /** Bytes per second of the current run, for /status. */
+  throughput(id: string): number | null {
+    const run = this.#runs.get(id);
+    if (!run?.latest) return null;
+    return measureRate(run.latest, run.startedAt, run.bytesAtStart).bytesPerSecond;
+  }
+
+  /**
+   * Starts (or resumes) a transfer in the background; its end is logged, never thrown. A run
+   * that has ended but is still settling (its final edit on its way) starts again once settled:
+   * the record already says `error`, and a /resume then must not be refused as "running".
+   */
+  start(id: string): void {
+    if (this.#stopping) return;
+    const current = this.#runs.get(id);
+    if (current) {
+      if (current.settling) current.restart = true;
+      return;
+    }
+    const transfer = this.#deps.store.get(id);
+    if (!transfer) throw new Error(`unknown transfer ${id}`);
+    // Started again (by /resume or by the disk freeing up): a new pause re-registers it.
+    this.#paused.delete(id);
+    const run: Run = {
+      controller: new AbortController(),
+      hardStop: new AbortController(),
+      abortStatus: 'cancelled',
+      done: Promise.resolve(undefined),
+      startedAt: Date.now(),
+      bytesAtStart: transfer.bytes_done,
+      latest: transfer,
+      settling: false,
+      restart: false,
+    };
+    this.#runs.set(id, run);
+    run.done = this.#run(id, run)
+      .catch((error: unknown) => {
+        this.#deps.log.error({ err: error, transfer_id: id }, 'transfer run failed unexpectedly');
+        return this.#deps.store.get(id);
+      })
+      .finally(() => {
+        this.#runs.delete(id);
+        if (run.restart) this.start(id);
+        // The disk may have freed up while this run was settling its pause.
+        this.#resumePaused();
+      });
+  }
+
+  /** Starts the transfers a refused progress write paused, once the store writes again. */
+  #resumePaused(): void {
+    if (this.#stopping || this.#deps.store.refusal !== undefined) return;
+    for (const id of this.#paused) {
+      if (this.#runs.has(id)) continue; // still settling: looked at again when it ends
+      this.#paused.delete(id);
+      // Cancelled or finished meanwhile: nothing to resume.
+      if (this.#deps.store.get(id)?.status !== 'interrupted') continue;
+      this.#deps.log.info({ event: 'transfer_resumed', transfer_id: id }, 'the progress file can be written again: resuming');
+      this.start(id);
+    }
+  }
+
+  /** Waits for a running transfer to settle (tests and shutdown). */
+  async settled(id: string): Promise<StoredTransfer | undefined> {
+    return (await this.#runs.get(id)?.done) ?? this.#deps.store.get(id);
+  }
+
+  async cancel(id: string, options: { deletePosted: boolean }): Promise<{ transfer: StoredTransfer; deleted: number; deleteFailures: number }> {
+    const { store, log } = this.#deps;
+    const run = this.#runs.get(id);
+    if (run) {
+      run.abortStatus = 'cancelled';
+      run.restart = false;
+      this.#stop(run, new SinkError('cancelled by a user', 'aborted', 'cancelled'));
+      await run.done;
+    }
+    let transfer = store.get(id);
+    if (!transfer) throw new Error(`unknown transfer ${id}`);
+    if (transfer.status !== 'cancelled' && transfer.status !== 'complete') {
+      transfer = await store.setStatus(id, 'cancelled', `cancelled at ${new Date().toISOString()}`);
+      log.info({ transfer_id: id, event: 'transfer_cancelled' }, 'transfer_cancelled');
+      await this.#deps.progress.showEnd(transfer, undefined, this.#shutdown.signal);
+    }
+    // An upload cut after its body arrived may still have been stored: look for it in the destination.
+    const cutShort = run?.hardStop.signal.aborted ?? false;
+    const stray = cutShort || options.deletePosted ? await this.#unrecordedMessages(transfer) : [];
+    if (stray.length > 0 && !options.deletePosted) {
+      transfer = await store.update(id, (t) => {
+        t.notes.push(`Discord stored part message(s) ${stray.join(', ')} after the upload was cut; they are not in the manifest`);
+      });
+    }
+    if (!options.deletePosted) return { transfer, deleted: 0, deleteFailures: 0 };
+    const { deleted, failed } = await this.#deps.deletePosted(transfer, [...new Set([...transfer.parts.map((p) => p.message_id), ...stray])]);
+    transfer = await store.update(id, (t) => {
+      t.notes.push(`deleted ${deleted} posted part message(s)${failed ? `; ${failed} failed` : ''}`);
+    });
+    return { transfer, deleted, deleteFailures: failed };
+  }
+
+  /** Part messages in the destination that the record does not know (best effort: none when it cannot be read). */
+  async #unrecordedMessages(transfer: StoredTransfer): Promise<string[]> {
+    const { sink, log } = this.#deps;
+    if (!sink.reconcile) return [];
+    try {
+      const { found } = await sink.reconcile(transfer, AbortSignal.timeout(STRAY_LOOKUP_MS));
+      const recorded = new Set(transfer.parts.map((p) => p.message_id));
+      return [...new Set(found.map((p) => p.message_id))].filter((m) => !recorded.has(m));
+    } catch (error) {
+      log.warn({ err: error, transfer_id: transfer.id }, 'could not look for unrecorded part messages');
+      return [];
+    }
+  }
+
+  /** Start-up, before connecting: what a crash left running is interrupted, not running (resume/recovery.ts). */
+  markInterrupted(): Promise<string[]> {
+    return markInterrupted(this.#deps.store);
+  }
+
+  /**
+   * After connecting, with AUTO_RESUME: resume every interrupted transfer, and start those a
+   * crash caught between being recorded and starting (`pending`). Not those this process
+   * paused on a refused progress write: they resume when the disk takes a write again.
+   */
+  resumeInterrupted(): string[] {
+    const ids = resumableAtStart(this.#deps.store).filter((id) => !this.#paused.has(id) && !this.#runs.has(id));
+    for (const id of ids) this.start(id);
+    return ids;
+  }
+
+  /** After connecting (and resuming): finished transfers whose end was never shown get it now. */
+  showMissedEndStates(): Promise<string[]> {
+    return this.#deps.progress.repairEnds((id) => this.#runs.has(id), this.#shutdown.signal);
+  }
+
+  /** SIGTERM/SIGINT: stop dispatch, let in-flight requests settle, mark runs interrupted. */
+  async shutdown(): Promise<void> {
+    this.#stopping = true;
+    this.#shutdown.abort();
+    const runs = [...this.#runs.values()];
+    for (const run of runs) {
+      run.abortStatus = 'interrupted';
+      this.#stop(run, new SinkError('the bot is shutting down', 'aborted', 'shutdown'));
+    }
+    await Promise.allSettled(runs.map((r) => r.done));
+  }
+
+  #stop(run: Run, reason: SinkError): void {
+    run.controller.abort(reason);
+    const timer = setTimeout(() => run.hardStop.abort(reason), IN_FLIGHT_GRACE_MS);
+    timer.unref();
+    void run.done.finally(() => clearTimeout(timer));
+  }
+
+  async #run(id: string, run: Run): Promise<StoredTransfer | undefined> {
+    const { store, sink, log, progress } = this.#deps;
+    const transfer = store.get(id);
+    if (!transfer) return undefined;
+    const display = await progress.begin(transfer);
+    // URL sources (/upload) bring their own reader and save resume checkpoints as parts are confirmed.
+    const url = transfer.source.kind === 'url' ? urlRunHooks({ store, log, options: this.#deps.url }) : null;
+    const final = await runTransfer(
+      {
+        store,
+        sink: withUploadSignal(sink, run.hardStop.signal),
+        log,
+        openSource: url?.openSource,
+        metrics: this.#deps.metrics,
+        config: this.#deps.orchestrator,
+        onPaused: () => this.#paused.add(id),
+        onProgress: (t) => {
+          run.latest = t;
+          url?.onProgress(t);
+          display?.update(t, measureRate(t, run.startedAt, run.bytesAtStart));
+        },
+      },
+      id,
+      { signal: run.controller.signal, abortStatus: () => run.abortStatus },
+    );
+    run.latest = final;
+    run.settling = true;
+    await display?.stop();
+    await progress.showEnd(final, measureRate(final, run.startedAt, run.bytesAtStart), this.#shutdown.signal);
+    await url?.flush();
+    return final;
+  }
+}
+
+/** The sink with `signal` replaced by the run's hard stop, so a stop lets the upload in flight answer. */
+function withUploadSignal(sink: ChunkSink, signal: AbortSignal): ChunkSink {
+  return {
+    sendParts: (transfer, parts, options) => sink.sendParts(transfer, parts, { ...options, signal }),
+    sendManifest: (transfer, manifest, options) => sink.sendManifest(transfer, manifest, { ...options, signal }),
+    ...(sink.reconcile ? { reconcile: (transfer: StoredTransfer) => sink.reconcile!(transfer, signal) } : {}),
+  };
+}
