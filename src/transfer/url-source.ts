@@ -25,7 +25,7 @@ import { ResumableSha256 } from './resumable-hash.js';
 import { abortReason, isAbortError } from './retry.js';
 import { HttpStatusError, UrlSourceError } from '../errors.js';
 import { openUrl, parseContentRange, parseLength, readAtMinimumSpeed, type OpenUrlOptions, type SpeedLimit } from './url-fetch.js';
-import { displayUrl } from './url-policy.js';
+import { displayUrl } from './url/policy.js';
 
 export interface HashCheckpoint {
   offset: number; // bytes: a part boundary

@@ -3,7 +3,7 @@
  * host resolves to. The network code (url-fetch.ts) runs them before every connection.
  */
 import net from 'node:net';
-import { UserError } from '../errors.js';
+import { UserError } from '../../errors.js';
 
 /** Why an address is refused, or null when it is a public unicast address. */
 export type AddressRefusal =
