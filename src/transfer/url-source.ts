@@ -24,7 +24,9 @@ import type { PartSource, SourcePart } from './chunker.js';
 import { ResumableSha256 } from './resumable-hash.js';
 import { abortReason, isAbortError } from './retry.js';
 import { HttpStatusError, UrlSourceError } from '../errors.js';
-import { openUrl, parseContentRange, parseLength, readAtMinimumSpeed, type OpenUrlOptions, type SpeedLimit } from './url-fetch.js';
+import { parseContentRange, parseLength } from './url/headers.js';
+import { openUrl, type OpenUrlOptions } from './url/request.js';
+import { readAtMinimumSpeed, type SpeedLimit } from './url/speed.js';
 import { displayUrl } from './url/policy.js';
 
 export interface HashCheckpoint {
