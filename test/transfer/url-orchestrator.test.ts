@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { runTransfer, type TransferDeps } from '../../src/transfer/orchestrator.js';
 import { newTransferId } from '../../src/transfer/plan.js';
-import { urlRunHooks } from '../../src/transfer/url-source.js';
+import { urlRunHooks } from '../../src/transfer/url/source.js';
 import { startHttpsServer, TEST_CA, type TestHttpsServer } from '../support/https-server.js';
 import { seededBytes } from '../support/random-file.js';
 import { captureLogger, FakeSink } from './fakes.js';

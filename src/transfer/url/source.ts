@@ -17,17 +17,17 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from '../log.js';
-import type { TransferRecord, UrlSource } from '../store/schema.js';
-import type { ProgressStore, StoredTransfer } from '../store/types.js';
-import type { PartSource, SourcePart } from './chunker.js';
-import { ResumableSha256 } from './resumable-hash.js';
-import { abortReason, isAbortError } from './retry.js';
-import { HttpStatusError, UrlSourceError } from '../errors.js';
-import { parseContentRange, parseLength } from './url/headers.js';
-import { openUrl, type OpenUrlOptions } from './url/request.js';
-import { readAtMinimumSpeed, type SpeedLimit } from './url/speed.js';
-import { displayUrl } from './url/policy.js';
+import type { Logger } from '../../log.js';
+import type { TransferRecord, UrlSource } from '../../store/schema.js';
+import type { ProgressStore, StoredTransfer } from '../../store/types.js';
+import type { PartSource, SourcePart } from '../chunker.js';
+import { ResumableSha256 } from '../resumable-hash.js';
+import { abortReason, isAbortError } from '../retry.js';
+import { HttpStatusError, UrlSourceError } from '../../errors.js';
+import { parseContentRange, parseLength } from './headers.js';
+import { openUrl, type OpenUrlOptions } from './request.js';
+import { readAtMinimumSpeed, type SpeedLimit } from './speed.js';
+import { displayUrl } from './policy.js';
 
 export interface HashCheckpoint {
   offset: number; // bytes: a part boundary
