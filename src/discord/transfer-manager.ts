@@ -20,7 +20,7 @@ import { ACTIVE_STATUSES } from '../store/state.js';
 import { retry } from '../transfer/retry.js';
 import type { UrlInfo } from '../transfer/url/headers.js';
 import { urlLimits } from '../transfer/url/speed.js';
-import { urlRunHooks } from '../transfer/url/source.js';
+import { urlRunHooks } from '../transfer/resume/url.js';
 import { classifyRestError } from './classify.js';
 import { measureRate, renderProgress, ThrottledEditor } from './progress.js';
 
