@@ -13,7 +13,7 @@ import { createClient, createUploadLanes, fatalGatewayClose } from './discord/cl
 import { DiscordSink } from './discord/sink.js';
 import { deleteMessages, DiscordProgressMessages } from './discord/progress-message.js';
 import { TransferRunner } from './transfer/runner.js';
-import { urlLimits } from './transfer/url-fetch.js';
+import { urlLimits } from './transfer/url/speed.js';
 import { routeInteraction } from './commands/router.js';
 import type { BotContext } from './commands/types.js';
 import { startMetrics } from './metrics/index.js';

@@ -2,8 +2,9 @@ import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } f
 import { errnoCode, HttpStatusError, UserError } from '../errors.js';
 import { cutText, fitMessage } from '../discord/message-text.js';
 import { formatMiB } from '../transfer/plan.js';
-import { openUrl, urlInfo, type UrlInfo } from '../transfer/url-fetch.js';
-import { displayUrl, parseUploadUrl } from '../transfer/url-policy.js';
+import { urlInfo, type UrlInfo } from '../transfer/url/headers.js';
+import { openUrl } from '../transfer/url/request.js';
+import { displayUrl, parseUploadUrl } from '../transfer/url/policy.js';
 import { channelOption, checkCanStart, chunkSizeOption, requestedChunkSize, withTransferSlot } from './split.js';
 import { urlNames } from '../log.js';
 import type { BotContext, Command } from './types.js';

@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import type { NewTransfer } from '../store/types.js';
 import { newTransferId, sanitizeName, totalChunks } from './plan.js';
 import type { LocalSource } from './source.js';
-import type { UrlInfo } from './url-fetch.js';
+import type { UrlInfo } from './url/headers.js';
 
 /** Where and how a new transfer goes, whatever its source. */
 export interface TransferPlace {

@@ -24,8 +24,9 @@ import { measureRate, type Rate } from './rate.js';
 import { markInterrupted, resumableAtStart } from './resume/recovery.js';
 import type { ChunkSink } from './sink.js';
 import type { LocalSource } from './source.js';
-import type { UrlInfo } from './url-fetch.js';
-import { urlRunHooks, type UrlPartSourceOptions } from './url-source.js';
+import type { UrlInfo } from './url/headers.js';
+import { urlRunHooks } from './resume/url-checkpoints.js';
+import type { UrlPartSourceOptions } from './url/source.js';
 
 /**
  * A stop (cancel or shutdown) lets the upload in flight finish this long before cutting it:

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../../src/errors.js';
-import { classifyAddress, describeRefusal, displayUrl, isAllowlisted, parseUploadUrl } from '../../src/transfer/url-policy.js';
+import { UserError } from '../../../src/errors.js';
+import { classifyAddress, describeRefusal, displayUrl, isAllowlisted, parseUploadUrl } from '../../../src/transfer/url/policy.js';
 
 describe('classifyAddress', () => {
   it.each([

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../src/errors.js';
-import { HeadersTimeoutError, HttpStatusError, UrlRefusedError } from '../../src/errors.js';
-import { nameFromDisposition, openUrl, urlInfo, type ResolveAll } from '../../src/transfer/url-fetch.js';
-import { startHttpsServer, TEST_CA, type TestHttpsServer } from '../support/https-server.js';
+import { UserError } from '../../../src/errors.js';
+import { HeadersTimeoutError, HttpStatusError, UrlRefusedError } from '../../../src/errors.js';
+import { urlInfo } from '../../../src/transfer/url/headers.js';
+import { openUrl, type ResolveAll } from '../../../src/transfer/url/request.js';
+import { startHttpsServer, TEST_CA, type TestHttpsServer } from '../../support/https-server.js';
 
 describe('openUrl against a local HTTPS server', () => {
   let srv: TestHttpsServer;
@@ -134,18 +135,5 @@ describe('openUrl against a local HTTPS server', () => {
     const controller = new AbortController();
     controller.abort();
     await expect(openUrl(`${srv.origin}/file.txt`, { ...base, signal: controller.signal })).rejects.toThrow(/abort/i);
-  });
-});
-
-describe('nameFromDisposition', () => {
-  it.each([
-    ['attachment; filename="a b.iso"', 'a b.iso'],
-    ['attachment; filename=plain.bin', 'plain.bin'],
-    ["attachment; filename=\"fallback.txt\"; filename*=UTF-8''%E2%82%AC%20rates.txt", '€ rates.txt'],
-    ['attachment; filename="esc\\"aped.txt"', 'esc"aped.txt'],
-    ['inline', null],
-    ['', null],
-  ])('GIVEN %j THEN the name is %j', (header, name) => {
-    expect(nameFromDisposition(header)).toBe(name);
   });
 });

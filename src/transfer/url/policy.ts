@@ -1,9 +1,9 @@
 /**
  * What `/upload` may fetch (SPEC section 2): pure checks on the URL and on the addresses its
- * host resolves to. The network code (url-fetch.ts) runs them before every connection.
+ * host resolves to. The network code (request.ts) runs them before every connection.
  */
 import net from 'node:net';
-import { UserError } from '../errors.js';
+import { UserError } from '../../errors.js';
 
 /** Why an address is refused, or null when it is a public unicast address. */
 export type AddressRefusal =

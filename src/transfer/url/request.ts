@@ -1,17 +1,19 @@
 /**
  * Opening a remote `https` URL for `/upload` without letting it reach the bot's own network:
- * every hop's host is resolved, every address checked (url-policy.ts), and the connection
+ * every hop's host is resolved, every address checked (policy.ts), and the connection
  * made to exactly the checked addresses — the socket's `lookup` answers with them, so a DNS
  * answer that changes between the check and the connect (rebinding) is never used.
+ * Redirects are followed here too, each hop checked the same way, so no redirect can lead
+ * around the rules. The body is then read by the caller, at a minimum speed (speed.ts).
  */
 import dns from 'node:dns';
 import https from 'node:https';
 import net from 'node:net';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { LookupFunction } from 'node:net';
-import { DEFAULTS, type Config } from '../config.js';
-import { errnoCode, HeadersTimeoutError, HttpStatusError, LowSpeedError, UrlRefusedError } from '../errors.js';
-import { classifyAddress, describeRefusal, displayUrl, isAllowlisted, normalizeHost, parseUploadUrl } from './url-policy.js';
+import { DEFAULTS } from '../../config.js';
+import { errnoCode, HeadersTimeoutError, HttpStatusError, UrlRefusedError } from '../../errors.js';
+import { classifyAddress, describeRefusal, displayUrl, isAllowlisted, normalizeHost, parseUploadUrl } from './policy.js';
 
 export const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -181,139 +183,4 @@ function request(url: URL, addresses: ResolvedAddress[], options: OpenUrlOptions
     });
     req.end();
   });
-}
-
-/** The configured download limits, as openUrl and the URL part source take them. */
-export function urlLimits(config: Pick<Config, 'URL_HEADERS_TIMEOUT_MS' | 'URL_MIN_BYTES_PER_SECOND' | 'URL_LOW_SPEED_WINDOW_MS'>): Required<SpeedLimit> & { headersTimeoutMs: number } {
-  return {
-    headersTimeoutMs: config.URL_HEADERS_TIMEOUT_MS,
-    minBytesPerSecond: config.URL_MIN_BYTES_PER_SECOND,
-    lowSpeedWindowMs: config.URL_LOW_SPEED_WINDOW_MS,
-  };
-}
-
-export interface SpeedLimit {
-  /** URL_MIN_BYTES_PER_SECOND */
-  minBytesPerSecond?: number | undefined;
-  /** URL_LOW_SPEED_WINDOW_MS: the speed is averaged over this much time spent waiting. */
-  lowSpeedWindowMs?: number | undefined;
-}
-
-/**
- * The response body's chunks, failing with LowSpeedError when a window of waiting for the
- * server brings fewer bytes than the minimum speed asks for (silence included). Only time
- * spent waiting for the next chunk counts: while the caller uploads parts it does not read,
- * the socket is paused, and that is not the server's doing.
- */
-export async function* readAtMinimumSpeed(response: IncomingMessage, limit: SpeedLimit = {}): AsyncGenerator<Buffer> {
-  const minBytesPerSecond = limit.minBytesPerSecond ?? DEFAULTS.URL_MIN_BYTES_PER_SECOND;
-  const windowMs = limit.lowSpeedWindowMs ?? DEFAULTS.URL_LOW_SPEED_WINDOW_MS;
-  const needed = (minBytesPerSecond * windowMs) / 1000; // bytes per window
-  const chunks = response[Symbol.asyncIterator]();
-  let waited = 0; // ms of the current window spent waiting
-  let received = 0; // bytes that arrived in the current window
-  // Ends the window: too few bytes fail the download, enough start the next window.
-  const endWindow = (): LowSpeedError | null => {
-    const slow = received < needed ? new LowSpeedError(received, windowMs, minBytesPerSecond) : null;
-    waited = 0;
-    received = 0;
-    return slow;
-  };
-  try {
-    // Bounded by the body: each turn consumes one chunk, ends, or fails.
-    for (;;) {
-      let since = performance.now();
-      let timer: NodeJS.Timeout;
-      const onWindowEnd = () => {
-        const slow = endWindow();
-        if (slow) return void response.destroy(slow);
-        since = performance.now();
-        timer = setTimeout(onWindowEnd, windowMs);
-      };
-      timer = setTimeout(onWindowEnd, windowMs - waited);
-      let next: IteratorResult<unknown>;
-      try {
-        next = await chunks.next();
-      } finally {
-        clearTimeout(timer);
-      }
-      if (next.done) return;
-      const chunk = next.value as Buffer;
-      waited += performance.now() - since;
-      received += chunk.length;
-      if (waited >= windowMs) {
-        const slow = endWindow();
-        if (slow) throw slow;
-      }
-      yield chunk;
-    }
-  } finally {
-    await chunks.return?.();
-  }
-}
-
-export interface UrlInfo {
-  /** From Content-Disposition, else the path's base name, else `download` (not yet sanitized). */
-  name: string;
-  /** Content-Length of a 200, or the total of a 206's Content-Range; null when not given. */
-  size: number | null;
-  etag: string | null;
-  lastModified: string | null;
-  acceptsRanges: boolean;
-}
-
-export function urlInfo(response: IncomingMessage, url: URL): UrlInfo {
-  const h = response.headers;
-  return {
-    name: nameFromDisposition(header(h['content-disposition'])) ?? nameFromPath(url) ?? 'download',
-    size: response.statusCode === 206 ? (parseContentRange(header(h['content-range']))?.total ?? null) : parseLength(header(h['content-length'])),
-    etag: header(h.etag) ?? null,
-    lastModified: header(h['last-modified']) ?? null,
-    acceptsRanges: /(^|,)\s*bytes\s*(,|$)/i.test(header(h['accept-ranges']) ?? ''),
-  };
-}
-
-function header(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-export function parseLength(value: string | undefined): number | null {
-  if (value === undefined || !/^\s*\d+\s*$/.test(value)) return null;
-  const n = Number(value);
-  return Number.isSafeInteger(n) ? n : null;
-}
-
-/** `bytes 100-199/1000` → {start: 100, end: 199, total: 1000}; total null for `*`. */
-export function parseContentRange(value: string | undefined): { start: number; end: number; total: number | null } | null {
-  const match = /^\s*bytes\s+(\d+)-(\d+)\/(\d+|\*)\s*$/i.exec(value ?? '');
-  if (!match) return null;
-  const total = match[3] === '*' ? null : Number(match[3]);
-  return { start: Number(match[1]), end: Number(match[2]), total };
-}
-
-/** RFC 6266: `filename*` (RFC 8187, percent-encoded UTF-8) wins over `filename`. */
-export function nameFromDisposition(value: string | undefined): string | null {
-  if (!value) return null;
-  const extended = /filename\*\s*=\s*([^']*)'[^']*'([^;]+)/i.exec(value);
-  if (extended?.[2]) {
-    try {
-      const decoded = decodeURIComponent(extended[2].trim().replace(/^"|"$/g, ''));
-      if (decoded.trim()) return decoded;
-    } catch {
-      // A malformed escape: fall back to the plain filename.
-    }
-  }
-  const plain = /(?:^|;)\s*filename\s*=\s*(?:"((?:\\.|[^"\\])*)"|([^;]*))/i.exec(value);
-  const name = plain?.[1]?.replace(/\\(.)/g, '$1') ?? plain?.[2]?.trim();
-  return name ? name : null;
-}
-
-function nameFromPath(url: URL): string | null {
-  const last = url.pathname.split('/').filter(Boolean).at(-1);
-  if (!last) return null;
-  try {
-    return decodeURIComponent(last);
-  } catch {
-    return last;
-  }
 }

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { transferSchema, type TransferRecord } from '../../src/store/schema.js';
-import type { SourcePart } from '../../src/transfer/chunker.js';
-import { LowSpeedError, UrlSourceError } from '../../src/errors.js';
-import { openUrlSource, type UrlPartSource } from '../../src/transfer/url-source.js';
-import { startHttpsServer, TEST_CA, type FileRoute, type TestHttpsServer } from '../support/https-server.js';
-import { seededBytes } from '../support/random-file.js';
+import { transferSchema, type TransferRecord } from '../../../src/store/schema.js';
+import type { SourcePart } from '../../../src/transfer/chunker.js';
+import { LowSpeedError, UrlSourceError } from '../../../src/errors.js';
+import { openUrlSource, type UrlPartSource } from '../../../src/transfer/url/source.js';
+import { startHttpsServer, TEST_CA, type FileRoute, type TestHttpsServer } from '../../support/https-server.js';
+import { seededBytes } from '../../support/random-file.js';
 
 const CHUNK = 64 * 1024;
 const DATA = seededBytes(3 * CHUNK + 12_345, 7);

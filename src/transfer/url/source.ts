@@ -4,41 +4,31 @@
  * part being filled; the socket is not read while the orchestrator is busy, so TCP holds the
  * rest back).
  *
- * Resume and the whole-file hash. The orchestrator wants the sha256 of every byte, but a
- * resume with a Range request never sees the bytes before the range. So the whole-file hash
- * runs on ResumableSha256, and its state at a part boundary is saved in the record
- * (`source.hash_checkpoint`, written by the transfer manager once every part before that
- * boundary is confirmed). A resume then asks for `Range: bytes=<checkpoint>-` with `If-Range`
- * (the ETag, else Last-Modified), restores the hash state and replays the confirmed parts
- * before the checkpoint from their records (no data: the orchestrator skips them), so only
- * the rest is downloaded. Without Range support, a usable validator or a checkpoint, it reads
- * again from byte 0 and the orchestrator compares the posted parts' hashes, as for files.
- * A changed ETag / Last-Modified / size ends the transfer in `error`: never a mixed file.
+ * The whole-file hash runs on ResumableSha256 so that a resume with a Range request, which
+ * never sees the bytes before the range, still hashes every byte: where a resume starts and
+ * the checkpoints that allow it are resume/url.ts. Here the download starts there (`Range`
+ * with `If-Range`), a broken connection is picked up once the same way, and every response
+ * is checked against the record: a changed ETag / Last-Modified / size ends the transfer in
+ * `error`: never a mixed file.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Logger } from '../log.js';
-import type { TransferRecord, UrlSource } from '../store/schema.js';
-import type { ProgressStore, StoredTransfer } from '../store/types.js';
-import type { PartSource, SourcePart } from './chunker.js';
-import { ResumableSha256 } from './resumable-hash.js';
-import { abortReason, isAbortError } from './retry.js';
-import { HttpStatusError, UrlSourceError } from '../errors.js';
-import { openUrl, parseContentRange, parseLength, readAtMinimumSpeed, type OpenUrlOptions, type SpeedLimit } from './url-fetch.js';
-import { displayUrl } from './url-policy.js';
-
-export interface HashCheckpoint {
-  offset: number; // bytes: a part boundary
-  state: string; // ResumableSha256.exportState()
-}
+import type { UrlSource } from '../../store/schema.js';
+import type { StoredTransfer } from '../../store/types.js';
+import type { PartSource, SourcePart } from '../chunker.js';
+import { ResumableSha256 } from '../resumable-hash.js';
+import { abortReason, isAbortError } from '../retry.js';
+import { HttpStatusError, UrlSourceError } from '../../errors.js';
+import { parseContentRange, parseLength } from './headers.js';
+import { openUrl, type OpenUrlOptions } from './request.js';
+import { readAtMinimumSpeed, type SpeedLimit } from './speed.js';
+import { displayUrl } from './policy.js';
+import { canResumeWithRange, confirmedPartsBefore, ifRangeValidator, PendingCheckpoints, urlResumePoint, type HashCheckpoint } from '../resume/url.js';
 
 export interface UrlPartSourceOptions extends Omit<OpenUrlOptions, 'headers' | 'signal'>, SpeedLimit {
   maxFileSize: number; // bytes: MAX_FILE_SIZE_BYTES
   signal?: AbortSignal | undefined;
 }
-
-/** Checkpoints kept in memory for parts read but not yet confirmed; the read-ahead is a few messages. */
-const MAX_PENDING_CHECKPOINTS = 256;
 
 /** A broken connection is picked up once with a Range request (SPEC: a read error is retried once). */
 const RECONNECTS = 1;
@@ -51,7 +41,7 @@ export class UrlPartSource implements PartSource {
   readonly #transfer: StoredTransfer;
   readonly #source: UrlSource;
   readonly #options: UrlPartSourceOptions;
-  readonly #checkpoints = new Map<number, string>();
+  readonly #checkpoints = new PendingCheckpoints();
   #whole: string | null = null;
   #used = false;
   /** Where this run's download started (bytes), for tests and logs. */
@@ -70,9 +60,7 @@ export class UrlPartSource implements PartSource {
 
   /** The saved hash state after the byte `offset` (a part boundary this run read), if still held. */
   checkpointAt(offset: number): HashCheckpoint | null {
-    const state = this.#checkpoints.get(offset);
-    for (const key of this.#checkpoints.keys()) if (key < offset) this.#checkpoints.delete(key);
-    return state === undefined ? null : { offset, state };
+    return this.#checkpoints.at(offset);
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<SourcePart> {
@@ -82,7 +70,7 @@ export class UrlPartSource implements PartSource {
     signal?.throwIfAborted();
     const t = this.#transfer;
     const chunkSize = t.chunk_size_bytes;
-    let resume = this.#resumePoint();
+    let resume = urlResumePoint(t);
     let opened = await this.#open(resume?.offset ?? 0, resume !== null);
     // Every way out (the end, an error, a consumer that stops early) closes the response;
     // after the headers nothing else times it out, so a forgotten one would hold its socket.
@@ -93,9 +81,8 @@ export class UrlPartSource implements PartSource {
       let index = 0;
       if (resume) {
         // Parts before the checkpoint were confirmed in an earlier run: replay their records.
-        for (const part of [...t.parts].sort((a, b) => a.index - b.index)) {
-          if (part.offset >= resume.offset) break;
-          yield { index: part.index, offset: part.offset, size: part.size, sha256: part.sha256, data: Buffer.alloc(0) };
+        for (const part of confirmedPartsBefore(t, resume.offset)) {
+          yield part;
           index = part.index + 1;
         }
       }
@@ -109,7 +96,7 @@ export class UrlPartSource implements PartSource {
         const data = filled === part.length ? part : part.subarray(0, filled);
         hash.update(data);
         const out: SourcePart = { index, offset: offset - filled, size: filled, sha256: createHash('sha256').update(data).digest('hex'), data };
-        this.#remember(offset, hash);
+        this.#checkpoints.remember(offset, hash.exportState());
         index++;
         filled = 0;
         part = Buffer.allocUnsafe(partLength(chunkSize, offset, expected));
@@ -139,7 +126,7 @@ export class UrlPartSource implements PartSource {
           opened.response.destroy();
           if (signal?.aborted || isAbortError(error)) throw error;
           if (error instanceof UrlSourceError) throw error;
-          if (reconnects >= RECONNECTS || !this.#canRange()) {
+          if (reconnects >= RECONNECTS || !canResumeWithRange(this.#source)) {
             const announced = expected === null ? '' : ` of the announced ${expected}`;
             throw new UrlSourceError(`the download of ${displayUrl(this.#source.url)} broke after ${offset}${announced} bytes: ${(error as Error).message}`, { cause: error });
           }
@@ -160,41 +147,9 @@ export class UrlPartSource implements PartSource {
     }
   }
 
-  /** The checkpoint to resume from: only with Range support, a validator, and every part before it confirmed. */
-  #resumePoint(): HashCheckpoint | null {
-    const checkpoint = this.#source.hash_checkpoint;
-    if (!checkpoint || checkpoint.offset <= 0 || !this.#canRange()) return null;
-    const byIndex = new Map(this.#transfer.parts.map((p) => [p.index, p]));
-    // The parts before the checkpoint must all be recorded, and end exactly at it.
-    let end = 0;
-    for (let i = 0; end < checkpoint.offset; i++) {
-      const part = byIndex.get(i);
-      if (!part || part.offset !== end) return null;
-      end += part.size;
-    }
-    if (end !== checkpoint.offset) return null;
-    try {
-      ResumableSha256.restore(checkpoint.state);
-    } catch {
-      return null;
-    }
-    return checkpoint;
-  }
-
-  /** If-Range needs a strong ETag or a Last-Modified date. */
-  #validator(): string | null {
-    const { etag, last_modified } = this.#source;
-    if (etag && !etag.startsWith('W/')) return etag;
-    return last_modified;
-  }
-
   /** Whether a resume can skip the confirmed parts with a Range request (given a checkpoint). */
   canResumeWithRange(): boolean {
-    return this.#canRange();
-  }
-
-  #canRange(): boolean {
-    return this.#source.accepts_ranges && this.#validator() !== null;
+    return canResumeWithRange(this.#source);
   }
 
   /**
@@ -202,7 +157,7 @@ export class UrlPartSource implements PartSource {
    * answered the whole file (200) instead: the ETag still matches, it just did not do Range.
    */
   async #open(from: number, ranged: boolean): Promise<{ response: IncomingMessage; closed: Promise<Error | null>; total: number | null; restarted: boolean }> {
-    const validator = this.#validator();
+    const validator = ifRangeValidator(this.#source);
     const headers: Record<string, string> = ranged && from > 0 && validator ? { range: `bytes=${from}-`, 'if-range': validator } : {};
     let opened;
     try {
@@ -253,80 +208,10 @@ export class UrlPartSource implements PartSource {
     }
     throw new UrlSourceError(`${displayUrl(this.#source.url)} sent more than this bot's limit of ${this.#options.maxFileSize} bytes (MAX_FILE_SIZE_BYTES); stopped there`);
   }
-
-  #remember(offset: number, hash: ResumableSha256): void {
-    this.#checkpoints.set(offset, hash.exportState());
-    // Bounded even if nobody asks for checkpoints (the CLI, tests).
-    if (this.#checkpoints.size > MAX_PENDING_CHECKPOINTS) {
-      const oldest = this.#checkpoints.keys().next().value;
-      if (oldest !== undefined) this.#checkpoints.delete(oldest);
-    }
-  }
 }
 
 /** The next part's buffer: a whole part, or what is left of a known size. */
 function partLength(chunkSize: number, offset: number, expected: number | null): number {
   if (expected === null) return chunkSize;
   return Math.max(1, Math.min(chunkSize, expected - offset));
-}
-
-/**
- * What a run of a URL transfer adds to the orchestrator's dependencies: the source, and the
- * saving of hash checkpoints as parts are confirmed (so the next resume can use Range).
- * The orchestrator stays unaware of them; `flush()` waits for the last checkpoint write.
- */
-export function urlRunHooks(deps: { store: ProgressStore; log: Logger; options: Omit<UrlPartSourceOptions, 'signal'> }): {
-  openSource: (transfer: StoredTransfer, signal: AbortSignal) => PartSource;
-  onProgress: (transfer: StoredTransfer) => void;
-  flush: () => Promise<void>;
-} {
-  let current: UrlPartSource | null = null;
-  let saved = 0;
-  let writes: Promise<void> = Promise.resolve();
-  const write = (id: string, change: (draft: TransferRecord) => void, what: string) => {
-    writes = writes.then(() =>
-      deps.store.update(id, change).then(
-        () => undefined,
-        (err: unknown) => deps.log.warn({ err, transfer_id: id }, `could not save ${what}`),
-      ),
-    );
-  };
-  return {
-    openSource(transfer, signal) {
-      current = openUrlSource(transfer, { ...deps.options, signal });
-      saved = transfer.source.kind === 'url' ? (transfer.source.hash_checkpoint?.offset ?? 0) : 0;
-      if (transfer.parts.length > 0 && !current.canResumeWithRange()) {
-        write(transfer.id, (d) => void d.notes.push('resume: the server gave no Range support or no ETag/Last-Modified; downloading again from byte 0 and checking the posted parts against it'), 'a note');
-      }
-      return current;
-    },
-    onProgress(transfer) {
-      if (!current) return;
-      const end = confirmedPrefixEnd(transfer);
-      if (end <= saved) return;
-      const checkpoint = current.checkpointAt(end);
-      if (!checkpoint) return;
-      saved = end;
-      write(
-        transfer.id,
-        (d) => {
-          if (d.source.kind === 'url') d.source.hash_checkpoint = { ...checkpoint };
-        },
-        'a hash checkpoint',
-      );
-    },
-    flush: () => writes,
-  };
-}
-
-/** Bytes covered by the parts confirmed without a gap from part 0. */
-function confirmedPrefixEnd(transfer: StoredTransfer): number {
-  const byIndex = new Map(transfer.parts.map((p) => [p.index, p]));
-  let end = 0;
-  for (let i = 0; i < byIndex.size; i++) {
-    const part = byIndex.get(i);
-    if (!part || part.offset !== end) break;
-    end += part.size;
-  }
-  return end;
 }

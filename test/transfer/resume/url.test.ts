@@ -1,13 +1,13 @@
 /** The orchestrator over a URL source: unknown sizes, and a resume that downloads only the rest. */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryStore } from '../../src/store/memory-store.js';
-import { runTransfer, type TransferDeps } from '../../src/transfer/orchestrator.js';
-import { newTransferId } from '../../src/transfer/plan.js';
-import { urlRunHooks } from '../../src/transfer/url-source.js';
-import { startHttpsServer, TEST_CA, type TestHttpsServer } from '../support/https-server.js';
-import { seededBytes } from '../support/random-file.js';
-import { captureLogger, FakeSink } from './fakes.js';
+import { MemoryStore } from '../../../src/store/memory-store.js';
+import { runTransfer, type TransferDeps } from '../../../src/transfer/orchestrator.js';
+import { newTransferId } from '../../../src/transfer/plan.js';
+import { urlRunHooks } from '../../../src/transfer/resume/url-checkpoints.js';
+import { startHttpsServer, TEST_CA, type TestHttpsServer } from '../../support/https-server.js';
+import { seededBytes } from '../../support/random-file.js';
+import { captureLogger, FakeSink } from '../fakes.js';
 
 const CHUNK = 16 * 1024; // bytes
 const DATA = seededBytes(10 * CHUNK + 5, 3);
