@@ -18,20 +18,14 @@
  * probe with bounded exponential backoff writes them once the disk allows, then tells the
  * `onWritable` listeners (the bot resumes the transfers it paused).
  */
-import { promises as fsp, type Stats } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { DiskWriteError, errnoCode, StaleWriteError, StoreError, type DiskCondition } from '../errors.js';
+import { DiskWriteError, errnoCode, StaleWriteError, type DiskCondition } from '../errors.js';
 import { isLeftoverName, writeFileDurably } from '../fs/durable-write.js';
-import { applyChange, buildNewRecord, describeIssues, sealRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
+import { applyChange, buildNewRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
 import { acquireLock, type HeldLock } from './lock.js';
-import {
-  emptyProgressFile,
-  progressFileSchema,
-  SCHEMA_VERSION,
-  type ProgressFile,
-  type TransferRecord,
-  type TransferStatus,
-} from './schema.js';
+import { identityOf, parseProgressText, readWithIdentity, sameIdentity, stateOf, type FileIdentity, type FileState } from './parse.js';
+import { emptyProgressFile, type ProgressFile, type TransferRecord, type TransferStatus } from './schema.js';
 import type { NewTransfer, ProgressStore, TransferSummary } from './types.js';
 
 export interface FileStoreOptions {
@@ -74,97 +68,6 @@ const REFUSALS: Readonly<Record<string, DiskCondition>> = {
   EACCES: 'not permitted',
   EIO: 'I/O error',
 };
-
-/** What identifies one version of the file without reading it: a rename changes `ino`. */
-interface FileIdentity {
-  dev: number;
-  ino: number;
-  size: number;
-  mtimeMs: number;
-  ctimeMs: number;
-}
-
-function identityOf(stats: Stats): FileIdentity {
-  return { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs, ctimeMs: stats.ctimeMs };
-}
-
-function sameIdentity(a: FileIdentity | undefined, b: FileIdentity | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
-}
-
-
-/**
- * Parses and validates the file's text; throws StoreError naming the file and the problem.
- * Never writes anything: a bad file is left for a human to look at.
- */
-export function parseProgressText(file: string, text: string): ProgressFile {
-  if (text.length === 0) throw new StoreError(file, 'the file is empty (0 bytes), not valid JSON');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new StoreError(file, `not valid JSON (${error instanceof Error ? error.message : String(error)})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new StoreError(file, 'the top level is not a JSON object');
-  }
-  const version = (value as { schema_version?: unknown }).schema_version;
-  if (typeof version === 'number' && version > SCHEMA_VERSION) {
-    throw new StoreError(
-      file,
-      `schema_version ${version} is newer than this version of discord-file-splitter understands (${SCHEMA_VERSION}); upgrade discord-file-splitter`,
-    );
-  }
-  const parsed = progressFileSchema.safeParse(value);
-  if (!parsed.success) throw new StoreError(file, `does not match the schema: ${describeIssues(parsed.error.issues)}`);
-  if (parsed.data.schema_version < SCHEMA_VERSION) {
-    throw new StoreError(file, `schema_version ${parsed.data.schema_version} is older than ${SCHEMA_VERSION}; run the upgrade command first`);
-  }
-  const seen = new Set<string>();
-  for (const transfer of parsed.data.active_transfers) {
-    if (seen.has(transfer.id)) throw new StoreError(file, `transfer ${transfer.id} appears twice in active_transfers`);
-    seen.add(transfer.id);
-  }
-  return parsed.data;
-}
-
-async function readWithIdentity(file: string): Promise<{ text: string; identity: FileIdentity } | undefined> {
-  let handle: fsp.FileHandle;
-  try {
-    handle = await fsp.open(file, 'r');
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return undefined;
-    throw new StoreError(file, `cannot be opened (${errnoCode(error) ?? String(error)})`);
-  }
-  try {
-    // fstat on the handle we read from, so the identity matches the text exactly.
-    const identity = identityOf(await handle.stat());
-    const text = await handle.readFile('utf8');
-    return { text, identity };
-  } catch (error) {
-    throw new StoreError(file, `cannot be read (${errnoCode(error) ?? String(error)})`);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Reads and validates a progress file without locking or writing it (for tools). */
-export async function readProgressFile(filePath: string): Promise<ProgressFile> {
-  const loaded = await readWithIdentity(filePath);
-  if (loaded === undefined) throw new StoreError(filePath, 'does not exist');
-  return parseProgressText(filePath, loaded.text);
-}
-
-/** The whole file in memory: `top` keeps unknown top-level fields and their order. */
-export interface FileState {
-  top: ProgressFile;
-  records: Map<string, TransferRecord>;
-}
-
-function stateOf(data: ProgressFile): FileState {
-  return { top: data, records: new Map(data.active_transfers.map((t) => [t.id, sealRecord(t)])) };
-}
 
 /**
  * The file's layout: JSON with a one-space indent, except that a transfer's
