@@ -21,8 +21,8 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DiskWriteError, errnoCode, StaleWriteError, type DiskCondition } from '../errors.js';
-import { isLeftoverName, writeFileDurably } from '../fs/durable-write.js';
 import { applyChange, buildNewRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
+import { removeLeftoverTempFiles, writeDurably } from './durable.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import { identityOf, parseProgressText, readWithIdentity, sameIdentity, stateOf, type FileIdentity, type FileState } from './parse.js';
 import { emptyProgressFile, type ProgressFile, type TransferRecord, type TransferStatus } from './schema.js';
@@ -69,30 +69,6 @@ const REFUSALS: Readonly<Record<string, DiskCondition>> = {
   EACCES: 'not permitted',
   EIO: 'I/O error',
 };
-
-/**
- * Writes the file durably and returns the unlink of the replaced version, which the caller
- * runs once the write is acknowledged (why it is kept for a moment: see keepPrevious in
- * durable-write.ts).
- */
-function writeDurably(file: string, text: string | Buffer): Promise<(() => Promise<void>) | undefined> {
-  return writeFileDurably(file, text, { deferDrop: true });
-}
-
-/**
- * Temp files and replaced versions a SIGKILL or power loss left behind (isLeftoverName), and
- * write-file-atomic's `<file>.<uint32>` from versions before writeFileDurably. Only called
- * while holding the lock, so no writer is active.
- */
-async function removeLeftoverTempFiles(file: string): Promise<void> {
-  const base = path.basename(file);
-  const entries = await fsp.readdir(path.dirname(file)).catch(() => [] as string[]);
-  for (const entry of entries) {
-    if (isLeftoverName(base, entry) || (entry.startsWith(base) && /^\.\d+$/.test(entry.slice(base.length)))) {
-      await fsp.unlink(path.join(path.dirname(file), entry)).catch(() => {});
-    }
-  }
-}
 
 interface Waiter<T> {
   resolve(value: T): void;
