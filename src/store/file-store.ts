@@ -20,11 +20,12 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { DiskWriteError, errnoCode, StaleWriteError, type DiskCondition } from '../errors.js';
+import { DiskWriteError, errnoCode, StaleWriteError } from '../errors.js';
 import { applyChange, buildNewRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
 import { removeLeftoverTempFiles, writeDurably } from './durable.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import { identityOf, parseProgressText, readWithIdentity, sameIdentity, stateOf, type FileIdentity, type FileState } from './parse.js';
+import { PROBE_DEFAULTS, probeDelayMs, REFUSALS, type ProbeOptions } from './refusal.js';
 import { emptyProgressFile, type ProgressFile, type TransferRecord, type TransferStatus } from './schema.js';
 import { serialize, serializeCached, type SerializeBuffer } from './serialize.js';
 import type { NewTransfer, ProgressStore, TransferSummary } from './types.js';
@@ -36,39 +37,6 @@ export interface FileStoreOptions {
   /** How often held changes are tried again after the disk refused them. */
   probe?: ProbeOptions;
 }
-
-/** After a refusal, held changes are tried again `firstMs` later, then doubling up to `maxMs`. */
-export interface ProbeOptions {
-  firstMs: number;
-  maxMs: number;
-}
-
-const PROBE_DEFAULTS = {
-  firstMs: 500, // ms
-  maxMs: 30_000, // ms: a freed disk is noticed within half a minute
-} as const satisfies ProbeOptions;
-
-/** The wait before the `attempt`-th try (1-based) after a refusal: doubling, capped. */
-export function probeDelayMs(attempt: number, options: ProbeOptions): number {
-  return Math.min(options.maxMs, options.firstMs * 2 ** (attempt - 1));
-}
-
-/**
- * Errors that mean the disk refuses writes for now, not that the file or the change is bad:
- * full (ENOSPC, EDQUOT), read-only (EROFS: an operator, or the kernel after disk errors), not
- * permitted (EPERM from `chattr +i`, EACCES from a changed folder mode: the store wrote beside
- * the file when it took the lock, so these changed under it and can be changed back), failing
- * (EIO). A refused write leaves the last good file in place, so holding the changes and
- * trying again is safe. Anything else (a corrupt file, a bug) still rejects and drops them.
- */
-const REFUSALS: Readonly<Record<string, DiskCondition>> = {
-  ENOSPC: 'disk full',
-  EDQUOT: 'disk full',
-  EROFS: 'read-only',
-  EPERM: 'not permitted',
-  EACCES: 'not permitted',
-  EIO: 'I/O error',
-};
 
 interface Waiter<T> {
   resolve(value: T): void;
