@@ -17,10 +17,15 @@
  * refused changes stay in memory ("held"), callers learn why through DiskWriteError, and a
  * probe with bounded exponential backoff writes them once the disk allows, then tells the
  * `onWritable` listeners (the bot resumes the transfers it paused).
+ *
+ * This file is the store and its writer loop; the parts it uses live beside it: reading and
+ * validating the file (parse.ts), its layout (serialize.ts), the durable write (durable.ts),
+ * queued changes and their stale check (write-queue.ts), what counts as a refusal and the
+ * probe's backoff (refusal.ts).
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { DiskWriteError, errnoCode, StaleWriteError } from '../errors.js';
+import { DiskWriteError, errnoCode } from '../errors.js';
 import { applyChange, buildNewRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
 import { removeLeftoverTempFiles, writeDurably } from './durable.js';
 import { acquireLock, type HeldLock } from './lock.js';
@@ -29,6 +34,7 @@ import { PROBE_DEFAULTS, probeDelayMs, REFUSALS, type ProbeOptions } from './ref
 import { emptyProgressFile, type ProgressFile, type TransferRecord, type TransferStatus } from './schema.js';
 import { serialize, serializeCached, type SerializeBuffer } from './serialize.js';
 import type { NewTransfer, ProgressStore, TransferSummary } from './types.js';
+import { applyOp, settle, type Op, type Waiter } from './write-queue.js';
 
 export interface FileStoreOptions {
   /** Take the advisory lock beside the file (default true); tools reading alongside pass false. */
@@ -36,60 +42,6 @@ export interface FileStoreOptions {
   now?: () => Date;
   /** How often held changes are tried again after the disk refused them. */
   probe?: ProbeOptions;
-}
-
-interface Waiter<T> {
-  resolve(value: T): void;
-  reject(error: unknown): void;
-}
-
-type Op =
-  | { kind: 'create'; record: TransferRecord; waiter: Waiter<TransferRecord> }
-  | { kind: 'update'; record: TransferRecord; basedOn: string; waiter: Waiter<TransferRecord> }
-  | { kind: 'prune'; expected: Map<string, string>; removed: string[]; waiter: Waiter<string[]> };
-
-/**
- * Applies one queued change to `records` (mutating the map, never the records), or returns
- * why it cannot be applied on top of this state.
- */
-function applyOp(records: Map<string, TransferRecord>, op: Op): StaleWriteError | undefined {
-  switch (op.kind) {
-    case 'create':
-      if (records.has(op.record.id)) {
-        return new StaleWriteError(`transfer ${op.record.id} was created by another writer meanwhile`);
-      }
-      records.set(op.record.id, op.record);
-      return undefined;
-    case 'update': {
-      const current = records.get(op.record.id);
-      if (current === undefined) {
-        return new StaleWriteError(`transfer ${op.record.id} was removed from the progress file by another writer`);
-      }
-      if (current.updated_at !== op.basedOn) {
-        return new StaleWriteError(
-          `transfer ${op.record.id} is at updated_at ${current.updated_at} in the progress file, not at ` +
-            `${op.basedOn} that this change was based on (another writer changed it, or an earlier change ` +
-            `to it failed); the change was not written`,
-        );
-      }
-      records.set(op.record.id, op.record);
-      return undefined;
-    }
-    case 'prune':
-      op.removed = [];
-      for (const [id, updatedAt] of op.expected) {
-        if (records.get(id)?.updated_at === updatedAt) {
-          records.delete(id);
-          op.removed.push(id);
-        }
-      }
-      return undefined;
-  }
-}
-
-function settle(op: Op): void {
-  if (op.kind === 'prune') op.waiter.resolve([...op.removed]);
-  else op.waiter.resolve(op.record);
 }
 
 export class FileStore implements ProgressStore {
