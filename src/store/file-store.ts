@@ -26,7 +26,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { DiskWriteError, errnoCode } from '../errors.js';
-import { applyChange, buildNewRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
+import { applyChange, buildNewRecord, duplicateTransfer, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
 import { removeLeftoverTempFiles, writeDurably } from './durable.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import { identityOf, parseProgressText, readWithIdentity, sameIdentity, stateOf, type FileIdentity, type FileState } from './parse.js';
@@ -129,7 +129,7 @@ export class FileStore implements ProgressStore {
   async create(transfer: NewTransfer): Promise<TransferRecord> {
     this.#assertOpen();
     const record = buildNewRecord(transfer, this.#now());
-    if (this.#view.has(record.id)) throw new Error(`transfer ${record.id} already exists`);
+    if (this.#view.has(record.id)) throw duplicateTransfer(record.id);
     return this.#enqueue<TransferRecord>((waiter) => ({ kind: 'create', record, waiter }));
   }
 
