@@ -137,6 +137,11 @@ export function unknownTransfer(id: string): Error {
   return new Error(`unknown transfer ${id}`);
 }
 
+/** What `create` throws when the store already holds a transfer with that id. */
+export function duplicateTransfer(id: string): Error {
+  return new Error(`transfer ${id} already exists`);
+}
+
 /**
  * `updated_at` doubles as the record's version for stale-write detection, so it must move
  * forward on every change even when two changes land in the same millisecond.

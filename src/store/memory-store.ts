@@ -2,7 +2,7 @@
  * A progress store kept in memory only: same rules as the file store (shared through
  * apply.ts), no disk. For tests of the orchestrator and for dry runs.
  */
-import { applyChange, buildNewRecord, sealRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
+import { applyChange, buildNewRecord, duplicateTransfer, sealRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
 import { transferSchema, type TransferRecord, type TransferStatus } from './schema.js';
 import type { NewTransfer, ProgressStore, StoredTransfer, TransferSummary } from './types.js';
 
@@ -39,7 +39,7 @@ export class MemoryStore implements ProgressStore {
   async create(transfer: NewTransfer): Promise<TransferRecord> {
     this.#assertOpen();
     const record = buildNewRecord(transfer, this.#now());
-    if (this.#records.has(record.id)) throw new Error(`transfer ${record.id} already exists`);
+    if (this.#records.has(record.id)) throw duplicateTransfer(record.id);
     this.#records.set(record.id, record);
     return record;
   }

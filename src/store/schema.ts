@@ -32,7 +32,7 @@ export const urlSourceSchema = z.looseObject({
   accepts_ranges: z.boolean().default(false),
   /**
    * The whole-file hash state after the first `offset` bytes, all confirmed: a resume with a
-   * Range request starts there (src/transfer/url-source.ts).
+   * Range request starts there (src/transfer/resume/url.ts).
    */
   hash_checkpoint: z
     .looseObject({ offset: z.number().int().nonnegative(), state: z.string() })

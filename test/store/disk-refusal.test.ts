@@ -11,7 +11,9 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { DiskWriteError } from '../../src/errors.js';
-import { FileStore, probeDelayMs, readProgressFile } from '../../src/store/file-store.js';
+import { FileStore } from '../../src/store/file-store.js';
+import { readProgressFile } from '../../src/store/parse.js';
+import { probeDelayMs } from '../../src/store/refusal.js';
 import { immutableSupported, mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
 import { failStat, makeTempDir, samplePart, sampleTransfer } from './helpers.js';
 

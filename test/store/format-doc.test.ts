@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
-import { parseProgressText, serialize } from '../../src/store/file-store.js';
+import { parseProgressText } from '../../src/store/parse.js';
+import { serialize } from '../../src/store/serialize.js';
 import {
   fileSourceSchema,
   partRecordSchema,

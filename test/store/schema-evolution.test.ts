@@ -6,7 +6,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { StoreError } from '../../src/errors.js';
-import { FileStore, readProgressFile } from '../../src/store/file-store.js';
+import { FileStore } from '../../src/store/file-store.js';
+import { readProgressFile } from '../../src/store/parse.js';
 import { makeTempDir } from './helpers.js';
 
 let dir: string;

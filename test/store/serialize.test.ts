@@ -2,7 +2,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileStore, serialize, serializeCached, type FileState } from '../../src/store/file-store.js';
+import { FileStore } from '../../src/store/file-store.js';
+import type { FileState } from '../../src/store/parse.js';
+import { serialize, serializeCached } from '../../src/store/serialize.js';
 import { buildNewRecord, applyChange } from '../../src/store/apply.js';
 import type { ProgressFile, TransferRecord } from '../../src/store/schema.js';
 import { makeTempDir, sampleTransfer, seededRandom } from './helpers.js';

@@ -7,7 +7,8 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { FileStore, readProgressFile } from '../../src/store/file-store.js';
+import { FileStore } from '../../src/store/file-store.js';
+import { readProgressFile } from '../../src/store/parse.js';
 import { startFixture, type Child } from './child.js';
 import { makeTempDir, seededRandom } from './helpers.js';
 

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { StaleWriteError } from '../../src/errors.js';
-import { FileStore, readProgressFile } from '../../src/store/file-store.js';
+import { FileStore } from '../../src/store/file-store.js';
+import { readProgressFile } from '../../src/store/parse.js';
 import { makeTempDir, sampleTransfer } from './helpers.js';
 
 let cleanup: () => Promise<void>;

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DiskWriteError } from '../../src/errors.js';
-import { FileStore, readProgressFile } from '../../src/store/file-store.js';
+import { FileStore, readProgressFile } from '../../src/store/index.js';
 import { planFileTransfer } from '../../src/transfer/new-transfer.js';
 import { runTransfer, type TransferDeps } from '../../src/transfer/orchestrator.js';
 import { writeSeededFile } from '../support/random-file.js';
