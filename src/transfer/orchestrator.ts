@@ -60,6 +60,11 @@ export interface TransferDeps {
   onProgress?: ((transfer: StoredTransfer) => void) | undefined;
   /** Called once when the disk refuses a progress write and the run pauses (see the top of this file). */
   onPaused?: ((error: DiskWriteError) => void) | undefined;
+  /**
+   * Called just before the run writes its end state (`complete` or not), so that from the
+   * moment the record leaves `in_progress` its caller knows the run is only settling.
+   */
+  onEnding?: (() => void) | undefined;
   /** Counts posted parts and retries for /metrics; absent, nothing is counted. */
   metrics?: Metrics | undefined;
 }
@@ -291,6 +296,7 @@ class TransferRun {
     if (posted === this.#foundManifest) {
       this.#log.info({ event: 'manifest_found', transfer_id: this.#id, message_id: posted.message_id }, 'posted manifest recorded without posting it again');
     }
+    this.#deps.onEnding?.();
     await this.#save((draft) => {
       draft.manifest_message_id = posted.message_id;
       draft.file_sha256 = fileSha256;
@@ -335,6 +341,7 @@ class TransferRun {
   async #finish(): Promise<StoredTransfer> {
     if (this.#record.status === 'complete') return this.#record;
     const ending = this.#outcome.ending(this.#record, this.#signal, this.#abortStatus());
+    this.#deps.onEnding?.();
     await this.#save(ending.change);
     const partsDone = this.#record.parts.length;
     if (ending.kind === 'aborted') {

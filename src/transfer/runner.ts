@@ -319,6 +319,10 @@ export class TransferRunner {
         metrics: this.#deps.metrics,
         config: this.#deps.orchestrator,
         onPaused: () => this.#paused.add(id),
+        // From here the record says how it ended: a /resume must not be refused as "running".
+        onEnding: () => {
+          run.settling = true;
+        },
         onProgress: (t) => {
           run.latest = t;
           url?.onProgress(t);
