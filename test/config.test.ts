@@ -1,5 +1,8 @@
 /** loadConfig (SPEC section 4): defaults, empty keys, every bad key at once, the types it returns. */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import dotenv from 'dotenv';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { DEFAULTS, loadConfig, type Config } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
@@ -227,6 +230,12 @@ describe('loadConfig', () => {
       const expected = key === 'FILES_ROOT' || key === 'PROGRESS_FILE_PATH' ? path.resolve(String(value)) : value;
       expect(config[key as keyof Config], key).toStrictEqual(expected);
     }
+  });
+
+  it('GIVEN .env.example copied as it is THEN every key it shows is the default', () => {
+    const example = dotenv.parse(readFileSync(fileURLToPath(new URL('../.env.example', import.meta.url)), 'utf8'));
+    expect(Object.keys(example)).toEqual(KEYS);
+    expect(loadConfig(example)).toStrictEqual(DOCUMENTED_DEFAULTS);
   });
 
   it('THEN the Config type is what the rest of the code reads', () => {
