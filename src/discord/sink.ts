@@ -8,7 +8,7 @@ import { DiscordAPIError, Routes, type REST } from 'discord.js';
 import { SinkError } from '../errors.js';
 import { isSourceChanged, sourceChangedError, type ChunkSink, type OutgoingPart, type PostedPart, type Reconciled, type SendOptions } from '../transfer/sink.js';
 import type { Manifest } from '../transfer/manifest.js';
-import { manifestName, partName, partSlice } from '../transfer/plan.js';
+import { DEFAULT_ATTACHMENT_LIMIT, manifestName, partName, partSlice } from '../transfer/plan.js';
 import { classifyRestError } from './classify.js';
 import { MultipartBody, type MultipartFile } from './multipart.js';
 
@@ -59,7 +59,7 @@ export class DiscordSink implements ChunkSink {
         const limit = transfer.attachment_size_limit;
         const sizes = parts.map((p) => `${p.name} (${p.size} bytes)`).join(', ');
         throw new SinkError(
-          `Discord refused ${sizes} as too large; the interaction reported an attachment limit of ${limit ?? 'none (10485760 assumed)'} bytes`,
+          `Discord refused ${sizes} as too large; the interaction reported an attachment limit of ${limit ?? `none (${DEFAULT_ATTACHMENT_LIMIT} assumed)`} bytes`,
           'too_large',
           'too_large',
           { cause: error },
