@@ -1,12 +1,6 @@
 import path from 'node:path';
-import {
-  ChannelType,
-  PermissionFlagsBits,
-  SlashCommandBuilder,
-  type ChatInputCommandInteraction,
-  type SlashCommandChannelOption,
-  type SlashCommandIntegerOption,
-} from 'discord.js';
+import { SlashCommandBuilder, type SlashCommandChannelOption, type SlashCommandIntegerOption } from '@discordjs/builders';
+import { ChannelType, PermissionFlagsBits, type ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../errors.js';
 import { fitMessage } from '../discord/message-text.js';
 import { callerOf, canStartTransfers, missingToPost, POSTING_PERMISSIONS, resolvedChannelPermissions } from '../discord/permissions.js';
