@@ -3,7 +3,8 @@ import { z } from 'zod';
 
 export const MANIFEST_FORMAT = 'discord-file-splitter/manifest';
 
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+/** A sha256 digest as the manifest and the progress file write it: 64 lowercase hex digits. */
+export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest');
 
 export const manifestSchema = z.looseObject({
   format: z.literal(MANIFEST_FORMAT),
