@@ -1,13 +1,12 @@
 #!/usr/bin/env node
-// Runs the built CLI when `npm run build` produced it, else the TypeScript source through tsx.
+// Runs the CLI that `npm run build` compiles into dist/ (`npm install` builds it, through `prepare`).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const built = new URL('../dist/cli/main.js', import.meta.url);
-if (existsSync(fileURLToPath(built))) {
-  await import(built.href);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import(new URL('../src/cli/main.ts', import.meta.url).href);
+if (!existsSync(fileURLToPath(built))) {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  process.stderr.write(`error: the command line is not built (no ${fileURLToPath(built)}): run \`npm run build\` in ${root}\n`);
+  process.exit(1);
 }
+await import(built.href);

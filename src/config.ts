@@ -7,10 +7,14 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
+/**
+ * The defaults of SPEC section 4, each of the type its key's rule (below) gives. An unset key
+ * not listed here is off (DISCORD_TOKEN, METRICS_PORT, DEV_GUILD_ID) or an empty list.
+ */
 export const DEFAULTS = {
   DISCORD_API_URL: 'https://discord.com/api',
-  FILES_ROOT: './files',
-  PROGRESS_FILE_PATH: './transfer_progress.json',
+  FILES_ROOT: './files', // from the working directory
+  PROGRESS_FILE_PATH: './transfer_progress.json', // from the working directory
   DEFAULT_CHUNK_SIZE_BYTES: 8_000_000, // bytes
   MAX_CHUNKS_PER_MESSAGE: 3,
   MAX_PARALLEL_UPLOADS: 1,
@@ -28,7 +32,7 @@ export const DEFAULTS = {
   URL_HEADERS_TIMEOUT_MS: 30_000, // ms, per hop
   URL_MIN_BYTES_PER_SECOND: 1_024, // bytes per second
   URL_LOW_SPEED_WINDOW_MS: 60_000, // ms of waiting for the server
-} as const;
+} as const satisfies { [K in keyof Rules]?: z.output<Rules[K]> };
 
 /** Discord refuses more than 10 attachments in one message. */
 export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
@@ -71,44 +75,54 @@ const bool = z
   .refine((s) => ['true', 'false', '1', '0', 'yes', 'no'].includes(s), 'must be true or false')
   .transform((s) => s === 'true' || s === '1' || s === 'yes');
 
-/** Empty strings count as unset, as they do in a `.env` written from `.env.example`. */
-const optional = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
-
-const schema = z.object({
-  DISCORD_TOKEN: optional(z.string().min(1)),
-  DISCORD_API_URL: optional(z.url({ protocol: /^https?$/ })).transform((v) => v ?? DEFAULTS.DISCORD_API_URL),
-  FILES_ROOT: optional(z.string()).transform((v) => path.resolve(v ?? DEFAULTS.FILES_ROOT)),
-  PROGRESS_FILE_PATH: optional(z.string().regex(/\.json$/, 'must end in .json')).transform((v) =>
-    path.resolve(v ?? DEFAULTS.PROGRESS_FILE_PATH),
-  ),
-  DEFAULT_CHUNK_SIZE_BYTES: optional(int(1)).transform((v) => v ?? DEFAULTS.DEFAULT_CHUNK_SIZE_BYTES),
-  MAX_CHUNKS_PER_MESSAGE: optional(int(1, MAX_ATTACHMENTS_PER_MESSAGE)).transform(
-    (v) => v ?? DEFAULTS.MAX_CHUNKS_PER_MESSAGE,
-  ),
-  MAX_PARALLEL_UPLOADS: optional(int(1, 16)).transform((v) => v ?? DEFAULTS.MAX_PARALLEL_UPLOADS),
-  RETRY_LIMIT_PER_CHUNK: optional(int(0, 100)).transform((v) => v ?? DEFAULTS.RETRY_LIMIT_PER_CHUNK),
-  RETRY_BACKOFF_BASE_MS: optional(int(0, 600_000)).transform((v) => v ?? DEFAULTS.RETRY_BACKOFF_BASE_MS),
-  UPLOAD_TIMEOUT_MS: optional(int(100, 3_600_000)).transform((v) => v ?? DEFAULTS.UPLOAD_TIMEOUT_MS),
-  HASH_ALGO: optional(z.literal('sha256', 'only sha256 is supported')).transform(() => 'sha256' as const),
-  MAX_FILE_SIZE_BYTES: optional(int(1)).transform((v) => v ?? DEFAULTS.MAX_FILE_SIZE_BYTES),
-  MAX_ACTIVE_TRANSFERS: optional(int(1, 1000)).transform((v) => v ?? DEFAULTS.MAX_ACTIVE_TRANSFERS),
+/** What each key accepts when it is set, in the order problems are listed. */
+const rules = {
+  DISCORD_TOKEN: z.string().min(1).optional(),
+  DISCORD_API_URL: z.url({ protocol: /^https?$/ }),
+  FILES_ROOT: z.string(),
+  PROGRESS_FILE_PATH: z.string().regex(/\.json$/, 'must end in .json'),
+  DEFAULT_CHUNK_SIZE_BYTES: int(1),
+  MAX_CHUNKS_PER_MESSAGE: int(1, MAX_ATTACHMENTS_PER_MESSAGE),
+  MAX_PARALLEL_UPLOADS: int(1, 16),
+  RETRY_LIMIT_PER_CHUNK: int(0, 100),
+  RETRY_BACKOFF_BASE_MS: int(0, 600_000),
+  UPLOAD_TIMEOUT_MS: int(100, 3_600_000),
+  HASH_ALGO: z.literal('sha256', 'only sha256 is supported'),
+  MAX_FILE_SIZE_BYTES: int(1),
+  MAX_ACTIVE_TRANSFERS: int(1, 1000),
   ALLOWED_ROLE_IDS: snowflakeList,
   ALLOWED_USER_IDS: snowflakeList,
   UPLOAD_ALLOWED_HOSTS: hostList,
-  URL_HEADERS_TIMEOUT_MS: optional(int(100, 3_600_000)).transform((v) => v ?? DEFAULTS.URL_HEADERS_TIMEOUT_MS),
-  URL_MIN_BYTES_PER_SECOND: optional(int(1)).transform((v) => v ?? DEFAULTS.URL_MIN_BYTES_PER_SECOND),
-  URL_LOW_SPEED_WINDOW_MS: optional(int(100, 3_600_000)).transform((v) => v ?? DEFAULTS.URL_LOW_SPEED_WINDOW_MS),
-  PROGRESS_EDIT_INTERVAL_MS: optional(int(0, 3_600_000)).transform((v) => v ?? DEFAULTS.PROGRESS_EDIT_INTERVAL_MS),
-  AUTO_RESUME: optional(bool).transform((v) => v ?? DEFAULTS.AUTO_RESUME),
-  RETENTION_HOURS: optional(int(0, 1_000_000)).transform((v) => v ?? DEFAULTS.RETENTION_HOURS),
-  LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])).transform(
-    (v) => v ?? DEFAULTS.LOG_LEVEL,
-  ),
-  LOG_REDACT_FILENAMES: optional(bool).transform((v) => v ?? DEFAULTS.LOG_REDACT_FILENAMES),
-  METRICS_PORT: optional(int(1, 65_535)),
-  DEV_GUILD_ID: optional(snowflake),
-});
+  URL_HEADERS_TIMEOUT_MS: int(100, 3_600_000),
+  URL_MIN_BYTES_PER_SECOND: int(1),
+  URL_LOW_SPEED_WINDOW_MS: int(100, 3_600_000),
+  PROGRESS_EDIT_INTERVAL_MS: int(0, 3_600_000),
+  AUTO_RESUME: bool,
+  RETENTION_HOURS: int(0, 1_000_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  LOG_REDACT_FILENAMES: bool,
+  METRICS_PORT: int(1, 65_535).optional(),
+  DEV_GUILD_ID: snowflake.optional(),
+};
+type Rules = typeof rules;
+/** One key's schema: its rule, with the key's default when DEFAULTS has one. */
+type Field<K extends keyof Rules> = z.ZodPreprocess<K extends keyof typeof DEFAULTS ? z.ZodDefault<Rules[K]> : Rules[K]>;
+
+/** Empty strings count as unset, as they do in a `.env` written from `.env.example`. */
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+
+const fields = Object.fromEntries(
+  Object.entries(rules).map(([key, rule]: [string, z.ZodType]) => [
+    key,
+    z.preprocess(unsetIfEmpty, Object.hasOwn(DEFAULTS, key) ? rule.default(DEFAULTS[key as keyof typeof DEFAULTS]) : rule),
+  ]),
+) as { [K in keyof Rules]: Field<K> };
+
+const schema = z.object(fields).transform((config) => ({
+  ...config,
+  FILES_ROOT: path.resolve(config.FILES_ROOT),
+  PROGRESS_FILE_PATH: path.resolve(config.PROGRESS_FILE_PATH),
+}));
 
 export type Config = z.output<typeof schema>;
 
@@ -118,7 +132,7 @@ export interface LoadOptions {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions = {}): Config {
-  const known = Object.fromEntries(Object.keys(schema.shape).map((k) => [k, env[k]]));
+  const known = Object.fromEntries(Object.keys(rules).map((k) => [k, env[k]]));
   const result = schema.safeParse(known);
   const problems: string[] = [];
   if (!result.success) {

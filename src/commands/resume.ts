@@ -1,4 +1,5 @@
-import { MessageFlags, SlashCommandBuilder } from 'discord.js';
+import { SlashCommandBuilder } from '@discordjs/builders';
+import { MessageFlags } from 'discord.js';
 import { UserError } from '../errors.js';
 import { fitMessage } from '../discord/message-text.js';
 import { callerOf, canCancel, canStartTransfers } from '../discord/permissions.js';

@@ -1,16 +1,10 @@
 import path from 'node:path';
-import {
-  ChannelType,
-  PermissionFlagsBits,
-  SlashCommandBuilder,
-  type ChatInputCommandInteraction,
-  type SlashCommandChannelOption,
-  type SlashCommandIntegerOption,
-} from 'discord.js';
+import { SlashCommandBuilder, type SlashCommandChannelOption, type SlashCommandIntegerOption } from '@discordjs/builders';
+import { ChannelType, PermissionFlagsBits, type ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../errors.js';
 import { fitMessage } from '../discord/message-text.js';
 import { callerOf, canStartTransfers, missingToPost, POSTING_PERMISSIONS, resolvedChannelPermissions } from '../discord/permissions.js';
-import { chooseChunkSize, formatMiB, MIB } from '../transfer/plan.js';
+import { attachmentLimit, chooseChunkSize, formatMiB, MIB } from '../transfer/plan.js';
 import { listFiles, resolveLocalSource } from '../transfer/source.js';
 import type { Reservation } from '../transfer/runner.js';
 import type { BotContext, Command } from './types.js';
@@ -89,7 +83,7 @@ export function requestedChunkSize(interaction: ChatInputCommandInteraction, ctx
   try {
     return chooseChunkSize({ requested: mib === null ? undefined : mib * MIB, defaultSize: ctx.config.DEFAULT_CHUNK_SIZE_BYTES, limit });
   } catch (error) {
-    const max = limit && limit > 0 ? limit : 10 * MIB;
+    const max = attachmentLimit(limit);
     throw new UserError(
       `chunk_size must be a whole number of MiB from 1 to ${Math.floor(max / MIB)} (this channel's attachment limit is ${formatMiB(max)}); got ${mib}.`,
       { cause: error },

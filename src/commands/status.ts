@@ -1,5 +1,6 @@
 import type { StoredTransfer } from '../store/types.js';
-import { MessageFlags, SlashCommandBuilder } from 'discord.js';
+import { SlashCommandBuilder } from '@discordjs/builders';
+import { MessageFlags } from 'discord.js';
 import { fitMessage } from '../discord/message-text.js';
 import { fractionDone, progressBar, rateLine } from '../discord/progress.js';
 import { MIB } from '../transfer/plan.js';

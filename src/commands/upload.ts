@@ -1,4 +1,5 @@
-import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { SlashCommandBuilder } from '@discordjs/builders';
+import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import { errnoCode, HttpStatusError, UserError } from '../errors.js';
 import { cutText, fitMessage } from '../discord/message-text.js';
 import { formatMiB } from '../transfer/plan.js';

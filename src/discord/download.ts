@@ -6,22 +6,11 @@
  */
 import type { Hash } from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { DiscordAPIError, Routes, type REST } from 'discord.js';
+import { DiscordAPIError, Routes, type APIMessage, type REST } from 'discord.js';
 import { classifyRestError, describeNetworkError } from './classify.js';
 import type { ManifestChunk } from '../transfer/manifest.js';
 import { DownloadError, RetryFailure } from '../errors.js';
 import { isAbortError, retry, type Random, type Sleep } from '../transfer/retry.js';
-
-interface ApiAttachment {
-  id: string;
-  filename: string;
-  size: number;
-  url: string;
-}
-interface ApiMessage {
-  id: string;
-  attachments: ApiAttachment[];
-}
 
 export interface DownloaderOptions {
   rest: REST;
@@ -44,7 +33,7 @@ export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024; // bytes
 export class DiscordDownloader {
   readonly #options: DownloaderOptions;
   /** One fetch per message id: several parts share a message. Replaced when a link fails. */
-  readonly #messages = new Map<string, Promise<ApiMessage>>();
+  readonly #messages = new Map<string, Promise<APIMessage>>();
 
   constructor(options: DownloaderOptions) {
     this.#options = options;
@@ -152,11 +141,11 @@ export class DiscordDownloader {
   }
 
   /** The message, from this run's cache unless `fresh`; REST failures become DownloadErrors. */
-  #message(channelId: string, messageId: string, fresh: boolean, describe: () => string): Promise<ApiMessage> {
+  #message(channelId: string, messageId: string, fresh: boolean, describe: () => string): Promise<APIMessage> {
     const key = `${channelId}/${messageId}`;
     let pending = fresh ? undefined : this.#messages.get(key);
     if (pending === undefined) {
-      pending = this.#options.rest.get(Routes.channelMessage(channelId, messageId), { signal: this.#options.signal }) as Promise<ApiMessage>;
+      pending = this.#options.rest.get(Routes.channelMessage(channelId, messageId), { signal: this.#options.signal }) as Promise<APIMessage>;
       this.#messages.set(key, pending);
       const mine = pending;
       // A failed fetch must not be served from the cache to the next part.

@@ -5,7 +5,7 @@
  * backoff so a REST blip cannot leave "uploading 20%" behind for good; whether it landed is
  * recorded (`progress_edit_landed`) so the next start can make it (`repairEnds`).
  */
-import { Routes, type REST } from 'discord.js';
+import { Routes, type APIMessage, type REST } from 'discord.js';
 import { DiskWriteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
@@ -39,7 +39,7 @@ export class DiscordProgressMessages implements ProgressView {
     let messageId = transfer.progress_message_id;
     if (!messageId) {
       try {
-        const message = (await rest.post(Routes.channelMessages(transfer.channel_id), { body: { content: renderProgress(transfer) } })) as { id: string };
+        const message = (await rest.post(Routes.channelMessages(transfer.channel_id), { body: { content: renderProgress(transfer) } })) as APIMessage;
         messageId = message.id;
         await store
           .update(transfer.id, (t) => {

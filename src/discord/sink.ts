@@ -4,28 +4,15 @@
  * streams the parts from disk (multipart.ts).
  */
 import type { StoredTransfer } from '../store/types.js';
-import { DiscordAPIError, Routes, type REST } from 'discord.js';
+import { DiscordAPIError, Routes, type APIAttachment, type APIMessage, type REST } from 'discord.js';
 import { SinkError } from '../errors.js';
 import { isSourceChanged, sourceChangedError, type ChunkSink, type OutgoingPart, type PostedPart, type Reconciled, type SendOptions } from '../transfer/sink.js';
 import type { Manifest } from '../transfer/manifest.js';
-import { manifestName, partName, partSlice } from '../transfer/plan.js';
+import { DEFAULT_ATTACHMENT_LIMIT, manifestName, partName, partSlice } from '../transfer/plan.js';
 import { compareWithRecord } from '../transfer/resume/reconcile.js';
 import { classifyRestError } from './classify.js';
 import { MultipartBody, type MultipartFile } from './multipart.js';
 
-
-interface ApiAttachment {
-  id: string;
-  filename: string;
-  size: number;
-}
-interface ApiMessage {
-  id: string;
-  content: string;
-  nonce?: string | number | null;
-  author?: { id: string };
-  attachments: ApiAttachment[];
-}
 
 export class DiscordSink implements ChunkSink {
   /** `rest` first: with no extra lanes every request goes through it. */
@@ -51,7 +38,7 @@ export class DiscordSink implements ChunkSink {
     const content = `\`${transfer.id}\` ${transfer.file_name} · ${range} of ${total}`;
     // File-backed parts stream from disk into the request; no copy of the part is held.
     const files = parts.map((p) => ({ filename: p.name, source: p }));
-    let message: ApiMessage;
+    let message: APIMessage;
     try {
       message = await this.post(transfer.channel_id, content, files, options);
     } catch (error) {
@@ -60,7 +47,7 @@ export class DiscordSink implements ChunkSink {
         const limit = transfer.attachment_size_limit;
         const sizes = parts.map((p) => `${p.name} (${p.size} bytes)`).join(', ');
         throw new SinkError(
-          `Discord refused ${sizes} as too large; the interaction reported an attachment limit of ${limit ?? 'none (10485760 assumed)'} bytes`,
+          `Discord refused ${sizes} as too large; the interaction reported an attachment limit of ${limit ?? `none (${DEFAULT_ATTACHMENT_LIMIT} assumed)`} bytes`,
           'too_large',
           'too_large',
           { cause: error },
@@ -109,7 +96,7 @@ export class DiscordSink implements ChunkSink {
       const batch = (await this.call(
         (own) => this.rest.get(Routes.channelMessages(transfer.channel_id), { query: new URLSearchParams({ after, limit: '100' }), signal: own }),
         signal,
-      )) as ApiMessage[];
+      )) as APIMessage[];
       if (batch.length === 0) break;
       for (const message of batch) {
         if (message.author?.id !== botId) continue;
@@ -130,7 +117,7 @@ export class DiscordSink implements ChunkSink {
     content: string,
     files: MultipartFile[],
     options: SendOptions,
-  ): Promise<ApiMessage> {
+  ): Promise<APIMessage> {
     const payload = JSON.stringify({
       content,
       nonce: options.nonce,
@@ -147,7 +134,7 @@ export class DiscordSink implements ChunkSink {
       return (await this.call(
         (signal) => this.#lanes[lane]!.post(Routes.channelMessages(channelId), { body: form, passThroughBody: true, signal }),
         options.signal,
-      )) as ApiMessage;
+      )) as APIMessage;
     } finally {
       busy[lane] = (busy[lane] ?? 1) - 1;
       if (busy.every((n) => n === 0)) this.#busy.delete(channelId);
@@ -191,7 +178,7 @@ export function sinkError(error: unknown, signal?: AbortSignal): SinkError {
  * part; else null. Without a known size (an /upload with no Content-Length) only the part
  * size bounds it, and the name's padding is not known either.
  */
-function plannedIndex(transfer: StoredTransfer, attachment: ApiAttachment): number | null {
+function plannedIndex(transfer: StoredTransfer, attachment: APIAttachment): number | null {
   const prefix = `${transfer.file_name}.part`;
   const digits = attachment.filename.startsWith(prefix) ? attachment.filename.slice(prefix.length) : '';
   if (!/^\d{3,}$/.test(digits)) return null;

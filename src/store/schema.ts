@@ -13,7 +13,8 @@ export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
 export const TRANSFER_ID_PATTERN = /^upload_[a-z0-9]{6,12}$/;
 
 const isoDate = z.iso.datetime({ offset: true });
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest');
+/** A sha256 digest as the progress file and the manifest write it: 64 lowercase hex digits. */
+export const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha256 hex digest');
 
 export const fileSourceSchema = z.looseObject({
   kind: z.literal('file'),

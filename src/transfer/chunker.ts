@@ -16,6 +16,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode, SourceChangedError, SourceReadError } from '../errors.js';
+import { readFully } from '../fs/read-fully.js';
 import { abortReason } from './retry.js';
 
 /** A part's bytes in the source file, readable at send time without holding them. */
@@ -183,13 +184,9 @@ class FilePartReader implements PartSource {
 
   /** Fills `data` from `offset`; a file that ends early means it shrank since it was planned. */
   async #fill(handle: FileHandle, data: Buffer, offset: number, fileSize: number): Promise<void> {
-    let filled = 0;
-    while (filled < data.length) {
-      const { bytesRead } = await this.#read(handle, data, filled, data.length - filled, offset + filled);
-      if (bytesRead === 0) {
-        throw new SourceChangedError(`${this.#name} got shorter while it was read: ended at ${offset + filled} bytes, expected ${fileSize}`);
-      }
-      filled += bytesRead;
+    const filled = await readFully({ read: (...args) => this.#read(handle, ...args) }, data, 0, data.length, offset);
+    if (filled < data.length) {
+      throw new SourceChangedError(`${this.#name} got shorter while it was read: ended at ${offset + filled} bytes, expected ${fileSize}`);
     }
   }
 

@@ -1,10 +1,9 @@
 /** The manifest (SPEC section 6): posted last, also written by the CLI. */
 import { z } from 'zod';
+import { sha256Hex } from '../store/schema.js';
 import type { StoredTransfer } from '../store/types.js';
 
 export const MANIFEST_FORMAT = 'discord-file-splitter/manifest';
-
-const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 
 export const manifestSchema = z.looseObject({
   format: z.literal(MANIFEST_FORMAT),

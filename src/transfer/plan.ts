@@ -31,12 +31,17 @@ export function planSlices(fileSize: number, chunkSize: number): PartSlice[] {
   return Array.from({ length: count }, (_, i) => partSlice(i, fileSize, chunkSize));
 }
 
+/** The attachment limit to plan with: the one the interaction reports, else DEFAULT_ATTACHMENT_LIMIT. */
+export function attachmentLimit(reported: number | null | undefined): number {
+  return reported && reported > 0 ? reported : DEFAULT_ATTACHMENT_LIMIT;
+}
+
 /**
  * The part size for a transfer: the requested one (refused above the limit), else the
  * configured default lowered to the limit the interaction reports.
  */
 export function chooseChunkSize(opts: { requested?: number | undefined; defaultSize: number; limit?: number | null | undefined }): number {
-  const limit = opts.limit && opts.limit > 0 ? opts.limit : DEFAULT_ATTACHMENT_LIMIT;
+  const limit = attachmentLimit(opts.limit);
   if (opts.requested !== undefined) {
     if (!Number.isSafeInteger(opts.requested) || opts.requested <= 0) {
       throw new RangeError(`chunk size must be a positive whole number of bytes; the limit here is ${limit} bytes`);

@@ -6,6 +6,7 @@ import type { StoredTransfer } from '../store/types.js';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { SinkError } from '../errors.js';
+import { readFully } from '../fs/read-fully.js';
 import type { Manifest } from './manifest.js';
 
 import type { FileRange } from './chunker.js';
@@ -63,12 +64,8 @@ export async function* partChunks(part: OutgoingPart, buffers?: readonly Buffer[
     for (let at = 0, turn = 0; at < file.size; turn++) {
       const buffer = ring[turn % ring.length]!;
       const want = Math.min(buffer.length, file.size - at);
-      // Bounded: every turn reads at least one byte or throws.
-      for (let got = 0; got < want; ) {
-        const { bytesRead } = await handle.read(buffer, got, want - got, file.offset + at + got);
-        if (bytesRead === 0) throw sourceChangedError(undefined, [part]);
-        got += bytesRead;
-      }
+      const got = await readFully(handle, buffer, 0, want, file.offset + at);
+      if (got < want) throw sourceChangedError(undefined, [part]);
       const piece = buffer.subarray(0, want);
       sent.update(piece);
       yield piece;

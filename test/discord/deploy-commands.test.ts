@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { REST } from 'discord.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFakeDiscord } from '../support/fake-discord/index.js';
 import type { FakeDiscord } from '../support/fake-discord/types.js';
 import { deployCommands } from '../../src/discord/deploy-commands.js';
@@ -26,6 +28,18 @@ describe('npm run deploy-commands', () => {
     const split = fake.commands().find((c) => (c as { name: string }).name === 'split') as { options: { name: string; required?: boolean; autocomplete?: boolean }[] };
     expect(split.options.map((o) => o.name)).toEqual(['path', 'chunk_size', 'channel']);
     expect(split.options[0]).toMatchObject({ required: true, autocomplete: true });
+  });
+
+  it('THEN the JSON sent for every command is exactly the recorded one (test/fixtures/slash-commands.json)', async () => {
+    const put = vi.spyOn(REST.prototype, 'put');
+    try {
+      await deployCommands({ DISCORD_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl, DEV_GUILD_ID: fake.guildId });
+      expect(put).toHaveBeenCalledTimes(1);
+      const sent = `${JSON.stringify(put.mock.calls[0]?.[1]?.body, null, 2)}\n`;
+      expect(sent).toBe(await readFile(new URL('../fixtures/slash-commands.json', import.meta.url), 'utf8'));
+    } finally {
+      put.mockRestore();
+    }
   });
 
   it('GIVEN no token THEN it refuses before calling Discord', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chooseChunkSize, isPartName, MIB, packBatches, partName, planSlices, sanitizeName, totalChunks } from '../../src/transfer/plan.js';
+import { attachmentLimit, chooseChunkSize, isPartName, MIB, packBatches, partName, planSlices, sanitizeName, totalChunks } from '../../src/transfer/plan.js';
 
 const CHUNK = 8_000_000;
 
@@ -93,6 +93,16 @@ describe('sanitizeName', () => {
 
   it('GIVEN two names whose stems do not survive THEN two transfers get two names', () => {
     expect(sanitizeName('отчёт.pdf', 'upload_aaaaaa')).not.toBe(sanitizeName('счёт.pdf', 'upload_bbbbbb'));
+  });
+});
+
+describe('attachmentLimit', () => {
+  it.each([null, undefined, 0, -1])('GIVEN the interaction reports %s THEN Discord\'s 10 MiB applies', (reported) => {
+    expect(attachmentLimit(reported)).toBe(10_485_760);
+  });
+
+  it('GIVEN a reported limit THEN it is used', () => {
+    expect(attachmentLimit(25 * MIB)).toBe(25 * MIB);
   });
 });
 

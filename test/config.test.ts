@@ -1,0 +1,271 @@
+/** loadConfig (SPEC section 4): defaults, empty keys, every bad key at once, the types it returns. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import dotenv from 'dotenv';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { DEFAULTS, loadConfig, type Config } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
+
+const KEYS = [
+  'DISCORD_TOKEN',
+  'DISCORD_API_URL',
+  'FILES_ROOT',
+  'PROGRESS_FILE_PATH',
+  'DEFAULT_CHUNK_SIZE_BYTES',
+  'MAX_CHUNKS_PER_MESSAGE',
+  'MAX_PARALLEL_UPLOADS',
+  'RETRY_LIMIT_PER_CHUNK',
+  'RETRY_BACKOFF_BASE_MS',
+  'UPLOAD_TIMEOUT_MS',
+  'HASH_ALGO',
+  'MAX_FILE_SIZE_BYTES',
+  'MAX_ACTIVE_TRANSFERS',
+  'ALLOWED_ROLE_IDS',
+  'ALLOWED_USER_IDS',
+  'UPLOAD_ALLOWED_HOSTS',
+  'URL_HEADERS_TIMEOUT_MS',
+  'URL_MIN_BYTES_PER_SECOND',
+  'URL_LOW_SPEED_WINDOW_MS',
+  'PROGRESS_EDIT_INTERVAL_MS',
+  'AUTO_RESUME',
+  'RETENTION_HOURS',
+  'LOG_LEVEL',
+  'LOG_REDACT_FILENAMES',
+  'METRICS_PORT',
+  'DEV_GUILD_ID',
+];
+
+const DOCUMENTED_DEFAULTS = {
+  DISCORD_TOKEN: undefined,
+  DISCORD_API_URL: 'https://discord.com/api',
+  FILES_ROOT: path.resolve('./files'),
+  PROGRESS_FILE_PATH: path.resolve('./transfer_progress.json'),
+  DEFAULT_CHUNK_SIZE_BYTES: 8_000_000,
+  MAX_CHUNKS_PER_MESSAGE: 3,
+  MAX_PARALLEL_UPLOADS: 1,
+  RETRY_LIMIT_PER_CHUNK: 5,
+  RETRY_BACKOFF_BASE_MS: 500,
+  UPLOAD_TIMEOUT_MS: 120_000,
+  HASH_ALGO: 'sha256',
+  MAX_FILE_SIZE_BYTES: 107_374_182_400,
+  MAX_ACTIVE_TRANSFERS: 3,
+  ALLOWED_ROLE_IDS: [],
+  ALLOWED_USER_IDS: [],
+  UPLOAD_ALLOWED_HOSTS: [],
+  URL_HEADERS_TIMEOUT_MS: 30_000,
+  URL_MIN_BYTES_PER_SECOND: 1_024,
+  URL_LOW_SPEED_WINDOW_MS: 60_000,
+  PROGRESS_EDIT_INTERVAL_MS: 5_000,
+  AUTO_RESUME: true,
+  RETENTION_HOURS: 168,
+  LOG_LEVEL: 'info',
+  LOG_REDACT_FILENAMES: false,
+  METRICS_PORT: undefined,
+  DEV_GUILD_ID: undefined,
+};
+
+function problemsOf(env: NodeJS.ProcessEnv, options?: { requireToken?: boolean }): string[] {
+  try {
+    loadConfig(env, options);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+
+describe('loadConfig', () => {
+  it('GIVEN an empty environment THEN every key takes its documented default, paths made absolute', () => {
+    const config = loadConfig({});
+    expect(Object.keys(config)).toEqual(KEYS);
+    expect(config).toStrictEqual(DOCUMENTED_DEFAULTS);
+  });
+
+  it('GIVEN every key set to an empty string THEN it is as if none were set', () => {
+    expect(loadConfig(Object.fromEntries(KEYS.map((k) => [k, ''])))).toStrictEqual(DOCUMENTED_DEFAULTS);
+  });
+
+  it('GIVEN unknown keys THEN they are ignored', () => {
+    expect(loadConfig({ PATH: '/usr/bin', DISCORD_TOKN: 'typo' })).toStrictEqual(DOCUMENTED_DEFAULTS);
+  });
+
+  it('GIVEN a value for every key THEN each is read with its type', () => {
+    const config = loadConfig({
+      DISCORD_TOKEN: 'token',
+      DISCORD_API_URL: 'http://127.0.0.1:3000/api',
+      FILES_ROOT: 'shared',
+      PROGRESS_FILE_PATH: '/var/lib/dfs/state.json',
+      DEFAULT_CHUNK_SIZE_BYTES: '1000',
+      MAX_CHUNKS_PER_MESSAGE: '10',
+      MAX_PARALLEL_UPLOADS: '16',
+      RETRY_LIMIT_PER_CHUNK: '0',
+      RETRY_BACKOFF_BASE_MS: '0',
+      UPLOAD_TIMEOUT_MS: ' 100 ',
+      HASH_ALGO: 'sha256',
+      MAX_FILE_SIZE_BYTES: '1',
+      MAX_ACTIVE_TRANSFERS: '1000',
+      ALLOWED_ROLE_IDS: ' 123456789012345678 ,, 223456789012345678',
+      ALLOWED_USER_IDS: '323456789012345678',
+      UPLOAD_ALLOWED_HOSTS: 'Files.Example, ,nas.local',
+      URL_HEADERS_TIMEOUT_MS: '100',
+      URL_MIN_BYTES_PER_SECOND: '1',
+      URL_LOW_SPEED_WINDOW_MS: '3600000',
+      PROGRESS_EDIT_INTERVAL_MS: '0',
+      AUTO_RESUME: 'No',
+      RETENTION_HOURS: '0',
+      LOG_LEVEL: 'silent',
+      LOG_REDACT_FILENAMES: 'YES',
+      METRICS_PORT: '9464',
+      DEV_GUILD_ID: '423456789012345678',
+    });
+    expect(config).toStrictEqual({
+      DISCORD_TOKEN: 'token',
+      DISCORD_API_URL: 'http://127.0.0.1:3000/api',
+      FILES_ROOT: path.resolve('shared'),
+      PROGRESS_FILE_PATH: '/var/lib/dfs/state.json',
+      DEFAULT_CHUNK_SIZE_BYTES: 1000,
+      MAX_CHUNKS_PER_MESSAGE: 10,
+      MAX_PARALLEL_UPLOADS: 16,
+      RETRY_LIMIT_PER_CHUNK: 0,
+      RETRY_BACKOFF_BASE_MS: 0,
+      UPLOAD_TIMEOUT_MS: 100,
+      HASH_ALGO: 'sha256',
+      MAX_FILE_SIZE_BYTES: 1,
+      MAX_ACTIVE_TRANSFERS: 1000,
+      ALLOWED_ROLE_IDS: ['123456789012345678', '223456789012345678'],
+      ALLOWED_USER_IDS: ['323456789012345678'],
+      UPLOAD_ALLOWED_HOSTS: ['files.example', 'nas.local'],
+      URL_HEADERS_TIMEOUT_MS: 100,
+      URL_MIN_BYTES_PER_SECOND: 1,
+      URL_LOW_SPEED_WINDOW_MS: 3_600_000,
+      PROGRESS_EDIT_INTERVAL_MS: 0,
+      AUTO_RESUME: false,
+      RETENTION_HOURS: 0,
+      LOG_LEVEL: 'silent',
+      LOG_REDACT_FILENAMES: true,
+      METRICS_PORT: 9464,
+      DEV_GUILD_ID: '423456789012345678',
+    });
+  });
+
+  it('GIVEN every key wrong THEN one ConfigError lists them all, in order, the token first and redacted', () => {
+    const problems = problemsOf(
+      {
+        DISCORD_TOKEN: '',
+        DISCORD_API_URL: 'ftp://x',
+        FILES_ROOT: '',
+        PROGRESS_FILE_PATH: 'state.txt',
+        DEFAULT_CHUNK_SIZE_BYTES: '0',
+        MAX_CHUNKS_PER_MESSAGE: '11',
+        MAX_PARALLEL_UPLOADS: 'x',
+        RETRY_LIMIT_PER_CHUNK: '101',
+        RETRY_BACKOFF_BASE_MS: '-1',
+        UPLOAD_TIMEOUT_MS: '99',
+        HASH_ALGO: 'md5',
+        MAX_FILE_SIZE_BYTES: '1e9',
+        MAX_ACTIVE_TRANSFERS: '0',
+        ALLOWED_ROLE_IDS: '123,abc',
+        ALLOWED_USER_IDS: '12345678901234567890123',
+        UPLOAD_ALLOWED_HOSTS: '',
+        URL_HEADERS_TIMEOUT_MS: '1.5',
+        URL_MIN_BYTES_PER_SECOND: '0',
+        URL_LOW_SPEED_WINDOW_MS: 'soon',
+        PROGRESS_EDIT_INTERVAL_MS: '3600001',
+        AUTO_RESUME: 'maybe',
+        RETENTION_HOURS: '1000001',
+        LOG_LEVEL: 'loud',
+        LOG_REDACT_FILENAMES: '2',
+        METRICS_PORT: '65536',
+        DEV_GUILD_ID: 'guild',
+      },
+      { requireToken: true },
+    );
+    expect(problems).toEqual([
+      'DISCORD_TOKEN is required to run the bot: copy .env.example to .env and set it',
+      'DISCORD_API_URL Invalid URL (got "ftp://x")',
+      'PROGRESS_FILE_PATH must end in .json (got "state.txt")',
+      'DEFAULT_CHUNK_SIZE_BYTES Too small: expected number to be >=1 (got "0")',
+      'MAX_CHUNKS_PER_MESSAGE Too big: expected number to be <=10 (got "11")',
+      'MAX_PARALLEL_UPLOADS must be a whole number (got "x")',
+      'RETRY_LIMIT_PER_CHUNK Too big: expected number to be <=100 (got "101")',
+      'RETRY_BACKOFF_BASE_MS must be a whole number (got "-1")',
+      'UPLOAD_TIMEOUT_MS Too small: expected number to be >=100 (got "99")',
+      'HASH_ALGO only sha256 is supported (got "md5")',
+      'MAX_FILE_SIZE_BYTES must be a whole number (got "1e9")',
+      'MAX_ACTIVE_TRANSFERS Too small: expected number to be >=1 (got "0")',
+      'ALLOWED_ROLE_IDS must be a Discord id (15 to 21 digits) (got "123,abc")',
+      'ALLOWED_USER_IDS must be a Discord id (15 to 21 digits) (got "12345678901234567890123")',
+      'URL_HEADERS_TIMEOUT_MS must be a whole number (got "1.5")',
+      'URL_MIN_BYTES_PER_SECOND Too small: expected number to be >=1 (got "0")',
+      'URL_LOW_SPEED_WINDOW_MS must be a whole number (got "soon")',
+      'PROGRESS_EDIT_INTERVAL_MS Too big: expected number to be <=3600000 (got "3600001")',
+      'AUTO_RESUME must be true or false (got "maybe")',
+      'RETENTION_HOURS Too big: expected number to be <=1000000 (got "1000001")',
+      'LOG_LEVEL Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent" (got "loud")',
+      'LOG_REDACT_FILENAMES must be true or false (got "2")',
+      'METRICS_PORT Too big: expected number to be <=65535 (got "65536")',
+      'DEV_GUILD_ID must be a Discord id (15 to 21 digits) (got "guild")',
+    ]);
+  });
+
+  it('GIVEN a bad token THEN its value is never shown', () => {
+    expect(problemsOf({ DISCORD_TOKEN: ['secret'] as unknown as string })).toEqual(['DISCORD_TOKEN Invalid input: expected string, received array (got [redacted])']);
+  });
+
+  it('GIVEN requireToken and no token THEN only that is refused', () => {
+    expect(problemsOf({}, { requireToken: true })).toEqual(['DISCORD_TOKEN is required to run the bot: copy .env.example to .env and set it']);
+    expect(loadConfig({ DISCORD_TOKEN: 'token' }, { requireToken: true }).DISCORD_TOKEN).toBe('token');
+  });
+
+  it('GIVEN a very long bad value THEN the message shows its first 60 characters', () => {
+    expect(problemsOf({ LOG_LEVEL: 'x'.repeat(70) })).toEqual([
+      `LOG_LEVEL Invalid option: expected one of "fatal"|"error"|"warn"|"info"|"debug"|"trace"|"silent" (got "${'x'.repeat(60)}…")`,
+    ]);
+  });
+
+  it('THEN DEFAULTS, which other modules fall back on, is what an unset key gets', () => {
+    const config = loadConfig({});
+    for (const [key, value] of Object.entries(DEFAULTS)) {
+      const expected = key === 'FILES_ROOT' || key === 'PROGRESS_FILE_PATH' ? path.resolve(String(value)) : value;
+      expect(config[key as keyof Config], key).toStrictEqual(expected);
+    }
+  });
+
+  it('GIVEN .env.example copied as it is THEN every key it shows is the default', () => {
+    const example = dotenv.parse(readFileSync(fileURLToPath(new URL('../.env.example', import.meta.url)), 'utf8'));
+    expect(Object.keys(example)).toEqual(KEYS);
+    expect(loadConfig(example)).toStrictEqual(DOCUMENTED_DEFAULTS);
+  });
+
+  it('THEN the Config type is what the rest of the code reads', () => {
+    expectTypeOf<Config>().toEqualTypeOf<{
+      DISCORD_TOKEN?: string | undefined;
+      DISCORD_API_URL: string;
+      FILES_ROOT: string;
+      PROGRESS_FILE_PATH: string;
+      DEFAULT_CHUNK_SIZE_BYTES: number;
+      MAX_CHUNKS_PER_MESSAGE: number;
+      MAX_PARALLEL_UPLOADS: number;
+      RETRY_LIMIT_PER_CHUNK: number;
+      RETRY_BACKOFF_BASE_MS: number;
+      UPLOAD_TIMEOUT_MS: number;
+      HASH_ALGO: 'sha256';
+      MAX_FILE_SIZE_BYTES: number;
+      MAX_ACTIVE_TRANSFERS: number;
+      ALLOWED_ROLE_IDS: string[];
+      ALLOWED_USER_IDS: string[];
+      UPLOAD_ALLOWED_HOSTS: string[];
+      URL_HEADERS_TIMEOUT_MS: number;
+      URL_MIN_BYTES_PER_SECOND: number;
+      URL_LOW_SPEED_WINDOW_MS: number;
+      PROGRESS_EDIT_INTERVAL_MS: number;
+      AUTO_RESUME: boolean;
+      RETENTION_HOURS: number;
+      LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+      LOG_REDACT_FILENAMES: boolean;
+      METRICS_PORT?: number | undefined;
+      DEV_GUILD_ID?: string | undefined;
+    }>();
+  });
+});
