@@ -3,7 +3,7 @@ import '../dotenv.js';
 import { REST, Routes, type RESTGetCurrentApplicationResult, type RESTPutAPIApplicationCommandsResult } from 'discord.js';
 import { loadConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
-import { commands } from '../commands/index.js';
+import { commands } from './index.js';
 
 export async function deployCommands(env: NodeJS.ProcessEnv): Promise<string> {
   const config = loadConfig(env, { requireToken: true });

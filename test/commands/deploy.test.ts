@@ -3,7 +3,7 @@ import { REST } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startFakeDiscord } from '../support/fake-discord/index.js';
 import type { FakeDiscord } from '../support/fake-discord/types.js';
-import { deployCommands } from '../../src/discord/deploy-commands.js';
+import { deployCommands } from '../../src/commands/deploy.js';
 
 describe('npm run deploy-commands', () => {
   let fake: FakeDiscord;
@@ -30,7 +30,7 @@ describe('npm run deploy-commands', () => {
     expect(split.options[0]).toMatchObject({ required: true, autocomplete: true });
   });
 
-  it('THEN the JSON sent for every command is exactly the recorded one (test/fixtures/slash-commands.json)', async () => {
+  it('GIVEN every command THEN the JSON sent for it is exactly the recorded one (test/fixtures/slash-commands.json)', async () => {
     const put = vi.spyOn(REST.prototype, 'put');
     try {
       await deployCommands({ DISCORD_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl, DEV_GUILD_ID: fake.guildId });
