@@ -224,7 +224,7 @@ describe('loadConfig', () => {
     ]);
   });
 
-  it('THEN DEFAULTS, which other modules fall back on, is what an unset key gets', () => {
+  it('GIVEN an empty environment THEN DEFAULTS, which other modules fall back on, is what an unset key gets', () => {
     const config = loadConfig({});
     for (const [key, value] of Object.entries(DEFAULTS)) {
       const expected = key === 'FILES_ROOT' || key === 'PROGRESS_FILE_PATH' ? path.resolve(String(value)) : value;
@@ -238,7 +238,7 @@ describe('loadConfig', () => {
     expect(loadConfig(example)).toStrictEqual(DOCUMENTED_DEFAULTS);
   });
 
-  it('THEN the Config type is what the rest of the code reads', () => {
+  it('GIVEN the schema THEN the Config type it produces is what the rest of the code reads', () => {
     expectTypeOf<Config>().toEqualTypeOf<{
       DISCORD_TOKEN?: string | undefined;
       DISCORD_API_URL: string;
