@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import type { Rate } from '../transfer/rate.js';
 import { retry } from '../transfer/retry.js';
-import type { ProgressDisplay, ProgressView } from '../transfer/runner.js';
+import type { ProgressDisplay, ProgressView } from '../transfer/progress-view.js';
 import { classifyRestError } from './classify.js';
 import { renderProgress, ThrottledEditor } from './progress.js';
 
@@ -115,7 +115,12 @@ export class DiscordProgressMessages implements ProgressView {
 }
 
 /** Deletes a transfer's part messages (`/cancel delete_posted`); one already gone counts as deleted. */
-export async function deleteMessages(rest: REST, log: Logger, transfer: StoredTransfer, messageIds: readonly string[]): Promise<{ deleted: number; failed: number }> {
+export async function deleteMessages(
+  rest: REST,
+  log: Logger,
+  transfer: StoredTransfer,
+  messageIds: readonly string[],
+): Promise<{ deleted: number; failed: number }> {
   let deleted = 0;
   let failed = 0;
   for (const messageId of messageIds) {

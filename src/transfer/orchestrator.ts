@@ -14,8 +14,9 @@
  * The jobs around it have files of their own: part-sender.ts (messages in flight, retries,
  * recording what was confirmed), run-outcome.ts (how the run ends), failure.ts (reading a
  * failure into a note), resume/reconcile.ts (what a resumed run finds posted),
- * file-source.ts (reading and re-checking a local file), manifest.ts (the commit point's
- * manifest). Starting, stopping and recovering runs is not its job.
+ * file-source.ts (reading and re-checking a local file), commit.ts (the commit point: the
+ * manifest, then `complete`). Starting, stopping and recovering runs is the runner's
+ * (runner.ts).
  */
 import { DEFAULTS } from '../config.js';
 import { DiskWriteError, RetryFailure, SourceChangedError } from '../errors.js';
@@ -26,10 +27,9 @@ import { statusChange } from '../store/apply.js';
 import { canTransition } from '../store/state.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import type { PartSource, SourcePart } from './chunker.js';
-import { reasonOf } from './failure.js';
+import { commit, type PostedManifest } from './commit.js';
 import { RunOutcome, type AbortStatus } from './run-outcome.js';
 import { fileSourceChange, openFileSource, type OpenSource } from './file-source.js';
-import { buildManifest, type Manifest } from './manifest.js';
 import { addPart, toRecord } from './part-records.js';
 import { noteFailure, PartSender, runRetryOptions, type SendContext } from './part-sender.js';
 import { packBatches, partName, totalChunks } from './plan.js';
@@ -98,7 +98,7 @@ class TransferRun {
   /** Parts the sink found posted but never recorded; recorded when the stream reaches them. */
   #found = new Map<number, PostedPart>();
   /** A manifest the sink found posted but unrecorded: the commit point was passed already. */
-  #foundManifest: { message_id: string; attachment_id: string } | null = null;
+  #foundManifest: PostedManifest | null = null;
 
   constructor(deps: TransferDeps, id: string, options: RunOptions) {
     this.#deps = deps;
@@ -162,7 +162,7 @@ class TransferRun {
       // A change during the last part's upload is caught by nothing else before the commit point.
       await this.#checkSource();
       if (this.#settled()) return await this.#finish();
-      await this.#commit(source);
+      await commit(this.#ctx, source, this.#foundManifest, this.#deps.onEnding);
       return await this.#finish();
     } catch (err) {
       // A bug or a store that cannot write: still try not to leave the transfer in_progress.
@@ -192,7 +192,10 @@ class TransferRun {
     const reconcile = this.#deps.sink.reconcile!.bind(this.#deps.sink);
     let result: Reconciled;
     try {
-      ({ value: result } = await retry(() => reconcile(this.#record, this.#signal), runRetryOptions(this.#ctx, () => undefined)));
+      ({ value: result } = await retry(
+        () => reconcile(this.#record, this.#signal),
+        runRetryOptions(this.#ctx, () => undefined),
+      ));
     } catch (err) {
       noteFailure(this.#ctx, err instanceof RetryFailure ? err.cause : err, 'checking the parts already posted');
       return;
@@ -202,7 +205,10 @@ class TransferRun {
     this.#foundManifest = plan.manifest;
     if (plan.dropped.length === 0) return;
     for (const part of plan.dropped) {
-      this.#log.warn({ event: 'chunk_missing', transfer_id: this.#id, chunk: part.index, message_id: part.message_id }, 'posted part is gone; it will be sent again');
+      this.#log.warn(
+        { event: 'chunk_missing', transfer_id: this.#id, chunk: part.index, message_id: part.message_id },
+        'posted part is gone; it will be sent again',
+      );
     }
     await this.#save(dropMissing(plan));
   }
@@ -271,70 +277,10 @@ class TransferRun {
   async #recordFound(part: SourcePart, name: string, posted: PostedPart): Promise<void> {
     const record = toRecord({ index: part.index, name, offset: part.offset, size: part.size, sha256: part.sha256 }, posted);
     await this.#save((draft) => addPart(draft, record));
-    this.#log.info({ event: 'chunk_found', transfer_id: this.#id, chunk: part.index, message_id: posted.message_id }, 'posted part recorded without sending it again');
-  }
-
-  /** All parts are posted: post the manifest (the commit point), then mark the transfer complete. */
-  async #commit(source: PartSource): Promise<void> {
-    const t = this.#record;
-    const fileSha256 = source.wholeFileSha256();
-    if (fileSha256 === null) {
-      this.#fail('the source did not produce a whole-file hash');
-      return;
-    }
-    const completedAt = this.#now().toISOString();
-    const built = buildManifest(t, fileSha256, completedAt);
-    if (built.manifest === null) {
-      this.#fail(`parts missing after the stream: ${built.gaps}`);
-      return;
-    }
-    const { manifest } = built;
-    const fileSize = manifest.file.size;
-    const total = manifest.chunks.length;
-    const posted = this.#foundManifest ?? (await this.#postManifest(manifest));
-    if (posted === null) return;
-    if (posted === this.#foundManifest) {
-      this.#log.info({ event: 'manifest_found', transfer_id: this.#id, message_id: posted.message_id }, 'posted manifest recorded without posting it again');
-    }
-    this.#deps.onEnding?.();
-    await this.#save((draft) => {
-      draft.manifest_message_id = posted.message_id;
-      draft.file_sha256 = fileSha256;
-      draft.file_size ??= fileSize;
-      draft.total_chunks ??= total;
-      draft.completed_at = completedAt;
-      draft.status = 'complete';
-    });
-    const startedAt = this.#record.started_at ? Date.parse(this.#record.started_at) : Number.NaN;
     this.#log.info(
-      {
-        event: 'transfer_complete',
-        transfer_id: this.#id,
-        bytes: fileSize,
-        parts: total,
-        manifest_message_id: posted.message_id,
-        ...(Number.isNaN(startedAt) ? {} : { duration_ms: Date.parse(completedAt) - startedAt }),
-      },
-      'transfer_complete',
+      { event: 'chunk_found', transfer_id: this.#id, chunk: part.index, message_id: posted.message_id },
+      'posted part recorded without sending it again',
     );
-  }
-
-  /** Posts the manifest with retries; null when it failed (the failure is recorded). */
-  async #postManifest(manifest: Manifest): Promise<{ message_id: string; attachment_id: string } | null> {
-    const nonce = `${this.#id.slice('upload_'.length)}.m`;
-    try {
-      const { value } = await retry(
-        (attempt) => this.#deps.sink.sendManifest(this.#record, manifest, { signal: this.#signal, nonce, attempt }),
-        runRetryOptions(this.#ctx, (err, attempt, delayMs) => {
-          this.#deps.metrics?.retry(reasonOf(err));
-          this.#log.warn({ event: 'chunk_retry', transfer_id: this.#id, chunk: 'manifest', attempt, reason: reasonOf(err), delay_ms: delayMs }, 'chunk_retry');
-        }),
-      );
-      return value;
-    } catch (err) {
-      noteFailure(this.#ctx, err instanceof RetryFailure ? err.cause : err, `posting the manifest`, undefined, err instanceof RetryFailure ? err.attempts : 1);
-      return null;
-    }
   }
 
   /** Writes the end state of a run that did not complete. */
@@ -345,7 +291,10 @@ class TransferRun {
     await this.#save(ending.change);
     const partsDone = this.#record.parts.length;
     if (ending.kind === 'aborted') {
-      this.#log.info({ event: 'transfer_cancelled', transfer_id: this.#id, status: this.#record.status, parts_done: partsDone }, 'transfer_cancelled');
+      this.#log.info(
+        { event: 'transfer_cancelled', transfer_id: this.#id, status: this.#record.status, parts_done: partsDone },
+        'transfer_cancelled',
+      );
     } else if (ending.kind === 'paused') {
       const { condition, errno } = this.#outcome.paused!;
       this.#log.warn({ event: 'transfer_paused', transfer_id: this.#id, reason: condition, code: errno, parts_done: partsDone }, 'transfer_paused');

@@ -20,7 +20,8 @@ import { ACTIVE_STATUSES } from '../store/state.js';
 import { fileTransfer, urlTransfer, type TransferPlace } from './new-transfer.js';
 import { runTransfer, type OrchestratorConfig } from './orchestrator.js';
 import { newTransferId } from './plan.js';
-import { measureRate, type Rate } from './rate.js';
+import type { ProgressView } from './progress-view.js';
+import { measureRate } from './rate.js';
 import { markInterrupted, resumableAtStart } from './resume/recovery.js';
 import type { ChunkSink } from './sink.js';
 import type { LocalSource } from './source.js';
@@ -35,22 +36,6 @@ import type { UrlPartSourceOptions } from './url/source.js';
 const IN_FLIGHT_GRACE_MS = 5_000;
 /** How long a /cancel looks in the destination for parts stored after their upload was cut. */
 const STRAY_LOOKUP_MS = 30_000;
-
-/** How people follow a transfer (for the bot: one Discord message, edited as it goes). */
-export interface ProgressView {
-  /** Starts showing a run; null when it cannot be shown (the run goes on regardless). */
-  begin(transfer: StoredTransfer): Promise<ProgressDisplay | null>;
-  /** Shows how a transfer ended; retried until `signal` (the runner's shutdown) fires. */
-  showEnd(transfer: StoredTransfer, rate: Rate | undefined, signal: AbortSignal): Promise<void>;
-  /** After a start: transfers not running whose end was never shown get it now; their ids. */
-  repairEnds(isRunning: (id: string) => boolean, signal: AbortSignal): Promise<string[]>;
-}
-
-export interface ProgressDisplay {
-  update(transfer: StoredTransfer, rate: Rate): void;
-  /** No more updates; resolves once the one in flight settled. */
-  stop(): Promise<void>;
-}
 
 export interface RunnerDeps {
   store: ProgressStore;

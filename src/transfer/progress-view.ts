@@ -1,0 +1,23 @@
+/**
+ * How people follow a transfer while it runs, as the runner sees it. The bot's view is one
+ * Discord message edited as it goes (src/discord/progress-message.ts); a test or another
+ * front end can bring its own.
+ */
+import type { StoredTransfer } from '../store/types.js';
+import type { Rate } from './rate.js';
+
+/** How people follow a transfer (for the bot: one Discord message, edited as it goes). */
+export interface ProgressView {
+  /** Starts showing a run; null when it cannot be shown (the run goes on regardless). */
+  begin(transfer: StoredTransfer): Promise<ProgressDisplay | null>;
+  /** Shows how a transfer ended; retried until `signal` (the runner's shutdown) fires. */
+  showEnd(transfer: StoredTransfer, rate: Rate | undefined, signal: AbortSignal): Promise<void>;
+  /** After a start: transfers not running whose end was never shown get it now; their ids. */
+  repairEnds(isRunning: (id: string) => boolean, signal: AbortSignal): Promise<string[]>;
+}
+
+export interface ProgressDisplay {
+  update(transfer: StoredTransfer, rate: Rate): void;
+  /** No more updates; resolves once the one in flight settled. */
+  stop(): Promise<void>;
+}
