@@ -64,7 +64,7 @@ export class FileSlice {
           }
           // A fresh buffer per piece: the HTTP client may still hold the previous one.
           const piece = Buffer.allocUnsafe(Math.min(PIECE, this.size - at));
-          for (let got = 0; got < piece.length; ) {
+          for (let got = 0; got < piece.length;) {
             const { bytesRead } = await handle.read(piece, got, piece.length - got, this.offset + at + got);
             if (bytesRead === 0) throw this.#changed();
             got += bytesRead;

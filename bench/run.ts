@@ -54,7 +54,11 @@ const SETTINGS: Setting[] = [
 function sizesFromArgs(args: string[]): number[] {
   // --sizes=256,4096 (MiB): a subset, for looking at one effect without the full run.
   const listed = args.find((a) => a.startsWith('--sizes='));
-  if (listed) return listed.slice('--sizes='.length).split(',').map((n) => Number(n) * MIB);
+  if (listed)
+    return listed
+      .slice('--sizes='.length)
+      .split(',')
+      .map((n) => Number(n) * MIB);
   if (args.includes('--baselines-only')) return [256 * MIB];
   if (args.includes('--quick')) return [16 * MIB, 48 * MIB];
   const sizes = [256 * MIB, 1024 * MIB];
@@ -83,7 +87,12 @@ class FakeProcess {
 
   static start(): FakeProcess {
     const profile = process.env['BENCH_PROFILE_DIR'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}`] : [];
-    return new FakeProcess(fork(path.join(ROOT, 'bench/fake-child.ts'), [], { execArgv: ['--import', TSX_LOADER, ...profile], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    return new FakeProcess(
+      fork(path.join(ROOT, 'bench/fake-child.ts'), [], {
+        execArgv: ['--import', TSX_LOADER, ...profile],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      }),
+    );
   }
 
   call<T>(req: FakeCall, timeoutMs = 60_000): Promise<T> {
@@ -126,7 +135,7 @@ async function makeSource(dir: string, size: number, seed: number): Promise<Sour
   const handle = await open(file, 'w');
   try {
     let first = true;
-    for (let written = 0; written < size; ) {
+    for (let written = 0; written < size;) {
       // 4 MiB blocks keep word boundaries (multiples of 4) and divide 8,000,000-byte parts unevenly on purpose.
       const n = Math.min(4 * MIB, size - written);
       const block = first ? seededBytes(n, seed) : seededBytes(n, seed, state);
@@ -136,7 +145,7 @@ async function makeSource(dir: string, size: number, seed: number): Promise<Sour
         state.x = block.readUInt32LE(n - 4);
       }
       whole.update(block);
-      for (let at = 0; at < block.length; ) {
+      for (let at = 0; at < block.length;) {
         const take = Math.min(block.length - at, CHUNK - inPart);
         part.update(block.subarray(at, at + take));
         inPart += take;
@@ -170,7 +179,11 @@ async function baselineA(source: Source): Promise<number> {
   return ms;
 }
 
-async function baselineB(source: Source, api: { apiUrl: string; token: string; channelId: string }, fake: FakeProcess): Promise<{ ms: number; messages: number }> {
+async function baselineB(
+  source: Source,
+  api: { apiUrl: string; token: string; channelId: string },
+  fake: FakeProcess,
+): Promise<{ ms: number; messages: number }> {
   const marker = `bench-B-${source.rel}-${Date.now()}`;
   // Blob-like file ranges read in 1 MiB pieces (openAsBlob wraps sizes at 2^32 on Node 20).
   const info = await stat(source.file);
@@ -183,9 +196,21 @@ async function baselineB(source: Source, api: { apiUrl: string; token: string; c
     // Bounded: a 429 waits as told; more than 20 in a row is a failure.
     for (let attempt = 0; ; attempt++) {
       const form = new FormData();
-      form.append('payload_json', JSON.stringify({ content: marker, attachments: batch.map((p, i) => ({ id: String(i), filename: partName(name, p.index, source.parts.length) })) }));
-      batch.forEach((p, i) => form.append(`files[${i}]`, blob.slice(p.offset, p.offset + p.size) as unknown as Blob, partName(name, p.index, source.parts.length)));
-      const res = await fetch(`${api.apiUrl}/v10/channels/${api.channelId}/messages`, { method: 'POST', headers: { Authorization: `Bot ${api.token}` }, body: form });
+      form.append(
+        'payload_json',
+        JSON.stringify({
+          content: marker,
+          attachments: batch.map((p, i) => ({ id: String(i), filename: partName(name, p.index, source.parts.length) })),
+        }),
+      );
+      batch.forEach((p, i) =>
+        form.append(`files[${i}]`, blob.slice(p.offset, p.offset + p.size) as unknown as Blob, partName(name, p.index, source.parts.length)),
+      );
+      const res = await fetch(`${api.apiUrl}/v10/channels/${api.channelId}/messages`, {
+        method: 'POST',
+        headers: { Authorization: `Bot ${api.token}` },
+        body: form,
+      });
       await res.arrayBuffer();
       if (res.status === 429 && attempt < 20) {
         await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? '1') * 1000));
@@ -232,7 +257,14 @@ interface RunResult {
   messages: number;
 }
 
-async function runSplit(source: Source, setting: Setting, work: string, api: { apiUrl: string; token: string }, fake: FakeProcess, filesRoot: string): Promise<RunResult> {
+async function runSplit(
+  source: Source,
+  setting: Setting,
+  work: string,
+  api: { apiUrl: string; token: string },
+  fake: FakeProcess,
+  filesRoot: string,
+): Promise<RunResult> {
   const progress = path.join(work, `progress-${Date.now()}.json`);
   const bot: BotProcess = await startBotProcess({
     cwd: work,
@@ -265,7 +297,8 @@ async function runSplit(source: Source, setting: Setting, work: string, api: { a
     verifyParts(source, posted, name, setting.label);
     const manifest = posted.flatMap((m) => m.attachments).find((a) => a.text !== undefined);
     const file = manifest?.text ? (JSON.parse(manifest.text) as { file: { sha256: string; size: number } }).file : undefined;
-    if (file?.sha256 !== source.sha256 || file.size !== source.size) throw new Error(`${setting.label}: manifest says ${JSON.stringify(file)}, baseline A ${source.sha256}`);
+    if (file?.sha256 !== source.sha256 || file.size !== source.size)
+      throw new Error(`${setting.label}: manifest says ${JSON.stringify(file)}, baseline A ${source.sha256}`);
     return { ms, peakRss, messages: posted.length };
   } finally {
     await bot.kill('SIGTERM');
@@ -283,7 +316,9 @@ async function main(): Promise<void> {
   const { mkdir } = await import('node:fs/promises');
   await mkdir(filesRoot);
   // The bot runs as deployed: `npm run build`, then node dist/index.js (one row runs it through tsx).
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], {
+    stdio: 'inherit',
+  });
   const fake = FakeProcess.start();
   const say = (s: string) => process.stdout.write(`${s}\n`);
   let failed = false;
@@ -291,7 +326,9 @@ async function main(): Promise<void> {
     // Keep manifests to read their whole-file hash; parts (8,000,000 bytes) are hashed and
     // dropped. A manifest takes ~250 bytes per part: 1 MiB was too little from ~28 GiB on.
     const api = await fake.call<{ apiUrl: string; token: string; channelId: string }>({ op: 'start', retainBytes: 4 * MIB });
-    say(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, Node ${process.version}, ${os.type()} ${os.release()}`);
+    say(
+      `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? '?'}, ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, Node ${process.version}, ${os.type()} ${os.release()}`,
+    );
     say(`command: npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}`);
     for (const [n, size] of sizes.entries()) {
       say(`\n## ${sizeLabel(size)} (${size} bytes, parts of ${CHUNK} bytes)`);
@@ -305,7 +342,10 @@ async function main(): Promise<void> {
         ['A: read + sha256', aMs / 1000, mibPerSecond(size, aMs), '', '', 1, aMs / b.ms],
         ['B: fetch multipart', b.ms / 1000, mibPerSecond(size, b.ms), '', b.messages, b.ms / aMs, 1],
       ];
-      const only = args.find((a) => a.startsWith('--settings='))?.slice('--settings='.length).split(',');
+      const only = args
+        .find((a) => a.startsWith('--settings='))
+        ?.slice('--settings='.length)
+        .split(',');
       const settings = args.includes('--baselines-only') ? [] : SETTINGS.filter((s) => !only || only.some((o) => s.label.startsWith(o)));
       for (const setting of settings) {
         try {

@@ -27,7 +27,13 @@ function transfer(t: number, parts: number): TransferRecord {
   return {
     id,
     status: 'in_progress',
-    source: { kind: 'file', path: `movies/file-${t}.mkv`, real_path: `/srv/files/movies/file-${t}.mkv`, size: (PARTS + 10) * CHUNK, mtime_ms: 1_700_000_000_000 },
+    source: {
+      kind: 'file',
+      path: `movies/file-${t}.mkv`,
+      real_path: `/srv/files/movies/file-${t}.mkv`,
+      size: (PARTS + 10) * CHUNK,
+      mtime_ms: 1_700_000_000_000,
+    },
     file_name: `file-${t}.mkv`,
     file_size: (PARTS + 10) * CHUNK,
     file_sha256: null,
@@ -77,7 +83,15 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       await store.update(target, (draft) => {
         draft.parts = draft.parts.filter((p) => p.index !== index);
-        draft.parts.push({ index, name: `x.part${index}`, offset: index * CHUNK, size: CHUNK, sha256: 'a'.repeat(64), message_id: snowflake(w), attachment_id: snowflake(w + 1) });
+        draft.parts.push({
+          index,
+          name: `x.part${index}`,
+          offset: index * CHUNK,
+          size: CHUNK,
+          sha256: 'a'.repeat(64),
+          message_id: snowflake(w),
+          attachment_id: snowflake(w + 1),
+        });
         draft.chunk_attempts[String(index)] = 1;
       });
       times.push(performance.now() - t0);

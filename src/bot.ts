@@ -172,7 +172,10 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
       await step('metrics', async () => metricsEndpoint?.close());
       await step('progress file', () => store.close());
       if (store.refusal) {
-        log.warn({ err: store.refusal }, 'the disk still refuses the progress file: its last good state stays, and the next start finds parts posted since then in the channel');
+        log.warn(
+          { err: store.refusal },
+          'the disk still refuses the progress file: its last good state stays, and the next start finds parts posted since then in the channel',
+        );
       }
       closeLanes(lanes);
       await step('discord', () => client.destroy());

@@ -20,7 +20,20 @@ const REDACT_PATHS = [
 const TOKEN_KEYS = new Set(REDACT_PATHS.map((p) => p.split('.').at(-1)));
 
 /** Fields that carry a name or a path, hashed even when their value was never registered. */
-const NAME_PATHS = ['file_name', 'files_root', 'progress_file', 'path', 'real_path', 'url', 'err.path', 'err.dest', 'err.url', '*.file_name', '*.real_path', '*.url'];
+const NAME_PATHS = [
+  'file_name',
+  'files_root',
+  'progress_file',
+  'path',
+  'real_path',
+  'url',
+  'err.path',
+  'err.dest',
+  'err.url',
+  '*.file_name',
+  '*.real_path',
+  '*.url',
+];
 
 /** Shorter strings are not scrubbed: they would hit unrelated words in every line. */
 const MIN_REDACTED_LENGTH = 3;
@@ -43,10 +56,7 @@ export function createLogger(options: LogOptions = {}): Logger {
   };
   // A token or a name can hide inside an error message or a URL, beyond any redact path: scrub the text.
   const destination = options.destination ?? process.stdout;
-  const stream =
-    secrets.length === 0 && !redactions
-      ? destination
-      : { write: (line: string) => destination.write(scrub(line)) };
+  const stream = secrets.length === 0 && !redactions ? destination : { write: (line: string) => destination.write(scrub(line)) };
   return pino(
     {
       level: options.level ?? 'info',
@@ -98,7 +108,13 @@ export class LogRedactions {
   scrub(line: string): string {
     if (this.#hashes.size === 0) return line;
     // Longest first, so a path is replaced whole rather than around its file name.
-    this.#pattern ??= new RegExp([...this.#hashes.keys()].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|'), 'g');
+    this.#pattern ??= new RegExp(
+      [...this.#hashes.keys()]
+        .sort((a, b) => b.length - a.length)
+        .map(escapeRegExp)
+        .join('|'),
+      'g',
+    );
     const pattern = this.#pattern;
     return line.replace(/"((?:[^"\\]|\\.)*)"(\s*:)?/g, (whole, inner: string, key: string | undefined) =>
       key ? whole : `"${inner.replace(pattern, (match) => this.#hashes.get(match) ?? match)}"`,
@@ -108,9 +124,7 @@ export class LogRedactions {
 
 /** What names a transfer's source: both paths and their base names, or the URL's pieces. */
 export function sourceNames(source: { kind: 'file'; path: string; real_path: string } | { kind: 'url'; url: string }): string[] {
-  return source.kind === 'file'
-    ? [source.path, path.basename(source.path), source.real_path, path.basename(source.real_path)]
-    : urlNames(source.url);
+  return source.kind === 'file' ? [source.path, path.basename(source.path), source.real_path, path.basename(source.real_path)] : urlNames(source.url);
 }
 
 /** A URL as given and normalized, its host, its path (raw and decoded, and its base name) and its query. */
@@ -122,7 +136,17 @@ export function urlNames(url: string): string[] {
     return [url];
   }
   const decoded = safeDecode(parsed.pathname);
-  return [url, parsed.href, parsed.host, parsed.hostname, parsed.pathname, decoded, path.posix.basename(decoded), parsed.search, parsed.search.slice(1)];
+  return [
+    url,
+    parsed.href,
+    parsed.host,
+    parsed.hostname,
+    parsed.pathname,
+    decoded,
+    path.posix.basename(decoded),
+    parsed.search,
+    parsed.search.slice(1),
+  ];
 }
 
 function safeDecode(text: string): string {

@@ -210,7 +210,9 @@ describe('loadConfig', () => {
   });
 
   it('GIVEN a bad token THEN its value is never shown', () => {
-    expect(problemsOf({ DISCORD_TOKEN: ['secret'] as unknown as string })).toEqual(['DISCORD_TOKEN Invalid input: expected string, received array (got [redacted])']);
+    expect(problemsOf({ DISCORD_TOKEN: ['secret'] as unknown as string })).toEqual([
+      'DISCORD_TOKEN Invalid input: expected string, received array (got [redacted])',
+    ]);
   });
 
   it('GIVEN requireToken and no token THEN only that is refused', () => {

@@ -16,7 +16,10 @@ function everyError(): errors.DfsError[] {
 }
 
 const apiError = (status: number, code = 0) =>
-  new DiscordAPIError({ code, message: 'm' }, code, status, 'POST', 'http://127.0.0.1/api/v10/channels/1/messages', { body: undefined, files: undefined });
+  new DiscordAPIError({ code, message: 'm' }, code, status, 'POST', 'http://127.0.0.1/api/v10/channels/1/messages', {
+    body: undefined,
+    files: undefined,
+  });
 
 describe('the errors module', () => {
   it('GIVEN every error class THEN each has its own stable code and its class name as name', () => {
@@ -61,6 +64,8 @@ describe('classifyRestError', () => {
   });
 
   it('GIVEN a network error THEN the message names the cause undici hid', () => {
-    expect(classifyRestError(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } })).message).toBe('network error: fetch failed (ECONNRESET)');
+    expect(classifyRestError(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } })).message).toBe(
+      'network error: fetch failed (ECONNRESET)',
+    );
   });
 });

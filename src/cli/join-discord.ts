@@ -33,8 +33,12 @@ export async function joinFromDiscord(args: string[], io: CliIo): Promise<number
   });
   const { channel, message } = values;
   if (positionals.length > 0) throw new UsageError(`join from Discord takes no manifest file: ${JOIN_DISCORD_USAGE}`);
-  if (channel === undefined || message === undefined) throw new UsageError(`join from Discord needs both --channel and --message: ${JOIN_DISCORD_USAGE}`);
-  for (const [flag, id] of [['--channel', channel], ['--message', message]] as const) {
+  if (channel === undefined || message === undefined)
+    throw new UsageError(`join from Discord needs both --channel and --message: ${JOIN_DISCORD_USAGE}`);
+  for (const [flag, id] of [
+    ['--channel', channel],
+    ['--message', message],
+  ] as const) {
     if (!SNOWFLAKE.test(id)) throw new UsageError(`${flag} ${JSON.stringify(id)} is not a Discord id (15 to 21 digits)`);
   }
   const config = loadConfig(io.env, { requireToken: true });
@@ -77,7 +81,9 @@ export async function joinFromDiscord(args: string[], io: CliIo): Promise<number
         bar.finish();
       }
     });
-    reportStream(output, io).write(`rebuilt ${outputName(output)} (${manifest.file.size} bytes, ${manifest.chunks.length} part(s), sha256 ${manifest.file.sha256} verified)\n`);
+    reportStream(output, io).write(
+      `rebuilt ${outputName(output)} (${manifest.file.size} bytes, ${manifest.chunks.length} part(s), sha256 ${manifest.file.sha256} verified)\n`,
+    );
     return 0;
   } catch (err) {
     if (err instanceof DownloadError) throw new CliFailure(err.message, { cause: err });

@@ -79,7 +79,7 @@ export async function checkParts(manifest: Manifest, partsDir: string, io: CliIo
         const handle = await open(file, 'r');
         try {
           const buffer = Buffer.allocUnsafe(Math.min(READ_BLOCK, chunk.size));
-          for (let at = 0; at < chunk.size; ) {
+          for (let at = 0; at < chunk.size;) {
             io.signal.throwIfAborted();
             const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, chunk.size - at), at);
             if (bytesRead === 0) break;

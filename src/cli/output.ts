@@ -58,10 +58,12 @@ export function reportStream(output: JoinOutput, io: CliIo): NodeJS.WritableStre
 export async function writeOutput(output: JoinOutput, io: CliIo, produce: (write: WriteChunk) => Promise<void>): Promise<void> {
   if (output.kind === 'file') return writeFile(output, produce);
   let written = 0;
-  const counted = (write: WriteChunk): WriteChunk => async (chunk) => {
-    await write(chunk);
-    written += chunk.length;
-  };
+  const counted =
+    (write: WriteChunk): WriteChunk =>
+    async (chunk) => {
+      await write(chunk);
+      written += chunk.length;
+    };
   try {
     if (output.kind === 'stdout') await intoStream(io.stdout, (write) => produce(counted(write)));
     else await intoDevice(output.path, (write) => produce(counted(write)));
@@ -77,7 +79,8 @@ async function writeFile(output: { path: string; force: boolean }, produce: (wri
     await writeFileDurably(output.path, produce, { replace: output.force });
   } catch (err) {
     if (!(err instanceof DurableWriteError)) throw err;
-    if (err.errno === 'EEXIST') throw new CliFailure(`${output.path} already exists: it appeared while joining (use --force to overwrite it)`, { cause: err });
+    if (err.errno === 'EEXIST')
+      throw new CliFailure(`${output.path} already exists: it appeared while joining (use --force to overwrite it)`, { cause: err });
     throw new CliFailure(err.message, { cause: err });
   }
 }

@@ -40,7 +40,13 @@ export async function split(args: string[], io: CliIo): Promise<number> {
   });
   if (!(await stat(outDir)).isDirectory()) throw new CliFailure(`${outDir} is not a directory`);
 
-  const plan = await planFileTransfer({ realPath: await realpath(file), relPath: path.basename(file), chunkSize, ownerId: 'local', channelId: 'local' });
+  const plan = await planFileTransfer({
+    realPath: await realpath(file),
+    relPath: path.basename(file),
+    chunkSize,
+    ownerId: 'local',
+    channelId: 'local',
+  });
   await clearEarlierSplit(outDir, plan.file_name, values.force);
   const store = new MemoryStore();
   const transfer = await store.create(plan);
@@ -84,7 +90,9 @@ async function clearEarlierSplit(dir: string, name: string, force: boolean): Pro
   const entries = (await readdir(dir)).sort();
   const foreign = entries.filter((e) => e.startsWith(`${name}.part`) && !isPartName(name, e));
   if (foreign.length > 0) {
-    throw new CliFailure(`${dir} holds ${foreign.join(', ')}, which are no parts of a split but \`cat ${name}.part* > ${name}\` would pick up; move them away first`);
+    throw new CliFailure(
+      `${dir} holds ${foreign.join(', ')}, which are no parts of a split but \`cat ${name}.part* > ${name}\` would pick up; move them away first`,
+    );
   }
   const earlier = entries.filter((e) => isPartName(name, e) || e === manifestName(name));
   if (earlier.length === 0) return;

@@ -30,9 +30,13 @@ export default {
     // The reply waits for the in-flight upload to settle: defer to stay inside the 3 s deadline.
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const result = await ctx.transfers.cancel(id, { deletePosted });
-    const deleted = deletePosted ? ` Deleted ${result.deleted} part message(s)${result.deleteFailures ? `, ${result.deleteFailures} could not be deleted` : ''}.` : '';
+    const deleted = deletePosted
+      ? ` Deleted ${result.deleted} part message(s)${result.deleteFailures ? `, ${result.deleteFailures} could not be deleted` : ''}.`
+      : '';
     await interaction.editReply(
-      fitMessage(`Transfer \`${id}\` cancelled after ${result.transfer.completed_chunks.length}/${result.transfer.total_chunks ?? '?'} parts.${deleted}`),
+      fitMessage(
+        `Transfer \`${id}\` cancelled after ${result.transfer.completed_chunks.length}/${result.transfer.total_chunks ?? '?'} parts.${deleted}`,
+      ),
     );
   },
   async autocomplete(interaction, ctx) {

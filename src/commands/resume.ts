@@ -32,7 +32,9 @@ export default {
       ? ` The progress file cannot be written right now (${refusal.condition}): it will pause again until it can, then resume by itself.`
       : '';
     await interaction.reply({
-      content: fitMessage(`Resuming \`${id}\`: checking the ${transfer.completed_chunks.length} part(s) already posted, then sending the rest.${disk}`),
+      content: fitMessage(
+        `Resuming \`${id}\`: checking the ${transfer.completed_chunks.length} part(s) already posted, then sending the rest.${disk}`,
+      ),
       flags: MessageFlags.Ephemeral,
     });
     ctx.transfers.start(id);

@@ -27,11 +27,18 @@ export async function routeInteraction(interaction: Interaction, ctx: BotContext
   } catch (error) {
     const userError = error instanceof UserError;
     if (error instanceof DiskWriteError) {
-      ctx.log.warn({ err: error, command: interaction.commandName, user_id: interaction.user.id }, 'command hit a progress file the disk refuses to write');
+      ctx.log.warn(
+        { err: error, command: interaction.commandName, user_id: interaction.user.id },
+        'command hit a progress file the disk refuses to write',
+      );
     } else if (!userError) {
       ctx.log.error({ err: error, command: interaction.commandName, user_id: interaction.user.id }, 'command failed');
     }
-    const content = userError ? fitMessage(error.message) : error instanceof DiskWriteError ? diskRefusalMessage(error) : 'Sorry, something went wrong on the bot\'s side; the operator can find details in its log.';
+    const content = userError
+      ? fitMessage(error.message)
+      : error instanceof DiskWriteError
+        ? diskRefusalMessage(error)
+        : "Sorry, something went wrong on the bot's side; the operator can find details in its log.";
     try {
       if (interaction.deferred && !interaction.replied) await interaction.editReply({ content });
       else if (interaction.replied) await interaction.followUp({ content, flags: MessageFlags.Ephemeral });

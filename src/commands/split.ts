@@ -11,7 +11,7 @@ import type { BotContext, Command } from './types.js';
 
 /** The options /split and /upload share. */
 export const chunkSizeOption = (o: SlashCommandIntegerOption) =>
-  o.setName('chunk_size').setDescription('Part size in MiB (default: the channel\'s limit)');
+  o.setName('chunk_size').setDescription("Part size in MiB (default: the channel's limit)");
 export const channelOption = (o: SlashCommandChannelOption) =>
   o
     .setName('channel')
@@ -20,10 +20,8 @@ export const channelOption = (o: SlashCommandChannelOption) =>
 
 const data = new SlashCommandBuilder()
   .setName('split')
-  .setDescription('Send a file from the bot\'s files folder to a channel in verified parts')
-  .addStringOption((o) =>
-    o.setName('path').setDescription('File path relative to the files folder').setRequired(true).setAutocomplete(true),
-  )
+  .setDescription("Send a file from the bot's files folder to a channel in verified parts")
+  .addStringOption((o) => o.setName('path').setDescription('File path relative to the files folder').setRequired(true).setAutocomplete(true))
   .addIntegerOption(chunkSizeOption)
   .addChannelOption(channelOption)
   .setDMPermission(false);
@@ -35,7 +33,7 @@ const REQUIRED_CHANNEL_PERMISSIONS = [...POSTING_PERMISSIONS, PermissionFlagsBit
 export function checkCanStart(interaction: ChatInputCommandInteraction, ctx: BotContext): { channelId: string; guildId: string | null } {
   if (!interaction.inGuild()) throw new UserError('Transfers run in a server channel, not in direct messages.');
   if (!canStartTransfers(callerOf(interaction), ctx.config)) {
-    throw new UserError('You are not allowed to start transfers here (ask an admin to add you to the bot\'s allowed roles or users).');
+    throw new UserError("You are not allowed to start transfers here (ask an admin to add you to the bot's allowed roles or users).");
   }
   const channel = interaction.options.getChannel('channel');
   const channelId = channel?.id ?? interaction.channelId;
@@ -115,8 +113,8 @@ export default {
       await interaction.editReply({
         content: fitMessage(
           `Transfer \`${transfer.id}\` started: **${transfer.file_name}**, ${transfer.file_size} bytes in ` +
-          `${transfer.total_chunks} parts of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. ` +
-          `Follow it with \`/status transfer:${transfer.id}\`.`,
+            `${transfer.total_chunks} parts of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. ` +
+            `Follow it with \`/status transfer:${transfer.id}\`.`,
         ),
       });
       ctx.transfers.start(transfer.id);

@@ -56,9 +56,7 @@ export default {
     const content =
       mine.length === 0
         ? 'You have no transfers. Start one with `/split`.'
-        : mine
-            .map((t) => `\`${t.id}\` ${t.file_name} · ${t.status} · ${t.parts_done}/${t.total_chunks ?? '?'} parts`)
-            .join('\n');
+        : mine.map((t) => `\`${t.id}\` ${t.file_name} · ${t.status} · ${t.parts_done}/${t.total_chunks ?? '?'} parts`).join('\n');
     await interaction.reply({ content: fitMessage(content), flags: MessageFlags.Ephemeral });
   },
   autocomplete: autocompleteTransfers,

@@ -25,10 +25,16 @@ export function classifyRestError(error: unknown, signal?: AbortSignal): RestFai
   if (signal?.aborted) return { kind: 'aborted', reason: 'aborted', status: null, message: 'the request was aborted' };
   if (error instanceof DiscordAPIError) {
     const status = error.status;
-    if (status === 413 || error.code === 40005) return { kind: 'too_large', reason: 'too_large', status, message: `Discord refused the request as too large (${error.message})` };
+    if (status === 413 || error.code === 40005)
+      return { kind: 'too_large', reason: 'too_large', status, message: `Discord refused the request as too large (${error.message})` };
     if (status >= 500) return { kind: 'transient', reason: `http_${status}`, status, message: `Discord answered ${status} ${error.message}` };
     if (FATAL_STATUSES.has(status)) {
-      return { kind: 'fatal', reason: `http_${status}`, status, message: `Discord refused the request: ${status} ${error.message} (code ${error.code})` };
+      return {
+        kind: 'fatal',
+        reason: `http_${status}`,
+        status,
+        message: `Discord refused the request: ${status} ${error.message} (code ${error.code})`,
+      };
     }
     return { kind: 'transient', reason: `http_${status}`, status, message: `Discord answered ${status}: ${error.message}` };
   }

@@ -49,7 +49,10 @@ export class DiscordDownloader {
         throw new DownloadError(`message ${messageId} has no .manifest.json attachment (attachments: ${names})`, false);
       }
       if (attachment.size > MAX_MANIFEST_BYTES) {
-        throw new DownloadError(`the manifest ${attachment.filename} is ${attachment.size} bytes, more than a manifest can be (${MAX_MANIFEST_BYTES})`, false);
+        throw new DownloadError(
+          `the manifest ${attachment.filename} is ${attachment.size} bytes, more than a manifest can be (${MAX_MANIFEST_BYTES})`,
+          false,
+        );
       }
       const pieces: Uint8Array[] = [];
       const received = await this.#fetchBody(attachment.url, attachment.size, async (data) => {
@@ -172,8 +175,12 @@ export class DiscordDownloader {
       if (!response.ok || response.body === null) {
         await response.body?.cancel().catch(() => undefined);
         // The CDN answers 404 (sometimes 403) for an expired or revoked link: a fresh message gives a new one.
-        const retryable = response.status === 404 || response.status === 403 || response.status === 408 || response.status === 429 || response.status >= 500;
-        throw new DownloadError(`the attachment link answered ${response.status}${response.status === 404 ? ' (expired or deleted)' : ''}`, retryable);
+        const retryable =
+          response.status === 404 || response.status === 403 || response.status === 408 || response.status === 429 || response.status >= 500;
+        throw new DownloadError(
+          `the attachment link answered ${response.status}${response.status === 404 ? ' (expired or deleted)' : ''}`,
+          retryable,
+        );
       }
       for await (const data of response.body) {
         clearTimeout(timer);
@@ -200,7 +207,9 @@ export class DiscordDownloader {
 function restFailure(err: unknown, what: string, channelId: string): DownloadError {
   const failure = classifyRestError(err);
   if (failure.status === 401) return new DownloadError('Discord rejected DISCORD_TOKEN (401 Unauthorized); check the token', false, { cause: err });
-  if (err instanceof DiscordAPIError && failure.status === 403) return new DownloadError(`${what}: no access to channel ${channelId} (403 ${err.message})`, false, { cause: err });
-  if (err instanceof DiscordAPIError && failure.status === 404) return new DownloadError(`${what} is gone (404 ${err.message}); was it deleted?`, false, { cause: err });
+  if (err instanceof DiscordAPIError && failure.status === 403)
+    return new DownloadError(`${what}: no access to channel ${channelId} (403 ${err.message})`, false, { cause: err });
+  if (err instanceof DiscordAPIError && failure.status === 404)
+    return new DownloadError(`${what} is gone (404 ${err.message}); was it deleted?`, false, { cause: err });
   return new DownloadError(`${what}: ${failure.message}`, failure.kind === 'transient', { cause: err });
 }

@@ -34,7 +34,9 @@ export function quoteInput(input: string): string {
  */
 export function fitMessage(content: string, limit = MESSAGE_CONTENT_LIMIT): string {
   if (content.length <= limit) return content;
-  const shorter = content.replace(/`([^`\n]+)`/g, (span, inner: string) => (inner.length > QUOTE_LIMIT ? `\`${cutText(inner, QUOTE_LIMIT)}\`` : span));
+  const shorter = content.replace(/`([^`\n]+)`/g, (span, inner: string) =>
+    inner.length > QUOTE_LIMIT ? `\`${cutText(inner, QUOTE_LIMIT)}\`` : span,
+  );
   if (shorter.length <= limit) return shorter;
   const cut = cutText(shorter, limit);
   const lineEnd = cut.lastIndexOf('\n');

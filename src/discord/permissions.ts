@@ -30,11 +30,7 @@ export function canStartTransfers(caller: Caller, config: Pick<Config, 'ALLOWED_
 }
 
 export function canCancel(caller: Caller, ownerId: string): boolean {
-  return (
-    caller.userId === ownerId ||
-    has(caller, PermissionFlagsBits.ManageMessages) ||
-    has(caller, PermissionFlagsBits.Administrator)
-  );
+  return caller.userId === ownerId || has(caller, PermissionFlagsBits.ManageMessages) || has(caller, PermissionFlagsBits.Administrator);
 }
 
 /** What a member needs in the channel a transfer posts to: what the bot itself needs to post parts there. */
@@ -44,7 +40,9 @@ export const POSTING_PERMISSIONS = [PermissionFlagsBits.ViewChannel, PermissionF
  * The caller's permissions in the channel an option resolved to, as Discord computed them for
  * this interaction (overwrites included): a cached channel's `permissions`, or the raw field.
  */
-export function resolvedChannelPermissions(channel: { permissions: Readonly<PermissionsBitField> | string | null }): Readonly<PermissionsBitField> | null {
+export function resolvedChannelPermissions(channel: {
+  permissions: Readonly<PermissionsBitField> | string | null;
+}): Readonly<PermissionsBitField> | null {
   const { permissions } = channel;
   return typeof permissions === 'string' ? new PermissionsBitField(BigInt(permissions)) : permissions;
 }

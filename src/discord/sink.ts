@@ -6,13 +6,20 @@
 import type { StoredTransfer } from '../store/types.js';
 import { DiscordAPIError, Routes, type APIAttachment, type APIMessage, type REST } from 'discord.js';
 import { SinkError } from '../errors.js';
-import { isSourceChanged, sourceChangedError, type ChunkSink, type OutgoingPart, type PostedPart, type Reconciled, type SendOptions } from '../transfer/sink.js';
+import {
+  isSourceChanged,
+  sourceChangedError,
+  type ChunkSink,
+  type OutgoingPart,
+  type PostedPart,
+  type Reconciled,
+  type SendOptions,
+} from '../transfer/sink.js';
 import type { Manifest } from '../transfer/manifest.js';
 import { DEFAULT_ATTACHMENT_LIMIT, manifestName, partName, partSlice } from '../transfer/plan.js';
 import { compareWithRecord } from '../transfer/resume/reconcile.js';
 import { classifyRestError } from './classify.js';
 import { MultipartBody, type MultipartFile } from './multipart.js';
-
 
 export class DiscordSink implements ChunkSink {
   /** `rest` first: with no extra lanes every request goes through it. */
@@ -112,12 +119,7 @@ export class DiscordSink implements ChunkSink {
     return compareWithRecord(transfer, seen, manifest);
   }
 
-  private async post(
-    channelId: string,
-    content: string,
-    files: MultipartFile[],
-    options: SendOptions,
-  ): Promise<APIMessage> {
+  private async post(channelId: string, content: string, files: MultipartFile[], options: SendOptions): Promise<APIMessage> {
     const payload = JSON.stringify({
       content,
       nonce: options.nonce,
@@ -169,7 +171,10 @@ export function sinkError(error: unknown, signal?: AbortSignal): SinkError {
     aborted: 'upload aborted',
     timeout: 'the upload timed out (UPLOAD_TIMEOUT_MS)',
   };
-  const message = failure.status === 401 && !(error instanceof DiscordAPIError) ? `${failure.message}; restart the bot with a valid DISCORD_TOKEN` : (words[failure.reason] ?? failure.message);
+  const message =
+    failure.status === 401 && !(error instanceof DiscordAPIError)
+      ? `${failure.message}; restart the bot with a valid DISCORD_TOKEN`
+      : (words[failure.reason] ?? failure.message);
   return new SinkError(message, failure.kind, failure.reason, { cause: error });
 }
 

@@ -120,10 +120,11 @@ export async function writeFileDurably(file: string, content: DurableContent, op
 async function writeTemp(fs: DurableFs, file: string, temp: string, content: DurableContent, existing: Stats | undefined): Promise<void> {
   const handle = await step(file, 'open', async () => {
     const opened = await fs.open(temp, 'wx', existing ? existing.mode & 0o777 : 0o666);
-    if (existing) await copyModeAndOwner(opened, existing).catch(async (err: unknown) => {
-      await opened.close().catch(() => {});
-      throw err;
-    });
+    if (existing)
+      await copyModeAndOwner(opened, existing).catch(async (err: unknown) => {
+        await opened.close().catch(() => {});
+        throw err;
+      });
     return opened;
   });
   try {
@@ -152,7 +153,7 @@ async function eachChunk(content: DurableContent, write: WriteChunk): Promise<vo
  * device), however many calls it takes. Bounded: every call takes at least one byte or throws.
  */
 export async function writeAll(handle: FileHandle, data: Uint8Array, position: number | null): Promise<void> {
-  for (let done = 0; done < data.length; ) {
+  for (let done = 0; done < data.length;) {
     const { bytesWritten } = await handle.write(data, done, data.length - done, position === null ? null : position + done);
     if (bytesWritten === 0) throw new Error(`the write took none of ${data.length - done} bytes`);
     done += bytesWritten;

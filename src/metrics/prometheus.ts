@@ -31,7 +31,7 @@ export class PrometheusMetrics implements Metrics {
     this.#bytesPosted = new Counter({ name: 'dfs_bytes_posted_total', help: 'Bytes of the parts Discord confirmed', registers });
     this.#uploadSeconds = new Histogram({
       name: 'dfs_part_upload_seconds',
-      help: "Seconds of the upload request that carried each confirmed part (parts sharing a message share its time)",
+      help: 'Seconds of the upload request that carried each confirmed part (parts sharing a message share its time)',
       buckets: UPLOAD_SECONDS_BUCKETS,
       registers,
     });

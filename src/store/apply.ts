@@ -215,11 +215,7 @@ function draftOf(current: TransferRecord): Draft {
  * `change`) leaves the stored record as it was. The copy shares `current`'s part records,
  * which are frozen: a change replaces a part, it cannot edit one in place.
  */
-export function applyChange(
-  current: TransferRecord,
-  change: (draft: TransferRecord) => void,
-  now: Date,
-): TransferRecord {
+export function applyChange(current: TransferRecord, change: (draft: TransferRecord) => void, now: Date): TransferRecord {
   const drafted = draftOf(current);
   const draft = drafted.draft;
   change(draft);

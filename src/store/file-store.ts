@@ -106,7 +106,9 @@ export class FileStore implements ProgressStore {
         return new FileStore(file, lock, parseProgressText(file, loaded.text), loaded.identity, now, probe);
       }
       const empty = emptyProgressFile();
-      await (await writeDurably(file, serialize(stateOf(empty))))?.();
+      await (
+        await writeDurably(file, serialize(stateOf(empty)))
+      )?.();
       return new FileStore(file, lock, empty, identityOf(await fsp.stat(file)), now, probe);
     } catch (error) {
       await lock?.release();
@@ -276,11 +278,14 @@ export class FileStore implements ProgressStore {
   /** Tries the held changes again after a bounded, doubling wait (one timer at a time). */
   #scheduleProbe(): void {
     if (this.#closed || this.#probeTimer !== undefined) return;
-    this.#probeTimer = setTimeout(() => {
-      this.#probeTimer = undefined;
-      this.#retryHeld = true;
-      this.#draining ??= this.#drain();
-    }, probeDelayMs(++this.#probeAttempts, this.#probe));
+    this.#probeTimer = setTimeout(
+      () => {
+        this.#probeTimer = undefined;
+        this.#retryHeld = true;
+        this.#draining ??= this.#drain();
+      },
+      probeDelayMs(++this.#probeAttempts, this.#probe),
+    );
     // The bot stays up for its own reasons; a tool or a test must not be kept alive by this.
     this.#probeTimer.unref();
   }

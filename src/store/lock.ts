@@ -42,7 +42,6 @@ export function lockPathFor(progressPath: string): string {
   return progressPath.endsWith('.json') ? `${progressPath.slice(0, -'.json'.length)}.lock` : `${progressPath}.lock`;
 }
 
-
 /** A lock (or takeover guard) as read back: `hostname` is undefined when it names none. */
 interface Holder {
   pid: number;

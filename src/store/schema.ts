@@ -35,10 +35,7 @@ export const urlSourceSchema = z.looseObject({
    * The whole-file hash state after the first `offset` bytes, all confirmed: a resume with a
    * Range request starts there (src/transfer/resume/url.ts).
    */
-  hash_checkpoint: z
-    .looseObject({ offset: z.number().int().nonnegative(), state: z.string() })
-    .nullable()
-    .default(null),
+  hash_checkpoint: z.looseObject({ offset: z.number().int().nonnegative(), state: z.string() }).nullable().default(null),
 });
 
 export const sourceSchema = z.discriminatedUnion('kind', [fileSourceSchema, urlSourceSchema]);

@@ -209,7 +209,9 @@ export function serializeCached(state: FileState, out: SerializeBuffer): Buffer 
   const records = [...state.records.values()];
   // The text around the records, each record standing as one \u0001 (JSON text never holds
   // a raw control character).
-  const strings = fileText(state, () => '\u0001').join('').split('\u0001');
+  const strings = fileText(state, () => '\u0001')
+    .join('')
+    .split('\u0001');
   const image = out.image;
   if (image !== undefined && image.records.length === records.length && image.strings.every((text, k) => text === strings[k])) {
     const changed = records.flatMap((record, k) => (record === image.records[k] ? [] : [k]));

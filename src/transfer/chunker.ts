@@ -113,7 +113,9 @@ class FilePartReader implements PartSource {
         throw new SourceChangedError(`${this.#name} is ${info.size} bytes, expected ${fileSize}`);
       }
       const whole: Hash | null = startIndex === 0 ? createHash('sha256') : null;
-      const blocks = keepData ? null : [Buffer.allocUnsafe(Math.min(HASH_BLOCK, chunkSize)), Buffer.allocUnsafe(Math.min(HASH_BLOCK, chunkSize))] as const;
+      const blocks = keepData
+        ? null
+        : ([Buffer.allocUnsafe(Math.min(HASH_BLOCK, chunkSize)), Buffer.allocUnsafe(Math.min(HASH_BLOCK, chunkSize))] as const);
       for (let index = startIndex, offset = startIndex * chunkSize; offset < fileSize; index++, offset += chunkSize) {
         if (signal?.aborted) throw abortReason(signal);
         const size = Math.min(chunkSize, fileSize - offset);
@@ -124,7 +126,16 @@ class FilePartReader implements PartSource {
           yield { index, offset, size, sha256: createHash('sha256').update(data).digest('hex'), data };
         } else {
           const sha256 = await this.#hashRange(handle, blocks, offset, size, fileSize, whole, signal);
-          const file: FileRange = { path: this.filePath, name: this.#name, offset, size, fileSize, mtimeMs: info.mtimeMs, dev: info.dev, ino: info.ino };
+          const file: FileRange = {
+            path: this.filePath,
+            name: this.#name,
+            offset,
+            size,
+            fileSize,
+            mtimeMs: info.mtimeMs,
+            dev: info.dev,
+            ino: info.ino,
+          };
           yield { index, offset, size, sha256, file };
         }
       }

@@ -43,6 +43,7 @@ export async function fileSourceChange(transfer: StoredTransfer): Promise<string
   }
   const changes: string[] = [];
   if (info.size !== source.size) changes.push(`size ${source.size} → ${info.size} bytes`);
-  if (info.mtimeMs !== source.mtime_ms) changes.push(`modified at ${new Date(info.mtimeMs).toISOString()}, planned with ${new Date(source.mtime_ms).toISOString()}`);
+  if (info.mtimeMs !== source.mtime_ms)
+    changes.push(`modified at ${new Date(info.mtimeMs).toISOString()}, planned with ${new Date(source.mtime_ms).toISOString()}`);
   return changes.length > 0 ? `source changed: ${source.path}: ${changes.join(', ')}` : null;
 }

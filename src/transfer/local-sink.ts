@@ -48,7 +48,8 @@ export class LocalSink implements ChunkSink {
 
   /** `chunks` arrive in pieces for a file-backed part, so a part is never held whole in memory. */
   async #write(name: string, chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, part?: OutgoingPart): Promise<void> {
-    if (path.basename(name) !== name || name.startsWith('.')) throw new SinkError(`refusing to write ${JSON.stringify(name)}: not a plain file name`, 'fatal', 'bad_name');
+    if (path.basename(name) !== name || name.startsWith('.'))
+      throw new SinkError(`refusing to write ${JSON.stringify(name)}: not a plain file name`, 'fatal', 'bad_name');
     const target = path.join(this.dir, name);
     try {
       await writeFileDurably(target, chunks);

@@ -61,7 +61,14 @@ export async function planFileTransfer(input: {
 }): Promise<NewTransfer> {
   const info = await stat(input.realPath);
   if (!info.isFile()) throw new Error(`${input.relPath} is not a regular file`);
-  const place = { id: newTransferId(), chunkSize: input.chunkSize, attachmentSizeLimit: null, ownerId: input.ownerId, channelId: input.channelId, guildId: input.guildId ?? null };
+  const place = {
+    id: newTransferId(),
+    chunkSize: input.chunkSize,
+    attachmentSizeLimit: null,
+    ownerId: input.ownerId,
+    channelId: input.channelId,
+    guildId: input.guildId ?? null,
+  };
   // The name the user asked for, not a symlink target's.
   return fileTransfer(place, { relPath: input.relPath, realPath: input.realPath, size: info.size, mtimeMs: info.mtimeMs });
 }

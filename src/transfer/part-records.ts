@@ -2,7 +2,10 @@
 import type { PartRecord, TransferRecord } from '../store/schema.js';
 import type { OutgoingPart, PostedPart } from './sink.js';
 
-export function toRecord(part: Pick<OutgoingPart, 'index' | 'name' | 'offset' | 'size' | 'sha256'>, ids: Pick<PostedPart, 'message_id' | 'attachment_id'>): PartRecord {
+export function toRecord(
+  part: Pick<OutgoingPart, 'index' | 'name' | 'offset' | 'size' | 'sha256'>,
+  ids: Pick<PostedPart, 'message_id' | 'attachment_id'>,
+): PartRecord {
   return {
     index: part.index,
     name: part.name,

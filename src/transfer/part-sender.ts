@@ -98,7 +98,10 @@ export class PartSender {
           // One retry per extra attempt of the message, as `retries` in the progress file counts them.
           ctx.metrics?.retry(reasonOf(err));
           for (const part of batch) {
-            ctx.log.warn({ event: 'chunk_retry', transfer_id: ctx.id, chunk: part.index, attempt, reason: reasonOf(err), delay_ms: delayMs }, 'chunk_retry');
+            ctx.log.warn(
+              { event: 'chunk_retry', transfer_id: ctx.id, chunk: part.index, attempt, reason: reasonOf(err), delay_ms: delayMs },
+              'chunk_retry',
+            );
           }
         }),
       );

@@ -83,7 +83,10 @@ export class RunOutcome {
     const done = `${record.parts.length} of ${record.total_chunks ?? '?'} parts`;
     const notes: string[] = [];
     if (this.#failure) notes.push(this.#failure);
-    else if (paused) notes.push(`paused: cannot write the progress file (${this.#paused!.condition}) after ${done}; it resumes by itself once the file can be written`);
+    else if (paused)
+      notes.push(
+        `paused: cannot write the progress file (${this.#paused!.condition}) after ${done}; it resumes by itself once the file can be written`,
+      );
     else if (!aborted) notes.push('stopped before completion');
     if (aborted) notes.push(`${status} after ${done}`);
     const change = (draft: TransferRecord) => {

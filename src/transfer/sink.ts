@@ -48,7 +48,8 @@ export async function* partChunks(part: OutgoingPart, buffers?: readonly Buffer[
   if (!file) throw new Error(`part ${part.name} carries neither bytes nor a file range`);
   const handle = await open(file.path, 'r').catch((err: NodeJS.ErrnoException) => {
     // Gone is changed (never worth a retry); Node's message would carry the host path.
-    if (err.code === 'ENOENT' || err.code === 'ENOTDIR') throw new SinkError(`${file.name} no longer exists`, 'fatal', 'source_changed', { cause: err });
+    if (err.code === 'ENOENT' || err.code === 'ENOTDIR')
+      throw new SinkError(`${file.name} no longer exists`, 'fatal', 'source_changed', { cause: err });
     throw new SinkError(`cannot open ${file.name}: ${err.code ?? err.message}`, 'transient', 'source_read', { cause: err });
   });
   try {
@@ -73,7 +74,11 @@ export async function* partChunks(part: OutgoingPart, buffers?: readonly Buffer[
     }
     await check();
     if (sent.digest('hex') !== part.sha256) {
-      throw new SinkError(`${file.name} changed while it was sent: the bytes read for ${part.name} do not match the hash recorded for them`, 'fatal', 'source_changed');
+      throw new SinkError(
+        `${file.name} changed while it was sent: the bytes read for ${part.name} do not match the hash recorded for them`,
+        'fatal',
+        'source_changed',
+      );
     }
   } finally {
     await handle.close();

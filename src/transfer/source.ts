@@ -32,7 +32,7 @@ export async function resolveLocalSource(filesRoot: string, userPath: string, ma
   try {
     root = await fs.realpath(filesRoot);
   } catch {
-    throw new UserError('The bot\'s files folder (FILES_ROOT) does not exist; ask the bot\'s operator.');
+    throw new UserError("The bot's files folder (FILES_ROOT) does not exist; ask the bot's operator.");
   }
   const joined = path.resolve(root, requested);
   if (!isInside(root, joined)) throw new UserError(`\`${requested}\` is outside the files folder.`);

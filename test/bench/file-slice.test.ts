@@ -25,13 +25,16 @@ async function identity(file: string) {
 }
 
 describe('FileSlice', () => {
-  it.each([4 * GIB, 4 * GIB + 4, 5 * GIB + 3])('GIVEN a (sparse) file of %i bytes THEN a slice past 4 GiB reads the right bytes (Node 20 openAsBlob wraps sizes at 2^32)', async (size) => {
-    const file = await sparseFile(size, 'END!');
-    const slice = new FileSlice(await identity(file), size - 6, 6);
-    expect(slice.size).toBe(6);
-    expect(Buffer.from(await slice.arrayBuffer())).toEqual(Buffer.from([0, 0, ...Buffer.from('END!')]));
-    expect(Buffer.from(await slice.slice(2, 4).arrayBuffer()).toString()).toBe('EN');
-  });
+  it.each([4 * GIB, 4 * GIB + 4, 5 * GIB + 3])(
+    'GIVEN a (sparse) file of %i bytes THEN a slice past 4 GiB reads the right bytes (Node 20 openAsBlob wraps sizes at 2^32)',
+    async (size) => {
+      const file = await sparseFile(size, 'END!');
+      const slice = new FileSlice(await identity(file), size - 6, 6);
+      expect(slice.size).toBe(6);
+      expect(Buffer.from(await slice.arrayBuffer())).toEqual(Buffer.from([0, 0, ...Buffer.from('END!')]));
+      expect(Buffer.from(await slice.slice(2, 4).arrayBuffer()).toString()).toBe('EN');
+    },
+  );
 
   it('GIVEN a FormData with a slice THEN fetch sends exactly its bytes', async () => {
     const file = await sparseFile(3 * 1024 * 1024 + 5, 'tail');

@@ -3,10 +3,13 @@ import { formatTable, mibPerSecond, parseVmHWM, quantile, sizeLabel } from '../.
 
 describe('bench helpers', () => {
   it('GIVEN rows THEN the table aligns numbers right and text left', () => {
-    const table = formatTable(['run', 'MiB/s', 'msgs'], [
-      ['defaults', 412.345, 43],
-      ['P4', 1000, 7],
-    ]);
+    const table = formatTable(
+      ['run', 'MiB/s', 'msgs'],
+      [
+        ['defaults', 412.345, 43],
+        ['P4', 1000, 7],
+      ],
+    );
     expect(table.split('\n')).toEqual(['run        MiB/s  msgs', '--------  ------  ----', 'defaults  412.35    43', 'P4          1000     7']);
   });
 

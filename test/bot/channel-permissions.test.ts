@@ -85,17 +85,20 @@ describe('channel permissions of the member who asks', () => {
       ['no View Channel there (#private)', PRIVATE, [UPLOADER], /can't post in <#\d+>: you lack ViewChannel/],
     ];
 
-    it.each(cases)('GIVEN a member allowed to start transfers with %s THEN it is refused ephemerally and nothing is posted', async (_label, channel, roles, message) => {
-      const before = (await fx.readProgress()).active_transfers.length;
-      const posts = fx.fake.requests.filter((r) => r.route === MESSAGES).length;
-      const handle = await fx.command(splitTo(channel, member(STRANGER, roles)));
-      await handle.waitFor((h) => Boolean(h.original()?.content), 5_000);
-      expect(handle.ephemeral()).toBe(true);
-      expect(handle.original()?.content).toMatch(message);
-      expect((await fx.readProgress()).active_transfers.length).toBe(before);
-      expect(fx.fake.requests.filter((r) => r.route === MESSAGES).length).toBe(posts);
-      expect(fx.fake.messages(channel)).toEqual([]);
-    });
+    it.each(cases)(
+      'GIVEN a member allowed to start transfers with %s THEN it is refused ephemerally and nothing is posted',
+      async (_label, channel, roles, message) => {
+        const before = (await fx.readProgress()).active_transfers.length;
+        const posts = fx.fake.requests.filter((r) => r.route === MESSAGES).length;
+        const handle = await fx.command(splitTo(channel, member(STRANGER, roles)));
+        await handle.waitFor((h) => Boolean(h.original()?.content), 5_000);
+        expect(handle.ephemeral()).toBe(true);
+        expect(handle.original()?.content).toMatch(message);
+        expect((await fx.readProgress()).active_transfers.length).toBe(before);
+        expect(fx.fake.requests.filter((r) => r.route === MESSAGES).length).toBe(posts);
+        expect(fx.fake.messages(channel)).toEqual([]);
+      },
+    );
 
     it('GIVEN no channel option in a channel where the member may not attach files THEN it is refused there too', async () => {
       const posts = fx.fake.requests.filter((r) => r.route === MESSAGES).length;
@@ -125,7 +128,12 @@ describe('channel permissions of the member who asks', () => {
       await fx.waitForStatus(transfers.privateDone, ['complete']);
       await fx.waitForStatus(transfers.generalDone, ['complete']);
       // Discord refuses the progress message and the first part: the transfer ends in error, resumable.
-      fx.fake.faults.add({ route: ({ method, path: p }) => method === 'POST' && p === `/channels/${PRIVATE}/messages`, kind: 'status', status: 403, times: 2 });
+      fx.fake.faults.add({
+        route: ({ method, path: p }) => method === 'POST' && p === `/channels/${PRIVATE}/messages`,
+        kind: 'status',
+        status: 403,
+        times: 2,
+      });
       try {
         transfers.privateFailed = await started(splitTo(PRIVATE, owner));
         await fx.waitForStatus(transfers.privateFailed, ['error']);

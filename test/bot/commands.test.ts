@@ -20,7 +20,8 @@ describe('/status, /cancel and refusals', () => {
     await fx?.stop();
   });
 
-  const partMessages = (id: string) => fx.fake.allMessagesEver().filter((m) => m.content.includes(id) && m.attachments.some((a) => a.filename.includes('.part')));
+  const partMessages = (id: string) =>
+    fx.fake.allMessagesEver().filter((m) => m.content.includes(id) && m.attachments.some((a) => a.filename.includes('.part')));
 
   /** `/cancel` as an administrator; resolves once the bot says the transfer is cancelled. */
   const cancelAsAdmin = async (id: string, { deletePosted = false } = {}) => {
@@ -56,7 +57,11 @@ describe('/status, /cancel and refusals', () => {
     expect(pathChoices.map((c) => c.value)).toEqual(['small.bin']);
     const id = await fx.split('small.bin', { chunkSizeMiB: 1 });
     await fx.waitForStatus(id, ['complete']);
-    const transfers = await fx.fake.sendInteraction({ type: 4, name: 'status', options: [{ name: 'transfer', type: 3, value: id.slice(0, 10), focused: true }] });
+    const transfers = await fx.fake.sendInteraction({
+      type: 4,
+      name: 'status',
+      options: [{ name: 'transfer', type: 3, value: id.slice(0, 10), focused: true }],
+    });
     const transferChoices = (await transfers.waitForResponse()).data?.choices as { name: string; value: string }[];
     expect(transferChoices.map((c) => c.value)).toContain(id);
     expect(transferChoices.length).toBeLessThanOrEqual(25);

@@ -87,7 +87,12 @@ describe('retention', () => {
     });
     const seed = {
       schema_version: 1,
-      active_transfers: [record('upload_oldcomplete', 'complete', old), record('upload_oldcancel', 'cancelled', old), record('upload_newcomplete', 'complete', recent), record('upload_olderror', 'error', old)],
+      active_transfers: [
+        record('upload_oldcomplete', 'complete', old),
+        record('upload_oldcancel', 'cancelled', old),
+        record('upload_newcomplete', 'complete', recent),
+        record('upload_olderror', 'error', old),
+      ],
     };
     fx = await startBotFixture({ env: { RETENTION_HOURS: '24', AUTO_RESUME: 'false' } });
     await fx.bot.kill('SIGKILL');

@@ -107,93 +107,119 @@ async function expectCompleteOnce(id: string, sha256: string): Promise<void> {
 }
 
 describe('a progress file the disk refuses to write', () => {
-  it('GIVEN the disk fills up after part 3 THEN the transfer pauses saying so, and once the filler is removed it resumes by itself and completes', { timeout: TEST_TIMEOUT_MS }, async (ctx) => {
-    const { id, sha256 } = await startTransfer(ctx);
-    expect(await fillUntilPaused(id)).toBe('disk full');
-    const said = 'paused: cannot write the progress file (disk full)';
-    expect(await progressMessageWith(id, said)).toMatch(/interrupted/);
-    const status = await statusOf(id);
-    expect(status).toContain(said);
-    expect(status).toContain('**interrupted**');
-    // The file keeps its last good state meanwhile; the transfer is no longer running.
-    expect((await fx!.transfer(id)).status).toBe('in_progress');
-    // A new transfer cannot be recorded now, and the user is told so.
-    await writeSeededFile(path.join(fx!.filesRoot, 'other.bin'), MIB, 5);
-    const refused = await fx!.command({ name: 'split', permissions: PERMISSIONS.ADMINISTRATOR, options: [{ name: 'path', type: 3, value: 'other.bin' }] });
-    await refused.waitFor((h) => /progress file/.test(h.original()?.content ?? ''), 10_000);
-    expect(refused.original()?.content).toBe('The bot cannot write its progress file right now (disk full). Nothing was recorded; please try again later.');
+  it(
+    'GIVEN the disk fills up after part 3 THEN the transfer pauses saying so, and once the filler is removed it resumes by itself and completes',
+    { timeout: TEST_TIMEOUT_MS },
+    async (ctx) => {
+      const { id, sha256 } = await startTransfer(ctx);
+      expect(await fillUntilPaused(id)).toBe('disk full');
+      const said = 'paused: cannot write the progress file (disk full)';
+      expect(await progressMessageWith(id, said)).toMatch(/interrupted/);
+      const status = await statusOf(id);
+      expect(status).toContain(said);
+      expect(status).toContain('**interrupted**');
+      // The file keeps its last good state meanwhile; the transfer is no longer running.
+      expect((await fx!.transfer(id)).status).toBe('in_progress');
+      // A new transfer cannot be recorded now, and the user is told so.
+      await writeSeededFile(path.join(fx!.filesRoot, 'other.bin'), MIB, 5);
+      const refused = await fx!.command({
+        name: 'split',
+        permissions: PERMISSIONS.ADMINISTRATOR,
+        options: [{ name: 'path', type: 3, value: 'other.bin' }],
+      });
+      await refused.waitFor((h) => /progress file/.test(h.original()?.content ?? ''), 10_000);
+      expect(refused.original()?.content).toBe(
+        'The bot cannot write its progress file right now (disk full). Nothing was recorded; please try again later.',
+      );
 
-    await rm(path.join(tmpfs!.dir, 'filler'));
-    await expectCompleteOnce(id, sha256);
-    expect((await fx!.readProgress()).active_transfers.map((t) => t.id)).toEqual([id]);
-    expect(fx!.bot.logs.some((l) => l.event === 'transfer_resumed' && l.transfer_id === id)).toBe(true);
-    // Each run after the first is a resume after a write succeeded. A freed block (the previous
-    // version unlinked) can let one write through before the disk is full again, so there may
-    // be more than one pause and resume; never a start without a resume.
-    const starts = fx!.bot.logs.filter((l) => l.event === 'transfer_started' && l.transfer_id === id);
-    const resumes = fx!.bot.logs.filter((l) => l.event === 'transfer_resumed' && l.transfer_id === id);
-    expect(starts.length).toBeGreaterThanOrEqual(2);
-    expect(starts).toHaveLength(1 + resumes.length);
-    expect(fx!.bot.logs.some((l) => l.msg === 'transfer run failed unexpectedly')).toBe(false);
-    expect(unexpectedErrors(fx!.bot)).toEqual([]);
-  });
+      await rm(path.join(tmpfs!.dir, 'filler'));
+      await expectCompleteOnce(id, sha256);
+      expect((await fx!.readProgress()).active_transfers.map((t) => t.id)).toEqual([id]);
+      expect(fx!.bot.logs.some((l) => l.event === 'transfer_resumed' && l.transfer_id === id)).toBe(true);
+      // Each run after the first is a resume after a write succeeded. A freed block (the previous
+      // version unlinked) can let one write through before the disk is full again, so there may
+      // be more than one pause and resume; never a start without a resume.
+      const starts = fx!.bot.logs.filter((l) => l.event === 'transfer_started' && l.transfer_id === id);
+      const resumes = fx!.bot.logs.filter((l) => l.event === 'transfer_resumed' && l.transfer_id === id);
+      expect(starts.length).toBeGreaterThanOrEqual(2);
+      expect(starts).toHaveLength(1 + resumes.length);
+      expect(fx!.bot.logs.some((l) => l.msg === 'transfer run failed unexpectedly')).toBe(false);
+      expect(unexpectedErrors(fx!.bot)).toEqual([]);
+    },
+  );
 
   const conditions = [
     { name: 'remounted read-only', said: 'read-only', refuse: (t: Tmpfs) => t.readOnly(true), allow: (t: Tmpfs) => t.readOnly(false) },
     { name: 'made immutable (chattr +i)', said: 'not permitted', refuse: (t: Tmpfs) => t.immutable(true), allow: (t: Tmpfs) => t.immutable(false) },
   ];
-  it.for(conditions)('GIVEN the folder is $name after part 3 THEN the transfer pauses; /resume while it still is pauses again and says so; once undone it resumes by itself and completes', { timeout: TEST_TIMEOUT_MS }, async ({ said, refuse, allow, name }, ctx) => {
-    const { id, sha256 } = await startTransfer(ctx);
-    if (name.includes('chattr')) {
-      const unsupported = await immutableSupported(tmpfs!);
-      if (unsupported) ctx.skip(unsupported);
-    }
-    await refuse(tmpfs!);
-    expect(await pausedTimes(id, 1)).toBe(said);
-    await progressMessageWith(id, `paused: cannot write the progress file (${said})`);
+  it.for(conditions)(
+    'GIVEN the folder is $name after part 3 THEN the transfer pauses; /resume while it still is pauses again and says so; once undone it resumes by itself and completes',
+    { timeout: TEST_TIMEOUT_MS },
+    async ({ said, refuse, allow, name }, ctx) => {
+      const { id, sha256 } = await startTransfer(ctx);
+      if (name.includes('chattr')) {
+        const unsupported = await immutableSupported(tmpfs!);
+        if (unsupported) ctx.skip(unsupported);
+      }
+      await refuse(tmpfs!);
+      expect(await pausedTimes(id, 1)).toBe(said);
+      await progressMessageWith(id, `paused: cannot write the progress file (${said})`);
 
-    const resume = await fx!.command({ name: 'resume', permissions: PERMISSIONS.ADMINISTRATOR, options: [{ name: 'transfer', type: 3, value: id }] });
-    await resume.waitFor((h) => Boolean(h.original()?.content), 5_000);
-    expect(resume.original()?.content).toMatch(/Resuming/);
-    expect(resume.original()?.content).toContain(`cannot be written right now (${said})`);
-    expect(await pausedTimes(id, 2)).toBe(said);
-    expect(await statusOf(id)).toContain(`paused: cannot write the progress file (${said})`);
+      const resume = await fx!.command({
+        name: 'resume',
+        permissions: PERMISSIONS.ADMINISTRATOR,
+        options: [{ name: 'transfer', type: 3, value: id }],
+      });
+      await resume.waitFor((h) => Boolean(h.original()?.content), 5_000);
+      expect(resume.original()?.content).toMatch(/Resuming/);
+      expect(resume.original()?.content).toContain(`cannot be written right now (${said})`);
+      expect(await pausedTimes(id, 2)).toBe(said);
+      expect(await statusOf(id)).toContain(`paused: cannot write the progress file (${said})`);
 
-    await allow(tmpfs!);
-    await expectCompleteOnce(id, sha256);
-    expect(fx!.bot.logs.filter((l) => l.event === 'transfer_started' && l.transfer_id === id)).toHaveLength(3);
-    expect(unexpectedErrors(fx!.bot)).toEqual([]);
-  });
+      await allow(tmpfs!);
+      await expectCompleteOnce(id, sha256);
+      expect(fx!.bot.logs.filter((l) => l.event === 'transfer_started' && l.transfer_id === id)).toHaveLength(3);
+      expect(unexpectedErrors(fx!.bot)).toEqual([]);
+    },
+  );
 
-  it('GIVEN the disk fills up while the progress message of a new transfer is being posted THEN that message still says it paused, and the transfer resumes by itself', { timeout: TEST_TIMEOUT_MS }, async (ctx) => {
-    const mounted = await mountTmpfs(2 * MIB);
-    if ('skip' in mounted) ctx.skip(mounted.skip);
-    tmpfs = mounted as Tmpfs;
-    fx = await startBotFixture({ progressPath: path.join(tmpfs.dir, 'transfer_progress.json'), env: { MAX_CHUNKS_PER_MESSAGE: '1' } });
-    const sha256 = await writeSeededFile(path.join(fx.filesRoot, 'data.bin'), PARTS * MIB - 3, 22);
-    // The first message is the progress message: held back while the disk fills up.
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 1_500, times: 1 });
-    const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
-    expect(await fillUntilPaused(id)).toBe('disk full');
-    await progressMessageWith(id, 'paused: cannot write the progress file (disk full) after 0 of 10 parts');
-    expect(postedPartNames(fx.fake, id)).toEqual([]);
-    await rm(path.join(tmpfs.dir, 'filler'));
-    await expectCompleteOnce(id, sha256);
-  });
+  it(
+    'GIVEN the disk fills up while the progress message of a new transfer is being posted THEN that message still says it paused, and the transfer resumes by itself',
+    { timeout: TEST_TIMEOUT_MS },
+    async (ctx) => {
+      const mounted = await mountTmpfs(2 * MIB);
+      if ('skip' in mounted) ctx.skip(mounted.skip);
+      tmpfs = mounted as Tmpfs;
+      fx = await startBotFixture({ progressPath: path.join(tmpfs.dir, 'transfer_progress.json'), env: { MAX_CHUNKS_PER_MESSAGE: '1' } });
+      const sha256 = await writeSeededFile(path.join(fx.filesRoot, 'data.bin'), PARTS * MIB - 3, 22);
+      // The first message is the progress message: held back while the disk fills up.
+      fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 1_500, times: 1 });
+      const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
+      expect(await fillUntilPaused(id)).toBe('disk full');
+      await progressMessageWith(id, 'paused: cannot write the progress file (disk full) after 0 of 10 parts');
+      expect(postedPartNames(fx.fake, id)).toEqual([]);
+      await rm(path.join(tmpfs.dir, 'filler'));
+      await expectCompleteOnce(id, sha256);
+    },
+  );
 
-  it('GIVEN a transfer paused on a full disk WHEN SIGTERM arrives THEN the bot exits 0 promptly, and after the disk is freed a restart completes it without posting twice', { timeout: TEST_TIMEOUT_MS }, async (ctx) => {
-    const { id, sha256 } = await startTransfer(ctx);
-    expect(await fillUntilPaused(id)).toBe('disk full');
-    const started = Date.now();
-    fx!.bot.child.kill('SIGTERM');
-    expect((await fx!.bot.exited).code).toBe(0);
-    expect(Date.now() - started).toBeLessThan(10_000);
-    expect(fx!.bot.logs.some((l) => l.msg === 'stopped')).toBe(true);
-    // Still the last good state: the parts recorded before the disk filled.
-    expect((await fx!.transfer(id)).status).toBe('in_progress');
+  it(
+    'GIVEN a transfer paused on a full disk WHEN SIGTERM arrives THEN the bot exits 0 promptly, and after the disk is freed a restart completes it without posting twice',
+    { timeout: TEST_TIMEOUT_MS },
+    async (ctx) => {
+      const { id, sha256 } = await startTransfer(ctx);
+      expect(await fillUntilPaused(id)).toBe('disk full');
+      const started = Date.now();
+      fx!.bot.child.kill('SIGTERM');
+      expect((await fx!.bot.exited).code).toBe(0);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(fx!.bot.logs.some((l) => l.msg === 'stopped')).toBe(true);
+      // Still the last good state: the parts recorded before the disk filled.
+      expect((await fx!.transfer(id)).status).toBe('in_progress');
 
-    await rm(path.join(tmpfs!.dir, 'filler'));
-    await fx!.restartBot();
-    await expectCompleteOnce(id, sha256);
-  });
+      await rm(path.join(tmpfs!.dir, 'filler'));
+      await fx!.restartBot();
+      await expectCompleteOnce(id, sha256);
+    },
+  );
 });

@@ -34,23 +34,26 @@ describe('a progress file the bot cannot use stops it before it connects', () =>
     ['newer-version', JSON.stringify({ schema_version: 99, active_transfers: [] }), /schema_version|newer/i],
   ];
 
-  it.each(cases)('GIVEN a %s progress file THEN the bot exits 1 naming the file and the problem, and the file is byte-identical', async (label, text, problem) => {
-    const file = path.join(work, `${label}.json`);
-    await fs.writeFile(file, text);
-    const requestsBefore = fake.requests.length;
-    const bot = await startBotProcess({
-      cwd: work,
-      waitReady: false,
-      env: { DISCORD_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl, FILES_ROOT: work, PROGRESS_FILE_PATH: file },
-    });
-    const { code } = await bot.exited;
-    expect(code).toBe(1);
-    expect(bot.stderr()).toContain(file);
-    expect(bot.stderr()).toMatch(problem);
-    expect(await fs.readFile(file, 'utf8')).toBe(text);
-    expect(fake.requests.length).toBe(requestsBefore);
-    expect(fake.gatewayConnections()).toBe(0);
-  });
+  it.each(cases)(
+    'GIVEN a %s progress file THEN the bot exits 1 naming the file and the problem, and the file is byte-identical',
+    async (label, text, problem) => {
+      const file = path.join(work, `${label}.json`);
+      await fs.writeFile(file, text);
+      const requestsBefore = fake.requests.length;
+      const bot = await startBotProcess({
+        cwd: work,
+        waitReady: false,
+        env: { DISCORD_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl, FILES_ROOT: work, PROGRESS_FILE_PATH: file },
+      });
+      const { code } = await bot.exited;
+      expect(code).toBe(1);
+      expect(bot.stderr()).toContain(file);
+      expect(bot.stderr()).toMatch(problem);
+      expect(await fs.readFile(file, 'utf8')).toBe(text);
+      expect(fake.requests.length).toBe(requestsBefore);
+      expect(fake.gatewayConnections()).toBe(0);
+    },
+  );
 
   it('GIVEN no token THEN npm start-like runs exit 1 pointing at .env.example', async () => {
     const bot = await startBotProcess({ cwd: work, waitReady: false, env: { FILES_ROOT: work } });

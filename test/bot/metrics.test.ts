@@ -108,7 +108,12 @@ describe('metrics port taken', () => {
         cwd: work,
         waitReady: false,
         // Nothing listens at this API URL: the bot must stop before it would need one.
-        env: { DISCORD_TOKEN: 'token-never-used-0000', DISCORD_API_URL: 'http://127.0.0.1:9/api', PROGRESS_FILE_PATH: path.join(work, 'p.json'), METRICS_PORT: String(port) },
+        env: {
+          DISCORD_TOKEN: 'token-never-used-0000',
+          DISCORD_API_URL: 'http://127.0.0.1:9/api',
+          PROGRESS_FILE_PATH: path.join(work, 'p.json'),
+          METRICS_PORT: String(port),
+        },
       });
       const exit = await bot.exited;
       expect(exit.code).toBe(1);

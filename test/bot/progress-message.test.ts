@@ -50,18 +50,35 @@ describe('the final edit of the progress message survives a REST outage', () => 
     const { id, progressText } = await failingSplit(2);
     expect(await eventually(progressText, (text) => /error/.test(text))).toMatch(/❌ error/);
     expect(fx!.fake.requests.filter((r) => r.route === EDIT && r.status === 500)).toHaveLength(2);
-    expect((await eventually(() => fx!.transfer(id), (t) => t.progress_edit_landed === true)).progress_edit_landed).toBe(true);
+    expect(
+      (
+        await eventually(
+          () => fx!.transfer(id),
+          (t) => t.progress_edit_landed === true,
+        )
+      ).progress_edit_landed,
+    ).toBe(true);
   });
 
   it('GIVEN every retry of the final edit fails THEN the record says so, and the next start fixes the message', async () => {
     const { id, progressText } = await failingSplit(1_000);
-    const stale = await eventually(() => fx!.transfer(id), (t) => t.progress_edit_landed === false);
+    const stale = await eventually(
+      () => fx!.transfer(id),
+      (t) => t.progress_edit_landed === false,
+    );
     expect(stale.progress_edit_landed).toBe(false);
     expect(progressText()).toMatch(/uploading/);
     fx!.fake.faults.clear();
     await fx!.restartBot();
     expect(await eventually(progressText, (text) => /error/.test(text))).toMatch(/❌ error/);
-    expect((await eventually(() => fx!.transfer(id), (t) => t.progress_edit_landed === true)).progress_edit_landed).toBe(true);
+    expect(
+      (
+        await eventually(
+          () => fx!.transfer(id),
+          (t) => t.progress_edit_landed === true,
+        )
+      ).progress_edit_landed,
+    ).toBe(true);
   });
 
   it('GIVEN /resume while the end-state edit of the failed run is still on its way THEN it is accepted and the transfer resumes once that run settles', async () => {

@@ -45,8 +45,16 @@ describe('replies fit in one message', () => {
     ['/status with a 2,100-character id', { name: 'status', options: [{ name: 'transfer', type: 3, value: longId }] }, /No transfer/],
     ['/cancel with a 2,100-character id', { name: 'cancel', options: [{ name: 'transfer', type: 3, value: longId }] }, /No transfer/],
     ['/resume with a 2,100-character id', { name: 'resume', options: [{ name: 'transfer', type: 3, value: longId }] }, /No transfer/],
-    ['/split with a 5,000-character path', { name: 'split', options: [{ name: 'path', type: 3, value: `${'d/'.repeat(2_500)}x.bin` }] }, /No such file/],
-    ['/split with a 5,000-character path outside the folder', { name: 'split', options: [{ name: 'path', type: 3, value: `${'../'.repeat(1_700)}x` }] }, /outside the files folder/],
+    [
+      '/split with a 5,000-character path',
+      { name: 'split', options: [{ name: 'path', type: 3, value: `${'d/'.repeat(2_500)}x.bin` }] },
+      /No such file/,
+    ],
+    [
+      '/split with a 5,000-character path outside the folder',
+      { name: 'split', options: [{ name: 'path', type: 3, value: `${'../'.repeat(1_700)}x` }] },
+      /outside the files folder/,
+    ],
   ];
 
   it.each(refusals)('GIVEN %s THEN the refusal arrives, ephemeral, within 2,000 characters, and still says why', async (_label, input, reason) => {
@@ -68,7 +76,10 @@ describe('replies fit in one message', () => {
   });
 
   it('GIVEN an /upload URL of 1,990 characters that answers 404 THEN the refusal says so within 2,000 characters', async () => {
-    const { content, ephemeral } = await answer({ name: 'upload', options: [{ name: 'url', type: 3, value: `https://files.test:${srv.port}/${'missing/'.repeat(245)}f.bin` }] });
+    const { content, ephemeral } = await answer({
+      name: 'upload',
+      options: [{ name: 'url', type: 3, value: `https://files.test:${srv.port}/${'missing/'.repeat(245)}f.bin` }],
+    });
     expect(ephemeral).toBe(true);
     expect(content).toMatch(/answered HTTP 404/);
     expect(content.length).toBeLessThanOrEqual(LIMIT);

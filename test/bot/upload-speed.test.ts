@@ -62,7 +62,9 @@ describe('/upload with a slow server (bot process + local HTTPS server + fake Di
     const before = (await fx.readProgress()).active_transfers.length;
     const handle = await command('upload', url);
     expect(handle.ephemeral()).toBe(true);
-    expect(handle.original()?.content).toMatch(/Could not open https:\/\/files\.test:\d+\/slow-head\.bin: the server did not send its status line and headers within 500 ms \(URL_HEADERS_TIMEOUT_MS\)/);
+    expect(handle.original()?.content).toMatch(
+      /Could not open https:\/\/files\.test:\d+\/slow-head\.bin: the server did not send its status line and headers within 500 ms \(URL_HEADERS_TIMEOUT_MS\)/,
+    );
     expect((await fx.readProgress()).active_transfers.length).toBe(before);
   });
 
@@ -75,7 +77,9 @@ describe('/upload with a slow server (bot process + local HTTPS server + fake Di
 
     const failed = await fx.waitForStatus(id!, ['complete', 'error', 'cancelled'], 30_000);
     expect(failed.status).toBe('error');
-    expect(failed.notes.at(-1)).toMatch(/trickle\.bin broke after \d+ of the announced 40000 bytes: the server sent \d+ bytes in 1 s, below the minimum of 50000 bytes\/s \(URL_MIN_BYTES_PER_SECOND\)/);
+    expect(failed.notes.at(-1)).toMatch(
+      /trickle\.bin broke after \d+ of the announced 40000 bytes: the server sent \d+ bytes in 1 s, below the minimum of 50000 bytes\/s \(URL_MIN_BYTES_PER_SECOND\)/,
+    );
     // The command's look, the run's download, and one pick-up with Range.
     const gets = srv.requests.filter((r) => r.path === '/trickle.bin');
     expect(gets.map((r) => r.headers.range === undefined)).toEqual([true, true, false]);

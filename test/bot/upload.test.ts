@@ -113,7 +113,12 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
     const rebuilt = rebuildFromFake(fx.fake, id);
     expect(rebuilt.sha256).toBe(sha(data));
     // Unknown size: part numbers padded for the most parts MAX_FILE_SIZE_BYTES allows (12 → 3 digits).
-    expect(rebuilt.partAttachments.map((p) => p.name)).toEqual(['chunked.bin.part001', 'chunked.bin.part002', 'chunked.bin.part003', 'chunked.bin.part004']);
+    expect(rebuilt.partAttachments.map((p) => p.name)).toEqual([
+      'chunked.bin.part001',
+      'chunked.bin.part002',
+      'chunked.bin.part003',
+      'chunked.bin.part004',
+    ]);
   });
 
   it.each([

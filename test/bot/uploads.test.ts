@@ -39,29 +39,32 @@ describe('uploads through the fake Discord', () => {
     fx = undefined;
   });
 
-  it.each([1, 3])('GIVEN MAX_PARALLEL_UPLOADS=%i and slow uploads THEN the fake sees exactly that many messages in flight at most, and the manifest is in part order', async (n) => {
-    fx = await startBotFixture({ env: { MAX_PARALLEL_UPLOADS: String(n), MAX_CHUNKS_PER_MESSAGE: '1' } });
-    const size = 12 * MIB + 5;
-    const sha = await writeSeededFile(path.join(fx.filesRoot, 'pool.bin'), size, 61);
-    // Slow enough that the reader is always ahead and every free slot gets used.
-    fx.fake.faults.add({ route: CREATE, kind: 'delay', ms: 300, times: 1_000 });
-    const id = await fx.split('pool.bin', { chunkSizeMiB: 1 });
-    const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled'], 60_000);
-    expect(t.status, t.notes.join('; ')).toBe('complete');
+  it.each([1, 3])(
+    'GIVEN MAX_PARALLEL_UPLOADS=%i and slow uploads THEN the fake sees exactly that many messages in flight at most, and the manifest is in part order',
+    async (n) => {
+      fx = await startBotFixture({ env: { MAX_PARALLEL_UPLOADS: String(n), MAX_CHUNKS_PER_MESSAGE: '1' } });
+      const size = 12 * MIB + 5;
+      const sha = await writeSeededFile(path.join(fx.filesRoot, 'pool.bin'), size, 61);
+      // Slow enough that the reader is always ahead and every free slot gets used.
+      fx.fake.faults.add({ route: CREATE, kind: 'delay', ms: 300, times: 1_000 });
+      const id = await fx.split('pool.bin', { chunkSizeMiB: 1 });
+      const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled'], 60_000);
+      expect(t.status, t.notes.join('; ')).toBe('complete');
 
-    const max = maxConcurrentUploads(fx.fake.requests);
-    expect(max).toBeLessThanOrEqual(n);
-    expect(max).toBe(n);
+      const max = maxConcurrentUploads(fx.fake.requests);
+      expect(max).toBeLessThanOrEqual(n);
+      expect(max).toBe(n);
 
-    const rebuilt = rebuildFromFake(fx.fake, id);
-    expect(rebuilt.sha256).toBe(sha);
-    expect(rebuilt.manifest.chunks.map((c) => c.index)).toEqual(Array.from({ length: 13 }, (_, i) => i));
-    expect(rebuilt.manifest.chunks.map((c) => c.offset)).toEqual(Array.from({ length: 13 }, (_, i) => i * MIB));
-    for (const chunk of rebuilt.manifest.chunks) {
-      expect(rebuilt.partAttachments.find((p) => p.name === chunk.name)?.messageId).toBe(chunk.message_id);
-    }
-    expect(unexpectedErrors(fx.bot)).toEqual([]);
-  });
+      const rebuilt = rebuildFromFake(fx.fake, id);
+      expect(rebuilt.sha256).toBe(sha);
+      expect(rebuilt.manifest.chunks.map((c) => c.index)).toEqual(Array.from({ length: 13 }, (_, i) => i));
+      expect(rebuilt.manifest.chunks.map((c) => c.offset)).toEqual(Array.from({ length: 13 }, (_, i) => i * MIB));
+      for (const chunk of rebuilt.manifest.chunks) {
+        expect(rebuilt.partAttachments.find((p) => p.name === chunk.name)?.messageId).toBe(chunk.message_id);
+      }
+      expect(unexpectedErrors(fx.bot)).toEqual([]);
+    },
+  );
 
   it('GIVEN the source file is rewritten mid-transfer THEN the transfer ends error with a source-changed note and no part posted after holds new bytes', async () => {
     fx = await startBotFixture({ env: { MAX_PARALLEL_UPLOADS: '1', MAX_CHUNKS_PER_MESSAGE: '1' } });
@@ -156,7 +159,10 @@ describe('uploads through the fake Discord', () => {
     expect(t.manifest_message_id).toBeNull();
     // Whatever Discord stored for this transfer is recorded, with the hash of its bytes.
     const { createHash } = await import('node:crypto');
-    const posted = fx.fake.messages().filter((m) => m.content.includes(id)).flatMap((m) => m.attachments);
+    const posted = fx.fake
+      .messages()
+      .filter((m) => m.content.includes(id))
+      .flatMap((m) => m.attachments);
     expect(posted.some((a) => a.filename.endsWith('.manifest.json'))).toBe(false);
     expect(posted.map((a) => a.id).sort()).toEqual(t.parts.map((p) => p.attachment_id).sort());
     for (const part of t.parts) {

@@ -19,7 +19,10 @@ async function install(root: string, built: boolean): Promise<string> {
   await copyFile(path.join(REPO, 'bin/discord-file-splitter.js'), path.join(root, 'bin/discord-file-splitter.js'));
   await copyFile(path.join(REPO, 'package.json'), path.join(root, 'package.json'));
   await symlink(path.join(REPO, 'node_modules'), path.join(root, 'node_modules'), 'dir');
-  if (built) await promisify(execFile)(process.execPath, [TSC, '-p', path.join(REPO, 'tsconfig.build.json'), '--outDir', path.join(root, 'dist')], { cwd: REPO });
+  if (built)
+    await promisify(execFile)(process.execPath, [TSC, '-p', path.join(REPO, 'tsconfig.build.json'), '--outDir', path.join(root, 'dist')], {
+      cwd: REPO,
+    });
   return path.join(root, 'bin/discord-file-splitter.js');
 }
 

@@ -208,8 +208,16 @@ describe('join --channel --message against the fake Discord', () => {
   });
 
   it.each([
-    ['a part hash', (m: Manifest) => void (m.chunks[1]!.sha256 = 'f'.repeat(64)), (m: Manifest) => `part ${m.chunks[1]!.name} does not match the manifest (sha256 differs)`],
-    ['the whole-file hash', (m: Manifest) => void (m.file.sha256 = '0'.repeat(64)), (m: Manifest) => `the rebuilt ${m.file.name} does not match the manifest's sha256`],
+    [
+      'a part hash',
+      (m: Manifest) => void (m.chunks[1]!.sha256 = 'f'.repeat(64)),
+      (m: Manifest) => `part ${m.chunks[1]!.name} does not match the manifest (sha256 differs)`,
+    ],
+    [
+      'the whole-file hash',
+      (m: Manifest) => void (m.file.sha256 = '0'.repeat(64)),
+      (m: Manifest) => `the rebuilt ${m.file.name} does not match the manifest's sha256`,
+    ],
   ])('GIVEN a manifest with %s changed THEN exit 1 and no file is left', async (label, tamper, expected) => {
     const posted = await post(`tampered-${label.replace(/\W+/g, '-')}.bin`, 5);
     const manifest = structuredClone(posted.manifest);
@@ -277,7 +285,11 @@ describe('join --channel --message against the fake Discord', () => {
 describe('join --channel --message usage', () => {
   it.each([
     ['no --message', ['join', '--channel', '123456789012345678'], /needs both --channel and --message/],
-    ['a manifest file too', ['join', 'x.manifest.json', '--channel', '123456789012345678', '--message', '123456789012345679'], /takes no manifest file/],
+    [
+      'a manifest file too',
+      ['join', 'x.manifest.json', '--channel', '123456789012345678', '--message', '123456789012345679'],
+      /takes no manifest file/,
+    ],
     ['an id that is not a snowflake', ['join', '--channel', 'general', '--message', '123456789012345679'], /--channel "general" is not a Discord id/],
   ])('GIVEN %s THEN exit 2 with the usage', async (_label, args, expected) => {
     const run = await runCli(args, { DISCORD_TOKEN: 'unused-token-value' });

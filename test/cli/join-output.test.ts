@@ -93,21 +93,24 @@ describe('join --out a regular file', () => {
 });
 
 describe('join --out a stream', () => {
-  it.each([[[] as string[]], [['--force']]])('GIVEN a FIFO as --out (extra args %j) THEN the rebuilt bytes stream into it and it stays a FIFO', async (extra) => {
-    const { dir, manifest, sha256 } = await seededSplit(300_000, '100000');
-    const fifo = path.join(dir, 'pipe');
-    await mkfifo(fifo);
-    const reader = readFifo(fifo);
-    const joined = await runCli(['join', manifest, '--out', fifo, ...extra]);
-    const bytes = await reader.bytes();
-    expect(joined.stderr).toBe('');
-    expect(joined.code).toBe(0);
-    expect(bytes.length).toBe(300_000);
-    expect(sha256Of(bytes)).toBe(sha256);
-    expect((await stat(fifo)).isFIFO()).toBe(true);
-  });
+  it.each([[[] as string[]], [['--force']]])(
+    'GIVEN a FIFO as --out (extra args %j) THEN the rebuilt bytes stream into it and it stays a FIFO',
+    async (extra) => {
+      const { dir, manifest, sha256 } = await seededSplit(300_000, '100000');
+      const fifo = path.join(dir, 'pipe');
+      await mkfifo(fifo);
+      const reader = readFifo(fifo);
+      const joined = await runCli(['join', manifest, '--out', fifo, ...extra]);
+      const bytes = await reader.bytes();
+      expect(joined.stderr).toBe('');
+      expect(joined.code).toBe(0);
+      expect(bytes.length).toBe(300_000);
+      expect(sha256Of(bytes)).toBe(sha256);
+      expect((await stat(fifo)).isFIFO()).toBe(true);
+    },
+  );
 
-  it('GIVEN a symlink to a FIFO as --out (as /dev/stdout is a link to the process\'s pipe) THEN written into; the link and the FIFO stay', async () => {
+  it("GIVEN a symlink to a FIFO as --out (as /dev/stdout is a link to the process's pipe) THEN written into; the link and the FIFO stay", async () => {
     const { dir, manifest, sha256 } = await seededSplit(300_000, '100000');
     const fifo = path.join(dir, 'pipe');
     await mkfifo(fifo);
@@ -170,20 +173,23 @@ describe('join --out a stream', () => {
 });
 
 describe('join --out something else', () => {
-  it.each([[[] as string[]], [['--force']]])('GIVEN a socket as --out (extra args %j) THEN refused naming it, and the socket stays', async (extra) => {
-    const { dir, manifest } = await seededSplit(1000, '500');
-    const socket = path.join(dir, 'sock');
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(socket, resolve));
-    try {
-      const joined = await runCli(['join', manifest, '--out', socket, ...extra]);
-      expect(joined.code).toBe(1);
-      expect(joined.stderr).toBe(`error: ${socket} is not a regular file, a character device or a FIFO; refusing to write there\n`);
-      expect((await lstat(socket)).isSocket()).toBe(true);
-    } finally {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-  });
+  it.each([[[] as string[]], [['--force']]])(
+    'GIVEN a socket as --out (extra args %j) THEN refused naming it, and the socket stays',
+    async (extra) => {
+      const { dir, manifest } = await seededSplit(1000, '500');
+      const socket = path.join(dir, 'sock');
+      const server = net.createServer();
+      await new Promise<void>((resolve) => server.listen(socket, resolve));
+      try {
+        const joined = await runCli(['join', manifest, '--out', socket, ...extra]);
+        expect(joined.code).toBe(1);
+        expect(joined.stderr).toBe(`error: ${socket} is not a regular file, a character device or a FIFO; refusing to write there\n`);
+        expect((await lstat(socket)).isSocket()).toBe(true);
+      } finally {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    },
+  );
 
   it('GIVEN a directory as --out THEN refused naming it', async () => {
     const { dir, manifest } = await seededSplit(1000, '500');

@@ -25,7 +25,9 @@ describe('npm run deploy-commands', () => {
 
   it('GIVEN no DEV_GUILD_ID THEN they are registered globally, with their options', async () => {
     await deployCommands({ DISCORD_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl });
-    const split = fake.commands().find((c) => (c as { name: string }).name === 'split') as { options: { name: string; required?: boolean; autocomplete?: boolean }[] };
+    const split = fake.commands().find((c) => (c as { name: string }).name === 'split') as {
+      options: { name: string; required?: boolean; autocomplete?: boolean }[];
+    };
     expect(split.options.map((o) => o.name)).toEqual(['path', 'chunk_size', 'channel']);
     expect(split.options[0]).toMatchObject({ required: true, autocomplete: true });
   });

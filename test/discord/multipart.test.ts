@@ -20,7 +20,10 @@ async function collect(body: MultipartBody): Promise<Buffer> {
 }
 
 /** What busboy makes of the body: fields and files by field name. */
-async function parse(body: MultipartBody, bytes: Buffer): Promise<{ fields: Record<string, string>; files: Record<string, { filename: string; data: Buffer }> }> {
+async function parse(
+  body: MultipartBody,
+  bytes: Buffer,
+): Promise<{ fields: Record<string, string>; files: Record<string, { filename: string; data: Buffer }> }> {
   const fields: Record<string, string> = {};
   const files: Record<string, { filename: string; data: Buffer }> = {};
   const bb = busboy({ headers: { 'content-type': body.contentType }, limits: { fileSize: 64 * MIB } });
@@ -84,7 +87,9 @@ describe('MultipartBody', () => {
     expect(fields).toEqual({ payload_json: '{"content":"x"}' });
     expect(files['files[0]']!.data.equals(whole.subarray(0, 2 * MIB + 5))).toBe(true);
     expect(createHash('sha256').update(files['files[1]']!.data).digest('hex')).toBe(
-      createHash('sha256').update(whole.subarray(2 * MIB + 5)).digest('hex'),
+      createHash('sha256')
+        .update(whole.subarray(2 * MIB + 5))
+        .digest('hex'),
     );
     expect(files['files[2]']).toEqual({ filename: 'odd %22name%22%0D%0A.json', data: manifest });
     // A 429 makes discord.js send the same body again: it streams the same bytes.

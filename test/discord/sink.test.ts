@@ -52,7 +52,14 @@ describe('DiscordSink', () => {
     const controller = new AbortController();
     for (let i = 0; i < 15; i++) {
       const data = Buffer.from([i]);
-      const part = { index: i, name: `a.bin.part${String(i + 1).padStart(3, '0')}`, offset: i, size: 1, sha256: createHash('sha256').update(data).digest('hex'), data };
+      const part = {
+        index: i,
+        name: `a.bin.part${String(i + 1).padStart(3, '0')}`,
+        offset: i,
+        size: 1,
+        sha256: createHash('sha256').update(data).digest('hex'),
+        data,
+      };
       const [posted] = await sink.sendParts(transfer, [part], { signal: controller.signal, nonce: `sinktest1.${i}`, attempt: 1 });
       expect(fake.attachmentBytes(posted!.attachment_id)).toEqual(data);
     }
@@ -64,13 +71,20 @@ describe('DiscordSink', () => {
   });
 
   /** A transfer of 5 bytes in parts of 2: a.bin.part001 (2 bytes), part002 (2), part003 (1). */
-  const planned = (id: string) => transferSchema.parse({ ...transfer, id, file_size: 5, chunk_size_bytes: 2, total_chunks: 3, source: { ...transfer.source, size: 5 } });
+  const planned = (id: string) =>
+    transferSchema.parse({ ...transfer, id, file_size: 5, chunk_size_bytes: 2, total_chunks: 3, source: { ...transfer.source, size: 5 } });
   /** Posts one message as the bot, carrying `files` (name → size), with the transfer id in its text as the sink writes it. */
   const post = async (t: TransferRecord, files: [string, number][]) => {
     const form = new FormData();
-    form.append('payload_json', JSON.stringify({ content: `\`${t.id}\` ${t.file_name}`, attachments: files.map(([name], i) => ({ id: String(i), filename: name })) }));
+    form.append(
+      'payload_json',
+      JSON.stringify({ content: `\`${t.id}\` ${t.file_name}`, attachments: files.map(([name], i) => ({ id: String(i), filename: name })) }),
+    );
     files.forEach(([name, size], i) => form.append(`files[${i}]`, new Blob([Buffer.alloc(size, 7)]), name));
-    const message = (await rest.post(Routes.channelMessages(t.channel_id), { body: form, passThroughBody: true })) as { id: string; attachments: { id: string; filename: string }[] };
+    const message = (await rest.post(Routes.channelMessages(t.channel_id), { body: form, passThroughBody: true })) as {
+      id: string;
+      attachments: { id: string; filename: string }[];
+    };
     return message;
   };
 
@@ -117,7 +131,9 @@ describe('DiscordSink', () => {
       const count = () => fake.messages(transfer.channel_id).length;
       const messages = count();
       const part = { index: 0, name: 'a.bin.part001', offset: 0, size: 200_000, sha256: first!.sha256, file: first!.file };
-      const error = await sink.sendParts(transfer, [part], { signal: new AbortController().signal, nonce: 'sinktest1.changed', attempt: 1 }).catch((e: unknown) => e);
+      const error = await sink
+        .sendParts(transfer, [part], { signal: new AbortController().signal, nonce: 'sinktest1.changed', attempt: 1 })
+        .catch((e: unknown) => e);
       expect(error).toBeInstanceOf(SinkError);
       expect(error).toMatchObject({ reason: 'source_changed', kind: 'fatal' });
       expect((error as Error).message).toMatch(/^a\.bin /);

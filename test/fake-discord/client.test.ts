@@ -39,7 +39,12 @@ async function textChannel(b: Bed): Promise<TextChannel> {
 
 describe('a real discord.js client against the fake Discord', () => {
   it('GIVEN a guild with two text channels WHEN a discord.js client logs in THEN it reaches clientReady with the guild and a text channel cached, and its heartbeats get acks', async () => {
-    bed = await startBed({ channels: [{ id: '1300000000000000001', name: 'files' }, { id: '1300000000000000002', name: 'other' }] });
+    bed = await startBed({
+      channels: [
+        { id: '1300000000000000001', name: 'files' },
+        { id: '1300000000000000002', name: 'other' },
+      ],
+    });
     const guild = bed.client.guilds.cache.get(bed.fake.guildId);
     expect(guild?.available).toBe(true);
     expect(guild?.channels.cache.get('1300000000000000001')?.type).toBe(ChannelType.GuildText);
@@ -57,7 +62,11 @@ describe('a real discord.js client against the fake Discord', () => {
       seen.push({ channel: i.channel?.id ?? null, limit: i.attachmentSizeLimit, name: i.commandName, opt: i.options.getString('path') });
       await i.reply({ content: 'pong', flags: MessageFlags.Ephemeral });
     });
-    const h = await bed.fake.sendInteraction({ name: 'split', options: [{ name: 'path', type: 3, value: 'a/b.bin' }], attachmentSizeLimit: 8 * 1024 * 1024 });
+    const h = await bed.fake.sendInteraction({
+      name: 'split',
+      options: [{ name: 'path', type: 3, value: 'a/b.bin' }],
+      attachmentSizeLimit: 8 * 1024 * 1024,
+    });
     const r = await h.waitForResponse(3000);
     expect(r.type).toBe(4);
     expect(r.data.flags & 64).toBe(64);
@@ -259,12 +268,10 @@ describe('a real discord.js client against the fake Discord', () => {
   it('GIVEN a body that breaks the OpenAPI schema WHEN the client posts it THEN it gets DiscordAPIError 400 / 50035 naming the field and nothing is stored', async () => {
     bed = await startBed();
     expect(bed.fake.schemaValidation).toBe(true);
-    const e = await bed.client.rest
-      .post(Routes.channelMessages(bed.fake.channels[0]!.id), { body: { content: 'x', attachments: [{ id: 0 }] } })
-      .then(
-        () => null,
-        (x: unknown) => x,
-      );
+    const e = await bed.client.rest.post(Routes.channelMessages(bed.fake.channels[0]!.id), { body: { content: 'x', attachments: [{ id: 0 }] } }).then(
+      () => null,
+      (x: unknown) => x,
+    );
     expect(e).toBeInstanceOf(DiscordAPIError);
     expect((e as DiscordAPIError).code).toBe(50035);
     expect((e as DiscordAPIError).status).toBe(400);
@@ -349,7 +356,12 @@ describe('a real discord.js client against the fake Discord', () => {
       await i.reply({ content: 'ok', flags: MessageFlags.Ephemeral });
     });
     const ask = async (roles: string[]) => {
-      const h = await bed!.fake.sendInteraction({ name: 'split', user: { id: member }, roles, options: [{ name: 'channel', type: 7, value: '1300000000000000002' }] });
+      const h = await bed!.fake.sendInteraction({
+        name: 'split',
+        user: { id: member },
+        roles,
+        options: [{ name: 'channel', type: 7, value: '1300000000000000002' }],
+      });
       await h.waitForResponse(3000);
     };
     await ask([]);

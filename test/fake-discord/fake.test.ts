@@ -34,7 +34,12 @@ async function call(f: FakeDiscord, method: string, path: string, o: CallOpts = 
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(o.json);
   } else if (o.form) body = o.form;
-  const res = await fetch(`${f.apiUrl}/v10${path}${o.query ?? ''}`, { method, headers, ...(body !== undefined ? { body } : {}), signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${f.apiUrl}/v10${path}${o.query ?? ''}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body } : {}),
+    signal: AbortSignal.timeout(5000),
+  });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
 }
@@ -81,7 +86,12 @@ async function rawGateway(f: FakeDiscord, identify: boolean | string = true) {
     );
   await waitFor(() => got.some((p) => p.op === 10), 'HELLO');
   if (identify) {
-    ws.send(JSON.stringify({ op: 2, d: { token: typeof identify === 'string' ? identify : f.token, intents: 1, properties: { os: 'linux', browser: 'x', device: 'x' } } }));
+    ws.send(
+      JSON.stringify({
+        op: 2,
+        d: { token: typeof identify === 'string' ? identify : f.token, intents: 1, properties: { os: 'linux', browser: 'x', device: 'x' } },
+      }),
+    );
   }
   return { ws, got, waitFor, closeCode: () => closeCode };
 }
@@ -96,7 +106,11 @@ describe('the fake Discord REST API', () => {
     }
     const ok = await call(f, 'GET', '/gateway/bot');
     expect(ok.status).toBe(200);
-    expect(ok.body).toEqual({ url: f.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 } });
+    expect(ok.body).toEqual({
+      url: f.gatewayUrl,
+      shards: 1,
+      session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 },
+    });
     expect(f.applicationId).toMatch(/^\d{17,19}$/);
     expect(f.guildId).toMatch(/^\d{17,19}$/);
     expect(f.channels[0]!.id).toMatch(/^\d{17,19}$/);
@@ -105,7 +119,9 @@ describe('the fake Discord REST API', () => {
   it('GIVEN an attachment over attachmentSizeLimit or a body (multipart or JSON) over maxRequestBytes WHEN posted THEN it answers 413 / 40005 and stores nothing, and an attachment at the limit is accepted', async () => {
     const f = await start({ attachmentSizeLimit: 1000, maxRequestBytes: 5000 });
     const ch = f.channels[0]!.id;
-    const big = await call(f, 'POST', `/channels/${ch}/messages`, { form: form({ attachments: [{ id: '0' }] }, [{ name: 'a', data: randomBytes(1001) }]) });
+    const big = await call(f, 'POST', `/channels/${ch}/messages`, {
+      form: form({ attachments: [{ id: '0' }] }, [{ name: 'a', data: randomBytes(1001) }]),
+    });
     expect(big.status).toBe(413);
     expect(big.body).toEqual({ message: 'Request entity too large', code: 40005 });
     const atLimit = await call(f, 'POST', `/channels/${ch}/messages`, { form: form({}, [{ name: 'a', data: randomBytes(1000) }]) });
@@ -209,10 +225,25 @@ describe('the fake Discord REST API', () => {
     const f = await start();
     const ch = f.channels[0]!.id;
     const data = randomBytes(1234);
-    const r = await call(f, 'POST', `/channels/${ch}/messages`, { form: form({ content: 'part 1', attachments: [{ id: '0', filename: 'x.part1' }] }, [{ name: 'ignored', data }]) });
+    const r = await call(f, 'POST', `/channels/${ch}/messages`, {
+      form: form({ content: 'part 1', attachments: [{ id: '0', filename: 'x.part1' }] }, [{ name: 'ignored', data }]),
+    });
     expect(r.status).toBe(200);
     const m = r.body;
-    expect(m).toMatchObject({ channel_id: ch, type: 0, content: 'part 1', embeds: [], mentions: [], mention_roles: [], pinned: false, mention_everyone: false, tts: false, edited_timestamp: null, flags: 0, components: [] });
+    expect(m).toMatchObject({
+      channel_id: ch,
+      type: 0,
+      content: 'part 1',
+      embeds: [],
+      mentions: [],
+      mention_roles: [],
+      pinned: false,
+      mention_everyone: false,
+      tts: false,
+      edited_timestamp: null,
+      flags: 0,
+      components: [],
+    });
     expect(m.author).toEqual(expect.objectContaining({ id: f.botUserId, bot: true, discriminator: '0', avatar: null, global_name: null }));
     expect(m.attachments[0]).toMatchObject({ filename: 'x.part1', size: 1234 });
     expect(m.attachments[0].url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/attachments\/\d+\/\d+\/x\.part1\?ex=[0-9a-f]+&is=[0-9a-f]+&hm=[0-9a-f]+&$/);
@@ -243,7 +274,19 @@ describe('the fake Discord REST API', () => {
     const small = randomBytes(100);
     const big = randomBytes(300_000);
     const r = await call(f, 'POST', `/channels/${ch}/messages`, {
-      form: form({ content: 'x', attachments: [{ id: '0', filename: 'a' }, { id: '1', filename: 'b' }] }, [{ name: 'a', data: small }, { name: 'b', data: big }]),
+      form: form(
+        {
+          content: 'x',
+          attachments: [
+            { id: '0', filename: 'a' },
+            { id: '1', filename: 'b' },
+          ],
+        },
+        [
+          { name: 'a', data: small },
+          { name: 'b', data: big },
+        ],
+      ),
     });
     expect(r.status).toBe(200);
     const [a, b] = r.body.attachments;
@@ -259,7 +302,12 @@ describe('the fake Discord REST API', () => {
   });
 
   it('GIVEN a second create with the same nonce and enforce_nonce in the same channel THEN it returns the first message instead of posting again, while another channel or no enforce_nonce posts anew', async () => {
-    const f = await start({ channels: [{ id: '1300000000000000001', name: 'a' }, { id: '1300000000000000002', name: 'b' }] });
+    const f = await start({
+      channels: [
+        { id: '1300000000000000001', name: 'a' },
+        { id: '1300000000000000002', name: 'b' },
+      ],
+    });
     const a = await post(f, { content: 'one', nonce: '1234567890', enforce_nonce: true });
     const b = await post(f, { content: 'one again', nonce: '1234567890', enforce_nonce: true });
     expect(b.status).toBe(200);
@@ -306,7 +354,8 @@ describe('the fake Discord REST API', () => {
     const ch = f.channels[0]!.id;
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) ids.push((await post(f, { content: `m${i}` })).body.id);
-    const list = async (q: string) => ((await call(f, 'GET', `/channels/${ch}/messages`, { query: q })).body as { content: string }[]).map((m) => m.content);
+    const list = async (q: string) =>
+      ((await call(f, 'GET', `/channels/${ch}/messages`, { query: q })).body as { content: string }[]).map((m) => m.content);
     expect(await list('')).toEqual(['m6', 'm5', 'm4', 'm3', 'm2', 'm1', 'm0']);
     expect(await list('?limit=3')).toEqual(['m6', 'm5', 'm4']);
     expect(await list(`?limit=3&before=${ids[4]}`)).toEqual(['m3', 'm2', 'm1']);
@@ -316,7 +365,13 @@ describe('the fake Discord REST API', () => {
   });
 
   it('GIVEN a per-channel bucket of 2 per window THEN answers carry the bucket headers, the third post gets a 429 with retry-after (scope user, not global), another channel is not limited, and after retry-after posting works again', async () => {
-    const f = await start({ channelRateLimit: { limit: 2, windowMs: 500 }, channels: [{ id: '1300000000000000001', name: 'a' }, { id: '1300000000000000002', name: 'b' }] });
+    const f = await start({
+      channelRateLimit: { limit: 2, windowMs: 500 },
+      channels: [
+        { id: '1300000000000000001', name: 'a' },
+        { id: '1300000000000000002', name: 'b' },
+      ],
+    });
     const r1 = await post(f, { content: '1' });
     expect(r1.headers.get('x-ratelimit-limit')).toBe('2');
     expect(r1.headers.get('x-ratelimit-remaining')).toBe('1');
@@ -369,13 +424,20 @@ describe('the fake Discord REST API', () => {
 
   it('GIVEN commands PUT for the guild and then globally THEN they are returned with ids, the guild ones are not listed globally, and GET lists the global ones', async () => {
     const f = await start();
-    const put = await call(f, 'PUT', `/applications/${f.applicationId}/guilds/${f.guildId}/commands`, { json: [{ name: 'split', description: 'd', options: [] }] });
+    const put = await call(f, 'PUT', `/applications/${f.applicationId}/guilds/${f.guildId}/commands`, {
+      json: [{ name: 'split', description: 'd', options: [] }],
+    });
     expect(put.status).toBe(200);
     expect(put.body[0]).toMatchObject({ name: 'split', application_id: f.applicationId, guild_id: f.guildId });
     expect(put.body[0].id).toMatch(/^\d{17,19}$/);
     expect(f.commands(f.guildId)).toHaveLength(1);
     expect(f.commands()).toHaveLength(0);
-    await call(f, 'PUT', `/applications/${f.applicationId}/commands`, { json: [{ name: 'a', description: 'd' }, { name: 'b', description: 'd' }] });
+    await call(f, 'PUT', `/applications/${f.applicationId}/commands`, {
+      json: [
+        { name: 'a', description: 'd' },
+        { name: 'b', description: 'd' },
+      ],
+    });
     expect((await call(f, 'GET', `/applications/${f.applicationId}/commands`)).body).toHaveLength(2);
   });
 });
@@ -387,7 +449,13 @@ describe('the fake Discord gateway and interactions over a raw WebSocket', () =>
     expect(g.got[0]).toMatchObject({ op: 10, d: { heartbeat_interval: 1234 } });
     await g.waitFor(() => g.got.some((p) => p.t === 'GUILD_CREATE'), 'GUILD_CREATE');
     const ready = g.got.find((p) => p.t === 'READY');
-    expect(ready.d).toMatchObject({ v: 10, user: { id: f.botUserId, bot: true }, guilds: [{ id: f.guildId, unavailable: true }], resume_gateway_url: f.gatewayUrl, application: { id: f.applicationId } });
+    expect(ready.d).toMatchObject({
+      v: 10,
+      user: { id: f.botUserId, bot: true },
+      guilds: [{ id: f.guildId, unavailable: true }],
+      resume_gateway_url: f.gatewayUrl,
+      application: { id: f.applicationId },
+    });
     const gc = g.got.find((p) => p.t === 'GUILD_CREATE');
     expect(gc.d.channels[0]).toMatchObject({ id: f.channels[0]!.id, type: 0, guild_id: f.guildId });
     expect(gc.s).toBeGreaterThan(ready.s);
@@ -428,7 +496,12 @@ describe('the fake Discord gateway and interactions over a raw WebSocket', () =>
     const f = await start({ attachmentSizeLimit: 5_000_000 });
     const g = await rawGateway(f);
     await g.waitFor(() => g.got.some((p) => p.t === 'GUILD_CREATE'), 'GUILD_CREATE');
-    const h = await f.sendInteraction({ name: 'split', options: [{ name: 'channel', type: 7, value: f.channels[0]!.id }], permissions: 8n, roles: ['1300000000000000009'] });
+    const h = await f.sendInteraction({
+      name: 'split',
+      options: [{ name: 'channel', type: 7, value: f.channels[0]!.id }],
+      permissions: 8n,
+      roles: ['1300000000000000009'],
+    });
     await g.waitFor(() => g.got.some((p) => p.t === 'INTERACTION_CREATE'), 'INTERACTION_CREATE');
     const d = g.got.find((p) => p.t === 'INTERACTION_CREATE').d;
     expect(d).toMatchObject({

@@ -77,9 +77,13 @@ describe('content', () => {
     ['a Buffer', () => NEW, NEW],
     ['an async iterable of chunks', () => inPieces(NEW, 65_536), NEW],
     ['an iterable of chunks', () => [NEW.subarray(0, 7), NEW.subarray(7)], NEW],
-    ['a producer', () => async (write: (chunk: Uint8Array) => Promise<void>) => {
-      for await (const piece of inPieces(NEW, 4096)) await write(piece);
-    }, NEW],
+    [
+      'a producer',
+      () => async (write: (chunk: Uint8Array) => Promise<void>) => {
+        for await (const piece of inPieces(NEW, 4096)) await write(piece);
+      },
+      NEW,
+    ],
     ['empty', () => Buffer.alloc(0), Buffer.alloc(0)],
   ] as const)('GIVEN %s THEN the file holds exactly its bytes', async (_name, content, expected) => {
     const { dir, file } = await existingFile();
@@ -197,19 +201,22 @@ describe('a real full disk (2 MiB tmpfs)', () => {
   test.for([
     ['a Buffer', () => seededBytes(1_500_000, 2)],
     ['chunks', () => inPieces(seededBytes(1_500_000, 2), 100_000)],
-  ] as const)('GIVEN a 1 MiB file AND 1.5 MB of new content as %s THEN ENOSPC at step write, the old file survives byte for byte and no temp file is left', async ([, content], context) => {
-    const disk = await tmpfsForTest(context, 2 * 1024 * 1024);
-    const file = path.join(disk, 'data.bin');
-    const old = seededBytes(1024 * 1024, 3);
-    await writeFile(file, old);
-    const err = await writeFileDurably(file, content(), { deferDrop: true }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ step: 'write', errno: 'ENOSPC' });
-    expect((await readFile(file)).equals(old)).toBe(true);
-    expect(await readdir(disk)).toEqual(['data.bin']);
-    // The disk has room again once the temp file is gone.
-    await writeFileDurably(file, seededBytes(900_000, 4));
-    expect((await stat(file)).size).toBe(900_000);
-  });
+  ] as const)(
+    'GIVEN a 1 MiB file AND 1.5 MB of new content as %s THEN ENOSPC at step write, the old file survives byte for byte and no temp file is left',
+    async ([, content], context) => {
+      const disk = await tmpfsForTest(context, 2 * 1024 * 1024);
+      const file = path.join(disk, 'data.bin');
+      const old = seededBytes(1024 * 1024, 3);
+      await writeFile(file, old);
+      const err = await writeFileDurably(file, content(), { deferDrop: true }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ step: 'write', errno: 'ENOSPC' });
+      expect((await readFile(file)).equals(old)).toBe(true);
+      expect(await readdir(disk)).toEqual(['data.bin']);
+      // The disk has room again once the temp file is gone.
+      await writeFileDurably(file, seededBytes(900_000, 4));
+      expect((await stat(file)).size).toBe(900_000);
+    },
+  );
 });
 
 describe('isLeftoverName', () => {

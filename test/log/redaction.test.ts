@@ -20,7 +20,9 @@ describe('LogRedactions', () => {
     const redactions = new LogRedactions(true);
     redactions.add(...sourceNames({ kind: 'file', path: 'dir/report.pdf', real_path: '/srv/files/dir/report.pdf' }), '/srv/files');
     const { log, text } = capture(redactions);
-    const error = Object.assign(new Error("ENOENT: no such file or directory, open '/srv/files/dir/report.pdf'"), { path: '/srv/files/dir/report.pdf' });
+    const error = Object.assign(new Error("ENOENT: no such file or directory, open '/srv/files/dir/report.pdf'"), {
+      path: '/srv/files/dir/report.pdf',
+    });
     log.error({ err: error, reason: 'source changed: dir/report.pdf: size 1 → 2 bytes', files_root: '/srv/files' }, 'failed on report.pdf');
     expect(text()).not.toMatch(/report|\/srv\/files/);
     expect(text()).toContain(logName('/srv/files/dir/report.pdf', true));
@@ -43,7 +45,15 @@ describe('LogRedactions', () => {
     const redactions = new LogRedactions(true);
     redactions.add(...urlNames('https://cdn.example.org/some%20dir/movie%20night.mkv?sig=s3cr3t'));
     const { log, text } = capture(redactions);
-    log.warn({ a: 'GET https://cdn.example.org/some%20dir/movie%20night.mkv?sig=s3cr3t', b: 'cdn.example.org:443', c: '/some dir/movie night.mkv', d: 'sig=s3cr3t' }, 'x');
+    log.warn(
+      {
+        a: 'GET https://cdn.example.org/some%20dir/movie%20night.mkv?sig=s3cr3t',
+        b: 'cdn.example.org:443',
+        c: '/some dir/movie night.mkv',
+        d: 'sig=s3cr3t',
+      },
+      'x',
+    );
     expect(text()).not.toMatch(/example|movie|some|s3cr3t/);
   });
 

@@ -126,7 +126,7 @@ test('GIVEN 30 concurrent changes THEN they are coalesced into fewer writes', as
   await store.close();
 });
 
-test('GIVEN writes THEN each replaced version is unlinked once the new one is durable, and a killed writer\'s leftovers go at the next open', async () => {
+test("GIVEN writes THEN each replaced version is unlinked once the new one is durable, and a killed writer's leftovers go at the next open", async () => {
   const store = await FileStore.open(file);
   const created = await store.create(sampleTransfer());
   for (let i = 0; i < 5; i++) await store.update(created.id, (d) => void d.completed_chunks.push(i));
@@ -141,11 +141,7 @@ test('GIVEN writes THEN each replaced version is unlinked once the new one is du
   await fs.promises.link(file, `${file}.previous-999-7`);
   await fs.promises.writeFile(path.join(dir, 'transfer_progress.json.previous-notes.txt'), 'a user file');
   const reopened = await FileStore.open(file);
-  expect((await readdir(dir)).sort()).toEqual([
-    'transfer_progress.json',
-    'transfer_progress.json.previous-notes.txt',
-    'transfer_progress.lock',
-  ]);
+  expect((await readdir(dir)).sort()).toEqual(['transfer_progress.json', 'transfer_progress.json.previous-notes.txt', 'transfer_progress.lock']);
   expect((await readFile(file)).equals(saved)).toBe(true);
   await reopened.close();
 });

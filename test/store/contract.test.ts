@@ -237,9 +237,7 @@ describe.each(implementations)('$name honours the ProgressStore contract', ({ ma
     expect(two.parts[0]).toBe(one.parts[0]);
     expect(two.parts[1]).toBe(one.parts[1]);
     expect(two.parts[2]).toEqual(samplePart(2));
-    await expect(h.store.update(created.id, (d) => void d.parts.push({ ...samplePart(3), sha256: 'nope' }))).rejects.toThrow(
-      /parts\.3\.sha256/,
-    );
+    await expect(h.store.update(created.id, (d) => void d.parts.push({ ...samplePart(3), sha256: 'nope' }))).rejects.toThrow(/parts\.3\.sha256/);
     await expect(h.store.update(created.id, (d) => void (d.chunk_attempts['x'] = 1))).rejects.toThrow(/chunk_attempts/);
     await expect(h.store.update(created.id, (d) => void (d.chunk_attempts['0'] = -1))).rejects.toThrow(/chunk_attempts/);
     await h.store.update(created.id, (d) => void d.completed_chunks.push(0, 1, 2));
@@ -250,9 +248,7 @@ describe.each(implementations)('$name honours the ProgressStore contract', ({ ma
 
   test('GIVEN 50 concurrent updates THEN every change is kept', async () => {
     const created = await h.store.create(sampleTransfer());
-    const results = await Promise.all(
-      Array.from({ length: 50 }, (_, i) => h.store.update(created.id, (d) => void d.completed_chunks.push(i))),
-    );
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => h.store.update(created.id, (d) => void d.completed_chunks.push(i))));
     expect(results).toHaveLength(50);
     const expected = Array.from({ length: 50 }, (_, i) => i);
     expect(h.store.get(created.id)!.completed_chunks).toEqual(expected);
@@ -262,9 +258,7 @@ describe.each(implementations)('$name honours the ProgressStore contract', ({ ma
   test('GIVEN concurrent creates and updates on several transfers THEN none is lost', async () => {
     const ids = Array.from({ length: 10 }, (_, i) => `upload_conc${String(i).padStart(2, '0')}`);
     await Promise.all(ids.map((id) => h.store.create(sampleTransfer(id))));
-    await Promise.all(
-      ids.flatMap((id) => Array.from({ length: 5 }, (_, i) => h.store.update(id, (d) => void d.completed_chunks.push(i)))),
-    );
+    await Promise.all(ids.flatMap((id) => Array.from({ length: 5 }, (_, i) => h.store.update(id, (d) => void d.completed_chunks.push(i)))));
     const persisted = await h.persisted();
     expect(persisted.map((t) => t.id).sort()).toEqual(ids);
     for (const t of persisted) expect(t.completed_chunks).toEqual([0, 1, 2, 3, 4]);
@@ -320,7 +314,10 @@ describe.each(implementations)('$name honours the ProgressStore contract', ({ ma
     const hour = 3_600_000;
     const removed = await h.store.prune(5 * hour, new Date(base + 11 * hour));
     expect(removed.sort()).toEqual(['upload_oldcan', 'upload_olderr', 'upload_old001'].sort());
-    const left = h.store.list().map((t) => t.id).sort();
+    const left = h.store
+      .list()
+      .map((t) => t.id)
+      .sort();
     expect(left).toEqual(['upload_newdone', 'upload_oldint', 'upload_oldrun']);
     expect((await h.persisted()).map((t) => t.id).sort()).toEqual(left);
     expect(await h.store.prune(5 * hour, new Date(base + 11 * hour))).toEqual([]);
@@ -335,7 +332,12 @@ describe.each(implementations)('$name honours the ProgressStore contract', ({ ma
 
 describe('MemoryStore construction', () => {
   test('GIVEN initial records THEN they are listed with schema defaults, as copies', () => {
-    const record = { ...sampleTransfer('upload_init01'), status: 'interrupted', created_at: '2030-01-01T00:00:00.000Z', updated_at: '2030-01-01T00:00:00.000Z' } as TransferRecord;
+    const record = {
+      ...sampleTransfer('upload_init01'),
+      status: 'interrupted',
+      created_at: '2030-01-01T00:00:00.000Z',
+      updated_at: '2030-01-01T00:00:00.000Z',
+    } as TransferRecord;
     const store = new MemoryStore([record]);
     expect(store.get('upload_init01')).toMatchObject({ status: 'interrupted', completed_chunks: [], notes: [], bytes_done: 0 });
     record.status = 'complete';
@@ -343,7 +345,12 @@ describe('MemoryStore construction', () => {
   });
 
   test('GIVEN the same id twice in the initial records THEN the constructor throws', () => {
-    const record = { ...sampleTransfer('upload_init01'), status: 'pending', created_at: '2030-01-01T00:00:00.000Z', updated_at: '2030-01-01T00:00:00.000Z' } as TransferRecord;
+    const record = {
+      ...sampleTransfer('upload_init01'),
+      status: 'pending',
+      created_at: '2030-01-01T00:00:00.000Z',
+      updated_at: '2030-01-01T00:00:00.000Z',
+    } as TransferRecord;
     expect(() => new MemoryStore([record, record])).toThrow(/upload_init01/);
   });
 });

@@ -146,40 +146,55 @@ describe('real disks that refuse writes', () => {
   type Condition = { name: string; errno: string[]; condition: string; refuse: (t: Tmpfs) => Promise<void>; allow: (t: Tmpfs) => Promise<void> };
   const conditions: Condition[] = [
     { name: 'a full tmpfs', errno: ['ENOSPC'], condition: 'disk full', refuse: (t) => t.fill(), allow: (t) => rm(path.join(t.dir, 'filler')) },
-    { name: 'a tmpfs remounted read-only', errno: ['EROFS'], condition: 'read-only', refuse: (t) => t.readOnly(true), allow: (t) => t.readOnly(false) },
-    { name: 'a folder made immutable (chattr +i)', errno: ['EPERM'], condition: 'not permitted', refuse: (t) => t.immutable(true), allow: (t) => t.immutable(false) },
+    {
+      name: 'a tmpfs remounted read-only',
+      errno: ['EROFS'],
+      condition: 'read-only',
+      refuse: (t) => t.readOnly(true),
+      allow: (t) => t.readOnly(false),
+    },
+    {
+      name: 'a folder made immutable (chattr +i)',
+      errno: ['EPERM'],
+      condition: 'not permitted',
+      refuse: (t) => t.immutable(true),
+      allow: (t) => t.immutable(false),
+    },
   ];
 
-  test.for(conditions)('GIVEN $name THEN updates are held with the right condition, and written once it is undone', async ({ errno, condition, refuse, allow, name }, ctx) => {
-    const mounted = await mountTmpfs(256 * 1024);
-    if ('skip' in mounted) return ctx.skip(mounted.skip);
-    tmpfs = mounted;
-    if (name.includes('chattr')) {
-      const unsupported = await immutableSupported(tmpfs);
-      if (unsupported) return ctx.skip(unsupported);
-    }
-    const file = path.join(tmpfs.dir, 'transfer_progress.json');
-    store = await FileStore.open(file, { probe: PROBE });
-    const created = await store.create(sampleTransfer());
-    await store.update(created.id, (d) => void d.parts.push(samplePart(0)));
-    const before = await readFile(file);
+  test.for(conditions)(
+    'GIVEN $name THEN updates are held with the right condition, and written once it is undone',
+    async ({ errno, condition, refuse, allow, name }, ctx) => {
+      const mounted = await mountTmpfs(256 * 1024);
+      if ('skip' in mounted) return ctx.skip(mounted.skip);
+      tmpfs = mounted;
+      if (name.includes('chattr')) {
+        const unsupported = await immutableSupported(tmpfs);
+        if (unsupported) return ctx.skip(unsupported);
+      }
+      const file = path.join(tmpfs.dir, 'transfer_progress.json');
+      store = await FileStore.open(file, { probe: PROBE });
+      const created = await store.create(sampleTransfer());
+      await store.update(created.id, (d) => void d.parts.push(samplePart(0)));
+      const before = await readFile(file);
 
-    await refuse(tmpfs);
-    const error = await store.update(created.id, (d) => void d.parts.push(samplePart(1))).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(DiskWriteError);
-    expect(errno).toContain((error as DiskWriteError).errno);
-    expect((error as DiskWriteError).condition).toBe(condition);
-    await expect(store.setStatus(created.id, 'in_progress')).rejects.toThrow(DiskWriteError);
-    expect(store.get(created.id)).toMatchObject({ status: 'in_progress', parts: [{ index: 0 }, { index: 1 }] });
-    expect((await readFile(file)).equals(before)).toBe(true);
+      await refuse(tmpfs);
+      const error = await store.update(created.id, (d) => void d.parts.push(samplePart(1))).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DiskWriteError);
+      expect(errno).toContain((error as DiskWriteError).errno);
+      expect((error as DiskWriteError).condition).toBe(condition);
+      await expect(store.setStatus(created.id, 'in_progress')).rejects.toThrow(DiskWriteError);
+      expect(store.get(created.id)).toMatchObject({ status: 'in_progress', parts: [{ index: 0 }, { index: 1 }] });
+      expect((await readFile(file)).equals(before)).toBe(true);
 
-    const writable = nextWritable(store);
-    await allow(tmpfs);
-    await writable;
-    const onDisk = (await readProgressFile(file)).active_transfers[0]!;
-    expect(onDisk.status).toBe('in_progress');
-    expect(onDisk.parts.map((p) => p.index)).toEqual([0, 1]);
-    // No temp file or second name left behind by the refused writes.
-    expect((await readdir(tmpfs.dir)).filter((f) => f !== 'filler').sort()).toEqual(['transfer_progress.json', 'transfer_progress.lock']);
-  });
+      const writable = nextWritable(store);
+      await allow(tmpfs);
+      await writable;
+      const onDisk = (await readProgressFile(file)).active_transfers[0]!;
+      expect(onDisk.status).toBe('in_progress');
+      expect(onDisk.parts.map((p) => p.index)).toEqual([0, 1]);
+      // No temp file or second name left behind by the refused writes.
+      expect((await readdir(tmpfs.dir)).filter((f) => f !== 'filler').sort()).toEqual(['transfer_progress.json', 'transfer_progress.lock']);
+    },
+  );
 });

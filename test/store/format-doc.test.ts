@@ -5,13 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 import { parseProgressText } from '../../src/store/parse.js';
 import { serialize } from '../../src/store/serialize.js';
-import {
-  fileSourceSchema,
-  partRecordSchema,
-  progressFileSchema,
-  transferSchema,
-  urlSourceSchema,
-} from '../../src/store/schema.js';
+import { fileSourceSchema, partRecordSchema, progressFileSchema, transferSchema, urlSourceSchema } from '../../src/store/schema.js';
 
 const DOC = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'TRANSFER_PROGRESS_FORMAT.md');
 

@@ -40,7 +40,6 @@ export function fakeClock(start = Date.parse('2030-01-01T00:00:00.000Z')): { now
   };
 }
 
-
 /** A valid part record for part `index` of `sampleTransfer()`. */
 export function samplePart(index: number): PartRecord {
   return {

@@ -89,18 +89,21 @@ describe('FileStore lock', () => {
   test.each([
     ['a dead pid', () => deadPid()],
     ['a live pid (this very process)', () => process.pid],
-  ])('GIVEN a lock written on another host with %s THEN open refuses, names the host and says how to remove the lock by hand, and leaves it alone', async (_what, pid) => {
-    const theirs = JSON.stringify({ pid: pid(), hostname: `not-${os.hostname()}`, started_at: '2030-01-01T00:00:00.000Z' });
-    await writeFile(lockFile, theirs);
-    const error = await FileStore.open(file).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LockedError);
-    const message = String((error as Error).message);
-    expect(message).toContain(`not-${os.hostname()}`);
-    expect(message).toContain(lockFile);
-    expect(message).toMatch(/remove .* by hand/);
-    expect(await readFile(lockFile, 'utf8')).toBe(theirs);
-    expect((await readdir(dir)).sort()).toEqual(['transfer_progress.lock']);
-  });
+  ])(
+    'GIVEN a lock written on another host with %s THEN open refuses, names the host and says how to remove the lock by hand, and leaves it alone',
+    async (_what, pid) => {
+      const theirs = JSON.stringify({ pid: pid(), hostname: `not-${os.hostname()}`, started_at: '2030-01-01T00:00:00.000Z' });
+      await writeFile(lockFile, theirs);
+      const error = await FileStore.open(file).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(LockedError);
+      const message = String((error as Error).message);
+      expect(message).toContain(`not-${os.hostname()}`);
+      expect(message).toContain(lockFile);
+      expect(message).toMatch(/remove .* by hand/);
+      expect(await readFile(lockFile, 'utf8')).toBe(theirs);
+      expect((await readdir(dir)).sort()).toEqual(['transfer_progress.lock']);
+    },
+  );
 
   test('GIVEN a lock without a hostname naming a dead pid THEN it is judged on this host and taken over', async () => {
     await writeFile(lockFile, JSON.stringify({ pid: deadPid(), started_at: '2020-01-01T00:00:00Z' }));
@@ -160,7 +163,7 @@ describe('FileStore lock', () => {
     expect(await readdir(dir)).toEqual(['transfer_progress.json']);
   });
 
-  test('GIVEN two processes start together on a dead holder\'s lock THEN exactly one of them gets it', async () => {
+  test("GIVEN two processes start together on a dead holder's lock THEN exactly one of them gets it", async () => {
     await writeFile(lockFile, JSON.stringify({ pid: deadPid(), hostname: os.hostname(), started_at: '2020-01-01T00:00:00Z' }));
     const results = await Promise.allSettled([startFixture('hold-lock.ts', [file]), startFixture('hold-lock.ts', [file])]);
     const winners = results.filter((r): r is PromiseFulfilledResult<Child> => r.status === 'fulfilled');

@@ -83,7 +83,15 @@ describe('missing and unknown fields', () => {
     const original = {
       schema_version: 1,
       x_top_future: { nested: [1, 2] },
-      active_transfers: [{ ...minimalTransfer, x_transfer_future: 'keep me', source: { ...minimalTransfer.source, x_source_future: 5 }, parts: [part], completed_chunks: [0] }],
+      active_transfers: [
+        {
+          ...minimalTransfer,
+          x_transfer_future: 'keep me',
+          source: { ...minimalTransfer.source, x_source_future: 5 },
+          parts: [part],
+          completed_chunks: [0],
+        },
+      ],
       x_top_after: 'also kept',
     };
     await writeFile(file, JSON.stringify(original));

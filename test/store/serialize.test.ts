@@ -18,11 +18,15 @@ const now = new Date('2030-01-01T00:00:00.000Z');
 
 describe('serializeCached', () => {
   const a = buildNewRecord(sampleTransfer('upload_aaaaaa'), now);
-  const b = applyChange(buildNewRecord(sampleTransfer('upload_bbbbbb'), now), (d) => {
-    d.notes.push('line one\nline "two" \u0000 ünïcödé 🎞', '');
-    d.parts.push({ index: 0, name: 'x\ny.part001', offset: 0, size: 5, sha256: 'a'.repeat(64), message_id: '1', attachment_id: '2' });
-    (d as Record<string, unknown>)['future_field'] = { nested: [1, { deep: [] }], empty: {} };
-  }, now);
+  const b = applyChange(
+    buildNewRecord(sampleTransfer('upload_bbbbbb'), now),
+    (d) => {
+      d.notes.push('line one\nline "two" \u0000 ünïcödé 🎞', '');
+      d.parts.push({ index: 0, name: 'x\ny.part001', offset: 0, size: 5, sha256: 'a'.repeat(64), message_id: '1', attachment_id: '2' });
+      (d as Record<string, unknown>)['future_field'] = { nested: [1, { deep: [] }], empty: {} };
+    },
+    now,
+  );
 
   it.each([
     ['no records', {}, []],
@@ -45,11 +49,23 @@ describe('serializeCached', () => {
     let top: Record<string, unknown> = {};
     const out = { buffer: Buffer.alloc(16) };
     const grow = (r: TransferRecord, i: number) =>
-      applyChange(r, (d) => {
-        const index = d.parts.length;
-        d.parts.push({ index, name: `f.part${index}`, offset: index, size: 1 + i, sha256: 'c'.repeat(64), message_id: String(i), attachment_id: String(i) });
-        d.completed_chunks.push(index);
-      }, now);
+      applyChange(
+        r,
+        (d) => {
+          const index = d.parts.length;
+          d.parts.push({
+            index,
+            name: `f.part${index}`,
+            offset: index,
+            size: 1 + i,
+            sha256: 'c'.repeat(64),
+            message_id: String(i),
+            attachment_id: String(i),
+          });
+          d.completed_chunks.push(index);
+        },
+        now,
+      );
     const shrink = (r: TransferRecord) => applyChange(r, (d) => void (d.notes = d.notes.slice(1)), now);
     const note = (r: TransferRecord, i: number) => applyChange(r, (d) => void d.notes.push('x'.repeat(i % 7)), now);
     const paths = new Set<string>();
@@ -77,26 +93,26 @@ describe('serializeCached', () => {
   });
 
   it('GIVEN a transfer with parts THEN each part is one line, index lists are one line, the rest one field per line', () => {
-    const record = applyChange(a, (d) => {
-      d.parts.push(
-        { index: 0, name: 'a.part1', offset: 0, size: 5, sha256: 'a'.repeat(64), message_id: '1', attachment_id: '2' },
-        { index: 1, name: 'a.part2', offset: 5, size: 5, sha256: 'b'.repeat(64), message_id: '3', attachment_id: '4' },
-      );
-      d.completed_chunks.push(0, 1);
-      d.chunk_attempts['0'] = 1;
-      d.chunk_attempts['1'] = 2;
-    }, now);
+    const record = applyChange(
+      a,
+      (d) => {
+        d.parts.push(
+          { index: 0, name: 'a.part1', offset: 0, size: 5, sha256: 'a'.repeat(64), message_id: '1', attachment_id: '2' },
+          { index: 1, name: 'a.part2', offset: 5, size: 5, sha256: 'b'.repeat(64), message_id: '3', attachment_id: '4' },
+        );
+        d.completed_chunks.push(0, 1);
+        d.chunk_attempts['0'] = 1;
+        d.chunk_attempts['1'] = 2;
+      },
+      now,
+    );
     const lines = serialize(state({}, [record])).split('\n');
     expect(lines.slice(0, 4)).toEqual(['{', ' "schema_version": 1,', ' "active_transfers": [', '  {']);
     expect(lines).toContain('   "id": "upload_aaaaaa",');
     expect(lines).toContain('   "completed_chunks": [0,1],');
     expect(lines).toContain('   "chunk_attempts": {"0":1,"1":2},');
     const at = lines.indexOf('   "parts": [');
-    expect(lines.slice(at + 1, at + 4)).toEqual([
-      `    ${JSON.stringify(record.parts[0])},`,
-      `    ${JSON.stringify(record.parts[1])}`,
-      '   ],',
-    ]);
+    expect(lines.slice(at + 1, at + 4)).toEqual([`    ${JSON.stringify(record.parts[0])},`, `    ${JSON.stringify(record.parts[1])}`, '   ],']);
     expect(lines).toContain('    "kind": "file",');
     expect(lines.slice(-4)).toEqual(['  }', ' ]', '}', '']);
   });

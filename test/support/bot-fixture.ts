@@ -116,7 +116,9 @@ export async function startBotFixture(options: BotFixtureOptions = {}): Promise<
         }
         await new Promise((r) => setTimeout(r, 50));
       }
-      throw new Error(`transfer ${id} did not reach ${statuses.join('/')} within ${timeoutMs} ms; last: ${JSON.stringify(last?.status)} ${JSON.stringify(last?.notes)}`);
+      throw new Error(
+        `transfer ${id} did not reach ${statuses.join('/')} within ${timeoutMs} ms; last: ${JSON.stringify(last?.status)} ${JSON.stringify(last?.notes)}`,
+      );
     },
     async waitForParts(id, count, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;

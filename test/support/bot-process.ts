@@ -28,7 +28,10 @@ export interface BotProcess {
 }
 
 /** The process's exit, or 'still running' if it has not exited within `timeoutMs` (bounded waits in tests). */
-export async function exitWithin(bot: BotProcess, timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | 'still running'> {
+export async function exitWithin(
+  bot: BotProcess,
+  timeoutMs: number,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null } | 'still running'> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'still running'>((resolve) => {
     timer = setTimeout(() => resolve('still running'), timeoutMs);
@@ -99,13 +102,19 @@ export async function startBotProcess(options: StartBotOptions): Promise<BotProc
       const waiter = { pred, resolve: (l: LogLine) => (clearTimeout(timer), resolve(l)) };
       const timer = setTimeout(() => {
         waiters.delete(waiter);
-        reject(new Error(`bot log line not seen within ${timeoutMs} ms; last lines:\n${out.split('\n').slice(-15).join('\n')}\nstderr:\n${err.slice(-2000)}`));
+        reject(
+          new Error(
+            `bot log line not seen within ${timeoutMs} ms; last lines:\n${out.split('\n').slice(-15).join('\n')}\nstderr:\n${err.slice(-2000)}`,
+          ),
+        );
       }, timeoutMs);
       waiters.add(waiter);
       void exited.then(({ code, signal }) => {
         if (waiters.delete(waiter)) {
           clearTimeout(timer);
-          reject(new Error(`bot exited (code ${code}, signal ${signal}) before the log line; stderr:\n${err.slice(-2000)}\nstdout:\n${out.slice(-2000)}`));
+          reject(
+            new Error(`bot exited (code ${code}, signal ${signal}) before the log line; stderr:\n${err.slice(-2000)}\nstdout:\n${out.slice(-2000)}`),
+          );
         }
       });
     });

@@ -163,7 +163,7 @@ export async function startHttpsServer(): Promise<TestHttpsServer> {
     const bodyEnd = liesLonger ? Math.min(body.length, route.contentLength! + 1024) : body.length;
     const lastWrite = liesLonger ? Math.max(0, route.contentLength! - 1024) : Infinity;
     // Bounded: the body is finite and every turn writes at least one byte.
-    for (let at = 0; at < bodyEnd; ) {
+    for (let at = 0; at < bodyEnd;) {
       const size = at >= lastWrite ? bodyEnd - at : Math.min(slice, bodyEnd - at, Math.max(1, dropAt - at), Math.max(1, lastWrite - at));
       const piece = body.subarray(at, at + size);
       at += size;

@@ -32,7 +32,7 @@ export function seededBytes(size: number, seed: number, state = { x: seedState(s
 
 function seedState(seed: number): number {
   // xorshift never leaves 0; mix the seed so nearby seeds differ from the first word.
-  const x = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0) || 0x1234567;
+  const x = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0 || 0x1234567;
   return x;
 }
 
@@ -42,7 +42,7 @@ export async function writeSeededFile(path: string, size: number, seed: number):
   const state = { x: seedState(seed) };
   const handle = await open(path, 'w');
   try {
-    for (let written = 0; written < size; ) {
+    for (let written = 0; written < size;) {
       // Whole blocks are a multiple of 4 bytes, so block boundaries never split a word.
       const block = seededBytes(Math.min(BLOCK, size - written), seed, state);
       hash.update(block);

@@ -13,9 +13,7 @@ export interface Rebuilt {
 }
 
 export function findManifestMessage(fake: FakeDiscord, transferId: string, channelId?: string): FakeMessage | undefined {
-  return fake
-    .messages(channelId)
-    .find((m) => m.content.includes(transferId) && m.attachments.some((a) => a.filename.endsWith('.manifest.json')));
+  return fake.messages(channelId).find((m) => m.content.includes(transferId) && m.attachments.some((a) => a.filename.endsWith('.manifest.json')));
 }
 
 /** Joins the parts in name order (as `cat name.part*` would) and checks them against the manifest. */

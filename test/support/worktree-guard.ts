@@ -22,7 +22,11 @@ const TOOL_OUTPUT = new Set(['coverage/']);
 function snapshot(): Set<string> {
   const state = new Set<string>();
   try {
-    state.add(`${DEFAULT_PROGRESS_FILE} sha256 ${createHash('sha256').update(readFileSync(path.join(REPO, DEFAULT_PROGRESS_FILE))).digest('hex')}`);
+    state.add(
+      `${DEFAULT_PROGRESS_FILE} sha256 ${createHash('sha256')
+        .update(readFileSync(path.join(REPO, DEFAULT_PROGRESS_FILE)))
+        .digest('hex')}`,
+    );
   } catch {
     state.add(`${DEFAULT_PROGRESS_FILE} absent`);
   }
@@ -45,7 +49,10 @@ export default function setup(project: TestProject): (() => void) | undefined {
   const before = snapshot();
   return () => {
     const after = snapshot();
-    const changes = [...[...before].filter((s) => !after.has(s)).map((s) => `- ${s}`), ...[...after].filter((s) => !before.has(s)).map((s) => `+ ${s}`)];
+    const changes = [
+      ...[...before].filter((s) => !after.has(s)).map((s) => `- ${s}`),
+      ...[...after].filter((s) => !before.has(s)).map((s) => `+ ${s}`),
+    ];
     if (changes.length > 0) {
       throw new Error(
         `the test run changed the working tree (${REPO}):\n  ${changes.join('\n  ')}\n` +

@@ -90,7 +90,10 @@ describe('readParts', () => {
         if (part.index === 0) await truncate(file, CHUNK + 10);
       }
     };
-    const err = await run().then(() => null, (e: unknown) => e);
+    const err = await run().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(SourceReadError);
     expect((err as Error).message).toMatch(/got shorter/);
   });
@@ -205,7 +208,10 @@ describe('readParts read errors', () => {
     const file = path.join(dir, 'src.bin');
     await writeSeededFile(file, 2 * CHUNK, 8);
     const eio = Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
-    const spy = vi.spyOn(await fileHandleProto(), 'read').mockRejectedValueOnce(eio).mockRejectedValueOnce(eio);
+    const spy = vi
+      .spyOn(await fileHandleProto(), 'read')
+      .mockRejectedValueOnce(eio)
+      .mockRejectedValueOnce(eio);
     try {
       await expect(collect(readParts(file, { chunkSize: CHUNK }))).rejects.toThrow(/src\.bin at byte 0 failed twice: EIO/);
     } finally {

@@ -30,7 +30,11 @@ describe('LocalSink', () => {
   it('GIVEN parts THEN each is written under its name with no temp file left', async () => {
     const dir = await tempDir();
     const sink = new LocalSink(dir);
-    const posted = await sink.sendParts({} as never, [part(0, 'abc'), part(1, 'de')], { signal: new AbortController().signal, nonce: 'n', attempt: 1 });
+    const posted = await sink.sendParts({} as never, [part(0, 'abc'), part(1, 'de')], {
+      signal: new AbortController().signal,
+      nonce: 'n',
+      attempt: 1,
+    });
     expect(posted).toEqual([
       { index: 0, message_id: LOCAL_ID, attachment_id: LOCAL_ID },
       { index: 1, message_id: LOCAL_ID, attachment_id: LOCAL_ID },
@@ -43,7 +47,9 @@ describe('LocalSink', () => {
     const dir = await tempDir();
     const controller = new AbortController();
     controller.abort();
-    const err = await new LocalSink(dir).sendParts({} as never, [part(0, 'x')], { signal: controller.signal, nonce: 'n', attempt: 1 }).catch((e: unknown) => e);
+    const err = await new LocalSink(dir)
+      .sendParts({} as never, [part(0, 'x')], { signal: controller.signal, nonce: 'n', attempt: 1 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SinkError);
     expect((err as SinkError).kind).toBe('aborted');
     expect(await readdir(dir)).toEqual([]);
@@ -52,7 +58,9 @@ describe('LocalSink', () => {
   it('GIVEN a part name with a path in it THEN refused as fatal', async () => {
     const dir = await tempDir();
     const bad = { ...part(0, 'x'), name: '../escape' };
-    const err = await new LocalSink(dir).sendParts({} as never, [bad], { signal: new AbortController().signal, nonce: 'n', attempt: 1 }).catch((e: unknown) => e);
+    const err = await new LocalSink(dir)
+      .sendParts({} as never, [bad], { signal: new AbortController().signal, nonce: 'n', attempt: 1 })
+      .catch((e: unknown) => e);
     expect((err as SinkError).kind).toBe('fatal');
   });
 
@@ -74,7 +82,9 @@ describe('LocalSink', () => {
     const out = path.join(dir, 'out');
     await mkdir(out);
     const outgoing: OutgoingPart = { index: 0, name: 'in.bin.part001', offset: 0, size: 3000, sha256: first!.sha256, file: first!.file };
-    const err = await new LocalSink(out).sendParts({} as never, [outgoing], { signal: new AbortController().signal, nonce: 'n', attempt: 1 }).catch((e: unknown) => e);
+    const err = await new LocalSink(out)
+      .sendParts({} as never, [outgoing], { signal: new AbortController().signal, nonce: 'n', attempt: 1 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SinkError);
     expect((err as SinkError).reason).toBe('source_changed');
     expect(await readdir(out)).toEqual([]);
@@ -87,7 +97,9 @@ describe('LocalSink', () => {
       return { index, name: `f.bin.part00${index + 1}`, offset: 0, size: data.length, sha256: createHash('sha256').update(data).digest('hex'), data };
     };
     const first = big(0, 1);
-    const err = await new LocalSink(disk).sendParts({} as never, [first, big(1, 2)], { signal: new AbortController().signal, nonce: 'n', attempt: 1 }).catch((e: unknown) => e);
+    const err = await new LocalSink(disk)
+      .sendParts({} as never, [first, big(1, 2)], { signal: new AbortController().signal, nonce: 'n', attempt: 1 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SinkError);
     expect(err).toMatchObject({ kind: 'fatal', reason: 'ENOSPC' });
     expect((err as SinkError).message).toContain('f.bin.part002');
@@ -102,9 +114,16 @@ describe('LocalSink', () => {
     const out = path.join(dir, 'out');
     await mkdir(out);
     const store = new MemoryStore();
-    const t = await store.create(await planFileTransfer({ realPath: file, relPath: 'in.bin', chunkSize: 1000, ownerId: 'local', channelId: 'local' }));
+    const t = await store.create(
+      await planFileTransfer({ realPath: file, relPath: 'in.bin', chunkSize: 1000, ownerId: 'local', channelId: 'local' }),
+    );
     const final = await runTransfer(
-      { store, sink: new LocalSink(out), log: captureLogger().log, config: { maxChunksPerMessage: 2, maxParallelUploads: 1, retryLimit: 0, backoffBaseMs: 1 } },
+      {
+        store,
+        sink: new LocalSink(out),
+        log: captureLogger().log,
+        config: { maxChunksPerMessage: 2, maxParallelUploads: 1, retryLimit: 0, backoffBaseMs: 1 },
+      },
       t.id,
     );
     expect(final.status).toBe('complete');

@@ -32,7 +32,9 @@ async function run(size: number, sink: FakeSink, metrics?: Metrics) {
   const file = path.join(dir, 'data.bin');
   await writeSeededFile(file, size, 3);
   const store = new MemoryStore();
-  const transfer = await store.create(await planFileTransfer({ realPath: file, relPath: 'data.bin', chunkSize: CHUNK, ownerId: '1'.repeat(18), channelId: '2'.repeat(18) }));
+  const transfer = await store.create(
+    await planFileTransfer({ realPath: file, relPath: 'data.bin', chunkSize: CHUNK, ownerId: '1'.repeat(18), channelId: '2'.repeat(18) }),
+  );
   return runTransfer(
     {
       store,

@@ -26,7 +26,13 @@ async function setup(size: number, chunkSize = CHUNK, seed = 1): Promise<Setup> 
   const file = path.join(dir, 'movie file.bin');
   const sha256 = await writeSeededFile(file, size, seed);
   const store = new MemoryStore();
-  const plan = await planFileTransfer({ realPath: file, relPath: 'movies/movie file.bin', chunkSize, ownerId: '1'.repeat(18), channelId: '2'.repeat(18) });
+  const plan = await planFileTransfer({
+    realPath: file,
+    relPath: 'movies/movie file.bin',
+    chunkSize,
+    ownerId: '1'.repeat(18),
+    channelId: '2'.repeat(18),
+  });
   const transfer = await store.create(plan);
   return { store, transfer, file, sha256 };
 }
@@ -215,7 +221,10 @@ describe('runTransfer', () => {
     const final = await runTransfer(d2, transfer.id);
 
     expect(final.status).toBe('complete');
-    expect(sink.calls.map((c) => c.indices)).toEqual([[4, 5], [6, 7]]);
+    expect(sink.calls.map((c) => c.indices)).toEqual([
+      [4, 5],
+      [6, 7],
+    ]);
     expect(final.file_sha256).toBe(sha256);
     const manifest = sink.manifests[0]!;
     expect(manifest.chunks.map((c) => c.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
@@ -347,7 +356,10 @@ describe('runTransfer', () => {
     const sink = new FakeSink();
     const final = await runTransfer(deps(store, sink, { maxChunksPerMessage: 3 }).deps, transfer.id);
     expect(final.status).toBe('complete');
-    expect(sink.calls.map((c) => c.indices)).toEqual([[0, 1], [2, 3]]);
+    expect(sink.calls.map((c) => c.indices)).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
     expect(sink.calls.every((c) => c.sizes.reduce((a, b) => a + b, 0) <= 25 * MIB)).toBe(true);
   });
 

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { attachmentLimit, chooseChunkSize, isPartName, MIB, packBatches, partName, planSlices, sanitizeName, totalChunks } from '../../src/transfer/plan.js';
+import {
+  attachmentLimit,
+  chooseChunkSize,
+  isPartName,
+  MIB,
+  packBatches,
+  partName,
+  planSlices,
+  sanitizeName,
+  totalChunks,
+} from '../../src/transfer/plan.js';
 
 const CHUNK = 8_000_000;
 
@@ -97,7 +107,7 @@ describe('sanitizeName', () => {
 });
 
 describe('attachmentLimit', () => {
-  it.each([null, undefined, 0, -1])('GIVEN the interaction reports %s THEN Discord\'s 10 MiB applies', (reported) => {
+  it.each([null, undefined, 0, -1])("GIVEN the interaction reports %s THEN Discord's 10 MiB applies", (reported) => {
     expect(attachmentLimit(reported)).toBe(10_485_760);
   });
 

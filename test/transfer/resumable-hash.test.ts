@@ -18,7 +18,7 @@ describe('ResumableSha256', () => {
     const data = randomBytes(200_003);
     for (let round = 0; round < 20; round++) {
       let hash = new ResumableSha256();
-      for (let at = 0; at < data.length; ) {
+      for (let at = 0; at < data.length;) {
         const size = Math.min(data.length - at, 1 + Math.floor(Math.random() * 9_000));
         hash.update(data.subarray(at, at + size));
         at += size;
@@ -37,7 +37,13 @@ describe('ResumableSha256', () => {
     expect(hash.update(b).digest()).toBe(native(Buffer.concat([a, b])));
   });
 
-  it.each(['', 'sha256:2:5:AAAA', 'sha256:2:x:' + Buffer.alloc(100).toString('base64'), 'md5:1:0:x:', new ResumableSha256().exportState().replace('sha256:2:0:', 'sha256:2:0:AA')])('GIVEN the bad state %j THEN restore throws', (state) => {
+  it.each([
+    '',
+    'sha256:2:5:AAAA',
+    'sha256:2:x:' + Buffer.alloc(100).toString('base64'),
+    'md5:1:0:x:',
+    new ResumableSha256().exportState().replace('sha256:2:0:', 'sha256:2:0:AA'),
+  ])('GIVEN the bad state %j THEN restore throws', (state) => {
     expect(() => ResumableSha256.restore(state)).toThrow();
   });
 });

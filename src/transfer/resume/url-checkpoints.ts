@@ -35,7 +35,14 @@ export function urlRunHooks(deps: { store: ProgressStore; log: Logger; options: 
       current = openUrlSource(transfer, { ...deps.options, signal });
       saved = transfer.source.kind === 'url' ? (transfer.source.hash_checkpoint?.offset ?? 0) : 0;
       if (transfer.parts.length > 0 && !current.canResumeWithRange()) {
-        write(transfer.id, (d) => void d.notes.push('resume: the server gave no Range support or no ETag/Last-Modified; downloading again from byte 0 and checking the posted parts against it'), 'a note');
+        write(
+          transfer.id,
+          (d) =>
+            void d.notes.push(
+              'resume: the server gave no Range support or no ETag/Last-Modified; downloading again from byte 0 and checking the posted parts against it',
+            ),
+          'a note',
+        );
       }
       return current;
     },

@@ -124,7 +124,10 @@ export function classifyAddress(address: string): AddressRefusal | null {
 
 /** The host as the allowlist and DNS see it: lowercase, no brackets, no trailing dot. */
 export function normalizeHost(hostname: string): string {
-  return hostname.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  return hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '');
 }
 
 export function isAllowlisted(hostname: string, allowedHosts: readonly string[]): boolean {

@@ -122,7 +122,11 @@ export async function checkedAddresses(url: URL, options: Pick<OpenUrlOptions, '
   return addresses;
 }
 
-function request(url: URL, addresses: ResolvedAddress[], options: OpenUrlOptions): Promise<{ response: IncomingMessage; closed: Promise<Error | null> }> {
+function request(
+  url: URL,
+  addresses: ResolvedAddress[],
+  options: OpenUrlOptions,
+): Promise<{ response: IncomingMessage; closed: Promise<Error | null> }> {
   const host = normalizeHost(url.hostname);
   // The socket asks this instead of DNS: it can only get the addresses checked above.
   const lookup: LookupFunction = (_hostname, lookupOptions, callback) => {

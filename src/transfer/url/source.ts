@@ -23,7 +23,14 @@ import { parseContentRange, parseLength } from './headers.js';
 import { openUrl, type OpenUrlOptions } from './request.js';
 import { readAtMinimumSpeed, type SpeedLimit } from './speed.js';
 import { displayUrl } from './policy.js';
-import { canResumeWithRange, confirmedPartsBefore, ifRangeValidator, PendingCheckpoints, urlResumePoint, type HashCheckpoint } from '../resume/url.js';
+import {
+  canResumeWithRange,
+  confirmedPartsBefore,
+  ifRangeValidator,
+  PendingCheckpoints,
+  urlResumePoint,
+  type HashCheckpoint,
+} from '../resume/url.js';
 
 export interface UrlPartSourceOptions extends Omit<OpenUrlOptions, 'headers' | 'signal'>, SpeedLimit {
   maxFileSize: number; // bytes: MAX_FILE_SIZE_BYTES
@@ -107,7 +114,7 @@ export class UrlPartSource implements PartSource {
           for await (const chunk of readAtMinimumSpeed(opened.response, this.#options)) {
             if (signal?.aborted) throw abortReason(signal);
             const limit = Math.min(expected ?? Infinity, this.#options.maxFileSize);
-            for (let at = 0; at < chunk.length; ) {
+            for (let at = 0; at < chunk.length;) {
               if (offset >= limit) this.#tooLong(expected);
               const take = Math.min(part.length - filled, chunk.length - at, limit - offset);
               chunk.copy(part, filled, at, at + take);
@@ -119,7 +126,9 @@ export class UrlPartSource implements PartSource {
           }
           const late = await opened.closed;
           if (late && !isAbortError(late)) {
-            throw new UrlSourceError(`${displayUrl(this.#source.url)} sent more bytes than its Content-Length of ${expected ?? '?'} (${late.message})`);
+            throw new UrlSourceError(
+              `${displayUrl(this.#source.url)} sent more bytes than its Content-Length of ${expected ?? '?'} (${late.message})`,
+            );
           }
           break;
         } catch (error) {
@@ -128,7 +137,10 @@ export class UrlPartSource implements PartSource {
           if (error instanceof UrlSourceError) throw error;
           if (reconnects >= RECONNECTS || !canResumeWithRange(this.#source)) {
             const announced = expected === null ? '' : ` of the announced ${expected}`;
-            throw new UrlSourceError(`the download of ${displayUrl(this.#source.url)} broke after ${offset}${announced} bytes: ${(error as Error).message}`, { cause: error });
+            throw new UrlSourceError(
+              `the download of ${displayUrl(this.#source.url)} broke after ${offset}${announced} bytes: ${(error as Error).message}`,
+              { cause: error },
+            );
           }
           reconnects++;
           opened = await this.#open(offset, true);
@@ -156,7 +168,10 @@ export class UrlPartSource implements PartSource {
    * Opens the URL at `from` (a Range request when above 0). `restarted` when the server
    * answered the whole file (200) instead: the ETag still matches, it just did not do Range.
    */
-  async #open(from: number, ranged: boolean): Promise<{ response: IncomingMessage; closed: Promise<Error | null>; total: number | null; restarted: boolean }> {
+  async #open(
+    from: number,
+    ranged: boolean,
+  ): Promise<{ response: IncomingMessage; closed: Promise<Error | null>; total: number | null; restarted: boolean }> {
     const validator = ifRangeValidator(this.#source);
     const headers: Record<string, string> = ranged && from > 0 && validator ? { range: `bytes=${from}-`, 'if-range': validator } : {};
     let opened;
@@ -196,7 +211,9 @@ export class UrlPartSource implements PartSource {
     }
     if (total !== null && total > this.#options.maxFileSize) {
       response.destroy();
-      throw new UrlSourceError(`${displayUrl(this.#source.url)} is ${total} bytes, above this bot's limit of ${this.#options.maxFileSize} bytes (MAX_FILE_SIZE_BYTES)`);
+      throw new UrlSourceError(
+        `${displayUrl(this.#source.url)} is ${total} bytes, above this bot's limit of ${this.#options.maxFileSize} bytes (MAX_FILE_SIZE_BYTES)`,
+      );
     }
     return { response, closed: opened.closed, total, restarted };
   }
@@ -206,7 +223,9 @@ export class UrlPartSource implements PartSource {
     if (expected !== null && expected <= this.#options.maxFileSize) {
       throw new UrlSourceError(`${displayUrl(this.#source.url)} sent more than its announced size of ${expected} bytes`);
     }
-    throw new UrlSourceError(`${displayUrl(this.#source.url)} sent more than this bot's limit of ${this.#options.maxFileSize} bytes (MAX_FILE_SIZE_BYTES); stopped there`);
+    throw new UrlSourceError(
+      `${displayUrl(this.#source.url)} sent more than this bot's limit of ${this.#options.maxFileSize} bytes (MAX_FILE_SIZE_BYTES); stopped there`,
+    );
   }
 }
 

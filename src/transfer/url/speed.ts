@@ -9,7 +9,9 @@ import { DEFAULTS, type Config } from '../../config.js';
 import { LowSpeedError } from '../../errors.js';
 
 /** The configured download limits, as openUrl and the URL part source take them. */
-export function urlLimits(config: Pick<Config, 'URL_HEADERS_TIMEOUT_MS' | 'URL_MIN_BYTES_PER_SECOND' | 'URL_LOW_SPEED_WINDOW_MS'>): Required<SpeedLimit> & { headersTimeoutMs: number } {
+export function urlLimits(
+  config: Pick<Config, 'URL_HEADERS_TIMEOUT_MS' | 'URL_MIN_BYTES_PER_SECOND' | 'URL_LOW_SPEED_WINDOW_MS'>,
+): Required<SpeedLimit> & { headersTimeoutMs: number } {
   return {
     headersTimeoutMs: config.URL_HEADERS_TIMEOUT_MS,
     minBytesPerSecond: config.URL_MIN_BYTES_PER_SECOND,

@@ -158,7 +158,14 @@ function readMultipart(req: IncomingMessage, limits: BodyLimits): Promise<BodyRe
       stream.on('end', () => {
         if (over || tooLarge || fileTooLarge) return;
         const kept = size <= retain;
-        const file: UploadedFile = { field, index: fileIndex(field), filename: info.filename ?? 'file', mimeType: info.mimeType, data: kept ? Buffer.concat(chunks, size) : Buffer.alloc(0), size };
+        const file: UploadedFile = {
+          field,
+          index: fileIndex(field),
+          filename: info.filename ?? 'file',
+          mimeType: info.mimeType,
+          data: kept ? Buffer.concat(chunks, size) : Buffer.alloc(0),
+          size,
+        };
         if (hash) file.sha256 = hash.digest('hex');
         files.push(file);
       });

@@ -66,7 +66,14 @@ export function toDiscordErrors(errors: ErrorObject[] | null | undefined): Recor
       node = (node[p] ??= {}) as Record<string, unknown>;
     }
     const list = (node['_errors'] ??= []) as { code: string; message: string }[];
-    const code = e.keyword === 'type' ? 'BASE_TYPE_BAD_TYPE' : e.keyword === 'maxLength' || e.keyword === 'maxItems' ? 'BASE_TYPE_MAX_LENGTH' : e.keyword === 'required' ? 'BASE_TYPE_REQUIRED' : 'BASE_TYPE_INVALID';
+    const code =
+      e.keyword === 'type'
+        ? 'BASE_TYPE_BAD_TYPE'
+        : e.keyword === 'maxLength' || e.keyword === 'maxItems'
+          ? 'BASE_TYPE_MAX_LENGTH'
+          : e.keyword === 'required'
+            ? 'BASE_TYPE_REQUIRED'
+            : 'BASE_TYPE_INVALID';
     if (!list.some((x) => x.message === e.message)) list.push({ code, message: e.message ?? 'Invalid' });
   }
   if (Object.keys(out).length === 0) out['_errors'] = [{ code: 'BASE_TYPE_INVALID', message: 'Invalid Form Body' }];

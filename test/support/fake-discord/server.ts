@@ -241,9 +241,49 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   });
 
   const roles = () => [
-    { id: everyoneRoleId, name: '@everyone', permissions: MEMBER_PERMISSIONS, position: 0, color: 0, colors: { primary_color: 0, secondary_color: null, tertiary_color: null }, hoist: false, managed: false, mentionable: false, icon: null, unicode_emoji: null, flags: 0 },
-    { id: botRoleId, name: 'fake-splitter-bot', permissions: BOT_PERMISSIONS, position: 1, color: 0, colors: { primary_color: 0, secondary_color: null, tertiary_color: null }, hoist: false, managed: true, mentionable: false, icon: null, unicode_emoji: null, flags: 0, tags: { bot_id: botUserId } },
-    ...extraRoles.map((r, i) => ({ id: r.id, name: r.name, permissions: String(r.permissions), position: 2 + i, color: 0, colors: { primary_color: 0, secondary_color: null, tertiary_color: null }, hoist: false, managed: false, mentionable: false, icon: null, unicode_emoji: null, flags: 0 })),
+    {
+      id: everyoneRoleId,
+      name: '@everyone',
+      permissions: MEMBER_PERMISSIONS,
+      position: 0,
+      color: 0,
+      colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
+      hoist: false,
+      managed: false,
+      mentionable: false,
+      icon: null,
+      unicode_emoji: null,
+      flags: 0,
+    },
+    {
+      id: botRoleId,
+      name: 'fake-splitter-bot',
+      permissions: BOT_PERMISSIONS,
+      position: 1,
+      color: 0,
+      colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
+      hoist: false,
+      managed: true,
+      mentionable: false,
+      icon: null,
+      unicode_emoji: null,
+      flags: 0,
+      tags: { bot_id: botUserId },
+    },
+    ...extraRoles.map((r, i) => ({
+      id: r.id,
+      name: r.name,
+      permissions: String(r.permissions),
+      position: 2 + i,
+      color: 0,
+      colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
+      hoist: false,
+      managed: false,
+      mentionable: false,
+      icon: null,
+      unicode_emoji: null,
+      flags: 0,
+    })),
   ];
 
   /** What a member's roles grant guild-wide: @everyone's plus each of theirs (Discord's base permissions). */
@@ -259,9 +299,18 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const allow = list.reduce((a, o) => a | (o.allow ?? 0n), 0n);
       return (acc & ~deny) | allow;
     };
-    let p = apply(base, overwrites.filter((o) => o.type === 'role' && o.id === guildId));
-    p = apply(p, overwrites.filter((o) => o.type === 'role' && o.id !== guildId && roleIds.includes(o.id)));
-    return apply(p, overwrites.filter((o) => o.type === 'member' && o.id === userId));
+    let p = apply(
+      base,
+      overwrites.filter((o) => o.type === 'role' && o.id === guildId),
+    );
+    p = apply(
+      p,
+      overwrites.filter((o) => o.type === 'role' && o.id !== guildId && roleIds.includes(o.id)),
+    );
+    return apply(
+      p,
+      overwrites.filter((o) => o.type === 'member' && o.id === userId),
+    );
   };
 
   const guildObject = () => ({
@@ -304,7 +353,20 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     unavailable: false,
     member_count: 2,
     voice_states: [],
-    members: [{ user: authorObject(), roles: [botRoleId], joined_at: startedAt, deaf: false, mute: false, flags: 0, nick: null, avatar: null, premium_since: null, pending: false }],
+    members: [
+      {
+        user: authorObject(),
+        roles: [botRoleId],
+        joined_at: startedAt,
+        deaf: false,
+        mute: false,
+        flags: 0,
+        nick: null,
+        avatar: null,
+        premium_since: null,
+        pending: false,
+      },
+    ],
     channels: channels.map(channelObject),
     threads: [],
     presences: [],
@@ -465,10 +527,12 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       case 'none':
         return { payload: {}, files: [] };
       case 'json':
-        if (!b.json || typeof b.json !== 'object' || Array.isArray(b.json)) throw err.invalidForm(fieldError('BASE_TYPE_BAD_TYPE', 'Must be an object.'));
+        if (!b.json || typeof b.json !== 'object' || Array.isArray(b.json))
+          throw err.invalidForm(fieldError('BASE_TYPE_BAD_TYPE', 'Must be an object.'));
         return { payload: b.json as Record<string, any>, files: [] };
       case 'multipart':
-        if (!b.payload || typeof b.payload !== 'object' || Array.isArray(b.payload)) throw err.invalidForm({ payload_json: fieldError('BASE_TYPE_BAD_TYPE', 'Must be an object.') });
+        if (!b.payload || typeof b.payload !== 'object' || Array.isArray(b.payload))
+          throw err.invalidForm({ payload_json: fieldError('BASE_TYPE_BAD_TYPE', 'Must be an object.') });
         return { payload: b.payload as Record<string, any>, files: b.files };
       default:
         throw new HttpError(400, { message: 'Bad request', code: 0 });
@@ -486,7 +550,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     if (Object.keys(errors).length) throw err.invalidForm(errors);
   }
 
-  function buildAttachments(channelId: string, payload: Record<string, any>, files: UploadedFile[], ephemeral: boolean, existing: StoredAttachment[] = []): StoredAttachment[] {
+  function buildAttachments(
+    channelId: string,
+    payload: Record<string, any>,
+    files: UploadedFile[],
+    ephemeral: boolean,
+    existing: StoredAttachment[] = [],
+  ): StoredAttachment[] {
     const meta: any[] | null = Array.isArray(payload['attachments']) ? payload['attachments'] : null;
     const kept: StoredAttachment[] = [];
     if (meta) {
@@ -530,14 +600,19 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     );
   }
 
-  function storeMessage(channelId: string, payload: Record<string, any>, atts: StoredAttachment[], extra: { type?: number; interactionId?: string; flags?: number } = {}): StoredMessage {
+  function storeMessage(
+    channelId: string,
+    payload: Record<string, any>,
+    atts: StoredAttachment[],
+    extra: { type?: number; interactionId?: string; flags?: number } = {},
+  ): StoredMessage {
     const id = snowflake();
     const m: StoredMessage = {
       id,
       channel_id: channelId,
       type: extra.type ?? 0,
       content: typeof payload['content'] === 'string' ? payload['content'] : '',
-      flags: extra.flags ?? (Number(payload['flags'] ?? 0) & (4 | 64 | 4096 | 32768)),
+      flags: extra.flags ?? Number(payload['flags'] ?? 0) & (4 | 64 | 4096 | 32768),
       embeds: Array.isArray(payload['embeds']) ? payload['embeds'] : [],
       components: Array.isArray(payload['components']) ? payload['components'] : [],
       attachments: atts,
@@ -634,7 +709,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   function send(ctx: Ctx, status: number, body?: unknown, headers: Record<string, string> = {}): void {
     if (ctx.finished) return;
     ctx.finished = true;
-    if (body && typeof body === 'object' && typeof (body as { code?: unknown }).code === 'number' && status >= 400) ctx.rec.code = (body as { code: number }).code;
+    if (body && typeof body === 'object' && typeof (body as { code?: unknown }).code === 'number' && status >= 400)
+      ctx.rec.code = (body as { code: number }).code;
     if (ctx.dropResponse) {
       killSocket(ctx.req.socket, ctx.dropReset);
       finishRecord(ctx, 0);
@@ -647,7 +723,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       finishRecord(ctx, 0);
       return;
     }
-    const allHeaders: Record<string, string> = { ...rateLimitHeaders(ctx), ...headers, 'Via': '1.1 google', 'X-Fake-Discord': '1' };
+    const allHeaders: Record<string, string> = { ...rateLimitHeaders(ctx), ...headers, Via: '1.1 google', 'X-Fake-Discord': '1' };
     if (body === undefined || status === 204) {
       ctx.res.writeHead(status, allHeaders);
       ctx.res.end();
@@ -784,7 +860,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     const payload: unknown = b.kind === 'json' ? b.json : checkBodyResult(b).payload;
     if (!Array.isArray(payload)) throw err.invalidForm(fieldError('BASE_TYPE_BAD_TYPE', 'Must be an array.'));
     const list = commandList(gid);
-    const next = (payload as Record<string, any>[]).map((c) => normalizeCommand(c, gid, list.find((p) => p['name'] === c['name'])));
+    const next = (payload as Record<string, any>[]).map((c) =>
+      normalizeCommand(
+        c,
+        gid,
+        list.find((p) => p['name'] === c['name']),
+      ),
+    );
     list.splice(0, list.length, ...next);
     send(ctx, 200, next);
   }
@@ -804,9 +886,24 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   route('PUT', '/applications/:app/commands', { major: 'app' }, (ctx) => putCommands(ctx, null));
   route('GET', '/applications/:app/commands', { major: 'app' }, (ctx) => send(ctx, 200, commandList(null)));
   route('POST', '/applications/:app/commands', { major: 'app' }, (ctx) => postCommand(ctx, null));
-  route('PUT', '/applications/:app/guilds/:guild/commands', { major: 'guild' }, (ctx) => (checkGuild(ctx.params['guild']), putCommands(ctx, ctx.params['guild']!)));
-  route('GET', '/applications/:app/guilds/:guild/commands', { major: 'guild' }, (ctx) => (checkGuild(ctx.params['guild']), send(ctx, 200, commandList(ctx.params['guild']!))));
-  route('POST', '/applications/:app/guilds/:guild/commands', { major: 'guild' }, (ctx) => (checkGuild(ctx.params['guild']), postCommand(ctx, ctx.params['guild']!)));
+  route(
+    'PUT',
+    '/applications/:app/guilds/:guild/commands',
+    { major: 'guild' },
+    (ctx) => (checkGuild(ctx.params['guild']), putCommands(ctx, ctx.params['guild']!)),
+  );
+  route(
+    'GET',
+    '/applications/:app/guilds/:guild/commands',
+    { major: 'guild' },
+    (ctx) => (checkGuild(ctx.params['guild']), send(ctx, 200, commandList(ctx.params['guild']!))),
+  );
+  route(
+    'POST',
+    '/applications/:app/guilds/:guild/commands',
+    { major: 'guild' },
+    (ctx) => (checkGuild(ctx.params['guild']), postCommand(ctx, ctx.params['guild']!)),
+  );
 
   // Guild / channels
   route('GET', '/guilds/:guild', { major: 'guild' }, (ctx) => {
@@ -820,8 +917,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   route('GET', '/guilds/:guild/members/:user', { major: 'guild' }, (ctx) => {
     checkGuild(ctx.params['guild']);
     const uid = ctx.params['user'];
-    if (uid === botUserId) return send(ctx, 200, { user: authorObject(), roles: [botRoleId], joined_at: startedAt, deaf: false, mute: false, flags: 0 });
-    if (uid === defaultUser.id) return send(ctx, 200, { user: userObject(defaultUser), roles: [], joined_at: startedAt, deaf: false, mute: false, flags: 0 });
+    if (uid === botUserId)
+      return send(ctx, 200, { user: authorObject(), roles: [botRoleId], joined_at: startedAt, deaf: false, mute: false, flags: 0 });
+    if (uid === defaultUser.id)
+      return send(ctx, 200, { user: userObject(defaultUser), roles: [], joined_at: startedAt, deaf: false, mute: false, flags: 0 });
     throw new HttpError(404, { message: 'Unknown Member', code: 10007 });
   });
   route('GET', '/channels/:id', { major: 'id' }, (ctx) => {
@@ -862,7 +961,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     const q = ctx.query;
     const rawLimit = q.get('limit');
     const limit = rawLimit === null ? 50 : Number(rawLimit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw err.invalidForm({ limit: fieldError('NUMBER_TYPE_MAX', 'int value should be less than or equal to 100.') });
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      throw err.invalidForm({ limit: fieldError('NUMBER_TYPE_MAX', 'int value should be less than or equal to 100.') });
     for (const k of ['before', 'after', 'around']) {
       const v = q.get(k);
       if (v !== null && !/^\d{1,20}$/.test(v)) throw err.invalidForm({ [k]: fieldError('NUMBER_TYPE_COERCE', `Value "${v}" is not snowflake.`) });
@@ -919,7 +1019,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     const { payload, files } = checkBodyResult(b);
     const type = Number(payload['type']);
     const data = (payload['data'] ?? undefined) as Record<string, any> | undefined;
-    if (![1, 4, 5, 6, 7, 8, 9, 10, 12].includes(type)) throw err.invalidForm({ type: fieldError('BASE_TYPE_CHOICES', 'Value must be one of {1, 4, 5, 6, 7, 8, 9, 10, 12}.') });
+    if (![1, 4, 5, 6, 7, 8, 9, 10, 12].includes(type))
+      throw err.invalidForm({ type: fieldError('BASE_TYPE_CHOICES', 'Value must be one of {1, 4, 5, 6, 7, 8, 9, 10, 12}.') });
     let msg: StoredMessage | undefined;
     if (type === 4 || type === 5) {
       const d = data ?? {};
@@ -1013,7 +1114,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         if (hm !== expected || !(Date.now() < expiry)) return notAvailable();
         let data = a.data;
         let status = 200;
-        const headers: Record<string, string> = { 'Content-Type': a.contentType, 'Accept-Ranges': 'bytes', 'Cache-Control': 'public, max-age=31536000' };
+        const headers: Record<string, string> = {
+          'Content-Type': a.contentType,
+          'Accept-Ranges': 'bytes',
+          'Cache-Control': 'public, max-age=31536000',
+        };
         const range = /^bytes=(\d*)-(\d*)$/.exec(String(ctx.req.headers.range ?? ''));
         if (range && (range[1] || range[2])) {
           let start = range[1] ? Number(range[1]) : a.size - Number(range[2]);
@@ -1075,16 +1180,40 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     }
     let segs: string[];
     try {
-      segs = p.split('/').filter(Boolean).map((s) => decodeURIComponent(s));
+      segs = p
+        .split('/')
+        .filter(Boolean)
+        .map((s) => decodeURIComponent(s));
     } catch {
       segs = p.split('/').filter(Boolean);
     }
     const method = (req.method ?? 'GET').toUpperCase();
     const path = '/' + segs.join('/');
     const found = findRoute(method, segs, api);
-    const rec: RecordedRequest = { method, route: found ? found.route.name : `${method} ${path}`, path, query: parsed.search, status: 0, time: started, bytes: 0, durationMs: 0 };
+    const rec: RecordedRequest = {
+      method,
+      route: found ? found.route.name : `${method} ${path}`,
+      path,
+      query: parsed.search,
+      status: 0,
+      time: started,
+      bytes: 0,
+      durationMs: 0,
+    };
     const fallbackRoute: RouteDef = { method, segs, name: rec.route, auth: false, handler: () => {} };
-    const ctx: Ctx = { req, res, route: found?.route ?? fallbackRoute, params: found?.params ?? {}, query: parsed.searchParams, rec, bucket: null, dropResponse: false, dropReset: true, hangResponse: false, finished: false };
+    const ctx: Ctx = {
+      req,
+      res,
+      route: found?.route ?? fallbackRoute,
+      params: found?.params ?? {},
+      query: parsed.searchParams,
+      rec,
+      bucket: null,
+      dropResponse: false,
+      dropReset: true,
+      hangResponse: false,
+      finished: false,
+    };
     res.on('close', () => {
       if (!ctx.finished) {
         ctx.finished = true;
@@ -1216,7 +1345,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         if (m.attachments.length) v.attachments = m.attachments.map((a) => renderAttachment(a));
         return v;
       },
-      followUps: () => st.followUpIds.map((id) => messages.get(id)!).filter((m) => !m.deleted).map(renderMessage),
+      followUps: () =>
+        st.followUpIds
+          .map((id) => messages.get(id)!)
+          .filter((m) => !m.deleted)
+          .map(renderMessage),
       ephemeral: () => {
         const m = st.originalId ? messages.get(st.originalId) : undefined;
         if (m) return (m.flags & 64) !== 0;
@@ -1247,7 +1380,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
               original: h.original() ?? null,
               followUps: h.followUps().map((m: any) => ({ content: m.content, flags: m.flags, attachments: m.attachments.length })),
             };
-            reject(new Error(`fake-discord: interaction /${st.name} (${st.id}) condition not met within ${timeoutMs} ms; saw ${JSON.stringify(seen)}`));
+            reject(
+              new Error(`fake-discord: interaction /${st.name} (${st.id}) condition not met within ${timeoutMs} ms; saw ${JSON.stringify(seen)}`),
+            );
           }, timeoutMs);
           st.listeners.add(check);
           check();
@@ -1282,7 +1417,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const channelId = i.channelId ?? channels[0]!.id;
       const channel = channelById.get(channelId);
       if (!channel) throw new Error(`fake-discord: unknown channel ${channelId}`);
-      const user = { id: i.user?.id ?? defaultUser.id, username: i.user?.username ?? (i.user ? `user-${i.user.id.slice(-4)}` : defaultUser.username) };
+      const user = {
+        id: i.user?.id ?? defaultUser.id,
+        username: i.user?.username ?? (i.user ? `user-${i.user.id.slice(-4)}` : defaultUser.username),
+      };
       const type = i.type ?? 2;
       const id = snowflake();
       const tok = `aW50ZXJhY3Rpb246${id}:${randomBytes(24).toString('base64url')}`;
@@ -1296,11 +1434,35 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         for (const o of options) {
           const c = o.type === 7 ? channelById.get(String(o.value)) : undefined;
           // As Discord: a partial channel with the invoking member's computed permissions there.
-          if (c) chans[c.id] = { id: c.id, name: c.name, type: 0, permissions: permissionsIn(c, base, user.id, roleIds).toString(), parent_id: null, flags: 0, guild_id: guildId, nsfw: false, position: channels.indexOf(c), rate_limit_per_user: 0, topic: null, last_message_id: null };
+          if (c)
+            chans[c.id] = {
+              id: c.id,
+              name: c.name,
+              type: 0,
+              permissions: permissionsIn(c, base, user.id, roleIds).toString(),
+              parent_id: null,
+              flags: 0,
+              guild_id: guildId,
+              nsfw: false,
+              position: channels.indexOf(c),
+              rate_limit_per_user: 0,
+              topic: null,
+              last_message_id: null,
+            };
         }
         if (Object.keys(chans).length) resolved = { channels: chans };
       }
-      const st: InteractionState = { id, token: tok, type, name: i.name, channelId, user, createdAt: Date.now(), followUpIds: [], listeners: new Set() };
+      const st: InteractionState = {
+        id,
+        token: tok,
+        type,
+        name: i.name,
+        channelId,
+        user,
+        createdAt: Date.now(),
+        followUpIds: [],
+        listeners: new Set(),
+      };
       interactions.set(id, st);
       interactionsByToken.set(tok, st);
       const cmd = [...(guildCommands.get(guildId) ?? []), ...globalCommands].find((c) => c['name'] === i.name);
@@ -1310,7 +1472,14 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         type,
         token: tok,
         version: 1,
-        data: { id: (cmd?.['id'] as string | undefined) ?? snowflake(), type: 1, name: i.name, options, guild_id: guildId, ...(resolved !== undefined ? { resolved } : {}) },
+        data: {
+          id: (cmd?.['id'] as string | undefined) ?? snowflake(),
+          type: 1,
+          name: i.name,
+          options,
+          guild_id: guildId,
+          ...(resolved !== undefined ? { resolved } : {}),
+        },
         guild_id: guildId,
         guild: { id: guildId, locale: 'en-US', features: [] },
         channel: { ...channelObject(channel, channels.indexOf(channel)), permissions },
@@ -1351,7 +1520,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     attachmentBytes(attachmentId: string): Buffer {
       const a = attachments.get(attachmentId);
       if (!a) throw new Error(`fake-discord: unknown attachment ${attachmentId}`);
-      if (a.data.length !== a.size) throw new Error(`fake-discord: the bytes of attachment ${attachmentId} were not kept (retainAttachments); use attachmentDigest`);
+      if (a.data.length !== a.size)
+        throw new Error(`fake-discord: the bytes of attachment ${attachmentId} were not kept (retainAttachments); use attachmentDigest`);
       return a.data;
     },
     attachmentDigest(attachmentId: string): { size: number; sha256: string } {

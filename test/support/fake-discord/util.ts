@@ -43,6 +43,4 @@ export const MEMBER_PERMISSIONS = (
   Permissions.UseApplicationCommands
 ).toString();
 
-export const BOT_PERMISSIONS = (
-  BigInt(MEMBER_PERMISSIONS) | Permissions.ManageMessages
-).toString();
+export const BOT_PERMISSIONS = (BigInt(MEMBER_PERMISSIONS) | Permissions.ManageMessages).toString();

@@ -5,7 +5,7 @@ describe('nameFromDisposition', () => {
   it.each([
     ['attachment; filename="a b.iso"', 'a b.iso'],
     ['attachment; filename=plain.bin', 'plain.bin'],
-    ["attachment; filename=\"fallback.txt\"; filename*=UTF-8''%E2%82%AC%20rates.txt", '€ rates.txt'],
+    ['attachment; filename="fallback.txt"; filename*=UTF-8\'\'%E2%82%AC%20rates.txt', '€ rates.txt'],
     ['attachment; filename="esc\\"aped.txt"', 'esc"aped.txt'],
     ['inline', null],
     ['', null],

@@ -48,12 +48,25 @@ describe('classifyAddress', () => {
     expect(classifyAddress(address)).toBe(why);
   });
 
-  it.each(['1.1.1.1', '8.8.8.8', '100.63.255.255', '100.128.0.0', '172.15.255.255', '172.32.0.0', '169.253.0.1', '223.255.255.255', '11.0.0.1', '2606:4700:4700::1111', '2a00:1450:4001:80b::200e', '::ffff:8.8.8.8', '64:ff9b::808:808', '2002:808:808::1', 'fec0::1'.replace('fec0', '2400')])(
-    'GIVEN the public address %s THEN it is accepted',
-    (address) => {
-      expect(classifyAddress(address)).toBeNull();
-    },
-  );
+  it.each([
+    '1.1.1.1',
+    '8.8.8.8',
+    '100.63.255.255',
+    '100.128.0.0',
+    '172.15.255.255',
+    '172.32.0.0',
+    '169.253.0.1',
+    '223.255.255.255',
+    '11.0.0.1',
+    '2606:4700:4700::1111',
+    '2a00:1450:4001:80b::200e',
+    '::ffff:8.8.8.8',
+    '64:ff9b::808:808',
+    '2002:808:808::1',
+    'fec0::1'.replace('fec0', '2400'),
+  ])('GIVEN the public address %s THEN it is accepted', (address) => {
+    expect(classifyAddress(address)).toBeNull();
+  });
 });
 
 describe('parseUploadUrl', () => {

@@ -12,7 +12,12 @@ describe('openUrl against a local HTTPS server', () => {
     srv = await startHttpsServer();
     srv.routes.set('/file.txt', { kind: 'file', data, etag: '"v1"', ranges: true, disposition: 'attachment; filename="report 2024.txt"' });
     srv.routes.set('/missing', { kind: 'status', status: 404 });
-    for (let i = 0; i < 6; i++) srv.routes.set(`/hop${i}`, { kind: 'redirect', location: i === 5 ? '/file.txt' : `/hop${i + 1}`, status: ([301, 302, 303, 307, 308] as const)[i % 5]! });
+    for (let i = 0; i < 6; i++)
+      srv.routes.set(`/hop${i}`, {
+        kind: 'redirect',
+        location: i === 5 ? '/file.txt' : `/hop${i + 1}`,
+        status: ([301, 302, 303, 307, 308] as const)[i % 5]!,
+      });
     srv.routes.set('/to-metadata', { kind: 'redirect', location: 'https://169.254.169.254/latest/meta-data/' });
     srv.routes.set('/to-literal', { kind: 'redirect', location: `https://127.0.0.1:${srv.port}/file.txt` });
     srv.routes.set('/to-http', { kind: 'redirect', location: `http://localhost:${srv.port}/file.txt` });
@@ -36,7 +41,13 @@ describe('openUrl against a local HTTPS server', () => {
   it('GIVEN an allowlisted host THEN the response and its metadata come back', async () => {
     const opened = await openUrl(`${srv.origin}/file.txt`, base);
     expect(opened.response.statusCode).toBe(200);
-    expect(urlInfo(opened.response, opened.url)).toEqual({ name: 'report 2024.txt', size: data.length, etag: '"v1"', lastModified: null, acceptsRanges: true });
+    expect(urlInfo(opened.response, opened.url)).toEqual({
+      name: 'report 2024.txt',
+      size: data.length,
+      etag: '"v1"',
+      lastModified: null,
+      acceptsRanges: true,
+    });
     expect(await read(opened.response)).toEqual(data);
     expect(await opened.closed).toBeNull();
   });
@@ -69,7 +80,12 @@ describe('openUrl against a local HTTPS server', () => {
 
   it.each([
     ['file:///etc/passwd', '/to-file', /redirected to file:… — `file:` URLs are refused/, ['/etc/passwd', 'null']],
-    ['an http URL with a query', '/to-http-query', /redirected to http:\/\/localhost:\d+\/file\.txt\?… — Plain `http:\/\/` URLs are refused/, ['s3cret']],
+    [
+      'an http URL with a query',
+      '/to-http-query',
+      /redirected to http:\/\/localhost:\d+\/file\.txt\?… — Plain `http:\/\/` URLs are refused/,
+      ['s3cret'],
+    ],
   ])('GIVEN a redirect to %s THEN the refusal names the target without its path on the host or its query', async (_label, route, message, hidden) => {
     const error = await openUrl(`${srv.origin}${route}`, base).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UrlRefusedError);

@@ -12,12 +12,28 @@ const DATA = seededBytes(3 * CHUNK + 12_345, 7);
 const SHA = createHash('sha256').update(DATA).digest('hex');
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-function record(url: string, over: { file_size?: number | null; etag?: string | null; accepts_ranges?: boolean; parts?: TransferRecord['parts']; hash_checkpoint?: { offset: number; state: string } | null } = {}): TransferRecord {
+function record(
+  url: string,
+  over: {
+    file_size?: number | null;
+    etag?: string | null;
+    accepts_ranges?: boolean;
+    parts?: TransferRecord['parts'];
+    hash_checkpoint?: { offset: number; state: string } | null;
+  } = {},
+): TransferRecord {
   const now = new Date().toISOString();
   return transferSchema.parse({
     id: 'upload_abc123',
     status: 'in_progress',
-    source: { kind: 'url', url, etag: over.etag ?? null, last_modified: null, accepts_ranges: over.accepts_ranges ?? false, hash_checkpoint: over.hash_checkpoint ?? null },
+    source: {
+      kind: 'url',
+      url,
+      etag: over.etag ?? null,
+      last_modified: null,
+      accepts_ranges: over.accepts_ranges ?? false,
+      hash_checkpoint: over.hash_checkpoint ?? null,
+    },
     file_name: 'data.bin',
     file_size: over.file_size === undefined ? DATA.length : over.file_size,
     chunk_size_bytes: CHUNK,
@@ -116,7 +132,9 @@ describe('the url part source', () => {
   it('GIVEN a server that goes silent mid-body THEN the read fails once a low-speed window passes with too few bytes', async () => {
     const url = serve('/stall', { throttle: { bytes: 1000, pauseMs: 5_000 } });
     const source = openUrlSource(record(url), { ...options, minBytesPerSecond: 1, lowSpeedWindowMs: 200 });
-    await expect(collect(source)).rejects.toThrow(/broke after 1000 of the announced \d+ bytes: the server sent 0 bytes in 0\.2 s, below the minimum of 1 bytes\/s \(URL_MIN_BYTES_PER_SECOND\)/);
+    await expect(collect(source)).rejects.toThrow(
+      /broke after 1000 of the announced \d+ bytes: the server sent 0 bytes in 0\.2 s, below the minimum of 1 bytes\/s \(URL_MIN_BYTES_PER_SECOND\)/,
+    );
   });
 
   it('GIVEN a server that trickles its body THEN the read fails with a low-speed note', async () => {
@@ -124,13 +142,19 @@ describe('the url part source', () => {
     const source = openUrlSource(record(url, { file_size: 5000 }), { ...options, minBytesPerSecond: 100_000, lowSpeedWindowMs: 300 });
     const error = await collect(source).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UrlSourceError);
-    expect((error as Error).message).toMatch(/broke after \d+ of the announced 5000 bytes: the server sent \d+ bytes in 0\.3 s, below the minimum of 100000 bytes\/s/);
+    expect((error as Error).message).toMatch(
+      /broke after \d+ of the announced 5000 bytes: the server sent \d+ bytes in 0\.3 s, below the minimum of 100000 bytes\/s/,
+    );
     expect((error as Error).cause).toBeInstanceOf(LowSpeedError);
   });
 
   it('GIVEN a trickling server with Range support THEN the download is picked up once with a Range request, then fails', async () => {
     const url = serve('/trickle-ranges', { data: DATA.subarray(0, 5000), ranges: true, etag: '"t1"', throttle: { bytes: 100, pauseMs: 50 } });
-    const source = openUrlSource(record(url, { file_size: 5000, etag: '"t1"', accepts_ranges: true }), { ...options, minBytesPerSecond: 100_000, lowSpeedWindowMs: 300 });
+    const source = openUrlSource(record(url, { file_size: 5000, etag: '"t1"', accepts_ranges: true }), {
+      ...options,
+      minBytesPerSecond: 100_000,
+      lowSpeedWindowMs: 300,
+    });
     await expect(collect(source)).rejects.toThrow(/below the minimum of 100000 bytes\/s/);
     const gets = srv.requests.filter((r) => r.path === '/trickle-ranges');
     expect(gets).toHaveLength(2);
@@ -157,7 +181,15 @@ describe('the url part source', () => {
       const parts = await collect(first);
       const checkpoint = first.checkpointAt(2 * CHUNK);
       expect(checkpoint).not.toBeNull();
-      const recorded = parts.slice(0, 2).map((p) => ({ index: p.index, name: `data.bin.part00${p.index + 1}`, offset: p.offset, size: p.size, sha256: p.sha256, message_id: 'm', attachment_id: `a${p.index}` }));
+      const recorded = parts.slice(0, 2).map((p) => ({
+        index: p.index,
+        name: `data.bin.part00${p.index + 1}`,
+        offset: p.offset,
+        size: p.size,
+        sha256: p.sha256,
+        message_id: 'm',
+        attachment_id: `a${p.index}`,
+      }));
       return { checkpoint: checkpoint!, recorded };
     }
 
@@ -206,7 +238,15 @@ describe('the url part source', () => {
       const over = { etag: '"r1"', accepts_ranges: true, file_size: big.length };
       const first = openUrlSource(record(url, over), options);
       const parts = await collect(first);
-      const recorded = parts.slice(0, 2).map((p) => ({ index: p.index, name: `data.bin.part00${p.index + 1}`, offset: p.offset, size: p.size, sha256: p.sha256, message_id: 'm', attachment_id: `a${p.index}` }));
+      const recorded = parts.slice(0, 2).map((p) => ({
+        index: p.index,
+        name: `data.bin.part00${p.index + 1}`,
+        offset: p.offset,
+        size: p.size,
+        sha256: p.sha256,
+        message_id: 'm',
+        attachment_id: `a${p.index}`,
+      }));
       const checkpoint = first.checkpointAt(2 * CHUNK);
       const before = srv.requests.length;
       const source = openUrlSource(record(url, { ...over, parts: recorded, hash_checkpoint: checkpoint }), options);
@@ -223,7 +263,10 @@ describe('the url part source', () => {
     it('GIVEN a checkpoint beyond the confirmed parts THEN it is not used', async () => {
       const url = serve('/ahead', { ranges: true, etag: '"r1"' });
       const { checkpoint, recorded } = await firstRun(url);
-      const source = openUrlSource(record(url, { etag: '"r1"', accepts_ranges: true, parts: recorded.slice(0, 1), hash_checkpoint: checkpoint }), options);
+      const source = openUrlSource(
+        record(url, { etag: '"r1"', accepts_ranges: true, parts: recorded.slice(0, 1), hash_checkpoint: checkpoint }),
+        options,
+      );
       await collect(source);
       expect(source.startOffset).toBe(0);
       expect(source.wholeFileSha256()).toBe(SHA);
