@@ -103,8 +103,14 @@ class FakeProcess {
         reject(new Error(`fake: ${req.op} got no answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.#waiting.set(id, {
-        resolve: (v) => (clearTimeout(timer), resolve(v as T)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       });
       this.child.send({ ...req, id });
     });
@@ -203,9 +209,7 @@ async function baselineB(
           attachments: batch.map((p, i) => ({ id: String(i), filename: partName(name, p.index, source.parts.length) })),
         }),
       );
-      batch.forEach((p, i) =>
-        form.append(`files[${i}]`, blob.slice(p.offset, p.offset + p.size) as unknown as Blob, partName(name, p.index, source.parts.length)),
-      );
+      batch.forEach((p, i) => form.append(`files[${i}]`, blob.slice(p.offset, p.offset + p.size), partName(name, p.index, source.parts.length)));
       const res = await fetch(`${api.apiUrl}/v10/channels/${api.channelId}/messages`, {
         method: 'POST',
         headers: { Authorization: `Bot ${api.token}` },

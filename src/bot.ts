@@ -102,12 +102,13 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
   client.on(Events.ShardError, (error, shardId) => log.error({ err: error, shard_id: shardId }, 'discord gateway error'));
   // discord.js gives up on these closes without a word: say why, and let the process stop.
-  let fatal: GatewayClosedError | null = null;
+  // An object, not a `let`: it is set in an event handler, which the type checker cannot follow.
+  const closed: { fatal: GatewayClosedError | null } = { fatal: null };
   let up = false;
   client.on(Events.ShardDisconnect, ({ code }, shardId) => {
     const error = fatalGatewayClose(code);
-    if (!error || fatal) return;
-    fatal = error;
+    if (!error || closed.fatal) return;
+    closed.fatal = error;
     log.fatal({ event: 'gateway_closed', close_code: code, shard_id: shardId }, `${error.message}; stopping`);
     if (up) options.onFatal?.(error);
   });
@@ -147,7 +148,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
     await store.close();
     await client.destroy();
     // A refused IDENTIFY rejects login with a bare "Authentication failed": name the code.
-    throw fatal ?? error;
+    throw closed.fatal ?? error;
   }
 
   let stopping: Promise<void> | null = null;

@@ -38,6 +38,11 @@ export abstract class DfsError extends Error {
   abstract readonly code: ErrorCode;
 }
 
+/** What went wrong, in the words of whatever was thrown (an Error's message, else the value itself). */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 /**
  * The errno code (`ENOSPC`, `EEXIST`, …) of a file system or network error, if it has one;
  * for one of ours that wraps such an error (DurableWriteError, DiskWriteError), its `errno`.

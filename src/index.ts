@@ -1,7 +1,7 @@
 /** Entry point: load config → open the store (locked) → log in. Fatal errors exit 1. */
 import './dotenv.js';
 import { loadConfig } from './config.js';
-import { ConfigError, GatewayClosedError, LockedError, StoreError } from './errors.js';
+import { ConfigError, GatewayClosedError, LockedError, messageOf, StoreError } from './errors.js';
 import { createLogger, LogRedactions, type Logger } from './log.js';
 import { startBot, type Bot } from './bot.js';
 
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     bot = await startBot(config, log, { onFatal: () => shutdown.request(1), redactions });
   } catch (error) {
     const known = error instanceof StoreError || error instanceof LockedError || error instanceof GatewayClosedError;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     log.fatal({ err: known ? undefined : error }, message);
     process.stderr.write(`error: ${redact(message, config.DISCORD_TOKEN)}\n`);
     process.exit(1);

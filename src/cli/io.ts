@@ -1,7 +1,7 @@
 /** What a CLI command gets from the process (passed in so commands stay testable), and checks of its inputs. */
 import { stat } from 'node:fs/promises';
 import { parseManifest, type Manifest } from '../transfer/manifest.js';
-import { CliFailure, errnoCode } from '../errors.js';
+import { CliFailure, errnoCode, messageOf } from '../errors.js';
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -20,7 +20,7 @@ export async function statInputFile(file: string, { allowEmpty = false } = {}): 
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new CliFailure(`no such file: ${file}`);
-    throw new CliFailure(`cannot read ${file}: ${(err as Error).message}`);
+    throw new CliFailure(`cannot read ${file}: ${messageOf(err)}`);
   }
   if (info.isDirectory()) throw new CliFailure(`${file} is a directory`);
   if (!info.isFile()) throw new CliFailure(`${file} is not a regular file`);
@@ -39,7 +39,7 @@ export function parseManifestOrFail(json: unknown, where: string): Manifest {
           .slice(0, 3)
           .map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`)
           .join('; ')
-      : (err as Error).message;
+      : messageOf(err);
     throw new CliFailure(`bad manifest ${where}: ${detail}`);
   }
 }

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { REST } from 'discord.js';
 import { loadConfig } from '../config.js';
 import { DiscordDownloader } from '../discord/download.js';
-import { CliFailure, DownloadError, UsageError } from '../errors.js';
+import { CliFailure, DownloadError, messageOf, UsageError } from '../errors.js';
 import { parseManifestOrFail, type CliIo } from './io.js';
 import { checkOutput, defaultOutput, outputName, reportStream, resolveOutput, writeOutput, type JoinOutput } from './output.js';
 import { ProgressBar } from './progress-bar.js';
@@ -60,7 +60,7 @@ export async function joinFromDiscord(args: string[], io: CliIo): Promise<number
     try {
       json = JSON.parse(text);
     } catch (err) {
-      throw new CliFailure(`bad manifest in ${where}: not valid JSON (${(err as Error).message})`);
+      throw new CliFailure(`bad manifest in ${where}: not valid JSON (${messageOf(err)})`);
     }
     const manifest = parseManifestOrFail(json, `in ${where}`);
     output ??= await checkOutput(defaultOutput(manifest, io.cwd, `in ${where}`), values.force);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { WriteChunk } from '../fs/durable-write.js';
 import type { Manifest } from '../transfer/manifest.js';
-import { CliFailure, UsageError } from '../errors.js';
+import { CliFailure, messageOf, UsageError } from '../errors.js';
 import { parseManifestOrFail, statInputFile, type CliIo } from './io.js';
 import { joinFromDiscord } from './join-discord.js';
 import { checkOutput, defaultOutput, outputName, reportStream, resolveOutput, writeOutput } from './output.js';
@@ -47,7 +47,7 @@ export async function loadManifest(manifestPath: string): Promise<{ manifest: Ma
   try {
     json = JSON.parse(await readFile(manifestPath, 'utf8'));
   } catch (err) {
-    throw new CliFailure(`bad manifest ${manifestPath}: not valid JSON (${(err as Error).message})`);
+    throw new CliFailure(`bad manifest ${manifestPath}: not valid JSON (${messageOf(err)})`);
   }
   return { manifest: parseManifestOrFail(json, manifestPath), manifestPath };
 }

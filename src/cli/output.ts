@@ -6,10 +6,9 @@
 import { constants } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { DurableWriteError } from '../errors.js';
 import { writeAll, writeFileDurably, type WriteChunk } from '../fs/durable-write.js';
 import type { Manifest } from '../transfer/manifest.js';
-import { CliFailure } from '../errors.js';
+import { CliFailure, DurableWriteError, messageOf } from '../errors.js';
 import type { CliIo } from './io.js';
 
 export type JoinOutput =
@@ -69,7 +68,7 @@ export async function writeOutput(output: JoinOutput, io: CliIo, produce: (write
     else await intoDevice(output.path, (write) => produce(counted(write)));
   } catch (err) {
     if (written === 0) throw err;
-    const message = `${(err as Error).message}\n${outputName(output)} already got ${written} bytes of the file before this; throw them away`;
+    const message = `${messageOf(err)}\n${outputName(output)} already got ${written} bytes of the file before this; throw them away`;
     throw new CliFailure(message, { cause: err });
   }
 }
@@ -87,15 +86,15 @@ async function writeFile(output: { path: string; force: boolean }, produce: (wri
 
 /** Opens without O_CREAT or O_TRUNC and checks what was opened, so a file put there since the check is left alone. */
 async function intoDevice(device: string, produce: (write: WriteChunk) => Promise<void>): Promise<void> {
-  const handle = await open(device, constants.O_WRONLY).catch((err: Error) => {
-    throw new CliFailure(`cannot write to ${device}: ${err.message}`, { cause: err });
+  const handle = await open(device, constants.O_WRONLY).catch((err: unknown) => {
+    throw new CliFailure(`cannot write to ${device}: ${messageOf(err)}`, { cause: err });
   });
   try {
     const opened = await handle.stat();
     if (!opened.isCharacterDevice() && !opened.isFIFO()) throw notWritable(device);
     await produce(async (chunk) => {
-      await writeAll(handle, chunk, null).catch((err: Error) => {
-        throw new CliFailure(`writing to ${device}: ${err.message}`, { cause: err });
+      await writeAll(handle, chunk, null).catch((err: unknown) => {
+        throw new CliFailure(`writing to ${device}: ${messageOf(err)}`, { cause: err });
       });
     });
   } finally {

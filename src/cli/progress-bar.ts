@@ -13,7 +13,7 @@ export class ProgressBar {
     private readonly stream: NodeJS.WriteStream | NodeJS.WritableStream,
     private readonly label: string,
     private readonly total: number,
-    private readonly enabled = (stream as NodeJS.WriteStream).isTTY === true,
+    private readonly enabled = (stream as NodeJS.WriteStream).isTTY,
   ) {}
 
   update(done: number): void {

@@ -1,6 +1,5 @@
 /** The command line's dispatcher (SPEC section 7): exit 0 success, 1 failure, 2 usage. */
-import { ConfigError } from '../errors.js';
-import { CliFailure, UsageError } from '../errors.js';
+import { CliFailure, ConfigError, messageOf, UsageError } from '../errors.js';
 import type { CliIo } from './io.js';
 import { JOIN_DISCORD_USAGE } from './join-discord.js';
 import { join, JOIN_USAGE } from './join.js';
@@ -45,7 +44,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
 function report(err: unknown, io: CliIo): number {
   if (err instanceof UsageError || isParseArgsError(err)) {
-    io.stderr.write(`error: ${(err as Error).message}\n${USAGE}`);
+    io.stderr.write(`error: ${messageOf(err)}\n${USAGE}`);
     return 2;
   }
   if (err instanceof CliFailure || err instanceof ConfigError) {
@@ -56,7 +55,7 @@ function report(err: unknown, io: CliIo): number {
     io.stderr.write('error: interrupted\n');
     return 1;
   }
-  io.stderr.write(`error: ${(err as Error)?.message ?? String(err)}\n`);
+  io.stderr.write(`error: ${messageOf(err)}\n`);
   return 1;
 }
 

@@ -9,7 +9,7 @@ import { LocalSink } from '../transfer/local-sink.js';
 import { planFileTransfer } from '../transfer/new-transfer.js';
 import { runTransfer } from '../transfer/orchestrator.js';
 import { isPartName, manifestName } from '../transfer/plan.js';
-import { CliFailure, UsageError } from '../errors.js';
+import { CliFailure, messageOf, UsageError } from '../errors.js';
 import { statInputFile, type CliIo } from './io.js';
 import { ProgressBar } from './progress-bar.js';
 import { formatBytes, MAX_CLI_CHUNK_SIZE, parseSize } from './size.js';
@@ -35,8 +35,8 @@ export async function split(args: string[], io: CliIo): Promise<number> {
   const file = path.resolve(io.cwd, positionals[0]!);
   const { size } = await statInputFile(file);
   const outDir = path.resolve(io.cwd, values.out ?? '.');
-  await mkdir(outDir, { recursive: true }).catch((err: Error) => {
-    throw new CliFailure(`cannot create ${outDir}: ${err.message}`);
+  await mkdir(outDir, { recursive: true }).catch((err: unknown) => {
+    throw new CliFailure(`cannot create ${outDir}: ${messageOf(err)}`);
   });
   if (!(await stat(outDir)).isDirectory()) throw new CliFailure(`${outDir} is not a directory`);
 
@@ -103,8 +103,8 @@ async function clearEarlierSplit(dir: string, name: string, force: boolean): Pro
     );
   }
   for (const entry of earlier) {
-    await rm(path.join(dir, entry)).catch((err: Error) => {
-      throw new CliFailure(`cannot remove ${path.join(dir, entry)} of an earlier split: ${err.message}`);
+    await rm(path.join(dir, entry)).catch((err: unknown) => {
+      throw new CliFailure(`cannot remove ${path.join(dir, entry)} of an earlier split: ${messageOf(err)}`);
     });
   }
 }

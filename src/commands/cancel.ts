@@ -1,4 +1,3 @@
-import { SlashCommandBuilder } from '@discordjs/builders';
 import { MessageFlags } from 'discord.js';
 import { UserError } from '../errors.js';
 import { fitMessage } from '../discord/message-text.js';
@@ -6,14 +5,11 @@ import { callerOf, canCancel } from '../discord/permissions.js';
 import { ACTIVE_STATUSES } from '../store/state.js';
 import { autocompleteTransfers } from './autocomplete.js';
 import { visibleTransfer } from './lookup.js';
-import type { Command } from './types.js';
+import { guildCommand, type Command } from './types.js';
 
-const data = new SlashCommandBuilder()
-  .setName('cancel')
-  .setDescription('Stop a transfer')
+const data = guildCommand('cancel', 'Stop a transfer')
   .addStringOption((o) => o.setName('transfer').setDescription('Transfer id').setRequired(true).setAutocomplete(true))
-  .addBooleanOption((o) => o.setName('delete_posted').setDescription('Also delete the parts already posted'))
-  .setDMPermission(false);
+  .addBooleanOption((o) => o.setName('delete_posted').setDescription('Also delete the parts already posted'));
 
 export default {
   data,

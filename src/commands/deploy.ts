@@ -2,7 +2,7 @@
 import '../dotenv.js';
 import { REST, Routes, type RESTGetCurrentApplicationResult, type RESTPutAPIApplicationCommandsResult } from 'discord.js';
 import { loadConfig } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, messageOf } from '../errors.js';
 import { commands } from './index.js';
 
 export async function deployCommands(env: NodeJS.ProcessEnv): Promise<string> {
@@ -19,7 +19,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   deployCommands(process.env).then(
     (message) => console.log(message),
     (error: unknown) => {
-      console.error(error instanceof ConfigError ? error.message : `error: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(error instanceof ConfigError ? error.message : `error: ${messageOf(error)}`);
       process.exit(1);
     },
   );

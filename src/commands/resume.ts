@@ -1,17 +1,14 @@
-import { SlashCommandBuilder } from '@discordjs/builders';
 import { MessageFlags } from 'discord.js';
 import { UserError } from '../errors.js';
 import { fitMessage } from '../discord/message-text.js';
 import { callerOf, canCancel, canStartTransfers } from '../discord/permissions.js';
 import { autocompleteTransfers } from './autocomplete.js';
 import { visibleTransfer } from './lookup.js';
-import type { Command } from './types.js';
+import { guildCommand, type Command } from './types.js';
 
-const data = new SlashCommandBuilder()
-  .setName('resume')
-  .setDescription('Resume an interrupted or failed transfer, sending only the missing parts')
-  .addStringOption((o) => o.setName('transfer').setDescription('Transfer id').setRequired(true).setAutocomplete(true))
-  .setDMPermission(false);
+const data = guildCommand('resume', 'Resume an interrupted or failed transfer, sending only the missing parts').addStringOption((o) =>
+  o.setName('transfer').setDescription('Transfer id').setRequired(true).setAutocomplete(true),
+);
 
 export default {
   data,

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { SlashCommandBuilder, type SlashCommandChannelOption, type SlashCommandIntegerOption } from '@discordjs/builders';
+import type { SlashCommandChannelOption, SlashCommandIntegerOption } from '@discordjs/builders';
 import { ChannelType, PermissionFlagsBits, type ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../errors.js';
 import { fitMessage } from '../discord/message-text.js';
@@ -7,7 +7,7 @@ import { callerOf, canStartTransfers, missingToPost, POSTING_PERMISSIONS, resolv
 import { attachmentLimit, chooseChunkSize, formatMiB, MIB } from '../transfer/plan.js';
 import { listFiles, resolveLocalSource } from '../transfer/source.js';
 import type { Reservation } from '../transfer/runner.js';
-import type { BotContext, Command } from './types.js';
+import { guildCommand, type BotContext, type Command } from './types.js';
 
 /** The options /split and /upload share. */
 export const chunkSizeOption = (o: SlashCommandIntegerOption) =>
@@ -18,13 +18,10 @@ export const channelOption = (o: SlashCommandChannelOption) =>
     .setDescription('Where to post the parts (default: here)')
     .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.PublicThread, ChannelType.PrivateThread);
 
-const data = new SlashCommandBuilder()
-  .setName('split')
-  .setDescription("Send a file from the bot's files folder to a channel in verified parts")
+const data = guildCommand('split', "Send a file from the bot's files folder to a channel in verified parts")
   .addStringOption((o) => o.setName('path').setDescription('File path relative to the files folder').setRequired(true).setAutocomplete(true))
   .addIntegerOption(chunkSizeOption)
-  .addChannelOption(channelOption)
-  .setDMPermission(false);
+  .addChannelOption(channelOption);
 
 /** What the bot needs in the target channel (README: permissions to grant). */
 const REQUIRED_CHANNEL_PERMISSIONS = [...POSTING_PERMISSIONS, PermissionFlagsBits.ReadMessageHistory];

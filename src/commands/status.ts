@@ -1,5 +1,4 @@
 import type { StoredTransfer } from '../store/types.js';
-import { SlashCommandBuilder } from '@discordjs/builders';
 import { MessageFlags } from 'discord.js';
 import { fitMessage } from '../discord/message-text.js';
 import { fractionDone, progressBar, rateLine } from '../discord/progress.js';
@@ -7,13 +6,11 @@ import { MIB } from '../transfer/plan.js';
 
 import { autocompleteTransfers } from './autocomplete.js';
 import { visibleTransfer } from './lookup.js';
-import type { Command } from './types.js';
+import { guildCommand, type Command } from './types.js';
 
-const data = new SlashCommandBuilder()
-  .setName('status')
-  .setDescription('Show your transfers, or one transfer in detail')
-  .addStringOption((o) => o.setName('transfer').setDescription('Transfer id').setAutocomplete(true))
-  .setDMPermission(false);
+const data = guildCommand('status', 'Show your transfers, or one transfer in detail').addStringOption((o) =>
+  o.setName('transfer').setDescription('Transfer id').setAutocomplete(true),
+);
 
 function messageLink(t: StoredTransfer, messageId: string | null): string | null {
   return messageId && t.guild_id ? `https://discord.com/channels/${t.guild_id}/${t.channel_id}/${messageId}` : null;

@@ -1,3 +1,4 @@
+import { SlashCommandBuilder } from '@discordjs/builders';
 import type { AutocompleteInteraction, ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { Config } from '../config.js';
 import type { LogRedactions, Logger } from '../log.js';
@@ -17,4 +18,14 @@ export interface Command {
   data: { name: string; toJSON(): RESTPostAPIChatInputApplicationCommandsJSONBody };
   execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void>;
   autocomplete?(interaction: AutocompleteInteraction, ctx: BotContext): Promise<void>;
+}
+
+/**
+ * The builder every command starts from: a server-only command. It is registered with
+ * `dm_permission: false`, as it always was; Discord deprecates that for `contexts`, and moving
+ * changes what `npm run deploy-commands` sends, which would be a change of its own.
+ */
+export function guildCommand(name: string, description: string): SlashCommandBuilder {
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- see above
+  return new SlashCommandBuilder().setName(name).setDescription(description).setDMPermission(false);
 }

@@ -1,6 +1,5 @@
-import { SlashCommandBuilder } from '@discordjs/builders';
 import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
-import { errnoCode, HttpStatusError, UserError } from '../errors.js';
+import { errnoCode, HttpStatusError, messageOf, UserError } from '../errors.js';
 import { cutText, fitMessage } from '../discord/message-text.js';
 import { formatMiB } from '../transfer/plan.js';
 import { urlInfo, type UrlInfo } from '../transfer/url/headers.js';
@@ -8,7 +7,7 @@ import { openUrl } from '../transfer/url/request.js';
 import { displayUrl, parseUploadUrl } from '../transfer/url/policy.js';
 import { channelOption, checkCanStart, chunkSizeOption, requestedChunkSize, withTransferSlot } from './split.js';
 import { urlNames } from '../log.js';
-import type { BotContext, Command } from './types.js';
+import { guildCommand, type BotContext, type Command } from './types.js';
 
 /** Discord wants an answer within 3 s: a URL slower than this to open gets a deferred (ephemeral) reply. */
 const REPLY_DIRECTLY_WITHIN_MS = 2_000; // ms
@@ -20,13 +19,10 @@ const SHOWN_URL_LIMIT = 300; // characters
 /** The URL as replies show it: without its query string, and cut to SHOWN_URL_LIMIT. */
 const shownUrl = (url: URL | string) => cutText(displayUrl(url), SHOWN_URL_LIMIT);
 
-const data = new SlashCommandBuilder()
-  .setName('upload')
-  .setDescription('Fetch a file from an https URL and send it to a channel in verified parts')
+const data = guildCommand('upload', 'Fetch a file from an https URL and send it to a channel in verified parts')
   .addStringOption((o) => o.setName('url').setDescription('https:// address of the file').setRequired(true).setMaxLength(2000))
   .addIntegerOption(chunkSizeOption)
-  .addChannelOption(channelOption)
-  .setDMPermission(false);
+  .addChannelOption(channelOption);
 
 /**
  * Opens the URL as the transfer will (every hop checked) and reads only the headers, so a
@@ -40,7 +36,7 @@ async function inspect(url: URL, ctx: BotContext): Promise<UrlInfo> {
   } catch (error) {
     if (error instanceof UserError) throw error;
     if (error instanceof HttpStatusError) throw new UserError(`Could not fetch ${shownUrl(error.url)}: it answered HTTP ${error.status}.`);
-    const reason = signal.aborted ? `no answer within ${OPEN_TIMEOUT_MS / 1000} s` : (errnoCode(error) ?? (error as Error).message);
+    const reason = signal.aborted ? `no answer within ${OPEN_TIMEOUT_MS / 1000} s` : (errnoCode(error) ?? messageOf(error));
     throw new UserError(`Could not open ${shownUrl(url)}: ${reason}.`, { cause: error });
   }
   // Headers are all we need now; the transfer downloads the body itself.

@@ -4,7 +4,7 @@
  * in words of their own.
  */
 import { DiscordAPIError, HTTPError } from 'discord.js';
-import type { SinkFailure } from '../errors.js';
+import { messageOf, type SinkFailure } from '../errors.js';
 import { isAbortError } from '../transfer/retry.js';
 
 export interface RestFailure {
@@ -57,7 +57,7 @@ export function classifyRestError(error: unknown, signal?: AbortSignal): RestFai
 
 /** undici hides the useful part (ECONNREFUSED, ECONNRESET) in `cause`. */
 export function describeNetworkError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
   const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : '';
   return detail && !message.includes(detail) ? `${message} (${detail})` : message;

@@ -2,7 +2,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Client, DefaultRestOptions, GatewayIntentBits, REST, type RESTOptions } from 'discord.js';
-import { request } from 'undici';
+import { Headers, request } from 'undici';
 import type { Config } from '../config.js';
 import { GatewayClosedError } from '../errors.js';
 import { MultipartBody } from './multipart.js';

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { DiscordAPIError, Routes, type APIMessage, type REST } from 'discord.js';
 import { classifyRestError, describeNetworkError } from './classify.js';
 import type { ManifestChunk } from '../transfer/manifest.js';
-import { DownloadError, RetryFailure } from '../errors.js';
+import { DownloadError, messageOf, RetryFailure } from '../errors.js';
 import { isAbortError, retry, type Random, type Sleep } from '../transfer/retry.js';
 
 export interface DownloaderOptions {
@@ -55,8 +55,9 @@ export class DiscordDownloader {
         );
       }
       const pieces: Uint8Array[] = [];
-      const received = await this.#fetchBody(attachment.url, attachment.size, async (data) => {
+      const received = await this.#fetchBody(attachment.url, attachment.size, (data) => {
         pieces.push(data);
+        return Promise.resolve();
       });
       if (received !== attachment.size) throw new DownloadError(`the manifest arrived with ${received} of ${attachment.size} bytes`, true);
       return Buffer.concat(pieces).toString('utf8');
@@ -105,7 +106,7 @@ export class DiscordDownloader {
         if (fresh.length > 0) {
           // The output's own failure (a full disk, a closed pipe) is not the network's: no retry.
           await output(fresh).catch((err: unknown) => {
-            throw new DownloadError(err instanceof Error ? err.message : String(err), false, { cause: err });
+            throw new DownloadError(messageOf(err), false, { cause: err });
           });
           partHash.update(fresh);
           fileHash.update(fresh);
@@ -129,7 +130,7 @@ export class DiscordDownloader {
         signal,
         random,
         sleep,
-        onRetry: (err, n) => onRetry?.(what, (err as Error).message, n),
+        onRetry: (err, n) => onRetry?.(what, messageOf(err), n),
       });
       return value;
     } catch (err) {
@@ -182,7 +183,7 @@ export class DiscordDownloader {
           retryable,
         );
       }
-      for await (const data of response.body) {
+      for await (const data of response.body as AsyncIterable<Uint8Array>) {
         clearTimeout(timer);
         timer = setTimeout(stalled, stallMs);
         if (received + data.length > expected) {

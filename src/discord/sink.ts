@@ -106,7 +106,7 @@ export class DiscordSink implements ChunkSink {
       )) as APIMessage[];
       if (batch.length === 0) break;
       for (const message of batch) {
-        if (message.author?.id !== botId) continue;
+        if (message.author.id !== botId) continue;
         if (!message.content.includes(`\`${transfer.id}\``)) continue;
         for (const attachment of message.attachments) {
           if (attachment.filename === manifestFile) manifest ??= { message_id: message.id, attachment_id: attachment.id };

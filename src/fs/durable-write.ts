@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp, type Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { DurableWriteError, errnoCode, type DurableStep } from '../errors.js';
+import { type DurableStep, DurableWriteError, errnoCode, messageOf } from '../errors.js';
 
 /** Hands one chunk to the file; resolves once every byte of it is written. */
 export type WriteChunk = (chunk: Uint8Array) => Promise<void>;
@@ -234,5 +234,5 @@ async function step<T>(file: string, name: DurableStep, run: () => Promise<T>): 
 
 function failure(file: string, name: DurableStep, err: unknown): DurableWriteError {
   if (err instanceof DurableWriteError) return err;
-  return new DurableWriteError(file, name, err instanceof Error ? err.message : String(err), { cause: err, errno: errnoCode(err) });
+  return new DurableWriteError(file, name, messageOf(err), { cause: err, errno: errnoCode(err) });
 }

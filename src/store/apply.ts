@@ -220,7 +220,7 @@ export function applyChange(current: TransferRecord, change: (draft: TransferRec
   const draft = drafted.draft;
   change(draft);
   if (draft.id !== current.id) {
-    throw new InvalidRecordError(`transfer ${current.id}: the id cannot be changed (to ${String(draft.id)})`);
+    throw new InvalidRecordError(`transfer ${current.id}: the id cannot be changed (to ${draft.id})`);
   }
   if (draft.status !== current.status) {
     assertTransition(current.id, current.status, draft.status);

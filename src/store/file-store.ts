@@ -173,9 +173,15 @@ export class FileStore implements ProgressStore {
     // (and a restart's reconcile finds the parts posted since in the channel).
     this.#retryHeld = true;
     this.#draining ??= this.#drain();
-    while (this.#draining !== null) await this.#draining;
+    // A drain that ends with more to do starts the next one itself: wait until none is left.
+    for (let draining = this.#currentDrain(); draining !== null; draining = this.#currentDrain()) await draining;
     await Promise.all(this.#unlinking);
     await this.#lock?.release();
+  }
+
+  /** Read through a method: the type checker would keep `#draining` narrowed across the awaits that change it. */
+  #currentDrain(): Promise<void> | null {
+    return this.#draining;
   }
 
   #assertOpen(): void {
@@ -184,7 +190,7 @@ export class FileStore implements ProgressStore {
 
   #enqueue<T>(make: (waiter: Waiter<T>) => Op): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const op = make({ resolve, reject } as Waiter<T>);
+      const op = make({ resolve, reject });
       applyOp(this.#view, op);
       this.#pending.push(op);
       this.#draining ??= this.#drain();
@@ -194,7 +200,7 @@ export class FileStore implements ProgressStore {
   async #drain(): Promise<void> {
     try {
       // Yield once so a synchronous burst of changes joins a single write.
-      await null;
+      await Promise.resolve();
       while (this.#pending.length > 0 || (this.#retryHeld && this.#held.length > 0)) {
         this.#retryHeld = false;
         // Held changes go first: the pending ones were built on top of them.

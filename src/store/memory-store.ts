@@ -2,6 +2,7 @@
  * A progress store kept in memory only: same rules as the file store (shared through
  * apply.ts), no disk. For tests of the orchestrator and for dry runs.
  */
+/* eslint-disable @typescript-eslint/require-await -- async so that a refusal (a closed store, an unknown id) rejects, as the file store's does, rather than throws */
 import { applyChange, buildNewRecord, duplicateTransfer, sealRecord, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
 import { transferSchema, type TransferRecord, type TransferStatus } from './schema.js';
 import type { NewTransfer, ProgressStore, StoredTransfer, TransferSummary } from './types.js';

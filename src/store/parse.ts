@@ -5,7 +5,7 @@
  * file, that another process changed it (stale writes: see file-store.ts).
  */
 import { promises as fsp, type Stats } from 'node:fs';
-import { errnoCode, StoreError } from '../errors.js';
+import { errnoCode, messageOf, StoreError } from '../errors.js';
 import { describeIssues, sealRecord } from './apply.js';
 import { progressFileSchema, SCHEMA_VERSION, type ProgressFile, type TransferRecord } from './schema.js';
 
@@ -37,7 +37,7 @@ export function parseProgressText(file: string, text: string): ProgressFile {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new StoreError(file, `not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new StoreError(file, `not valid JSON (${messageOf(error)})`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new StoreError(file, 'the top level is not a JSON object');

@@ -15,7 +15,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { errnoCode, SourceChangedError, SourceReadError } from '../errors.js';
+import { errnoCode, messageOf, SourceChangedError, SourceReadError } from '../errors.js';
 import { readFully } from '../fs/read-fully.js';
 import { abortReason } from './retry.js';
 
@@ -189,7 +189,7 @@ class FilePartReader implements PartSource {
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new SourceChangedError(`${this.#name} no longer exists`, { cause: err });
-      throw new SourceReadError(`cannot open ${this.#name}: ${code ?? (err as Error).message}`, { cause: err });
+      throw new SourceReadError(`cannot open ${this.#name}: ${code ?? messageOf(err)}`, { cause: err });
     }
   }
 
@@ -213,7 +213,7 @@ class FilePartReader implements PartSource {
         return await handle.read(buffer, at, length, position);
       } catch (err) {
         if (attempt >= READ_RETRIES) {
-          throw new SourceReadError(`reading ${this.#name} at byte ${position} failed twice: ${(err as Error).message}`, { cause: err });
+          throw new SourceReadError(`reading ${this.#name} at byte ${position} failed twice: ${messageOf(err)}`, { cause: err });
         }
       }
     }

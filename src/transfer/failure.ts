@@ -3,7 +3,7 @@
  * `interrupted`; anything else ends it `error` with a note that says what was being done and
  * why it stopped, in words a user sees in the progress message and /status.
  */
-import { SinkError } from '../errors.js';
+import { messageOf, SinkError } from '../errors.js';
 import { isAbortError } from './retry.js';
 
 export type FailureReading = { aborted: true } | { aborted: false; note: string };
@@ -22,7 +22,7 @@ export interface FailureContext {
 export function readFailure(err: unknown, context: FailureContext): FailureReading {
   const { doing, signal, tooLarge, attempts } = context;
   if (signal.aborted || isAbortError(err) || (err instanceof SinkError && err.kind === 'aborted')) return { aborted: true };
-  if (!(err instanceof SinkError)) return { aborted: false, note: `${doing}: ${(err as Error).message ?? String(err)}` };
+  if (!(err instanceof SinkError)) return { aborted: false, note: `${doing}: ${messageOf(err)}` };
   if (err.reason === 'source_changed') return { aborted: false, note: `source changed: ${err.message} (${doing})` };
   if (err.kind === 'too_large') return { aborted: false, note: `${tooLarge ?? `${doing}: refused as too large`}: ${err.message}` };
   if (err.kind === 'transient') return { aborted: false, note: `${doing}: gave up after ${attempts ?? 1} attempt(s): ${err.message}` };
@@ -32,5 +32,5 @@ export function readFailure(err: unknown, context: FailureContext): FailureReadi
 /** The label a retry is counted and logged under (`http_500`, `timeout`, …). */
 export function reasonOf(err: unknown): string {
   if (err instanceof SinkError) return err.reason;
-  return err instanceof Error ? err.message : String(err);
+  return messageOf(err);
 }

@@ -5,7 +5,7 @@
  * never a mixed file).
  */
 import { stat } from 'node:fs/promises';
-import { errnoCode } from '../errors.js';
+import { errnoCode, messageOf } from '../errors.js';
 import type { StoredTransfer } from '../store/types.js';
 import { readParts, type PartSource } from './chunker.js';
 
@@ -39,7 +39,7 @@ export async function fileSourceChange(transfer: StoredTransfer): Promise<string
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') return `source changed: ${source.path} no longer exists`;
-    return `source unavailable: ${source.path}: ${code ?? (err as Error).message}`;
+    return `source unavailable: ${source.path}: ${code ?? messageOf(err)}`;
   }
   const changes: string[] = [];
   if (info.size !== source.size) changes.push(`size ${source.size} → ${info.size} bytes`);

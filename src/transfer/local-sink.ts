@@ -9,7 +9,7 @@
  * attachment, guild and channel id instead, as SPEC section 6 allows for local output.
  */
 import path from 'node:path';
-import { DurableWriteError, errnoCode, SinkError } from '../errors.js';
+import { DurableWriteError, errnoCode, messageOf, SinkError } from '../errors.js';
 import { writeFileDurably } from '../fs/durable-write.js';
 import type { StoredTransfer } from '../store/types.js';
 import type { Manifest } from './manifest.js';
@@ -56,7 +56,7 @@ export class LocalSink implements ChunkSink {
     } catch (err) {
       if (isSourceChanged(err)) throw sourceChangedError(err, part ? [part] : []);
       const code = errnoCode(err) ?? '';
-      const message = err instanceof DurableWriteError ? err.message : `writing ${target}: ${(err as Error).message}`;
+      const message = err instanceof DurableWriteError ? err.message : `writing ${target}: ${messageOf(err)}`;
       throw new SinkError(message, TRANSIENT_CODES.has(code) ? 'transient' : 'fatal', code || 'write_failed', { cause: err });
     }
   }

@@ -19,7 +19,7 @@
  * (runner.ts).
  */
 import { DEFAULTS } from '../config.js';
-import { DiskWriteError, RetryFailure, SourceChangedError } from '../errors.js';
+import { DiskWriteError, messageOf, RetryFailure, SourceChangedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
 import type { TransferRecord } from '../store/schema.js';
@@ -167,7 +167,7 @@ class TransferRun {
     } catch (err) {
       // A bug or a store that cannot write: still try not to leave the transfer in_progress.
       this.#log.error({ event: 'transfer_error', transfer_id: this.#id, err }, 'unexpected failure');
-      this.#fail(`internal error: ${(err as Error).message}`);
+      this.#fail(`internal error: ${messageOf(err)}`);
       await this.#sender.drain();
       return await this.#finish();
     }
@@ -223,7 +223,7 @@ class TransferRun {
     try {
       source = (this.#deps.openSource ?? openFileSource)(t, this.#signal);
     } catch (err) {
-      this.#fail(`cannot read the source: ${(err as Error).message}`);
+      this.#fail(`cannot read the source: ${messageOf(err)}`);
       return null;
     }
     let batch: OutgoingPart[] = [];
@@ -265,7 +265,7 @@ class TransferRun {
     } catch (err) {
       if (this.#signal.aborted || isAbortError(err)) this.#outcome.abort();
       else if (err instanceof SourceChangedError) this.#fail(`source changed: ${err.message}`);
-      else this.#fail(`read error: ${(err as Error).message}`);
+      else this.#fail(`read error: ${messageOf(err)}`);
     }
     await this.#sender.drain();
     if (!this.#settled() && t.total_chunks !== null && expected !== t.total_chunks) {

@@ -3,7 +3,7 @@
  * n-th failed attempt the wait is a random time in [0, base × 2^(n−1)]. `random` and `sleep`
  * are injectable so tests run without real waits.
  */
-import { RetryFailure } from '../errors.js';
+import { messageOf, RetryFailure } from '../errors.js';
 
 export type Random = () => number; // [0, 1)
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -40,8 +40,11 @@ export const sleep: Sleep = (ms, signal) =>
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 
-export function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
+/** What an aborted signal's operation fails with: its reason (every reason this project gives is an Error), else an AbortError. */
+export function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error) return reason;
+  return new DOMException(reason === undefined ? 'This operation was aborted' : messageOf(reason), 'AbortError');
 }
 
 export function isAbortError(err: unknown): boolean {

@@ -5,7 +5,7 @@
 import type { StoredTransfer } from '../store/types.js';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { SinkError } from '../errors.js';
+import { errnoCode, messageOf, SinkError } from '../errors.js';
 import { readFully } from '../fs/read-fully.js';
 import type { Manifest } from './manifest.js';
 
@@ -46,11 +46,11 @@ export async function* partChunks(part: OutgoingPart, buffers?: readonly Buffer[
   }
   const file = part.file;
   if (!file) throw new Error(`part ${part.name} carries neither bytes nor a file range`);
-  const handle = await open(file.path, 'r').catch((err: NodeJS.ErrnoException) => {
+  const handle = await open(file.path, 'r').catch((err: unknown) => {
     // Gone is changed (never worth a retry); Node's message would carry the host path.
-    if (err.code === 'ENOENT' || err.code === 'ENOTDIR')
-      throw new SinkError(`${file.name} no longer exists`, 'fatal', 'source_changed', { cause: err });
-    throw new SinkError(`cannot open ${file.name}: ${err.code ?? err.message}`, 'transient', 'source_read', { cause: err });
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new SinkError(`${file.name} no longer exists`, 'fatal', 'source_changed', { cause: err });
+    throw new SinkError(`cannot open ${file.name}: ${code ?? messageOf(err)}`, 'transient', 'source_read', { cause: err });
   });
   try {
     const check = async () => {

@@ -47,7 +47,7 @@ describe('FileSlice', () => {
     try {
       const { port } = server.address() as { port: number };
       const form = new FormData();
-      form.append('files[0]', new FileSlice(await identity(file), 3 * 1024 * 1024 - 2, 7) as unknown as Blob, 'x.part001');
+      form.append('files[0]', new FileSlice(await identity(file), 3 * 1024 * 1024 - 2, 7), 'x.part001');
       const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: form, signal: AbortSignal.timeout(5_000) });
       expect(await res.text()).toBe('ok');
       const body = Buffer.concat(received).toString('latin1');

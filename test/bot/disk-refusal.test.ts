@@ -35,7 +35,7 @@ afterEach(async () => {
 async function startTransfer(ctx: TestContext): Promise<{ id: string; sha256: string }> {
   const mounted = await mountTmpfs(2 * MIB);
   if ('skip' in mounted) ctx.skip(mounted.skip);
-  tmpfs = mounted as Tmpfs;
+  tmpfs = mounted;
   fx = await startBotFixture({
     progressPath: path.join(tmpfs.dir, 'transfer_progress.json'),
     env: { MAX_CHUNKS_PER_MESSAGE: '1', PROGRESS_EDIT_INTERVAL_MS: '100' },

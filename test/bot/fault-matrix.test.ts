@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
-import type { Fault, FaultSpec } from '../support/fake-discord/types.js';
+import type { FaultSpec } from '../support/fake-discord/types.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 
@@ -26,7 +26,7 @@ describe('fault matrix during a transfer', () => {
   const run = async (faults: FaultSpec[]) => {
     fx.fake.faults.clear();
     // `after: 2` lets the progress message and the first part through, so the fault lands mid-transfer.
-    for (const f of faults) fx.fake.faults.add({ route: MESSAGES, after: 2, ...f } as Fault);
+    for (const f of faults) fx.fake.faults.add({ route: MESSAGES, after: 2, ...f });
     const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
     const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled'], 60_000);
     fx.fake.faults.clear();

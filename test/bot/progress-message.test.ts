@@ -54,7 +54,7 @@ describe('the final edit of the progress message survives a REST outage', () => 
       (
         await eventually(
           () => fx!.transfer(id),
-          (t) => t.progress_edit_landed === true,
+          (t) => t.progress_edit_landed,
         )
       ).progress_edit_landed,
     ).toBe(true);
@@ -64,7 +64,7 @@ describe('the final edit of the progress message survives a REST outage', () => 
     const { id, progressText } = await failingSplit(1_000);
     const stale = await eventually(
       () => fx!.transfer(id),
-      (t) => t.progress_edit_landed === false,
+      (t) => !t.progress_edit_landed,
     );
     expect(stale.progress_edit_landed).toBe(false);
     expect(progressText()).toMatch(/uploading/);
@@ -75,7 +75,7 @@ describe('the final edit of the progress message survives a REST outage', () => 
       (
         await eventually(
           () => fx!.transfer(id),
-          (t) => t.progress_edit_landed === true,
+          (t) => t.progress_edit_landed,
         )
       ).progress_edit_landed,
     ).toBe(true);

@@ -15,10 +15,16 @@ export interface CliResult {
 }
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, options: { cwd?: string } = {}): Promise<CliResult> {
-  const base = { ...process.env };
   // The tests decide the configuration, not the developer's shell.
-  for (const key of ['DEFAULT_CHUNK_SIZE_BYTES', 'LOG_LEVEL', 'RETRY_LIMIT_PER_CHUNK', 'RETRY_BACKOFF_BASE_MS', 'DISCORD_TOKEN', 'DISCORD_API_URL'])
-    delete base[key];
+  const decided = new Set([
+    'DEFAULT_CHUNK_SIZE_BYTES',
+    'LOG_LEVEL',
+    'RETRY_LIMIT_PER_CHUNK',
+    'RETRY_BACKOFF_BASE_MS',
+    'DISCORD_TOKEN',
+    'DISCORD_API_URL',
+  ]);
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !decided.has(key)));
   return new Promise((resolve) => {
     execFile(
       process.execPath,

@@ -1,6 +1,6 @@
 /** The streamed multipart body: exact length, well-formed for a real parser, file ranges read right, repeatable. */
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import {
+  ApplicationCommandOptionType,
   ChannelType,
   DiscordAPIError,
   GatewayIntentBits,
@@ -313,7 +314,11 @@ describe('a real discord.js client against the fake Discord', () => {
     bed = await startBed();
     const set = await bed.client.application!.commands.set(
       [
-        { name: 'split', description: 'split a file', options: [{ name: 'path', description: 'file', type: 3, required: true, autocomplete: true }] },
+        {
+          name: 'split',
+          description: 'split a file',
+          options: [{ name: 'path', description: 'file', type: ApplicationCommandOptionType.String, required: true, autocomplete: true }],
+        },
         { name: 'status', description: 'status' },
       ],
       bed.fake.guildId,

@@ -61,8 +61,8 @@ async function rawGateway(f: FakeDiscord, identify: boolean | string = true) {
   const got: any[] = [];
   let closeCode: number | null = null;
   const waiters = new Set<() => void>();
-  ws.on('message', (d) => {
-    got.push(JSON.parse(d.toString()));
+  ws.on('message', (d: Buffer) => {
+    got.push(JSON.parse(d.toString('utf8')));
     for (const w of [...waiters]) w();
   });
   ws.on('close', (code) => {

@@ -22,7 +22,8 @@ import { makeTempDir, sampleTransfer } from './helpers.js';
 function failStep(step: InjectedStep): { hits: () => number } {
   const failing = failingFs(step, 'EINVAL');
   for (const name of ['open', 'link', 'rename'] as const) {
-    vi.spyOn(fs.promises, name).mockImplementation(failing.fs[name] as never);
+    vi.spyOn(fs.promises, name).mockImplementation(((...args: unknown[]) =>
+      (failing.fs[name] as (...a: unknown[]) => unknown).apply(failing.fs, args)) as never);
   }
   return failing;
 }

@@ -19,7 +19,7 @@ export async function startFixture(name: string, args: string[]): Promise<Child>
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = once(child, 'exit').then(([code, signal]) => ({
     code: code as number | null,
     signal: signal as NodeJS.Signals | null,
@@ -30,7 +30,7 @@ export async function startFixture(name: string, args: string[]): Promise<Child>
       child.kill('SIGKILL');
       reject(new Error(`${name} was not ready within ${READY_TIMEOUT_MS} ms: ${stderr}`));
     }, READY_TIMEOUT_MS);
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
       if (stdout.includes('ready\n')) {
         clearTimeout(timer);

@@ -26,7 +26,7 @@ export function sampleTransfer(id = 'upload_abc123', overrides: Partial<NewTrans
     guild_id: '222222222222222222',
     channel_id: '333333333333333333',
     ...overrides,
-  } as NewTransfer;
+  };
 }
 
 /** A clock that moves one second per reading unless set. */
@@ -60,9 +60,9 @@ export function samplePart(index: number): PartRecord {
  */
 export function failStat(file: string): () => void {
   const real = fs.promises.stat;
-  const spy = vi.spyOn(fs.promises, 'stat').mockImplementation(((target: fs.PathLike, ...rest: unknown[]) => {
+  const spy = vi.spyOn(fs.promises, 'stat').mockImplementation((target: fs.PathLike, ...rest: unknown[]) => {
     if (String(target) === file) return Promise.reject(Object.assign(new Error(`EIO: i/o error, stat '${file}'`), { code: 'EIO' }));
     return (real as (...args: unknown[]) => Promise<fs.Stats>)(target, ...rest);
-  }) as typeof fs.promises.stat);
+  });
   return () => spy.mockRestore();
 }

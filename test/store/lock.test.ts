@@ -33,7 +33,7 @@ afterEach(async () => {
 function deadPid(): number {
   const result = spawnSync(process.execPath, ['-e', ''], { timeout: 10_000 });
   expect(result.pid).toBeGreaterThan(0);
-  return result.pid!;
+  return result.pid;
 }
 
 describe('lockPathFor', () => {
@@ -49,9 +49,9 @@ describe('FileStore lock', () => {
     const pid = child.process.pid!;
     const error = await FileStore.open(file).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LockedError);
-    expect(String((error as Error).message)).toContain(`pid ${pid}`);
-    expect(String((error as Error).message)).toContain(file);
-    expect(String((error as Error).message)).toMatch(/stop it first/);
+    expect((error as Error).message).toContain(`pid ${pid}`);
+    expect((error as Error).message).toContain(file);
+    expect((error as Error).message).toMatch(/stop it first/);
     // The refusal did not disturb the holder's lock.
     expect(JSON.parse(await readFile(lockFile, 'utf8')).pid).toBe(pid);
   });
@@ -96,7 +96,7 @@ describe('FileStore lock', () => {
       await writeFile(lockFile, theirs);
       const error = await FileStore.open(file).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(LockedError);
-      const message = String((error as Error).message);
+      const message = (error as Error).message;
       expect(message).toContain(`not-${os.hostname()}`);
       expect(message).toContain(lockFile);
       expect(message).toMatch(/remove .* by hand/);
@@ -119,7 +119,7 @@ describe('FileStore lock', () => {
     await writeFile(guard, guardContent);
     const error = await FileStore.open(file).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LockedError);
-    expect(String((error as Error).message)).toMatch(new RegExp(`remove ${guard.replaceAll('.', '\\.')} by hand`));
+    expect((error as Error).message).toMatch(new RegExp(`remove ${guard.replaceAll('.', '\\.')} by hand`));
     expect(await readFile(guard, 'utf8')).toBe(guardContent);
     expect(await readFile(lockFile, 'utf8')).toBe('garbage');
   });

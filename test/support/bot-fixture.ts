@@ -145,5 +145,5 @@ export async function startBotFixture(options: BotFixtureOptions = {}): Promise<
 
 /** Log lines at error level or above, other than those a test expects. */
 export function unexpectedErrors(bot: BotProcess, allow: RegExp[] = []): string[] {
-  return bot.logs.filter((l) => l.level >= 50 && !allow.some((re) => re.test(String(l.msg)))).map((l) => JSON.stringify(l));
+  return bot.logs.filter((l) => l.level >= 50 && !allow.some((re) => re.test(l.msg))).map((l) => JSON.stringify(l));
 }

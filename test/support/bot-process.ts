@@ -99,7 +99,13 @@ export async function startBotProcess(options: StartBotOptions): Promise<BotProc
     new Promise<LogLine>((resolve, reject) => {
       const seen = logs.find(pred);
       if (seen) return resolve(seen);
-      const waiter = { pred, resolve: (l: LogLine) => (clearTimeout(timer), resolve(l)) };
+      const waiter = {
+        pred,
+        resolve: (l: LogLine) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      };
       const timer = setTimeout(() => {
         waiters.delete(waiter);
         reject(

@@ -1,5 +1,6 @@
 /** Scripted test doubles for the orchestrator: an in-memory ChunkSink and a capturing logger. */
 import { createLogger, type Logger } from '../../src/log.js';
+import { abortReason } from '../../src/transfer/retry.js';
 import type { Manifest } from '../../src/transfer/manifest.js';
 import type { ChunkSink, OutgoingPart, PostedPart, SendOptions } from '../../src/transfer/sink.js';
 import type { TransferRecord } from '../../src/store/schema.js';
@@ -74,8 +75,8 @@ export function deferred(): { promise: Promise<void>; resolve: () => void } {
 
 export function abortable(promise: Promise<void>, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+    if (signal.aborted) return reject(abortReason(signal));
+    signal.addEventListener('abort', () => reject(abortReason(signal)), { once: true });
     promise.then(resolve, reject);
   });
 }

@@ -10,7 +10,7 @@ import { runTransfer, type OrchestratorConfig, type TransferDeps } from '../../s
 import { MIB } from '../../src/transfer/plan.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { tempDir } from '../support/temp.js';
-import { abortable, captureLogger, deferred, FakeSink, type Script } from './fakes.js';
+import { abortable, captureLogger, deferred, FakeSink } from './fakes.js';
 
 const CHUNK = 1024; // bytes
 

@@ -12,7 +12,7 @@ import net from 'node:net';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import { DEFAULTS } from '../../config.js';
-import { errnoCode, HeadersTimeoutError, HttpStatusError, UrlRefusedError } from '../../errors.js';
+import { errnoCode, HeadersTimeoutError, HttpStatusError, messageOf, UrlRefusedError } from '../../errors.js';
 import { classifyAddress, describeRefusal, displayUrl, isAllowlisted, normalizeHost, parseUploadUrl } from './policy.js';
 
 export const MAX_REDIRECTS = 5;
@@ -79,7 +79,7 @@ export async function openUrl(input: URL | string, options: OpenUrlOptions): Pro
       try {
         url = parseUploadUrl(next.href);
       } catch (error) {
-        throw new UrlRefusedError(`${displayUrl(url)} redirected to ${displayUrl(next)} — ${(error as Error).message}`);
+        throw new UrlRefusedError(`${displayUrl(url)} redirected to ${displayUrl(next)} — ${messageOf(error)}`);
       }
       if (redirects === MAX_REDIRECTS) break;
       continue;
@@ -104,7 +104,7 @@ export async function checkedAddresses(url: URL, options: Pick<OpenUrlOptions, '
     try {
       addresses = await (options.resolveAll ?? systemResolveAll)(host);
     } catch (error) {
-      throw new UrlRefusedError(`Cannot resolve the host \`${host}\`: ${errnoCode(error) ?? (error as Error).message}.`);
+      throw new UrlRefusedError(`Cannot resolve the host \`${host}\`: ${errnoCode(error) ?? messageOf(error)}.`);
     }
     if (addresses.length === 0) throw new UrlRefusedError(`The host \`${host}\` has no address.`);
   }
@@ -163,7 +163,7 @@ function request(
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
     } catch (error) {
-      reject(error as Error);
+      reject(error instanceof Error ? error : new Error(messageOf(error)));
       return;
     }
     // A deadline, not an idle timeout: a server sending one byte a second is never idle.

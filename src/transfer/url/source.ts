@@ -18,7 +18,7 @@ import type { StoredTransfer } from '../../store/types.js';
 import type { PartSource, SourcePart } from '../chunker.js';
 import { ResumableSha256 } from '../resumable-hash.js';
 import { abortReason, isAbortError } from '../retry.js';
-import { HttpStatusError, UrlSourceError } from '../../errors.js';
+import { HttpStatusError, messageOf, UrlSourceError } from '../../errors.js';
 import { parseContentRange, parseLength } from './headers.js';
 import { openUrl, type OpenUrlOptions } from './request.js';
 import { readAtMinimumSpeed, type SpeedLimit } from './speed.js';
@@ -137,10 +137,9 @@ export class UrlPartSource implements PartSource {
           if (error instanceof UrlSourceError) throw error;
           if (reconnects >= RECONNECTS || !canResumeWithRange(this.#source)) {
             const announced = expected === null ? '' : ` of the announced ${expected}`;
-            throw new UrlSourceError(
-              `the download of ${displayUrl(this.#source.url)} broke after ${offset}${announced} bytes: ${(error as Error).message}`,
-              { cause: error },
-            );
+            throw new UrlSourceError(`the download of ${displayUrl(this.#source.url)} broke after ${offset}${announced} bytes: ${messageOf(error)}`, {
+              cause: error,
+            });
           }
           reconnects++;
           opened = await this.#open(offset, true);
@@ -178,7 +177,7 @@ export class UrlPartSource implements PartSource {
     try {
       opened = await openUrl(this.#source.url, { ...this.#options, headers, signal: this.#options.signal });
     } catch (error) {
-      if (error instanceof HttpStatusError) throw new UrlSourceError(`${error.message}`);
+      if (error instanceof HttpStatusError) throw new UrlSourceError(error.message);
       throw error;
     }
     const { response } = opened;

@@ -88,7 +88,9 @@ export class FakeGateway {
     ws.on('message', (raw) => {
       let msg: { op?: number; d?: any };
       try {
-        msg = JSON.parse(raw.toString()) as { op?: number; d?: any };
+        msg = JSON.parse(
+          Buffer.isBuffer(raw) ? raw.toString('utf8') : Buffer.concat(Array.isArray(raw) ? raw : [Buffer.from(raw)]).toString('utf8'),
+        ) as { op?: number; d?: any };
       } catch {
         ws.close(4002, 'Error while decoding payload.');
         return;

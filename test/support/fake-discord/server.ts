@@ -541,6 +541,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
 
   function checkMessageLimits(payload: Record<string, any>, files: UploadedFile[]): void {
     const errors: Record<string, unknown> = {};
+    // Discord counts characters (code points), not UTF-16 units.
+    // eslint-disable-next-line @typescript-eslint/no-misused-spread
     if (typeof payload['content'] === 'string' && [...payload['content']].length > CONTENT_LIMIT) {
       errors['content'] = fieldError('BASE_TYPE_MAX_LENGTH', `Must be ${CONTENT_LIMIT} or fewer in length.`);
     }
@@ -892,12 +894,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     { major: 'guild' },
     (ctx) => (checkGuild(ctx.params['guild']), putCommands(ctx, ctx.params['guild']!)),
   );
-  route(
-    'GET',
-    '/applications/:app/guilds/:guild/commands',
-    { major: 'guild' },
-    (ctx) => (checkGuild(ctx.params['guild']), send(ctx, 200, commandList(ctx.params['guild']!))),
-  );
+  route('GET', '/applications/:app/guilds/:guild/commands', { major: 'guild' }, (ctx) => {
+    checkGuild(ctx.params['guild']);
+    send(ctx, 200, commandList(ctx.params['guild']!));
+  });
   route(
     'POST',
     '/applications/:app/guilds/:guild/commands',
@@ -917,10 +917,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   route('GET', '/guilds/:guild/members/:user', { major: 'guild' }, (ctx) => {
     checkGuild(ctx.params['guild']);
     const uid = ctx.params['user'];
-    if (uid === botUserId)
-      return send(ctx, 200, { user: authorObject(), roles: [botRoleId], joined_at: startedAt, deaf: false, mute: false, flags: 0 });
+    if (uid === botUserId) send(ctx, 200, { user: authorObject(), roles: [botRoleId], joined_at: startedAt, deaf: false, mute: false, flags: 0 });
+    return;
     if (uid === defaultUser.id)
-      return send(ctx, 200, { user: userObject(defaultUser), roles: [], joined_at: startedAt, deaf: false, mute: false, flags: 0 });
+      send(ctx, 200, { user: userObject(defaultUser), roles: [], joined_at: startedAt, deaf: false, mute: false, flags: 0 });
+    return;
     throw new HttpError(404, { message: 'Unknown Member', code: 10007 });
   });
   route('GET', '/channels/:id', { major: 'id' }, (ctx) => {
@@ -944,7 +945,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const prev = seen && Date.now() - seen.at < nonceTtlMs ? messages.get(seen.messageId) : undefined;
       if (prev) {
         ctx.rec.messageId = prev.id;
-        return send(ctx, 200, renderMessage(prev));
+        send(ctx, 200, renderMessage(prev));
+        return;
       }
     }
     if (files.length === 0 && isEmpty(payload, [])) throw new HttpError(400, { message: 'Cannot send an empty message', code: 50006 });
@@ -1119,7 +1121,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
           'Accept-Ranges': 'bytes',
           'Cache-Control': 'public, max-age=31536000',
         };
-        const range = /^bytes=(\d*)-(\d*)$/.exec(String(ctx.req.headers.range ?? ''));
+        const range = /^bytes=(\d*)-(\d*)$/.exec(ctx.req.headers.range ?? '');
         if (range && (range[1] || range[2])) {
           let start = range[1] ? Number(range[1]) : a.size - Number(range[2]);
           let end = range[1] && range[2] ? Number(range[2]) : a.size - 1;
@@ -1223,11 +1225,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     try {
       if (!found) {
         rec.bytes = await drain(req);
-        return send(ctx, 404, api ? { message: '404: Not Found', code: 0 } : undefined);
+        send(ctx, 404, api ? { message: '404: Not Found', code: 0 } : undefined);
+        return;
       }
       if (found.route.auth && !authorized(req)) {
         rec.bytes = await drain(req);
-        return send(ctx, 401, { message: '401: Unauthorized', code: 0 });
+        send(ctx, 401, { message: '401: Unauthorized', code: 0 });
+        return;
       }
       ctx.bucket = bucketFor(found.route, found.params);
       // Faults
@@ -1237,14 +1241,16 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         switch (fault.kind) {
           case 'status':
             rec.bytes = await drain(req);
-            return send(ctx, fault.status, fault.body ?? { message: http.STATUS_CODES[fault.status] ?? 'Error', code: 0 });
+            send(ctx, fault.status, fault.body ?? { message: http.STATUS_CODES[fault.status] ?? 'Error', code: 0 });
+            return;
           case 'rateLimit': {
             rec.bytes = await drain(req);
             const now = Date.now();
             const global = fault.global === true || fault.scope === 'global';
             if (global) globalBlockedUntil = now + fault.retryAfterMs;
             else if (ctx.bucket) ctx.bucket.blockedUntil = now + fault.retryAfterMs;
-            return send429(ctx, fault.retryAfterMs, global, fault.scope ?? (global ? 'global' : 'user'));
+            send429(ctx, fault.retryAfterMs, global, fault.scope ?? (global ? 'global' : 'user'));
+            return;
           }
           case 'delay':
             await sleep(fault.ms);
@@ -1287,12 +1293,14 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         const now = Date.now();
         if (now < globalBlockedUntil) {
           rec.bytes = await drain(req);
-          return send429(ctx, globalBlockedUntil - now, true, 'global');
+          send429(ctx, globalBlockedUntil - now, true, 'global');
+          return;
         }
         const wait = ctx.bucket ? ctx.bucket.take(now) : 0;
         if (wait > 0) {
           rec.bytes = await drain(req);
-          return send429(ctx, wait, false, 'user');
+          send429(ctx, wait, false, 'user');
+          return;
         }
       }
       await found.route.handler(ctx);
@@ -1301,7 +1309,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       if (e instanceof AbortedRequest) return;
       if (e instanceof HttpError) {
         if (!(req.readableEnded || req.complete)) rec.bytes += await drain(req);
-        return send(ctx, e.status, e.body);
+        send(ctx, e.status, e.body);
+        return;
       }
       console.error('[fake-discord] handler error', e);
       if (!ctx.finished && !res.headersSent) send(ctx, 500, { message: '500: Internal Server Error', code: 0 });
@@ -1357,6 +1366,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       },
       waitFor: (pred, timeoutMs = 5000) =>
         new Promise<void>((resolve, reject) => {
+          // Set once, below: `cleanup` (defined first) clears it.
+          // eslint-disable-next-line prefer-const
           let timer: NodeJS.Timeout | undefined;
           const cleanup = () => {
             if (timer) clearTimeout(timer);
@@ -1370,7 +1381,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
               }
             } catch (e) {
               cleanup();
-              reject(e as Error);
+              reject(e instanceof Error ? e : new Error(String(e)));
             }
           }
           timer = setTimeout(() => {
