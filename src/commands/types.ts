@@ -1,4 +1,5 @@
-import { SlashCommandBuilder } from '@discordjs/builders';
+import type { SlashCommandBuilder as Builder } from '@discordjs/builders';
+import { SlashCommandBuilder } from './builders.js';
 import type { AutocompleteInteraction, ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import type { Config } from '../config.js';
 import type { LogRedactions, Logger } from '../log.js';
@@ -25,7 +26,7 @@ export interface Command {
  * `dm_permission: false`, as it always was; Discord deprecates that for `contexts`, and moving
  * changes what `npm run deploy-commands` sends, which would be a change of its own.
  */
-export function guildCommand(name: string, description: string): SlashCommandBuilder {
+export function guildCommand(name: string, description: string): Builder {
   // eslint-disable-next-line @typescript-eslint/no-deprecated -- see above
   return new SlashCommandBuilder().setName(name).setDescription(description).setDMPermission(false);
 }
