@@ -1,7 +1,8 @@
 import { MessageFlags } from 'discord.js';
 import { UserError } from '../errors.js';
 import { fitMessage } from '../discord/message-text.js';
-import { callerOf, canCancel } from '../discord/permissions.js';
+import { actorOf, callerOf } from '../discord/permissions.js';
+import { cancelRefusal } from '../transfer/control.js';
 import { ACTIVE_STATUSES } from '../store/state.js';
 import { autocompleteTransfers } from './autocomplete.js';
 import { visibleTransfer } from './lookup.js';
@@ -17,12 +18,8 @@ export default {
     const id = interaction.options.getString('transfer', true).trim();
     const deletePosted = interaction.options.getBoolean('delete_posted') ?? false;
     const transfer = visibleTransfer(interaction, ctx, id);
-    if (!canCancel(callerOf(interaction), transfer.owner_id)) {
-      throw new UserError('Only the member who started this transfer, or someone with Manage Messages, may cancel it.');
-    }
-    if (!ACTIVE_STATUSES.includes(transfer.status) && transfer.status !== 'error') {
-      throw new UserError(`Transfer \`${id}\` is already ${transfer.status}.`);
-    }
+    const refusal = cancelRefusal(actorOf(callerOf(interaction), ctx.config), transfer);
+    if (refusal) throw new UserError(refusal);
     // The reply waits for the in-flight upload to settle: defer to stay inside the 3 s deadline.
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });
     const result = await ctx.transfers.cancel(id, { deletePosted });

@@ -1,7 +1,8 @@
 import { MessageFlags } from 'discord.js';
 import { UserError } from '../errors.js';
 import { fitMessage } from '../discord/message-text.js';
-import { callerOf, canCancel, canStartTransfers } from '../discord/permissions.js';
+import { actorOf, callerOf } from '../discord/permissions.js';
+import { resumeRefusal } from '../transfer/control.js';
 import { autocompleteTransfers } from './autocomplete.js';
 import { visibleTransfer } from './lookup.js';
 import { guildCommand, type Command } from './types.js';
@@ -15,14 +16,8 @@ export default {
   async execute(interaction, ctx) {
     const id = interaction.options.getString('transfer', true).trim();
     const transfer = visibleTransfer(interaction, ctx, id);
-    const caller = callerOf(interaction);
-    if (!canStartTransfers(caller, ctx.config) || !canCancel(caller, transfer.owner_id)) {
-      throw new UserError('Only the member who started this transfer, or someone with Manage Messages, may resume it.');
-    }
-    if (ctx.transfers.isRunning(id)) throw new UserError(`Transfer \`${id}\` is already running.`);
-    if (transfer.status !== 'interrupted' && transfer.status !== 'error' && transfer.status !== 'pending') {
-      throw new UserError(`Transfer \`${id}\` is ${transfer.status}; only interrupted or failed transfers can be resumed.`);
-    }
+    const refused = resumeRefusal(actorOf(callerOf(interaction), ctx.config), transfer, ctx.transfers.isRunning(id));
+    if (refused) throw new UserError(refused);
     const refusal = ctx.store.refusal;
     // It may well pause again at once; say so rather than let the user wonder.
     const disk = refusal

@@ -6,7 +6,7 @@ import { fitMessage } from '../discord/message-text.js';
 import { callerOf, canStartTransfers, missingToPost, POSTING_PERMISSIONS, resolvedChannelPermissions } from '../discord/permissions.js';
 import { attachmentLimit, chooseChunkSize, formatMiB, MIB } from '../transfer/plan.js';
 import { listFiles, resolveLocalSource } from '../transfer/source.js';
-import type { Reservation } from '../transfer/runner.js';
+import type { Reservation } from '../transfer/slots.js';
 import { guildCommand, type BotContext, type Command } from './types.js';
 
 /** The options /split and /upload share. */

@@ -1,7 +1,8 @@
 import type { StoredTransfer } from '../store/types.js';
 import { MessageFlags } from 'discord.js';
 import { fitMessage } from '../discord/message-text.js';
-import { fractionDone, progressBar, rateLine } from '../discord/progress.js';
+import { progressBar, rateLine } from '../discord/progress.js';
+import { fractionDone } from '../transfer/rate.js';
 import { MIB } from '../transfer/plan.js';
 
 import { autocompleteTransfers } from './autocomplete.js';

@@ -5,6 +5,7 @@
 import { PermissionFlagsBits, PermissionsBitField, type BaseInteraction, GuildMember } from 'discord.js';
 import type { Config } from '../config.js';
 import type { TransferSummary } from '../store/types.js';
+import type { Actor } from '../transfer/control.js';
 
 export interface Caller {
   userId: string;
@@ -29,8 +30,14 @@ export function canStartTransfers(caller: Caller, config: Pick<Config, 'ALLOWED_
   return config.ALLOWED_USER_IDS.includes(caller.userId) || caller.roleIds.some((r) => config.ALLOWED_ROLE_IDS.includes(r));
 }
 
-export function canCancel(caller: Caller, ownerId: string): boolean {
-  return caller.userId === ownerId || has(caller, PermissionFlagsBits.ManageMessages) || has(caller, PermissionFlagsBits.Administrator);
+/** Manage Messages or Administrator: may cancel and resume other members' transfers. */
+export function mayActOnOthers(caller: Caller): boolean {
+  return has(caller, PermissionFlagsBits.ManageMessages) || has(caller, PermissionFlagsBits.Administrator);
+}
+
+/** The caller as the transfer control rules (src/transfer/control.ts) see them. */
+export function actorOf(caller: Caller, config: Pick<Config, 'ALLOWED_ROLE_IDS' | 'ALLOWED_USER_IDS'>): Actor {
+  return { userId: caller.userId, mayStart: canStartTransfers(caller, config), mayActOnOthers: mayActOnOthers(caller) };
 }
 
 /** What a member needs in the channel a transfer posts to: what the bot itself needs to post parts there. */

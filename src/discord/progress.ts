@@ -2,7 +2,7 @@
 import type { StoredTransfer } from '../store/types.js';
 import type { TransferRecord } from '../store/schema.js';
 import { MIB } from '../transfer/plan.js';
-import type { Rate } from '../transfer/rate.js';
+import { fractionDone, type Rate } from '../transfer/rate.js';
 
 const BAR_WIDTH = 20;
 
@@ -29,13 +29,6 @@ const STATUS_LABEL: Record<TransferRecord['status'], string> = {
   error: '❌ error',
   cancelled: '🛑 cancelled',
 };
-
-/** How much is done: by bytes when the size is known, else by parts. */
-export function fractionDone(transfer: StoredTransfer): number {
-  const size = transfer.file_size ?? 0;
-  const total = transfer.total_chunks ?? 0;
-  return size > 0 ? transfer.bytes_done / size : total > 0 ? transfer.completed_chunks.length / total : 0;
-}
 
 /** `12.34 MiB/s · ETA 5m 3s` while running with a measured rate, else null. */
 export function rateLine(transfer: StoredTransfer, bytesPerSecond: number | null): string | null {

@@ -65,6 +65,8 @@ export interface TransferDeps {
    * moment the record leaves `in_progress` its caller knows the run is only settling.
    */
   onEnding?: (() => void) | undefined;
+  /** Told when a message's parts go out and when they settle. */
+  onInFlight?: ((indices: readonly number[], inFlight: boolean) => void) | undefined;
   /** Counts posted parts and retries for /metrics; absent, nothing is counted. */
   metrics?: Metrics | undefined;
 }
@@ -123,6 +125,7 @@ class TransferRun {
       now: this.#now,
       record: () => this.#record,
       save: (change) => this.#save(change),
+      onInFlight: deps.onInFlight,
     };
     this.#sender = new PartSender(this.#ctx);
   }

@@ -33,6 +33,8 @@ export interface SendContext {
   record: () => StoredTransfer;
   /** The run's write: a refusal of the disk pauses the run instead of throwing. */
   save: (change: (draft: TransferRecord) => void) => Promise<void>;
+  /** Told when a message's parts go out and when they settle (the dashboard's part map). */
+  onInFlight?: ((indices: readonly number[], inFlight: boolean) => void) | undefined;
 }
 
 /** The retry policy of every request of a run: transient sink failures, until the run fails or pauses. */
@@ -70,7 +72,12 @@ export class PartSender {
     if (batch.length === 0) return;
     while (this.#inFlight.size >= this.#ctx.maxParallelUploads) await Promise.race(this.#inFlight);
     if (this.#ctx.outcome.settled(this.#ctx.signal)) return;
-    const task: Promise<void> = this.#send(batch).finally(() => this.#inFlight.delete(task));
+    const indices = batch.map((p) => p.index);
+    this.#ctx.onInFlight?.(indices, true);
+    const task: Promise<void> = this.#send(batch).finally(() => {
+      this.#inFlight.delete(task);
+      this.#ctx.onInFlight?.(indices, false);
+    });
     this.#inFlight.add(task);
   }
 

@@ -11,3 +11,10 @@ export function measureRate(transfer: StoredTransfer, runStartedAt: number, byte
   const bytes = transfer.bytes_done - bytesAtRunStart;
   return { bytesPerSecond: seconds > 0.5 && bytes > 0 ? bytes / seconds : null };
 }
+
+/** How much is done: by bytes when the size is known, else by parts. */
+export function fractionDone(transfer: StoredTransfer): number {
+  const size = transfer.file_size ?? 0;
+  const total = transfer.total_chunks ?? 0;
+  return size > 0 ? transfer.bytes_done / size : total > 0 ? transfer.completed_chunks.length / total : 0;
+}

@@ -5,8 +5,7 @@
  * where parts go is a ChunkSink, how progress is shown a ProgressView, and deleting posted
  * parts a function it is given.
  *
- * Claims: a member's MAX_ACTIVE_TRANSFERS slot is reserved at the check, in one synchronous
- * step, because a command awaits (defer, URL check, fsync) before its record exists.
+ * A member's MAX_ACTIVE_TRANSFERS slot is claimed at the check (slots.ts).
  *
  * A run the disk stops (the progress file cannot be written) ends `interrupted`, paused; the
  * store keeps trying the write, and once one succeeds the paused transfers start again.
@@ -16,13 +15,12 @@ import { sourceNames, type LogRedactions } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
 import { SinkError } from '../errors.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
-import { ACTIVE_STATUSES } from '../store/state.js';
 import { fileTransfer, urlTransfer, type TransferPlace } from './new-transfer.js';
 import { runTransfer, type OrchestratorConfig } from './orchestrator.js';
-import { newTransferId } from './plan.js';
 import type { ProgressView } from './progress-view.js';
 import { measureRate } from './rate.js';
 import { markInterrupted, resumableAtStart } from './resume/recovery.js';
+import { ActiveSlots, type Reservation } from './slots.js';
 import type { ChunkSink } from './sink.js';
 import type { LocalSource } from './source.js';
 import type { UrlInfo } from './url/headers.js';
@@ -68,14 +66,8 @@ interface Run {
   settling: boolean;
   /** A /resume that came while settling: start again once settled. */
   restart: boolean;
-}
-
-/** A member's claim on one of their MAX_ACTIVE_TRANSFERS, held from the check until the transfer is recorded. */
-export interface Reservation {
-  /** The id the transfer is recorded under. */
-  readonly id: string;
-  /** Gives the slot back; harmless once the transfer is recorded (the record counts then). */
-  release(): void;
+  /** Parts in messages on their way. */
+  inFlight: Set<number>;
 }
 
 /** Where a new transfer goes, once its slot is reserved. */
@@ -86,32 +78,25 @@ export class TransferRunner {
   readonly #runs = new Map<string, Run>();
   /** Transfers whose run stopped because the progress file could not be written. */
   readonly #paused = new Set<string>();
-  /** Reserved transfer id → owner, for commands between their limit check and their record. */
-  readonly #reserved = new Map<string, string>();
+  readonly #slots: ActiveSlots;
   #stopping = false;
   /** Aborted by `shutdown`: a stop does not wait for the retries of a progress edit (the next start makes it). */
   readonly #shutdown = new AbortController();
 
   constructor(deps: RunnerDeps) {
     this.#deps = deps;
+    this.#slots = new ActiveSlots(deps.store);
     deps.store.onWritable(() => this.#resumePaused());
   }
 
-  /** The owner's unfinished transfers: recorded ones, plus reserved ones not recorded yet. */
+  /** The owner's unfinished transfers, recorded or reserved (slots.ts). */
   activeCount(ownerId: string): number {
-    const { store } = this.#deps;
-    const recorded = store.summaries().filter((t) => t.owner_id === ownerId && ACTIVE_STATUSES.includes(t.status)).length;
-    let reserved = 0;
-    for (const [id, owner] of this.#reserved) if (owner === ownerId && !store.get(id)) reserved++;
-    return recorded + reserved;
+    return this.#slots.activeCount(ownerId);
   }
 
   /** Checks the owner's room and claims a slot in one synchronous step (see the top of this file). Null when the owner is at `limit`. */
   reserve(ownerId: string, limit: number): Reservation | null {
-    if (this.activeCount(ownerId) >= limit) return null;
-    const id = newTransferId();
-    this.#reserved.set(id, ownerId);
-    return { id, release: () => void this.#reserved.delete(id) };
+    return this.#slots.reserve(ownerId, limit);
   }
 
   createFileTransfer(input: NewTransferInput & { source: LocalSource }): Promise<StoredTransfer> {
@@ -134,6 +119,16 @@ export class TransferRunner {
   isRunning(id: string): boolean {
     const run = this.#runs.get(id);
     return run !== undefined && !run.settling;
+  }
+
+  /** The transfers with a run, settling ones included. */
+  runningIds(): string[] {
+    return [...this.#runs.keys()];
+  }
+
+  /** Parts of a running transfer in messages on their way (none when it is not running). */
+  inFlight(id: string): number[] {
+    return [...(this.#runs.get(id)?.inFlight ?? [])];
   }
 
   /** Bytes per second of the current run, for /status. */
@@ -169,6 +164,7 @@ export class TransferRunner {
       latest: transfer,
       settling: false,
       restart: false,
+      inFlight: new Set(),
     };
     this.#runs.set(id, run);
     run.done = this.#run(id, run)
@@ -307,6 +303,12 @@ export class TransferRunner {
         // From here the record says how it ended: a /resume must not be refused as "running".
         onEnding: () => {
           run.settling = true;
+        },
+        onInFlight: (indices, inFlight) => {
+          for (const index of indices) {
+            if (inFlight) run.inFlight.add(index);
+            else run.inFlight.delete(index);
+          }
         },
         onProgress: (t) => {
           run.latest = t;
