@@ -9,7 +9,8 @@ import { ConfigError } from './errors.js';
 
 /**
  * The defaults of SPEC section 4, each of the type its key's rule (below) gives. An unset key
- * not listed here is off (DISCORD_TOKEN, METRICS_PORT, DEV_GUILD_ID) or an empty list.
+ * not listed here is off (DISCORD_TOKEN, METRICS_PORT, DEV_GUILD_ID, WEB_PORT), an empty
+ * list, or derived (WEB_PUBLIC_URL from WEB_HOST and WEB_PORT; WEB_SECRET random per start).
  */
 export const DEFAULTS = {
   DISCORD_API_URL: 'https://discord.com/api',
@@ -32,6 +33,8 @@ export const DEFAULTS = {
   URL_HEADERS_TIMEOUT_MS: 30_000, // ms, per hop
   URL_MIN_BYTES_PER_SECOND: 1_024, // bytes per second
   URL_LOW_SPEED_WINDOW_MS: 60_000, // ms of waiting for the server
+  WEB_HOST: '127.0.0.1',
+  WEB_LINK_TTL_MINUTES: 15, // minutes a sign-in link stays usable
 } as const satisfies { [K in keyof Rules]?: z.output<Rules[K]> };
 
 /** Discord refuses more than 10 attachments in one message. */
@@ -98,6 +101,15 @@ const rules = {
   LOG_REDACT_FILENAMES: bool,
   METRICS_PORT: int(1, 65_535).optional(),
   DEV_GUILD_ID: snowflake.optional(),
+  WEB_PORT: int(1, 65_535).optional(),
+  WEB_HOST: z.string().min(1),
+  WEB_PUBLIC_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((u) => !/[?#]/.test(u), 'must be a base URL without a query or fragment')
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  WEB_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  WEB_LINK_TTL_MINUTES: int(1, 1440),
 };
 type Rules = typeof rules;
 /** One key's schema: its rule, with the key's default when DEFAULTS has one. */
@@ -146,6 +158,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions = {}): C
 
 function describe(key: string, value: string | undefined): string {
   if (value === undefined) return 'nothing';
-  if (key === 'DISCORD_TOKEN') return '[redacted]';
+  if (key === 'DISCORD_TOKEN' || key === 'WEB_SECRET') return '[redacted]';
   return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
 }

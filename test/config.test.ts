@@ -34,6 +34,11 @@ const KEYS = [
   'LOG_REDACT_FILENAMES',
   'METRICS_PORT',
   'DEV_GUILD_ID',
+  'WEB_PORT',
+  'WEB_HOST',
+  'WEB_PUBLIC_URL',
+  'WEB_SECRET',
+  'WEB_LINK_TTL_MINUTES',
 ];
 
 const DOCUMENTED_DEFAULTS = {
@@ -63,6 +68,11 @@ const DOCUMENTED_DEFAULTS = {
   LOG_REDACT_FILENAMES: false,
   METRICS_PORT: undefined,
   DEV_GUILD_ID: undefined,
+  WEB_PORT: undefined,
+  WEB_HOST: '127.0.0.1',
+  WEB_PUBLIC_URL: undefined,
+  WEB_SECRET: undefined,
+  WEB_LINK_TTL_MINUTES: 15,
 };
 
 function problemsOf(env: NodeJS.ProcessEnv, options?: { requireToken?: boolean }): string[] {
@@ -118,6 +128,11 @@ describe('loadConfig', () => {
       LOG_REDACT_FILENAMES: 'YES',
       METRICS_PORT: '9464',
       DEV_GUILD_ID: '423456789012345678',
+      WEB_PORT: '8080',
+      WEB_HOST: '0.0.0.0',
+      WEB_PUBLIC_URL: 'https://files.example.org/dfs/',
+      WEB_SECRET: 's'.repeat(32),
+      WEB_LINK_TTL_MINUTES: '5',
     });
     expect(config).toStrictEqual({
       DISCORD_TOKEN: 'token',
@@ -146,6 +161,11 @@ describe('loadConfig', () => {
       LOG_REDACT_FILENAMES: true,
       METRICS_PORT: 9464,
       DEV_GUILD_ID: '423456789012345678',
+      WEB_PORT: 8080,
+      WEB_HOST: '0.0.0.0',
+      WEB_PUBLIC_URL: 'https://files.example.org/dfs',
+      WEB_SECRET: 's'.repeat(32),
+      WEB_LINK_TTL_MINUTES: 5,
     });
   });
 
@@ -178,6 +198,11 @@ describe('loadConfig', () => {
         LOG_REDACT_FILENAMES: '2',
         METRICS_PORT: '65536',
         DEV_GUILD_ID: 'guild',
+        WEB_PORT: '0',
+        WEB_HOST: '',
+        WEB_PUBLIC_URL: 'https://files.example.org/?a=1',
+        WEB_SECRET: 'short secret',
+        WEB_LINK_TTL_MINUTES: '1441',
       },
       { requireToken: true },
     );
@@ -206,6 +231,10 @@ describe('loadConfig', () => {
       'LOG_REDACT_FILENAMES must be true or false (got "2")',
       'METRICS_PORT Too big: expected number to be <=65535 (got "65536")',
       'DEV_GUILD_ID must be a Discord id (15 to 21 digits) (got "guild")',
+      'WEB_PORT Too small: expected number to be >=1 (got "0")',
+      'WEB_PUBLIC_URL must be a base URL without a query or fragment (got "https://files.example.org/?a=1")',
+      'WEB_SECRET must be at least 32 characters (got [redacted])',
+      'WEB_LINK_TTL_MINUTES Too big: expected number to be <=1440 (got "1441")',
     ]);
   });
 
@@ -268,6 +297,11 @@ describe('loadConfig', () => {
       LOG_REDACT_FILENAMES: boolean;
       METRICS_PORT?: number | undefined;
       DEV_GUILD_ID?: string | undefined;
+      WEB_PORT?: number | undefined;
+      WEB_HOST: string;
+      WEB_PUBLIC_URL?: string | undefined;
+      WEB_SECRET?: string | undefined;
+      WEB_LINK_TTL_MINUTES: number;
     }>();
   });
 });
