@@ -54,6 +54,11 @@ export default tseslint.config(
     languageOptions: { globals: globals.node },
   },
   {
+    // The page's own script runs in the browser, as a classic script.
+    files: ['public/**/*.js'],
+    languageOptions: { globals: globals.browser, sourceType: 'script' },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs' },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -17,6 +17,7 @@ import { urlLimits } from './transfer/url/speed.js';
 import { routeInteraction } from './commands/router.js';
 import type { BotContext } from './commands/types.js';
 import { startMetrics } from './metrics/index.js';
+import { startWebPage } from './web/index.js';
 
 /** Interrupted transfers resume this soon after connecting (SPEC: within 5 seconds). */
 const AUTO_RESUME_DELAY_MS = 1_000;
@@ -94,7 +95,14 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   });
   const interrupted = await transfers.markInterrupted();
   if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
-  const context: BotContext = { config, store, transfers, log, redactions };
+  const web = await startWebPage(config, { store, transfers, log }).catch(async (error: unknown) => {
+    clearInterval(pruneTimer);
+    await metricsEndpoint?.close();
+    closeLanes(lanes);
+    await store.close();
+    throw error;
+  });
+  const context: BotContext = { config, store, transfers, log, redactions, web };
 
   client.on(Events.InteractionCreate, (interaction) => {
     void routeInteraction(interaction, context).catch((error: unknown) => log.error({ err: error }, 'interaction handler failed'));
@@ -143,6 +151,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
     await client.login(token);
   } catch (error) {
     clearInterval(pruneTimer);
+    await web?.close();
     await metricsEndpoint?.close();
     closeLanes(lanes);
     await store.close();
@@ -170,6 +179,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
         }
       };
       await step('transfers', () => transfers.shutdown(), TRANSFERS_DEADLINE_MS);
+      await step('web page', async () => web?.close());
       await step('metrics', async () => metricsEndpoint?.close());
       await step('progress file', () => store.close());
       if (store.refusal) {

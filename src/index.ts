@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const redactions = new LogRedactions(config.LOG_REDACT_FILENAMES);
-  const log = createLogger({ level: config.LOG_LEVEL, secrets: [config.DISCORD_TOKEN ?? ''], redactions });
+  const log = createLogger({ level: config.LOG_LEVEL, secrets: [config.DISCORD_TOKEN ?? '', config.WEB_SECRET ?? ''], redactions });
   const shutdown = new Shutdown(log);
   // Listen before starting: a signal during start-up (the `ready` line is already out) would
   // otherwise kill the process without saving or unlocking.

@@ -5,12 +5,15 @@ import type { Config } from '../config.js';
 import type { LogRedactions, Logger } from '../log.js';
 import type { ProgressStore } from '../store/types.js';
 import type { TransferRunner } from '../transfer/runner.js';
+import type { WebPage } from '../web/index.js';
 
 export interface BotContext {
   config: Config;
   store: ProgressStore;
   transfers: TransferRunner;
   log: Logger;
+  /** The web page, when WEB_PORT is set. */
+  web: Pick<WebPage, 'signInLink'> | null;
   /** LOG_REDACT_FILENAMES: a command registers the path or URL it was given before using it. */
   redactions: LogRedactions;
 }

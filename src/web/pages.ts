@@ -1,0 +1,122 @@
+/**
+ * The web page's HTML, rendered on the server. Every value from a transfer (file names,
+ * notes) goes through `text()`: it is shown as text, never read as HTML. No inline script
+ * or style (the CSP forbids both): behaviour is public/dashboard.js, looks public/dashboard.css,
+ * which read the same structure (the `data-` attributes) to update it live.
+ */
+import type { Session } from './auth.js';
+import type { TransferDetail, TransferView } from './view.js';
+
+const MIB = 1024 * 1024;
+
+/** `value` as HTML text: the five characters that could start markup are escaped. */
+export function text(value: string | number): string {
+  return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function layout(title: string, body: string, session: Session | null, page: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+${session ? `<meta name="dfs-csrf" content="${text(session.csrf)}">` : ''}
+<title>${text(title)} · discord-file-splitter</title>
+<link rel="stylesheet" href="/static/dashboard.css">
+<script src="/static/dashboard.js" defer></script>
+</head>
+<body data-page="${text(page)}">
+<header><a class="home" href="/">discord-file-splitter</a></header>
+<p id="notice" class="notice" role="status" hidden></p>
+<main>
+${body}
+</main>
+</body>
+</html>
+`;
+}
+
+/** A page that says what went wrong and what to do, for 401 / 403 / 404. */
+export function messagePage(title: string, message: string): string {
+  return layout(title, `<h1>${text(title)}</h1>\n<p>${text(message)}</p>`, null, 'message');
+}
+
+export function mib(bytes: number | null): string {
+  return bytes === null ? '?' : (bytes / MIB).toFixed(1);
+}
+
+export function duration(seconds: number | null): string {
+  if (seconds === null) return '—';
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  return h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${s}s` : `${s}s`;
+}
+
+/** The figures of a transfer, each in an element the script finds by `data-field`. */
+function figures(t: TransferView): string {
+  const speed = t.bytesPerSecond === null ? '—' : `${(t.bytesPerSecond / MIB).toFixed(2)} MiB/s`;
+  return `<progress max="100" value="${t.percent}" data-field="bar" aria-label="progress"></progress>
+<dl class="figures">
+<div><dt>done</dt><dd data-field="percent">${t.percent.toFixed(1)}%</dd></div>
+<div><dt>parts</dt><dd data-field="parts">${t.partsDone}/${t.totalParts ?? '?'}</dd></div>
+<div><dt>MiB</dt><dd data-field="bytes">${mib(t.bytesDone)}/${mib(t.fileSize)}</dd></div>
+<div><dt>speed</dt><dd data-field="speed">${speed}</dd></div>
+<div><dt>ETA</dt><dd data-field="eta">${duration(t.etaSeconds)}</dd></div>
+<div><dt>retries</dt><dd data-field="retries">${t.retries}</dd></div>
+</dl>
+<p class="note" data-field="note"${t.lastNote ? '' : ' hidden'}>${text(t.lastNote ?? '')}</p>`;
+}
+
+/** Cancel and Resume, as forms (they work without the script too), disabled where not allowed. */
+function actions(t: TransferView, session: Session): string {
+  const csrf = `<input type="hidden" name="csrf" value="${text(session.csrf)}">`;
+  const links = [
+    t.progressUrl ? `<a data-field="progress-link" href="${text(t.progressUrl)}">progress message</a>` : '',
+    t.manifestUrl ? `<a data-field="manifest-link" href="${text(t.manifestUrl)}">manifest message</a>` : '',
+  ].join(' ');
+  return `<div class="actions">
+<form method="post" action="/transfers/${text(t.id)}/cancel" data-action="cancel">${csrf}
+<label><input type="checkbox" name="delete_posted" value="true"> also delete posted parts</label>
+<button type="submit" data-field="cancel"${t.canCancel ? '' : ' disabled'}>Cancel</button></form>
+<form method="post" action="/transfers/${text(t.id)}/resume" data-action="resume">${csrf}
+<button type="submit" data-field="resume"${t.canResume ? '' : ' disabled'}>Resume</button></form>
+<span class="links" data-field="links">${links}</span>
+</div>`;
+}
+
+function card(t: TransferView, session: Session): string {
+  return `<article class="transfer" data-id="${text(t.id)}" data-status="${text(t.status)}">
+<h2><a href="/transfers/${text(t.id)}" data-field="name">${text(t.fileName)}</a></h2>
+<p class="meta"><code>${text(t.id)}</code> · <span class="status" data-field="status">${text(t.status)}</span></p>
+${figures(t)}
+${actions(t, session)}
+</article>`;
+}
+
+export function listPage(transfers: TransferView[], session: Session): string {
+  const who = session.actor.mayActOnOthers ? 'Every transfer of this server' : 'Your transfers';
+  const body = `<h1>${who}</h1>
+<p id="empty"${transfers.length > 0 ? ' hidden' : ''}>No transfers yet. Start one with <code>/split</code> or <code>/upload</code> in Discord.</p>
+<section id="transfers" aria-live="polite">
+${transfers.map((t) => card(t, session)).join('\n')}
+</section>`;
+  return layout('Transfers', body, session, 'list');
+}
+
+export function detailPage(t: TransferDetail, session: Session): string {
+  const body = `${card(t, session)}
+<section class="map">
+<h2>Parts</h2>
+<p class="legend"><span class="cell posted"></span> posted <span class="cell flaky"></span> posted after retries <span class="cell sending"></span> on its way <span class="cell todo"></span> not yet
+· <span data-field="map-summary">${t.partsDone} of ${t.totalParts ?? '?'} posted</span></p>
+<canvas id="part-map" width="960" height="40" data-parts="${text(t.parts)}" aria-label="one cell per part"></canvas>
+<p id="part-info" class="hint">Point at a cell to see its part.</p>
+</section>
+<section class="chart">
+<h2>Throughput</h2>
+<svg id="throughput" viewBox="0 0 600 160" role="img" aria-label="throughput over time"></svg>
+</section>`;
+  return layout(t.fileName, body, session, 'detail').replace('<body data-page="detail">', `<body data-page="detail" data-id="${text(t.id)}">`);
+}

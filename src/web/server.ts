@@ -1,0 +1,198 @@
+/**
+ * The web page (SPEC section 10): one HTTP server in the bot process, off unless WEB_PORT is
+ * set. Node's own `http` is enough for these few routes. Every route but sign-in and the
+ * static files needs a session; a transfer the member may not see is a 404, as an unknown id.
+ * Cancel and Resume apply the rules `/cancel` and `/resume` apply (src/transfer/control.ts)
+ * and call the same runner.
+ */
+import { readFile } from 'node:fs/promises';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../log.js';
+import type { ProgressStore } from '../store/types.js';
+import { cancelRefusal, resumeRefusal } from '../transfer/control.js';
+import type { TransferRunner } from '../transfer/runner.js';
+import { SESSION_COOKIE, SESSION_TTL_MS, WebAuth, type Session } from './auth.js';
+import { readForm, redirect, send, sendHtml, sendJson, wantsJson } from './http.js';
+import { detailPage, listPage, messagePage } from './pages.js';
+import { ThroughputSamples } from './samples.js';
+import { EventStreams } from './events.js';
+import { canSee, transferDetail, transferView, visibleSummaries } from './view.js';
+
+export interface WebServerOptions {
+  host: string;
+  port: number;
+  /** WEB_PUBLIC_URL: the page's own origin (POSTs from any other are refused) and whether cookies are Secure. */
+  publicUrl: string;
+  auth: WebAuth;
+  store: ProgressStore;
+  transfers: TransferRunner;
+  log: Logger;
+}
+
+export interface WebServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+const STATIC_DIR = fileURLToPath(new URL('../../public/', import.meta.url));
+const STATIC_FILES: Readonly<Record<string, string>> = {
+  '/static/dashboard.js': 'text/javascript; charset=utf-8',
+  '/static/dashboard.css': 'text/css; charset=utf-8',
+};
+
+const SIGN_IN_AGAIN = 'Run /dashboard in Discord to get a new sign-in link.';
+
+export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
+  const { auth, store, transfers, log } = options;
+  const origin = new URL(options.publicUrl).origin;
+  const secure = options.publicUrl.startsWith('https:');
+  const samples = new ThroughputSamples(store, () => transfers.runningIds());
+  const events = new EventStreams(auth);
+  const assets = new Map<string, Buffer>();
+  for (const [route] of Object.entries(STATIC_FILES)) assets.set(route, await readFile(STATIC_DIR + route.slice('/static/'.length)));
+
+  const live = transfers;
+  const view = (id: string, session: Session) => {
+    const t = store.get(id);
+    return t && canSee(session, t) ? t : undefined;
+  };
+  const listOf = (session: Session) =>
+    visibleSummaries(store.summaries(), session).flatMap((s) => {
+      const t = store.get(s.id);
+      return t ? [transferView(t, session.actor, live)] : [];
+    });
+  const detailOf = (id: string, session: Session) => {
+    const t = view(id, session);
+    return t ? transferDetail(t, session.actor, live, samples.of(id)) : null;
+  };
+
+  const notSignedIn = (req: IncomingMessage, res: ServerResponse) => {
+    // Arriving from Discord's sign-in link, the redirect to here counts as cross-site, and a
+    // SameSite=Strict cookie is not sent with it: one reload from this page sends it.
+    if (req.headers['sec-fetch-site'] === 'cross-site' && req.headers['sec-fetch-mode'] === 'navigate') {
+      sendHtml(res, 200, '<!doctype html><meta http-equiv="refresh" content="0"><title>Signing in…</title><p>Signing in…</p>');
+      return;
+    }
+    if (wantsJson(req) || req.headers.accept === 'text/event-stream') sendJson(res, 401, { error: 'not signed in', hint: SIGN_IN_AGAIN });
+    else sendHtml(res, 401, messagePage('Not signed in', `This page needs a sign-in link. ${SIGN_IN_AGAIN}`));
+  };
+  const notFound = (res: ServerResponse) => sendHtml(res, 404, messagePage('Not found', 'There is no such page or transfer here.'));
+
+  async function act(req: IncomingMessage, res: ServerResponse, session: Session, id: string, action: 'cancel' | 'resume'): Promise<void> {
+    const form = await readForm(req);
+    // A page of another site can post a form here, but it can neither send our Origin nor know the token.
+    if (req.headers.origin !== origin || !form || !WebAuth.csrfMatches(session, form.get('csrf') ?? undefined)) {
+      if (wantsJson(req)) sendJson(res, 403, { error: 'refused: not sent by this page' });
+      else sendHtml(res, 403, messagePage('Refused', 'This request did not come from the dashboard page. Reload the page and try again.'));
+      return;
+    }
+    const transfer = view(id, session);
+    if (!transfer) {
+      notFound(res);
+      return;
+    }
+    const refusal = action === 'cancel' ? cancelRefusal(session.actor, transfer) : resumeRefusal(session.actor, transfer, transfers.isRunning(id));
+    let message: string;
+    if (refusal) message = refusal;
+    else if (action === 'cancel') {
+      const result = await transfers.cancel(id, { deletePosted: form.get('delete_posted') === 'true' });
+      log.info({ event: 'web_cancel', transfer_id: id, user_id: session.actor.userId }, 'cancelled from the web page');
+      message = `Transfer ${id} cancelled after ${result.transfer.completed_chunks.length}/${result.transfer.total_chunks ?? '?'} parts.`;
+    } else {
+      transfers.start(id);
+      log.info({ event: 'web_resume', transfer_id: id, user_id: session.actor.userId }, 'resumed from the web page');
+      message = `Resuming ${id}.`;
+    }
+    if (wantsJson(req)) sendJson(res, refusal ? 409 : 200, { ok: !refusal, message });
+    else redirect(res, `/transfers/${encodeURIComponent(id)}`);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    const asset = assets.get(path);
+    if (asset && (method === 'GET' || method === 'HEAD')) {
+      send(res, 200, STATIC_FILES[path]!, asset);
+      return;
+    }
+    if (path === '/login' && method === 'GET') {
+      const result = auth.signIn(url.searchParams.get('token') ?? '');
+      if (typeof result === 'string') {
+        const why = `This link was already used, has expired, or is not one the bot made. ${SIGN_IN_AGAIN}`;
+        sendHtml(res, 401, messagePage('Sign-in link not valid', why));
+        return;
+      }
+      log.info({ event: 'web_sign_in', user_id: result.actor.userId }, 'signed in to the web page');
+      const cookie = `${SESSION_COOKIE}=${result.id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_TTL_MS / 1000}${secure ? '; Secure' : ''}`;
+      redirect(res, '/', { 'Set-Cookie': cookie });
+      return;
+    }
+    const session = auth.session(req.headers.cookie);
+    if (!session) {
+      notSignedIn(req, res);
+      return;
+    }
+    if (path === '/session' && method === 'GET') {
+      sendJson(res, 200, { ok: true });
+      return;
+    }
+    if (path === '/' && method === 'GET') {
+      sendHtml(res, 200, listPage(listOf(session), session));
+      return;
+    }
+    if (path === '/events' && method === 'GET') {
+      events.open(req, res, () => ({ transfers: listOf(session) }));
+      return;
+    }
+    const match = /^\/transfers\/([^/]+)(\/events|\/cancel|\/resume)?$/.exec(path);
+    if (!match) {
+      notFound(res);
+      return;
+    }
+    const id = decodeURIComponent(match[1]!);
+    if (!view(id, session)) {
+      notFound(res);
+      return;
+    }
+    if (match[2] === undefined && method === 'GET') {
+      sendHtml(res, 200, detailPage(detailOf(id, session)!, session));
+      return;
+    }
+    if (match[2] === '/events' && method === 'GET') {
+      events.open(req, res, () => detailOf(id, session));
+      return;
+    }
+    if ((match[2] === '/cancel' || match[2] === '/resume') && method === 'POST')
+      return act(req, res, session, id, match[2] === '/cancel' ? 'cancel' : 'resume');
+    notFound(res);
+  }
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      // The URL is not logged: a sign-in link carries its token in the query.
+      log.error({ err: error, method: req.method }, 'web request failed');
+      if (!res.headersSent) sendHtml(res, 500, messagePage('Something went wrong', 'The bot could not answer this; its log says why.'));
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        samples.close();
+        events.close();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

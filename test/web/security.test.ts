@@ -1,0 +1,192 @@
+/**
+ * The web page over plain HTTP (SPEC section 10), with the bot as its own process against the
+ * fake Discord: sign-in links, sessions, CSRF and Origin, who sees what, the headers, and what
+ * never reaches a log line. The browser tests are in dashboard.browser.test.ts.
+ */
+import { unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
+import { writeSeededFile } from '../support/random-file.js';
+import { craftToken, dashboardLink, freePort, listeningPorts, signIn } from '../support/web.js';
+
+const MIB = 1024 * 1024;
+const SECRET = 'test-web-secret-0123456789abcdefghij';
+const MESSAGES = 'POST /channels/:id/messages';
+const HOSTILE = '<img src=x onerror=alert(1)>.bin';
+const OTHER = { id: '998877665544332211', username: 'other-member' };
+
+describe('the web page over HTTP', () => {
+  let fx: BotFixture;
+  let base: string;
+  const seenTokens: string[] = [];
+  const seenCookies: string[] = [];
+
+  beforeAll(async () => {
+    const port = await freePort();
+    fx = await startBotFixture({
+      env: { WEB_PORT: String(port), WEB_SECRET: SECRET, MAX_CHUNKS_PER_MESSAGE: '1', MAX_ACTIVE_TRANSFERS: '10' },
+    });
+    base = `http://127.0.0.1:${port}`;
+    await writeSeededFile(path.join(fx.filesRoot, 'mine.bin'), 3 * MIB, 1);
+    await writeSeededFile(path.join(fx.filesRoot, 'theirs.bin'), 3 * MIB, 2);
+    await writeSeededFile(path.join(fx.filesRoot, HOSTILE), 3 * MIB, 3);
+  });
+  afterAll(async () => {
+    await fx?.stop();
+  });
+
+  /** A session for the default member (plain permissions unless given), as its cookie. */
+  async function session(permissions: bigint = PERMISSIONS.MEMBER, user?: { id: string; username: string }) {
+    const { link } = await dashboardLink(fx, { permissions, ...(user ? { user } : {}) });
+    expect(link).not.toBeNull();
+    seenTokens.push(new URL(link!).searchParams.get('token')!);
+    const { cookie } = await signIn(link!);
+    seenCookies.push(cookie!.split('=')[1]!);
+    return cookie!;
+  }
+
+  const get = (route: string, cookie?: string, headers: Record<string, string> = {}) =>
+    fetch(`${base}${route}`, { headers: { ...(cookie ? { cookie } : {}), ...headers }, redirect: 'manual' });
+
+  const csrfOf = async (cookie: string) => /name="dfs-csrf" content="([^"]+)"/.exec(await (await get('/', cookie)).text())?.[1] ?? '';
+
+  it('GIVEN WEB_PORT WHEN a member runs /dashboard THEN an ephemeral link that sets an HttpOnly SameSite=Strict cookie and redirects to /', async () => {
+    const { link, ephemeral, content } = await dashboardLink(fx, { permissions: PERMISSIONS.MEMBER });
+    expect(ephemeral).toBe(true);
+    expect(content).toMatch(/works once, for 15 minutes/);
+    expect(link!.startsWith(`${base}/login?token=`)).toBe(true);
+    seenTokens.push(new URL(link!).searchParams.get('token')!);
+    const opened = await signIn(link!);
+    expect(opened.status).toBe(303);
+    expect(opened.location).toBe('/');
+    expect(opened.setCookie).toMatch(/^dfs_session=[\w-]{40,}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=43200$/);
+    seenCookies.push(opened.cookie!.split('=')[1]!);
+    const page = await get('/', opened.cookie!);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/Your transfers/);
+    expect(await listeningPorts(fx.bot.child.pid!)).toEqual([Number(new URL(base).port)]);
+  });
+
+  it('GIVEN a used, forged, expired or malformed link THEN 401 with a page saying to run /dashboard again', async () => {
+    const { link } = await dashboardLink(fx, { permissions: PERMISSIONS.MEMBER });
+    seenTokens.push(new URL(link!).searchParams.get('token')!);
+    expect((await signIn(link!)).status).toBe(303);
+    const claims = { u: fx.fake.defaultUser.id, g: fx.fake.guildId, s: true, o: true, n: 'n1' };
+    const tries = {
+      used: link!,
+      forged: `${base}/login?token=${craftToken('another secret of 32 characters!!', { ...claims, e: Date.now() + 60_000 })}`,
+      expired: `${base}/login?token=${craftToken(SECRET, { ...claims, e: Date.now() - 1_000 })}`,
+      malformed: `${base}/login?token=not-a-token`,
+      none: `${base}/login`,
+    };
+    for (const [what, url] of Object.entries(tries)) {
+      const res = await fetch(url, { redirect: 'manual' });
+      expect(res.status, what).toBe(401);
+      expect(res.headers.get('set-cookie'), what).toBeNull();
+      expect(await res.text(), what).toMatch(/Run \/dashboard in Discord/);
+    }
+  });
+
+  it('GIVEN no session cookie, or an unknown one THEN every page, stream and action answers 401', async () => {
+    for (const cookie of [undefined, 'dfs_session=made-up']) {
+      for (const route of ['/', '/transfers/upload_abc123', '/events', '/session']) expect((await get(route, cookie)).status, route).toBe(401);
+      const post = await fetch(`${base}/transfers/upload_abc123/cancel`, { method: 'POST', headers: cookie ? { cookie } : {} });
+      expect(post.status).toBe(401);
+    }
+  });
+
+  it('GIVEN any answer THEN it carries the security headers of SPEC section 10', async () => {
+    const cookie = await session();
+    for (const res of [
+      await get('/', cookie),
+      await get('/'),
+      await get('/login?token=x'),
+      await get('/nope', cookie),
+      await get('/static/dashboard.js'),
+    ]) {
+      expect(res.headers.get('content-security-policy')).toMatch(/default-src 'self'/);
+      expect(res.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+      expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(res.headers.get('cache-control')).toBe('no-store');
+    }
+  });
+
+  it('GIVEN a running transfer WHEN a POST lacks the CSRF token or comes from another Origin THEN 403 and nothing changes; with both THEN it is cancelled', async () => {
+    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 700, after: 1, times: 1_000 });
+    const id = await fx.split('mine.bin', { chunkSizeMiB: 1, permissions: PERMISSIONS.ADMINISTRATOR });
+    const cookie = await session(PERMISSIONS.ADMINISTRATOR);
+    const csrf = await csrfOf(cookie);
+    expect(csrf.length).toBeGreaterThan(20);
+    const post = (fields: Record<string, string>, origin: string | null) =>
+      fetch(`${base}/transfers/${id}/cancel`, {
+        method: 'POST',
+        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', ...(origin ? { origin } : {}) },
+        body: new URLSearchParams(fields),
+        redirect: 'manual',
+      });
+    expect((await post({}, base)).status).toBe(403);
+    expect((await post({ csrf: 'wrong' }, base)).status).toBe(403);
+    expect((await post({ csrf }, 'https://evil.example')).status).toBe(403);
+    expect((await post({ csrf }, null)).status).toBe(403);
+    expect((await fx.transfer(id)).status).toBe('in_progress');
+    const ok = await post({ csrf }, base);
+    expect(ok.status).toBe(303);
+    expect((await fx.waitForStatus(id, ['cancelled'], 15_000)).status).toBe('cancelled');
+    expect(fx.bot.logs.some((l) => l.event === 'transfer_cancelled' && l.transfer_id === id)).toBe(true);
+    fx.fake.faults.clear();
+  });
+
+  it("GIVEN another member's transfer THEN a plain member neither sees it nor reaches it (404), and a member with Manage Messages sees it", async () => {
+    const id = await fx.split('theirs.bin', { chunkSizeMiB: 1, permissions: PERMISSIONS.ADMINISTRATOR, user: OTHER });
+    await fx.waitForStatus(id, ['complete']);
+    const plain = await session(PERMISSIONS.MEMBER);
+    expect(await (await get('/', plain)).text()).not.toContain(id);
+    expect((await get(`/transfers/${id}`, plain)).status).toBe(404);
+    expect((await get(`/transfers/${id}/events`, plain)).status).toBe(404);
+    const manager = await session(PERMISSIONS.MEMBER | PERMISSIONS.MANAGE_MESSAGES);
+    expect(await (await get('/', manager)).text()).toContain(id);
+    expect((await get(`/transfers/${id}`, manager)).status).toBe(200);
+  });
+
+  it('GIVEN a file name that is HTML in a note THEN the page shows it as text', async () => {
+    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 700, after: 1, times: 1_000 });
+    const id = await fx.split(HOSTILE, { chunkSizeMiB: 1, permissions: PERMISSIONS.ADMINISTRATOR });
+    await fx.waitForParts(id, 1, 15_000);
+    await unlink(path.join(fx.filesRoot, HOSTILE));
+    const t = await fx.waitForStatus(id, ['error', 'complete'], 20_000);
+    fx.fake.faults.clear();
+    expect(t.notes.at(-1)).toContain(HOSTILE);
+    const html = await (await get(`/transfers/${id}`, await session(PERMISSIONS.ADMINISTRATOR))).text();
+    expect(html).toContain('&#60;img src=x onerror=alert(1)&#62;.bin');
+    expect(html).not.toContain('<img src=x');
+  });
+
+  it('GIVEN everything above THEN no log line holds a sign-in token or a session cookie, and the bot logged no error', () => {
+    const text = fx.bot.logs.map((l) => JSON.stringify(l)).join('\n') + fx.bot.stderr();
+    expect(seenTokens.length).toBeGreaterThan(5);
+    for (const token of seenTokens) expect(text).not.toContain(token.split('.')[1]!);
+    for (const cookie of seenCookies) expect(text).not.toContain(cookie);
+    expect(text).not.toContain(SECRET);
+    expect(unexpectedErrors(fx.bot, [/^transfer_error$/])).toEqual([]);
+  });
+});
+
+describe('the web page when WEB_PORT is unset', () => {
+  let fx: BotFixture;
+  beforeAll(async () => {
+    fx = await startBotFixture();
+  });
+  afterAll(async () => {
+    await fx?.stop();
+  });
+
+  it('GIVEN no WEB_PORT THEN /dashboard says the page is off and which key turns it on, and the bot listens on no port', async () => {
+    const { content, link, ephemeral } = await dashboardLink(fx);
+    expect(ephemeral).toBe(true);
+    expect(link).toBeNull();
+    expect(content).toMatch(/web page is off.*WEB_PORT/);
+    expect(await listeningPorts(fx.bot.child.pid!)).toEqual([]);
+  });
+});
