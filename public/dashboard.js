@@ -137,12 +137,18 @@
   }
   function drawMap(parts) {
     const canvas = document.getElementById('part-map');
-    if (!canvas || parts === cellsShown) return;
+    if (!canvas) return;
+    // Drawn at the size it is shown (device pixels), so cells stay crisp on a phone.
+    const width = Math.max(100, Math.round(canvas.clientWidth * (window.devicePixelRatio || 1)));
+    if (parts === cellsShown && width === canvas.width) return;
     cellsShown = parts;
-    const width = canvas.width;
+    canvas.width = width;
     const n = Math.max(1, parts.length);
-    cellSize = Math.max(3, Math.min(24, Math.floor(Math.sqrt((width * 160) / n))));
+    const ratio = window.devicePixelRatio || 1;
+    cellSize = Math.max(Math.round(3 * ratio), Math.min(Math.round(28 * ratio), Math.floor(Math.sqrt((width * 200 * ratio) / n))));
     columns = Math.max(1, Math.floor(width / cellSize));
+    canvas.dataset.cell = String(cellSize);
+    canvas.dataset.columns = String(columns);
     canvas.height = Math.ceil(n / columns) * cellSize;
     const ctx = canvas.getContext('2d');
     const c = colors();
@@ -176,11 +182,12 @@
     const svg = document.getElementById('throughput');
     if (!svg) return;
     const ns = 'http://www.w3.org/2000/svg';
-    const points = [];
+    // Each interval between two samples at its average rate: a step line, which also reads right with two samples.
+    const steps = [];
     for (let i = 1; i < samples.length; i++) {
       const [t0, b0] = samples[i - 1];
       const [t1, b1] = samples[i];
-      if (t1 > t0) points.push([t1, Math.max(0, (b1 - b0) / ((t1 - t0) / 1000) / MIB)]);
+      if (t1 > t0) steps.push([t0, t1, Math.max(0, (b1 - b0) / ((t1 - t0) / 1000) / MIB)]);
     }
     const make = (tag, attrs, text) => {
       const node = document.createElementNS(ns, tag);
@@ -188,21 +195,25 @@
       if (text !== undefined) node.textContent = text;
       return node;
     };
-    const W = 600;
+    // The drawing's units are the page's pixels, so its text reads the same on a phone.
+    const W = Math.max(280, Math.round(svg.clientWidth || 600));
     const H = 160;
-    const children = [make('line', { class: 'axis', x1: 40, y1: H - 20, x2: W, y2: H - 20 })];
-    if (points.length === 0) {
-      children.push(make('text', { x: 50, y: H / 2 }, 'No samples yet: they are taken every second while the transfer runs.'));
+    svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+    const left = 56;
+    const children = [make('line', { class: 'axis', x1: left, y1: H - 20, x2: W, y2: H - 20 })];
+    if (steps.length === 0) {
+      children.push(make('text', { x: left, y: H / 2 }, 'No samples yet: one is taken every second while it runs.'));
     } else {
-      const start = samples[0][0];
-      const span = Math.max(1, points.at(-1)[0] - start);
-      const top = Math.max(...points.map((p) => p[1]), 0.1);
-      const x = (t) => 40 + ((t - start) / span) * (W - 45);
-      const y = (v) => H - 20 - (v / top) * (H - 35);
-      children.push(make('polyline', { class: 'line', points: points.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(' ') }));
+      const start = steps[0][0];
+      const span = Math.max(1, steps.at(-1)[1] - start);
+      const top = Math.max(...steps.map((p) => p[2]), 0.1);
+      const x = (t) => left + ((t - start) / span) * (W - left - 4);
+      const y = (v) => H - 20 - (v / top) * (H - 48);
+      const points = steps.flatMap(([t0, t1, v]) => [`${x(t0).toFixed(1)},${y(v).toFixed(1)}`, `${x(t1).toFixed(1)},${y(v).toFixed(1)}`]);
+      children.push(make('polyline', { class: 'line', points: points.join(' ') }));
       children.push(make('text', { x: 0, y: 15 }, `${top.toFixed(1)} MiB/s`));
       children.push(make('text', { x: 0, y: H - 22 }, '0'));
-      children.push(make('text', { x: W - 60, y: H - 5 }, duration(Math.round(span / 1000))));
+      children.push(make('text', { x: W - 4, y: H - 4, 'text-anchor': 'end' }, span < 1000 ? '<1s' : duration(Math.round(span / 1000))));
     }
     svg.replaceChildren(...children);
   }
@@ -268,6 +279,7 @@
     const canvas = document.getElementById('part-map');
     if (canvas) {
       drawMap(canvas.dataset.parts ?? '');
+      window.addEventListener('resize', () => drawMap(cellsShown));
       canvas.addEventListener('mousemove', describePart);
       canvas.addEventListener('click', describePart);
     }

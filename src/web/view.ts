@@ -85,7 +85,16 @@ export function transferView(t: StoredTransfer, actor: Actor, live: LiveState): 
 }
 
 export function transferDetail(t: StoredTransfer, actor: Actor, live: LiveState, samples: [number, number][]): TransferDetail {
-  return { ...transferView(t, actor, live), chunkSize: t.chunk_size_bytes, parts: partMap(t, live.inFlight(t.id)), samples };
+  return { ...transferView(t, actor, live), chunkSize: t.chunk_size_bytes, parts: partMap(t, live.inFlight(t.id)), samples: lifeSamples(t, samples) };
+}
+
+/** The samples taken while it ran; for one that ran before anyone sampled it (the bot restarted since), its start and end. */
+function lifeSamples(t: StoredTransfer, samples: [number, number][]): [number, number][] {
+  if (samples.length >= 2 || !t.started_at || !t.completed_at) return samples;
+  return [
+    [Date.parse(t.started_at), 0],
+    [Date.parse(t.completed_at), t.bytes_done],
+  ];
 }
 
 export function partMap(t: StoredTransfer, inFlight: readonly number[]): PartMap {

@@ -28,7 +28,7 @@ describe('the web page over HTTP', () => {
       env: { WEB_PORT: String(port), WEB_SECRET: SECRET, MAX_CHUNKS_PER_MESSAGE: '1', MAX_ACTIVE_TRANSFERS: '10' },
     });
     base = `http://127.0.0.1:${port}`;
-    await writeSeededFile(path.join(fx.filesRoot, 'mine.bin'), 3 * MIB, 1);
+    await writeSeededFile(path.join(fx.filesRoot, 'mine.bin'), 8 * MIB, 1);
     await writeSeededFile(path.join(fx.filesRoot, 'theirs.bin'), 3 * MIB, 2);
     await writeSeededFile(path.join(fx.filesRoot, HOSTILE), 3 * MIB, 3);
   });
@@ -116,6 +116,7 @@ describe('the web page over HTTP', () => {
   it('GIVEN a running transfer WHEN a POST lacks the CSRF token or comes from another Origin THEN 403 and nothing changes; with both THEN it is cancelled', async () => {
     fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 700, after: 1, times: 1_000 });
     const id = await fx.split('mine.bin', { chunkSizeMiB: 1, permissions: PERMISSIONS.ADMINISTRATOR });
+    await fx.waitForStatus(id, ['in_progress'], 15_000);
     const cookie = await session(PERMISSIONS.ADMINISTRATOR);
     const csrf = await csrfOf(cookie);
     expect(csrf.length).toBeGreaterThan(20);
