@@ -39,6 +39,8 @@ export interface BotFixtureOptions {
   env?: Record<string, string>;
   /** Where the progress file lives (default: in the fixture's temp directory). */
   progressPath?: string;
+  /** A built entry (`dist/index.js`) run by plain node, as `npm start` does; default: the sources through tsx. */
+  entry?: string;
 }
 
 export async function startBotFixture(options: BotFixtureOptions = {}): Promise<BotFixture> {
@@ -59,7 +61,7 @@ export async function startBotFixture(options: BotFixtureOptions = {}): Promise<
   };
   let bot: BotProcess;
   try {
-    bot = await startBotProcess({ cwd: work, env });
+    bot = await startBotProcess({ cwd: work, env, ...(options.entry ? { entry: options.entry } : {}) });
   } catch (error) {
     await fake.stop();
     throw error;
@@ -131,7 +133,7 @@ export async function startBotFixture(options: BotFixtureOptions = {}): Promise<
     },
     async restartBot(extraEnv = {}) {
       await fixture.bot.kill('SIGKILL');
-      fixture.bot = await startBotProcess({ cwd: work, env: { ...env, ...extraEnv } });
+      fixture.bot = await startBotProcess({ cwd: work, env: { ...env, ...extraEnv }, ...(options.entry ? { entry: options.entry } : {}) });
       return fixture.bot;
     },
     async stop() {
