@@ -9,16 +9,27 @@ import type { WebAuth } from './auth.js';
 import { SECURITY_HEADERS } from './http.js';
 
 const CHECK_MS = 500;
+/** Open streams per session, and in all: a page holds one; more is a runaway script or an attack. */
+const MAX_PER_SESSION = 16;
+const MAX_OPEN = 256;
 /** A comment line this often keeps proxies from closing a quiet stream. */
 const KEEP_ALIVE_MS = 15_000;
 
 export class EventStreams {
   readonly #open = new Set<() => void>();
+  readonly #perSession = new Map<string, number>();
 
   constructor(private readonly auth: WebAuth) {}
 
   /** Streams `produce()` (null: the thing shown is gone) until the client leaves. */
-  open(req: IncomingMessage, res: ServerResponse, produce: () => unknown): void {
+  open(req: IncomingMessage, res: ServerResponse, sessionId: string, produce: () => unknown): void {
+    const mine = this.#perSession.get(sessionId) ?? 0;
+    if (mine >= MAX_PER_SESSION || this.#open.size >= MAX_OPEN) {
+      res.writeHead(429, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '10' });
+      res.end('too many live pages open; close some\n');
+      return;
+    }
+    this.#perSession.set(sessionId, mine + 1);
     res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });
     let last = '';
     let quietSince = Date.now();
@@ -49,8 +60,11 @@ export class EventStreams {
     };
     const timer = setInterval(tick, CHECK_MS);
     const stop = () => {
+      if (!this.#open.delete(stop)) return;
       clearInterval(timer);
-      this.#open.delete(stop);
+      const left = (this.#perSession.get(sessionId) ?? 1) - 1;
+      if (left > 0) this.#perSession.set(sessionId, left);
+      else this.#perSession.delete(sessionId);
     };
     this.#open.add(stop);
     req.once('close', stop);

@@ -44,6 +44,15 @@ const STATIC_FILES: Readonly<Record<string, string>> = {
 
 const SIGN_IN_AGAIN = 'Run /dashboard in Discord to get a new sign-in link.';
 
+/** A path segment as an id; null for a malformed escape (`%ZZ`), which names nothing. */
+function decodeId(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const { auth, store, transfers, log } = options;
   const origin = new URL(options.publicUrl).origin;
@@ -144,7 +153,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return;
     }
     if (path === '/events' && method === 'GET') {
-      events.open(req, res, () => ({ transfers: listOf(session) }));
+      events.open(req, res, session.id, () => ({ transfers: listOf(session) }));
       return;
     }
     const match = /^\/transfers\/([^/]+)(\/events|\/cancel|\/resume)?$/.exec(path);
@@ -152,7 +161,16 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       notFound(res);
       return;
     }
-    const id = decodeURIComponent(match[1]!);
+    const id = decodeId(match[1]!);
+    if (id === null) {
+      notFound(res);
+      return;
+    }
+    // An action is judged on where it came from before anything about the transfer is told.
+    if ((match[2] === '/cancel' || match[2] === '/resume') && method === 'POST') {
+      await act(req, res, session, id, match[2] === '/cancel' ? 'cancel' : 'resume');
+      return;
+    }
     if (!view(id, session)) {
       notFound(res);
       return;
@@ -162,11 +180,9 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return;
     }
     if (match[2] === '/events' && method === 'GET') {
-      events.open(req, res, () => detailOf(id, session));
+      events.open(req, res, session.id, () => detailOf(id, session));
       return;
     }
-    if ((match[2] === '/cancel' || match[2] === '/resume') && method === 'POST')
-      return act(req, res, session, id, match[2] === '/cancel' ? 'cancel' : 'resume');
     notFound(res);
   }
 

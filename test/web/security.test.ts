@@ -164,6 +164,30 @@ describe('the web page over HTTP', () => {
     expect(html).not.toContain('<img src=x');
   });
 
+  it('GIVEN a malformed id or a path outside the routes THEN 404, and nothing is logged as an error', async () => {
+    const cookie = await session();
+    for (const route of ['/transfers/%ZZ', '/transfers/%E0%A4%A', '/static/../../etc/passwd', '/transfers/a/b/c']) {
+      expect((await get(route, cookie)).status, route).toBe(404);
+    }
+    expect(fx.bot.logs.filter((l) => l.msg === 'web request failed')).toEqual([]);
+  });
+
+  it('GIVEN one session that opens more live streams than a page needs THEN the extra ones get 429 and the first ones keep streaming', async () => {
+    const cookie = await session();
+    const controllers = Array.from({ length: 16 }, () => new AbortController());
+    try {
+      const open = await Promise.all(controllers.map((c) => fetch(`${base}/events`, { headers: { cookie }, signal: c.signal })));
+      expect(open.map((r) => r.status)).toEqual(new Array(16).fill(200));
+      const extra = await fetch(`${base}/events`, { headers: { cookie } });
+      expect(extra.status).toBe(429);
+      await extra.arrayBuffer();
+      const reader = open[0]!.body!.getReader();
+      expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^data: \{"transfers":/);
+    } finally {
+      for (const c of controllers) c.abort();
+    }
+  });
+
   it('GIVEN everything above THEN no log line holds a sign-in token or a session cookie, and the bot logged no error', () => {
     const text = fx.bot.logs.map((l) => JSON.stringify(l)).join('\n') + fx.bot.stderr();
     expect(seenTokens.length).toBeGreaterThan(5);
@@ -189,5 +213,38 @@ describe('the web page when WEB_PORT is unset', () => {
     expect(link).toBeNull();
     expect(content).toMatch(/web page is off.*WEB_PORT/);
     expect(await listeningPorts(fx.bot.child.pid!)).toEqual([]);
+  });
+});
+
+describe('the web page behind an HTTPS proxy (WEB_PUBLIC_URL https://…)', () => {
+  let fx: BotFixture;
+  let local: string;
+  beforeAll(async () => {
+    const port = await freePort();
+    fx = await startBotFixture({ env: { WEB_PORT: String(port), WEB_PUBLIC_URL: 'https://files.example.org/', MAX_CHUNKS_PER_MESSAGE: '1' } });
+    local = `http://127.0.0.1:${port}`;
+  });
+  afterAll(async () => {
+    await fx?.stop();
+  });
+
+  it('GIVEN WEB_PUBLIC_URL with https THEN links use it, the cookie is Secure, a POST must come from that origin, and a random WEB_SECRET is warned of', async () => {
+    const { link } = await dashboardLink(fx, { permissions: PERMISSIONS.ADMINISTRATOR });
+    expect(link!.startsWith('https://files.example.org/login?token=')).toBe(true);
+    // The proxy would forward it here.
+    const opened = await signIn(link!.replace('https://files.example.org', local));
+    expect(opened.setCookie).toMatch(/; Secure$/);
+    const page = await fetch(`${local}/`, { headers: { cookie: opened.cookie! } });
+    const csrf = /name="dfs-csrf" content="([^"]+)"/.exec(await page.text())![1]!;
+    const post = (origin: string) =>
+      fetch(`${local}/transfers/upload_nothere/cancel`, {
+        method: 'POST',
+        headers: { cookie: opened.cookie!, origin, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ csrf }),
+        redirect: 'manual',
+      });
+    expect((await post(local)).status).toBe(403);
+    expect((await post('https://files.example.org')).status).toBe(404);
+    expect(fx.bot.logs.some((l) => l.event === 'web_secret_random' && l.level === 40)).toBe(true);
   });
 });
