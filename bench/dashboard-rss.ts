@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { PERMISSIONS, startBotFixture, type BotFixture } from '../test/support/bot-fixture.js';
 import { browserSkipReason, launchBrowser } from '../test/support/browser.js';
 import { writeSeededFile } from '../test/support/random-file.js';
-import { dashboardLink, freePort } from '../test/support/web.js';
+import { freePort } from '../test/support/ports.js';
+import { dashboardLink } from '../test/support/web.js';
 import { formatTable, MIB, mibPerSecond, parseVmHWM } from './stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

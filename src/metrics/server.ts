@@ -1,8 +1,8 @@
 /** `/metrics` over HTTP on 127.0.0.1 only: the numbers are for a local scraper, not the internet. */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { messageOf } from '../errors.js';
+import { closeServer, listen } from '../net/listen.js';
 
 export interface MetricsServer {
   port: number;
@@ -27,20 +27,6 @@ export async function startMetricsServer(registry: Registry, port: number, host 
       },
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        // A scraper's keep-alive connection would otherwise hold close() open.
-        server.closeAllConnections();
-      }),
-  };
+  // A scraper's keep-alive connection would otherwise hold close() open: closeServer closes it too.
+  return { port: await listen(server, port, host), close: () => closeServer(server) };
 }

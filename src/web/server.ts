@@ -7,9 +7,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
+import { closeServer, listen } from '../net/listen.js';
 import type { ProgressStore } from '../store/types.js';
 import { cancelRefusal, resumeRefusal } from '../transfer/control.js';
 import type { TransferRunner } from '../transfer/runner.js';
@@ -194,21 +194,13 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const port = await listen(server, options.port, options.host);
   return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        samples.close();
-        events.close();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    port,
+    close: () => {
+      samples.close();
+      events.close();
+      return closeServer(server);
+    },
   };
 }

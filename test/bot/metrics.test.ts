@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { startBotProcess } from '../support/bot-process.js';
-import { freePort, listeningPorts, sample } from '../support/prometheus.js';
+import { freePort, listeningPorts } from '../support/ports.js';
+import { sample } from '../support/prometheus.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { tempDir } from '../support/temp.js';
 

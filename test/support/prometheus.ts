@@ -1,45 +1,7 @@
-/** Reading Prometheus text in tests, and a free port for a process that needs one up front. */
-import net from 'node:net';
+/** Reading Prometheus text in tests. */
 
 /** A sample's value (`name{labels} value`), or undefined when the series is absent. */
 export function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
-/** A port nothing listens on right now (the OS picks it; it is released before returning). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/**
- * TCP ports a process listens on, from Linux's /proc (its socket inodes matched against the
- * listening sockets of /proc/net/tcp{,6}); null elsewhere.
- */
-export async function listeningPorts(pid: number): Promise<number[] | null> {
-  if (process.platform !== 'linux') return null;
-  const { readdir, readlink, readFile } = await import('node:fs/promises');
-  const inodes = new Set<string>();
-  for (const fd of await readdir(`/proc/${pid}/fd`)) {
-    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
-    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-    if (inode) inodes.add(inode);
-  }
-  const ports: number[] = [];
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    const text = await readFile(table, 'utf8').catch(() => '');
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      // cols: sl, local_address, rem_address, st, …, inode at 9; st 0A is LISTEN.
-      if (cols[3] === '0A' && inodes.has(cols[9] ?? '')) ports.push(parseInt(cols[1]!.split(':')[1]!, 16));
-    }
-  }
-  return ports;
 }

@@ -1,21 +1,7 @@
-/** Helpers for tests of the web page: a free port, `/dashboard`'s link, a session cookie, listening sockets. */
+/** Helpers for tests of the web page: `/dashboard`'s link, signing in with it, and sign-in tokens made by hand. */
 import { createHmac } from 'node:crypto';
-import { readFile, readdir, readlink } from 'node:fs/promises';
-import net from 'node:net';
 import type { InteractionInput } from './fake-discord/types.js';
 import type { BotFixture } from './bot-fixture.js';
-
-/** A port nothing listens on right now (the bot takes it a moment later). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** `/dashboard` as a member; resolves with the reply and the sign-in link in it (null when there is none). */
 export async function dashboardLink(
@@ -41,24 +27,4 @@ export function craftToken(secret: string, claims: { u: string; g: string | null
   const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
   const signature = createHmac('sha256', secret).update(`dfs-sign-in.${body}`).digest('base64url');
   return `${body}.${signature}`;
-}
-
-/** The TCP ports process `pid` listens on (Linux: its socket inodes matched in /proc/net/tcp and tcp6). */
-export async function listeningPorts(pid: number): Promise<number[]> {
-  const inodes = new Set<string>();
-  for (const fd of await readdir(`/proc/${pid}/fd`)) {
-    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
-    const m = /^socket:\[(\d+)\]$/.exec(target);
-    if (m) inodes.add(m[1]!);
-  }
-  const ports: number[] = [];
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    const text = await readFile(table, 'utf8').catch(() => '');
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      // local_address is HEX_IP:HEX_PORT; st 0A is LISTEN; the inode is column 10.
-      if (cols[3] === '0A' && inodes.has(cols[9] ?? '')) ports.push(parseInt(cols[1]!.split(':')[1]!, 16));
-    }
-  }
-  return ports;
 }

@@ -14,7 +14,8 @@ import { FileStore } from '../../src/store/file-store.js';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { artifactsDir, browserSkipReason, launchBrowser } from '../support/browser.js';
 import { writeSeededFile } from '../support/random-file.js';
-import { dashboardLink, freePort } from '../support/web.js';
+import { freePort } from '../support/ports.js';
+import { dashboardLink } from '../support/web.js';
 
 const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { writeSeededFile } from '../support/random-file.js';
-import { craftToken, dashboardLink, freePort, listeningPorts, signIn } from '../support/web.js';
+import { freePort, listeningPorts } from '../support/ports.js';
+import { craftToken, dashboardLink, signIn } from '../support/web.js';
 
 const MIB = 1024 * 1024;
 const SECRET = 'test-web-secret-0123456789abcdefghij';
