@@ -57,6 +57,8 @@ function transfer(t: number, parts: number): TransferRecord {
     channel_id: snowflake(3),
     progress_message_id: snowflake(4),
     progress_edit_landed: true,
+    original_name: null,
+    share_generation: 0,
     manifest_message_id: null,
     bytes_done: parts * CHUNK,
     retries: 0,

@@ -73,6 +73,10 @@ export const transferSchema = z.looseObject({
   /** Whether the edit showing the end state reached Discord; false: a later start-up makes it again. */
   progress_edit_landed: z.boolean().default(true),
   manifest_message_id: z.string().nullable().default(null),
+  /** The source's own name before sanitising (a file's path, an /upload's name); null in records from before it was kept. */
+  original_name: z.string().nullable().default(null),
+  /** Download links carry this; `/share revoke` advances it, which ends every link given out before. */
+  share_generation: z.number().int().nonnegative().default(0),
   bytes_done: z.number().int().nonnegative().default(0),
   retries: z.number().int().nonnegative().default(0),
   created_at: isoDate,

@@ -41,6 +41,7 @@ function record(place: TransferPlace, name: string, what: Pick<NewTransfer, 'sou
   return {
     id: place.id,
     file_name: sanitizeName(name, place.id),
+    original_name: name,
     ...what,
     chunk_size_bytes: place.chunkSize,
     attachment_size_limit: place.attachmentSizeLimit,
