@@ -35,6 +35,8 @@ export const DEFAULTS = {
   URL_LOW_SPEED_WINDOW_MS: 60_000, // ms of waiting for the server
   WEB_HOST: '127.0.0.1',
   WEB_LINK_TTL_MINUTES: 15, // minutes a sign-in link stays usable
+  SHARE_MAX_HOURS: 168, // hours a download link may be made for
+  WEB_MAX_DOWNLOADS: 4, // downloads streaming at once
 } as const satisfies { [K in keyof Rules]?: z.output<Rules[K]> };
 
 /** Discord refuses more than 10 attachments in one message. */
@@ -110,6 +112,8 @@ const rules = {
     .optional(),
   WEB_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   WEB_LINK_TTL_MINUTES: int(1, 1440),
+  SHARE_MAX_HOURS: int(1, 8760),
+  WEB_MAX_DOWNLOADS: int(1, 64),
 };
 type Rules = typeof rules;
 /** One key's schema: its rule, with the key's default when DEFAULTS has one. */

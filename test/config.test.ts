@@ -39,6 +39,8 @@ const KEYS = [
   'WEB_PUBLIC_URL',
   'WEB_SECRET',
   'WEB_LINK_TTL_MINUTES',
+  'SHARE_MAX_HOURS',
+  'WEB_MAX_DOWNLOADS',
 ];
 
 const DOCUMENTED_DEFAULTS = {
@@ -73,6 +75,8 @@ const DOCUMENTED_DEFAULTS = {
   WEB_PUBLIC_URL: undefined,
   WEB_SECRET: undefined,
   WEB_LINK_TTL_MINUTES: 15,
+  SHARE_MAX_HOURS: 168,
+  WEB_MAX_DOWNLOADS: 4,
 };
 
 function problemsOf(env: NodeJS.ProcessEnv, options?: { requireToken?: boolean }): string[] {
@@ -133,6 +137,8 @@ describe('loadConfig', () => {
       WEB_PUBLIC_URL: 'https://files.example.org/dfs/',
       WEB_SECRET: 's'.repeat(32),
       WEB_LINK_TTL_MINUTES: '5',
+      SHARE_MAX_HOURS: '1',
+      WEB_MAX_DOWNLOADS: '64',
     });
     expect(config).toStrictEqual({
       DISCORD_TOKEN: 'token',
@@ -166,6 +172,8 @@ describe('loadConfig', () => {
       WEB_PUBLIC_URL: 'https://files.example.org/dfs',
       WEB_SECRET: 's'.repeat(32),
       WEB_LINK_TTL_MINUTES: 5,
+      SHARE_MAX_HOURS: 1,
+      WEB_MAX_DOWNLOADS: 64,
     });
   });
 
@@ -203,6 +211,8 @@ describe('loadConfig', () => {
         WEB_PUBLIC_URL: 'https://files.example.org/?a=1',
         WEB_SECRET: 'short secret',
         WEB_LINK_TTL_MINUTES: '1441',
+        SHARE_MAX_HOURS: '8761',
+        WEB_MAX_DOWNLOADS: '0',
       },
       { requireToken: true },
     );
@@ -235,6 +245,8 @@ describe('loadConfig', () => {
       'WEB_PUBLIC_URL must be a base URL without a query or fragment (got "https://files.example.org/?a=1")',
       'WEB_SECRET must be at least 32 characters (got [redacted])',
       'WEB_LINK_TTL_MINUTES Too big: expected number to be <=1440 (got "1441")',
+      'SHARE_MAX_HOURS Too big: expected number to be <=8760 (got "8761")',
+      'WEB_MAX_DOWNLOADS Too small: expected number to be >=1 (got "0")',
     ]);
   });
 
@@ -302,6 +314,8 @@ describe('loadConfig', () => {
       WEB_PUBLIC_URL?: string | undefined;
       WEB_SECRET?: string | undefined;
       WEB_LINK_TTL_MINUTES: number;
+      SHARE_MAX_HOURS: number;
+      WEB_MAX_DOWNLOADS: number;
     }>();
   });
 });
