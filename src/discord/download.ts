@@ -7,6 +7,7 @@
 import type { Hash } from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { DiscordAPIError, Routes, type APIMessage, type REST } from 'discord.js';
+import { request } from 'undici';
 import { classifyRestError, describeNetworkError } from './classify.js';
 import type { ManifestChunk } from '../transfer/manifest.js';
 import { DownloadError, messageOf, RetryFailure } from '../errors.js';
@@ -66,21 +67,23 @@ export class DiscordDownloader {
 
   /**
    * Streams one part to `output`, in order, checking its size and sha256. `whole` is the file
-   * hash so far; the returned hash has this part added. Every byte goes out once: a retry
+   * hash so far (null: none is kept); the returned hash has this part added. The part's own
+   * hash is checked only after its last byte went to `output`: a caller that must not let a
+   * wrong byte count as delivered holds the end back (src/web/download.ts). Every byte goes out once: a retry
    * downloads the part again but hands on only what earlier attempts did not, after checking
    * that the bytes before are the ones already handed on (the output may be a pipe).
    */
-  async part(
+  async part<H extends Hash | null>(
     channelId: string,
     chunk: ManifestChunk,
     output: (data: Uint8Array) => Promise<void>,
-    whole: Hash,
+    whole: H,
     onBytes: (partBytes: number) => void = () => undefined,
-  ): Promise<Hash> {
+  ): Promise<H> {
     const messageId = chunk.message_id;
     if (!messageId) throw new DownloadError(`part ${chunk.name}: the manifest has no message id for it (was it written by the local split?)`, false);
     const partHash = createHash('sha256');
-    const fileHash = whole.copy();
+    const fileHash = (whole?.copy() ?? null) as H;
     let handedOn = 0; // bytes of this part given to `output`, by any attempt
     return this.#withRetry(`part ${chunk.name}`, async (attempt) => {
       const message = await this.#message(channelId, messageId, attempt > 1, () => `part ${chunk.name}: its message ${messageId}`);
@@ -109,7 +112,7 @@ export class DiscordDownloader {
             throw new DownloadError(messageOf(err), false, { cause: err });
           });
           partHash.update(fresh);
-          fileHash.update(fresh);
+          fileHash?.update(fresh);
           handedOn += fresh.length;
         }
         onBytes(at);
@@ -144,6 +147,17 @@ export class DiscordDownloader {
     }
   }
 
+  /**
+   * Fetches a part's message ahead (its attachment link), so that the part after the one
+   * streaming starts without a round trip; rejects with a DownloadError (a deleted message:
+   * not retryable) that the caller may also use to check the part is still there.
+   */
+  prefetch(channelId: string, chunk: Pick<ManifestChunk, 'name' | 'message_id'>): Promise<void> {
+    const messageId = chunk.message_id;
+    if (!messageId) return Promise.reject(new DownloadError(`part ${chunk.name}: no message id`, false));
+    return this.#message(channelId, messageId, false, () => `part ${chunk.name}: its message ${messageId}`).then(() => undefined);
+  }
+
   /** The message, from this run's cache unless `fresh`; REST failures become DownloadErrors. */
   #message(channelId: string, messageId: string, fresh: boolean, describe: () => string): Promise<APIMessage> {
     const key = `${channelId}/${messageId}`;
@@ -168,24 +182,22 @@ export class DiscordDownloader {
     const stall = new AbortController();
     const stallMs = this.#options.stallTimeoutMs ?? STALL_TIMEOUT_MS;
     const stalled = () => stall.abort(new DownloadError(`no data for ${stallMs} ms`, true));
-    let timer = setTimeout(stalled, stallMs);
+    const timer = setTimeout(stalled, stallMs);
     const signal = AbortSignal.any([this.#options.signal, stall.signal]);
     let received = 0;
     try {
-      const response = await fetch(url, { signal });
-      if (!response.ok || response.body === null) {
-        await response.body?.cancel().catch(() => undefined);
+      // undici's own request, not fetch: a Node stream of the body, without the web streams'
+      // cost per chunk (a download through a /share link runs at the speed of this loop).
+      const response = await request(url, { method: 'GET', signal });
+      const status = response.statusCode;
+      if (status < 200 || status > 299) {
+        await response.body.dump().catch(() => undefined);
         // The CDN answers 404 (sometimes 403) for an expired or revoked link: a fresh message gives a new one.
-        const retryable =
-          response.status === 404 || response.status === 403 || response.status === 408 || response.status === 429 || response.status >= 500;
-        throw new DownloadError(
-          `the attachment link answered ${response.status}${response.status === 404 ? ' (expired or deleted)' : ''}`,
-          retryable,
-        );
+        const retryable = status === 404 || status === 403 || status === 408 || status === 429 || status >= 500;
+        throw new DownloadError(`the attachment link answered ${status}${status === 404 ? ' (expired or deleted)' : ''}`, retryable);
       }
       for await (const data of response.body as AsyncIterable<Uint8Array>) {
-        clearTimeout(timer);
-        timer = setTimeout(stalled, stallMs);
+        timer.refresh();
         if (received + data.length > expected) {
           throw new DownloadError(`the download is longer than the ${expected} bytes expected`, true);
         }
