@@ -62,6 +62,8 @@
           el('button', { type: 'submit', 'data-field': 'cancel', text: 'Cancel' }),
         ]),
         form('resume', [el('button', { type: 'submit', 'data-field': 'resume', text: 'Resume' })]),
+        form('share', [el('button', { type: 'submit', 'data-field': 'share', text: 'Download link' })]),
+        el('a', { class: 'download', 'data-field': 'download', hidden: true }),
         el('span', { class: 'links', 'data-field': 'links' }),
       ]),
     ]);
@@ -96,6 +98,8 @@
     if (cancel && !cancel.dataset.busy) cancel.disabled = !t.canCancel;
     const resume = field('resume');
     if (resume && !resume.dataset.busy) resume.disabled = !t.canResume;
+    const share = node.querySelector('form[data-action="share"]');
+    if (share) share.hidden = !t.canShare;
     const links = field('links');
     if (links && !links.dataset.filled && (t.progressUrl || t.manifestUrl)) {
       links.replaceChildren(
@@ -265,6 +269,13 @@
       .then(async (res) => {
         const body = await res.json().catch(() => ({}));
         say(body.message ?? body.error ?? (res.ok ? '' : `The bot answered ${res.status}.`));
+        // A download link: shown in its card, to open or copy.
+        const link = form.closest('article')?.querySelector('[data-field="download"]');
+        if (body.url && link) {
+          link.href = body.url;
+          link.textContent = body.url;
+          link.hidden = false;
+        }
       })
       .catch(() => say('The bot is not answering (it may be restarting).'))
       .finally(() => {

@@ -11,6 +11,7 @@ import { FileStore } from './store/file-store.js';
 import { lockPathFor } from './store/lock.js';
 import { createClient, createUploadLanes, fatalGatewayClose } from './discord/client.js';
 import { DiscordSink } from './discord/sink.js';
+import { DiscordDownloader } from './discord/download.js';
 import { deleteMessages, DiscordProgressMessages } from './discord/progress-message.js';
 import { TransferRunner } from './transfer/runner.js';
 import { urlLimits } from './transfer/url/speed.js';
@@ -95,7 +96,10 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   });
   const interrupted = await transfers.markInterrupted();
   if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
-  const web = await startWebPage(config, { store, transfers, log }).catch(async (error: unknown) => {
+  // Download links read the parts back as `join --channel` does, through the bot's REST client.
+  const openFetcher = (signal: AbortSignal) =>
+    new DiscordDownloader({ rest: client.rest, retryLimit: config.RETRY_LIMIT_PER_CHUNK, backoffBaseMs: config.RETRY_BACKOFF_BASE_MS, signal });
+  const web = await startWebPage(config, { store, transfers, log, openFetcher }).catch(async (error: unknown) => {
     clearInterval(pruneTimer);
     await metricsEndpoint?.close();
     closeLanes(lanes);

@@ -37,3 +37,9 @@ export function resumeRefusal(actor: Actor, transfer: StoredTransfer, running: b
   }
   return null;
 }
+
+export function shareRefusal(actor: Actor, transfer: StoredTransfer): string | null {
+  if (!canAct(actor, transfer)) return 'Only the member who started this transfer, or someone with Manage Messages, may share it.';
+  if (transfer.status !== 'complete') return `Transfer \`${transfer.id}\` is ${transfer.status}; only a complete transfer can be shared.`;
+  return null;
+}

@@ -6,11 +6,13 @@ import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
 import { messageOf } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { ProgressStore } from '../store/types.js';
+import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import type { Actor } from '../transfer/control.js';
 import type { TransferRunner } from '../transfer/runner.js';
 import { WebAuth } from './auth.js';
+import { Downloads, downloadName, type PartFetcher } from './download.js';
 import { startWebServer } from './server.js';
+import { ShareLinks } from './share-links.js';
 
 export interface WebPage {
   port: number;
@@ -18,15 +20,22 @@ export interface WebPage {
   publicUrl: string;
   /** A personal, single-use sign-in link for `/dashboard`. */
   signInLink(actor: Actor, guildId: string | null): string;
+  /** A download link for a complete transfer, valid `hours` (`/share`). */
+  shareLink(transfer: StoredTransfer, hours: number): { url: string; expiresAt: number };
   close(): Promise<void>;
 }
 
-type WebConfig = Pick<Config, 'WEB_PORT' | 'WEB_HOST' | 'WEB_PUBLIC_URL' | 'WEB_SECRET' | 'WEB_LINK_TTL_MINUTES'>;
+type WebConfig = Pick<Config, 'WEB_PORT' | 'WEB_HOST' | 'WEB_PUBLIC_URL' | 'WEB_SECRET' | 'WEB_LINK_TTL_MINUTES' | 'WEB_MAX_DOWNLOADS'>;
 
-export async function startWebPage(
-  config: WebConfig,
-  deps: { store: ProgressStore; transfers: TransferRunner; log: Logger },
-): Promise<WebPage | null> {
+export interface WebPageDeps {
+  store: ProgressStore;
+  transfers: TransferRunner;
+  log: Logger;
+  /** Reads posted parts back from Discord for download links. */
+  openFetcher: (signal: AbortSignal) => PartFetcher;
+}
+
+export async function startWebPage(config: WebConfig, deps: WebPageDeps): Promise<WebPage | null> {
   if (config.WEB_PORT === undefined) return null;
   const { log } = deps;
   let secret = config.WEB_SECRET;
@@ -38,9 +47,16 @@ export async function startWebPage(
   const host = config.WEB_HOST;
   const listening = `http://${host.includes(':') ? `[${host}]` : host}:${config.WEB_PORT}`;
   const publicUrl = config.WEB_PUBLIC_URL ?? listening;
+  const links = new ShareLinks(secret);
+  const shareLink = (transfer: StoredTransfer, hours: number) => {
+    const expiresAt = Date.now() + hours * 3_600_000;
+    return { url: links.url(publicUrl, { t: transfer.id, g: transfer.share_generation, e: expiresAt }, downloadName(transfer)), expiresAt };
+  };
+  const { openFetcher, ...rest } = deps;
+  const downloads = new Downloads({ store: deps.store, links, log, openFetcher, maxDownloads: config.WEB_MAX_DOWNLOADS });
   let server;
   try {
-    server = await startWebServer({ host, port: config.WEB_PORT, publicUrl, auth, ...deps });
+    server = await startWebServer({ host, port: config.WEB_PORT, publicUrl, auth, downloads, shareLink, ...rest });
   } catch (error) {
     throw new Error(`WEB_PORT ${config.WEB_PORT}: cannot listen on ${host} (${messageOf(error)})`, { cause: error });
   }
@@ -49,6 +65,7 @@ export async function startWebPage(
     port: server.port,
     publicUrl,
     signInLink: (actor, guildId) => `${publicUrl}/login?token=${auth.signInToken(actor, guildId)}`,
+    shareLink,
     close: () => server.close(),
   };
 }

@@ -82,6 +82,9 @@ function actions(t: TransferView, session: Session): string {
 <button type="submit" data-field="cancel"${t.canCancel ? '' : ' disabled'}>Cancel</button></form>
 <form method="post" action="/transfers/${text(t.id)}/resume" data-action="resume">${csrf}
 <button type="submit" data-field="resume"${t.canResume ? '' : ' disabled'}>Resume</button></form>
+<form method="post" action="/transfers/${text(t.id)}/share" data-action="share"${t.canShare ? '' : ' hidden'}>${csrf}
+<button type="submit" data-field="share">Download link</button></form>
+<a class="download" data-field="download" hidden></a>
 <span class="links" data-field="links">${links}</span>
 </div>`;
 }

@@ -10,17 +10,21 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
 import { closeServer, listen } from '../net/listen.js';
-import type { ProgressStore } from '../store/types.js';
-import { cancelRefusal, resumeRefusal } from '../transfer/control.js';
+import type { ProgressStore, StoredTransfer } from '../store/types.js';
+import { cancelRefusal, resumeRefusal, shareRefusal } from '../transfer/control.js';
 import type { TransferRunner } from '../transfer/runner.js';
 import { SESSION_COOKIE, SESSION_TTL_MS, WebAuth, type Session } from './auth.js';
 import { readForm, redirect, send, sendHtml, sendJson, wantsJson } from './http.js';
 import { detailPage, listPage, messagePage } from './pages.js';
 import { ThroughputSamples } from './samples.js';
+import type { Downloads } from './download.js';
 import { EventStreams } from './events.js';
 import { canSee, transferDetail, transferView, visibleSummaries } from './view.js';
 
 export interface WebServerOptions {
+  /** Download links: `/d/<token>/<name>` (download.ts), and the dashboard's "download link" button. */
+  downloads: Downloads;
+  shareLink: (transfer: StoredTransfer, hours: number) => { url: string; expiresAt: number };
   host: string;
   port: number;
   /** WEB_PUBLIC_URL: the page's own origin (POSTs from any other are refused) and whether cookies are Secure. */
@@ -41,6 +45,11 @@ const STATIC_FILES: Readonly<Record<string, string>> = {
   '/static/dashboard.js': 'text/javascript; charset=utf-8',
   '/static/dashboard.css': 'text/css; charset=utf-8',
 };
+
+/** A download link asked for on the page lasts as long as /share's default. */
+const SHARE_HOURS = 24;
+
+type Action = 'cancel' | 'resume' | 'share';
 
 const SIGN_IN_AGAIN = 'Run /dashboard in Discord to get a new sign-in link.';
 
@@ -89,7 +98,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   };
   const notFound = (res: ServerResponse) => sendHtml(res, 404, messagePage('Not found', 'There is no such page or transfer here.'));
 
-  async function act(req: IncomingMessage, res: ServerResponse, session: Session, id: string, action: 'cancel' | 'resume'): Promise<void> {
+  /** Cancel, Resume, or a download link, on the same rules as the slash commands. */
+  async function act(req: IncomingMessage, res: ServerResponse, session: Session, id: string, action: Action): Promise<void> {
     const form = await readForm(req);
     // A page of another site can post a form here, but it can neither send our Origin nor know the token.
     if (req.headers.origin !== origin || !form || !WebAuth.csrfMatches(session, form.get('csrf') ?? undefined)) {
@@ -102,19 +112,32 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       notFound(res);
       return;
     }
-    const refusal = action === 'cancel' ? cancelRefusal(session.actor, transfer) : resumeRefusal(session.actor, transfer, transfers.isRunning(id));
+    const actor = session.actor;
+    const refusal =
+      action === 'cancel'
+        ? cancelRefusal(actor, transfer)
+        : action === 'resume'
+          ? resumeRefusal(actor, transfer, transfers.isRunning(id))
+          : shareRefusal(actor, transfer);
     let message: string;
+    let url: string | undefined;
     if (refusal) message = refusal;
     else if (action === 'cancel') {
       const result = await transfers.cancel(id, { deletePosted: form.get('delete_posted') === 'true' });
-      log.info({ event: 'web_cancel', transfer_id: id, user_id: session.actor.userId }, 'cancelled from the web page');
+      log.info({ event: 'web_cancel', transfer_id: id, user_id: actor.userId }, 'cancelled from the web page');
       message = `Transfer ${id} cancelled after ${result.transfer.completed_chunks.length}/${result.transfer.total_chunks ?? '?'} parts.`;
-    } else {
+    } else if (action === 'resume') {
       transfers.start(id);
-      log.info({ event: 'web_resume', transfer_id: id, user_id: session.actor.userId }, 'resumed from the web page');
+      log.info({ event: 'web_resume', transfer_id: id, user_id: actor.userId }, 'resumed from the web page');
       message = `Resuming ${id}.`;
+    } else {
+      const link = options.shareLink(transfer, SHARE_HOURS);
+      log.info({ event: 'web_share', transfer_id: id, user_id: actor.userId }, 'download link made on the web page');
+      url = link.url;
+      message = `Download link, valid until ${new Date(link.expiresAt).toISOString()}:`;
     }
-    if (wantsJson(req)) sendJson(res, refusal ? 409 : 200, { ok: !refusal, message });
+    if (wantsJson(req)) sendJson(res, refusal ? 409 : 200, { ok: !refusal, message, ...(url ? { url } : {}) });
+    else if (url) sendHtml(res, 200, messagePage('Download link', `${message} ${url}`));
     else redirect(res, `/transfers/${encodeURIComponent(id)}`);
   }
 
@@ -125,6 +148,11 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     const asset = assets.get(path);
     if (asset && (method === 'GET' || method === 'HEAD')) {
       send(res, 200, STATIC_FILES[path]!, asset);
+      return;
+    }
+    const download = /^\/d\/([^/]+)(?:\/[^/]*)?$/.exec(path);
+    if (download && (method === 'GET' || method === 'HEAD')) {
+      await options.downloads.serve(req, res, download[1]!);
       return;
     }
     if (path === '/login' && method === 'GET') {
@@ -156,7 +184,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       events.open(req, res, session.id, () => ({ transfers: listOf(session) }));
       return;
     }
-    const match = /^\/transfers\/([^/]+)(\/events|\/cancel|\/resume)?$/.exec(path);
+    const match = /^\/transfers\/([^/]+)(\/events|\/cancel|\/resume|\/share)?$/.exec(path);
     if (!match) {
       notFound(res);
       return;
@@ -167,8 +195,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return;
     }
     // An action is judged on where it came from before anything about the transfer is told.
-    if ((match[2] === '/cancel' || match[2] === '/resume') && method === 'POST') {
-      await act(req, res, session, id, match[2] === '/cancel' ? 'cancel' : 'resume');
+    if ((match[2] === '/cancel' || match[2] === '/resume' || match[2] === '/share') && method === 'POST') {
+      await act(req, res, session, id, match[2].slice(1) as Action);
       return;
     }
     if (!view(id, session)) {

@@ -4,7 +4,7 @@
  * session may see: their own; with Manage Messages, every transfer of the guild (SPEC 10).
  */
 import type { StoredTransfer, TransferSummary } from '../store/types.js';
-import { cancelRefusal, resumeRefusal, type Actor } from '../transfer/control.js';
+import { cancelRefusal, resumeRefusal, shareRefusal, type Actor } from '../transfer/control.js';
 import { fractionDone } from '../transfer/rate.js';
 import type { Session } from './auth.js';
 
@@ -23,6 +23,8 @@ export interface TransferView {
   lastNote: string | null;
   canCancel: boolean;
   canResume: boolean;
+  /** May ask for a download link (complete, and theirs or Manage Messages). */
+  canShare: boolean;
   progressUrl: string | null;
   manifestUrl: string | null;
   updatedAt: string;
@@ -78,6 +80,7 @@ export function transferView(t: StoredTransfer, actor: Actor, live: LiveState): 
     lastNote: t.notes.at(-1) ?? null,
     canCancel: cancelRefusal(actor, t) === null,
     canResume: resumeRefusal(actor, t, running) === null,
+    canShare: shareRefusal(actor, t) === null,
     progressUrl: messageUrl(t, t.progress_message_id),
     manifestUrl: messageUrl(t, t.manifest_message_id),
     updatedAt: t.updated_at,

@@ -5,7 +5,8 @@
  * hostile name stays text; the page says so when the bot restarts and the session ends.
  * Screenshots go to DFS_TEST_ARTIFACTS (default: dfs-test-artifacts in the temp folder).
  */
-import { mkdtemp, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -171,6 +172,30 @@ describe.skipIf(skip !== null)('the dashboard in a browser', () => {
 
   it('GIVEN all of the above THEN the bot logged no unexpected error', () => {
     expect(unexpectedErrors(fx.bot, [/^transfer_error$/])).toEqual([]);
+  });
+
+  it('GIVEN a complete transfer named with spaces, unicode and quotes THEN its card gives a download link, and the browser saves the file under its own name with its bytes', async () => {
+    const name = 'my "holiday" — été 2026.mkv';
+    const sha256 = await writeSeededFile(path.join(fx.filesRoot, name), 2 * MIB, 4);
+    const id = await fx.split(name, { chunkSizeMiB: 1, permissions: PERMISSIONS.ADMINISTRATOR });
+    await fx.waitForStatus(id, ['complete']);
+    const context = await browser.newContext({ acceptDownloads: true });
+    contexts.push(context);
+    const page = await context.newPage();
+    const { link } = await dashboardLink(fx, { permissions: PERMISSIONS.ADMINISTRATOR });
+    await page.goto(link!);
+    const card = `article[data-id="${id}"]`;
+    await page.click(`${card} button[data-field="share"]`);
+    await page.waitForSelector(`${card} a[data-field="download"]:not([hidden])`, { timeout: 5_000 });
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.click(`${card} a[data-field="download"]`)]);
+    // Chromium itself turns quotes into `_` in names it saves under (they are not allowed on every system); the rest is the file's own name.
+    expect(download.suggestedFilename()).toBe(name.replaceAll('"', '_'));
+    const saved = await download.path();
+    expect(
+      createHash('sha256')
+        .update(await readFile(saved))
+        .digest('hex'),
+    ).toBe(sha256);
   });
 
   it('GIVEN an open page WHEN the bot restarts THEN the page says the session ended and how to get a new link', async () => {

@@ -1541,6 +1541,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       a.sha256 ??= createHash('sha256').update(a.data).digest('hex');
       return { size: a.size, sha256: a.sha256 };
     },
+    corruptAttachment(attachmentId: string, at = 0): void {
+      const a = attachments.get(attachmentId);
+      if (!a || a.data.length !== a.size) throw new Error(`fake-discord: no kept bytes for attachment ${attachmentId}`);
+      // A copy: a received Buffer may share memory with others.
+      a.data = Buffer.from(a.data);
+      a.data[at] = (a.data[at]! + 1) % 256;
+    },
     commands(gid?: string): unknown[] {
       return gid === undefined ? [...globalCommands] : [...(guildCommands.get(gid) ?? [])];
     },

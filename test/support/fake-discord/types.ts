@@ -220,6 +220,8 @@ export interface FakeDiscord {
   attachmentBytes(attachmentId: string): Buffer;
   /** Size and sha256 of an attachment, whether or not its bytes were kept. */
   attachmentDigest(attachmentId: string): { size: number; sha256: string };
+  /** Changes one stored byte of an attachment (at `at`, default 0), as a disk or CDN fault would: its recorded sha256 stays. */
+  corruptAttachment(attachmentId: string, at?: number): void;
   commands(guildId?: string): unknown[];
   /** Gateway opcodes received ('in') and sent ('out'). */
   gatewayOps(): GatewayOpRecord[];
