@@ -12,7 +12,8 @@ let fake: FakeDiscord | undefined;
 async function handle(req: FakeRequest): Promise<unknown> {
   switch (req.op) {
     case 'start': {
-      fake = await startFakeDiscord({ retainAttachments: req.retainBytes, openApiPath: false });
+      // retainBytes < 0: keep every attachment's bytes, for the CDN to serve them back.
+      fake = await startFakeDiscord({ retainAttachments: req.retainBytes < 0 ? true : req.retainBytes, openApiPath: false });
       const channel = fake.channels[0]!;
       return { apiUrl: fake.apiUrl, token: fake.token, channelId: channel.id };
     }
@@ -24,6 +25,15 @@ async function handle(req: FakeRequest): Promise<unknown> {
         options: [{ name: 'path', type: 3, value: req.path }],
       };
       const handle = await f.sendInteraction(input);
+      await handle.waitFor((h) => Boolean(h.original()?.content), 10_000);
+      return handle.original()?.content ?? '';
+    }
+    case 'share': {
+      const handle = await need().sendInteraction({
+        name: 'share',
+        permissions: 1n << 3n, // Administrator
+        options: [{ name: 'transfer', type: 3, value: req.transferId }],
+      });
       await handle.waitFor((h) => Boolean(h.original()?.content), 10_000);
       return handle.original()?.content ?? '';
     }

@@ -1,6 +1,10 @@
 /** Messages between the benchmark harness and the fake Discord's process. */
 export type FakeRequest = { id: number } & (
-  { op: 'start'; retainBytes: number } | { op: 'split'; path: string } | { op: 'messages'; marker: string } | { op: 'stop' }
+  | { op: 'start'; retainBytes: number }
+  | { op: 'split'; path: string }
+  | { op: 'share'; transferId: string }
+  | { op: 'messages'; marker: string }
+  | { op: 'stop' }
 );
 
 /** A request before the harness numbers it (distributive, so each op keeps its fields). */

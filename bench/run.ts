@@ -13,7 +13,7 @@
  * compared with the part hashes computed here from the source, and the manifest's whole-file
  * sha256 with A's, so a fast wrong answer fails the run.
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, open, readFile, rm, stat } from 'node:fs/promises';
@@ -24,11 +24,12 @@ import { startBotProcess, type BotProcess } from '../test/support/bot-process.js
 import { seededBytes } from '../test/support/random-file.js';
 import { FileSlice } from './file-slice.js';
 import { packBatches, partName, sanitizeName } from '../src/transfer/plan.js';
-import type { FakeCall, FakeReply, PostedMessage } from './ipc.js';
+import { downloadRows } from './download.js';
+import { FakeProcess } from './fake-process.js';
+import type { PostedMessage } from './ipc.js';
 import { formatTable, MIB, mibPerSecond, parseVmHWM, sizeLabel, type Cell } from './stats.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const TSX_LOADER = path.join(ROOT, 'node_modules/tsx/dist/loader.mjs');
 const CHUNK = 8_000_000; // bytes: DEFAULT_CHUNK_SIZE_BYTES
 const DEFAULT_PACK = 3; // MAX_CHUNKS_PER_MESSAGE default
 const RUN_TIMEOUT_MS = 15 * 60_000;
@@ -64,57 +65,6 @@ function sizesFromArgs(args: string[]): number[] {
   const sizes = [256 * MIB, 1024 * MIB];
   if (args.includes('--large')) sizes.push(4096 * MIB);
   return sizes;
-}
-
-// ------------------------------------------------------------------------------------------
-// The fake Discord's process
-
-class FakeProcess {
-  #next = 1;
-  readonly #waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  constructor(readonly child: ChildProcess) {
-    child.on('message', (reply: FakeReply) => {
-      const w = this.#waiting.get(reply.id);
-      this.#waiting.delete(reply.id);
-      if (reply.error !== undefined) w?.reject(new Error(`fake: ${reply.error}`));
-      else w?.resolve(reply.result);
-    });
-    child.on('exit', (code) => {
-      for (const w of this.#waiting.values()) w.reject(new Error(`fake process exited (${code})`));
-      this.#waiting.clear();
-    });
-  }
-
-  static start(): FakeProcess {
-    const profile = process.env['BENCH_PROFILE_DIR'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE_DIR']}`] : [];
-    return new FakeProcess(
-      fork(path.join(ROOT, 'bench/fake-child.ts'), [], {
-        execArgv: ['--import', TSX_LOADER, ...profile],
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      }),
-    );
-  }
-
-  call<T>(req: FakeCall, timeoutMs = 60_000): Promise<T> {
-    const id = this.#next++;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiting.delete(id);
-        reject(new Error(`fake: ${req.op} got no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#waiting.set(id, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v as T);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      this.child.send({ ...req, id });
-    });
-  }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -361,6 +311,21 @@ async function main(): Promise<void> {
         }
       }
       say(formatTable(header, rows));
+      // Download links: for sizes a fake that keeps every byte can hold (up to 1 GiB).
+      if (size <= 1024 * MIB && !args.includes('--baselines-only') && !args.includes('--no-download')) {
+        try {
+          say(`\ndownload of the ${sizeLabel(size)} transfer`);
+          say(
+            formatTable(
+              ['run', 'wall s', 'MiB/s', 'bot peak RSS MiB', '× C time', 'speed / C'],
+              await downloadRows(source, { work, filesRoot, entry: BUILT_ENTRY }),
+            ),
+          );
+        } catch (error) {
+          failed = true;
+          say(`download: FAILED ${(error as Error).message}`);
+        }
+      }
       await rm(source.file, { force: true });
     }
   } finally {

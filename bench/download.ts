@@ -1,0 +1,110 @@
+/**
+ * The download-link rows of `npm run bench` (SPEC section 11): a transfer is posted, the bot
+ * restarted (so its peak RSS is the download's, not the upload's), and then the file is
+ * fetched through its `/share` link, next to
+ *   C  the same attachments fetched straight from the fake CDN, in order, one at a time,
+ *      through fresh links, and hashed, as plain `fetch` would (the transport limit).
+ * Both bodies must hash to the source's sha256. A fake of its own keeps every attachment's
+ * bytes (the CDN serves them back), so this runs only for sizes up to 1 GiB.
+ */
+import { createHash } from 'node:crypto';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { startBotProcess, type BotProcess } from '../test/support/bot-process.js';
+import { freePort } from '../test/support/ports.js';
+import { FakeProcess } from './fake-process.js';
+import type { Cell } from './stats.js';
+import { MIB, mibPerSecond, parseVmHWM } from './stats.js';
+
+interface Posted {
+  id: string;
+  attachments: { filename: string; url: string; size: number }[];
+}
+
+export async function downloadRows(
+  source: { rel: string; size: number; sha256: string },
+  options: { work: string; filesRoot: string; entry: string },
+): Promise<Cell[][]> {
+  const fake = FakeProcess.start();
+  const api = await fake.call<{ apiUrl: string; token: string; channelId: string }>({ op: 'start', retainBytes: -1 });
+  const progress = path.join(options.work, `progress-download-${Date.now()}.json`);
+  const port = await freePort();
+  const env = {
+    DISCORD_TOKEN: api.token,
+    DISCORD_API_URL: api.apiUrl,
+    FILES_ROOT: options.filesRoot,
+    PROGRESS_FILE_PATH: progress,
+    MAX_FILE_SIZE_BYTES: String(64 * 1024 * MIB),
+    LOG_LEVEL: 'info',
+    WEB_PORT: String(port),
+    WEB_SECRET: 'bench-download-secret-0123456789abcdef',
+  };
+  let bot: BotProcess = await startBotProcess({ cwd: options.work, env, entry: options.entry });
+  try {
+    const reply = await fake.call<string>({ op: 'split', path: source.rel });
+    const id = /`(upload_[a-z0-9]+)`/.exec(reply)?.[1];
+    if (!id) throw new Error(`/split did not start: ${reply}`);
+    const end = await bot.waitForLog((l) => l.transfer_id === id && (l.msg === 'transfer_complete' || l.msg === 'transfer_error'), 15 * 60_000);
+    if (end.msg !== 'transfer_complete') throw new Error(`the upload failed: ${String(end['reason'])}`);
+    await bot.kill('SIGTERM');
+    bot = await startBotProcess({ cwd: options.work, env, entry: options.entry });
+    const link = /(http:\/\/\S+\/d\/\S+)/.exec(await fake.call<string>({ op: 'share', transferId: id }))?.[1];
+    if (!link) throw new Error('/share gave no link');
+
+    const c = await timed(() => straightFromCdn(api, source.size));
+    const viaLink = await timed(() => hashBody(link));
+    const peak = parseVmHWM(await readFile(`/proc/${bot.child.pid}/status`, 'utf8')) ?? Number.NaN;
+    for (const [what, got] of [
+      ['C', c.value],
+      ['download link', viaLink.value],
+    ] as const) {
+      if (got !== source.sha256) throw new Error(`${what}: the bytes hash to ${got}, the source to ${source.sha256}`);
+    }
+    return [
+      ['C: CDN fetch + sha256', c.ms / 1000, mibPerSecond(source.size, c.ms), '', 1, 1],
+      ['download link (/share)', viaLink.ms / 1000, mibPerSecond(source.size, viaLink.ms), peak / MIB, viaLink.ms / c.ms, c.ms / viaLink.ms],
+    ];
+  } finally {
+    await bot.kill('SIGTERM');
+    await fake.call({ op: 'stop' }).catch(() => undefined);
+    fake.child.kill();
+    await rm(progress, { force: true });
+  }
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t0 = performance.now();
+  const value = await work();
+  return { value, ms: performance.now() - t0 };
+}
+
+async function hashBody(url: string): Promise<string> {
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new Error(`${url} answered ${res.status}`);
+  const hash = createHash('sha256');
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** The transfer's parts in order, each through a link from its message fetched now. */
+async function straightFromCdn(api: { apiUrl: string; token: string; channelId: string }, size: number): Promise<string> {
+  const headers = { Authorization: `Bot ${api.token}` };
+  const list = (await (await fetch(`${api.apiUrl}/v10/channels/${api.channelId}/messages?limit=100`, { headers })).json()) as Posted[];
+  const parts = list
+    .flatMap((m) => m.attachments.map((a) => ({ ...a, message: m.id })))
+    .filter((a) => /\.part\d+$/.test(a.filename))
+    .sort((a, b) => a.filename.localeCompare(b.filename));
+  const hash = createHash('sha256');
+  let total = 0;
+  for (const part of parts) {
+    const message = (await (await fetch(`${api.apiUrl}/v10/channels/${api.channelId}/messages/${part.message}`, { headers })).json()) as Posted;
+    const url = message.attachments.find((a) => a.filename === part.filename)!.url;
+    const res = await fetch(url);
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      hash.update(chunk);
+      total += chunk.length;
+    }
+  }
+  if (total !== size) throw new Error(`C got ${total} bytes, expected ${size}`);
+  return hash.digest('hex');
+}
