@@ -48,6 +48,9 @@ function refusalOf(claims: ShareClaims | null, transfer: StoredTransfer | undefi
   return null;
 }
 
+/** A client that reads nothing for this long is cut off. */
+const CLIENT_STALL_MS = 60_000;
+
 /** A wait before a client tries again after a 503. */
 const RETRY_AFTER_S = 30;
 
@@ -217,7 +220,10 @@ class HeldBackWriter {
   async #send(chunk: Uint8Array): Promise<void> {
     if (this.res.write(chunk)) return;
     await new Promise<void>((resolve) => {
+      // A client that stops reading would hold one of the WEB_MAX_DOWNLOADS slots for good.
+      const timer = setTimeout(() => this.res.destroy(), CLIENT_STALL_MS);
       const done = () => {
+        clearTimeout(timer);
         this.res.off('drain', done);
         this.res.off('close', done);
         resolve();
