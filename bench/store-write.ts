@@ -59,6 +59,7 @@ function transfer(t: number, parts: number): TransferRecord {
     progress_edit_landed: true,
     original_name: null,
     share_generation: 0,
+    encryption: null,
     manifest_message_id: null,
     bytes_done: parts * CHUNK,
     retries: 0,

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { looksLikeRecipient, parseRecipient } from './crypto/age.js';
 import { ConfigError } from './errors.js';
 
 /**
@@ -65,6 +66,18 @@ const hostList = z
       .filter((x) => x.length > 0),
   );
 
+/** Comma-separated age public keys (SPEC section 12); their checksums are checked when the bot starts. */
+const recipientList = z
+  .string()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x.length > 0),
+  )
+  .pipe(z.array(z.string().refine(looksLikeRecipient, 'must be age public keys (age1 followed by 58 letters and digits), comma-separated')));
+
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 
@@ -93,6 +106,7 @@ const rules = {
   ALLOWED_ROLE_IDS: snowflakeList,
   ALLOWED_USER_IDS: snowflakeList,
   UPLOAD_ALLOWED_HOSTS: hostList,
+  AGE_RECIPIENTS: recipientList,
   URL_HEADERS_TIMEOUT_MS: int(100, 3_600_000),
   URL_MIN_BYTES_PER_SECOND: int(1),
   URL_LOW_SPEED_WINDOW_MS: int(100, 3_600_000),
@@ -164,4 +178,18 @@ function describe(key: string, value: string | undefined): string {
   if (value === undefined) return 'nothing';
   if (key === 'DISCORD_TOKEN' || key === 'WEB_SECRET') return '[redacted]';
   return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+}
+
+/**
+ * AGE_RECIPIENTS' checksums, which loadConfig (synchronous, without the age package) leaves
+ * alone: checked once at start, so a mistyped key stops the bot instead of every transfer.
+ */
+export async function checkRecipientKeys(config: Pick<Config, 'AGE_RECIPIENTS'>): Promise<void> {
+  const problems: string[] = [];
+  for (const key of config.AGE_RECIPIENTS) {
+    await parseRecipient(key).catch(() =>
+      problems.push(`AGE_RECIPIENTS holds ${key}, whose checksum does not match: copy it again from age-keygen's output`),
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
 }

@@ -1,6 +1,6 @@
 /** Entry point: load config → open the store (locked) → log in. Fatal errors exit 1. */
 import './dotenv.js';
-import { loadConfig } from './config.js';
+import { checkRecipientKeys, loadConfig } from './config.js';
 import { ConfigError, GatewayClosedError, LockedError, messageOf, StoreError } from './errors.js';
 import { createLogger, LogRedactions, type Logger } from './log.js';
 import { startBot, type Bot } from './bot.js';
@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig(process.env, { requireToken: true });
+    await checkRecipientKeys(config);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

@@ -24,6 +24,7 @@ const KEYS = [
   'ALLOWED_ROLE_IDS',
   'ALLOWED_USER_IDS',
   'UPLOAD_ALLOWED_HOSTS',
+  'AGE_RECIPIENTS',
   'URL_HEADERS_TIMEOUT_MS',
   'URL_MIN_BYTES_PER_SECOND',
   'URL_LOW_SPEED_WINDOW_MS',
@@ -60,6 +61,7 @@ const DOCUMENTED_DEFAULTS = {
   ALLOWED_ROLE_IDS: [],
   ALLOWED_USER_IDS: [],
   UPLOAD_ALLOWED_HOSTS: [],
+  AGE_RECIPIENTS: [],
   URL_HEADERS_TIMEOUT_MS: 30_000,
   URL_MIN_BYTES_PER_SECOND: 1_024,
   URL_LOW_SPEED_WINDOW_MS: 60_000,
@@ -122,6 +124,7 @@ describe('loadConfig', () => {
       ALLOWED_ROLE_IDS: ' 123456789012345678 ,, 223456789012345678',
       ALLOWED_USER_IDS: '323456789012345678',
       UPLOAD_ALLOWED_HOSTS: 'Files.Example, ,nas.local',
+      AGE_RECIPIENTS: ' age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p , ',
       URL_HEADERS_TIMEOUT_MS: '100',
       URL_MIN_BYTES_PER_SECOND: '1',
       URL_LOW_SPEED_WINDOW_MS: '3600000',
@@ -157,6 +160,7 @@ describe('loadConfig', () => {
       ALLOWED_ROLE_IDS: ['123456789012345678', '223456789012345678'],
       ALLOWED_USER_IDS: ['323456789012345678'],
       UPLOAD_ALLOWED_HOSTS: ['files.example', 'nas.local'],
+      AGE_RECIPIENTS: ['age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p'],
       URL_HEADERS_TIMEOUT_MS: 100,
       URL_MIN_BYTES_PER_SECOND: 1,
       URL_LOW_SPEED_WINDOW_MS: 3_600_000,
@@ -196,6 +200,7 @@ describe('loadConfig', () => {
         ALLOWED_ROLE_IDS: '123,abc',
         ALLOWED_USER_IDS: '12345678901234567890123',
         UPLOAD_ALLOWED_HOSTS: '',
+        AGE_RECIPIENTS: 'age1short,AGE-SECRET-KEY-1X',
         URL_HEADERS_TIMEOUT_MS: '1.5',
         URL_MIN_BYTES_PER_SECOND: '0',
         URL_LOW_SPEED_WINDOW_MS: 'soon',
@@ -231,6 +236,7 @@ describe('loadConfig', () => {
       'MAX_ACTIVE_TRANSFERS Too small: expected number to be >=1 (got "0")',
       'ALLOWED_ROLE_IDS must be a Discord id (15 to 21 digits) (got "123,abc")',
       'ALLOWED_USER_IDS must be a Discord id (15 to 21 digits) (got "12345678901234567890123")',
+      'AGE_RECIPIENTS must be age public keys (age1 followed by 58 letters and digits), comma-separated (got "age1short,AGE-SECRET-KEY-1X")',
       'URL_HEADERS_TIMEOUT_MS must be a whole number (got "1.5")',
       'URL_MIN_BYTES_PER_SECOND Too small: expected number to be >=1 (got "0")',
       'URL_LOW_SPEED_WINDOW_MS must be a whole number (got "soon")',
@@ -299,6 +305,7 @@ describe('loadConfig', () => {
       ALLOWED_ROLE_IDS: string[];
       ALLOWED_USER_IDS: string[];
       UPLOAD_ALLOWED_HOSTS: string[];
+      AGE_RECIPIENTS: string[];
       URL_HEADERS_TIMEOUT_MS: number;
       URL_MIN_BYTES_PER_SECOND: number;
       URL_LOW_SPEED_WINDOW_MS: number;

@@ -14,8 +14,9 @@ import { CliFailure, DownloadError, messageOf, UsageError } from '../errors.js';
 import { parseManifestOrFail, type CliIo } from './io.js';
 import { checkOutput, defaultOutput, outputName, reportStream, resolveOutput, writeOutput, type JoinOutput } from './output.js';
 import { ProgressBar } from './progress-bar.js';
+import { checkEncrypted, decryptInto, plainName, readIdentity, rebuiltWhat } from './decrypt.js';
 
-export const JOIN_DISCORD_USAGE = 'join --channel ID --message ID [--out FILE|-] [--force]';
+export const JOIN_DISCORD_USAGE = 'join --channel ID --message ID [--out FILE|-] [--identity KEYFILE] [--force]';
 
 const SNOWFLAKE = /^\d{15,21}$/;
 
@@ -26,6 +27,7 @@ export async function joinFromDiscord(args: string[], io: CliIo): Promise<number
       channel: { type: 'string' },
       message: { type: 'string' },
       out: { type: 'string' },
+      identity: { type: 'string' },
       force: { type: 'boolean', default: false },
     },
     allowPositionals: true,
@@ -42,6 +44,7 @@ export async function joinFromDiscord(args: string[], io: CliIo): Promise<number
     if (!SNOWFLAKE.test(id)) throw new UsageError(`${flag} ${JSON.stringify(id)} is not a Discord id (15 to 21 digits)`);
   }
   const config = loadConfig(io.env, { requireToken: true });
+  const identity = values.identity === undefined ? null : await readIdentity(io.cwd, values.identity);
   // An explicit --out is checked before the network is touched.
   let output: JoinOutput | undefined = values.out === undefined ? undefined : await checkOutput(resolveOutput(io.cwd, values.out), values.force);
 
@@ -63,10 +66,14 @@ export async function joinFromDiscord(args: string[], io: CliIo): Promise<number
       throw new CliFailure(`bad manifest in ${where}: not valid JSON (${messageOf(err)})`);
     }
     const manifest = parseManifestOrFail(json, `in ${where}`);
-    output ??= await checkOutput(defaultOutput(manifest, io.cwd, `in ${where}`), values.force);
+    if (identity) checkEncrypted(manifest, `in ${where}`);
+    output ??= await checkOutput(defaultOutput(identity ? plainName(manifest) : manifest, io.cwd, `in ${where}`), values.force);
+    let plainBytes = 0;
     // The parts live where the bot posted them, which the manifest records.
     const partsChannel = manifest.channel_id ?? channel;
-    await writeOutput(output, io, async (write) => {
+    await writeOutput(output, io, async (plainWrite) => {
+      const decryption = identity ? decryptInto(plainWrite, manifest, identity) : null;
+      const write = decryption?.write ?? plainWrite;
       const bar = new ProgressBar(io.stderr, 'join', manifest.file.size);
       try {
         let whole = createHash('sha256');
@@ -77,12 +84,14 @@ export async function joinFromDiscord(args: string[], io: CliIo): Promise<number
         if (whole.digest('hex') !== manifest.file.sha256) {
           throw new CliFailure(`the rebuilt ${manifest.file.name} does not match the manifest's sha256`);
         }
+        await decryption?.end();
+        plainBytes = decryption?.written ?? 0;
       } finally {
         bar.finish();
       }
     });
     reportStream(output, io).write(
-      `rebuilt ${outputName(output)} (${manifest.file.size} bytes, ${manifest.chunks.length} part(s), sha256 ${manifest.file.sha256} verified)\n`,
+      `rebuilt ${outputName(output)} (${rebuiltWhat(manifest, identity ? plainBytes : null, manifest.chunks.length)})\n`,
     );
     return 0;
   } catch (err) {

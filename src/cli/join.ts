@@ -12,11 +12,12 @@ import type { WriteChunk } from '../fs/durable-write.js';
 import type { Manifest } from '../transfer/manifest.js';
 import { CliFailure, messageOf, UsageError } from '../errors.js';
 import { parseManifestOrFail, statInputFile, type CliIo } from './io.js';
+import { checkEncrypted, decryptInto, plainName, readIdentity, rebuiltWhat } from './decrypt.js';
 import { joinFromDiscord } from './join-discord.js';
 import { checkOutput, defaultOutput, outputName, reportStream, resolveOutput, writeOutput } from './output.js';
 import { ProgressBar } from './progress-bar.js';
 
-export const JOIN_USAGE = 'join <manifest.json> [--parts DIR] [--out FILE|-] [--force]';
+export const JOIN_USAGE = 'join <manifest.json> [--parts DIR] [--out FILE|-] [--identity KEYFILE] [--force]';
 
 const READ_BLOCK = 1024 * 1024; // bytes
 
@@ -24,20 +25,27 @@ export async function join(args: string[], io: CliIo): Promise<number> {
   if (args.some((a) => /^--(channel|message)(=|$)/.test(a))) return joinFromDiscord(args, io);
   const { values, positionals } = parseArgs({
     args,
-    options: { parts: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean', default: false } },
+    options: { parts: { type: 'string' }, out: { type: 'string' }, identity: { type: 'string' }, force: { type: 'boolean', default: false } },
     allowPositionals: true,
     strict: true,
   });
   if (positionals.length !== 1) throw new UsageError(`join takes exactly one manifest: ${JOIN_USAGE}`);
+  const identity = values.identity === undefined ? null : await readIdentity(io.cwd, values.identity);
   const { manifest, manifestPath } = await loadManifest(path.resolve(io.cwd, positionals[0]!));
+  if (identity) checkEncrypted(manifest, manifestPath);
   const partsDir = path.resolve(io.cwd, values.parts ?? path.dirname(manifestPath));
-  const out = values.out === undefined ? defaultOutput(manifest, path.dirname(manifestPath), manifestPath) : resolveOutput(io.cwd, values.out);
+  const named = identity ? plainName(manifest) : manifest;
+  const out = values.out === undefined ? defaultOutput(named, path.dirname(manifestPath), manifestPath) : resolveOutput(io.cwd, values.out);
   const output = await checkOutput(out, values.force);
+  let plainBytes = 0;
   await writeOutput(output, io, async (write) => {
-    const problems = await checkParts(manifest, partsDir, io, { output: write, stopAtFirst: true, label: 'join' });
+    const decryption = identity ? decryptInto(write, manifest, identity) : null;
+    const problems = await checkParts(manifest, partsDir, io, { output: decryption?.write ?? write, stopAtFirst: true, label: 'join' });
     if (problems.length > 0) throw new CliFailure(problems.join('\n'));
+    await decryption?.end();
+    plainBytes = decryption?.written ?? 0;
   });
-  reportStream(output, io).write(`rebuilt ${outputName(output)} (${manifest.file.size} bytes, sha256 ${manifest.file.sha256} verified)\n`);
+  reportStream(output, io).write(`rebuilt ${outputName(output)} (${rebuiltWhat(manifest, identity ? plainBytes : null)})\n`);
   return 0;
 }
 

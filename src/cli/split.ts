@@ -9,17 +9,24 @@ import { LocalSink } from '../transfer/local-sink.js';
 import { planFileTransfer } from '../transfer/new-transfer.js';
 import { runTransfer } from '../transfer/orchestrator.js';
 import { isPartName, manifestName } from '../transfer/plan.js';
-import { CliFailure, messageOf, UsageError } from '../errors.js';
+import { transferRecipients } from '../crypto/age.js';
+import { newEncryption } from '../transfer/encryption.js';
+import { CliFailure, messageOf, UsageError, UserError } from '../errors.js';
 import { statInputFile, type CliIo } from './io.js';
 import { ProgressBar } from './progress-bar.js';
 import { formatBytes, MAX_CLI_CHUNK_SIZE, parseSize } from './size.js';
 
-export const SPLIT_USAGE = 'split <file> [--chunk-size N] [--out DIR] [--force]';
+export const SPLIT_USAGE = 'split <file> [--chunk-size N] [--out DIR] [--recipient age1…]... [--force]';
 
 export async function split(args: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { 'chunk-size': { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean', default: false } },
+    options: {
+      'chunk-size': { type: 'string' },
+      out: { type: 'string' },
+      recipient: { type: 'string', multiple: true },
+      force: { type: 'boolean', default: false },
+    },
     allowPositionals: true,
     strict: true,
   });
@@ -30,6 +37,14 @@ export async function split(args: string[], io: CliIo): Promise<number> {
     const where = values['chunk-size'] === undefined ? 'DEFAULT_CHUNK_SIZE_BYTES' : '--chunk-size';
     const message = `${where} ${chunkSize} bytes is above the CLI's limit of ${MAX_CLI_CHUNK_SIZE} bytes (1 GiB)`;
     throw values['chunk-size'] === undefined ? new CliFailure(message) : new UsageError(message);
+  }
+
+  let encryption;
+  try {
+    encryption = await newEncryption(await transferRecipients(config.AGE_RECIPIENTS, values.recipient ?? []));
+  } catch (err) {
+    if (err instanceof UserError) throw new UsageError(`--recipient: ${err.message}`);
+    throw err;
   }
 
   const file = path.resolve(io.cwd, positionals[0]!);
@@ -46,6 +61,7 @@ export async function split(args: string[], io: CliIo): Promise<number> {
     chunkSize,
     ownerId: 'local',
     channelId: 'local',
+    encryption,
   });
   await clearEarlierSplit(outDir, plan.file_name, values.force);
   const store = new MemoryStore();
@@ -74,7 +90,7 @@ export async function split(args: string[], io: CliIo): Promise<number> {
   }
   io.stdout.write(
     `wrote ${final.total_chunks} part(s) of ${final.file_name} (${size} bytes, ${formatBytes(size)}) to ${outDir}\n` +
-      `sha256 ${final.file_sha256}\n` +
+      `sha256 ${final.file_sha256}${encryption ? ` (of the age file; encrypted for ${encryption.recipients.length} recipient(s))` : ''}\n` +
       `manifest ${path.join(outDir, manifestName(final.file_name))}\n`,
   );
   return 0;

@@ -1,9 +1,11 @@
 import path from 'node:path';
-import type { SlashCommandChannelOption, SlashCommandIntegerOption } from '@discordjs/builders';
+import type { SlashCommandChannelOption, SlashCommandIntegerOption, SlashCommandStringOption } from '@discordjs/builders';
 import { ChannelType, PermissionFlagsBits, type ChatInputCommandInteraction } from 'discord.js';
 import { UserError } from '../errors.js';
 import { fitMessage } from '../discord/message-text.js';
 import { callerOf, canStartTransfers, missingToPost, POSTING_PERMISSIONS, resolvedChannelPermissions } from '../discord/permissions.js';
+import { transferRecipients } from '../crypto/age.js';
+import { newEncryption, type NewEncryption } from '../transfer/encryption.js';
 import { attachmentLimit, chooseChunkSize, formatMiB, MIB } from '../transfer/plan.js';
 import { listFiles, resolveLocalSource } from '../transfer/source.js';
 import type { Reservation } from '../transfer/slots.js';
@@ -17,11 +19,18 @@ export const channelOption = (o: SlashCommandChannelOption) =>
     .setName('channel')
     .setDescription('Where to post the parts (default: here)')
     .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.PublicThread, ChannelType.PrivateThread);
+export const recipientOption = (o: SlashCommandStringOption) =>
+  o
+    .setName('recipient')
+    .setDescription('Encrypt with age to this public key (age1…); only its secret key can read the parts')
+    .setMinLength(4)
+    .setMaxLength(200);
 
 const data = guildCommand('split', "Send a file from the bot's files folder to a channel in verified parts")
   .addStringOption((o) => o.setName('path').setDescription('File path relative to the files folder').setRequired(true).setAutocomplete(true))
   .addIntegerOption(chunkSizeOption)
-  .addChannelOption(channelOption);
+  .addChannelOption(channelOption)
+  .addStringOption(recipientOption);
 
 /** What the bot needs in the target channel (README: permissions to grant). */
 const REQUIRED_CHANNEL_PERMISSIONS = [...POSTING_PERMISSIONS, PermissionFlagsBits.ReadMessageHistory];
@@ -86,11 +95,29 @@ export function requestedChunkSize(interaction: ChatInputCommandInteraction, ctx
   }
 }
 
+/**
+ * The encryption a new transfer gets (SPEC section 12): AGE_RECIPIENTS and the `recipient`
+ * option, fresh keys for them; null when there are none. A malformed key is refused here,
+ * before anything is recorded.
+ */
+export async function requestedEncryption(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<NewEncryption | null> {
+  const asked = interaction.options.getString('recipient');
+  return newEncryption(await transferRecipients(ctx.config.AGE_RECIPIENTS, asked === null ? [] : [asked]));
+}
+
+/** The reply's words for how the parts are sealed. */
+export function encryptionNote(encryption: NewEncryption | null): string {
+  if (encryption === null) return '';
+  const n = encryption.recipients.length;
+  return ` Encrypted with age for ${n === 1 ? 'one recipient' : `${n} recipients`}.`;
+}
+
 export default {
   data,
   async execute(interaction, ctx) {
     const target = checkCanStart(interaction, ctx);
     const chunkSize = requestedChunkSize(interaction, ctx);
+    const encryption = await requestedEncryption(interaction, ctx);
     const requested = interaction.options.getString('path', true);
     ctx.redactions.add(requested, path.basename(requested));
     await withTransferSlot(interaction, ctx, async (slot) => {
@@ -106,12 +133,13 @@ export default {
         ownerId: interaction.user.id,
         channelId: target.channelId,
         guildId: target.guildId,
+        encryption,
       });
       await interaction.editReply({
         content: fitMessage(
           `Transfer \`${transfer.id}\` started: **${transfer.file_name}**, ${transfer.file_size} bytes in ` +
             `${transfer.total_chunks} parts of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. ` +
-            `Follow it with \`/status transfer:${transfer.id}\`.`,
+            `Follow it with \`/status transfer:${transfer.id}\`.${encryptionNote(encryption)}`,
         ),
       });
       ctx.transfers.start(transfer.id);

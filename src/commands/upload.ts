@@ -5,7 +5,16 @@ import { formatMiB } from '../transfer/plan.js';
 import { urlInfo, type UrlInfo } from '../transfer/url/headers.js';
 import { openUrl } from '../transfer/url/request.js';
 import { displayUrl, parseUploadUrl } from '../transfer/url/policy.js';
-import { channelOption, checkCanStart, chunkSizeOption, requestedChunkSize, withTransferSlot } from './split.js';
+import {
+  channelOption,
+  checkCanStart,
+  chunkSizeOption,
+  encryptionNote,
+  recipientOption,
+  requestedChunkSize,
+  requestedEncryption,
+  withTransferSlot,
+} from './split.js';
 import { urlNames } from '../log.js';
 import { guildCommand, type BotContext, type Command } from './types.js';
 
@@ -22,7 +31,8 @@ const shownUrl = (url: URL | string) => cutText(displayUrl(url), SHOWN_URL_LIMIT
 const data = guildCommand('upload', 'Fetch a file from an https URL and send it to a channel in verified parts')
   .addStringOption((o) => o.setName('url').setDescription('https:// address of the file').setRequired(true).setMaxLength(2000))
   .addIntegerOption(chunkSizeOption)
-  .addChannelOption(channelOption);
+  .addChannelOption(channelOption)
+  .addStringOption(recipientOption);
 
 /**
  * Opens the URL as the transfer will (every hop checked) and reads only the headers, so a
@@ -47,6 +57,7 @@ async function inspect(url: URL, ctx: BotContext): Promise<UrlInfo> {
 async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext): Promise<void> {
   const target = checkCanStart(interaction, ctx);
   const chunkSize = requestedChunkSize(interaction, ctx);
+  const encryption = await requestedEncryption(interaction, ctx);
   const url = parseUploadUrl(interaction.options.getString('url', true));
   ctx.redactions.add(...urlNames(url.href));
   await withTransferSlot(interaction, ctx, async (slot) => {
@@ -74,11 +85,12 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       ownerId: interaction.user.id,
       channelId: target.channelId,
       guildId: target.guildId,
+      encryption,
     });
     const size = transfer.file_size === null ? 'size unknown until the end' : `${transfer.file_size} bytes in ${transfer.total_chunks} parts`;
     const content =
       `Transfer \`${transfer.id}\` started: **${transfer.file_name}** from ${shownUrl(url)}, ${size} ` +
-      `of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. Follow it with \`/status transfer:${transfer.id}\`.`;
+      `of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. Follow it with \`/status transfer:${transfer.id}\`.${encryptionNote(encryption)}`;
     await interaction.editReply({ content: fitMessage(content) });
     ctx.transfers.start(transfer.id);
   });

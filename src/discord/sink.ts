@@ -75,6 +75,7 @@ export class DiscordSink implements ChunkSink {
       `✅ \`${transfer.id}\` **${manifest.file.name}** — ${manifest.file.size} bytes in ${manifest.chunks.length} parts.`,
       `Rebuild: download every \`${transfer.file_name}.part*\` and this manifest, then \`cat ${transfer.file_name}.part* > ${manifest.file.name}\``,
       `or \`discord-file-splitter join ${name}\` (checks every part). sha256: \`${manifest.file.sha256}\``,
+      ...(manifest.encryption ? [decryptHint(manifest.file.name, manifest.encryption.recipients.length, name)] : []),
     ].join('\n');
     const text = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
     const message = await this.post(transfer.channel_id, content, [{ filename: name, source: text }], options);
@@ -200,4 +201,11 @@ const DISCORD_EPOCH = 1_420_070_400_000n;
 export function snowflakeAt(ms: number): string {
   const t = BigInt(Math.max(0, Math.floor(ms))) - DISCORD_EPOCH;
   return (t > 0n ? t << 22n : 0n).toString();
+}
+
+/** The manifest message's line for an encrypted file: only a recipient's key opens it. */
+function decryptHint(ageName: string, recipients: number, manifest: string): string {
+  const plain = ageName.replace(/\.age$/, '');
+  const whom = recipients === 1 ? 'one recipient' : `${recipients} recipients`;
+  return `🔒 Encrypted with age for ${whom}: \`age -d -i key.txt -o ${plain} ${ageName}\`, or \`join ${manifest} --identity key.txt\`.`;
 }

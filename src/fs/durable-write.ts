@@ -51,6 +51,8 @@ export interface DurableWriteOptions {
    * acknowledges the write first (the store).
    */
   deferDrop?: boolean;
+  /** The mode of a file created anew (before the umask); a replaced file keeps its own. Default 0o666. */
+  mode?: number;
   fs?: DurableFs;
 }
 
@@ -99,7 +101,7 @@ export async function writeFileDurably(file: string, content: DurableContent, op
   const temp = path.join(path.dirname(target), tempName(path.basename(target)));
   let previous: string | undefined;
   try {
-    await writeTemp(fs, file, temp, content, existing);
+    await writeTemp(fs, file, temp, content, existing, options.mode ?? 0o666);
     if (existing !== undefined) previous = await keepPrevious(fs, target);
     await step(file, 'rename', () => (options.replace === false ? linkIntoPlace(fs, temp, target) : fs.rename(temp, target)));
   } catch (err) {
@@ -117,9 +119,16 @@ export async function writeFileDurably(file: string, content: DurableContent, op
 }
 
 /** Steps 1-4: the temp file, complete and synced. */
-async function writeTemp(fs: DurableFs, file: string, temp: string, content: DurableContent, existing: Stats | undefined): Promise<void> {
+async function writeTemp(
+  fs: DurableFs,
+  file: string,
+  temp: string,
+  content: DurableContent,
+  existing: Stats | undefined,
+  mode: number,
+): Promise<void> {
   const handle = await step(file, 'open', async () => {
-    const opened = await fs.open(temp, 'wx', existing ? existing.mode & 0o777 : 0o666);
+    const opened = await fs.open(temp, 'wx', existing ? existing.mode & 0o777 : mode);
     if (existing)
       await copyModeAndOwner(opened, existing).catch(async (err: unknown) => {
         await opened.close().catch(() => {});

@@ -40,6 +40,23 @@ export const urlSourceSchema = z.looseObject({
 
 export const sourceSchema = z.discriminatedUnion('kind', [fileSourceSchema, urlSourceSchema]);
 
+/**
+ * An encrypted transfer (SPEC section 12): what was posted is one age file, and `file_name`,
+ * `file_size`, the parts and the hashes describe its bytes. The three secrets let a resumed
+ * run make any part again byte for byte; they are erased (null) once the transfer is
+ * `complete` or `cancelled`.
+ */
+export const encryptionSchema = z.looseObject({
+  format: z.literal('age-encryption.org/v1'),
+  recipients: z.array(z.string()).min(1),
+  /** The source's own size (bytes), null while unknown (an /upload without Content-Length). */
+  plaintext_size: z.number().int().nonnegative().nullable(),
+  /** base64: the age file key, the payload nonce, and the header (stanzas and MAC). */
+  file_key: z.string().nullable(),
+  payload_nonce: z.string().nullable(),
+  header: z.string().nullable(),
+});
+
 export const partRecordSchema = z.looseObject({
   index: z.number().int().nonnegative(),
   name: z.string(),
@@ -75,6 +92,8 @@ export const transferSchema = z.looseObject({
   manifest_message_id: z.string().nullable().default(null),
   /** The source's own name before sanitising (a file's path, an /upload's name); null in records from before it was kept. */
   original_name: z.string().nullable().default(null),
+  /** Null: posted as it is. Otherwise how it was encrypted (see encryptionSchema). */
+  encryption: encryptionSchema.nullable().default(null),
   /** Download links carry this; `/share revoke` advances it, which ends every link given out before. */
   share_generation: z.number().int().nonnegative().default(0),
   bytes_done: z.number().int().nonnegative().default(0),
@@ -95,6 +114,7 @@ export type FileSource = z.output<typeof fileSourceSchema>;
 export type UrlSource = z.output<typeof urlSourceSchema>;
 export type TransferSource = z.output<typeof sourceSchema>;
 export type PartRecord = z.output<typeof partRecordSchema>;
+export type EncryptionRecord = z.output<typeof encryptionSchema>;
 export type TransferRecord = z.output<typeof transferSchema>;
 export type ProgressFile = z.output<typeof progressFileSchema>;
 

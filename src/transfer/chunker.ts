@@ -13,9 +13,10 @@
  *   so the bytes sent are the bytes hashed here, or the send fails.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoCode, messageOf, SourceChangedError, SourceReadError } from '../errors.js';
+import { sourceHandle, type SealedSource, type SourceHandle } from '../crypto/sealed-file.js';
 import { readFully } from '../fs/read-fully.js';
 import { abortReason } from './retry.js';
 
@@ -32,6 +33,8 @@ export interface FileRange {
   /** A file renamed over the original can have its size and mtime, never its device and inode. */
   dev: number;
   ino: number;
+  /** Set when the range is of the file's age encryption (offsets and sizes are then the encrypted file's). */
+  sealed?: SealedSource | undefined;
 }
 
 export interface SourcePart {
@@ -66,6 +69,11 @@ export interface ReadPartsOptions {
   mtimeMs?: number | undefined;
   /** How errors name the file, which users see: its path relative to FILES_ROOT. Default: its base name. */
   name?: string | undefined;
+  /**
+   * Parts of the file's age encryption instead of the file itself (src/crypto/sealed-file.ts):
+   * `fileSize` and every offset, size and hash are then the encrypted file's.
+   */
+  sealed?: SealedSource | undefined;
 }
 
 /** A read is retried this many times before the error surfaces (SPEC: "retried once"). */
@@ -135,6 +143,7 @@ class FilePartReader implements PartSource {
             mtimeMs: info.mtimeMs,
             dev: info.dev,
             ino: info.ino,
+            sealed: this.options.sealed,
           };
           yield { index, offset, size, sha256, file };
         }
@@ -151,7 +160,7 @@ class FilePartReader implements PartSource {
    * runs on the thread pool while this thread hashes the current one.
    */
   async #hashRange(
-    handle: FileHandle,
+    handle: SourceHandle,
     blocks: readonly [Buffer, Buffer],
     offset: number,
     size: number,
@@ -183,9 +192,9 @@ class FilePartReader implements PartSource {
   }
 
   /** Node's open errors carry the path on the host; ours name the file as users know it. */
-  async #open(): Promise<FileHandle> {
+  async #open(): Promise<SourceHandle> {
     try {
-      return await open(this.filePath, 'r');
+      return sourceHandle(await open(this.filePath, 'r'), this.options.sealed);
     } catch (err) {
       const code = errnoCode(err);
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new SourceChangedError(`${this.#name} no longer exists`, { cause: err });
@@ -194,20 +203,20 @@ class FilePartReader implements PartSource {
   }
 
   /** Fills `data` from `offset`; a file that ends early means it shrank since it was planned. */
-  async #fill(handle: FileHandle, data: Buffer, offset: number, fileSize: number): Promise<void> {
+  async #fill(handle: SourceHandle, data: Buffer, offset: number, fileSize: number): Promise<void> {
     const filled = await readFully({ read: (...args) => this.#read(handle, ...args) }, data, 0, data.length, offset);
     if (filled < data.length) {
       throw new SourceChangedError(`${this.#name} got shorter while it was read: ended at ${offset + filled} bytes, expected ${fileSize}`);
     }
   }
 
-  async #assertEnds(handle: FileHandle, fileSize: number): Promise<void> {
+  async #assertEnds(handle: SourceHandle, fileSize: number): Promise<void> {
     const probe = Buffer.alloc(1);
     const { bytesRead } = await this.#read(handle, probe, 0, 1, fileSize);
     if (bytesRead > 0) throw new SourceChangedError(`${this.#name} got longer while it was read: more than the expected ${fileSize} bytes`);
   }
 
-  async #read(handle: FileHandle, buffer: Buffer, at: number, length: number, position: number) {
+  async #read(handle: SourceHandle, buffer: Buffer, at: number, length: number, position: number) {
     for (let attempt = 0; ; attempt++) {
       try {
         return await handle.read(buffer, at, length, position);

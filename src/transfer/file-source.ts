@@ -7,16 +7,21 @@
 import { stat } from 'node:fs/promises';
 import { errnoCode, messageOf } from '../errors.js';
 import type { StoredTransfer } from '../store/types.js';
+import { encryptedSize } from '../crypto/age.js';
 import { readParts, type PartSource } from './chunker.js';
+import { sealedSource } from './encryption.js';
 
 export type OpenSource = (transfer: StoredTransfer, signal: AbortSignal) => PartSource;
 
 /** The chunker over a file source, at the size and length the transfer was planned with. */
 export const openFileSource: OpenSource = (transfer, signal) => {
   if (transfer.source.kind !== 'file') throw new Error(`transfer ${transfer.id}: no reader for a ${transfer.source.kind} source`);
+  const sealed = sealedSource(transfer, transfer.source.size);
   return readParts(transfer.source.real_path, {
     chunkSize: transfer.chunk_size_bytes,
-    fileSize: transfer.source.size,
+    // An encrypted transfer's parts are of the age file.
+    fileSize: sealed ? encryptedSize(sealed.keys.prefix.length, transfer.source.size) : transfer.source.size,
+    sealed,
     mtimeMs: transfer.source.mtime_ms,
     // Parts travel as file-backed slices: memory stays flat however many wait for an upload.
     keepData: false,

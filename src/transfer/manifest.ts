@@ -9,6 +9,8 @@ export const manifestSchema = z.looseObject({
   format: z.literal(MANIFEST_FORMAT),
   version: z.literal(1),
   file: z.looseObject({ name: z.string().min(1), size: z.number().int().nonnegative(), sha256: sha256Hex }),
+  /** Present when the file is one age file (SPEC section 12); `file` then describes its bytes. */
+  encryption: z.looseObject({ format: z.literal('age-encryption.org/v1'), recipients: z.array(z.string()) }).optional(),
   chunk_size: z.number().int().positive(),
   chunks: z.array(
     z.looseObject({
@@ -64,6 +66,8 @@ export function buildManifest(
     format: MANIFEST_FORMAT,
     version: 1,
     file: { name: transfer.file_name, size: parts.reduce((sum, p) => sum + p.size, 0), sha256: fileSha256 },
+    // Only public keys: no hash of the plaintext is published (it would confirm a guess of it).
+    ...(transfer.encryption ? { encryption: { format: transfer.encryption.format, recipients: [...transfer.encryption.recipients] } } : {}),
     chunk_size: transfer.chunk_size_bytes,
     chunks: parts.map((p) => ({
       index: p.index,

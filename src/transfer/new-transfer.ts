@@ -4,6 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { NewTransfer } from '../store/types.js';
+import { encryptedName, encryptionRecord, postedSize, type NewEncryption } from './encryption.js';
 import { newTransferId, sanitizeName, totalChunks } from './plan.js';
 import type { LocalSource } from './source.js';
 import type { UrlInfo } from './url/headers.js';
@@ -17,31 +18,43 @@ export interface TransferPlace {
   ownerId: string;
   channelId: string;
   guildId: string | null;
+  /** Null or absent: posted as it is. */
+  encryption?: NewEncryption | null | undefined;
 }
 
 /** A local file (/split, the CLI). `name` is the source's own name; an unusable one gives way to the id. */
 export function fileTransfer(place: TransferPlace, source: LocalSource): NewTransfer {
-  return record(place, source.relPath, {
+  const size = place.encryption ? postedSize(place.encryption, source.size) : source.size;
+  return record(place, source.relPath, source.size, {
     source: { kind: 'file', path: source.relPath, real_path: source.realPath, size: source.size, mtime_ms: source.mtimeMs },
-    file_size: source.size,
-    total_chunks: totalChunks(source.size, place.chunkSize),
+    file_size: size,
+    total_chunks: totalChunks(size, place.chunkSize),
   });
 }
 
 /** A remote file (/upload): the size and total are null when the server gave no Content-Length. */
 export function urlTransfer(place: TransferPlace, url: string, info: UrlInfo): NewTransfer {
-  return record(place, info.name, {
+  const size = info.size !== null && place.encryption ? postedSize(place.encryption, info.size) : info.size;
+  return record(place, info.name, info.size, {
     source: { kind: 'url', url, etag: info.etag, last_modified: info.lastModified, accepts_ranges: info.acceptsRanges, hash_checkpoint: null },
-    file_size: info.size,
-    total_chunks: info.size === null ? null : totalChunks(info.size, place.chunkSize),
+    file_size: size,
+    total_chunks: size === null ? null : totalChunks(size, place.chunkSize),
   });
 }
 
-function record(place: TransferPlace, name: string, what: Pick<NewTransfer, 'source' | 'file_size' | 'total_chunks'>): NewTransfer {
+/** `file_size` and `total_chunks` describe what is posted: for an encrypted transfer, the age file. */
+function record(
+  place: TransferPlace,
+  name: string,
+  plainSize: number | null,
+  what: Pick<NewTransfer, 'source' | 'file_size' | 'total_chunks'>,
+): NewTransfer {
+  const fileName = sanitizeName(name, place.id);
   return {
     id: place.id,
-    file_name: sanitizeName(name, place.id),
+    file_name: place.encryption ? encryptedName(fileName) : fileName,
     original_name: name,
+    encryption: place.encryption ? encryptionRecord(place.encryption, plainSize) : null,
     ...what,
     chunk_size_bytes: place.chunkSize,
     attachment_size_limit: place.attachmentSizeLimit,
@@ -59,6 +72,7 @@ export async function planFileTransfer(input: {
   ownerId: string;
   channelId: string;
   guildId?: string | null | undefined;
+  encryption?: NewEncryption | null | undefined;
 }): Promise<NewTransfer> {
   const info = await stat(input.realPath);
   if (!info.isFile()) throw new Error(`${input.relPath} is not a regular file`);
@@ -69,6 +83,7 @@ export async function planFileTransfer(input: {
     ownerId: input.ownerId,
     channelId: input.channelId,
     guildId: input.guildId ?? null,
+    encryption: input.encryption ?? null,
   };
   // The name the user asked for, not a symlink target's.
   return fileTransfer(place, { relPath: input.relPath, realPath: input.realPath, size: info.size, mtimeMs: info.mtimeMs });

@@ -6,6 +6,7 @@ import type { StoredTransfer } from '../store/types.js';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { errnoCode, messageOf, SinkError } from '../errors.js';
+import { sourceHandle } from '../crypto/sealed-file.js';
 import { readFully } from '../fs/read-fully.js';
 import type { Manifest } from './manifest.js';
 
@@ -46,12 +47,14 @@ export async function* partChunks(part: OutgoingPart, buffers?: readonly Buffer[
   }
   const file = part.file;
   if (!file) throw new Error(`part ${part.name} carries neither bytes nor a file range`);
-  const handle = await open(file.path, 'r').catch((err: unknown) => {
+  const opened = await open(file.path, 'r').catch((err: unknown) => {
     // Gone is changed (never worth a retry); Node's message would carry the host path.
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new SinkError(`${file.name} no longer exists`, 'fatal', 'source_changed', { cause: err });
     throw new SinkError(`cannot open ${file.name}: ${code ?? messageOf(err)}`, 'transient', 'source_read', { cause: err });
   });
+  // An encrypted part is sealed again as it is read, from the chunk it starts in.
+  const handle = sourceHandle(opened, file.sealed);
   try {
     const check = async () => {
       const info = await handle.stat();

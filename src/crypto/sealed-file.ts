@@ -1,0 +1,105 @@
+/**
+ * A plaintext file seen as its age encryption (age.ts): reading bytes `[a, b)` of the
+ * encrypted file reads and seals just the 64 KiB chunks they fall in. The chunker hashes the
+ * parts through it and the sink reads them through it again while it sends, so an encrypted
+ * part, like a plain one, is never held in memory, and one re-sent after a crash or
+ * `/resume` is made afresh from the chunk it starts in, byte-identical.
+ */
+import { readFully, type PositionalReader } from '../fs/read-fully.js';
+import { AGE_CHUNK, chunkCount, encryptedSize, SEALED_CHUNK, sealChunk, type AgeKeys } from './age.js';
+
+/** How a file source is encrypted: its keys and the plaintext size they were made for. */
+export interface SealedSource {
+  keys: AgeKeys;
+  plainSize: number; // bytes
+}
+
+/** What the chunker and the sink need of an open source: FileHandle's read, stat and close. */
+export interface SourceHandle extends PositionalReader {
+  stat(): Promise<{ size: number; mtimeMs: number; dev: number; ino: number }>;
+  close(): Promise<void>;
+}
+
+/** `handle` as it is, or seen through its encryption. */
+export function sourceHandle(handle: SourceHandle, sealed: SealedSource | undefined): SourceHandle {
+  return sealed === undefined ? handle : new SealedFileHandle(handle, sealed);
+}
+
+/** Chunks sealed per plaintext read: 1 MiB, the chunker's hashing block. */
+const BATCH = 16;
+
+class SealedFileHandle implements SourceHandle {
+  readonly #file: SourceHandle;
+  readonly #keys: AgeKeys;
+  readonly #plainSize: number;
+  readonly #size: number;
+  readonly #chunks: number;
+  #plain: Buffer | null = null;
+  #sealed: Buffer | null = null;
+  /** The batch held in #sealed (its first chunk's counter), and how many of its bytes are valid. */
+  #batch = -1;
+  #held = 0;
+
+  constructor(file: SourceHandle, sealed: SealedSource) {
+    this.#file = file;
+    this.#keys = sealed.keys;
+    this.#plainSize = sealed.plainSize;
+    this.#size = encryptedSize(sealed.keys.prefix.length, sealed.plainSize);
+    this.#chunks = chunkCount(sealed.plainSize);
+  }
+
+  /** The file's identity as it is, its size as the encryption of what it holds now (so any change shows). */
+  async stat(): Promise<{ size: number; mtimeMs: number; dev: number; ino: number }> {
+    const info = await this.#file.stat();
+    return { size: encryptedSize(this.#keys.prefix.length, info.size), mtimeMs: info.mtimeMs, dev: info.dev, ino: info.ino };
+  }
+
+  close(): Promise<void> {
+    return this.#file.close();
+  }
+
+  /** Up to `length` bytes of the encrypted file at `position`; fewer only where the plaintext ended early. */
+  async read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
+    const prefix = this.#keys.prefix;
+    if (position >= this.#size) {
+      // Past the end: what the plaintext holds past its planned end, so a file that grew shows as longer.
+      return this.#file.read(buffer, offset, length, this.#plainSize + (position - this.#size));
+    }
+    let done = 0;
+    while (done < length && position + done < this.#size) {
+      const at = position + done;
+      if (at < prefix.length) {
+        done += prefix.copy(buffer, offset + done, at, Math.min(prefix.length, at + length - done));
+        continue;
+      }
+      const chunk = Math.floor((at - prefix.length) / SEALED_CHUNK);
+      const batch = chunk - (chunk % BATCH);
+      await this.#seal(batch);
+      const within = at - prefix.length - batch * SEALED_CHUNK;
+      if (within >= this.#held) break; // the plaintext ended before this chunk: a short read
+      done += this.#sealed!.copy(buffer, offset + done, within, Math.min(this.#held, within + length - done));
+    }
+    return { bytesRead: done };
+  }
+
+  /** Reads the plaintext of the BATCH chunks from `first` and seals them; a chunk cut short by the file's end is left out. */
+  async #seal(first: number): Promise<void> {
+    if (this.#batch === first) return;
+    this.#plain ??= Buffer.allocUnsafe(BATCH * AGE_CHUNK);
+    this.#sealed ??= Buffer.allocUnsafe(BATCH * SEALED_CHUNK);
+    this.#batch = -1;
+    const from = first * AGE_CHUNK;
+    const want = Math.min(BATCH * AGE_CHUNK, this.#plainSize - from);
+    const got = await readFully(this.#file, this.#plain, 0, want, from);
+    let held = 0;
+    for (let i = 0; first + i < this.#chunks && i < BATCH; i++) {
+      const size = Math.min(AGE_CHUNK, this.#plainSize - (first + i) * AGE_CHUNK);
+      if (i * AGE_CHUNK + size > got) break;
+      const counter = first + i;
+      const plain = this.#plain.subarray(i * AGE_CHUNK, i * AGE_CHUNK + size);
+      held += sealChunk(this.#keys.payloadKey, counter, plain, counter === this.#chunks - 1, this.#sealed, i * SEALED_CHUNK).length;
+    }
+    this.#held = held;
+    this.#batch = first;
+  }
+}
