@@ -16,6 +16,13 @@ const REDACT_PATHS = [
   'headers.Authorization',
   '*.token',
   '*.authorization',
+  // An encrypted transfer's secrets (SPEC section 12), should a record ever be logged whole.
+  'file_key',
+  '*.file_key',
+  'encryption.file_key',
+  '*.encryption.file_key',
+  'payloadKey',
+  '*.payloadKey',
 ];
 const TOKEN_KEYS = new Set(REDACT_PATHS.map((p) => p.split('.').at(-1)));
 

@@ -191,7 +191,9 @@ export class Downloads {
 /** The name a download is offered under: the source's own base name, else the sanitised one. */
 export function downloadName(transfer: StoredTransfer): string {
   const original = transfer.original_name?.split('/').pop();
-  return original && original.trim() !== '' ? original : transfer.file_name;
+  if (!original || original.trim() === '') return transfer.file_name;
+  // What is served is the age file, as it was posted: it keeps the name that says so.
+  return transfer.encryption ? `${original}.age` : original;
 }
 
 /**

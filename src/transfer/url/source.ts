@@ -23,6 +23,9 @@ import { parseContentRange, parseLength } from './headers.js';
 import { openUrl, type OpenUrlOptions } from './request.js';
 import { readAtMinimumSpeed, type SpeedLimit } from './speed.js';
 import { displayUrl } from './policy.js';
+import { encryptedSize } from '../../crypto/age.js';
+import { SealingStream } from '../../crypto/age-stream.js';
+import { transferKeys } from '../encryption.js';
 import {
   canResumeWithRange,
   confirmedPartsBefore,
@@ -77,7 +80,12 @@ export class UrlPartSource implements PartSource {
     signal?.throwIfAborted();
     const t = this.#transfer;
     const chunkSize = t.chunk_size_bytes;
-    let resume = urlResumePoint(t);
+    // An encrypted download is sealed as it arrives (SPEC section 12). Sealing is the same
+    // every time, so a resume downloads from the start and the parts come out byte-identical.
+    const keys = transferKeys(t);
+    const sealer = keys ? new SealingStream(keys) : null;
+    const posted = (plainSize: number | null) => (plainSize === null || keys === null ? plainSize : encryptedSize(keys.prefix.length, plainSize));
+    let resume = sealer ? null : urlResumePoint(t);
     let opened = await this.#open(resume?.offset ?? 0, resume !== null);
     // Every way out (the end, an error, a consumer that stops early) closes the response;
     // after the headers nothing else times it out, so a forgotten one would hold its socket.
@@ -95,7 +103,8 @@ export class UrlPartSource implements PartSource {
       }
       let offset = resume?.offset ?? 0; // bytes read so far = absolute offset of the next byte
       this.startOffset = offset;
-      let expected = opened.total ?? t.file_size;
+      let expectedPlain = opened.total ?? (t.encryption ? t.encryption.plaintext_size : t.file_size);
+      let expected = posted(expectedPlain);
       let part = Buffer.allocUnsafe(partLength(chunkSize, offset, expected));
       let filled = 0;
       let reconnects = 0;
@@ -109,20 +118,31 @@ export class UrlPartSource implements PartSource {
         part = Buffer.allocUnsafe(partLength(chunkSize, offset, expected));
         return out;
       };
+      /** Cuts `chunk` (bytes as posted) into parts; past `limit`, the source sent too much. */
+      const cut = function* (chunk: Buffer, limit: number, tooLong: () => never): Generator<SourcePart> {
+        for (let at = 0; at < chunk.length;) {
+          if (offset >= limit) tooLong();
+          const take = Math.min(part.length - filled, chunk.length - at, limit - offset);
+          chunk.copy(part, filled, at, at + take);
+          filled += take;
+          offset += take;
+          at += take;
+          if (filled === part.length) yield emit();
+        }
+      };
+      const tooLong = () => this.#tooLong(expectedPlain);
       for (;;) {
         try {
           for await (const chunk of readAtMinimumSpeed(opened.response, this.#options)) {
             if (signal?.aborted) throw abortReason(signal);
-            const limit = Math.min(expected ?? Infinity, this.#options.maxFileSize);
-            for (let at = 0; at < chunk.length;) {
-              if (offset >= limit) this.#tooLong(expected);
-              const take = Math.min(part.length - filled, chunk.length - at, limit - offset);
-              chunk.copy(part, filled, at, at + take);
-              filled += take;
-              offset += take;
-              at += take;
-              if (filled === part.length) yield emit();
+            const limit = Math.min(expectedPlain ?? Infinity, this.#options.maxFileSize);
+            if (sealer === null) {
+              yield* cut(chunk, limit, tooLong);
+              continue;
             }
+            // The limits are the plaintext's: checked before sealing.
+            if (sealer.plainBytes + chunk.length > limit) tooLong();
+            for (const sealed of sealer.push(chunk)) yield* cut(sealed, Infinity, tooLong);
           }
           const late = await opened.closed;
           if (late && !isAbortError(late)) {
@@ -142,16 +162,19 @@ export class UrlPartSource implements PartSource {
             });
           }
           reconnects++;
-          opened = await this.#open(offset, true);
+          opened = await this.#open(sealer?.plainBytes ?? offset, true);
           if (opened.restarted) throw new UrlSourceError('the server ignored the Range request when the connection was picked up again');
-          expected = opened.total ?? expected;
+          expectedPlain = opened.total ?? expectedPlain;
+          expected = posted(expectedPlain);
         }
       }
-      if (expected !== null && offset < expected) {
-        throw new UrlSourceError(`${displayUrl(this.#source.url)} sent ${offset} bytes, fewer than its announced size of ${expected}`);
+      const received = sealer?.plainBytes ?? offset;
+      if (expectedPlain !== null && received < expectedPlain) {
+        throw new UrlSourceError(`${displayUrl(this.#source.url)} sent ${received} bytes, fewer than its announced size of ${expectedPlain}`);
       }
+      if (sealer && received > 0) for (const sealed of sealer.end()) yield* cut(sealed, Infinity, tooLong);
       if (filled > 0) yield emit();
-      if (offset === 0) throw new UrlSourceError(`${displayUrl(this.#source.url)} sent an empty file: there is nothing to send`);
+      if (received === 0) throw new UrlSourceError(`${displayUrl(this.#source.url)} sent an empty file: there is nothing to send`);
       this.#whole = hash.digest();
     } finally {
       opened.response.destroy();
@@ -202,7 +225,7 @@ export class UrlPartSource implements PartSource {
       total = parseLength(typeof h['content-length'] === 'string' ? h['content-length'] : undefined);
       restarted = from > 0 && headers.range !== undefined;
     }
-    const planned = this.#transfer.file_size;
+    const planned = this.#transfer.encryption ? this.#transfer.encryption.plaintext_size : this.#transfer.file_size;
     if (planned !== null && total !== null && total !== planned) changes.push(`size ${planned} → ${total} bytes`);
     if (changes.length > 0) {
       response.destroy();
