@@ -8,6 +8,8 @@ export interface Rebuilt {
   manifestMessage: FakeMessage;
   sha256: string;
   size: number;
+  /** `cat <name>.part*`: every part's bytes, joined in name order (small files only: it is all in memory). */
+  bytes(): Buffer;
   /** Every attachment whose name is a part of this file, across all live messages. */
   partAttachments: { messageId: string; name: string }[];
 }
@@ -41,6 +43,7 @@ export function rebuildFromFake(fake: FakeDiscord, transferId: string, channelId
     manifestMessage,
     sha256: whole.digest('hex'),
     size,
+    bytes: () => Buffer.concat(parts.map(({ attachment }) => fake.attachmentBytes(attachment.id))),
     partAttachments: parts.map((p) => ({ messageId: p.message.id, name: p.attachment.filename })),
   };
 }
