@@ -24,6 +24,7 @@ import { startBotProcess, type BotProcess } from '../test/support/bot-process.js
 import { seededBytes } from '../test/support/random-file.js';
 import { FileSlice } from './file-slice.js';
 import { packBatches, partName, sanitizeName } from '../src/transfer/plan.js';
+import { benchRecipient, recordWithKeys, sealedAnswers } from './age.js';
 import { downloadRows } from './download.js';
 import { FakeProcess } from './fake-process.js';
 import type { PostedMessage } from './ipc.js';
@@ -40,6 +41,8 @@ interface Setting {
   pack: number;
   /** Run src/index.ts through tsx as `npm start` does, instead of the build. */
   tsx?: boolean;
+  /** Encrypted with age to one recipient (AGE_RECIPIENTS). */
+  age?: boolean;
 }
 
 const BUILT_ENTRY = path.join(ROOT, 'dist/index.js');
@@ -47,6 +50,7 @@ const BUILT_ENTRY = path.join(ROOT, 'dist/index.js');
 const SETTINGS: Setting[] = [
   { label: 'defaults (P1 C3)', parallel: 1, pack: 3 },
   { label: 'defaults, tsx', parallel: 1, pack: 3, tsx: true },
+  { label: 'defaults, age 1 recipient', parallel: 1, pack: 3, age: true },
   { label: 'P2 C3', parallel: 2, pack: 3 },
   { label: 'P4 C3', parallel: 4, pack: 3 },
   { label: 'P1 C1', parallel: 1, pack: 1 },
@@ -181,7 +185,7 @@ async function baselineB(
 }
 
 /** Every part exactly once with the expected size and sha256; throws naming the first wrong one. */
-function verifyParts(source: Source, posted: PostedMessage[], name: string, what: string): void {
+function verifyParts(source: Pick<Source, 'parts'>, posted: PostedMessage[], name: string, what: string): void {
   const seen = new Map<number, { size: number; sha256: string }>();
   const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.part(\\d+)$`);
   for (const m of posted) {
@@ -231,6 +235,7 @@ async function runSplit(
       MAX_CHUNKS_PER_MESSAGE: String(setting.pack),
       MAX_FILE_SIZE_BYTES: String(64 * 1024 * MIB),
       LOG_LEVEL: 'info',
+      ...(setting.age ? { AGE_RECIPIENTS: await benchRecipient() } : {}),
       // For experiments: node flags for the bot only (e.g. bench/heap-sample.mjs).
       ...(process.env.BOT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BOT_NODE_OPTIONS } : {}),
     },
@@ -241,18 +246,21 @@ async function runSplit(
     const reply = await fake.call<string>({ op: 'split', path: source.rel });
     const id = /`(upload_[a-z0-9]+)`/.exec(reply)?.[1];
     if (!id) throw new Error(`/split did not start: ${reply}`);
+    const keyed = setting.age ? await recordWithKeys(progress, id) : null;
     const end = await bot.waitForLog((l) => l.transfer_id === id && (l.msg === 'transfer_complete' || l.msg === 'transfer_error'), RUN_TIMEOUT_MS);
     const ms = performance.now() - t0;
     const status = await readFile(`/proc/${bot.child.pid}/status`, 'utf8');
     const peakRss = parseVmHWM(status) ?? Number.NaN;
     if (end.msg !== 'transfer_complete') throw new Error(`${setting.label}: transfer failed: ${String(end['reason'])}`);
     const posted = await fake.call<PostedMessage[]>({ op: 'messages', marker: id });
-    const name = sanitizeName(source.rel, id);
-    verifyParts(source, posted, name, setting.label);
+    // An encrypted run must have posted the age file the source encrypts to under its keys.
+    const expected = keyed ? await sealedAnswers(source.file, source.size, keyed, CHUNK) : source;
+    const name = sanitizeName(source.rel, id) + (keyed ? '.age' : '');
+    verifyParts(expected, posted, name, setting.label);
     const manifest = posted.flatMap((m) => m.attachments).find((a) => a.text !== undefined);
     const file = manifest?.text ? (JSON.parse(manifest.text) as { file: { sha256: string; size: number } }).file : undefined;
-    if (file?.sha256 !== source.sha256 || file.size !== source.size)
-      throw new Error(`${setting.label}: manifest says ${JSON.stringify(file)}, baseline A ${source.sha256}`);
+    if (file?.sha256 !== expected.sha256 || file.size !== expected.size)
+      throw new Error(`${setting.label}: manifest says ${JSON.stringify(file)}, expected ${expected.sha256}`);
     return { ms, peakRss, messages: posted.length };
   } finally {
     await bot.kill('SIGTERM');
@@ -311,6 +319,10 @@ async function main(): Promise<void> {
         }
       }
       say(formatTable(header, rows));
+      const seconds = (label: string) => rows.find((r) => r[0] === label)?.[1];
+      const [plain, sealed] = [seconds('defaults (P1 C3)'), seconds('defaults, age 1 recipient')];
+      if (typeof plain === 'number' && typeof sealed === 'number')
+        say(`age at defaults: ${(sealed / plain).toFixed(2)} × the plaintext time (SPEC: at most 1.5)`);
       // Download links: for sizes a fake that keeps every byte can hold (up to 1 GiB).
       if (size <= 1024 * MIB && !args.includes('--baselines-only') && !args.includes('--no-download')) {
         try {

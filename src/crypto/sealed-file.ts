@@ -25,8 +25,8 @@ export function sourceHandle(handle: SourceHandle, sealed: SealedSource | undefi
   return sealed === undefined ? handle : new SealedFileHandle(handle, sealed);
 }
 
-/** Chunks sealed per plaintext read: 1 MiB, the chunker's hashing block. */
-const BATCH = 16;
+/** Chunks sealed per plaintext read (256 KiB): small, since each handle holds one batch of each. */
+const BATCH = 4;
 
 class SealedFileHandle implements SourceHandle {
   readonly #file: SourceHandle;
