@@ -73,9 +73,9 @@ class SealedFileHandle implements SourceHandle {
         continue;
       }
       const chunk = Math.floor((at - prefix.length) / SEALED_CHUNK);
-      const batch = chunk - (chunk % BATCH);
-      await this.#seal(batch);
-      const within = at - prefix.length - batch * SEALED_CHUNK;
+      // A read that starts a part seals from the chunk it starts in, not from a batch boundary.
+      if (this.#batch < 0 || chunk < this.#batch || chunk >= this.#batch + BATCH) await this.#seal(chunk);
+      const within = at - prefix.length - this.#batch * SEALED_CHUNK;
       if (within >= this.#held) break; // the plaintext ended before this chunk: a short read
       done += this.#sealed!.copy(buffer, offset + done, within, Math.min(this.#held, within + length - done));
     }
@@ -84,7 +84,6 @@ class SealedFileHandle implements SourceHandle {
 
   /** Reads the plaintext of the BATCH chunks from `first` and seals them; a chunk cut short by the file's end is left out. */
   async #seal(first: number): Promise<void> {
-    if (this.#batch === first) return;
     this.#plain ??= Buffer.allocUnsafe(BATCH * AGE_CHUNK);
     this.#sealed ??= Buffer.allocUnsafe(BATCH * SEALED_CHUNK);
     this.#batch = -1;

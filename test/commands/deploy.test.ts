@@ -28,7 +28,7 @@ describe('npm run deploy-commands', () => {
     const split = fake.commands().find((c) => (c as { name: string }).name === 'split') as {
       options: { name: string; required?: boolean; autocomplete?: boolean }[];
     };
-    expect(split.options.map((o) => o.name)).toEqual(['path', 'chunk_size', 'channel']);
+    expect(split.options.map((o) => o.name)).toEqual(['path', 'chunk_size', 'channel', 'recipient']);
     expect(split.options[0]).toMatchObject({ required: true, autocomplete: true });
   });
 
