@@ -45,38 +45,26 @@ export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
 
 const snowflake = z.string().regex(/^\d{15,21}$/, 'must be a Discord id (15 to 21 digits)');
 
-const snowflakeList = z
-  .string()
-  .default('')
-  .transform((s) =>
-    s
-      .split(',')
-      .map((x) => x.trim())
-      .filter((x) => x.length > 0),
-  )
-  .pipe(z.array(snowflake));
+/** A comma-separated list: items trimmed (and given to `normalise`), empty ones dropped. */
+const commaList = (normalise: (item: string) => string = (x) => x) =>
+  z
+    .string()
+    .default('')
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => normalise(x.trim()))
+        .filter((x) => x.length > 0),
+    );
 
-const hostList = z
-  .string()
-  .default('')
-  .transform((s) =>
-    s
-      .split(',')
-      .map((x) => x.trim().toLowerCase())
-      .filter((x) => x.length > 0),
-  );
+const snowflakeList = commaList().pipe(z.array(snowflake));
+
+const hostList = commaList((x) => x.toLowerCase());
 
 /** Comma-separated age public keys (SPEC section 12); their checksums are checked when the bot starts. */
-const recipientList = z
-  .string()
-  .default('')
-  .transform((s) =>
-    s
-      .split(',')
-      .map((x) => x.trim())
-      .filter((x) => x.length > 0),
-  )
-  .pipe(z.array(z.string().refine(looksLikeRecipient, 'must be age public keys (age1 followed by 58 letters and digits), comma-separated')));
+const recipientList = commaList().pipe(
+  z.array(z.string().refine(looksLikeRecipient, 'must be age public keys (age1 followed by 58 letters and digits), comma-separated')),
+);
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));

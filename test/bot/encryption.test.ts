@@ -9,19 +9,17 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, type BotFixture } from '../support/bot-fixture.js';
 import type { LogLine } from '../support/bot-process.js';
 import { AGE_BINARY, AGE_MISSING, ageDecrypt, libraryDecrypt, MUST_HAVE_AGE, newIdentity, type TestIdentity } from '../support/age.js';
-import { startHttpsServer, TEST_CA_PATH, type TestHttpsServer } from '../support/https-server.js';
+import { startHttpsServer, uploadEnv, type TestHttpsServer } from '../support/https-server.js';
 import { seededBytes } from '../support/random-file.js';
 import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 import { tempDir } from '../support/temp.js';
 
 const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
-const FAKE_DNS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../support/fake-dns.mjs');
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -47,10 +45,7 @@ describe('GIVEN the bot with age recipients', () => {
         MAX_ACTIVE_TRANSFERS: '10',
         PROGRESS_EDIT_INTERVAL_MS: '100',
         AGE_RECIPIENTS: bob.recipient,
-        UPLOAD_ALLOWED_HOSTS: 'files.test',
-        NODE_EXTRA_CA_CERTS: TEST_CA_PATH,
-        NODE_OPTIONS: `--import ${FAKE_DNS}`,
-        DFS_TEST_DNS: 'files.test=127.0.0.1',
+        ...uploadEnv('files.test', 'files.test=127.0.0.1'),
       },
     });
   });

@@ -3,14 +3,12 @@
  * quotes: a reply that does not fit is refused by Discord, and the user hears nothing.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import type { InteractionInput } from '../support/fake-discord/types.js';
-import { startHttpsServer, TEST_CA_PATH, type TestHttpsServer } from '../support/https-server.js';
+import { startHttpsServer, uploadEnv, type TestHttpsServer } from '../support/https-server.js';
 import { seededBytes, writeSeededFile } from '../support/random-file.js';
 
-const FAKE_DNS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../support/fake-dns.mjs');
 const LIMIT = 2000;
 
 describe('replies fit in one message', () => {
@@ -21,10 +19,7 @@ describe('replies fit in one message', () => {
     fx = await startBotFixture({
       env: {
         MAX_ACTIVE_TRANSFERS: '50',
-        UPLOAD_ALLOWED_HOSTS: 'files.test',
-        NODE_EXTRA_CA_CERTS: TEST_CA_PATH,
-        NODE_OPTIONS: `--import ${FAKE_DNS}`,
-        DFS_TEST_DNS: 'files.test=127.0.0.1',
+        ...uploadEnv('files.test', 'files.test=127.0.0.1'),
       },
     });
   });

@@ -189,3 +189,13 @@ export async function startHttpsServer(): Promise<TestHttpsServer> {
     },
   };
 }
+
+/**
+ * The environment a bot process needs to /upload from this server: `hosts` allowlisted, the
+ * test certificate trusted, and names resolved by test/support/fake-dns.mjs (`dns`, as
+ * `name=address,…`), so no lookup leaves the machine.
+ */
+export function uploadEnv(hosts: string, dns: string): Record<string, string> {
+  const fakeDns = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'fake-dns.mjs');
+  return { UPLOAD_ALLOWED_HOSTS: hosts, NODE_EXTRA_CA_CERTS: TEST_CA_PATH, NODE_OPTIONS: `--import ${fakeDns}`, DFS_TEST_DNS: dns };
+}
