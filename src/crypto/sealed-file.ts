@@ -5,6 +5,7 @@
  * part, like a plain one, is never held in memory, and one re-sent after a crash or
  * `/resume` is made afresh from the chunk it starts in, byte-identical.
  */
+import { createHash } from 'node:crypto';
 import { readFully, type PositionalReader } from '../fs/read-fully.js';
 import { AGE_CHUNK, chunkCount, encryptedSize, SEALED_CHUNK, sealChunk, type AgeKeys } from './age.js';
 
@@ -18,6 +19,11 @@ export interface SealedSource {
 export interface SourceHandle extends PositionalReader {
   stat(): Promise<{ size: number; mtimeMs: number; dev: number; ino: number }>;
   close(): Promise<void>;
+  /**
+   * Encrypted sources only: a fingerprint of the bytes `[offset, offset + size)` just read,
+   * the sha256 of the Poly1305 tags of the chunks they lie in (see rangeTag below).
+   */
+  rangeTag?(offset: number, size: number): string;
 }
 
 /** `handle` as it is, or seen through its encryption. */
@@ -39,6 +45,8 @@ class SealedFileHandle implements SourceHandle {
   /** The batch held in #sealed (its first chunk's counter), and how many of its bytes are valid. */
   #batch = -1;
   #held = 0;
+  /** The tags of the chunks sealed since the last rangeTag, by counter. */
+  readonly #tags = new Map<number, Buffer>();
 
   constructor(file: SourceHandle, sealed: SealedSource) {
     this.#file = file;
@@ -56,6 +64,30 @@ class SealedFileHandle implements SourceHandle {
 
   close(): Promise<void> {
     return this.#file.close();
+  }
+
+  /**
+   * The sha256 of the tags of the chunks `[offset, offset + size)` lies in, once it has been
+   * read. Each tag authenticates its chunk's ciphertext under a key the plaintext's writer
+   * does not have, so equal fingerprints mean equal ciphertext: the sink checks a part it
+   * sealed again with this instead of hashing every byte a second time. Tags of chunks
+   * before the range's last one are dropped (the next part may start in that one).
+   */
+  rangeTag(offset: number, size: number): string {
+    const prefix = this.#keys.prefix.length;
+    const first = Math.floor(Math.max(0, offset - prefix) / SEALED_CHUNK);
+    const last = Math.floor(Math.max(0, offset + size - 1 - prefix) / SEALED_CHUNK);
+    const digest = createHash('sha256');
+    // Bytes that are all header have no chunk: the header itself stands in.
+    if (offset + size <= prefix) digest.update(this.#keys.prefix);
+    else
+      for (let chunk = first; chunk <= last; chunk++) {
+        const tag = this.#tags.get(chunk);
+        if (tag === undefined) throw new Error(`chunk ${chunk} was not read before its fingerprint was asked for`);
+        digest.update(tag);
+      }
+    for (const chunk of this.#tags.keys()) if (chunk < last) this.#tags.delete(chunk);
+    return digest.digest('hex');
   }
 
   /** Up to `length` bytes of the encrypted file at `position`; fewer only where the plaintext ended early. */
@@ -96,7 +128,9 @@ class SealedFileHandle implements SourceHandle {
       if (i * AGE_CHUNK + size > got) break;
       const counter = first + i;
       const plain = this.#plain.subarray(i * AGE_CHUNK, i * AGE_CHUNK + size);
-      held += sealChunk(this.#keys.payloadKey, counter, plain, counter === this.#chunks - 1, this.#sealed, i * SEALED_CHUNK).length;
+      const sealed = sealChunk(this.#keys.payloadKey, counter, plain, counter === this.#chunks - 1, this.#sealed, i * SEALED_CHUNK);
+      this.#tags.set(counter, Buffer.from(sealed.subarray(sealed.length - 16)));
+      held += sealed.length;
     }
     this.#held = held;
     this.#batch = first;

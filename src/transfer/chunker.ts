@@ -35,6 +35,8 @@ export interface FileRange {
   ino: number;
   /** Set when the range is of the file's age encryption (offsets and sizes are then the encrypted file's). */
   sealed?: SealedSource | undefined;
+  /** With `sealed`: the range's fingerprint (SourceHandle.rangeTag), what the sink checks instead of a second sha256. */
+  tag?: string | undefined;
 }
 
 export interface SourcePart {
@@ -144,6 +146,7 @@ class FilePartReader implements PartSource {
             dev: info.dev,
             ino: info.ino,
             sealed: this.options.sealed,
+            tag: handle.rangeTag?.(offset, size),
           };
           yield { index, offset, size, sha256, file };
         }

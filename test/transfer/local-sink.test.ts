@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { encryptedSize } from '../../src/crypto/age.js';
 import { SinkError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { readParts, type PartSource, type SourcePart } from '../../src/transfer/chunker.js';
@@ -64,31 +65,43 @@ describe('LocalSink', () => {
     expect((err as SinkError).kind).toBe('fatal');
   });
 
-  it('GIVEN a file-backed part whose bytes no longer match its hash (same size and mtime) THEN it is refused as a changed source and nothing is left in the directory', async () => {
-    const dir = await tempDir();
-    const file = path.join(dir, 'in.bin');
-    await writeSeededFile(file, 3000, 4);
-    // A whole-second mtime, so it can be put back exactly after the change.
-    const mtime = new Date('2024-06-01T12:00:00.000Z');
-    await utimes(file, mtime, mtime);
-    const [first] = await collectParts(readParts(file, { chunkSize: 3000, keepData: false, name: 'in.bin' }));
-    const before = await stat(file);
-    const handle = await open(file, 'r+');
-    await handle.write(Buffer.from('changed'), 0, 7, 100);
-    await handle.close();
-    await utimes(file, mtime, mtime);
-    expect((await stat(file)).mtimeMs).toBe(before.mtimeMs);
+  it.each([
+    ['a plain', 3000],
+    ["an encrypted (checked by its chunks' tags)", 200_000],
+  ] as const)(
+    'GIVEN %s file-backed part whose bytes no longer match its hash (same size and mtime) THEN it is refused as a changed source and nothing is left in the directory',
+    async (kind, size) => {
+      const dir = await tempDir();
+      const file = path.join(dir, 'in.bin');
+      await writeSeededFile(file, size, 4);
+      // A whole-second mtime, so it can be put back exactly after the change.
+      const mtime = new Date('2024-06-01T12:00:00.000Z');
+      await utimes(file, mtime, mtime);
+      const sealed =
+        kind === 'a plain'
+          ? undefined
+          : { keys: { prefix: Buffer.from('age-encryption.org/v1\n--- x\n0123456789abcdef'), payloadKey: randomBytes(32) }, plainSize: size };
+      const total = sealed ? encryptedSize(sealed.keys.prefix.length, size) : size;
+      const [first] = await collectParts(readParts(file, { chunkSize: total, fileSize: total, keepData: false, name: 'in.bin', sealed }));
+      expect(first!.file!.tag === undefined).toBe(kind === 'a plain');
+      const before = await stat(file);
+      const handle = await open(file, 'r+');
+      await handle.write(Buffer.from('changed'), 0, 7, size - 100);
+      await handle.close();
+      await utimes(file, mtime, mtime);
+      expect((await stat(file)).mtimeMs).toBe(before.mtimeMs);
 
-    const out = path.join(dir, 'out');
-    await mkdir(out);
-    const outgoing: OutgoingPart = { index: 0, name: 'in.bin.part001', offset: 0, size: 3000, sha256: first!.sha256, file: first!.file };
-    const err = await new LocalSink(out)
-      .sendParts({} as never, [outgoing], { signal: new AbortController().signal, nonce: 'n', attempt: 1 })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SinkError);
-    expect((err as SinkError).reason).toBe('source_changed');
-    expect(await readdir(out)).toEqual([]);
-  });
+      const out = path.join(dir, 'out');
+      await mkdir(out);
+      const outgoing: OutgoingPart = { index: 0, name: 'in.bin.part001', offset: 0, size: total, sha256: first!.sha256, file: first!.file };
+      const err = await new LocalSink(out)
+        .sendParts({} as never, [outgoing], { signal: new AbortController().signal, nonce: 'n', attempt: 1 })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SinkError);
+      expect((err as SinkError).reason).toBe('source_changed');
+      expect(await readdir(out)).toEqual([]);
+    },
+  );
 
   it('GIVEN an output directory on a 2 MiB tmpfs AND a part that does not fit THEN a fatal ENOSPC SinkError, the earlier part intact and no temp file left', async (context) => {
     const disk = await tmpfsForTest(context, 2 * 1024 * 1024);
