@@ -9,7 +9,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { freePort } from '../support/ports.js';
+import { libraryDecrypt, newIdentity } from '../support/age.js';
 import { writeSeededFile } from '../support/random-file.js';
+import { tempDir } from '../support/temp.js';
 
 const MIB = 1024 * 1024;
 const SECRET = 'download-test-secret-0123456789abcdef';
@@ -185,6 +187,25 @@ describe('download links', () => {
     expect(disposition).toBe(`attachment; filename="my _holiday_ _ _t_ 2026.mkv"; filename*=UTF-8''${encodeURIComponent(NAMED)}`);
     expect(decodeURIComponent(/filename\*=UTF-8''(.+)$/.exec(disposition)![1]!)).toBe(NAMED);
     await body(res);
+  });
+
+  it('GIVEN an encrypted transfer THEN its link serves the age file as posted, under <name>.age, and a recipient decrypts it', async () => {
+    const key = await newIdentity(await tempDir());
+    await writeSeededFile(path.join(fx.filesRoot, 'sealed.bin'), 3 * MIB + 5, 31);
+    const id = await fx.split('sealed.bin', {
+      chunkSizeMiB: 1,
+      permissions: PERMISSIONS.ADMINISTRATOR,
+      options: [{ name: 'recipient', type: 3, value: key.recipient }],
+    });
+    const t = await fx.waitForStatus(id, ['complete', 'error']);
+    expect(t.status, t.notes.join('; ')).toBe('complete');
+    const link = await share(id);
+    expect(decodeURIComponent(link.split('/').at(-1)!)).toBe('sealed.bin.age');
+    const res = await fetch(link);
+    expect(res.headers.get('content-disposition')).toContain(`filename*=UTF-8''sealed.bin.age`);
+    const bytes = await body(res);
+    expect(sha(bytes)).toBe(t.file_sha256);
+    expect((await libraryDecrypt(bytes, key.secret)).equals(await readFile(path.join(fx.filesRoot, 'sealed.bin')))).toBe(true);
   });
 
   it('GIVEN /share of a transfer that is not complete, or by a member who may not THEN it is refused ephemerally', async () => {
