@@ -1,0 +1,96 @@
+/**
+ * `npm run start:sharded`: the bot as TOTAL_SHARDS shard processes under discord.js's
+ * ShardingManager (SPEC section 13), this host running SHARD_LIST of them. Checks the config
+ * for every shard before spawning any; SIGTERM or SIGINT stops every shard, then exits.
+ */
+import './dotenv.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, type Config } from './config.js';
+import { ConfigError, messageOf, ShardingError } from './errors.js';
+import { fetchGatewayBot, type GatewayBot } from './discord/gateway-bot.js';
+import { createLogger, type Logger } from './log.js';
+import { ShardManager } from './sharding/manager.js';
+import { shardIds, shardLayoutProblems } from './sharding/layout.js';
+
+/** The bot's own entry beside this file: dist/index.js when built, src/index.ts under tsx. */
+const SHARD_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), `index${path.extname(fileURLToPath(import.meta.url))}`);
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(process.env, { requireToken: true });
+  } catch (error) {
+    fail(error instanceof ConfigError ? error.message : messageOf(error));
+  }
+  const token = config.DISCORD_TOKEN ?? '';
+  const log = createLogger({ level: config.LOG_LEVEL, secrets: [token, config.WEB_SECRET ?? ''], bindings: { role: 'shard-manager' } });
+  let manager: ShardManager | null = null;
+  // An object, not a `let`: it is set in signal handlers, which the type checker cannot follow.
+  const state = { stopping: false };
+  const stop = (code: 0 | 1, reason: string) => {
+    if (state.stopping) return;
+    state.stopping = true;
+    log.info({ event: 'shard_manager_stopping', reason }, `stopping every shard (${reason})`);
+    void (manager?.stop() ?? Promise.resolve(true)).then((clean) => {
+      log.info({ event: 'shard_manager_stopped', clean }, clean ? 'every shard stopped' : 'a shard did not stop cleanly');
+      process.exit(clean ? code : 1);
+    });
+  };
+  process.once('SIGTERM', () => stop(0, 'SIGTERM'));
+  process.once('SIGINT', () => stop(0, 'SIGINT'));
+
+  const gateway = await askGateway(config, token, log);
+  const totalShards = config.TOTAL_SHARDS === 'auto' ? gateway.shards : config.TOTAL_SHARDS;
+  const ids = shardIds(totalShards, config.SHARD_LIST);
+  const problems = shardLayoutProblems(config, totalShards, ids);
+  if (problems.length > 0) fail(new ConfigError(problems).message, log);
+  if (gateway.remaining < ids.length) {
+    log.warn(
+      { event: 'session_starts_low', remaining: gateway.remaining, reset_after_ms: gateway.resetAfterMs, shards: ids.length },
+      `Discord allows ${gateway.remaining} more session starts until it resets; some shards will wait for it`,
+    );
+  }
+  log.info(
+    { event: 'sharding', total_shards: totalShards, shard_list: ids, max_concurrency: gateway.maxConcurrency, recommended_shards: gateway.shards },
+    `running shards ${ids.join(', ')} of ${totalShards}`,
+  );
+  if (state.stopping) return;
+  manager = new ShardManager({
+    file: SHARD_ENTRY,
+    execArgv: process.execArgv,
+    token,
+    totalShards,
+    shardIds: ids,
+    maxConcurrency: gateway.maxConcurrency,
+    log,
+    onFatal: (error: ShardingError) => stop(1, error.message),
+  });
+  await manager.start();
+}
+
+/**
+ * GET /gateway/bot: TOTAL_SHARDS=auto cannot do without it, and a refused token is refused
+ * here before any shard spends a session start on it. With a number of shards and Discord out
+ * of reach, the manager goes on at the pace safe for any bot (max_concurrency 1).
+ */
+async function askGateway(config: Config, token: string, log: Logger): Promise<GatewayBot> {
+  try {
+    return await fetchGatewayBot(config, token);
+  } catch (error) {
+    const message = messageOf(error);
+    const refused = error instanceof ShardingError && error.status === 401;
+    if (refused) fail(message, log);
+    if (config.TOTAL_SHARDS === 'auto') fail(`TOTAL_SHARDS=auto needs Discord's recommended shard count: ${message}`, log);
+    log.warn({ event: 'gateway_bot_failed', err: error }, `${message}; spawning one shard per 5.5 s`);
+    return { shards: config.TOTAL_SHARDS, maxConcurrency: 1, remaining: Number.MAX_SAFE_INTEGER, resetAfterMs: 0 };
+  }
+}
+
+function fail(message: string, log?: Logger): never {
+  log?.fatal({ event: 'shard_manager_failed' }, message);
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(1);
+}
+
+void main();
