@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from './config.js';
 import { ConfigError, messageOf, ShardingError } from './errors.js';
 import { fetchGatewayBot, type GatewayBot } from './discord/gateway-bot.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, LogRedactions, type Logger } from './log.js';
+import { readProgressFile } from './store/parse.js';
+import { ACTIVE_STATUSES } from './store/state.js';
 import { ShardManager } from './sharding/manager.js';
 import { shardIds, shardLayoutProblems } from './sharding/layout.js';
 
@@ -24,7 +26,9 @@ async function main(): Promise<void> {
     fail(error instanceof ConfigError ? error.message : messageOf(error));
   }
   const token = config.DISCORD_TOKEN ?? '';
-  const log = createLogger({ level: config.LOG_LEVEL, secrets: [token, config.WEB_SECRET ?? ''], bindings: { role: 'shard-manager' } });
+  const redactions = new LogRedactions(config.LOG_REDACT_FILENAMES);
+  redactions.add(config.FILES_ROOT, config.PROGRESS_FILE_PATH);
+  const log = createLogger({ level: config.LOG_LEVEL, secrets: [token, config.WEB_SECRET ?? ''], redactions, bindings: { role: 'shard-manager' } });
   let manager: ShardManager | null = null;
   // An object, not a `let`: it is set in signal handlers, which the type checker cannot follow.
   const state = { stopping: false };
@@ -55,6 +59,7 @@ async function main(): Promise<void> {
     { event: 'sharding', total_shards: totalShards, shard_list: ids, max_concurrency: gateway.maxConcurrency, recommended_shards: gateway.shards },
     `running shards ${ids.join(', ')} of ${totalShards}`,
   );
+  await warnOfUnshardedTransfers(config, log);
   if (state.stopping) return;
   manager = new ShardManager({
     file: SHARD_ENTRY,
@@ -85,6 +90,18 @@ async function askGateway(config: Config, token: string, log: Logger): Promise<G
     log.warn({ event: 'gateway_bot_failed', err: error }, `${message}; spawning one shard per 5.5 s`);
     return { shards: config.TOTAL_SHARDS, maxConcurrency: 1, remaining: Number.MAX_SAFE_INTEGER, resetAfterMs: 0 };
   }
+}
+
+/** `npm start`'s own file is no shard's: its unfinished transfers would wait there unseen. */
+async function warnOfUnshardedTransfers(config: Config, log: Logger): Promise<void> {
+  // Missing (the usual case) or unreadable: npm start would say why; nothing to warn of here.
+  const file = await readProgressFile(config.PROGRESS_FILE_PATH).catch(() => null);
+  const unfinished = (file?.active_transfers ?? []).filter((t) => ACTIVE_STATUSES.includes(t.status)).map((t) => t.id);
+  if (unfinished.length === 0) return;
+  log.warn(
+    { event: 'unsharded_transfers_left', transfers: unfinished, progress_file: config.PROGRESS_FILE_PATH },
+    'unfinished transfers in the unsharded progress file are resumed by no shard; stop the shards and finish them with npm start',
+  );
 }
 
 function fail(message: string, log?: Logger): never {

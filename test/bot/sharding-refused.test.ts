@@ -1,7 +1,8 @@
 /**
  * `npm run start:sharded` refusing what cannot work: a config no set of shards can run with,
  * a token Discord rejects (both before any shard is spawned), and a shard that dies at every
- * start, which is spawned again with a growing pause and then given up on.
+ * start, which is spawned again with a growing pause and then given up on; and warning of
+ * transfers left in npm start's own file.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -11,8 +12,10 @@ import { exitWithin, REPO_ROOT, startBotProcess } from '../support/bot-process.j
 import { startFakeDiscord } from '../support/fake-discord/index.js';
 import type { FakeDiscord } from '../support/fake-discord/types.js';
 import { goneWithin, TWO_SHARDS } from '../support/sharded-fixture.js';
+import { sampleTransfer } from '../store/helpers.js';
+import { FileStore } from '../../src/store/file-store.js';
 
-describe('a shard manager that cannot run its shards', () => {
+describe('what the shard manager refuses, and warns of', () => {
   let fake: FakeDiscord;
   let work: string;
   beforeAll(async () => {
@@ -75,5 +78,22 @@ describe('a shard manager that cannot run its shards', () => {
     const other = manager.logs.filter((l) => l.event === 'shard_spawned' && l.shard === 1).map((l) => l.pid as number);
     expect(other).toHaveLength(1);
     expect(await goneWithin(other[0]!, 5_000)).toBe(true);
+  });
+
+  it("GIVEN unfinished transfers in npm start's own progress file THEN the manager warns that no shard resumes them, and runs the shards", async () => {
+    const progressPath = path.join(work, 'unsharded.json');
+    const store = await FileStore.open(progressPath);
+    await store.create(sampleTransfer('upload_left01'));
+    await store.close();
+    const manager = await managerWith({ PROGRESS_FILE_PATH: progressPath });
+    try {
+      const warning = await manager.waitForLog((l) => l.event === 'unsharded_transfers_left', 20_000);
+      expect(warning.transfers).toEqual(['upload_left01']);
+      await manager.waitForLog((l) => l.event === 'shards_ready', 60_000);
+      manager.child.kill('SIGTERM');
+      expect(await exitWithin(manager, 20_000)).toMatchObject({ code: 0 });
+    } finally {
+      await manager.kill('SIGKILL');
+    }
   });
 });
