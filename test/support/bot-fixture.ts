@@ -44,16 +44,7 @@ export async function startBotFixture(options: BotFixtureOptions = {}): Promise<
   await fs.mkdir(filesRoot);
   const progressPath = options.progressPath ?? path.join(work, 'transfer_progress.json');
   const fake = await startFakeDiscord(options.fake);
-  const env = {
-    DISCORD_TOKEN: fake.token,
-    DISCORD_API_URL: fake.apiUrl,
-    FILES_ROOT: filesRoot,
-    PROGRESS_FILE_PATH: progressPath,
-    PROGRESS_EDIT_INTERVAL_MS: '200',
-    RETRY_BACKOFF_BASE_MS: '20',
-    UPLOAD_TIMEOUT_MS: '10000',
-    ...options.env,
-  };
+  const env = botEnv(fake, filesRoot, progressPath, options.env);
   let bot: BotProcess;
   try {
     bot = await startBotProcess({ cwd: work, env, ...(options.entry ? { entry: options.entry } : {}) });
@@ -86,6 +77,20 @@ export async function startBotFixture(options: BotFixtureOptions = {}): Promise<
     },
   };
   return fixture;
+}
+
+/** The bot's environment in a test: pointed at the fake, quick to edit progress and to retry, and `extra` on top. */
+export function botEnv(fake: FakeDiscord, filesRoot: string, progressPath: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DISCORD_TOKEN: fake.token,
+    DISCORD_API_URL: fake.apiUrl,
+    FILES_ROOT: filesRoot,
+    PROGRESS_FILE_PATH: progressPath,
+    PROGRESS_EDIT_INTERVAL_MS: '200',
+    RETRY_BACKOFF_BASE_MS: '20',
+    UPLOAD_TIMEOUT_MS: '10000',
+    ...extra,
+  };
 }
 
 /** The commands a test sends as a member: `command` waits for the bot's first answer, `split` for the transfer id. */

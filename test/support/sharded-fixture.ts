@@ -9,7 +9,7 @@ import path from 'node:path';
 import { startFakeDiscord, shardOfGuild } from './fake-discord/index.js';
 import type { FakeDiscord, FakeDiscordOptions, FakeGuild } from './fake-discord/types.js';
 import { REPO_ROOT, startBotProcess, type BotProcess, type LogLine } from './bot-process.js';
-import { commandsOf, type BotFixture } from './bot-fixture.js';
+import { botEnv, commandsOf, type BotFixture } from './bot-fixture.js';
 import { progressReader, type ProgressReader } from './progress-file.js';
 import { isProcessAlive } from '../../src/store/lock.js';
 
@@ -51,16 +51,7 @@ export async function startShardedFixture(options: ShardedFixtureOptions = {}): 
   const filesRoot = path.join(work, 'files');
   await fs.mkdir(filesRoot);
   const progressPath = path.join(work, 'transfer_progress.json');
-  const env = {
-    DISCORD_TOKEN: fake.token,
-    DISCORD_API_URL: fake.apiUrl,
-    FILES_ROOT: filesRoot,
-    PROGRESS_FILE_PATH: progressPath,
-    PROGRESS_EDIT_INTERVAL_MS: '200',
-    RETRY_BACKOFF_BASE_MS: '20',
-    UPLOAD_TIMEOUT_MS: '10000',
-    ...options.env,
-  };
+  const env = botEnv(fake, filesRoot, progressPath, options.env);
   const cleanUp = async () => {
     if (own) await fake.stop();
     await fs.rm(work, { recursive: true, force: true });
