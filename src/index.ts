@@ -46,7 +46,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   // discord.js's shards outlive a manager that died (SIGKILL, a crash), still connected: stop with it.
-  if (process.send) {
+  // Only as a shard: unsharded, an IPC channel belongs to whatever supervisor started the bot.
+  if (shard && process.send) {
     process.once('disconnect', () => {
       log.warn({ event: 'shard_manager_gone' }, 'the shard manager is gone (its IPC channel closed); stopping');
       shutdown.request(0);

@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   if (gateway.remaining < ids.length) {
     log.warn(
       { event: 'session_starts_low', remaining: gateway.remaining, reset_after_ms: gateway.resetAfterMs, shards: ids.length },
-      `Discord allows ${gateway.remaining} more session starts until it resets; some shards will wait for it`,
+      `Discord allows only ${gateway.remaining} more session starts until ${new Date(Date.now() + gateway.resetAfterMs).toISOString()}; shards past that cannot log in before then`,
     );
   }
   log.info(
@@ -63,7 +63,8 @@ async function main(): Promise<void> {
   if (state.stopping) return;
   manager = new ShardManager({
     file: SHARD_ENTRY,
-    execArgv: process.execArgv,
+    // The manager's Node flags (under tsx, its loader) apply to every shard; not an inspector, whose port only one process can have.
+    execArgv: process.execArgv.filter((flag) => !flag.startsWith('--inspect')),
     token,
     totalShards,
     shardIds: ids,
