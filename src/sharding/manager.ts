@@ -35,7 +35,8 @@ export class ShardManager {
   /** Deaths in a row since each shard was last ready. */
   readonly #failures = new Map<number, number>();
   readonly #everReady = new Set<number>();
-  readonly #timers = new Set<NodeJS.Timeout>();
+  /** Pending waits, each with the resolve that ends it early (on stop). */
+  readonly #waits = new Map<NodeJS.Timeout, () => void>();
   #stopping = false;
 
   constructor(private readonly options: ShardManagerOptions) {
@@ -108,7 +109,13 @@ export class ShardManager {
   /** After `delayMs`, and once Discord's IDENTIFY pace allows this shard (another of its key may have started meanwhile), spawn it, unless stopping by then. */
   async #spawnWhenAllowed(shard: Shard, delayMs: number): Promise<void> {
     await this.#sleep(delayMs);
-    await this.#sleep(this.#pacer.waitMs(shard.id, Date.now()));
+    // Looked at again after each wait, and spawned in the same step as the last look: another
+    // shard of the key may start meanwhile. Each round waits for one such start.
+    for (let round = 0; round <= this.options.shardIds.length; round++) {
+      const wait = this.#pacer.waitMs(shard.id, Date.now());
+      if (wait <= 0) break;
+      await this.#sleep(wait);
+    }
     if (this.#stopping) return;
     // -1: no wait for ready here; 'ready' and 'death' above follow the shard.
     await shard
@@ -120,10 +127,10 @@ export class ShardManager {
     if (ms <= 0 || this.#stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.#timers.delete(timer);
+        this.#waits.delete(timer);
         resolve();
       }, ms);
-      this.#timers.add(timer);
+      this.#waits.set(timer, resolve);
     });
   }
 
@@ -137,8 +144,11 @@ export class ShardManager {
   /** SIGTERM to every shard, then waits for them; true when every one exited 0 in time. Nothing is spawned after it is called. */
   async stop(): Promise<boolean> {
     this.#stopping = true;
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
+    for (const [timer, resolve] of this.#waits) {
+      clearTimeout(timer);
+      resolve();
+    }
+    this.#waits.clear();
     const children = [...this.#manager.shards.values()].flatMap((s) => (s.process ? [s.process] : []));
     const codes = await Promise.all(children.map((child) => stopChild(child, STOP_DEADLINE_MS)));
     return codes.every((code) => code === 0);
