@@ -49,6 +49,12 @@ async function main(): Promise<void> {
   const ids = shardIds(totalShards, config.SHARD_LIST);
   const problems = shardLayoutProblems(config, totalShards, ids);
   if (problems.length > 0) fail(new ConfigError(problems).message, log);
+  if (totalShards < gateway.shards) {
+    log.warn(
+      { event: 'fewer_shards_than_recommended', total_shards: totalShards, recommended_shards: gateway.shards },
+      `TOTAL_SHARDS=${totalShards} is fewer than the ${gateway.shards} Discord recommends; past 2,500 guilds a shard, it closes the connection with 4011`,
+    );
+  }
   if (gateway.remaining < ids.length) {
     log.warn(
       { event: 'session_starts_low', remaining: gateway.remaining, reset_after_ms: gateway.resetAfterMs, shards: ids.length },

@@ -149,7 +149,10 @@ export class ShardManager {
       resolve();
     }
     this.#waits.clear();
-    const children = [...this.#manager.shards.values()].flatMap((s) => (s.process ? [s.process] : []));
+    // A shard already dead (the one given up on) is not stopped, nor counted.
+    const children = [...this.#manager.shards.values()].flatMap((s) =>
+      s.process && s.process.exitCode === null && s.process.signalCode === null ? [s.process] : [],
+    );
     const codes = await Promise.all(children.map((child) => stopChild(child, STOP_DEADLINE_MS)));
     return codes.every((code) => code === 0);
   }
