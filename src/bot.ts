@@ -4,7 +4,7 @@
  */
 import { mkdir, realpath } from 'node:fs/promises';
 import { Events, type Client, type REST } from 'discord.js';
-import type { Config } from './config.js';
+import type { Config, ShardIdentity } from './config.js';
 import { ShutdownError, type GatewayClosedError } from './errors.js';
 import { LogRedactions, sourceNames, type Logger } from './log.js';
 import { FileStore } from './store/file-store.js';
@@ -19,6 +19,7 @@ import { routeInteraction } from './commands/router.js';
 import type { BotContext } from './commands/types.js';
 import { startMetrics } from './metrics/index.js';
 import { startWebPage } from './web/index.js';
+import { transfersOfOtherShards } from './sharding/layout.js';
 
 /** Interrupted transfers resume this soon after connecting (SPEC: within 5 seconds). */
 const AUTO_RESUME_DELAY_MS = 1_000;
@@ -41,6 +42,8 @@ export interface BotOptions {
   onFatal?: (error: GatewayClosedError) => void;
   /** LOG_REDACT_FILENAMES: the logger's list of names to hash, which the bot fills as it learns them. */
   redactions?: LogRedactions;
+  /** Which shard of `npm run start:sharded` this bot is; unset: unsharded. */
+  shard?: ShardIdentity | null;
 }
 
 export async function startBot(config: Config, log: Logger, options: BotOptions = {}): Promise<Bot> {
@@ -96,6 +99,13 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   });
   const interrupted = await transfers.markInterrupted();
   if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
+  const strays = options.shard ? transfersOfOtherShards(store.summaries(), options.shard) : [];
+  if (strays.length > 0) {
+    log.warn(
+      { event: 'transfers_of_other_shards', transfers: strays },
+      'unfinished transfers of guilds now on other shards (TOTAL_SHARDS changed): they resume here, but /status, /cancel and /resume in their guilds reach the other shard',
+    );
+  }
   // Download links read the parts back as `join --channel` does, through the bot's REST client.
   const openFetcher = (signal: AbortSignal) =>
     new DiscordDownloader({ rest: client.rest, retryLimit: config.RETRY_LIMIT_PER_CHUNK, backoffBaseMs: config.RETRY_BACKOFF_BASE_MS, signal });

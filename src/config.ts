@@ -11,7 +11,8 @@ import { ConfigError } from './errors.js';
 /**
  * The defaults of SPEC section 4, each of the type its key's rule (below) gives. An unset key
  * not listed here is off (DISCORD_TOKEN, METRICS_PORT, DEV_GUILD_ID, WEB_PORT), an empty
- * list, or derived (WEB_PUBLIC_URL from WEB_HOST and WEB_PORT; WEB_SECRET random per start).
+ * list, or derived (WEB_PUBLIC_URL from WEB_HOST and WEB_PORT; WEB_SECRET random per start;
+ * SHARD_LIST every shard of TOTAL_SHARDS).
  */
 export const DEFAULTS = {
   DISCORD_API_URL: 'https://discord.com/api',
@@ -38,6 +39,7 @@ export const DEFAULTS = {
   WEB_LINK_TTL_MINUTES: 15, // minutes a sign-in link stays usable
   SHARE_MAX_HOURS: 168, // hours a download link may be made for
   WEB_MAX_DOWNLOADS: 4, // downloads streaming at once
+  TOTAL_SHARDS: 'auto', // the count GET /gateway/bot recommends
 } as const satisfies { [K in keyof Rules]?: z.output<Rules[K]> };
 
 /** Discord refuses more than 10 attachments in one message. */
@@ -68,6 +70,37 @@ const recipientList = commaList().pipe(
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
+
+/** In WEB_PUBLIC_URL, stands for the shard's id: each shard serves its own web page (SPEC section 13). */
+export const SHARD_PLACEHOLDER = '{shard}';
+
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const shardCount = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^(auto|\d+)$/, 'must be auto or a whole number')
+  .transform((s) => (s === 'auto' ? ('auto' as const) : Number(s)))
+  .refine((n) => n === 'auto' || n >= 1, 'must be auto or at least 1');
+
+/** Shard ids, "0,1": each a whole number, none twice; TOTAL_SHARDS bounds them (shardListProblems). */
+const shardList = z.string().transform((s, ctx) => {
+  const items = s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
+  const fail = (message: string) => {
+    ctx.addIssue({ code: 'custom', message });
+    return z.NEVER;
+  };
+  if (items.length === 0) return fail('must name at least one shard id');
+  if (!items.every((x) => /^\d+$/.test(x))) return fail('must be shard ids (whole numbers from 0) separated by commas, e.g. 0,1');
+  const ids = items.map(Number);
+  const twice = [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+  if (twice.length > 0) return fail(`names shard ${twice.join(', ')} more than once`);
+  return ids;
+});
 
 const bool = z
   .string()
@@ -107,8 +140,10 @@ const rules = {
   DEV_GUILD_ID: snowflake.optional(),
   WEB_PORT: int(1, 65_535).optional(),
   WEB_HOST: z.string().min(1),
+  // {shard} may stand anywhere, even in the port: the URL must hold with any id put there.
   WEB_PUBLIC_URL: z
-    .url({ protocol: /^https?$/ })
+    .string()
+    .refine((u) => httpUrl.safeParse(u.replaceAll(SHARD_PLACEHOLDER, '0')).success, 'Invalid URL')
     .refine((u) => !/[?#]/.test(u), 'must be a base URL without a query or fragment')
     .transform((u) => u.replace(/\/+$/, ''))
     .optional(),
@@ -116,6 +151,8 @@ const rules = {
   WEB_LINK_TTL_MINUTES: int(1, 1440),
   SHARE_MAX_HOURS: int(1, 8760),
   WEB_MAX_DOWNLOADS: int(1, 64),
+  TOTAL_SHARDS: shardCount,
+  SHARD_LIST: shardList.optional(),
 };
 type Rules = typeof rules;
 /** One key's schema: its rule, with the key's default when DEFAULTS has one. */
@@ -155,11 +192,62 @@ export function loadConfig(env: NodeJS.ProcessEnv, options: LoadOptions = {}): C
       problems.push(`${key} ${message} (got ${describe(key, env[key])})`);
     }
   }
+  if (result.success) problems.push(...shardListProblems(result.data, env));
   if (options.requireToken && !env.DISCORD_TOKEN) {
     problems.unshift('DISCORD_TOKEN is required to run the bot: copy .env.example to .env and set it');
   }
   if (problems.length > 0 || !result.success) throw new ConfigError([...new Set(problems)]);
   return result.data;
+}
+
+/** SHARD_LIST against TOTAL_SHARDS: hosts that split the shards must agree on their count. */
+function shardListProblems(config: Pick<Config, 'TOTAL_SHARDS' | 'SHARD_LIST'>, env: NodeJS.ProcessEnv): string[] {
+  const list = config.SHARD_LIST;
+  if (list === undefined) return [];
+  const got = `(got ${describe('SHARD_LIST', env['SHARD_LIST'])})`;
+  const total = config.TOTAL_SHARDS;
+  if (total === 'auto') {
+    return [
+      `SHARD_LIST needs TOTAL_SHARDS set to a number: every host running a part of the shards must use the same count, and auto may differ ${got}`,
+    ];
+  }
+  const beyond = list.filter((id) => id >= total);
+  if (beyond.length === 0) return [];
+  const range = total === 1 ? 'only shard 0' : `shards 0 to ${total - 1}`;
+  return [`SHARD_LIST names shard ${beyond.join(', ')}, but TOTAL_SHARDS=${total} has ${range} ${got}`];
+}
+
+/** Which shard a process is, from what discord.js's ShardingManager gives each shard process. */
+export interface ShardIdentity {
+  id: number;
+  count: number;
+}
+
+/**
+ * This process's shard: `SHARDS` and `SHARD_COUNT`, which ShardingManager sets in each shard
+ * process and discord.js's Client reads by itself (never settings of ours); null when neither
+ * is set. The bot runs one shard per process, so SHARDS must name one id.
+ */
+export function shardFromEnv(env: NodeJS.ProcessEnv): ShardIdentity | null {
+  const shards = env['SHARDS'] ?? '';
+  const count = (env['SHARD_COUNT'] ?? '').trim();
+  if (shards === '' && count === '') return null;
+  const id = /^\s*\[?\s*(\d+)\s*\]?\s*$/.exec(shards)?.[1];
+  const problems: string[] = [];
+  if (id === undefined) {
+    problems.push(
+      `SHARDS (set by discord.js's ShardingManager, npm run start:sharded) must name one shard id: the bot runs one shard per process (got ${describe('SHARDS', env['SHARDS'])})`,
+    );
+  }
+  if (!/^\d+$/.test(count) || Number(count) < 1) {
+    problems.push(
+      `SHARD_COUNT (set by discord.js's ShardingManager with SHARDS) must be a whole number from 1 (got ${describe('SHARD_COUNT', env['SHARD_COUNT'])})`,
+    );
+  } else if (id !== undefined && Number(id) >= Number(count)) {
+    problems.push(`SHARDS names shard ${id}, but SHARD_COUNT=${count} has no such shard`);
+  }
+  if (problems.length > 0 || id === undefined) throw new ConfigError(problems);
+  return { id: Number(id), count: Number(count) };
 }
 
 function describe(key: string, value: string | undefined): string {

@@ -31,7 +31,8 @@ export type ErrorCode =
   | 'DFS_URL_SOURCE'
   | 'DFS_DOWNLOAD'
   | 'DFS_CLI_FAILURE'
-  | 'DFS_CLI_USAGE';
+  | 'DFS_CLI_USAGE'
+  | 'DFS_SHARDING';
 
 /** The base of every error here: a stable code and the class name as `name`. */
 export abstract class DfsError extends Error {
@@ -182,6 +183,18 @@ export class ShutdownError extends DfsError {
   ) {
     super(`the stop was not clean: ${steps.join(', ')}`, options);
   }
+}
+
+/** The shard manager cannot start its shards or keep them running (the message says why); it exits 1. */
+export class ShardingError extends DfsError {
+  override readonly name = 'ShardingError';
+  readonly code = 'DFS_SHARDING';
+  constructor(message: string, options?: { cause?: unknown; status?: number | null }) {
+    super(message, options);
+    this.status = options?.status ?? null;
+  }
+  /** Discord's HTTP status, when the failure was its answer (401: the token). */
+  readonly status: number | null;
 }
 
 // ── Moving parts ─────────────────────────────────────────────────────────────────────────

@@ -1,9 +1,14 @@
-/** Entry point: load config → open the store (locked) → log in. Fatal errors exit 1. */
+/**
+ * Entry point: load config → open the store (locked) → log in. Fatal errors exit 1. Run by
+ * `npm run start:sharded`'s manager, it is one shard: its own progress file, ports and links
+ * (src/sharding/layout.ts), and it stops when the manager is gone.
+ */
 import './dotenv.js';
-import { checkRecipientKeys, loadConfig } from './config.js';
+import { checkRecipientKeys, loadConfig, shardFromEnv, type Config, type ShardIdentity } from './config.js';
 import { ConfigError, GatewayClosedError, LockedError, messageOf, StoreError } from './errors.js';
 import { createLogger, LogRedactions, type Logger } from './log.js';
 import { startBot, type Bot } from './bot.js';
+import { configForShard } from './sharding/layout.js';
 
 /**
  * SIGTERM must end the process within 10 s (SPEC section 3). `bot.stop()` keeps to its own
@@ -12,9 +17,11 @@ import { startBot, type Bot } from './bot.js';
 const EXIT_BACKSTOP_MS = 9_500;
 
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
+  let shard: ShardIdentity | null;
   try {
-    config = loadConfig(process.env, { requireToken: true });
+    shard = shardFromEnv(process.env);
+    config = configForShard(loadConfig(process.env, { requireToken: true }), shard);
     await checkRecipientKeys(config);
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -24,7 +31,12 @@ async function main(): Promise<void> {
     throw error;
   }
   const redactions = new LogRedactions(config.LOG_REDACT_FILENAMES);
-  const log = createLogger({ level: config.LOG_LEVEL, secrets: [config.DISCORD_TOKEN ?? '', config.WEB_SECRET ?? ''], redactions });
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    secrets: [config.DISCORD_TOKEN ?? '', config.WEB_SECRET ?? ''],
+    redactions,
+    ...(shard ? { bindings: { shard: shard.id } } : {}),
+  });
   const shutdown = new Shutdown(log);
   // Listen before starting: a signal during start-up (the `ready` line is already out) would
   // otherwise kill the process without saving or unlocking.
@@ -34,9 +46,17 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // discord.js's shards outlive a manager that died (SIGKILL, a crash), still connected: stop with it.
+  // Only as a shard: unsharded, an IPC channel belongs to whatever supervisor started the bot.
+  if (shard && process.send) {
+    process.once('disconnect', () => {
+      log.warn({ event: 'shard_manager_gone' }, 'the shard manager is gone (its IPC channel closed); stopping');
+      shutdown.request(0);
+    });
+  }
   let bot: Bot;
   try {
-    bot = await startBot(config, log, { onFatal: () => shutdown.request(1), redactions });
+    bot = await startBot(config, log, { onFatal: () => shutdown.request(1), redactions, shard });
   } catch (error) {
     const known = error instanceof StoreError || error instanceof LockedError || error instanceof GatewayClosedError;
     const message = messageOf(error);

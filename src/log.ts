@@ -52,6 +52,8 @@ export interface LogOptions {
   /** With LOG_REDACT_FILENAMES: the names to write as hashes. */
   redactions?: LogRedactions;
   destination?: NodeJS.WritableStream;
+  /** Fields on every line, such as `shard` in a shard process. */
+  bindings?: Record<string, string | number>;
 }
 
 export function createLogger(options: LogOptions = {}): Logger {
@@ -67,7 +69,7 @@ export function createLogger(options: LogOptions = {}): Logger {
   return pino(
     {
       level: options.level ?? 'info',
-      base: { app: 'discord-file-splitter' },
+      base: { app: 'discord-file-splitter', ...options.bindings },
       redact: redactions
         ? {
             paths: [...REDACT_PATHS, ...NAME_PATHS],

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import dotenv from 'dotenv';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { DEFAULTS, loadConfig, type Config } from '../src/config.js';
+import { DEFAULTS, loadConfig, shardFromEnv, type Config } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 
 const KEYS = [
@@ -42,6 +42,8 @@ const KEYS = [
   'WEB_LINK_TTL_MINUTES',
   'SHARE_MAX_HOURS',
   'WEB_MAX_DOWNLOADS',
+  'TOTAL_SHARDS',
+  'SHARD_LIST',
 ];
 
 const DOCUMENTED_DEFAULTS = {
@@ -79,6 +81,8 @@ const DOCUMENTED_DEFAULTS = {
   WEB_LINK_TTL_MINUTES: 15,
   SHARE_MAX_HOURS: 168,
   WEB_MAX_DOWNLOADS: 4,
+  TOTAL_SHARDS: 'auto',
+  SHARD_LIST: undefined,
 };
 
 function problemsOf(env: NodeJS.ProcessEnv, options?: { requireToken?: boolean }): string[] {
@@ -142,6 +146,8 @@ describe('loadConfig', () => {
       WEB_LINK_TTL_MINUTES: '5',
       SHARE_MAX_HOURS: '1',
       WEB_MAX_DOWNLOADS: '64',
+      TOTAL_SHARDS: ' 4 ',
+      SHARD_LIST: ' 3, 0 ,',
     });
     expect(config).toStrictEqual({
       DISCORD_TOKEN: 'token',
@@ -178,6 +184,8 @@ describe('loadConfig', () => {
       WEB_LINK_TTL_MINUTES: 5,
       SHARE_MAX_HOURS: 1,
       WEB_MAX_DOWNLOADS: 64,
+      TOTAL_SHARDS: 4,
+      SHARD_LIST: [3, 0],
     });
   });
 
@@ -218,6 +226,8 @@ describe('loadConfig', () => {
         WEB_LINK_TTL_MINUTES: '1441',
         SHARE_MAX_HOURS: '8761',
         WEB_MAX_DOWNLOADS: '0',
+        TOTAL_SHARDS: '0',
+        SHARD_LIST: '0,one',
       },
       { requireToken: true },
     );
@@ -253,6 +263,8 @@ describe('loadConfig', () => {
       'WEB_LINK_TTL_MINUTES Too big: expected number to be <=1440 (got "1441")',
       'SHARE_MAX_HOURS Too big: expected number to be <=8760 (got "8761")',
       'WEB_MAX_DOWNLOADS Too small: expected number to be >=1 (got "0")',
+      'TOTAL_SHARDS must be auto or at least 1 (got "0")',
+      'SHARD_LIST must be shard ids (whole numbers from 0) separated by commas, e.g. 0,1 (got "0,one")',
     ]);
   });
 
@@ -323,6 +335,67 @@ describe('loadConfig', () => {
       WEB_LINK_TTL_MINUTES: number;
       SHARE_MAX_HOURS: number;
       WEB_MAX_DOWNLOADS: number;
+      TOTAL_SHARDS: 'auto' | number;
+      SHARD_LIST?: number[] | undefined;
     }>();
+  });
+});
+
+describe('the sharding keys', () => {
+  it('GIVEN TOTAL_SHARDS auto (any case) or a whole number THEN it is read as such; anything else is refused', () => {
+    expect(loadConfig({ TOTAL_SHARDS: 'AUTO' }).TOTAL_SHARDS).toBe('auto');
+    expect(loadConfig({ TOTAL_SHARDS: '2' }).TOTAL_SHARDS).toBe(2);
+    expect(problemsOf({ TOTAL_SHARDS: 'two' })).toEqual(['TOTAL_SHARDS must be auto or a whole number (got "two")']);
+    expect(problemsOf({ TOTAL_SHARDS: '1.5' })).toEqual(['TOTAL_SHARDS must be auto or a whole number (got "1.5")']);
+  });
+
+  it.each([
+    ['0,5', '2', 'SHARD_LIST names shard 5, but TOTAL_SHARDS=2 has shards 0 to 1 (got "0,5")'],
+    ['1', '1', 'SHARD_LIST names shard 1, but TOTAL_SHARDS=1 has only shard 0 (got "1")'],
+    ['1,0,1', '2', 'SHARD_LIST names shard 1 more than once (got "1,0,1")'],
+    ['0,x', '2', 'SHARD_LIST must be shard ids (whole numbers from 0) separated by commas, e.g. 0,1 (got "0,x")'],
+    ['-1', '2', 'SHARD_LIST must be shard ids (whole numbers from 0) separated by commas, e.g. 0,1 (got "-1")'],
+    ['0 1', '2', 'SHARD_LIST must be shard ids (whole numbers from 0) separated by commas, e.g. 0,1 (got "0 1")'],
+    [' , ', '2', 'SHARD_LIST must name at least one shard id (got " , ")'],
+    [
+      '0',
+      'auto',
+      'SHARD_LIST needs TOTAL_SHARDS set to a number: every host running a part of the shards must use the same count, and auto may differ (got "0")',
+    ],
+  ])('GIVEN SHARD_LIST=%j with TOTAL_SHARDS=%s THEN it is refused, saying why', (list, total, problem) => {
+    expect(problemsOf({ SHARD_LIST: list, TOTAL_SHARDS: total })).toEqual([problem]);
+  });
+
+  it('GIVEN SHARD_LIST within TOTAL_SHARDS THEN the ids are kept in the order given', () => {
+    expect(loadConfig({ TOTAL_SHARDS: '8', SHARD_LIST: '7, 2,3' }).SHARD_LIST).toEqual([7, 2, 3]);
+  });
+
+  it('GIVEN {shard} in WEB_PUBLIC_URL, in its host, path or port THEN it is accepted and kept for each shard to fill in', () => {
+    for (const url of ['https://shard{shard}.files.example.org', 'https://files.example.org/{shard}', 'http://127.0.0.1:808{shard}']) {
+      expect(loadConfig({ WEB_PUBLIC_URL: `${url}/` }).WEB_PUBLIC_URL).toBe(url);
+    }
+    expect(problemsOf({ WEB_PUBLIC_URL: 'files/{shard}' })).toEqual(['WEB_PUBLIC_URL Invalid URL (got "files/{shard}")']);
+  });
+});
+
+describe('shardFromEnv', () => {
+  it('GIVEN neither SHARDS nor SHARD_COUNT THEN the process is no shard', () => {
+    expect(shardFromEnv({})).toBeNull();
+    expect(shardFromEnv({ SHARDS: '', SHARD_COUNT: '' })).toBeNull();
+  });
+
+  it('GIVEN SHARDS and SHARD_COUNT as ShardingManager sets them THEN the shard id and count', () => {
+    expect(shardFromEnv({ SHARDS: '1', SHARD_COUNT: '2', SHARDING_MANAGER: 'true' })).toEqual({ id: 1, count: 2 });
+    expect(shardFromEnv({ SHARDS: '[0]', SHARD_COUNT: '1' })).toEqual({ id: 0, count: 1 });
+  });
+
+  it.each([
+    [{ SHARDS: '[0,1]', SHARD_COUNT: '2' }, /SHARDS .* must name one shard id: the bot runs one shard per process \(got "\[0,1\]"\)/],
+    [{ SHARDS: '0' }, /SHARD_COUNT .* must be a whole number from 1 \(got nothing\)/],
+    [{ SHARD_COUNT: '2' }, /SHARDS .* must name one shard id/],
+    [{ SHARDS: '2', SHARD_COUNT: '2' }, /SHARDS names shard 2, but SHARD_COUNT=2 has no such shard/],
+  ])('GIVEN %j THEN a ConfigError says what is wrong', (env, problem) => {
+    expect(() => shardFromEnv(env)).toThrow(ConfigError);
+    expect(() => shardFromEnv(env)).toThrow(problem);
   });
 });

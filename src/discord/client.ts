@@ -17,7 +17,7 @@ type RestConfig = Pick<Config, 'DISCORD_API_URL' | 'UPLOAD_TIMEOUT_MS'>;
 const FATAL_GATEWAY_CLOSE_CODES: ReadonlyMap<number, string> = new Map([
   [4004, 'authentication failed: the token is invalid or was reset; put the current one in DISCORD_TOKEN'],
   [4010, 'invalid shard: the shard id or count sent when identifying is not valid'],
-  [4011, 'sharding required: the bot is in too many guilds for one connection; run it sharded'],
+  [4011, 'sharding required: the bot is in too many guilds for one connection; run it sharded (npm run start:sharded)'],
   [4012, 'invalid API version: Discord no longer accepts the gateway version this discord.js asks for; update it'],
   [4013, 'invalid intents: the bot asked for an intent that does not exist'],
   [4014, 'disallowed intents: the bot asked for an intent not enabled or approved for it in the Developer Portal'],

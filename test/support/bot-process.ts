@@ -52,10 +52,12 @@ export interface StartBotOptions {
   readyTimeoutMs?: number;
   /** A built entry (`dist/index.js`) run by plain node; default: src/index.ts through tsx. */
   entry?: string;
+  /** Another source file (an absolute path) run through tsx instead of src/index.ts: src/shard.ts, the shard manager. */
+  script?: string;
 }
 
 export async function startBotProcess(options: StartBotOptions): Promise<BotProcess> {
-  const args = options.entry === undefined ? ['--import', TSX_LOADER, ENTRY] : [options.entry];
+  const args = options.entry === undefined ? ['--import', TSX_LOADER, options.script ?? ENTRY] : [options.entry];
   const child = spawn(process.execPath, args, {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'debug', ...options.env },

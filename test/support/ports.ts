@@ -13,6 +13,31 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** `count` consecutive ports nothing listens on right now (for a port + shard id per shard); at most 20 tries. */
+export async function freePortRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const first = await freePort();
+    if (first + count - 1 > 65_535) continue;
+    const servers: net.Server[] = [];
+    try {
+      for (let i = 1; i < count; i++) {
+        const server = net.createServer();
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(first + i, '127.0.0.1', resolve);
+        });
+        servers.push(server);
+      }
+      return first;
+    } catch {
+      // One of the next ports is taken: try another run.
+    } finally {
+      await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    }
+  }
+  throw new Error(`no run of ${count} free ports found in 20 tries`);
+}
+
 /**
  * TCP ports a process listens on, from Linux's /proc (its socket inodes matched against the
  * listening sockets of /proc/net/tcp{,6}); null elsewhere.

@@ -2,7 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { WebSocketServer, WebSocket } from 'ws';
-import type { GatewayOpRecord } from './types.js';
+import type { GatewayOpRecord, GatewaySessionInfo } from './types.js';
+import { shardOfGuild } from './util.js';
 
 interface Dispatch {
   op: 0;
@@ -25,9 +26,22 @@ export interface GatewayOptions {
   heartbeatIntervalMs: number;
   gatewayUrl: () => string;
   ready: (session: { id: string; shard: [number, number] | undefined }) => unknown;
-  guildCreates: () => unknown[];
+  /** The GUILD_CREATEs a session of this shard gets (every guild for an unsharded one). */
+  guildCreates: (shard: [number, number] | undefined) => unknown[];
   /** Close every IDENTIFY with this code instead of READY (Discord: 4004 bad token, 4014 disallowed intents). */
   identifyCloseCode?: number | undefined;
+  /** An IDENTIFY without `shard`, or with fewer shards than this, is closed with 4011 (Discord: sharding required). */
+  requiredShards?: number | undefined;
+}
+
+/** IDENTIFY's `shard`: absent, `[id, count]` with 0 <= id < count, or something Discord answers with 4010. */
+function identifyShard(value: unknown): [number, number] | undefined | 'invalid' {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.length !== 2) return 'invalid';
+  const [id, count] = value as unknown[];
+  if (!Number.isInteger(id) || !Number.isInteger(count)) return 'invalid';
+  const [i, n] = [id as number, count as number];
+  return i >= 0 && n >= 1 && i < n ? [i, n] : 'invalid';
 }
 
 const MAX_REPLAY = 2000;
@@ -38,7 +52,10 @@ const MAX_REPLAY = 2000;
  */
 const SESSION_ENDING_CLOSE_CODES = new Set([4004, 4007, 4009, 4010, 4011, 4012, 4013, 4014]);
 
-/** The fake gateway: JSON encoding, one shard, HELLO/IDENTIFY/READY/RESUME/heartbeats. */
+/**
+ * The fake gateway: JSON encoding, HELLO/IDENTIFY/READY/RESUME/heartbeats, and sharding as
+ * Discord does it: a session of shard [id, count] gets only the events of the guilds on it.
+ */
 export class FakeGateway {
   readonly wss = new WebSocketServer({ noServer: true, maxPayload: 4096 * 1024 });
   readonly sessions = new Map<string, Session>();
@@ -115,11 +132,20 @@ export class FakeGateway {
             ws.close(this.opts.identifyCloseCode, 'fake-discord refused the IDENTIFY');
             return;
           }
-          const shard = Array.isArray(msg.d?.shard) ? (msg.d.shard as [number, number]) : undefined;
+          const shard = identifyShard(msg.d?.shard);
+          if (shard === 'invalid') {
+            ws.close(4010, 'Invalid shard.');
+            return;
+          }
+          const required = this.opts.requiredShards;
+          if (required !== undefined && (shard === undefined || shard[1] < required)) {
+            ws.close(4011, 'Sharding required.');
+            return;
+          }
           session = { id: randomBytes(16).toString('hex'), seq: 0, events: [], ws, shard, intents: Number(msg.d?.intents ?? 0) };
           this.sessions.set(session.id, session);
           this.pushDispatch(session, 'READY', this.opts.ready({ id: session.id, shard }));
-          for (const g of this.opts.guildCreates()) this.pushDispatch(session, 'GUILD_CREATE', g);
+          for (const g of this.opts.guildCreates(shard)) this.pushDispatch(session, 'GUILD_CREATE', g);
           break;
         }
         case 6: {
@@ -163,11 +189,15 @@ export class FakeGateway {
     if (session.ws) this.send(session.ws, ev, session.id);
   }
 
-  /** Dispatch to every identified session (queued for replay when a session is between connections). */
-  dispatch(t: string, d: unknown, intent?: number): number {
+  /**
+   * Dispatch to every identified session (queued for replay when a session is between
+   * connections); an event of a guild only to the sessions of that guild's shard.
+   */
+  dispatch(t: string, d: unknown, intent?: number, guildId?: string): number {
     let n = 0;
     for (const s of this.sessions.values()) {
       if (intent !== undefined && (s.intents & intent) === 0) continue;
+      if (guildId !== undefined && s.shard && shardOfGuild(guildId, s.shard[1]) !== s.shard[0]) continue;
       this.pushDispatch(s, t, d);
       n++;
     }
@@ -200,6 +230,10 @@ export class FakeGateway {
 
   openConnections(): number {
     return this.sockets.size;
+  }
+
+  sessionList(): GatewaySessionInfo[] {
+    return [...this.sessions.values()].map((s) => ({ id: s.id, shard: s.shard, connected: s.ws !== null }));
   }
 
   async stop(): Promise<void> {

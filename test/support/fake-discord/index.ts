@@ -3,12 +3,14 @@
  * See README.md beside this file.
  */
 export { startFakeDiscord } from './server.js';
+export { shardOfGuild } from './util.js';
 export type {
   FakeDiscord,
   FakeDiscordOptions,
   FakeMessage,
   FakeAttachment,
   FakeChannel,
+  FakeGuild,
   FakeOverwrite,
   FakeRole,
   Fault,
@@ -16,6 +18,7 @@ export type {
   FaultRoute,
   FaultSpec,
   GatewayOpRecord,
+  GatewaySessionInfo,
   InteractionHandle,
   InteractionInput,
   InteractionView,

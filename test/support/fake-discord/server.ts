@@ -2,9 +2,10 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { FakeGateway } from './gateway.js';
+import { guildShapes, makeGuilds, type GuildState } from './guilds.js';
 import { readBody, drain, type BodyResult, type UploadedFile } from './body.js';
 import { messageCreateValidator, resolveOpenApiPath, toDiscordErrors } from './schema.js';
-import { snowflake, cmpSnowflake, sleep, MEMBER_PERMISSIONS, BOT_PERMISSIONS, Permissions } from './util.js';
+import { snowflake, cmpSnowflake, sleep, BOT_PERMISSIONS, shardOfGuild } from './util.js';
 import type {
   Fault,
   FakeDiscord,
@@ -166,9 +167,17 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const token = options.token ?? `fake-token-${randomBytes(12).toString('hex')}`;
   const applicationId = options.applicationId ?? snowflake();
   const botUserId = applicationId;
-  const guildId = options.guildId ?? snowflake();
-  const channels: FakeChannel[] = (options.channels ?? [{ id: snowflake(), name: 'general' }]).map((c) => ({ ...c }));
-  const extraRoles = options.roles ?? [];
+  const shardCount = options.shards ?? 1;
+  const guilds = makeGuilds({
+    guildId: options.guildId,
+    channels: options.channels,
+    roles: options.roles,
+    guildCount: options.guildCount,
+    shards: shardCount,
+  });
+  const guildId = guilds[0]!.id;
+  const channels: FakeChannel[] = guilds[0]!.channels;
+  const maxConcurrency = options.maxConcurrency ?? 1;
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 41250;
   const attachmentSizeLimit = options.attachmentSizeLimit ?? 10 * 1024 * 1024;
   const maxRequestBytes = options.maxRequestBytes ?? 25 * 1024 * 1024;
@@ -182,12 +191,14 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const validateCreate = openApiPath ? messageCreateValidator(openApiPath) : null;
   const cdnSecret = randomBytes(32);
   const defaultUser = { id: snowflake(), username: 'fake-member' };
-  const everyoneRoleId = guildId;
-  const botRoleId = snowflake();
   const guildOwnerId = snowflake();
   const startedAt = new Date().toISOString();
 
-  const channelById = new Map(channels.map((c) => [c.id, c]));
+  const guildById = new Map(guilds.map((g) => [g.id, g]));
+  const channelById = new Map(guilds.flatMap((g) => g.channels.map((c) => [c.id, c] as const)));
+  const guildOfChannel = new Map(guilds.flatMap((g) => g.channels.map((c) => [c.id, g] as const)));
+  /** The guild a channel (known to the fake) belongs to; the first guild for an unknown one. */
+  const guildOf = (channelId: string): GuildState => guildOfChannel.get(channelId) ?? guilds[0]!;
   const messages = new Map<string, StoredMessage>();
   const messageOrder: StoredMessage[] = [];
   const attachments = new Map<string, StoredAttachment>();
@@ -220,160 +231,14 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   };
   const authorObject = () => ({ ...botUser });
 
-  const channelObject = (c: FakeChannel, i: number) => ({
-    id: c.id,
-    type: 0,
-    guild_id: guildId,
-    name: c.name,
-    position: i,
-    permission_overwrites: (c.permissionOverwrites ?? []).map((o) => ({
-      id: o.id,
-      type: o.type === 'role' ? 0 : 1,
-      allow: String(o.allow ?? 0n),
-      deny: String(o.deny ?? 0n),
-    })),
-    nsfw: false,
-    parent_id: null,
-    topic: null,
-    last_message_id: null,
-    rate_limit_per_user: 0,
-    flags: 0,
+  const { channelObject, guildObject, guildCreate, basePermissions, permissionsIn } = guildShapes({
+    author: authorObject,
+    botUserId,
+    ownerId: guildOwnerId,
+    startedAt,
   });
-
-  const roles = () => [
-    {
-      id: everyoneRoleId,
-      name: '@everyone',
-      permissions: MEMBER_PERMISSIONS,
-      position: 0,
-      color: 0,
-      colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
-      hoist: false,
-      managed: false,
-      mentionable: false,
-      icon: null,
-      unicode_emoji: null,
-      flags: 0,
-    },
-    {
-      id: botRoleId,
-      name: 'fake-splitter-bot',
-      permissions: BOT_PERMISSIONS,
-      position: 1,
-      color: 0,
-      colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
-      hoist: false,
-      managed: true,
-      mentionable: false,
-      icon: null,
-      unicode_emoji: null,
-      flags: 0,
-      tags: { bot_id: botUserId },
-    },
-    ...extraRoles.map((r, i) => ({
-      id: r.id,
-      name: r.name,
-      permissions: String(r.permissions),
-      position: 2 + i,
-      color: 0,
-      colors: { primary_color: 0, secondary_color: null, tertiary_color: null },
-      hoist: false,
-      managed: false,
-      mentionable: false,
-      icon: null,
-      unicode_emoji: null,
-      flags: 0,
-    })),
-  ];
-
-  /** What a member's roles grant guild-wide: @everyone's plus each of theirs (Discord's base permissions). */
-  const basePermissions = (roleIds: readonly string[]): bigint =>
-    extraRoles.filter((r) => roleIds.includes(r.id)).reduce((acc, r) => acc | r.permissions, BigInt(MEMBER_PERMISSIONS));
-
-  /** Discord's computed permissions in a channel: base, then @everyone's, the roles' and the member's overwrites; Administrator ignores them. */
-  const permissionsIn = (channel: FakeChannel, base: bigint, userId: string, roleIds: readonly string[]): bigint => {
-    if ((base & Permissions.Administrator) !== 0n) return base;
-    const overwrites = channel.permissionOverwrites ?? [];
-    const apply = (acc: bigint, list: typeof overwrites) => {
-      const deny = list.reduce((d, o) => d | (o.deny ?? 0n), 0n);
-      const allow = list.reduce((a, o) => a | (o.allow ?? 0n), 0n);
-      return (acc & ~deny) | allow;
-    };
-    let p = apply(
-      base,
-      overwrites.filter((o) => o.type === 'role' && o.id === guildId),
-    );
-    p = apply(
-      p,
-      overwrites.filter((o) => o.type === 'role' && o.id !== guildId && roleIds.includes(o.id)),
-    );
-    return apply(
-      p,
-      overwrites.filter((o) => o.type === 'member' && o.id === userId),
-    );
-  };
-
-  const guildObject = () => ({
-    id: guildId,
-    name: 'Fake Guild',
-    icon: null,
-    splash: null,
-    discovery_splash: null,
-    owner_id: guildOwnerId,
-    afk_channel_id: null,
-    afk_timeout: 300,
-    verification_level: 0,
-    default_message_notifications: 0,
-    explicit_content_filter: 0,
-    roles: roles(),
-    emojis: [],
-    features: [],
-    mfa_level: 0,
-    application_id: null,
-    system_channel_id: null,
-    system_channel_flags: 0,
-    rules_channel_id: null,
-    max_members: 500000,
-    vanity_url_code: null,
-    description: null,
-    banner: null,
-    premium_tier: 0,
-    premium_subscription_count: 0,
-    preferred_locale: 'en-US',
-    public_updates_channel_id: null,
-    nsfw_level: 0,
-    stickers: [],
-    premium_progress_bar_enabled: false,
-  });
-
-  const guildCreate = () => ({
-    ...guildObject(),
-    joined_at: startedAt,
-    large: false,
-    unavailable: false,
-    member_count: 2,
-    voice_states: [],
-    members: [
-      {
-        user: authorObject(),
-        roles: [botRoleId],
-        joined_at: startedAt,
-        deaf: false,
-        mute: false,
-        flags: 0,
-        nick: null,
-        avatar: null,
-        premium_since: null,
-        pending: false,
-      },
-    ],
-    channels: channels.map(channelObject),
-    threads: [],
-    presences: [],
-    stage_instances: [],
-    guild_scheduled_events: [],
-    soundboard_sounds: [],
-  });
+  /** The guilds a gateway session gets: all of them unsharded, else those of its shard. */
+  const guildsOfShard = (shard: [number, number] | undefined) => (shard ? guilds.filter((g) => shardOfGuild(g.id, shard[1]) === shard[0]) : guilds);
 
   const gateway = new FakeGateway({
     token,
@@ -382,7 +247,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     ready: ({ id, shard }) => ({
       v: 10,
       user: { ...authorObject(), verified: true, mfa_enabled: false, email: null },
-      guilds: [{ id: guildId, unavailable: true }],
+      guilds: guildsOfShard(shard).map((g) => ({ id: g.id, unavailable: true })),
       session_id: id,
       resume_gateway_url: gatewayUrl,
       ...(shard ? { shard } : {}),
@@ -395,8 +260,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       user_settings: {},
       _trace: ['["fake-discord-gateway"]'],
     }),
-    guildCreates: () => [guildCreate()],
+    guildCreates: (shard) => guildsOfShard(shard).map(guildCreate),
     identifyCloseCode: options.identifyCloseCode,
+    requiredShards: options.requireSharding ? shardCount : undefined,
   });
 
   // -------------------------------------------------------------------------------------------
@@ -462,7 +328,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
           name: st.name,
           command_type: 1,
           user: userObject(st.user),
-          authorizing_integration_owners: { '0': guildId },
+          authorizing_integration_owners: { '0': guildOf(st.channelId).id },
         };
       }
     }
@@ -504,7 +370,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   // -------------------------------------------------------------------------------------------
   // Message building
 
-  function channelOr404(id: string): { id: string; name: string } {
+  function channelOr404(id: string): FakeChannel {
     const c = channelById.get(id);
     if (!c) throw err.unknownChannel();
     return c;
@@ -652,11 +518,12 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   /** Message events go to sessions that asked for GUILD_MESSAGES (1 << 9); ephemeral messages never. */
   function dispatchMessage(t: 'MESSAGE_CREATE' | 'MESSAGE_UPDATE' | 'MESSAGE_DELETE', m: StoredMessage): void {
     if ((m.flags & 64) !== 0) return;
+    const guild = guildOf(m.channel_id);
     const d =
       t === 'MESSAGE_DELETE'
-        ? { id: m.id, channel_id: m.channel_id, guild_id: guildId }
-        : { ...renderMessage(m), guild_id: guildId, member: { roles: [botRoleId], joined_at: startedAt, deaf: false, mute: false, flags: 0 } };
-    gateway.dispatch(t, d, 1 << 9);
+        ? { id: m.id, channel_id: m.channel_id, guild_id: guild.id }
+        : { ...renderMessage(m), guild_id: guild.id, member: { roles: [guild.botRoleId], joined_at: startedAt, deaf: false, mute: false, flags: 0 } };
+    gateway.dispatch(t, d, 1 << 9, guild.id);
   }
 
   function liveChannelMessages(channelId: string): StoredMessage[] {
@@ -810,7 +677,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
 
   route('GET', '/gateway', { auth: false }, (ctx) => send(ctx, 200, { url: gatewayUrl }));
   route('GET', '/gateway/bot', {}, (ctx) =>
-    send(ctx, 200, { url: gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: 1 } }),
+    send(ctx, 200, {
+      url: gatewayUrl,
+      shards: shardCount,
+      session_start_limit: { total: 1000, remaining: 999, reset_after: 0, max_concurrency: maxConcurrency },
+    }),
   );
   route('GET', '/users/@me', {}, (ctx) => send(ctx, 200, { ...authorObject(), verified: true, mfa_enabled: false, locale: 'en-US' }));
   const applicationObject = () => ({
@@ -825,7 +696,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     team: null,
     owner: userObject(defaultUser),
     bot: authorObject(),
-    approximate_guild_count: 1,
+    approximate_guild_count: guilds.length,
   });
   route('GET', '/applications/@me', {}, (ctx) => send(ctx, 200, applicationObject()));
   route('GET', '/oauth2/applications/@me', {}, (ctx) => send(ctx, 200, applicationObject()));
@@ -882,8 +753,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     else list.push(cmd);
     send(ctx, i >= 0 ? 200 : 201, cmd);
   }
-  const checkGuild = (gid: string | undefined) => {
-    if (gid !== guildId) throw err.unknownGuild();
+  const checkGuild = (gid: string | undefined): GuildState => {
+    const guild = gid === undefined ? undefined : guildById.get(gid);
+    if (!guild) throw err.unknownGuild();
+    return guild;
   };
   route('PUT', '/applications/:app/commands', { major: 'app' }, (ctx) => putCommands(ctx, null));
   route('GET', '/applications/:app/commands', { major: 'app' }, (ctx) => send(ctx, 200, commandList(null)));
@@ -907,17 +780,21 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
 
   // Guild / channels
   route('GET', '/guilds/:guild', { major: 'guild' }, (ctx) => {
-    checkGuild(ctx.params['guild']);
-    send(ctx, 200, guildObject());
+    send(ctx, 200, guildObject(checkGuild(ctx.params['guild'])));
   });
   route('GET', '/guilds/:guild/channels', { major: 'guild' }, (ctx) => {
-    checkGuild(ctx.params['guild']);
-    send(ctx, 200, channels.map(channelObject));
+    const guild = checkGuild(ctx.params['guild']);
+    send(
+      ctx,
+      200,
+      guild.channels.map((c) => channelObject(guild, c)),
+    );
   });
   route('GET', '/guilds/:guild/members/:user', { major: 'guild' }, (ctx) => {
-    checkGuild(ctx.params['guild']);
+    const guild = checkGuild(ctx.params['guild']);
     const uid = ctx.params['user'];
-    if (uid === botUserId) send(ctx, 200, { user: authorObject(), roles: [botRoleId], joined_at: startedAt, deaf: false, mute: false, flags: 0 });
+    if (uid === botUserId)
+      send(ctx, 200, { user: authorObject(), roles: [guild.botRoleId], joined_at: startedAt, deaf: false, mute: false, flags: 0 });
     return;
     if (uid === defaultUser.id)
       send(ctx, 200, { user: userObject(defaultUser), roles: [], joined_at: startedAt, deaf: false, mute: false, flags: 0 });
@@ -926,7 +803,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   });
   route('GET', '/channels/:id', { major: 'id' }, (ctx) => {
     const c = channelOr404(ctx.params['id']!);
-    send(ctx, 200, channelObject(c, channels.indexOf(c)));
+    send(ctx, 200, channelObject(guildOf(c.id), c));
   });
 
   // Messages
@@ -1420,14 +1297,21 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     botUserId,
     guildOwnerId,
     channels,
+    guilds: guilds.map((g) => ({ id: g.id, channels: g.channels })),
+    shards: shardCount,
     defaultUser,
     schemaValidation: validateCreate !== null,
     requests,
     async sendInteraction(i: InteractionInput): Promise<InteractionHandle> {
       if (stopped) throw new Error('fake-discord: stopped');
-      const channelId = i.channelId ?? channels[0]!.id;
+      const asked = i.guildId === undefined ? undefined : guildById.get(i.guildId);
+      if (i.guildId !== undefined && !asked) throw new Error(`fake-discord: unknown guild ${i.guildId}`);
+      const channelId = i.channelId ?? (asked ?? guilds[0]!).channels[0]!.id;
       const channel = channelById.get(channelId);
       if (!channel) throw new Error(`fake-discord: unknown channel ${channelId}`);
+      const guild = guildOf(channelId);
+      if (asked && asked !== guild) throw new Error(`fake-discord: channel ${channelId} is not in guild ${asked.id}`);
+      const gid = guild.id;
       const user = {
         id: i.user?.id ?? defaultUser.id,
         username: i.user?.username ?? (i.user ? `user-${i.user.id.slice(-4)}` : defaultUser.username),
@@ -1436,8 +1320,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       const id = snowflake();
       const tok = `aW50ZXJhY3Rpb246${id}:${randomBytes(24).toString('base64url')}`;
       const roleIds = i.roles ?? [];
-      const base = i.permissions === undefined ? basePermissions(roleIds) : BigInt(i.permissions);
-      const permissions = permissionsIn(channel, base, user.id, roleIds).toString();
+      const base = i.permissions === undefined ? basePermissions(guild, roleIds) : BigInt(i.permissions);
+      const permissions = permissionsIn(guild, channel, base, user.id, roleIds).toString();
       const options = (i.options ?? []).map((o) => ({ ...o }));
       let resolved = i.resolved;
       if (resolved === undefined) {
@@ -1450,12 +1334,12 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
               id: c.id,
               name: c.name,
               type: 0,
-              permissions: permissionsIn(c, base, user.id, roleIds).toString(),
+              permissions: permissionsIn(guildOf(c.id), c, base, user.id, roleIds).toString(),
               parent_id: null,
               flags: 0,
-              guild_id: guildId,
+              guild_id: guildOf(c.id).id,
               nsfw: false,
-              position: channels.indexOf(c),
+              position: guildOf(c.id).channels.indexOf(c),
               rate_limit_per_user: 0,
               topic: null,
               last_message_id: null,
@@ -1476,7 +1360,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       };
       interactions.set(id, st);
       interactionsByToken.set(tok, st);
-      const cmd = [...(guildCommands.get(guildId) ?? []), ...globalCommands].find((c) => c['name'] === i.name);
+      const cmd = [...(guildCommands.get(gid) ?? []), ...globalCommands].find((c) => c['name'] === i.name);
       const payload = {
         id,
         application_id: applicationId,
@@ -1488,12 +1372,12 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
           type: 1,
           name: i.name,
           options,
-          guild_id: guildId,
+          guild_id: gid,
           ...(resolved !== undefined ? { resolved } : {}),
         },
-        guild_id: guildId,
-        guild: { id: guildId, locale: 'en-US', features: [] },
-        channel: { ...channelObject(channel, channels.indexOf(channel)), permissions },
+        guild_id: gid,
+        guild: { id: gid, locale: 'en-US', features: [] },
+        channel: { ...channelObject(guild, channel), permissions },
         channel_id: channelId,
         member: {
           user: userObject(user),
@@ -1514,12 +1398,16 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         guild_locale: 'en-US',
         entitlements: [],
         entitlement_sku_ids: [],
-        authorizing_integration_owners: { '0': guildId },
+        authorizing_integration_owners: { '0': gid },
         attachment_size_limit: i.attachmentSizeLimit ?? attachmentSizeLimit,
         context: 0,
       };
-      const n = gateway.dispatch('INTERACTION_CREATE', payload);
-      if (n === 0) throw new Error('fake-discord: no identified gateway session to send the interaction to (is the client logged in?)');
+      // As Discord: only to the session of the guild's shard.
+      const n = gateway.dispatch('INTERACTION_CREATE', payload, undefined, gid);
+      if (n === 0)
+        throw new Error(
+          `fake-discord: no identified gateway session for guild ${gid} to send the interaction to (is the client, or that guild's shard, logged in?)`,
+        );
       return makeHandle(st);
     },
     messages(channelId?: string): FakeMessage[] {
@@ -1553,6 +1441,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     },
     gatewayOps: () => [...gateway.log],
     gatewayConnections: () => gateway.openConnections(),
+    gatewaySessions: () => gateway.sessionList(),
     faults: {
       add(f: Fault) {
         faultEntries.push({ fault: f, seen: 0, applied: 0 });

@@ -14,6 +14,21 @@ export interface FakeDiscordOptions {
   channels?: FakeChannel[];
   /** Roles besides @everyone (View Channel, Send Messages, Attach Files, …) and the bot's own, sent in GUILD_CREATE. */
   roles?: FakeRole[];
+  /**
+   * Guilds the bot is in; default 1. The first is `guildId` with `channels` and `roles`; each
+   * further one has a channel 'general' of its own and an id that puts guild i on shard
+   * (shard of the first + i) % `shards`, so the guilds spread over the shards.
+   */
+  guildCount?: number;
+  /** The shard count GET /gateway/bot recommends (`shards`); default 1. */
+  shards?: number;
+  /**
+   * Sharding is required, as Discord requires it from 2,500 guilds: an IDENTIFY without `shard`,
+   * or with fewer shards than `shards`, is closed with 4011; default false (any count is served).
+   */
+  requireSharding?: boolean;
+  /** GET /gateway/bot's `session_start_limit.max_concurrency`: shards that may IDENTIFY at once; default 1. */
+  maxConcurrency?: number;
   /** Close every gateway IDENTIFY with this code instead of READY, as Discord does with 4004 (token reset) or 4014 (privileged intent not enabled); default: none. */
   identifyCloseCode?: number;
   /** HELLO heartbeat_interval; default 41250. */
@@ -41,6 +56,19 @@ export interface FakeDiscordOptions {
    * Dropped bytes: `attachmentBytes` throws, the CDN serves nothing; `attachmentDigest` works.
    */
   retainAttachments?: boolean | number;
+}
+
+export interface FakeGuild {
+  id: string;
+  channels: FakeChannel[];
+}
+
+export interface GatewaySessionInfo {
+  id: string;
+  /** `[id, count]` as IDENTIFY sent it; undefined for an unsharded session. */
+  shard: [number, number] | undefined;
+  /** Whether a connection holds the session now (false between a drop and its RESUME). */
+  connected: boolean;
 }
 
 export interface FakeChannel {
@@ -117,8 +145,10 @@ export interface InteractionInput {
   type?: 2 | 4;
   name: string;
   options?: { name: string; type: number; value: string | number | boolean; focused?: boolean }[];
-  /** Default: first channel. */
+  /** Default: the first channel of `guildId`, or of the first guild. */
   channelId?: string;
+  /** The guild it comes from; default the guild of `channelId`, else the first. Sent only to that guild's shard. */
+  guildId?: string;
   /** Default: fake.defaultUser. */
   user?: { id: string; username?: string };
   /** Role ids of the member (in `member.roles`); their guild roles add to the default permissions. */
@@ -209,6 +239,10 @@ export interface FakeDiscord {
   /** The guild's owner: neither the default member nor the bot (Discord gives an owner every permission). */
   guildOwnerId: string;
   channels: FakeChannel[];
+  /** Every guild, the first being `guildId` with `channels`. */
+  guilds: FakeGuild[];
+  /** The shard count GET /gateway/bot recommends. */
+  shards: number;
   /** The member used by sendInteraction when no user is given. */
   defaultUser: { id: string; username: string };
   /** Whether message-create bodies are validated against the OpenAPI schema. */
@@ -227,6 +261,8 @@ export interface FakeDiscord {
   gatewayOps(): GatewayOpRecord[];
   /** Number of currently open gateway sockets. */
   gatewayConnections(): number;
+  /** The identified gateway sessions, with the shard each asked for. */
+  gatewaySessions(): GatewaySessionInfo[];
   faults: FaultController;
   /** Closes every gateway connection with `code` (default 4000); a code after which Discord allows no RESUME (4004, 4007, 4009, 4010-4014) also ends the sessions. */
   closeGateway(code?: number): void;

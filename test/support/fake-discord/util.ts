@@ -9,6 +9,25 @@ export function snowflake(time: number = Date.now()): string {
   return v.toString();
 }
 
+/**
+ * A fresh snowflake that Discord routes to `shard` of `shardCount` ((id >> 22) % count): its
+ * timestamp is the first millisecond from now that falls there, fewer than `shardCount` ms ahead.
+ */
+export function snowflakeOnShard(shard: number, shardCount: number, time: number = Date.now()): string {
+  // Past the last id handed out, so each millisecond tried gives an id of its own.
+  const start = Math.max(time, Number((last >> 22n) + DISCORD_EPOCH) + 1);
+  for (let t = start; t < start + shardCount; t++) {
+    const id = snowflake(t);
+    if (shardOfGuild(id, shardCount) === shard) return id;
+  }
+  throw new Error(`fake-discord: no snowflake on shard ${shard} of ${shardCount}`);
+}
+
+/** Discord's routing: a guild's events go to the gateway session of shard (guild_id >> 22) % shard_count. */
+export function shardOfGuild(guildId: string, shardCount: number): number {
+  return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
+}
+
 export function snowflakeTime(id: string): number {
   return Number((BigInt(id) >> 22n) + DISCORD_EPOCH);
 }
