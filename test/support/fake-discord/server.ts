@@ -4,6 +4,8 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { FakeGateway } from './gateway.js';
 import { readBody, drain, type BodyResult, type UploadedFile } from './body.js';
 import { messageCreateValidator, resolveOpenApiPath, toDiscordErrors } from './schema.js';
+import { Bucket, tooManyRequests } from './bucket.js';
+import { startLinkProxy, type LinkProxy } from './network/link-proxy.js';
 import { snowflake, cmpSnowflake, sleep, MEMBER_PERMISSIONS, BOT_PERMISSIONS, Permissions } from './util.js';
 import type {
   Fault,
@@ -66,42 +68,6 @@ interface InteractionState {
   originalId?: string;
   followUpIds: string[];
   listeners: Set<() => void>;
-}
-
-class Bucket {
-  count = 0;
-  resetAt = 0;
-  blockedUntil = 0;
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-    readonly hash: string,
-  ) {}
-  private roll(now: number): void {
-    if (now >= this.resetAt) {
-      this.count = 0;
-      this.resetAt = now + this.windowMs;
-    }
-  }
-  take(now: number): number {
-    this.roll(now);
-    if (now < this.blockedUntil) return this.blockedUntil - now;
-    if (this.count >= this.limit) return this.resetAt - now;
-    this.count++;
-    return 0;
-  }
-  headers(now: number): Record<string, string> {
-    this.roll(now);
-    const blocked = now < this.blockedUntil;
-    const resetAt = blocked ? Math.max(this.resetAt, this.blockedUntil) : this.resetAt;
-    return {
-      'X-RateLimit-Limit': String(this.limit),
-      'X-RateLimit-Remaining': String(blocked ? 0 : Math.max(0, this.limit - this.count)),
-      'X-RateLimit-Reset': (resetAt / 1000).toFixed(3),
-      'X-RateLimit-Reset-After': (Math.max(0, resetAt - now) / 1000).toFixed(3),
-      'X-RateLimit-Bucket': this.hash,
-    };
-  }
 }
 
 interface RouteDef {
@@ -173,6 +139,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const attachmentSizeLimit = options.attachmentSizeLimit ?? 10 * 1024 * 1024;
   const maxRequestBytes = options.maxRequestBytes ?? 25 * 1024 * 1024;
   const channelRateLimit = options.channelRateLimit ?? false;
+  // Message creates counted once their body is in (network model), not when they start.
+  const countAtBody = channelRateLimit !== false && channelRateLimit.countAt === 'body';
+  const processingMs = options.processingMs ?? 0;
   const cdnUrlTtlMs = options.cdnUrlTtlMs ?? 24 * 60 * 60 * 1000;
   const callbackDeadlineMs = options.interactionCallbackDeadlineMs ?? 3000;
   const nonceTtlMs = options.nonceTtlMs ?? 5 * 60 * 1000;
@@ -199,6 +168,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const buckets = new Map<string, Bucket>();
   const issuedUrls = new Map<string, number>();
   const requests: RecordedRequest[] = [];
+  const pending = new Set<RecordedRequest>();
   const faultEntries: { fault: Fault; seen: number; applied: number }[] = [];
   const hanging = new Set<ServerResponse>();
   let globalBlockedUntil = 0;
@@ -703,6 +673,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   }
 
   function finishRecord(ctx: Ctx, status: number): void {
+    pending.delete(ctx.rec);
     ctx.rec.status = status;
     ctx.rec.durationMs = Date.now() - ctx.rec.time;
     requests.push(ctx.rec);
@@ -737,18 +708,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     finishRecord(ctx, status);
   }
 
-  function send429(ctx: Ctx, retryAfterMs: number, global: boolean, scope: string): void {
-    const secs = Math.max(0, retryAfterMs) / 1000;
-    const headers: Record<string, string> = {
-      ...rateLimitHeaders(ctx),
-      'X-RateLimit-Remaining': '0',
-      'X-RateLimit-Reset-After': secs.toFixed(3),
-      'X-RateLimit-Reset': ((Date.now() + retryAfterMs) / 1000).toFixed(3),
-      'Retry-After': String(Number(secs.toFixed(3))),
-      'X-RateLimit-Scope': scope,
-    };
-    if (global) headers['X-RateLimit-Global'] = 'true';
-    send(ctx, 429, { message: 'You are being rate limited.', retry_after: Number(secs.toFixed(3)), global, code: 0 }, headers);
+  /** `wholeSeconds`: Retry-After as Discord sends it (the network model); else with decimals, so waits in tests stay short. */
+  function send429(ctx: Ctx, retryAfterMs: number, global: boolean, scope: 'user' | 'shared' | 'global', wholeSeconds = false): void {
+    const now = Date.now();
+    const answer = tooManyRequests(now, retryAfterMs, { global, scope, wholeSeconds, bucket: rateLimitHeaders(ctx) });
+    send(ctx, 429, answer.body, answer.headers);
   }
 
   function bucketFor(route: RouteDef, params: Record<string, string>): Bucket | null {
@@ -787,9 +751,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   async function body(ctx: Ctx): Promise<BodyResult> {
     const b = await readBody(ctx.req, { maxRequestBytes, attachmentSizeLimit, retainFileBytes });
     ctx.rec.bytes = b.bytes;
+    if (b.kind !== 'aborted') ctx.rec.bodyAt = Date.now();
     if (b.kind === 'aborted') {
-      ctx.finished = true;
-      finishRecord(ctx, 0);
+      // The response's 'close' may have recorded it already.
+      if (!ctx.finished) {
+        ctx.finished = true;
+        finishRecord(ctx, 0);
+      }
       throw new AbortedRequest();
     }
     return b;
@@ -934,6 +902,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     const channelId = ctx.params['id']!;
     const known = channelById.has(channelId);
     const b = await body(ctx);
+    if (countAtBody && ctx.bucket) {
+      const wait = ctx.bucket.take(Date.now());
+      if (wait > 0) return send429(ctx, wait, false, 'user', true);
+    }
     if (!known) throw err.unknownChannel();
     const { payload, files } = checkBodyResult(b);
     checkMessageLimits(payload, files);
@@ -950,6 +922,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       }
     }
     if (files.length === 0 && isEmpty(payload, [])) throw new HttpError(400, { message: 'Cannot send an empty message', code: 50006 });
+    // Discord's own time to create it; a client that went away meanwhile does not stop that.
+    if (processingMs > 0) await sleep(processingMs);
     const atts = buildAttachments(channelId, payload, files, false);
     const m = storeMessage(channelId, payload, atts);
     if (enforce) nonces.set(nonceKey, { messageId: m.id, at: Date.now() });
@@ -1202,6 +1176,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       bytes: 0,
       durationMs: 0,
     };
+    pending.add(rec);
     const fallbackRoute: RouteDef = { method, segs, name: rec.route, auth: false, handler: () => {} };
     const ctx: Ctx = {
       req,
@@ -1296,7 +1271,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
           send429(ctx, globalBlockedUntil - now, true, 'global');
           return;
         }
-        const wait = ctx.bucket ? ctx.bucket.take(now) : 0;
+        const counted = countAtBody && found.route.name === 'POST /channels/:id/messages';
+        const wait = ctx.bucket && !counted ? ctx.bucket.take(now) : 0;
         if (wait > 0) {
           rec.bytes = await drain(req);
           send429(ctx, wait, false, 'user');
@@ -1336,8 +1312,15 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  url = `http://127.0.0.1:${port}`;
-  gatewayUrl = `ws://127.0.0.1:${port}`;
+  // The network model (bench --network): every connection, the gateway's included, passes the link.
+  let proxy: LinkProxy | null = null;
+  if (options.link) {
+    const { uploadBytesPerSecond, rttMs } = options.link;
+    proxy = await startLinkProxy(port, { bytesPerSecond: uploadBytesPerSecond, rttMs });
+  }
+  const publicPort = proxy?.port ?? port;
+  url = `http://127.0.0.1:${publicPort}`;
+  gatewayUrl = `ws://127.0.0.1:${publicPort}`;
 
   // -------------------------------------------------------------------------------------------
   // Public object
@@ -1423,6 +1406,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     defaultUser,
     schemaValidation: validateCreate !== null,
     requests,
+    pendingRequests: () => [...pending],
     async sendInteraction(i: InteractionInput): Promise<InteractionHandle> {
       if (stopped) throw new Error('fake-discord: stopped');
       const channelId = i.channelId ?? channels[0]!.id;
@@ -1577,6 +1561,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       for (const res of hanging) res.socket?.destroy();
       hanging.clear();
       await gateway.stop();
+      await proxy?.close();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       for (const s of sockets) s.destroy();
