@@ -37,6 +37,8 @@ export function restOptions(config: RestConfig): Partial<RESTOptions> {
 
 type ResponseLike = Awaited<ReturnType<RESTOptions['makeRequest']>>;
 
+const BUCKET_HEADERS = new Set(['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'x-ratelimit-reset-after', 'x-ratelimit-bucket']);
+
 /**
  * discord.js's own request strategy, except for a MultipartBody (a message with attachments,
  * see multipart.ts), which its strategy would read whole into memory: that one is handed to
@@ -55,8 +57,17 @@ async function makeRequest(url: string, init: Parameters<RESTOptions['makeReques
     signal: init.signal ?? null,
     ...(init.dispatcher ? { dispatcher: init.dispatcher } : {}),
   });
+  const header = (name: string) => {
+    const value = res.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  body.hooks.answered?.(res.statusCode, header);
   const headers = new Headers();
   for (const [name, value] of Object.entries(res.headers)) {
+    // The sink keeps the channel's bucket for uploads itself (bucket.ts), across REST clients:
+    // discord.js would otherwise hold the next body back at its start on one client's count.
+    // A 429 keeps them, so discord.js waits it out as before.
+    if (res.statusCode !== 429 && BUCKET_HEADERS.has(name)) continue;
     for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, one);
   }
   return {
