@@ -94,11 +94,12 @@ export function createClient(config: RestConfig): Client {
 }
 
 /**
- * Extra REST clients for parallel uploads. discord.js sends the requests of one rate-limit
- * bucket strictly one after another (one queue per channel's message-create bucket), so with
- * one client MAX_PARALLEL_UPLOADS > 1 only queues inside it: one more client per slot puts
- * that many messages on the wire. Each still waits out every 429 it meets.
+ * Extra REST clients for uploads. discord.js sends the requests of one rate-limit bucket
+ * strictly one after another (one queue per channel's message-create bucket), so with one
+ * client a second message could not be on the wire: one more client per message a run may
+ * have open, MAX_PARALLEL_UPLOADS with Discord plus the one streaming meanwhile
+ * (src/transfer/pipeline.ts). Each still waits out every 429 it meets.
  */
 export function createUploadLanes(config: RestConfig & Pick<Config, 'MAX_PARALLEL_UPLOADS'>, token: string): REST[] {
-  return Array.from({ length: Math.max(0, config.MAX_PARALLEL_UPLOADS - 1) }, () => new REST(restOptions(config)).setToken(token));
+  return Array.from({ length: config.MAX_PARALLEL_UPLOADS }, () => new REST(restOptions(config)).setToken(token));
 }

@@ -5,7 +5,7 @@
  */
 import type { StoredTransfer } from '../store/types.js';
 import { DiscordAPIError, Routes, type APIAttachment, type APIMessage, type REST } from 'discord.js';
-import { SinkError } from '../errors.js';
+import { heldBackIn, SinkError } from '../errors.js';
 import {
   isSourceChanged,
   sourceChangedError,
@@ -138,10 +138,26 @@ export class DiscordSink implements ChunkSink {
     });
     // The bucket slot of the body's current iteration (discord.js sends it again after a 429).
     let slot: BucketSlot | null = null;
+    const hold = options.hold;
     const form = new MultipartBody({ payload_json: payload }, files, {
-      // Held back until the channel's bucket has room.
+      check: () => hold?.check(),
+      // Held back until the run lets this message complete (pipeline.ts) and the channel's bucket has room.
       beforeEnd: async () => {
-        slot = await this.#buckets.acquire(channelId, options.signal);
+        hold?.sent();
+        await hold?.mayComplete();
+        try {
+          slot = await this.#buckets.acquire(channelId, options.signal, hold?.signal);
+        } catch (error) {
+          hold?.check(); // a stopped run: held back, not a failed upload
+          throw error;
+        }
+        try {
+          hold?.check();
+        } catch (error) {
+          slot.settle(null);
+          slot = null;
+          throw error;
+        }
       },
       answered: (_status, header) => {
         slot?.settle(readRateLimitHeaders(header));
@@ -180,6 +196,9 @@ export class DiscordSink implements ChunkSink {
       return await request(own?.signal);
     } catch (error) {
       if (isSourceChanged(error)) throw sourceChangedError(error);
+      // Stopped before its end on purpose: never created, and not a failure of the upload.
+      const held = heldBackIn(error);
+      if (held) throw held;
       throw sinkError(error, signal);
     } finally {
       signal?.removeEventListener('abort', follow);

@@ -1216,6 +1216,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         switch (fault.kind) {
           case 'status':
             rec.bytes = await drain(req);
+            if (fault.afterMs) await sleep(fault.afterMs);
             send(ctx, fault.status, fault.body ?? { message: http.STATUS_CODES[fault.status] ?? 'Error', code: 0 });
             return;
           case 'rateLimit': {

@@ -188,7 +188,13 @@ export interface FaultController {
 export type FaultRoute = string | ((req: { method: string; route: string; path: string }) => boolean);
 
 export type Fault = { route: FaultRoute; times?: number; after?: number } & (
-  | { kind: 'status'; status: number; body?: unknown }
+  | {
+      kind: 'status';
+      status: number;
+      body?: unknown;
+      /** Answer this long after the whole body is in, as a failure in Discord's processing would. */
+      afterMs?: number;
+    }
   | { kind: 'rateLimit'; retryAfterMs: number; global?: boolean; scope?: 'user' | 'shared' | 'global' }
   | { kind: 'delay'; ms: number }
   | { kind: 'hang' }
