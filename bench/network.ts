@@ -81,7 +81,7 @@ export async function runNetworkBench(profileArg: string, args: string[]): Promi
     say(`command: npm run bench -- ${args.join(' ')}`);
     say(`\n## network: ${describe(profile)}`);
     say(
-      `ceiling ${top.mibPerSecond.toFixed(2)} MiB/s, bound by the ${top.boundBy} (link ${fmt(top.linkMiBs)} MiB/s; the bucket, ${BUCKET.limit} full ${FULL_MESSAGE}-byte messages per ${BUCKET.windowMs / 1000} s: ${top.bucketMiBs.toFixed(2)} MiB/s)`,
+      `ceiling ${top.mibPerSecond.toFixed(2)} MiB/s, bound by the ${top.boundBy} (link: ${mibs(top.linkMiBs)}; the bucket, ${BUCKET.limit} full ${FULL_MESSAGE}-byte messages per ${BUCKET.windowMs / 1000} s: ${mibs(top.bucketMiBs)})`,
     );
     say(
       `the bot's messages at defaults carry ${DEFAULT_PACK} × ${CHUNK} bytes, ${((100 * DEFAULT_PACK * CHUNK) / FULL_MESSAGE).toFixed(1)} % of a full message; with 8 MiB parts ${((100 * DEFAULT_PACK * FILL_CHUNK) / FULL_MESSAGE).toFixed(1)} %`,
@@ -131,6 +131,7 @@ export async function runNetworkBench(profileArg: string, args: string[]): Promi
 }
 
 const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'no cap');
+const mibs = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)} MiB/s` : 'no cap');
 
 function describe(p: Profile): string {
   const up = Number.isFinite(p.bytesPerSecond)
@@ -170,7 +171,8 @@ async function calibrate(profile: Profile, api: Api): Promise<{ line: string; fl
   const uploadMs = await timed(uploads, 'POST');
   const small = new Agent();
   const newMs = await timed(small, 'GET');
-  const keptMs = await timed(small, 'GET');
+  // undici may open another connection for a request right after an answer: the best of two.
+  const keptMs = Math.min(await timed(small, 'GET'), await timed(small, 'GET'));
   await Promise.all([uploads.close(), small.close()]);
   const rate = (bytes * 1000) / Math.max(1, uploadMs - 3 * profile.rttMs);
   const off = calibrationOff(profile, rate);
@@ -182,7 +184,7 @@ async function calibrate(profile: Profile, api: Api): Promise<{ line: string; fl
   return {
     flagged,
     line:
-      `calibration: a plain ${sizeLabel(bytes)} upload through the link: ${fmt(rate / MIB)} MiB/s ${against}; ` +
+      `calibration: a plain ${sizeLabel(bytes)} upload through the ${capped || profile.rttMs > 0 ? 'link' : 'model (no link: loopback)'}: ${fmt(rate / MIB)} MiB/s ${against}; ` +
       `a small request: ${newMs.toFixed(0)} ms on a new connection (model ${3 * profile.rttMs}), ${keptMs.toFixed(0)} ms on a kept one (model ${profile.rttMs})`,
   };
 }
