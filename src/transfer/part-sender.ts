@@ -121,7 +121,8 @@ export class PartSender {
         try {
           return await ctx.sink.sendParts(ctx.record(), batch, { signal: ctx.signal, nonce, attempt: attempts, hold: turn });
         } catch (err) {
-          if (!heldBackIn(err)) {
+          // Held back, its request may still end another way (its own timeout while it waited).
+          if (!heldBackIn(err) && !turn.heldBack) {
             turn.failed();
             throw err;
           }

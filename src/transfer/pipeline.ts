@@ -143,6 +143,11 @@ export class Turn implements MessageHold {
     return this.state === 'again';
   }
 
+  /** A message before it failed before this one completed: whatever its request meets now, Discord never got its end. */
+  get heldBack(): boolean {
+    return this.#heldBack;
+  }
+
   /** This message's attempt failed: it is sent again, and the messages after it that have not completed wait for it. */
   failed(): void {
     this.state = 'again';

@@ -51,6 +51,8 @@ describe('the upload pipeline', () => {
     await expect(waiting).rejects.toBeInstanceOf(HeldBackError);
     expect(() => second.check()).toThrow(HeldBackError);
     expect(second.again).toBe(true);
+    expect(second.heldBack).toBe(true);
+    expect(first.heldBack).toBe(false);
     const secondAgain = second.restart();
     expect(await state(secondAgain)).toBe('pending');
     await first.restart();
@@ -59,6 +61,7 @@ describe('the upload pipeline', () => {
     await first.mayComplete();
     expect(await state(secondAgain)).toBe('resolved');
     expect(() => second.check()).not.toThrow();
+    expect(second.heldBack).toBe(false);
     const completes = second.mayComplete();
     expect(await state(completes)).toBe('pending');
     first.leave(true);
