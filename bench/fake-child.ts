@@ -5,7 +5,7 @@
  */
 import { startFakeDiscord } from '../test/support/fake-discord/index.js';
 import type { FakeDiscord, InteractionInput } from '../test/support/fake-discord/types.js';
-import type { FakeRequest, FakeReply, PostedMessage } from './ipc.js';
+import type { FakeRequest, FakeReply, FakeStats, PostedMessage } from './ipc.js';
 
 let fake: FakeDiscord | undefined;
 
@@ -13,7 +13,18 @@ async function handle(req: FakeRequest): Promise<unknown> {
   switch (req.op) {
     case 'start': {
       // retainBytes < 0: keep every attachment's bytes, for the CDN to serve them back.
-      fake = await startFakeDiscord({ retainAttachments: req.retainBytes < 0 ? true : req.retainBytes, openApiPath: false });
+      const network = req.network;
+      fake = await startFakeDiscord({
+        retainAttachments: req.retainBytes < 0 ? true : req.retainBytes,
+        openApiPath: false,
+        ...(network
+          ? {
+              processingMs: network.processingMs,
+              channelRateLimit: { ...network.bucket, countAt: 'body' as const },
+              ...(network.link ? { link: network.link } : {}),
+            }
+          : {}),
+      });
       const channel = fake.channels[0]!;
       return { apiUrl: fake.apiUrl, token: fake.token, channelId: channel.id };
     }
@@ -52,6 +63,10 @@ async function handle(req: FakeRequest): Promise<unknown> {
           }),
         }));
       return found;
+    }
+    case 'stats': {
+      const creates = need().requests.filter((r) => r.route === 'POST /channels/:id/messages');
+      return { creates: creates.length, tooMany: creates.filter((r) => r.status === 429).length } satisfies FakeStats;
     }
     case 'stop':
       await fake?.stop();

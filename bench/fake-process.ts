@@ -53,4 +53,12 @@ export class FakeProcess {
       this.child.send({ ...req, id });
     });
   }
+
+  /** Asks the fake to stop and lets it exit by itself (a CPU profile is written at exit), killed after 10 s at most. */
+  async stop(): Promise<void> {
+    const exited = new Promise((r) => this.child.once('exit', r));
+    await this.call({ op: 'stop' }).catch(() => undefined);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000).unref())]);
+    this.child.kill();
+  }
 }

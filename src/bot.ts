@@ -72,7 +72,14 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
 
   const client = createClient(config);
   const lanes = createUploadLanes(config, token);
-  const sink = new DiscordSink(client.rest, () => client.user?.id, lanes);
+  const rateLimitWait = (info: { route: string; retry_after_ms: number; global: boolean; scope: string }) => {
+    metricsEndpoint?.metrics.rateLimitWait();
+    log.info(info, 'rate_limited');
+  };
+  // Messages wait for their channel's bucket before their last bytes go (src/discord/bucket.ts).
+  const sink = new DiscordSink(client.rest, () => client.user?.id, lanes, {
+    onRateLimitWait: (_channelId, ms) => rateLimitWait({ route: '/channels/:id/messages', retry_after_ms: ms, global: false, scope: 'user' }),
+  });
   const transfers = new TransferRunner({
     store,
     sink,
@@ -136,10 +143,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   });
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
   for (const rest of [client.rest, ...lanes]) {
-    rest.on('rateLimited', (info) => {
-      metricsEndpoint?.metrics.rateLimitWait();
-      log.info({ route: info.route, retry_after_ms: info.retryAfter, global: info.global, scope: info.scope }, 'rate_limited');
-    });
+    rest.on('rateLimited', (info) => rateLimitWait({ route: info.route, retry_after_ms: info.retryAfter, global: info.global, scope: info.scope }));
   }
   client.once(Events.ClientReady, (ready) => {
     log.info(

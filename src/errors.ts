@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'DFS_SHUTDOWN_UNCLEAN'
   | 'DFS_SINK'
   | 'DFS_RETRY_EXHAUSTED'
+  | 'DFS_HELD_BACK'
   | 'DFS_SOURCE_READ'
   | 'DFS_SOURCE_CHANGED'
   | 'DFS_URL_STATUS'
@@ -230,6 +231,22 @@ export class RetryFailure extends DfsError {
   ) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
   }
+}
+
+/**
+ * A message whose end was held back and must not be completed now (src/transfer/pipeline.ts):
+ * a message before it has to be sent again, or the run stopped dispatching. Discord never
+ * got its last bytes, so it was never created, and the try is not counted as an attempt.
+ */
+export class HeldBackError extends DfsError {
+  override readonly name = 'HeldBackError';
+  readonly code = 'DFS_HELD_BACK';
+}
+
+/** Whether `error`, or an error it was caused by, is a HeldBackError (discord.js and undici wrap it). */
+export function heldBackIn(error: unknown): HeldBackError | null {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) if (e instanceof HeldBackError) return e;
+  return null;
 }
 
 /** The source file changed size while it was read, or a read failed twice. */

@@ -37,6 +37,8 @@ export function restOptions(config: RestConfig): Partial<RESTOptions> {
 
 type ResponseLike = Awaited<ReturnType<RESTOptions['makeRequest']>>;
 
+const BUCKET_HEADERS = new Set(['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'x-ratelimit-reset-after', 'x-ratelimit-bucket']);
+
 /**
  * discord.js's own request strategy, except for a MultipartBody (a message with attachments,
  * see multipart.ts), which its strategy would read whole into memory: that one is handed to
@@ -55,8 +57,17 @@ async function makeRequest(url: string, init: Parameters<RESTOptions['makeReques
     signal: init.signal ?? null,
     ...(init.dispatcher ? { dispatcher: init.dispatcher } : {}),
   });
+  const header = (name: string) => {
+    const value = res.headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  body.hooks.answered?.(res.statusCode, header);
   const headers = new Headers();
   for (const [name, value] of Object.entries(res.headers)) {
+    // The sink keeps the channel's bucket for uploads itself (bucket.ts), across REST clients:
+    // discord.js would otherwise hold the next body back at its start on one client's count.
+    // A 429 keeps them, so discord.js waits it out as before.
+    if (res.statusCode !== 429 && BUCKET_HEADERS.has(name)) continue;
     for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, one);
   }
   return {
@@ -83,11 +94,12 @@ export function createClient(config: RestConfig): Client {
 }
 
 /**
- * Extra REST clients for parallel uploads. discord.js sends the requests of one rate-limit
- * bucket strictly one after another (one queue per channel's message-create bucket), so with
- * one client MAX_PARALLEL_UPLOADS > 1 only queues inside it: one more client per slot puts
- * that many messages on the wire. Each still waits out every 429 it meets.
+ * Extra REST clients for uploads. discord.js sends the requests of one rate-limit bucket
+ * strictly one after another (one queue per channel's message-create bucket), so with one
+ * client a second message could not be on the wire: one more client per message a run may
+ * have open, MAX_PARALLEL_UPLOADS with Discord plus the one streaming meanwhile
+ * (src/transfer/pipeline.ts). Each still waits out every 429 it meets.
  */
 export function createUploadLanes(config: RestConfig & Pick<Config, 'MAX_PARALLEL_UPLOADS'>, token: string): REST[] {
-  return Array.from({ length: Math.max(0, config.MAX_PARALLEL_UPLOADS - 1) }, () => new REST(restOptions(config)).setToken(token));
+  return Array.from({ length: config.MAX_PARALLEL_UPLOADS }, () => new REST(restOptions(config)).setToken(token));
 }

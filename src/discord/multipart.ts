@@ -31,6 +31,16 @@ const MIN_SHARED_PIECE = 64 * 1024; // bytes
 const pool: Buffer[] = [];
 const POOL_MAX = 8;
 
+/** What the sink learns and decides while a body streams (sink.ts). */
+export interface BodyHooks {
+  /** Before each piece: throwing stops the body, and with it the request, before its end. */
+  check?: () => void;
+  /** With every byte sent but the closing boundary: the body ends once this resolves. Each iteration asks again. */
+  beforeEnd?: () => Promise<void>;
+  /** The request's answer (client.ts): its status and headers. */
+  answered?: (status: number, header: (name: string) => string | undefined) => void;
+}
+
 export interface MultipartFile {
   filename: string;
   /** A part to read from disk (or its bytes), or a small in-memory body such as a manifest. */
@@ -49,7 +59,11 @@ export class MultipartBody {
   readonly #fields: [string, string][];
   readonly #files: MultipartFile[];
 
-  constructor(fields: Record<string, string>, files: MultipartFile[]) {
+  constructor(
+    fields: Record<string, string>,
+    files: MultipartFile[],
+    readonly hooks: BodyHooks = {},
+  ) {
     this.#fields = Object.entries(fields);
     this.#files = files;
     let length = Buffer.byteLength(this.#closing());
@@ -66,22 +80,27 @@ export class MultipartBody {
 
   /** Each iteration streams the body afresh (a 429 makes discord.js send it again). */
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    const { check, beforeEnd } = this.hooks;
     for (const [name, value] of this.#fields) yield Buffer.from(this.#fieldHead(name, value));
     let buffers: Buffer[] | undefined;
     let streamed = false;
     try {
       for (const [i, file] of this.#files.entries()) {
+        check?.();
         yield Buffer.from(this.#fileHead(i, file.filename));
         if (file.source instanceof Uint8Array) {
           yield file.source;
         } else {
           buffers ??= [pool.pop() ?? Buffer.allocUnsafeSlow(PIECE), pool.pop() ?? Buffer.allocUnsafeSlow(PIECE)];
           for await (const piece of partChunks(file.source, buffers)) {
+            check?.();
             yield piece.byteLength < MIN_SHARED_PIECE ? Buffer.from(piece) : piece;
           }
         }
         yield Buffer.from('\r\n');
       }
+      // Without its closing boundary the body is not complete: Discord cannot create the message yet.
+      await beforeEnd?.();
       yield Buffer.from(this.#closing());
       streamed = true;
     } finally {

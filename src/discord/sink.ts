@@ -5,7 +5,7 @@
  */
 import type { StoredTransfer } from '../store/types.js';
 import { DiscordAPIError, Routes, type APIAttachment, type APIMessage, type REST } from 'discord.js';
-import { SinkError } from '../errors.js';
+import { heldBackIn, SinkError } from '../errors.js';
 import {
   isSourceChanged,
   sourceChangedError,
@@ -18,22 +18,32 @@ import {
 import type { Manifest } from '../transfer/manifest.js';
 import { DEFAULT_ATTACHMENT_LIMIT, manifestName, partName, partSlice } from '../transfer/plan.js';
 import { compareWithRecord } from '../transfer/resume/reconcile.js';
+import { MessageBuckets, readRateLimitHeaders, type BucketSlot } from './bucket.js';
 import { classifyRestError } from './classify.js';
 import { MultipartBody, type MultipartFile } from './multipart.js';
+
+export interface DiscordSinkOptions {
+  /** Told when a message waits for its channel's bucket before its last bytes (ms, at first sight). */
+  onRateLimitWait?: (channelId: string, ms: number) => void;
+}
 
 export class DiscordSink implements ChunkSink {
   /** `rest` first: with no extra lanes every request goes through it. */
   readonly #lanes: readonly REST[];
   /** Channel → requests in flight on each lane. */
   readonly #busy = new Map<string, number[]>();
+  /** Each channel's message bucket, as the answers to every lane's messages tell it. */
+  readonly #buckets: MessageBuckets;
 
   /** `uploadLanes`: extra REST clients so messages to one channel can be in flight at once (see createUploadLanes). */
   constructor(
     private readonly rest: REST,
     private readonly botUserId: () => string | undefined,
     uploadLanes: readonly REST[] = [],
+    options: DiscordSinkOptions = {},
   ) {
     this.#lanes = [rest, ...uploadLanes];
+    this.#buckets = new MessageBuckets({ onWait: options.onRateLimitWait });
   }
 
   async sendParts(transfer: StoredTransfer, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]> {
@@ -127,7 +137,34 @@ export class DiscordSink implements ChunkSink {
       enforce_nonce: true,
       attachments: files.map((f, id) => ({ id: String(id), filename: f.filename })),
     });
-    const form = new MultipartBody({ payload_json: payload }, files);
+    // The bucket slot of the body's current iteration (discord.js sends it again after a 429).
+    let slot: BucketSlot | null = null;
+    const hold = options.hold;
+    const form = new MultipartBody({ payload_json: payload }, files, {
+      check: () => hold?.check(),
+      // Held back until the run lets this message complete (pipeline.ts) and the channel's bucket has room.
+      beforeEnd: async () => {
+        hold?.sent();
+        await hold?.mayComplete();
+        try {
+          slot = await this.#buckets.acquire(channelId, options.signal, hold?.signal);
+        } catch (error) {
+          hold?.check(); // a stopped run: held back, not a failed upload
+          throw error;
+        }
+        try {
+          hold?.check();
+        } catch (error) {
+          slot.settle(null);
+          slot = null;
+          throw error;
+        }
+      },
+      answered: (_status, header) => {
+        slot?.settle(readRateLimitHeaders(header));
+        slot = null;
+      },
+    });
     // The least busy lane for this channel: a request there queues behind fewer others.
     const busy = this.#busy.get(channelId) ?? this.#lanes.map(() => 0);
     this.#busy.set(channelId, busy);
@@ -139,6 +176,8 @@ export class DiscordSink implements ChunkSink {
         options.signal,
       )) as APIMessage;
     } finally {
+      // No answer: it may have been counted.
+      (slot as BucketSlot | null)?.settle(null);
       busy[lane] = (busy[lane] ?? 1) - 1;
       if (busy.every((n) => n === 0)) this.#busy.delete(channelId);
     }
@@ -158,6 +197,9 @@ export class DiscordSink implements ChunkSink {
       return await request(own?.signal);
     } catch (error) {
       if (isSourceChanged(error)) throw sourceChangedError(error);
+      // Stopped before its end on purpose: never created, and not a failure of the upload.
+      const held = heldBackIn(error);
+      if (held) throw held;
       throw sinkError(error, signal);
     } finally {
       signal?.removeEventListener('abort', follow);

@@ -1,10 +1,11 @@
 /**
- * Sending the parts of one run: at most `maxParallelUploads` messages in flight (the reader
- * waits for a free slot, which is the backpressure that keeps memory flat), each retried
- * with backoff, and recorded once the destination confirmed every part in it. A message
- * that fails does not throw: its failure and its attempts land in the run's outcome.
+ * Sending the parts of one run: at most `maxParallelUploads` messages with the destination at
+ * once, and one more streaming meanwhile with its end held back (pipeline.ts); the reader waits
+ * for a turn, which is the backpressure that keeps memory flat. Each message is retried with
+ * backoff and recorded once the destination confirmed every part in it. A message that fails
+ * does not throw: its failure and its attempts land in the run's outcome.
  */
-import { RetryFailure, SinkError } from '../errors.js';
+import { heldBackIn, HeldBackError, messageOf, RetryFailure, SinkError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
 import type { TransferRecord } from '../store/schema.js';
@@ -13,7 +14,8 @@ import { readFailure, reasonOf } from './failure.js';
 import { addPart, toRecord } from './part-records.js';
 import { retry, type Random, type RetryOptions, type Sleep } from './retry.js';
 import type { RunOutcome } from './run-outcome.js';
-import type { ChunkSink, OutgoingPart } from './sink.js';
+import { UploadPipeline, type Turn } from './pipeline.js';
+import type { ChunkSink, OutgoingPart, PostedPart } from './sink.js';
 
 /** What the sender needs of its run. */
 export interface SendContext {
@@ -59,25 +61,40 @@ export function noteFailure(ctx: SendContext, err: unknown, doing: string, tooLa
   else ctx.outcome.fail(reading.note);
 }
 
+/** Held-back tries of one message, each caused by an attempt of a message before it: bounded by theirs. */
+const MAX_HELD_BACK = 10_000;
+
 export class PartSender {
   readonly #ctx: SendContext;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #pipeline: UploadPipeline;
 
   constructor(ctx: SendContext) {
     this.#ctx = ctx;
+    this.#pipeline = new UploadPipeline(ctx.maxParallelUploads, ctx.signal);
   }
 
-  /** Waits for a free slot (the reader pauses meanwhile: backpressure), then sends in the background. */
+  /** Waits for its turn (the reader pauses meanwhile: backpressure), then sends in the background. */
   async dispatch(batch: OutgoingPart[]): Promise<void> {
     if (batch.length === 0) return;
-    while (this.#inFlight.size >= this.#ctx.maxParallelUploads) await Promise.race(this.#inFlight);
-    if (this.#ctx.outcome.settled(this.#ctx.signal)) return;
+    const turn = await this.#pipeline.enter();
+    if (turn === null) return;
+    if (this.#ctx.outcome.settled(this.#ctx.signal)) {
+      turn.leave(false);
+      return;
+    }
     const indices = batch.map((p) => p.index);
     this.#ctx.onInFlight?.(indices, true);
-    const task: Promise<void> = this.#send(batch).finally(() => {
-      this.#inFlight.delete(task);
-      this.#ctx.onInFlight?.(indices, false);
-    });
+    let ok = false;
+    const task: Promise<void> = this.#send(batch, turn)
+      .then((sent) => {
+        ok = sent;
+      })
+      .finally(() => {
+        turn.leave(ok);
+        this.#inFlight.delete(task);
+        this.#ctx.onInFlight?.(indices, false);
+      });
     this.#inFlight.add(task);
   }
 
@@ -86,27 +103,47 @@ export class PartSender {
     await Promise.allSettled([...this.#inFlight]);
   }
 
-  /** Sends one message with retries; never rejects. */
-  async #send(batch: OutgoingPart[]): Promise<void> {
+  /** Sends one message with retries; never rejects. True once it is posted and recorded. */
+  async #send(batch: OutgoingPart[], turn: Turn): Promise<boolean> {
     const ctx = this.#ctx;
     const first = batch[0]!;
     const nonce = `${ctx.id.slice('upload_'.length)}.${first.index}`;
     const indices = batch.map((p) => p.index);
     let attempts = 0;
     let startedAt = ctx.now().getTime();
+    // One attempt, after any tries held back because a message before it had to be sent again first.
+    const attempt = async (): Promise<PostedPart[]> => {
+      for (let held = 0; ; held++) {
+        if (turn.again) await turn.restart();
+        if (ctx.outcome.settled(ctx.signal)) throw new HeldBackError('the transfer stopped before this message was sent');
+        attempts++;
+        startedAt = ctx.now().getTime();
+        try {
+          return await ctx.sink.sendParts(ctx.record(), batch, { signal: ctx.signal, nonce, attempt: attempts, hold: turn });
+        } catch (err) {
+          // Held back, its request may still end another way (its own timeout while it waited).
+          if (!heldBackIn(err) && !turn.heldBack) {
+            turn.failed();
+            throw err;
+          }
+          // Never completed, so never created: not an attempt.
+          attempts--;
+          if (!ctx.outcome.settled(ctx.signal)) {
+            ctx.log.info({ event: 'chunk_held_back', transfer_id: ctx.id, chunk: first.index }, 'held back: a message before it is sent again first');
+          }
+          if (held >= MAX_HELD_BACK) throw err;
+        }
+      }
+    };
     try {
       const { value: posted } = await retry(
-        (attempt) => {
-          attempts = attempt;
-          startedAt = ctx.now().getTime();
-          return ctx.sink.sendParts(ctx.record(), batch, { signal: ctx.signal, nonce, attempt });
-        },
-        runRetryOptions(ctx, (err, attempt, delayMs) => {
+        attempt,
+        runRetryOptions(ctx, (err, attemptNo, delayMs) => {
           // One retry per extra attempt of the message, as `retries` in the progress file counts them.
           ctx.metrics?.retry(reasonOf(err));
           for (const part of batch) {
             ctx.log.warn(
-              { event: 'chunk_retry', transfer_id: ctx.id, chunk: part.index, attempt, reason: reasonOf(err), delay_ms: delayMs },
+              { event: 'chunk_retry', transfer_id: ctx.id, chunk: part.index, attempt: attemptNo, reason: reasonOf(err), delay_ms: delayMs },
               'chunk_retry',
             );
           }
@@ -118,7 +155,7 @@ export class PartSender {
       if (unanswered.length > 0) {
         ctx.outcome.noteAttempts(indices, attempts);
         ctx.outcome.fail(`the destination did not confirm ${unanswered.map((p) => p.name).join(', ')}`);
-        return;
+        return false;
       }
       await ctx.save((draft) => {
         for (const part of batch) {
@@ -131,12 +168,20 @@ export class PartSender {
         ctx.log.info({ event: 'chunk_ok', transfer_id: ctx.id, chunk: part.index, latency_ms: latency, attempts }, 'chunk_ok');
         ctx.metrics?.partPosted(part.size, latency / 1000);
       }
+      return true;
     } catch (err) {
       ctx.outcome.noteAttempts(indices, attempts);
       const cause = err instanceof RetryFailure ? err.cause : err;
       const names = batch.map((p) => p.name).join(', ');
+      // Held back for good: the run stopped (a failure before it is the run's note), else say so.
+      if (heldBackIn(cause)) {
+        if (ctx.signal.aborted) ctx.outcome.abort();
+        else if (!ctx.outcome.settled(ctx.signal)) ctx.outcome.fail(`sending ${names}: ${messageOf(cause)}`);
+        return false;
+      }
       const refused = batch.map((p) => `${p.name} (${p.size} bytes)`).join(', ');
       noteFailure(ctx, cause, `sending ${names}`, `the destination refused ${refused} as too large`, attempts);
+      return false;
     }
   }
 }

@@ -128,6 +128,21 @@ export interface SendOptions {
   /** Stable for one batch across retries (≤ 25 characters) so Discord drops a duplicate. */
   nonce: string;
   attempt: number; // 1-based
+  /** The message's turn among its run's (pipeline.ts): a sink that can hold back a message's end asks it. */
+  hold?: MessageHold | undefined;
+}
+
+/**
+ * How a sink holds back the end of a message: it sends every byte but the last ones, says
+ * `sent`, and completes the message only once `mayComplete` resolves; until then `check`
+ * throws (HeldBackError) as soon as the message must not complete, and the sink stops.
+ */
+export interface MessageHold {
+  /** Aborts once the run stops dispatching: a message not completed by then must not be. */
+  readonly signal: AbortSignal;
+  check(): void;
+  sent(): void;
+  mayComplete(): Promise<void>;
 }
 
 export interface Reconciled {

@@ -5,6 +5,8 @@ import { FakeGateway } from './gateway.js';
 import { guildShapes, makeGuilds, type GuildState } from './guilds.js';
 import { readBody, drain, type BodyResult, type UploadedFile } from './body.js';
 import { messageCreateValidator, resolveOpenApiPath, toDiscordErrors } from './schema.js';
+import { Bucket, tooManyRequests } from './bucket.js';
+import { startLinkProxy, type LinkProxy } from './network/link-proxy.js';
 import { snowflake, cmpSnowflake, sleep, BOT_PERMISSIONS, shardOfGuild } from './util.js';
 import type {
   Fault,
@@ -67,42 +69,6 @@ interface InteractionState {
   originalId?: string;
   followUpIds: string[];
   listeners: Set<() => void>;
-}
-
-class Bucket {
-  count = 0;
-  resetAt = 0;
-  blockedUntil = 0;
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-    readonly hash: string,
-  ) {}
-  private roll(now: number): void {
-    if (now >= this.resetAt) {
-      this.count = 0;
-      this.resetAt = now + this.windowMs;
-    }
-  }
-  take(now: number): number {
-    this.roll(now);
-    if (now < this.blockedUntil) return this.blockedUntil - now;
-    if (this.count >= this.limit) return this.resetAt - now;
-    this.count++;
-    return 0;
-  }
-  headers(now: number): Record<string, string> {
-    this.roll(now);
-    const blocked = now < this.blockedUntil;
-    const resetAt = blocked ? Math.max(this.resetAt, this.blockedUntil) : this.resetAt;
-    return {
-      'X-RateLimit-Limit': String(this.limit),
-      'X-RateLimit-Remaining': String(blocked ? 0 : Math.max(0, this.limit - this.count)),
-      'X-RateLimit-Reset': (resetAt / 1000).toFixed(3),
-      'X-RateLimit-Reset-After': (Math.max(0, resetAt - now) / 1000).toFixed(3),
-      'X-RateLimit-Bucket': this.hash,
-    };
-  }
 }
 
 interface RouteDef {
@@ -182,6 +148,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const attachmentSizeLimit = options.attachmentSizeLimit ?? 10 * 1024 * 1024;
   const maxRequestBytes = options.maxRequestBytes ?? 25 * 1024 * 1024;
   const channelRateLimit = options.channelRateLimit ?? false;
+  // Message creates counted once their body is in (network model), not when they start.
+  const countAtBody = channelRateLimit !== false && channelRateLimit.countAt === 'body';
+  const processingMs = options.processingMs ?? 0;
   const cdnUrlTtlMs = options.cdnUrlTtlMs ?? 24 * 60 * 60 * 1000;
   const callbackDeadlineMs = options.interactionCallbackDeadlineMs ?? 3000;
   const nonceTtlMs = options.nonceTtlMs ?? 5 * 60 * 1000;
@@ -210,6 +179,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const buckets = new Map<string, Bucket>();
   const issuedUrls = new Map<string, number>();
   const requests: RecordedRequest[] = [];
+  const pending = new Set<RecordedRequest>();
   const faultEntries: { fault: Fault; seen: number; applied: number }[] = [];
   const hanging = new Set<ServerResponse>();
   let globalBlockedUntil = 0;
@@ -570,6 +540,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   }
 
   function finishRecord(ctx: Ctx, status: number): void {
+    pending.delete(ctx.rec);
     ctx.rec.status = status;
     ctx.rec.durationMs = Date.now() - ctx.rec.time;
     requests.push(ctx.rec);
@@ -604,18 +575,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     finishRecord(ctx, status);
   }
 
-  function send429(ctx: Ctx, retryAfterMs: number, global: boolean, scope: string): void {
-    const secs = Math.max(0, retryAfterMs) / 1000;
-    const headers: Record<string, string> = {
-      ...rateLimitHeaders(ctx),
-      'X-RateLimit-Remaining': '0',
-      'X-RateLimit-Reset-After': secs.toFixed(3),
-      'X-RateLimit-Reset': ((Date.now() + retryAfterMs) / 1000).toFixed(3),
-      'Retry-After': String(Number(secs.toFixed(3))),
-      'X-RateLimit-Scope': scope,
-    };
-    if (global) headers['X-RateLimit-Global'] = 'true';
-    send(ctx, 429, { message: 'You are being rate limited.', retry_after: Number(secs.toFixed(3)), global, code: 0 }, headers);
+  /** `wholeSeconds`: Retry-After as Discord sends it (the network model); else with decimals, so waits in tests stay short. */
+  function send429(ctx: Ctx, retryAfterMs: number, global: boolean, scope: 'user' | 'shared' | 'global', wholeSeconds = false): void {
+    const now = Date.now();
+    const answer = tooManyRequests(now, retryAfterMs, { global, scope, wholeSeconds, bucket: rateLimitHeaders(ctx) });
+    send(ctx, 429, answer.body, answer.headers);
   }
 
   function bucketFor(route: RouteDef, params: Record<string, string>): Bucket | null {
@@ -654,9 +618,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   async function body(ctx: Ctx): Promise<BodyResult> {
     const b = await readBody(ctx.req, { maxRequestBytes, attachmentSizeLimit, retainFileBytes });
     ctx.rec.bytes = b.bytes;
+    if (b.kind !== 'aborted') ctx.rec.bodyAt = Date.now();
     if (b.kind === 'aborted') {
-      ctx.finished = true;
-      finishRecord(ctx, 0);
+      // The response's 'close' may have recorded it already.
+      if (!ctx.finished) {
+        ctx.finished = true;
+        finishRecord(ctx, 0);
+      }
       throw new AbortedRequest();
     }
     return b;
@@ -811,6 +779,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     const channelId = ctx.params['id']!;
     const known = channelById.has(channelId);
     const b = await body(ctx);
+    if (countAtBody && ctx.bucket) {
+      const wait = ctx.bucket.take(Date.now());
+      if (wait > 0) return send429(ctx, wait, false, 'user', true);
+    }
     if (!known) throw err.unknownChannel();
     const { payload, files } = checkBodyResult(b);
     checkMessageLimits(payload, files);
@@ -827,6 +799,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       }
     }
     if (files.length === 0 && isEmpty(payload, [])) throw new HttpError(400, { message: 'Cannot send an empty message', code: 50006 });
+    // Discord's own time to create it; a client that went away meanwhile does not stop that.
+    if (processingMs > 0) await sleep(processingMs);
     const atts = buildAttachments(channelId, payload, files, false);
     const m = storeMessage(channelId, payload, atts);
     if (enforce) nonces.set(nonceKey, { messageId: m.id, at: Date.now() });
@@ -1079,6 +1053,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       bytes: 0,
       durationMs: 0,
     };
+    pending.add(rec);
     const fallbackRoute: RouteDef = { method, segs, name: rec.route, auth: false, handler: () => {} };
     const ctx: Ctx = {
       req,
@@ -1118,6 +1093,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         switch (fault.kind) {
           case 'status':
             rec.bytes = await drain(req);
+            if (fault.afterMs) await sleep(fault.afterMs);
             send(ctx, fault.status, fault.body ?? { message: http.STATUS_CODES[fault.status] ?? 'Error', code: 0 });
             return;
           case 'rateLimit': {
@@ -1173,7 +1149,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
           send429(ctx, globalBlockedUntil - now, true, 'global');
           return;
         }
-        const wait = ctx.bucket ? ctx.bucket.take(now) : 0;
+        const counted = countAtBody && found.route.name === 'POST /channels/:id/messages';
+        const wait = ctx.bucket && !counted ? ctx.bucket.take(now) : 0;
         if (wait > 0) {
           rec.bytes = await drain(req);
           send429(ctx, wait, false, 'user');
@@ -1213,8 +1190,15 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  url = `http://127.0.0.1:${port}`;
-  gatewayUrl = `ws://127.0.0.1:${port}`;
+  // The network model (bench --network): every connection, the gateway's included, passes the link.
+  let proxy: LinkProxy | null = null;
+  if (options.link) {
+    const { uploadBytesPerSecond, rttMs } = options.link;
+    proxy = await startLinkProxy(port, { bytesPerSecond: uploadBytesPerSecond, rttMs });
+  }
+  const publicPort = proxy?.port ?? port;
+  url = `http://127.0.0.1:${publicPort}`;
+  gatewayUrl = `ws://127.0.0.1:${publicPort}`;
 
   // -------------------------------------------------------------------------------------------
   // Public object
@@ -1302,6 +1286,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     defaultUser,
     schemaValidation: validateCreate !== null,
     requests,
+    pendingRequests: () => [...pending],
     async sendInteraction(i: InteractionInput): Promise<InteractionHandle> {
       if (stopped) throw new Error('fake-discord: stopped');
       const asked = i.guildId === undefined ? undefined : guildById.get(i.guildId);
@@ -1466,6 +1451,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       for (const res of hanging) res.socket?.destroy();
       hanging.clear();
       await gateway.stop();
+      await proxy?.close();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
       for (const s of sockets) s.destroy();

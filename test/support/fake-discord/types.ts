@@ -37,8 +37,21 @@ export interface FakeDiscordOptions {
   attachmentSizeLimit?: number;
   /** Whole request body; default 25 MiB (26214400). */
   maxRequestBytes?: number;
-  /** Per-channel message-create bucket; default false (then a lenient 50 per second bucket applies). */
-  channelRateLimit?: { limit: number; windowMs: number } | false;
+  /**
+   * Per-channel message-create bucket; default false (then a lenient 50 per second bucket applies).
+   * `countAt`: when a create counts, `request` (as it starts; default) or `body` (once its whole
+   * body is in, as the network model has it); those 429s carry `Retry-After` in whole seconds,
+   * rounded up, as Discord's do.
+   */
+  channelRateLimit?: { limit: number; windowMs: number; countAt?: 'request' | 'body' } | false;
+  /** Discord's time to create a message once its body is in, before it answers (`POST /channels/:id/messages`); default 0. */
+  processingMs?: number;
+  /**
+   * The path to the fake (network/link-proxy.ts): every connection passes an uplink of
+   * `uploadBytesPerSecond` (shared by all of them; Infinity for no cap) and `rttMs` of added
+   * round trip (half each way, two more before a new connection's first byte); default none.
+   */
+  link?: { uploadBytesPerSecond: number; rttMs: number };
   /** Attachment URL expiry (`ex`); default 24 h. */
   cdnUrlTtlMs?: number;
   /** Port on 127.0.0.1; default 0 (random). */
@@ -103,6 +116,8 @@ export interface RecordedRequest {
   status: number;
   /** Start time (Date.now()). */
   time: number;
+  /** When the whole body had arrived (Date.now()), for routes that read one. */
+  bodyAt?: number;
   /** Request body bytes received. */
   bytes: number;
   durationMs: number;
@@ -203,7 +218,13 @@ export interface FaultController {
 export type FaultRoute = string | ((req: { method: string; route: string; path: string }) => boolean);
 
 export type Fault = { route: FaultRoute; times?: number; after?: number } & (
-  | { kind: 'status'; status: number; body?: unknown }
+  | {
+      kind: 'status';
+      status: number;
+      body?: unknown;
+      /** Answer this long after the whole body is in, as a failure in Discord's processing would. */
+      afterMs?: number;
+    }
   | { kind: 'rateLimit'; retryAfterMs: number; global?: boolean; scope?: 'user' | 'shared' | 'global' }
   | { kind: 'delay'; ms: number }
   | { kind: 'hang' }
@@ -249,6 +270,8 @@ export interface FakeDiscord {
   schemaValidation: boolean;
   sendInteraction(i: InteractionInput): Promise<InteractionHandle>;
   requests: RecordedRequest[];
+  /** Requests not answered or settled yet, oldest first (`bodyAt` tells those whose body is in). */
+  pendingRequests(): RecordedRequest[];
   messages(channelId?: string): FakeMessage[];
   allMessagesEver(): FakeMessage[];
   attachmentBytes(attachmentId: string): Buffer;
