@@ -47,7 +47,8 @@ describe.skipIf(skip !== null)('the dashboard in a browser', () => {
     });
     await writeSeededFile(path.join(fx.filesRoot, 'holiday.mkv'), 24 * MIB, 1);
     await writeSeededFile(path.join(fx.filesRoot, 'owners.bin'), 24 * MIB, 2);
-    await writeSeededFile(path.join(fx.filesRoot, HOSTILE), 2 * MIB, 3);
+    // Three messages of parts: deleted after the first, the last cannot be read.
+    await writeSeededFile(path.join(fx.filesRoot, HOSTILE), 8 * MIB, 3);
     browser = await launchBrowser();
     artifacts = await artifactsDir();
   });
@@ -159,7 +160,7 @@ describe.skipIf(skip !== null)('the dashboard in a browser', () => {
     await unlink(path.join(fx.filesRoot, HOSTILE));
     const failed = await fx.waitForStatus(id, ['error', 'complete'], 20_000);
     fx.fake.faults.clear();
-    expect(failed.notes.at(-1)).toContain(HOSTILE);
+    expect(failed.notes.at(-1), JSON.stringify({ status: failed.status, notes: failed.notes, parts: failed.completed_chunks })).toContain(HOSTILE);
     const { page, dialogs, errors } = await signedIn(PERMISSIONS.ADMINISTRATOR);
     await page.goto(new URL(`/transfers/${id}`, page.url()).href);
     // Let a live update redraw the card too.
