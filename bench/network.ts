@@ -41,10 +41,10 @@ import {
 const FILL_CHUNK = 8 * MIB; // bytes: three of them fill 96 % of a 25 MiB message
 
 const SETTINGS: Setting[] = [
-  { label: 'bot, defaults (P1 C3)', parallel: 1, pack: 3 },
-  { label: 'bot, P2 C3', parallel: 2, pack: 3 },
-  { label: 'bot, P4 C3', parallel: 4, pack: 3 },
-  { label: 'bot, P1 C3, 8 MiB parts', parallel: 1, pack: 3, chunk: FILL_CHUNK, env: { DEFAULT_CHUNK_SIZE_BYTES: String(FILL_CHUNK) } },
+  { label: 'bot: defaults (P1 C3)', parallel: 1, pack: 3 },
+  { label: 'bot: P2 C3', parallel: 2, pack: 3 },
+  { label: 'bot: P4 C3', parallel: 4, pack: 3 },
+  { label: 'bot: 8 MiB parts (P1 C3)', parallel: 1, pack: 3, chunk: FILL_CHUNK, env: { DEFAULT_CHUNK_SIZE_BYTES: String(FILL_CHUNK) } },
 ];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -115,8 +115,8 @@ export async function runNetworkBench(profileArg: string, args: string[]): Promi
         rows.push([`${label}: FAILED ${(error as Error).message}`, '', '', '', '', '', '']);
       }
     };
-    await row('B: fetch multipart, C3', () => baselineB(source, api, fake));
-    await row('peer: discord.js REST, C1', () => baselinePeer(source, api, fake));
+    await row('B: fetch multipart (C3)', () => baselineB(source, api, fake));
+    await row('peer: discord.js REST (C1)', () => baselinePeer(source, api, fake));
     for (const setting of SETTINGS) await row(setting.label, () => runSplit(source, setting, work, api, fake, filesRoot));
     say(formatTable(['run', 'wall s', 'MiB/s', '× ceiling', '429s', 'messages', 'peak RSS MiB'], rows));
     await rm(source.file, { force: true });

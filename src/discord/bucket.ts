@@ -7,16 +7,14 @@
  * time; here a message's body streams while the one before is still being created, on
  * another client, so the count is kept once per channel for all of them. A message holds a
  * slot from the moment its last bytes go (when Discord counts it) until its answer says how
- * many are left; answers are taken in window order, and a message that got no answer counts
- * as sent. Every estimate errs towards waiting: the reset is timed from when the answer
- * arrived, plus a margin.
+ * many are left, and a message that got no answer counts as sent. Every estimate errs towards
+ * waiting: the reset is timed from when the answer arrived, plus a margin, and until it has
+ * passed an answer can only lower the count.
  */
 import { abortReason, sleep as realSleep, type Sleep } from '../transfer/retry.js';
 
 /** Waited beyond each reset: the answer's rounding and the clocks' tick. */
 const RESET_MARGIN_MS = 30; // ms
-/** Answers whose resets are this close belong to the same window. */
-const SAME_WINDOW_MS = 100; // ms
 /** While every slot is held and no reset is known, look again this often (a settle wakes it sooner). */
 const RECHECK_MS = 1_000; // ms
 
@@ -130,16 +128,20 @@ export class MessageBuckets {
     };
   }
 
-  /** An answer's headers: a later window replaces what is known, the same window can only lower it, an earlier one is stale. */
+  /**
+   * An answer's headers. Until the known window has ended an answer can only lower what is
+   * left (answers arrive late and out of order: one that looks later may be older); after it,
+   * the answer describes the window now running.
+   */
   #learn(bucket: ChannelBucket, headers: RateLimitHeaders, now: number): void {
     const resetAt = now + headers.resetAfterMs + RESET_MARGIN_MS;
-    if (bucket.remaining === null || resetAt > bucket.resetAt + SAME_WINDOW_MS) {
+    if (bucket.remaining === null || now >= bucket.resetAt) {
       bucket.remaining = headers.remaining;
       bucket.resetAt = resetAt;
-    } else if (resetAt >= bucket.resetAt - SAME_WINDOW_MS) {
+    } else {
       bucket.remaining = Math.min(bucket.remaining, headers.remaining);
       bucket.resetAt = Math.max(bucket.resetAt, resetAt);
-    } else return;
+    }
     if (headers.limit !== null) bucket.limit = headers.limit;
   }
 

@@ -65,7 +65,7 @@ describe("the bot's message buckets", () => {
     expect(await settled(buckets.acquire(CHANNEL))).toBe(false);
   });
 
-  it('GIVEN answers of one window out of order THEN they only lower what is left, and an answer of an earlier window is ignored', async () => {
+  it('GIVEN answers out of order or late THEN until the known reset has passed they only lower what is left; after it, an answer tells the new window', async () => {
     const { buckets, clock } = bed();
     const slots: BucketSlot[] = [];
     slots.push(await buckets.acquire(CHANNEL));
@@ -73,14 +73,33 @@ describe("the bot's message buckets", () => {
     for (let i = 0; i < 3; i++) slots.push(await buckets.acquire(CHANNEL));
     clock.t += 300;
     slots[2]!.settle({ limit: 5, remaining: 2, resetAfterMs: 4_700 });
+    // Older, and read 400 ms late (a busy event loop): its reset looks later, its count is stale.
+    clock.t += 400;
     slots[1]!.settle({ limit: 5, remaining: 3, resetAfterMs: 4_700 });
     expect(buckets.state(CHANNEL)).toMatchObject({ remaining: 2, held: 1 });
+    expect(buckets.state(CHANNEL).resetAt).toBe(1_000_000 + 700 + 4_700 + 30);
     clock.t += 5_000;
+    // The known window has ended: this answer is of the one now running.
     (await buckets.acquire(CHANNEL)).settle({ limit: 5, remaining: 4, resetAfterMs: 5_000 });
-    const later = buckets.state(CHANNEL).resetAt;
-    // The last slot of the first window answers late.
+    expect(buckets.state(CHANNEL)).toMatchObject({ remaining: 4, resetAt: clock.t + 5_030, held: 1 });
+    // The last slot of the first window answers late: it can only lower the count.
     slots[3]!.settle({ limit: 5, remaining: 1, resetAfterMs: 0 });
-    expect(buckets.state(CHANNEL)).toMatchObject({ remaining: 4, resetAt: later, held: 0 });
+    expect(buckets.state(CHANNEL)).toMatchObject({ remaining: 1, resetAt: clock.t + 5_030, held: 0 });
+  });
+
+  it('GIVEN an answer read late (its reset looks later) THEN the next answer of the window, read at once, still lowers the count', async () => {
+    const { buckets, clock, settled } = bed();
+    (await buckets.acquire(CHANNEL)).settle({ limit: 5, remaining: 2, resetAfterMs: 3_000 });
+    const late = await buckets.acquire(CHANNEL);
+    const prompt = await buckets.acquire(CHANNEL);
+    // Read 200 ms after it was sent (a busy event loop): its reset looks 200 ms later than it is.
+    clock.t += 500;
+    late.settle({ limit: 5, remaining: 1, resetAfterMs: 2_800 });
+    // Sent later, read at once.
+    clock.t += 10;
+    prompt.settle({ limit: 5, remaining: 0, resetAfterMs: 2_590 });
+    expect(buckets.state(CHANNEL).remaining).toBe(0);
+    expect(await settled(buckets.acquire(CHANNEL))).toBe(false);
   });
 
   it('GIVEN a message that got no answer THEN it counts as sent in the window', async () => {
