@@ -47,17 +47,19 @@ export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
 
 const snowflake = z.string().regex(/^\d{15,21}$/, 'must be a Discord id (15 to 21 digits)');
 
-/** A comma-separated list: items trimmed (and given to `normalise`), empty ones dropped. */
-const commaList = (normalise: (item: string) => string = (x) => x) =>
+/** A comma-separated list's items, trimmed (and given to `normalise`), empty ones dropped. */
+const splitList = (s: string, normalise: (item: string) => string = (x) => x) =>
+  s
+    .split(',')
+    .map((x) => normalise(x.trim()))
+    .filter((x) => x.length > 0);
+
+/** A comma-separated list, empty when unset. */
+const commaList = (normalise?: (item: string) => string) =>
   z
     .string()
     .default('')
-    .transform((s) =>
-      s
-        .split(',')
-        .map((x) => normalise(x.trim()))
-        .filter((x) => x.length > 0),
-    );
+    .transform((s) => splitList(s, normalise));
 
 const snowflakeList = commaList().pipe(z.array(snowflake));
 
@@ -86,10 +88,7 @@ const shardCount = z
 
 /** Shard ids, "0,1": each a whole number, none twice; TOTAL_SHARDS bounds them (shardListProblems). */
 const shardList = z.string().transform((s, ctx) => {
-  const items = s
-    .split(',')
-    .map((x) => x.trim())
-    .filter((x) => x.length > 0);
+  const items = splitList(s);
   const fail = (message: string) => {
     ctx.addIssue({ code: 'custom', message });
     return z.NEVER;

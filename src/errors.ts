@@ -61,6 +61,17 @@ export class UserError extends DfsError {
   readonly code: ErrorCode = 'DFS_USER';
 }
 
+/** An age file's chunk failed authentication (or the file is cut short) at `offset`, so a caller can name the part it lies in. */
+export class AgeChunkError extends UserError {
+  override readonly name = 'AgeChunkError';
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
 /** The URL or one of its redirects is refused by the rules of /upload; safe to show the user. */
 export class UrlRefusedError extends UserError {
   override readonly name = 'UrlRefusedError';

@@ -6,11 +6,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AgeChunkError, OpeningStream } from '../crypto/age-stream.js';
-import { unlockAge } from '../crypto/age.js';
+import { OpeningStream } from '../crypto/age-stream.js';
+import { SEALED_CHUNK, unlockAge } from '../crypto/age.js';
 import type { WriteChunk } from '../fs/durable-write.js';
 import type { Manifest } from '../transfer/manifest.js';
-import { CliFailure, errnoCode, messageOf, UsageError, UserError } from '../errors.js';
+import { AgeChunkError, CliFailure, errnoCode, messageOf, UsageError, UserError } from '../errors.js';
 
 /** A decryption in progress: `write` takes the age file's bytes in order, `end` after the last. */
 export interface Decryption {
@@ -80,6 +80,6 @@ function partAt(manifest: Manifest, offset: number): string {
   const first = manifest.chunks.find((c) => offset >= c.offset && offset < c.offset + c.size) ?? manifest.chunks.at(-1);
   if (!first) return 'the file';
   const next = manifest.chunks[first.index + 1];
-  const spans = next !== undefined && offset + 64 * 1024 + 16 > next.offset;
+  const spans = next !== undefined && offset + SEALED_CHUNK > next.offset;
   return spans ? `part ${first.name} or ${next.name}` : `part ${first.name}`;
 }

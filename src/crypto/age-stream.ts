@@ -4,7 +4,7 @@
  * Each holds back one chunk until it knows whether more follows, since the last chunk is
  * sealed differently.
  */
-import { UserError } from '../errors.js';
+import { AgeChunkError, UserError } from '../errors.js';
 import { AGE_CHUNK, headerLength, openChunk, SEALED_CHUNK, sealChunk, type AgeKeys } from './age.js';
 
 /** Collects pushed bytes and hands them out in pieces of exactly `size`, keeping the last one back. */
@@ -65,16 +65,6 @@ export class SealingStream {
     if (this.#started) return [];
     this.#started = true;
     return [this.#keys.prefix];
-  }
-}
-
-/** Where in the encrypted file a chunk failed authentication, so the caller can name the part it is in. */
-export class AgeChunkError extends UserError {
-  constructor(
-    message: string,
-    readonly offset: number,
-  ) {
-    super(message);
   }
 }
 

@@ -13,7 +13,7 @@
  * part is byte-identical to the first attempt's.
  */
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
-import { UserError } from '../errors.js';
+import { messageOf, UserError } from '../errors.js';
 
 /** Loaded at first use: the package and its curves cost ~16 MiB of memory a plain transfer never needs. */
 const agePackage = () => import('age-encryption');
@@ -199,8 +199,7 @@ export async function unlockAge(start: Buffer, identityText: string, identityNam
   try {
     fileKey = await decrypter.decryptHeader(header);
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
-    throw new UserError(`the key in ${identityName} does not open this file (${why})`);
+    throw new UserError(`the key in ${identityName} does not open this file (${messageOf(err)})`);
   }
   const nonce = start.subarray(length, length + PAYLOAD_NONCE);
   return { prefix: Buffer.from(start.subarray(0, length + PAYLOAD_NONCE)), payloadKey: payloadKey(fileKey, nonce) };
