@@ -115,7 +115,8 @@ describe.skipIf(skip !== null)('the dashboard in a browser', () => {
   });
 
   it("GIVEN someone else's transfer THEN a member with Manage Messages sees and cancels it, and a plain member sees nothing of it (its page is 404)", async () => {
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 300, after: 1, times: 1_000 });
+    // The delay runs while the next message's body is held back, so two messages share it: ~300 ms each.
+    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 600, after: 1, times: 1_000 });
     const id = await fx.split('owners.bin', { chunkSizeMiB: 1, permissions: PERMISSIONS.ADMINISTRATOR, user: OWNER });
     const plain = await signedIn(PERMISSIONS.MEMBER);
     expect(await plain.page.$(`article[data-id="${id}"]`)).toBeNull();
@@ -130,8 +131,8 @@ describe.skipIf(skip !== null)('the dashboard in a browser', () => {
     await manager.page.waitForFunction(() => (document.querySelector('[data-field="map-summary"]')?.textContent ?? '').match(/^[1-9]\d* of/), null, {
       timeout: 10_000,
     });
-    // The chart needs two samples, a second apart.
-    await manager.page.waitForSelector('#throughput polyline', { timeout: 10_000 });
+    // The chart needs two samples, a second apart (a steady rate draws a flat line, which Playwright calls hidden).
+    await manager.page.waitForSelector('#throughput polyline', { state: 'attached', timeout: 10_000 });
     await manager.page.screenshot({ path: path.join(artifacts, 'transfer-phone-dark.png'), fullPage: true });
     expect(await manager.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
     await manager.page.click('button[data-field="cancel"]');
