@@ -33,7 +33,8 @@ export type ErrorCode =
   | 'DFS_DOWNLOAD'
   | 'DFS_CLI_FAILURE'
   | 'DFS_CLI_USAGE'
-  | 'DFS_SHARDING';
+  | 'DFS_SHARDING'
+  | 'DFS_AGE_CHUNK';
 
 /** The base of every error here: a stable code and the class name as `name`. */
 export abstract class DfsError extends Error {
@@ -64,6 +65,7 @@ export class UserError extends DfsError {
 /** An age file's chunk failed authentication (or the file is cut short) at `offset`, so a caller can name the part it lies in. */
 export class AgeChunkError extends UserError {
   override readonly name = 'AgeChunkError';
+  override readonly code: ErrorCode = 'DFS_AGE_CHUNK';
   constructor(
     message: string,
     readonly offset: number,

@@ -2,10 +2,11 @@
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Client, DefaultRestOptions, GatewayIntentBits, REST, type RESTOptions } from 'discord.js';
-import { Headers, request } from 'undici';
+import { Headers, request, type Dispatcher } from 'undici';
 import type { Config } from '../config.js';
 import { GatewayClosedError } from '../errors.js';
 import { MultipartBody } from './multipart.js';
+import { TimeLimit } from './time-limit.js';
 
 type RestConfig = Pick<Config, 'DISCORD_API_URL' | 'UPLOAD_TIMEOUT_MS'>;
 
@@ -32,7 +33,8 @@ export function fatalGatewayClose(code: number): GatewayClosedError | null {
 export function restOptions(config: RestConfig): Partial<RESTOptions> {
   // Every retry of an upload is ours (backoff, counted in chunk_attempts); discord.js
   // would otherwise re-send 5xx and timeouts at once. 429 waits stay with discord.js.
-  return { api: config.DISCORD_API_URL, timeout: config.UPLOAD_TIMEOUT_MS, retries: 0, makeRequest };
+  const timeoutMs = config.UPLOAD_TIMEOUT_MS;
+  return { api: config.DISCORD_API_URL, timeout: timeoutMs, retries: 0, makeRequest: (url, init) => makeRequest(url, init, timeoutMs) };
 }
 
 type ResponseLike = Awaited<ReturnType<RESTOptions['makeRequest']>>;
@@ -44,19 +46,38 @@ const BUCKET_HEADERS = new Set(['x-ratelimit-limit', 'x-ratelimit-remaining', 'x
  * see multipart.ts), which its strategy would read whole into memory: that one is handed to
  * undici as an async iterable, so it streams, and answered in the shape discord.js expects.
  */
-async function makeRequest(url: string, init: Parameters<RESTOptions['makeRequest']>[1]): Promise<ResponseLike> {
+async function makeRequest(url: string, init: Parameters<RESTOptions['makeRequest']>[1], timeoutMs: number): Promise<ResponseLike> {
   const body = init.body as unknown;
   if (!(body instanceof MultipartBody)) return DefaultRestOptions.makeRequest(url, init);
-  const res = await request(url, {
-    method: 'POST',
-    headers: { ...(init.headers as Record<string, string>), 'content-type': body.contentType, 'content-length': String(body.length) },
-    // undici streams any async iterable chunk by chunk (its docs list Iterable and
-    // AsyncIterable bodies; its type lists only streams). Not Readable.from(body): that
-    // would read ahead into its own buffer, and multipart.ts relies on no read-ahead.
-    body: body as unknown as Readable,
-    signal: init.signal ?? null,
-    ...(init.dispatcher ? { dispatcher: init.dispatcher } : {}),
-  });
+  // discord.js's signal (init.signal) carries its own timeout, which would count the time the
+  // sink holds the body back before its end (pipeline.ts, bucket.ts) as the request's: a
+  // message held while Discord slowly creates the one before would time out, and be sent
+  // again, for no fault of its own. So the body's own signal stops it, and its time limit
+  // does not count the holding.
+  const stop = new AbortController();
+  const caller = body.hooks.signal ?? init.signal ?? undefined;
+  const follow = () => stop.abort(caller?.reason);
+  const limit = new TimeLimit(timeoutMs, () => stop.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')));
+  body.onHold = (holding) => (holding ? limit.pause() : limit.resume());
+  if (caller?.aborted) follow();
+  else caller?.addEventListener('abort', follow, { once: true });
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(url, {
+      method: 'POST',
+      headers: { ...(init.headers as Record<string, string>), 'content-type': body.contentType, 'content-length': String(body.length) },
+      // undici streams any async iterable chunk by chunk (its docs list Iterable and
+      // AsyncIterable bodies; its type lists only streams). Not Readable.from(body): that
+      // would read ahead into its own buffer, and multipart.ts relies on no read-ahead.
+      body: body as unknown as Readable,
+      signal: stop.signal,
+      ...(init.dispatcher ? { dispatcher: init.dispatcher } : {}),
+    });
+  } finally {
+    limit.clear();
+    body.onHold = undefined;
+    caller?.removeEventListener('abort', follow);
+  }
   const header = (name: string) => {
     const value = res.headers[name];
     return Array.isArray(value) ? value[0] : value;

@@ -39,6 +39,8 @@ export interface BodyHooks {
   beforeEnd?: () => Promise<void>;
   /** The request's answer (client.ts): its status and headers. */
   answered?: (status: number, header: (name: string) => string | undefined) => void;
+  /** Stops the request (client.ts sends the body under a signal of its own, see there). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface MultipartFile {
@@ -58,6 +60,8 @@ export class MultipartBody {
   readonly length: number;
   readonly #fields: [string, string][];
   readonly #files: MultipartFile[];
+  /** Told by the iteration running now when it starts (true) and stops waiting in `beforeEnd` (client.ts stops the request's clock). */
+  onHold: ((holding: boolean) => void) | undefined;
 
   constructor(
     fields: Record<string, string>,
@@ -100,7 +104,12 @@ export class MultipartBody {
         yield Buffer.from('\r\n');
       }
       // Without its closing boundary the body is not complete: Discord cannot create the message yet.
-      await beforeEnd?.();
+      this.onHold?.(true);
+      try {
+        await beforeEnd?.();
+      } finally {
+        this.onHold?.(false);
+      }
       yield Buffer.from(this.#closing());
       streamed = true;
     } finally {

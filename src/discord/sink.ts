@@ -141,6 +141,7 @@ export class DiscordSink implements ChunkSink {
     let slot: BucketSlot | null = null;
     const hold = options.hold;
     const form = new MultipartBody({ payload_json: payload }, files, {
+      signal: options.signal,
       check: () => hold?.check(),
       // Held back until the run lets this message complete (pipeline.ts) and the channel's bucket has room.
       beforeEnd: async () => {

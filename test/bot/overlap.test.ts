@@ -91,6 +91,40 @@ describe('the next message streaming while Discord creates the one before', () =
     expect(unexpectedErrors(fx.bot)).toEqual([]);
   });
 
+  it('GIVEN Discord takes longer than half of UPLOAD_TIMEOUT_MS per message THEN the time a message is held back does not count against its timeout: each part goes once, at the first attempt', async () => {
+    // 1.5 s of Discord's time each: a held message waits out its predecessor's and then its own, 3 s in all.
+    fx = await startBotFixture({ env: { MAX_CHUNKS_PER_MESSAGE: '1', UPLOAD_TIMEOUT_MS: '2500' }, fake: { processingMs: 1_500 } });
+    const sha = await writeSeededFile(path.join(fx.filesRoot, 'slow.bin'), 3 * MIB + 5, 86);
+    const id = await fx.split('slow.bin', { chunkSizeMiB: 1 });
+    const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled']);
+    expect(t.status, t.notes.join('; ')).toBe('complete');
+    const posted = partUploads(fx.fake, id);
+    // Held meanwhile (its body went before the answer to the one before), so the overlap was there to time.
+    expect(posted.slice(1).some((r, i) => r.time < answered(posted[i]!))).toBe(true);
+    expect(t.chunk_attempts).toEqual({ '0': 1, '1': 1, '2': 1, '3': 1 });
+    expect(fx.fake.requests.filter((r) => r.route === CREATE && r.status === 0)).toEqual([]);
+    expect(fx.bot.logs.filter((l) => l.event === 'chunk_retry')).toEqual([]);
+    expect(rebuildFromFake(fx.fake, id).sha256).toBe(sha);
+    expect(unexpectedErrors(fx.bot)).toEqual([]);
+  });
+
+  it("GIVEN a message waits longer than UPLOAD_TIMEOUT_MS for the channel's bucket THEN that wait is not its timeout either: no attempt is lost, no 429", async () => {
+    fx = await startBotFixture({
+      env: { MAX_CHUNKS_PER_MESSAGE: '1', UPLOAD_TIMEOUT_MS: '1500' },
+      fake: { channelRateLimit: { limit: 3, windowMs: 3_000, countAt: 'body' } },
+    });
+    // The progress message and four parts: the fourth and fifth creates wait ~3 s for the window to pass.
+    const sha = await writeSeededFile(path.join(fx.filesRoot, 'bucket-wait.bin'), 4 * MIB, 87);
+    const id = await fx.split('bucket-wait.bin', { chunkSizeMiB: 1 });
+    const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled']);
+    expect(t.status, t.notes.join('; ')).toBe('complete');
+    expect(t.chunk_attempts).toEqual({ '0': 1, '1': 1, '2': 1, '3': 1 });
+    expect(fx.bot.logs.some((l) => l.msg === 'rate_limited')).toBe(true);
+    expect(fx.fake.requests.filter((r) => r.status === 429)).toEqual([]);
+    expect(rebuildFromFake(fx.fake, id).sha256).toBe(sha);
+    expect(unexpectedErrors(fx.bot)).toEqual([]);
+  });
+
   it('GIVEN /cancel while one message is being created and the next is held THEN the first is recorded, the held one is never created, and nothing posted is left unrecorded', async () => {
     fx = await startBotFixture({ env: { MAX_CHUNKS_PER_MESSAGE: '1' }, fake: { processingMs: 800 } });
     await writeSeededFile(path.join(fx.filesRoot, 'cancel.bin'), 6 * MIB, 83);
