@@ -168,4 +168,24 @@ describe('the next message streaming while Discord creates the one before', () =
     expect(fx.bot.logs.some((l) => l.event === 'chunk_found' && l.chunk === recorded.length)).toBe(true);
     expect(rebuildFromFake(fx.fake, id).sha256).toBe(sha);
   });
+
+  it('GIVEN SIGTERM while one message is being created and the next is held THEN the bot exits 0 with the transfer interrupted, and the restart posts each remaining part once', async () => {
+    fx = await startBotFixture({ env: { MAX_CHUNKS_PER_MESSAGE: '1' }, fake: { processingMs: 700 } });
+    const sha = await writeSeededFile(path.join(fx.filesRoot, 'term.bin'), 5 * MIB + 1, 90);
+    const id = await fx.split('term.bin', { chunkSizeMiB: 1 });
+    await fx.waitForParts(id, 2);
+    await untilOverlap(fx.fake);
+    const exited = new Promise<number | null>((resolve) => fx!.bot.child.once('exit', resolve));
+    fx.bot.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const stopped = await fx.transfer(id);
+    expect(stopped.status).toBe('interrupted');
+    // What was answered is recorded; the held one was never created.
+    expect(partsInCreationOrder(fx.fake, id).flat()).toEqual([...stopped.completed_chunks].sort((x, y) => x - y));
+    await fx.restartBot();
+    const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled']);
+    expect(t.status, t.notes.join('; ')).toBe('complete');
+    expect(partsInCreationOrder(fx.fake, id).flat()).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(rebuildFromFake(fx.fake, id).sha256).toBe(sha);
+  });
 });

@@ -38,4 +38,29 @@ describe("the channel's bucket read before a message's end", () => {
       expect(unexpectedErrors(fx.bot)).toEqual([]);
     },
   );
+
+  it("GIVEN two /split in one channel at the same instant THEN they share the channel's bucket: no 429, every part of each posted once", async () => {
+    fx = await startBotFixture({
+      env: { MAX_CHUNKS_PER_MESSAGE: '1' },
+      fake: { processingMs: 100, channelRateLimit: { limit: 3, windowMs: 1_500, countAt: 'body' } },
+    });
+    const shaA = await writeSeededFile(path.join(fx.filesRoot, 'a.bin'), 5 * MIB + 1, 88);
+    const shaB = await writeSeededFile(path.join(fx.filesRoot, 'b.bin'), 5 * MIB + 2, 89);
+    const [a, b] = await Promise.all([fx.split('a.bin', { chunkSizeMiB: 1 }), fx.split('b.bin', { chunkSizeMiB: 1 })]);
+    for (const [id, sha] of [
+      [a, shaA],
+      [b, shaB],
+    ] as const) {
+      const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled']);
+      expect(t.status, t.notes.join('; ')).toBe('complete');
+      expect(Object.values(t.chunk_attempts).every((n) => n === 1)).toBe(true);
+      const names = postedPartNames(fx.fake, id);
+      expect(names).toHaveLength(6);
+      expect(new Set(names).size).toBe(6);
+      expect(rebuildFromFake(fx.fake, id).sha256).toBe(sha);
+    }
+    expect(fx.fake.requests.filter((r) => r.status === 429)).toEqual([]);
+    expect(fx.bot.logs.some((l) => l.msg === 'rate_limited')).toBe(true);
+    expect(unexpectedErrors(fx.bot)).toEqual([]);
+  });
 });
