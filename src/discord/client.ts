@@ -2,7 +2,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Readable } from 'node:stream';
 import { Client, DefaultRestOptions, GatewayIntentBits, REST, type RESTOptions } from 'discord.js';
-import { Headers, request, type Dispatcher } from 'undici';
+import { Headers, request } from 'undici';
 import type { Config } from '../config.js';
 import { GatewayClosedError } from '../errors.js';
 import { MultipartBody } from './multipart.js';
@@ -48,36 +48,42 @@ const BUCKET_HEADERS = new Set(['x-ratelimit-limit', 'x-ratelimit-remaining', 'x
  */
 async function makeRequest(url: string, init: Parameters<RESTOptions['makeRequest']>[1], timeoutMs: number): Promise<ResponseLike> {
   const body = init.body as unknown;
-  if (!(body instanceof MultipartBody)) return DefaultRestOptions.makeRequest(url, init);
-  // discord.js's signal (init.signal) carries its own timeout, which would count the time the
-  // sink holds the body back before its end (pipeline.ts, bucket.ts) as the request's: a
-  // message held while Discord slowly creates the one before would time out, and be sent
-  // again, for no fault of its own. So the body's own signal stops it, and its time limit
-  // does not count the holding.
-  const stop = new AbortController();
-  const caller = body.hooks.signal ?? init.signal ?? undefined;
-  const follow = () => stop.abort(caller?.reason);
-  const limit = new TimeLimit(timeoutMs, () => stop.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')));
-  body.onHold = (holding) => (holding ? limit.pause() : limit.resume());
-  if (caller?.aborted) follow();
-  else caller?.addEventListener('abort', follow, { once: true });
-  let res: Dispatcher.ResponseData;
+  const upload = body instanceof MultipartBody ? body : null;
+  const control = requestControl(upload, init.signal, timeoutMs);
+  let answer: ResponseLike;
   try {
-    res = await request(url, {
-      method: 'POST',
-      headers: { ...(init.headers as Record<string, string>), 'content-type': body.contentType, 'content-length': String(body.length) },
-      // undici streams any async iterable chunk by chunk (its docs list Iterable and
-      // AsyncIterable bodies; its type lists only streams). Not Readable.from(body): that
-      // would read ahead into its own buffer, and multipart.ts relies on no read-ahead.
-      body: body as unknown as Readable,
-      signal: stop.signal,
-      ...(init.dispatcher ? { dispatcher: init.dispatcher } : {}),
-    });
-  } finally {
-    limit.clear();
-    body.onHold = undefined;
-    caller?.removeEventListener('abort', follow);
+    answer = upload
+      ? await uploadRequest(url, init, upload, control.signal)
+      : await DefaultRestOptions.makeRequest(url, { ...init, signal: control.signal });
+  } catch (error) {
+    control.done();
+    throw error;
   }
+  // discord.js reads the answer's body after this returns: the time limit and the caller's
+  // signal cover that too (an answer that stops half-way would otherwise hang it for good).
+  const stream = answer.body as Partial<Readable> | null;
+  if (typeof stream?.once === 'function') stream.once('end', control.done).once('close', control.done);
+  else control.done();
+  return answer;
+}
+
+/** A message with attachments, its body streamed (see above). */
+async function uploadRequest(
+  url: string,
+  init: Parameters<RESTOptions['makeRequest']>[1],
+  body: MultipartBody,
+  signal: AbortSignal,
+): Promise<ResponseLike> {
+  const res = await request(url, {
+    method: 'POST',
+    headers: { ...(init.headers as Record<string, string>), 'content-type': body.contentType, 'content-length': String(body.length) },
+    // undici streams any async iterable chunk by chunk (its docs list Iterable and
+    // AsyncIterable bodies; its type lists only streams). Not Readable.from(body): that
+    // would read ahead into its own buffer, and multipart.ts relies on no read-ahead.
+    body: body as unknown as Readable,
+    signal,
+    ...(init.dispatcher ? { dispatcher: init.dispatcher } : {}),
+  });
   const header = (name: string) => {
     const value = res.headers[name];
     return Array.isArray(value) ? value[0] : value;
@@ -104,6 +110,33 @@ async function makeRequest(url: string, init: Parameters<RESTOptions['makeReques
     statusText: STATUS_CODES[res.statusCode] ?? '',
     ok: res.statusCode >= 200 && res.statusCode < 300,
   };
+}
+
+/**
+ * What a request runs under: the caller's signal and a time limit of UPLOAD_TIMEOUT_MS until
+ * its answer has been read. discord.js's own signal (init.signal) carries its timeout, which
+ * ends at the answer's headers and would count the time the sink holds a message's body back
+ * before its end (pipeline.ts, bucket.ts): a message held while Discord slowly creates the
+ * one before would time out, and be sent again, for no fault of its own. So an upload
+ * follows its body's own signal (the transfer's), and its time limit stops while it is held.
+ * `done` once the answer is read (harmless a second time).
+ */
+function requestControl(upload: MultipartBody | null, fallback: AbortSignal | null | undefined, timeoutMs: number) {
+  const stop = new AbortController();
+  const caller = upload?.hooks.signal ?? fallback ?? undefined;
+  const follow = () => stop.abort(caller?.reason);
+  const limit = new TimeLimit(timeoutMs, () => stop.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')));
+  const onHold = (holding: boolean) => (holding ? limit.pause() : limit.resume());
+  if (upload) upload.onHold = onHold;
+  if (caller?.aborted) follow();
+  else caller?.addEventListener('abort', follow, { once: true });
+  const done = () => {
+    limit.clear();
+    // A 429 makes discord.js send the body again, maybe before this answer's stream has closed.
+    if (upload?.onHold === onHold) upload.onHold = undefined;
+    caller?.removeEventListener('abort', follow);
+  };
+  return { signal: stop.signal, done };
 }
 
 export function createClient(config: RestConfig): Client {

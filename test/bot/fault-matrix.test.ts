@@ -42,6 +42,7 @@ describe('fault matrix during a transfer', () => {
     ['connection resets', [{ kind: 'dropConnection', times: 2 }]],
     ['a stored message whose answer is lost', [{ kind: 'storeThenDrop', times: 1 }]],
     ['a response slower than UPLOAD_TIMEOUT_MS', [{ kind: 'delay', ms: 2_500, times: 1 }]],
+    ['an answer whose body stops half-way', [{ kind: 'storeThenStallAnswer', times: 1 }]],
     ['a gateway close', [{ kind: 'closeGateway', code: 4000, times: 1 }]],
   ];
 

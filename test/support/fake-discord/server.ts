@@ -93,6 +93,8 @@ interface Ctx {
   dropResponse: boolean;
   dropReset: boolean;
   hangResponse: boolean;
+  /** storeThenStallAnswer: the answer stops half-way through its body. */
+  stallAnswer: boolean;
   /** A cutBody fault: bytes of the body sent before the connection is closed. */
   cutBodyAfter?: number;
   finished: boolean;
@@ -570,7 +572,14 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     } else {
       const buf = Buffer.from(JSON.stringify(body));
       ctx.res.writeHead(status, { ...allHeaders, 'Content-Type': 'application/json', 'Content-Length': String(buf.length) });
-      ctx.res.end(buf);
+      if (ctx.stallAnswer) {
+        ctx.res.write(buf.subarray(0, buf.length >> 1));
+        const res = ctx.res;
+        hanging.add(res);
+        res.on('close', () => hanging.delete(res));
+      } else {
+        ctx.res.end(buf);
+      }
     }
     finishRecord(ctx, status);
   }
@@ -1066,6 +1075,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       dropResponse: false,
       dropReset: true,
       hangResponse: false,
+      stallAnswer: false,
       finished: false,
     };
     res.on('close', () => {
@@ -1128,6 +1138,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
             return;
           case 'storeThenHang':
             ctx.hangResponse = true;
+            break;
+          case 'storeThenStallAnswer':
+            ctx.stallAnswer = true;
             break;
           case 'storeThenDrop':
             ctx.dropResponse = true;

@@ -235,6 +235,8 @@ export type Fault = { route: FaultRoute; times?: number; after?: number } & (
   | { kind: 'storeThenDrop'; reset?: boolean }
   /** Handle the request (store the message) but never answer (until the client gives up or stop()). */
   | { kind: 'storeThenHang' }
+  /** Handle the request (store the message), send the answer's headers and half its body, then nothing more (until the client gives up or stop()). */
+  | { kind: 'storeThenStallAnswer' }
   | { kind: 'closeGateway'; code?: number }
   /** CDN GET only: send the headers (the full Content-Length) and the first `bytes` of the body, then close the connection. */
   | { kind: 'cutBody'; bytes: number }
