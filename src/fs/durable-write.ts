@@ -53,6 +53,8 @@ export interface DurableWriteOptions {
   deferDrop?: boolean;
   /** The mode of a file created anew (before the umask); a replaced file keeps its own. Default 0o666. */
   mode?: number;
+  /** Permission bits cleared from a replaced file's mode (0o077: only its owner may read it from now on). Default none. */
+  clearMode?: number;
   fs?: DurableFs;
 }
 
@@ -101,7 +103,7 @@ export async function writeFileDurably(file: string, content: DurableContent, op
   const temp = path.join(path.dirname(target), tempName(path.basename(target)));
   let previous: string | undefined;
   try {
-    await writeTemp(fs, file, temp, content, existing, options.mode ?? 0o666);
+    await writeTemp(fs, file, temp, content, existing, options.mode ?? 0o666, options.clearMode ?? 0);
     if (existing !== undefined) previous = await keepPrevious(fs, target);
     await step(file, 'rename', () => (options.replace === false ? linkIntoPlace(fs, temp, target) : fs.rename(temp, target)));
   } catch (err) {
@@ -126,11 +128,12 @@ async function writeTemp(
   content: DurableContent,
   existing: Stats | undefined,
   mode: number,
+  clearMode: number,
 ): Promise<void> {
   const handle = await step(file, 'open', async () => {
-    const opened = await fs.open(temp, 'wx', existing ? existing.mode & 0o777 : mode);
+    const opened = await fs.open(temp, 'wx', existing ? existing.mode & 0o777 & ~clearMode : mode);
     if (existing)
-      await copyModeAndOwner(opened, existing).catch(async (err: unknown) => {
+      await copyModeAndOwner(opened, existing, clearMode).catch(async (err: unknown) => {
         await opened.close().catch(() => {});
         throw err;
       });
@@ -172,9 +175,9 @@ export async function writeAll(handle: FileHandle, data: Uint8Array, position: n
 /** Only root may give a file away; anyone else keeps the new version as their own. */
 const CHOWN_NOT_PERMITTED = new Set(['EPERM', 'EINVAL', 'ENOSYS', 'ENOTSUP']);
 
-/** So a progress file an operator made 0600 (or gave to another user) stays so. */
-async function copyModeAndOwner(handle: FileHandle, existing: Stats): Promise<void> {
-  await handle.chmod(existing.mode & 0o7777);
+/** So a progress file an operator made 0600 (or gave to another user) stays so; `clearMode` bits excepted. */
+async function copyModeAndOwner(handle: FileHandle, existing: Stats, clearMode: number): Promise<void> {
+  await handle.chmod(existing.mode & 0o7777 & ~clearMode);
   if (existing.uid === process.geteuid?.() && existing.gid === process.getegid?.()) return;
   await handle.chown(existing.uid, existing.gid).catch((err: unknown) => {
     if (!CHOWN_NOT_PERMITTED.has(errnoCode(err) ?? '')) throw err;

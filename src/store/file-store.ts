@@ -29,7 +29,7 @@ import { DiskWriteError, errnoCode } from '../errors.js';
 import { applyChange, buildNewRecord, duplicateTransfer, idsToPrune, statusChange, summarize, unknownTransfer } from './apply.js';
 import { removeLeftoverTempFiles, writeDurably } from './durable.js';
 import { acquireLock, type HeldLock } from './lock.js';
-import { identityOf, parseProgressText, readWithIdentity, sameIdentity, stateOf, type FileIdentity, type FileState } from './parse.js';
+import { holdsKey, identityOf, parseProgressText, readWithIdentity, sameIdentity, stateOf, type FileIdentity, type FileState } from './parse.js';
 import { PROBE_DEFAULTS, probeDelayMs, REFUSALS, type ProbeOptions } from './refusal.js';
 import { emptyProgressFile, type ProgressFile, type TransferRecord, type TransferStatus } from './schema.js';
 import { serialize, serializeCached, type SerializeBuffer } from './serialize.js';
@@ -239,7 +239,7 @@ export class FileStore implements ProgressStore {
         if (conflict !== undefined) rejected.set(op, conflict);
       }
       if (rejected.size < batch.length) {
-        unlinkPrevious = await writeDurably(this.file, serializeCached(next, this.#out));
+        unlinkPrevious = await writeDurably(this.file, serializeCached(next, this.#out), holdsKey(next));
         wrote = true;
         this.#committed = next;
         // Unknown identity just means the next write re-reads the file first.

@@ -98,3 +98,9 @@ export interface FileState {
 export function stateOf(data: ProgressFile): FileState {
   return { top: data, records: new Map(data.active_transfers.map((t) => [t.id, sealRecord(t)])) };
 }
+
+/** Whether some record holds an encrypted transfer's file key (then the file must be its owner's alone). */
+export function holdsKey(state: FileState): boolean {
+  for (const record of state.records.values()) if (record.encryption?.file_key) return true;
+  return false;
+}
