@@ -30,6 +30,8 @@ export interface DownloadDeps {
   openFetcher: (signal: AbortSignal) => PartFetcher;
   /** WEB_MAX_DOWNLOADS */
   maxDownloads: number;
+  /** A client that reads nothing for this long is cut off (default 60 s; tests shorten it). */
+  clientStallMs?: number;
 }
 
 const REFUSALS = {
@@ -48,8 +50,8 @@ function refusalOf(claims: ShareClaims | null, transfer: StoredTransfer | undefi
   return null;
 }
 
-/** A client that reads nothing for this long is cut off. */
-const CLIENT_STALL_MS = 60_000;
+/** A client that reads nothing for this long is cut off, unless DownloadDeps says otherwise. */
+const CLIENT_STALL_MS = 60_000; // ms
 
 /** A wait before a client tries again after a 503. */
 const RETRY_AFTER_S = 30;
@@ -152,7 +154,7 @@ export class Downloads {
       return;
     }
     res.writeHead(range.partial ? 206 : 200, headers);
-    const out = new HeldBackWriter(res);
+    const out = new HeldBackWriter(res, this.deps.clientStallMs ?? CLIENT_STALL_MS);
     let current: PartRecord | undefined;
     try {
       for (const [i, part] of parts.entries()) {
@@ -204,7 +206,10 @@ export function downloadName(transfer: StoredTransfer): string {
 class HeldBackWriter {
   #held: Uint8Array | null = null;
 
-  constructor(private readonly res: ServerResponse) {}
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly stallMs: number,
+  ) {}
 
   async write(data: Uint8Array): Promise<void> {
     if (data.length === 0) return;
@@ -220,18 +225,28 @@ class HeldBackWriter {
   }
 
   async #send(chunk: Uint8Array): Promise<void> {
+    // Cut off or gone: 'drain' and 'close' will not come again, so waiting for them would hold the slot for good.
+    this.#checkOpen();
     if (this.res.write(chunk)) return;
     await new Promise<void>((resolve) => {
-      // A client that stops reading would hold one of the WEB_MAX_DOWNLOADS slots for good.
-      const timer = setTimeout(() => this.res.destroy(), CLIENT_STALL_MS);
       const done = () => {
         clearTimeout(timer);
         this.res.off('drain', done);
         this.res.off('close', done);
         resolve();
       };
+      // A client that stops reading would hold one of the WEB_MAX_DOWNLOADS slots for good.
+      const timer = setTimeout(() => {
+        this.res.destroy();
+        done();
+      }, this.stallMs);
       this.res.once('drain', done);
       this.res.once('close', done);
     });
+    this.#checkOpen();
+  }
+
+  #checkOpen(): void {
+    if (this.res.destroyed) throw new DownloadError('the client went away', false);
   }
 }
