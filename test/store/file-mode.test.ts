@@ -19,18 +19,17 @@ const encryption = {
 };
 
 describe('the progress file mode', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
+  let tmp: Awaited<ReturnType<typeof makeTempDir>>;
   let file: string;
   let store: FileStore | undefined;
   beforeEach(async () => {
-    ({ dir, cleanup } = await makeTempDir());
-    file = path.join(dir, 'transfer_progress.json');
+    tmp = await makeTempDir();
+    file = path.join(tmp.dir, 'transfer_progress.json');
   });
   afterEach(async () => {
     await store?.close();
     store = undefined;
-    await cleanup();
+    await tmp.cleanup();
   });
   const mode = async () => (await stat(file)).mode & 0o777;
 
