@@ -34,7 +34,8 @@ export type ErrorCode =
   | 'DFS_CLI_FAILURE'
   | 'DFS_CLI_USAGE'
   | 'DFS_SHARDING'
-  | 'DFS_AGE_CHUNK';
+  | 'DFS_AGE_CHUNK'
+  | 'DFS_REQUEST_TIMEOUT';
 
 /** The base of every error here: a stable code and the class name as `name`. */
 export abstract class DfsError extends Error {
@@ -244,6 +245,12 @@ export class RetryFailure extends DfsError {
   ) {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
   }
+}
+
+/** A request to Discord passed its time limit (UPLOAD_TIMEOUT_MS); the message says how far it got. Worth another attempt. */
+export class RequestTimeoutError extends DfsError {
+  override readonly name = 'RequestTimeoutError';
+  readonly code = 'DFS_REQUEST_TIMEOUT';
 }
 
 /**

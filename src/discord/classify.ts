@@ -4,7 +4,7 @@
  * in words of their own.
  */
 import { DiscordAPIError, HTTPError } from 'discord.js';
-import { messageOf, type SinkFailure } from '../errors.js';
+import { messageOf, RequestTimeoutError, type SinkFailure } from '../errors.js';
 import { isAbortError } from '../transfer/retry.js';
 
 export interface RestFailure {
@@ -48,6 +48,7 @@ export function classifyRestError(error: unknown, signal?: AbortSignal): RestFai
   if (error instanceof Error && error.message.startsWith('Expected token to be set')) {
     return { kind: 'fatal', reason: 'http_401', status: 401, message: 'Discord rejected DISCORD_TOKEN (401 Unauthorized)' };
   }
+  if (error instanceof RequestTimeoutError) return { kind: 'transient', reason: 'timeout', status: null, message: error.message };
   // discord.js aborts its own request when its timeout passes; the caller's signal was checked above.
   if (isAbortError(error) || (error instanceof Error && error.name === 'TimeoutError')) {
     return { kind: 'transient', reason: 'timeout', status: null, message: 'Discord did not answer in time' };

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { Client, DefaultRestOptions, GatewayIntentBits, REST, type RESTOptions } from 'discord.js';
 import { Headers, request } from 'undici';
 import type { Config } from '../config.js';
-import { GatewayClosedError } from '../errors.js';
+import { GatewayClosedError, RequestTimeoutError } from '../errors.js';
 import { MultipartBody } from './multipart.js';
 import { TimeLimit } from './time-limit.js';
 
@@ -125,7 +125,7 @@ function requestControl(upload: MultipartBody | null, fallback: AbortSignal | nu
   const stop = new AbortController();
   const caller = upload?.hooks.signal ?? fallback ?? undefined;
   const follow = () => stop.abort(caller?.reason);
-  const limit = new TimeLimit(timeoutMs, () => stop.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')));
+  const limit = new TimeLimit(timeoutMs, () => stop.abort(new RequestTimeoutError(timedOut(upload, timeoutMs))));
   const onHold = (holding: boolean) => (holding ? limit.pause() : limit.resume());
   if (upload) upload.onHold = onHold;
   if (caller?.aborted) follow();
@@ -137,6 +137,21 @@ function requestControl(upload: MultipartBody | null, fallback: AbortSignal | nu
     caller?.removeEventListener('abort', follow);
   };
   return { signal: stop.signal, done };
+}
+
+/**
+ * What a timeout says. For an upload, its size and how much of it was written to the socket
+ * (not how much has arrived: the kernel's buffers hold megabytes), and what to change when
+ * the uplink is too slow for the limit.
+ */
+function timedOut(upload: MultipartBody | null, timeoutMs: number): string {
+  const limit = `UPLOAD_TIMEOUT_MS (${timeoutMs} ms)`;
+  if (!upload) return `Discord did not answer within ${limit}`;
+  const mb = (n: number) => (n / 1_000_000).toFixed(1);
+  return (
+    `no answer within ${limit} to a ${mb(upload.length)} MB upload (${mb(upload.handedOver)} MB of it written out); ` +
+    'a slow uplink needs a higher UPLOAD_TIMEOUT_MS or smaller parts (chunk_size, MAX_CHUNKS_PER_MESSAGE)'
+  );
 }
 
 export function createClient(config: RestConfig): Client {

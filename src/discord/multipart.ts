@@ -62,6 +62,8 @@ export class MultipartBody {
   readonly #files: MultipartFile[];
   /** Told by the iteration running now when it starts (true) and stops waiting in `beforeEnd` (client.ts stops the request's clock). */
   onHold: ((holding: boolean) => void) | undefined;
+  /** Bytes the iteration running now has handed to the request (what a timeout reports). */
+  handedOver = 0;
 
   constructor(
     fields: Record<string, string>,
@@ -84,6 +86,14 @@ export class MultipartBody {
 
   /** Each iteration streams the body afresh (a 429 makes discord.js send it again). */
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    this.handedOver = 0;
+    for await (const piece of this.#pieces()) {
+      this.handedOver += piece.byteLength;
+      yield piece;
+    }
+  }
+
+  async *#pieces(): AsyncGenerator<Uint8Array> {
     const { check, beforeEnd } = this.hooks;
     for (const [name, value] of this.#fields) yield Buffer.from(this.#fieldHead(name, value));
     let buffers: Buffer[] | undefined;

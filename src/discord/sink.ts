@@ -5,7 +5,7 @@
  */
 import type { StoredTransfer } from '../store/types.js';
 import { DiscordAPIError, Routes, type APIAttachment, type APIMessage, type REST } from 'discord.js';
-import { heldBackIn, SinkError } from '../errors.js';
+import { heldBackIn, RequestTimeoutError, SinkError } from '../errors.js';
 import {
   isSourceChanged,
   sourceChangedError,
@@ -218,7 +218,9 @@ export function sinkError(error: unknown, signal?: AbortSignal): SinkError {
   const message =
     failure.status === 401 && !(error instanceof DiscordAPIError)
       ? `${failure.message}; restart the bot with a valid DISCORD_TOKEN`
-      : (words[failure.reason] ?? failure.message);
+      : error instanceof RequestTimeoutError
+        ? failure.message
+        : (words[failure.reason] ?? failure.message);
   return new SinkError(message, failure.kind, failure.reason, { cause: error });
 }
 
