@@ -87,31 +87,24 @@ export class MultipartBody {
   /** Each iteration streams the body afresh (a 429 makes discord.js send it again). */
   async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
     this.handedOver = 0;
-    for await (const piece of this.#pieces()) {
-      this.handedOver += piece.byteLength;
-      yield piece;
-    }
-  }
-
-  async *#pieces(): AsyncGenerator<Uint8Array> {
     const { check, beforeEnd } = this.hooks;
-    for (const [name, value] of this.#fields) yield Buffer.from(this.#fieldHead(name, value));
+    for (const [name, value] of this.#fields) yield this.#out(Buffer.from(this.#fieldHead(name, value)));
     let buffers: Buffer[] | undefined;
     let streamed = false;
     try {
       for (const [i, file] of this.#files.entries()) {
         check?.();
-        yield Buffer.from(this.#fileHead(i, file.filename));
+        yield this.#out(Buffer.from(this.#fileHead(i, file.filename)));
         if (file.source instanceof Uint8Array) {
-          yield file.source;
+          yield this.#out(file.source);
         } else {
           buffers ??= [pool.pop() ?? Buffer.allocUnsafeSlow(PIECE), pool.pop() ?? Buffer.allocUnsafeSlow(PIECE)];
           for await (const piece of partChunks(file.source, buffers)) {
             check?.();
-            yield piece.byteLength < MIN_SHARED_PIECE ? Buffer.from(piece) : piece;
+            yield this.#out(piece.byteLength < MIN_SHARED_PIECE ? Buffer.from(piece) : piece);
           }
         }
-        yield Buffer.from('\r\n');
+        yield this.#out(Buffer.from('\r\n'));
       }
       // Without its closing boundary the body is not complete: Discord cannot create the message yet.
       this.onHold?.(true);
@@ -120,11 +113,17 @@ export class MultipartBody {
       } finally {
         this.onHold?.(false);
       }
-      yield Buffer.from(this.#closing());
+      yield this.#out(Buffer.from(this.#closing()));
       streamed = true;
     } finally {
       if (streamed && buffers) for (const buffer of buffers) if (pool.length < POOL_MAX) pool.push(buffer);
     }
+  }
+
+  /** A piece on its way to the request, counted. */
+  #out(piece: Uint8Array): Uint8Array {
+    this.handedOver += piece.byteLength;
+    return piece;
   }
 
   #fieldHead(name: string, value: string): string {
