@@ -51,7 +51,7 @@ export function classifyRestError(error: unknown, signal?: AbortSignal): RestFai
   if (error instanceof RequestTimeoutError) return { kind: 'transient', reason: 'timeout', status: null, message: error.message };
   // discord.js aborts its own request when its timeout passes; the caller's signal was checked above.
   if (isAbortError(error) || (error instanceof Error && error.name === 'TimeoutError')) {
-    return { kind: 'transient', reason: 'timeout', status: null, message: 'Discord did not answer in time' };
+    return { kind: 'transient', reason: 'timeout', status: null, message: 'Discord did not answer in time (UPLOAD_TIMEOUT_MS)' };
   }
   return { kind: 'transient', reason: 'network', status: null, message: `network error: ${describeNetworkError(error)}` };
 }

@@ -5,7 +5,7 @@
  */
 import type { StoredTransfer } from '../store/types.js';
 import { DiscordAPIError, Routes, type APIAttachment, type APIMessage, type REST } from 'discord.js';
-import { heldBackIn, RequestTimeoutError, SinkError } from '../errors.js';
+import { heldBackIn, SinkError } from '../errors.js';
 import {
   isSourceChanged,
   sourceChangedError,
@@ -211,16 +211,11 @@ export class DiscordSink implements ChunkSink {
 /** What discord.js threw, as the SinkError that tells a run whether to retry (classifyRestError decides). */
 export function sinkError(error: unknown, signal?: AbortSignal): SinkError {
   const failure = classifyRestError(error, signal);
-  const words: Partial<Record<string, string>> = {
-    aborted: 'upload aborted',
-    timeout: 'the upload timed out (UPLOAD_TIMEOUT_MS)',
-  };
+  const words: Partial<Record<string, string>> = { aborted: 'upload aborted' };
   const message =
     failure.status === 401 && !(error instanceof DiscordAPIError)
       ? `${failure.message}; restart the bot with a valid DISCORD_TOKEN`
-      : error instanceof RequestTimeoutError
-        ? failure.message
-        : (words[failure.reason] ?? failure.message);
+      : (words[failure.reason] ?? failure.message);
   return new SinkError(message, failure.kind, failure.reason, { cause: error });
 }
 
