@@ -3,6 +3,7 @@
  * host resolves to. The network code (request.ts) runs them before every connection.
  */
 import net from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { UserError } from '../../errors.js';
 
 /** Why an address is refused, or null when it is a public unicast address. */
@@ -18,27 +19,35 @@ export type AddressRefusal =
   | 'reserved'
   | 'not an IP address';
 
-type V4Rule = [base: string, bits: number, why: AddressRefusal];
+/**
+ * ipaddr.js's names for the IPv4 ranges that are not the public internet (its table follows the
+ * RFC 6890 special-purpose registry). Its AS112 and AMT anycast ranges are public and reachable.
+ */
+const V4_REFUSALS: Readonly<Record<string, AddressRefusal>> = {
+  unspecified: 'unspecified', // "this network"; 0.0.0.0 itself reaches the local host on Linux
+  broadcast: 'broadcast',
+  multicast: 'multicast',
+  linkLocal: 'link-local', // cloud metadata endpoints live here
+  loopback: 'loopback',
+  carrierGradeNat: 'carrier-grade NAT',
+  private: 'private',
+  reserved: 'reserved', // documentation, benchmarking (often routed internally), 240/4
+};
 
-/** IPv4 ranges that are not the public internet (RFC 6890 special-purpose registry, trimmed). */
-const V4_RULES: V4Rule[] = [
-  ['0.0.0.0', 8, 'unspecified'], // "this network"; 0.0.0.0 itself reaches the local host on Linux
-  ['10.0.0.0', 8, 'private'],
-  ['100.64.0.0', 10, 'carrier-grade NAT'],
-  ['127.0.0.0', 8, 'loopback'],
-  ['169.254.0.0', 16, 'link-local'], // cloud metadata endpoints live here
-  ['172.16.0.0', 12, 'private'],
-  ['192.0.0.0', 24, 'reserved'], // IETF protocol assignments
-  ['192.0.2.0', 24, 'reserved'], // documentation
-  ['192.88.99.0', 24, 'reserved'], // old 6to4 relays
-  ['192.168.0.0', 16, 'private'],
-  ['198.18.0.0', 15, 'reserved'], // benchmarking, often routed internally
-  ['198.51.100.0', 24, 'reserved'],
-  ['203.0.113.0', 24, 'reserved'],
-  ['224.0.0.0', 4, 'multicast'],
-  ['255.255.255.255', 32, 'broadcast'], // before 240/4 so the broadcast address gets its own name
-  ['240.0.0.0', 4, 'reserved'],
-];
+/** The IPv6 ranges refused outright; those that carry an IPv4 address are judged by it instead. */
+const V6_REFUSALS: Readonly<Record<string, AddressRefusal>> = {
+  unspecified: 'unspecified',
+  loopback: 'loopback',
+  linkLocal: 'link-local',
+  uniqueLocal: 'unique-local',
+  deprecatedSiteLocal: 'unique-local', // deprecated site-local, private in practice
+  multicast: 'multicast',
+  reserved: 'reserved', // 2001::/23 less Teredo, and 2001:db8::/32, the documentation range
+  discard: 'reserved',
+  benchmarking: 'reserved',
+  deprecatedOrchid: 'reserved',
+  orchid2: 'reserved',
+};
 
 /** Each refusal as a phrase for a sentence, its article written out ("a unique-local", "an unspecified"). */
 const REFUSAL_PHRASES: Record<AddressRefusal, string> = {
@@ -58,55 +67,33 @@ export function describeRefusal(why: AddressRefusal): string {
   return REFUSAL_PHRASES[why];
 }
 
-function v4ToInt(address: string): number {
-  const octets = address.split('.').map(Number);
-  return ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0;
+function classifyV4(address: ipaddr.IPv4): AddressRefusal | null {
+  return V4_REFUSALS[address.range()] ?? null;
 }
 
-function classifyV4(value: number): AddressRefusal | null {
-  for (const [base, bits, why] of V4_RULES) {
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    if ((value & mask) >>> 0 === (v4ToInt(base) & mask) >>> 0) return why;
-  }
-  return null;
+/** The IPv4 address in an IPv6 address's last 32 bits. */
+function lastV4(parts: readonly number[]): ipaddr.IPv4 {
+  const [g = 0, h = 0] = parts.slice(6);
+  return new ipaddr.IPv4([g >> 8, g & 0xff, h >> 8, h & 0xff]);
 }
 
-/** The 8 hextets of an IPv6 address (already validated by net.isIPv6), a trailing dotted IPv4 expanded. */
-function v6Hextets(address: string): number[] {
-  let text = address;
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted?.[1]) {
-    const v4 = v4ToInt(dotted[1]);
-    text = `${text.slice(0, -dotted[1].length)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
+function classifyV6(address: ipaddr.IPv6): AddressRefusal | null {
+  const { parts } = address;
+  const range = address.range();
+  // IPv4-mapped (::ffff:a.b.c.d), IPv4-translated (::ffff:0:a.b.c.d) and NAT64 (64:ff9b::/96)
+  // reach the IPv4 address they carry.
+  if (range === 'ipv4Mapped' || range === 'rfc6145') return classifyV4(lastV4(parts));
+  if (range === 'rfc6052') {
+    // 64:ff9b:1::/48 is a network's own translator prefix, its IPv4 embedding its own choice.
+    return parts[2] === 0 ? classifyV4(lastV4(parts)) : 'reserved';
   }
-  const [head = '', tail] = text.split('::');
-  const parse = (s: string) => (s === '' ? [] : s.split(':').map((h) => parseInt(h, 16)));
-  const left = parse(head);
-  const right = tail === undefined ? [] : parse(tail);
-  const zeros = new Array<number>(8 - left.length - right.length).fill(0);
-  return [...left, ...zeros, ...right];
-}
-
-function classifyV6(h: number[]): AddressRefusal | null {
-  const [a = 0, b = 0, c = 0, d = 0, e = 0, f = 0, g = 0, last = 0] = h;
-  const embeddedV4 = ((g << 16) | last) >>> 0;
-  if (a === 0 && b === 0 && c === 0 && d === 0 && e === 0) {
-    if (f === 0 && g === 0 && last === 0) return 'unspecified';
-    if (f === 0 && g === 0 && last === 1) return 'loopback';
-    // IPv4-mapped (::ffff:a.b.c.d) and the old IPv4-compatible (::a.b.c.d) forms reach the IPv4 address.
-    if (f === 0xffff || f === 0) return classifyV4(embeddedV4);
-    return 'reserved';
-  }
-  // NAT64 (64:ff9b::/96) reaches the embedded IPv4 address through a translator.
-  if (a === 0x64 && b === 0xff9b && c === 0 && d === 0 && e === 0 && f === 0) return classifyV4(embeddedV4);
   // 6to4 (2002::/16) carries an IPv4 address in its second and third hextets.
-  if (a === 0x2002) return classifyV4(((b << 16) | c) >>> 0);
-  if ((a & 0xffc0) === 0xfe80) return 'link-local';
-  if ((a & 0xffc0) === 0xfec0) return 'unique-local'; // deprecated site-local, private in practice
-  if ((a & 0xfe00) === 0xfc00) return 'unique-local';
-  if ((a & 0xff00) === 0xff00) return 'multicast';
-  if (a === 0x2001 && b === 0x0db8) return 'reserved'; // documentation
-  if (a === 0x0100 && b === 0 && c === 0 && d === 0) return 'reserved'; // discard-only
+  if (range === '6to4') return classifyV4(lastV4([0, 0, 0, 0, 0, 0, parts[1] ?? 0, parts[2] ?? 0]));
+  const refusal = V6_REFUSALS[range];
+  if (refusal) return refusal;
+  // The old IPv4-compatible form (::a.b.c.d) reaches the IPv4 address; anything else in ::/96 is unassigned.
+  if (parts.slice(0, 6).every((p) => p === 0)) return classifyV4(lastV4(parts));
+  if (parts.slice(0, 5).every((p) => p === 0)) return 'reserved';
   return null;
 }
 
@@ -116,10 +103,10 @@ function classifyV6(h: number[]): AddressRefusal | null {
  */
 export function classifyAddress(address: string): AddressRefusal | null {
   const bare = address.replace(/^\[|\]$/g, '').replace(/%.*$/, ''); // brackets and an IPv6 zone id
-  const family = net.isIP(bare);
-  if (family === 4) return classifyV4(v4ToInt(bare));
-  if (family === 6) return classifyV6(v6Hextets(bare));
-  return 'not an IP address';
+  // net.isIP first: ipaddr.js also takes the shorthand forms (`127.1`, `0x7f.1`) dns never returns.
+  if (net.isIP(bare) === 0) return 'not an IP address';
+  const parsed = ipaddr.parse(bare);
+  return parsed.kind() === 'ipv4' ? classifyV4(parsed as ipaddr.IPv4) : classifyV6(parsed as ipaddr.IPv6);
 }
 
 /** The host as the allowlist and DNS see it: lowercase, no brackets, no trailing dot. */

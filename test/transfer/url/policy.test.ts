@@ -42,6 +42,13 @@ describe('classifyAddress', () => {
     ['2002:c0a8:101::', 'private'],
     ['[::1]', 'loopback'],
     ['2001:db8::1', 'reserved'],
+    ['::ffff:0:127.0.0.1', 'loopback'],
+    ['::ffff:0:a00:1', 'private'],
+    ['64:ff9b:1::a00:1', 'reserved'],
+    ['2001:2::1', 'reserved'],
+    ['fec0::1', 'unique-local'],
+    ['100::1', 'reserved'],
+    ['::5:0:0', 'reserved'],
     ['localhost', 'not an IP address'],
     ['1.2.3', 'not an IP address'],
   ])('GIVEN %s THEN it is refused as %s', (address, why) => {
@@ -63,6 +70,7 @@ describe('classifyAddress', () => {
     '::ffff:8.8.8.8',
     '64:ff9b::808:808',
     '2002:808:808::1',
+    '2001:0:4136:e378:8000:63bf:3fff:fdd2',
     'fec0::1'.replace('fec0', '2400'),
   ])('GIVEN the public address %s THEN it is accepted', (address) => {
     expect(classifyAddress(address)).toBeNull();
