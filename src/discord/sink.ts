@@ -4,7 +4,7 @@
  * streams the parts from disk (multipart.ts).
  */
 import type { StoredTransfer } from '../store/types.js';
-import { DiscordAPIError, Routes, type APIAttachment, type APIMessage, type REST } from 'discord.js';
+import { DiscordAPIError, Routes, SnowflakeUtil, type APIAttachment, type APIMessage, type REST } from 'discord.js';
 import { heldBackIn, SinkError } from '../errors.js';
 import {
   isSourceChanged,
@@ -235,12 +235,10 @@ function plannedIndex(transfer: StoredTransfer, attachment: APIAttachment): numb
   return index * chunk < size && attachment.size === partSlice(index, size, chunk).size ? index : null;
 }
 
-const DISCORD_EPOCH = 1_420_070_400_000n;
-
 /** The smallest snowflake at a moment: messages after it were created after that time. */
-export function snowflakeAt(ms: number): string {
-  const t = BigInt(Math.max(0, Math.floor(ms))) - DISCORD_EPOCH;
-  return (t > 0n ? t << 22n : 0n).toString();
+function snowflakeAt(ms: number): string {
+  if (ms <= Number(SnowflakeUtil.epoch)) return '0';
+  return SnowflakeUtil.generate({ timestamp: Math.floor(ms), increment: 0n, workerId: 0n, processId: 0n }).toString();
 }
 
 /** The manifest message's line for an encrypted file: only a recipient's key opens it. */
