@@ -49,11 +49,17 @@ export function parseProgressText(file: string, text: string): ProgressFile {
       `schema_version ${version} is newer than this version of discord-file-splitter understands (${SCHEMA_VERSION}); upgrade discord-file-splitter`,
     );
   }
+  // SCHEMA_VERSION 1 is the first format there has ever been, so a lower one was not written
+  // by a release and there is nothing to upgrade from. A release that raises SCHEMA_VERSION
+  // ships its upgrade command and names it here (TRANSFER_PROGRESS_FORMAT.md, 'Evolution').
+  if (typeof version === 'number' && version < SCHEMA_VERSION) {
+    throw new StoreError(
+      file,
+      `schema_version ${version} is older than ${SCHEMA_VERSION}, the first version there is: the file was not written by a release of discord-file-splitter. Restore it from a backup, or move it aside to start with an empty progress file (the bot never overwrites it)`,
+    );
+  }
   const parsed = progressFileSchema.safeParse(value);
   if (!parsed.success) throw new StoreError(file, `does not match the schema: ${describeIssues(parsed.error.issues)}`);
-  if (parsed.data.schema_version < SCHEMA_VERSION) {
-    throw new StoreError(file, `schema_version ${parsed.data.schema_version} is older than ${SCHEMA_VERSION}; run the upgrade command first`);
-  }
   const seen = new Set<string>();
   for (const transfer of parsed.data.active_transfers) {
     if (seen.has(transfer.id)) throw new StoreError(file, `transfer ${transfer.id} appears twice in active_transfers`);

@@ -1,6 +1,7 @@
 /**
- * Evolution rules of the progress file (SPEC section 5): defaults for missing optional
- * fields, unknown fields preserved, and a bad or newer file refused without being touched.
+ * Evolution rules of the progress file (TRANSFER_PROGRESS_FORMAT.md, 'Evolution'): defaults for
+ * missing optional fields, unknown fields preserved, and a bad, newer or pre-release file
+ * refused without being touched.
  */
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -152,7 +153,18 @@ const refused: { what: string; content: string; problem: RegExp }[] = [
     content: JSON.stringify({ schema_version: 1, active_transfers: [minimalTransfer, minimalTransfer] }),
     problem: /upload_min001 appears twice/,
   },
-  { what: 'a schema_version of 0', content: JSON.stringify({ ...valid, schema_version: 0 }), problem: /schema_version/ },
+  // 1 is the first version any release wrote: a lower one says what to do, not to run a command that does not exist.
+  {
+    what: 'a schema_version of 0',
+    content: JSON.stringify({ ...valid, schema_version: 0 }),
+    problem:
+      /^schema_version 0 is older than 1, the first version there is.*not written by a release of discord-file-splitter.*restore it from a backup.*move it aside/i,
+  },
+  {
+    what: 'a negative schema_version',
+    content: JSON.stringify({ ...valid, schema_version: -3 }),
+    problem: /^schema_version -3 is older than 1, the first version there is.*not written by a release/,
+  },
 ];
 
 describe.each(refused)('a progress file with $what', ({ content, problem }) => {
