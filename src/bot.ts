@@ -21,7 +21,7 @@ import { startMetrics } from './metrics/index.js';
 import { startWebPage } from './web/index.js';
 import { transfersOfOtherShards } from './sharding/layout.js';
 
-/** Interrupted transfers resume this soon after connecting (SPEC: within 5 seconds). */
+/** Interrupted transfers resume this soon after connecting (README, 'What survives what': within 5 seconds). */
 const AUTO_RESUME_DELAY_MS = 1_000;
 /** SIGTERM must end the process within 10 s whatever the network does: every step of a stop fits in this. */
 const SHUTDOWN_DEADLINE_MS = 9_000;

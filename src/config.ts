@@ -1,5 +1,5 @@
 /**
- * The environment, read once and validated with one zod schema (SPEC section 4).
+ * The environment, read once and validated with one zod schema (README, 'Configuration').
  * `loadConfig(env)` is pure: it takes the variables and returns a typed config or throws a
  * ConfigError that lists every bad key at once.
  */
@@ -9,7 +9,7 @@ import { looksLikeRecipient, parseRecipient } from './crypto/age.js';
 import { ConfigError } from './errors.js';
 
 /**
- * The defaults of SPEC section 4, each of the type its key's rule (below) gives. An unset key
+ * The defaults of README's 'Configuration' table, each of the type its key's rule (below) gives. An unset key
  * not listed here is off (DISCORD_TOKEN, METRICS_PORT, DEV_GUILD_ID, WEB_PORT), an empty
  * list, or derived (WEB_PUBLIC_URL from WEB_HOST and WEB_PORT; WEB_SECRET random per start;
  * SHARD_LIST every shard of TOTAL_SHARDS).
@@ -65,7 +65,7 @@ const snowflakeList = commaList().pipe(z.array(snowflake));
 
 const hostList = commaList((x) => x.toLowerCase());
 
-/** Comma-separated age public keys (SPEC section 12); their checksums are checked when the bot starts. */
+/** Comma-separated age public keys (README, 'Encryption'); their checksums are checked when the bot starts. */
 const recipientList = commaList().pipe(
   z.array(z.string().refine(looksLikeRecipient, 'must be age public keys (age1 followed by 58 letters and digits), comma-separated')),
 );
@@ -73,7 +73,7 @@ const recipientList = commaList().pipe(
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 
-/** In WEB_PUBLIC_URL, stands for the shard's id: each shard serves its own web page (SPEC section 13). */
+/** In WEB_PUBLIC_URL, stands for the shard's id: each shard serves its own web page (README, 'Sharding'). */
 export const SHARD_PLACEHOLDER = '{shard}';
 
 const httpUrl = z.url({ protocol: /^https?$/ });

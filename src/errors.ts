@@ -339,7 +339,7 @@ export class DownloadError extends DfsError {
   }
 }
 
-/** What the command line exits with: 1 for a failure, 2 for a usage mistake (SPEC section 7). */
+/** What the command line exits with: 1 for a failure, 2 for a usage mistake (README, 'The command line'). */
 export class CliFailure extends DfsError {
   override readonly name: string = 'CliFailure';
   readonly code: ErrorCode = 'DFS_CLI_FAILURE';

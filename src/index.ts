@@ -11,7 +11,7 @@ import { startBot, type Bot } from './bot.js';
 import { configForShard } from './sharding/layout.js';
 
 /**
- * SIGTERM must end the process within 10 s (SPEC section 3). `bot.stop()` keeps to its own
+ * SIGTERM must end the process within 10 s (README, 'What survives what'). `bot.stop()` keeps to its own
  * deadline below this; this one also covers a start-up that never finishes.
  */
 const EXIT_BACKSTOP_MS = 9_500;

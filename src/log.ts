@@ -1,5 +1,5 @@
 /**
- * pino JSON lines (SPEC section 8). The token is redacted wherever it could appear; with
+ * pino JSON lines (README, 'Configuration'). The token is redacted wherever it could appear; with
  * LOG_REDACT_FILENAMES, so are file names, paths and URLs (`LogRedactions`).
  */
 import { createHash } from 'node:crypto';
@@ -16,7 +16,7 @@ const REDACT_PATHS = [
   'headers.Authorization',
   '*.token',
   '*.authorization',
-  // An encrypted transfer's secrets (SPEC section 12), should a record ever be logged whole.
+  // An encrypted transfer's secrets (never logged: README, 'Encryption'), should a record ever be logged whole.
   'file_key',
   '*.file_key',
   'encryption.file_key',

@@ -1,6 +1,6 @@
 /**
  * `npm run start:sharded`: the bot as TOTAL_SHARDS shard processes under discord.js's
- * ShardingManager (SPEC section 13), this host running SHARD_LIST of them. Checks the config
+ * ShardingManager (README, 'Sharding'), this host running SHARD_LIST of them. Checks the config
  * for every shard before spawning any; SIGTERM or SIGINT stops every shard, then exits.
  */
 import './dotenv.js';

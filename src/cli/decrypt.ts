@@ -1,5 +1,5 @@
 /**
- * `join --identity FILE` (SPEC section 12): the rebuilt age file is opened as it streams,
+ * `join --identity FILE` (README, 'Encryption'): the rebuilt age file is opened as it streams,
  * every 64 KiB chunk authenticated before its bytes go out, so the output (a temp file until
  * the end) never holds a byte that did not pass. A key that opens nothing and a chunk that
  * fails name the identity file and the part.

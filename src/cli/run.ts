@@ -1,4 +1,4 @@
-/** The command line's dispatcher (SPEC section 7): exit 0 success, 1 failure, 2 usage. */
+/** The command line's dispatcher (README, 'The command line'): exit 0 success, 1 failure, 2 usage. */
 import { CliFailure, ConfigError, messageOf, UsageError } from '../errors.js';
 import type { CliIo } from './io.js';
 import { JOIN_DISCORD_USAGE } from './join-discord.js';

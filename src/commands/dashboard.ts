@@ -1,4 +1,4 @@
-/** `/dashboard`: a personal sign-in link to the web page (SPEC section 10), ephemeral. */
+/** `/dashboard`: a personal sign-in link to the web page (README, 'The web page'), ephemeral. */
 import { MessageFlags } from 'discord.js';
 import { actorOf, callerOf } from '../discord/permissions.js';
 import { guildCommand, type Command } from './types.js';

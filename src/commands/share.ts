@@ -1,5 +1,5 @@
 /**
- * `/share transfer:<id> [hours] [revoke]` (SPEC section 11): a download link for a complete
+ * `/share transfer:<id> [hours] [revoke]` (README, 'Download links'): a download link for a complete
  * transfer that anyone can open, or, with `revoke`, the end of every link given out for it.
  * Ephemeral; the owner or a member with Manage Messages.
  */

@@ -96,7 +96,7 @@ export function requestedChunkSize(interaction: ChatInputCommandInteraction, ctx
 }
 
 /**
- * The encryption a new transfer gets (SPEC section 12): AGE_RECIPIENTS and the `recipient`
+ * The encryption a new transfer gets (README, 'Encryption'): AGE_RECIPIENTS and the `recipient`
  * option, fresh keys for them; null when there are none. A malformed key is refused here,
  * before anything is recorded.
  */

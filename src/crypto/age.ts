@@ -1,5 +1,5 @@
 /**
- * The age v1 file format (https://age-encryption.org/v1, SPEC section 12), split in two:
+ * The age v1 file format (https://age-encryption.org/v1; README, 'Encryption'), split in two:
  *
  * - the header (one X25519 stanza per recipient, then its MAC) comes from the
  *   `age-encryption` package, which parses `age1…` keys and wraps the file key;

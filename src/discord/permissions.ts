@@ -1,5 +1,5 @@
 /**
- * Who may do what (SPEC section 2). Checked in the bot on every command: Discord's
+ * Who may do what (README, 'Commands'). Checked in the bot on every command: Discord's
  * `default_member_permissions` is only a first filter that server admins can change.
  */
 import { PermissionFlagsBits, PermissionsBitField, type BaseInteraction, GuildMember } from 'discord.js';

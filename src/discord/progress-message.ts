@@ -1,5 +1,5 @@
 /**
- * A transfer's progress message on Discord (SPEC section 3 step 7): one channel message of its
+ * A transfer's progress message on Discord (README, 'What survives what'): one channel message of its
  * own, posted when a run first starts, edited at most every PROGRESS_EDIT_INTERVAL_MS while
  * it runs, and always given a final edit with its end state. That last edit is retried with
  * backoff so a REST blip cannot leave "uploading 20%" behind for good; whether it landed is

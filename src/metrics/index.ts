@@ -1,4 +1,4 @@
-/** `/metrics` when METRICS_PORT is set (SPEC section 8); off by default, with no port opened. */
+/** `/metrics` when METRICS_PORT is set (README, 'Metrics'); off by default, with no port opened. */
 import type { Logger } from '../log.js';
 import type { PrometheusMetrics, TransferSource } from './prometheus.js';
 import { messageOf } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * The bot's Prometheus metrics (SPEC section 8), in a Registry of their own so nothing else
+ * The bot's Prometheus metrics (README, 'Metrics'), in a Registry of their own so nothing else
  * in the process (or a second instance in tests) shares or pollutes them. Counters move as
  * the engine reports; the transfer gauges are read from the progress store on each scrape.
  */

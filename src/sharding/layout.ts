@@ -1,5 +1,5 @@
 /**
- * What each shard of `npm run start:sharded` uses (SPEC section 13): its progress file and
+ * What each shard of `npm run start:sharded` uses (README, 'Sharding'): its progress file and
  * lock, its ports and links, and which guilds are its own. Pure: the manager checks every
  * shard's layout before spawning one, and each shard derives its own from the same config.
  */

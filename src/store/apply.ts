@@ -227,7 +227,7 @@ export function applyChange(current: TransferRecord, change: (draft: TransferRec
     // Filled only when the caller left them empty, so an orchestrator may set its own.
     if (draft.status === 'in_progress' && draft.started_at === null) draft.started_at = now.toISOString();
     if (draft.status === 'complete' && draft.completed_at === null) draft.completed_at = now.toISOString();
-    // Nothing can resume any more: the keys that made its parts go (SPEC section 12).
+    // Nothing can resume any more: the keys that made its parts go (TRANSFER_PROGRESS_FORMAT.md, 'Encryption').
     if ((draft.status === 'complete' || draft.status === 'cancelled') && draft.encryption) {
       draft.encryption = { ...draft.encryption, file_key: null, payload_nonce: null, header: null };
     }

@@ -11,8 +11,8 @@ import { isLeftoverName, writeFileDurably } from '../fs/durable-write.js';
  * Writes the file durably and returns the unlink of the replaced version, which the caller
  * runs once the write is acknowledged (why it is kept for a moment: see keepPrevious in
  * durable-write.ts). A new file is made readable by its owner only (0600): while an
- * encrypted transfer can resume, it holds that transfer's file key (SPEC section 12). An
- * existing file keeps the mode its operator gave it, except that a version holding a key
+ * encrypted transfer can resume, it holds that transfer's file key (TRANSFER_PROGRESS_FORMAT.md,
+ * 'Encryption'). An existing file keeps the mode its operator gave it, except that a version holding a key
  * (`holdsKey`) loses every group and other permission.
  */
 export function writeDurably(file: string, text: string | Buffer, holdsKey = false): Promise<(() => Promise<void>) | undefined> {

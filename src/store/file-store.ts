@@ -1,5 +1,5 @@
 /**
- * The progress store on disk: `transfer_progress.json` (SPEC section 5, format in
+ * The progress store on disk: `transfer_progress.json` (format and write policy in
  * TRANSFER_PROGRESS_FORMAT.md).
  *
  * Every change is applied in memory at once (so concurrent callers build on each other),

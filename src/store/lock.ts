@@ -1,10 +1,10 @@
 /**
- * The advisory lock beside the progress file (SPEC section 5): `transfer_progress.lock`
- * holding `{pid, hostname, started_at}` of the process that owns the file.
+ * The advisory lock beside the progress file (TRANSFER_PROGRESS_FORMAT.md, 'Write policy'):
+ * `transfer_progress.lock` holding `{pid, hostname, started_at}` of the process that owns the file.
  *
  * Not proper-lockfile: its staleness is time-based (a lock is stale once its mtime is old
  * enough), so a lock left by a SIGKILLed bot would block the next start for that long.
- * SPEC wants a dead holder's lock taken over at once, so liveness here is the holder's pid.
+ * A dead holder's lock must be taken over at once, so liveness here is the holder's pid.
  * A pid means something only on the host that wrote it: a lock written under another
  * hostname (another machine, another container on a shared volume) is never taken over.
  */

@@ -1,5 +1,5 @@
 /**
- * The progress file's schema (SPEC section 5; every field documented in
+ * The progress file's schema (every field documented in
  * TRANSFER_PROGRESS_FORMAT.md). Objects are loose so fields written by a newer minor
  * version survive a rewrite; optional fields get defaults so older files still load.
  */
@@ -41,10 +41,10 @@ export const urlSourceSchema = z.looseObject({
 export const sourceSchema = z.discriminatedUnion('kind', [fileSourceSchema, urlSourceSchema]);
 
 /**
- * An encrypted transfer (SPEC section 12): what was posted is one age file, and `file_name`,
- * `file_size`, the parts and the hashes describe its bytes. The three secrets let a resumed
- * run make any part again byte for byte; they are erased (null) once the transfer is
- * `complete` or `cancelled`.
+ * An encrypted transfer (TRANSFER_PROGRESS_FORMAT.md, 'Encryption'): what was posted is one
+ * age file, and `file_name`, `file_size`, the parts and the hashes describe its bytes. The
+ * three secrets let a resumed run make any part again byte for byte; they are erased (null)
+ * once the transfer is `complete` or `cancelled`.
  */
 export const encryptionSchema = z.looseObject({
   format: z.literal('age-encryption.org/v1'),

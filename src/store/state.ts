@@ -1,4 +1,4 @@
-/** The transfer status state machine (SPEC section 5): every change goes through here. */
+/** The transfer status state machine (TRANSFER_PROGRESS_FORMAT.md, 'Status'): every change goes through here. */
 import { TransitionError } from '../errors.js';
 import type { TransferStatus } from './schema.js';
 

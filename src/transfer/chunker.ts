@@ -1,5 +1,5 @@
 /**
- * The streaming chunker (SPEC section 3, step 3): reads a file one part at a time, hashing
+ * The streaming chunker: reads a file one part at a time, hashing
  * each part and the whole file in the same single pass.
  *
  * Two ways to hand a part on:
@@ -78,7 +78,7 @@ export interface ReadPartsOptions {
   sealed?: SealedSource | undefined;
 }
 
-/** A read is retried this many times before the error surfaces (SPEC: "retried once"). */
+/** A read error is retried once; the next one ends the transfer in `error` (README, 'What survives what'). */
 const READ_RETRIES = 1;
 
 /** Hashing block with `keepData: false`: big enough for few syscalls, small enough to stay in cache. */

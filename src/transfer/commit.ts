@@ -1,5 +1,5 @@
 /**
- * The commit point of a transfer (SPEC section 3 step 6): once every part is posted and
+ * The commit point of a transfer (README, 'Commands'): once every part is posted and
  * recorded, the manifest is posted, and only then does the record say `complete`. A
  * manifest a resumed run found posted but never recorded is recorded, not posted again.
  */

@@ -1,5 +1,5 @@
 /**
- * Who may cancel or resume a transfer, and when (SPEC section 2): the rules every front end
+ * Who may cancel or resume a transfer, and when (README, 'Commands'): the rules every front end
  * applies before it asks the runner, so `/cancel` and the dashboard's Cancel button refuse
  * and act alike. Each returns null when the action may go ahead, else what to tell the person.
  */

@@ -1,5 +1,5 @@
 /**
- * A transfer's encryption (SPEC section 12) as the engine uses it: what a new encrypted
+ * A transfer's encryption (README, 'Encryption') as the engine uses it: what a new encrypted
  * transfer records, and the keys a run reads its parts with. The cipher itself is
  * src/crypto/.
  */
@@ -19,7 +19,7 @@ export async function newEncryption(recipients: readonly string[]): Promise<NewE
   return recipients.length === 0 ? null : { recipients, secrets: await newAgeSecrets(recipients) };
 }
 
-/** The name posted for an encrypted file: `<name>.age` (SPEC section 12). */
+/** The name posted for an encrypted file: `<name>.age` (README, 'Encryption'). */
 export function encryptedName(name: string): string {
   return `${name}.age`;
 }

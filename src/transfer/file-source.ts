@@ -1,7 +1,7 @@
 /**
  * A transfer's local file as a run reads it: the chunker over the file at the size and
  * mtime it was planned with, and the check that it is still that file before a run sends
- * anything and before the commit point (SPEC section 3: a changed source ends in `error`,
+ * anything and before the commit point (README, 'What survives what': a changed source ends in `error`,
  * never a mixed file).
  */
 import { stat } from 'node:fs/promises';

@@ -6,7 +6,7 @@
  *
  * Local output has no Discord ids. PartRecord needs strings, so parts are recorded with the
  * placeholder LOCAL_ID; the manifest written to disk carries `null` for every message,
- * attachment, guild and channel id instead, as SPEC section 6 allows for local output.
+ * attachment, guild and channel id instead: a local split has none to name (README, 'Commands').
  */
 import path from 'node:path';
 import { DurableWriteError, errnoCode, messageOf, SinkError } from '../errors.js';

@@ -1,4 +1,4 @@
-/** The manifest (SPEC section 6): posted last, also written by the CLI. */
+/** The manifest (README, 'Commands'): posted last, also written by the CLI. */
 import { z } from 'zod';
 import { sha256Hex } from '../store/schema.js';
 import type { StoredTransfer } from '../store/types.js';
@@ -9,7 +9,7 @@ export const manifestSchema = z.looseObject({
   format: z.literal(MANIFEST_FORMAT),
   version: z.literal(1),
   file: z.looseObject({ name: z.string().min(1), size: z.number().int().nonnegative(), sha256: sha256Hex }),
-  /** Present when the file is one age file (SPEC section 12); `file` then describes its bytes. */
+  /** Present when the file is one age file (README, 'Encryption'); `file` then describes its bytes. */
   encryption: z.looseObject({ format: z.literal('age-encryption.org/v1'), recipients: z.array(z.string()) }).optional(),
   chunk_size: z.number().int().positive(),
   chunks: z.array(

@@ -1,5 +1,5 @@
 /**
- * The orchestrator (SPEC section 3): runs one transfer from its record to `complete`, or to
+ * The orchestrator: runs one transfer from its record to `complete`, or to
  * a terminal state that keeps every part already posted so a later run finishes the job.
  *
  * It always streams the source from part 0: parts already recorded are not sent again, but
@@ -42,7 +42,7 @@ export interface OrchestratorConfig {
   maxParallelUploads: number; // messages in flight at once
   retryLimit: number; // retries after the first attempt
   backoffBaseMs: number;
-  /** Sizes the part-number width when a source's size is unknown (SPEC section 3 step 4). */
+  /** Sizes the part-number width when a source's size is unknown (README, 'Commands': part names). */
   maxFileSizeBytes?: number | undefined;
 }
 

@@ -1,5 +1,5 @@
 /**
- * The messages of one run on their way, in dispatch order (SPEC sections 3 and 9). At most
+ * The messages of one run on their way, in dispatch order (README, 'What survives what'). At most
  * `parallel` (MAX_PARALLEL_UPLOADS) of them are with Discord at once: completed, waiting for
  * the answer. Meanwhile one more may stream its body, holding back its last bytes until it may
  * complete, so the link does not sit idle for a round trip and Discord's processing time after

@@ -1,4 +1,4 @@
-/** Pure planning: part sizes, counts and names (SPEC section 3, steps 2 and 4). */
+/** Pure planning: part sizes, counts and names (README, 'Commands' and 'Configuration'). */
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -57,7 +57,7 @@ export function chooseChunkSize(opts: { requested?: number | undefined; defaultS
 const UNSAFE_NAME_CHARS = /[^A-Za-z0-9._-]/g;
 
 /**
- * `<name>` of SPEC section 3 step 4: a safe base name, never empty. When nothing of the stem
+ * The parts' `<name>` (README, 'Commands'): a safe base name, never empty. When nothing of the stem
  * survives (`отчёт.pdf` would become `pdf`), the transfer id stands in for it, so such files
  * do not all share one name.
  */

@@ -1,5 +1,5 @@
 /**
- * Retry with exponential backoff and full jitter (SPEC section 3, "Failures"): after the
+ * Retry with exponential backoff and full jitter (RETRY_BACKOFF_BASE_MS, README 'Configuration'): after the
  * n-th failed attempt the wait is a random time in [0, base × 2^(n−1)]. `random` and `sleep`
  * are injectable so tests run without real waits.
  */
@@ -9,7 +9,7 @@ export type Random = () => number; // [0, 1)
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 /**
- * Upper bound on a single wait. SPEC's formula grows without limit; with a large
+ * Upper bound on a single wait. The formula above grows without limit; with a large
  * RETRY_LIMIT_PER_CHUNK it would otherwise ask for hours.
  */
 export const MAX_BACKOFF_MS = 300_000; // ms

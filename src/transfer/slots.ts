@@ -1,5 +1,5 @@
 /**
- * MAX_ACTIVE_TRANSFERS (SPEC section 4): a member's unfinished transfers, counted from the
+ * MAX_ACTIVE_TRANSFERS (README, 'Configuration'): a member's unfinished transfers, counted from the
  * records plus the slots claimed by commands that checked the limit and have not recorded
  * their transfer yet. A command awaits (defer, a URL check, an fsync) between the check and
  * the record; claiming at the check, in one synchronous step, keeps simultaneous commands

@@ -1,5 +1,5 @@
 /**
- * Signing in to the web page without passwords (SPEC section 10): `/dashboard` hands a member
+ * Signing in to the web page without passwords (README, 'The web page'): `/dashboard` hands a member
  * a link carrying a token signed with WEB_SECRET (HMAC-SHA256), valid WEB_LINK_TTL_MINUTES
  * and usable once; opening it starts a session held in this process, named by a random id
  * in an HttpOnly, SameSite=Strict cookie. A session keeps what the member could do when they

@@ -1,5 +1,5 @@
 /**
- * `GET|HEAD /d/<token>/<name>` (SPEC section 11): the file rebuilt from its posted parts,
+ * `GET|HEAD /d/<token>/<name>` (README, 'Download links'): the file rebuilt from its posted parts,
  * streamed part by part from Discord's CDN through fresh attachment links, every byte of
  * every part hashed on the way. A part that does not match, is gone, or cannot be fetched
  * after the retries aborts the response, and the last byte is held back until every part

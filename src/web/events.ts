@@ -1,8 +1,9 @@
 /**
  * Live updates for the web page over Server-Sent Events: each open page gets what it shows,
- * as JSON, once at once and then whenever it changed, checked every CHECK_MS (SPEC: within
- * 2 s of a change). A session that ends (expired, or the bot restarted and forgot it) gets an
- * `ended` event and the stream closes; a transfer that went away, `gone`.
+ * as JSON, once at once and then whenever it changed, checked every CHECK_MS (within a second
+ * or two of a change: README, 'The web page'). A session that ends (expired, or the bot
+ * restarted and forgot it) gets an `ended` event and the stream closes; a transfer that went
+ * away, `gone`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WebAuth } from './auth.js';

@@ -1,7 +1,7 @@
 /** The small HTTP pieces the web page needs: security headers on every answer, bodies, forms. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** SPEC section 10: on every page. `default-src 'self'` keeps out inline script and third-party assets. */
+/** On every page (README, 'The web page'). `default-src 'self'` keeps out inline script and third-party assets. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',

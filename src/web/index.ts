@@ -1,5 +1,5 @@
 /**
- * The web page when WEB_PORT is set (SPEC section 10); nothing at all, no port opened, when it
+ * The web page when WEB_PORT is set (README, 'The web page'); nothing at all, no port opened, when it
  * is not. What the bot's commands need of it is `signInLink` (for `/dashboard`).
  */
 import { randomBytes } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * The web page (SPEC section 10): one HTTP server in the bot process, off unless WEB_PORT is
+ * The web page (README, 'The web page'): one HTTP server in the bot process, off unless WEB_PORT is
  * set. Node's own `http` is enough for these few routes. Every route but sign-in and the
  * static files needs a session; a transfer the member may not see is a 404, as an unknown id.
  * Cancel and Resume apply the rules `/cancel` and `/resume` apply (src/transfer/control.ts)

@@ -1,5 +1,5 @@
 /**
- * Download links (SPEC section 11): `WEB_PUBLIC_URL/d/<token>/<file name>`, the token
+ * Download links (README, 'Download links'): `WEB_PUBLIC_URL/d/<token>/<file name>`, the token
  * signed with WEB_SECRET (HMAC-SHA256) and carrying the transfer's id, the link's expiry and
  * the transfer's `share_generation` when it was made. `/share revoke:true` advances the
  * generation, which ends every link made before; the name in the path is for the browser only.

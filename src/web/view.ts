@@ -1,7 +1,7 @@
 /**
  * What the web page shows of a transfer, computed once on the server for the first render
  * and for every live update (the page's script draws the same fields), and which transfers a
- * session may see: their own; with Manage Messages, every transfer of the guild (SPEC 10).
+ * session may see: their own; with Manage Messages, every transfer of the guild (README, 'The web page').
  */
 import type { StoredTransfer, TransferSummary } from '../store/types.js';
 import { cancelRefusal, resumeRefusal, shareRefusal, type Actor } from '../transfer/control.js';

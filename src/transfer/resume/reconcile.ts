@@ -1,6 +1,6 @@
 /**
  * Resume, step one: before a resumed run sends anything, what the destination really holds
- * is compared with the record (SPEC section 3). A recorded part whose message is gone is
+ * is compared with the record (README, 'What survives what'). A recorded part whose message is gone is
  * dropped from the record and sent again; a part the destination stored but the bot never
  * recorded (killed between Discord's answer and the write) is recorded, not posted again;
  * a manifest posted but never recorded means the commit point was already passed.

@@ -1,5 +1,5 @@
 /**
- * Resume after a stop or a crash (SPEC section 3): at start-up, before connecting, what the
+ * Resume after a stop or a crash (README, 'What survives what'): at start-up, before connecting, what the
  * last process left `in_progress` becomes `interrupted`; once connected, with AUTO_RESUME,
  * the interrupted transfers and those a crash caught between being recorded and starting
  * (`pending`) are started again. The runner (src/transfer/runner.ts) does the starting.

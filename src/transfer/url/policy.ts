@@ -1,6 +1,6 @@
 /**
- * What `/upload` may fetch (SPEC section 2): pure checks on the URL and on the addresses its
- * host resolves to. The network code (request.ts) runs them before every connection.
+ * What `/upload` may fetch (README, 'Security rules of `/upload`'): pure checks on the URL and
+ * on the addresses its host resolves to. The network code (request.ts) runs them before every connection.
  */
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';

@@ -1,5 +1,5 @@
 /**
- * A PartSource over a remote `https` file (SPEC section 2, `/upload`): the response body is
+ * A PartSource over a remote `https` file (README, 'Security rules of `/upload`'): the response body is
  * cut into parts of `chunk_size_bytes` as it arrives, each hashed, with bounded memory (one
  * part being filled; the socket is not read while the orchestrator is busy, so TCP holds the
  * rest back).
@@ -40,7 +40,7 @@ export interface UrlPartSourceOptions extends Omit<OpenUrlOptions, 'headers' | '
   signal?: AbortSignal | undefined;
 }
 
-/** A broken connection is picked up once with a Range request (SPEC: a read error is retried once). */
+/** A broken connection is picked up once, with a Range request (README, 'Security rules of `/upload`'). */
 const RECONNECTS = 1;
 
 export function openUrlSource(transfer: StoredTransfer, options: UrlPartSourceOptions): UrlPartSource {
@@ -80,7 +80,7 @@ export class UrlPartSource implements PartSource {
     signal?.throwIfAborted();
     const t = this.#transfer;
     const chunkSize = t.chunk_size_bytes;
-    // An encrypted download is sealed as it arrives (SPEC section 12). Sealing is the same
+    // An encrypted download is sealed as it arrives (README, 'Encryption'). Sealing is the same
     // every time, so a resume downloads from the start and the parts come out byte-identical.
     const keys = transferKeys(t);
     const sealer = keys ? new SealingStream(keys) : null;
