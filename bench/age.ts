@@ -1,5 +1,5 @@
 /**
- * The benchmark's encrypted row (SPEC section 12): a recipient for the bot, and the answers
+ * The benchmark's encrypted row (README, 'Encryption'): a recipient for the bot, and the answers
  * an encrypted /split must produce. The transfer's keys are read from the progress file
  * while it runs (they are erased at the end), and the source is sealed here with them, so
  * every posted part is checked against the age file the source encrypts to.

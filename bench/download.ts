@@ -1,5 +1,5 @@
 /**
- * The download-link rows of `npm run bench` (SPEC section 11): a transfer is posted, the bot
+ * The download-link rows of `npm run bench` (README, 'Download links'): a transfer is posted, the bot
  * restarted (so its peak RSS is the download's, not the upload's), and then the file is
  * fetched through its `/share` link, next to
  *   C  the same attachments fetched straight from the fake CDN, in order, one at a time,

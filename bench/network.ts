@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- --network=<profile>` (SPEC section 13): the same transfers through a model
+ * `npm run bench -- --network=<profile>` (README, 'How long a transfer takes'): the same transfers through a model
  * of the path to Discord (test/support/fake-discord/network/): the profile's uplink and round
  * trip, Discord's processing time per message, and the per-channel bucket (5 per 5 s) with its
  * real headers, counted once a message's body is in. For each row it prints MiB/s, the fraction

@@ -1,5 +1,5 @@
 /**
- * The network profiles of `npm run bench -- --network=<profile>` (SPEC section 13) and the
+ * The network profiles of `npm run bench -- --network=<profile>` (BENCHMARKS.md) and the
  * ceiling each allows. Pure: tested in test/bench/profiles.test.ts.
  *
  * Processing time: Discord answers a plain text message in ~130–300 ms (that is the normal
@@ -64,7 +64,7 @@ export interface Ceiling {
   boundBy: 'link' | 'bucket';
 }
 
-/** The ceiling (SPEC section 13): the lesser of the link and what the bucket allows with full messages. */
+/** The ceiling: the lesser of the link and what the bucket allows with full messages. */
 export function ceiling(profile: Profile, bucket: { limit: number; windowMs: number } = BUCKET): Ceiling {
   const linkMiBs = profile.bytesPerSecond / MIB;
   const bucketMiBs = (bucket.limit * FULL_MESSAGE) / MIB / (bucket.windowMs / 1000);

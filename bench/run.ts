@@ -99,7 +99,7 @@ async function main(): Promise<void> {
       const seconds = (label: string) => rows.find((r) => r[0] === label)?.[1];
       const [plain, sealed] = [seconds('defaults (P1 C3)'), seconds('defaults, age 1 recipient')];
       if (typeof plain === 'number' && typeof sealed === 'number')
-        say(`age at defaults: ${(sealed / plain).toFixed(2)} × the plaintext time (SPEC: at most 1.5)`);
+        say(`age at defaults: ${(sealed / plain).toFixed(2)} × the plaintext time (target: at most 1.5)`);
       // Download links: for sizes a fake that keeps every byte can hold (up to 1 GiB).
       if (size <= 1024 * MIB && !args.includes('--baselines-only') && !args.includes('--no-download')) {
         try {
