@@ -1,4 +1,4 @@
-/** loadConfig (SPEC section 4): defaults, empty keys, every bad key at once, the types it returns. */
+/** loadConfig (README, 'Configuration'): defaults, empty keys, every bad key at once, the types it returns. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

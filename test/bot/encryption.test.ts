@@ -1,5 +1,5 @@
 /**
- * Encryption end to end (SPEC section 12): the bot process, the fake Discord, a local HTTPS
+ * Encryption end to end (README, 'Encryption'): the bot process, the fake Discord, a local HTTPS
  * server for /upload, and a recipient who decrypts what was posted with the real `age` tool.
  * The bot is SIGKILLed mid-transfer and restarted; the parts it re-sends must be the bytes
  * the first attempt would have sent, and once the transfer is complete neither the progress

@@ -14,7 +14,7 @@ import { writeSeededFile } from '../support/random-file.js';
 
 const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
-/** Far more than a clean stop needs (SPEC: 10 s); only bounds the wait. */
+/** Far more than a clean stop needs (within 10 s); only bounds the wait. */
 const EXIT_WAIT_MS = 20_000;
 const FATAL = 60; // pino level
 

@@ -1,5 +1,5 @@
 /**
- * `npm run start:sharded` (SPEC section 13) against a fake Discord that requires sharding:
+ * `npm run start:sharded` (README, 'Sharding') against a fake Discord that requires sharding:
  * each guild's transfers live, and resume, in the shard that owns the guild; a shard killed
  * mid-transfer is spawned again and finishes; hosts split the shards with SHARD_LIST; the
  * manager's end, clean or not, takes its shards with it.

@@ -1,5 +1,5 @@
 /**
- * SIGTERM ends the process within 10 s whatever the network or the disk does (SPEC section 3):
+ * SIGTERM ends the process within 10 s whatever the network or the disk does (README, 'What survives what'):
  * exit 0 when the stop was clean, 1 when a step of it failed or ran out of time.
  */
 import fs from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { writeSeededFile } from '../support/random-file.js';
 
 const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
-/** SPEC: SIGTERM handling ends within 10 s. */
+/** README, 'What survives what': SIGTERM handling ends within 10 s. */
 const SIGTERM_LIMIT_MS = 10_000;
 
 describe('a stop that cannot finish cleanly is still bounded', () => {

@@ -1,5 +1,5 @@
 /**
- * The command line with age (SPEC section 12): `split --recipient`, `join --identity`,
+ * The command line with age (README, 'Encryption'): `split --recipient`, `join --identity`,
  * `verify` without a key, and the failures a recipient can meet, each a clear error that
  * leaves no output behind.
  */

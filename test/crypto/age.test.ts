@@ -1,5 +1,5 @@
 /**
- * age encryption (SPEC section 12) through the engine every split uses: the parts `cat`
+ * age encryption (README, 'Encryption') through the engine every split uses: the parts `cat`
  * together into one standard age file that the real `age` tool and the `age-encryption`
  * package both decrypt to the source; and the pieces underneath (sizes, random access, the
  * stream) agree with each other byte for byte.

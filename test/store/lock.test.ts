@@ -1,4 +1,4 @@
-/** The advisory lock beside the progress file (SPEC section 5). */
+/** The advisory lock beside the progress file (TRANSFER_PROGRESS_FORMAT.md, 'Write policy'). */
 import { spawnSync } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -1,4 +1,4 @@
-/** The manifest's schema (SPEC section 6): the digests it accepts. */
+/** The manifest's schema (README, 'Commands'): the digests it accepts. */
 import { describe, expect, it } from 'vitest';
 import { MANIFEST_FORMAT, parseManifest } from '../../src/transfer/manifest.js';
 

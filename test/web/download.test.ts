@@ -1,5 +1,5 @@
 /**
- * Download links (SPEC section 11) with the bot as its own process against the fake Discord:
+ * Download links (README, 'Download links') with the bot as its own process against the fake Discord:
  * `/share`, the whole file and byte ranges checked against the source, what a broken part
  * does to the response, the refusals (expired, forged, revoked, pruned, too many at once).
  */
@@ -61,7 +61,7 @@ describe('download links', () => {
   /** Reads a response to its end; rejects when the body breaks off. */
   const body = async (res: Response) => Buffer.from(await res.arrayBuffer());
 
-  it('GIVEN /share of a complete transfer WHEN the link is fetched THEN exactly the source bytes come, with the headers of SPEC section 11', async () => {
+  it('GIVEN /share of a complete transfer WHEN the link is fetched THEN exactly the source bytes come, with Content-Length, Content-Disposition, ETag and Accept-Ranges', async () => {
     expect(big.link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/d\/[\w-]+\.[\w-]+\/big\.bin$/);
     const res = await fetch(big.link);
     expect(res.status).toBe(200);

@@ -1,5 +1,5 @@
 /**
- * The web page over plain HTTP (SPEC section 10), with the bot as its own process against the
+ * The web page over plain HTTP (README, 'The web page'), with the bot as its own process against the
  * fake Discord: sign-in links, sessions, CSRF and Origin, who sees what, the headers, and what
  * never reaches a log line. The browser tests are in dashboard.browser.test.ts.
  */
@@ -97,7 +97,7 @@ describe('the web page over HTTP', () => {
     }
   });
 
-  it('GIVEN any answer THEN it carries the security headers of SPEC section 10', async () => {
+  it('GIVEN any answer THEN it carries the security headers: Content-Security-Policy, nosniff, no referrer, no framing, no caching', async () => {
     const cookie = await session();
     for (const res of [
       await get('/', cookie),
