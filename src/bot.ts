@@ -19,6 +19,7 @@ import { routeInteraction } from './commands/router.js';
 import type { BotContext } from './commands/types.js';
 import { startMetrics } from './metrics/index.js';
 import { startWebPage } from './web/index.js';
+import { usedLinksPathFor } from './web/used-links.js';
 import { transfersOfOtherShards } from './sharding/layout.js';
 
 /** Interrupted transfers resume this soon after connecting (SPEC: within 5 seconds). */
@@ -51,7 +52,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   if (!token) throw new Error('DISCORD_TOKEN is required');
   const redactions = options.redactions ?? new LogRedactions(false);
   // Before anything can log them (a refused progress file names itself).
-  redactions.add(config.FILES_ROOT, config.PROGRESS_FILE_PATH, lockPathFor(config.PROGRESS_FILE_PATH));
+  redactions.add(config.FILES_ROOT, config.PROGRESS_FILE_PATH, lockPathFor(config.PROGRESS_FILE_PATH), usedLinksPathFor(config.PROGRESS_FILE_PATH));
   // A fresh install has no files folder yet: make it, so /split explains "no such file" rather than a missing root.
   await mkdir(config.FILES_ROOT, { recursive: true });
   redactions.add(await realpath(config.FILES_ROOT));
