@@ -5,7 +5,7 @@
 import { mkdir, realpath } from 'node:fs/promises';
 import { Events, type Client, type REST } from 'discord.js';
 import type { Config, ShardIdentity } from './config.js';
-import { ShutdownError, type GatewayClosedError } from './errors.js';
+import { DiskWriteError, ShutdownError, type GatewayClosedError } from './errors.js';
 import { LogRedactions, sourceNames, type Logger } from './log.js';
 import { FileStore } from './store/file-store.js';
 import { lockPathFor } from './store/lock.js';
@@ -19,6 +19,7 @@ import { routeInteraction } from './commands/router.js';
 import type { BotContext } from './commands/types.js';
 import { startMetrics } from './metrics/index.js';
 import { startWebPage } from './web/index.js';
+import { usedLinksPathFor } from './web/used-links.js';
 import { transfersOfOtherShards } from './sharding/layout.js';
 
 /** Interrupted transfers resume this soon after connecting (README, 'What survives what': within 5 seconds). */
@@ -51,7 +52,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   if (!token) throw new Error('DISCORD_TOKEN is required');
   const redactions = options.redactions ?? new LogRedactions(false);
   // Before anything can log them (a refused progress file names itself).
-  redactions.add(config.FILES_ROOT, config.PROGRESS_FILE_PATH, lockPathFor(config.PROGRESS_FILE_PATH));
+  redactions.add(config.FILES_ROOT, config.PROGRESS_FILE_PATH, lockPathFor(config.PROGRESS_FILE_PATH), usedLinksPathFor(config.PROGRESS_FILE_PATH));
   // A fresh install has no files folder yet: make it, so /split explains "no such file" rather than a missing root.
   await mkdir(config.FILES_ROOT, { recursive: true });
   redactions.add(await realpath(config.FILES_ROOT));
@@ -66,9 +67,25 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
     const pruned = await store.prune(config.RETENTION_HOURS * 3_600_000);
     if (pruned.length > 0) log.info({ pruned }, 'pruned finished transfers past RETENTION_HOURS');
   };
-  await prune();
-  const pruneTimer = setInterval(() => void prune().catch((error: unknown) => log.warn({ err: error }, 'prune failed')), PRUNE_INTERVAL_MS);
+  const pruneFailed = (error: unknown) => log.warn({ err: error }, 'prune failed');
+  // A prune the disk refused is dropped, not held: it runs again once a write succeeds. Set
+  // before the runner's own listener, so the prune is written before resumed transfers write.
+  // Not once the bot is stopping: the store's last write may succeed inside its close.
+  let pruning = true;
+  store.onWritable(() => {
+    if (pruning) void prune().catch(pruneFailed);
+  });
+  // A disk that refuses the progress file pauses the bot's writes; it must not stop its start.
+  await prune().catch((error: unknown) => {
+    if (!(error instanceof DiskWriteError)) throw error;
+    pruneFailed(error);
+  });
+  const pruneTimer = setInterval(() => void prune().catch(pruneFailed), PRUNE_INTERVAL_MS);
   pruneTimer.unref();
+  const stopPruning = () => {
+    pruning = false;
+    clearInterval(pruneTimer);
+  };
 
   const client = createClient(config);
   const lanes = createUploadLanes(config, token);
@@ -106,6 +123,12 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   });
   const interrupted = await transfers.markInterrupted();
   if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
+  if (store.refusal) {
+    log.warn(
+      { err: store.refusal },
+      'the disk refuses the progress file: the bot starts all the same, holding its changes in memory and writing them, then resuming transfers, once it can',
+    );
+  }
   const strays = options.shard ? transfersOfOtherShards(store.summaries(), options.shard) : [];
   if (strays.length > 0) {
     log.warn(
@@ -117,7 +140,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   const openFetcher = (signal: AbortSignal) =>
     new DiscordDownloader({ rest: client.rest, retryLimit: config.RETRY_LIMIT_PER_CHUNK, backoffBaseMs: config.RETRY_BACKOFF_BASE_MS, signal });
   const web = await startWebPage(config, { store, transfers, log, openFetcher }).catch(async (error: unknown) => {
-    clearInterval(pruneTimer);
+    stopPruning();
     await metricsEndpoint?.close();
     closeLanes(lanes);
     await store.close();
@@ -168,7 +191,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   try {
     await client.login(token);
   } catch (error) {
-    clearInterval(pruneTimer);
+    stopPruning();
     await web?.close();
     await metricsEndpoint?.close();
     closeLanes(lanes);
@@ -182,7 +205,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   const stop = () => {
     stopping ??= (async () => {
       log.info('shutting down: stopping dispatch and settling in-flight uploads');
-      clearInterval(pruneTimer);
+      stopPruning();
       const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
       const failed: string[] = [];
       const errors: unknown[] = [];

@@ -5,19 +5,20 @@
  * in an HttpOnly, SameSite=Strict cookie. A session keeps what the member could do when they
  * ran `/dashboard` (an Actor) and a CSRF token for the page's forms.
  *
- * Sessions and used links live in memory: a restart ends every session (the page says so)
- * and, with a random WEB_SECRET, every link too.
+ * Sessions live in memory: a restart ends every session (the page says so) and, with a
+ * random WEB_SECRET, every link too. Used links are recorded durably (used-links.ts), so a
+ * link stays used across a restart with a fixed WEB_SECRET.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Actor } from '../transfer/control.js';
+import type { UsedLinks } from './used-links.js';
 
 /** How long a session lasts after sign-in. */
 export const SESSION_TTL_MS = 12 * 3_600_000; // 12 h
 /** The cookie that names a session. */
 export const SESSION_COOKIE = 'dfs_session';
-/** Bounds on what memory holds, however many links and sessions are made. */
+/** A bound on what memory holds, however many sessions are made. */
 const MAX_SESSIONS = 10_000;
-const MAX_USED_LINKS = 100_000;
 
 export interface Session {
   id: string;
@@ -41,20 +42,22 @@ interface LinkClaims {
   n: string;
 }
 
-export type SignInFailure = 'malformed' | 'forged' | 'expired' | 'used';
+/** `unrecorded`: the link could not be marked used on disk, so it opened nothing and stays usable. */
+export type SignInFailure = 'malformed' | 'forged' | 'expired' | 'used' | 'unrecorded';
 
 export class WebAuth {
   readonly #secret: Buffer;
   readonly #linkTtlMs: number;
   readonly #now: () => number;
   readonly #sessions = new Map<string, Session>();
-  /** Nonce → expiry of links already used; forgotten once they would have expired anyway. */
-  readonly #used = new Map<string, number>();
+  /** The links already used. */
+  readonly #used: UsedLinks;
 
-  constructor(options: { secret: string; linkTtlMinutes: number; now?: () => number }) {
+  constructor(options: { secret: string; linkTtlMinutes: number; usedLinks: UsedLinks; now?: () => number }) {
     this.#secret = Buffer.from(options.secret, 'utf8');
     this.#linkTtlMs = options.linkTtlMinutes * 60_000;
     this.#now = options.now ?? Date.now;
+    this.#used = options.usedLinks;
   }
 
   /** A sign-in token for a member, as `/dashboard` hands it out inside a link. */
@@ -71,8 +74,8 @@ export class WebAuth {
     return `${body}.${this.#sign(body)}`;
   }
 
-  /** Uses a sign-in token: a new session, or why the link does not open one. */
-  signIn(token: string): Session | SignInFailure {
+  /** Uses a sign-in token: a new session once the link is durably marked used, or why the link does not open one. */
+  async signIn(token: string): Promise<Session | SignInFailure> {
     const [body, signature, extra] = token.split('.');
     if (!body || !signature || extra !== undefined) return 'malformed';
     const expected = Buffer.from(this.#sign(body));
@@ -86,10 +89,9 @@ export class WebAuth {
     }
     const now = this.#now();
     if (typeof claims.e !== 'number' || claims.e <= now) return 'expired';
-    this.#forgetExpired(now);
-    if (this.#used.has(claims.n)) return 'used';
-    if (this.#used.size >= MAX_USED_LINKS) this.#used.delete(this.#used.keys().next().value as string);
-    this.#used.set(claims.n, claims.e);
+    if (typeof claims.n !== 'string') return 'malformed';
+    const claimed = await this.#used.claim(claims.n, claims.e);
+    if (claimed !== 'claimed') return claimed;
     const session: Session = {
       id: randomBytes(32).toString('base64url'),
       actor: { userId: claims.u, mayStart: claims.s, mayActOnOthers: claims.o },
@@ -125,10 +127,6 @@ export class WebAuth {
 
   #sign(body: string): string {
     return createHmac('sha256', this.#secret).update(`dfs-sign-in.${body}`).digest('base64url');
-  }
-
-  #forgetExpired(now: number): void {
-    for (const [nonce, expiry] of this.#used) if (expiry <= now) this.#used.delete(nonce);
   }
 }
 

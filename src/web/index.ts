@@ -13,6 +13,7 @@ import { WebAuth } from './auth.js';
 import { Downloads, downloadName, type PartFetcher } from './download.js';
 import { startWebServer } from './server.js';
 import { ShareLinks } from './share-links.js';
+import { UsedLinks, usedLinksPathFor } from './used-links.js';
 
 export interface WebPage {
   port: number;
@@ -25,7 +26,10 @@ export interface WebPage {
   close(): Promise<void>;
 }
 
-type WebConfig = Pick<Config, 'WEB_PORT' | 'WEB_HOST' | 'WEB_PUBLIC_URL' | 'WEB_SECRET' | 'WEB_LINK_TTL_MINUTES' | 'WEB_MAX_DOWNLOADS'>;
+type WebConfig = Pick<
+  Config,
+  'PROGRESS_FILE_PATH' | 'WEB_PORT' | 'WEB_HOST' | 'WEB_PUBLIC_URL' | 'WEB_SECRET' | 'WEB_LINK_TTL_MINUTES' | 'WEB_MAX_DOWNLOADS'
+>;
 
 export interface WebPageDeps {
   store: ProgressStore;
@@ -39,11 +43,17 @@ export async function startWebPage(config: WebConfig, deps: WebPageDeps): Promis
   if (config.WEB_PORT === undefined) return null;
   const { log } = deps;
   let secret = config.WEB_SECRET;
+  let usedLinks: UsedLinks;
+  const linkTtlMs = config.WEB_LINK_TTL_MINUTES * 60_000;
   if (secret === undefined) {
     secret = randomBytes(32).toString('base64url');
     log.warn({ event: 'web_secret_random' }, 'WEB_SECRET is not set: a random one is used, so sign-in links and sessions end when the bot restarts');
+    // A restart ends every link made with this secret: there is nothing to remember across one.
+    usedLinks = UsedLinks.inMemory({ log });
+  } else {
+    usedLinks = await UsedLinks.open(usedLinksPathFor(config.PROGRESS_FILE_PATH), linkTtlMs, { log });
   }
-  const auth = new WebAuth({ secret, linkTtlMinutes: config.WEB_LINK_TTL_MINUTES });
+  const auth = new WebAuth({ secret, linkTtlMinutes: config.WEB_LINK_TTL_MINUTES, usedLinks });
   const host = config.WEB_HOST;
   const listening = `http://${host.includes(':') ? `[${host}]` : host}:${config.WEB_PORT}`;
   const publicUrl = config.WEB_PUBLIC_URL ?? listening;

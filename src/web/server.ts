@@ -156,7 +156,13 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return;
     }
     if (path === '/login' && method === 'GET') {
-      const result = auth.signIn(url.searchParams.get('token') ?? '');
+      const result = await auth.signIn(url.searchParams.get('token') ?? '');
+      if (result === 'unrecorded') {
+        const why =
+          'The bot cannot record sign-ins right now (it cannot write to its disk), so this link was not used: try it again in a few minutes.';
+        sendHtml(res, 503, messagePage('Sign-in not possible right now', why), { 'Retry-After': '60' });
+        return;
+      }
       if (typeof result === 'string') {
         const why = `This link was already used, has expired, or is not one the bot made. ${SIGN_IN_AGAIN}`;
         sendHtml(res, 401, messagePage('Sign-in link not valid', why));

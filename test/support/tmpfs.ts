@@ -16,8 +16,11 @@ const PAGE = 4096; // bytes: tmpfs hands out whole pages
 
 export interface Tmpfs {
   dir: string;
-  /** Appends to `filler` until the file system is full; call again to take what was freed since. */
-  fill(filler?: string): Promise<void>;
+  /**
+   * Appends to `filler` until the file system is full; call again to take what was freed
+   * since. With `leaveBytes`, then gives that much back (whole pages: at least that much is free).
+   */
+  fill(filler?: string, leaveBytes?: number): Promise<void>;
   /** Remounts read-only (EROFS) or read-write again. */
   readOnly(on: boolean): Promise<void>;
   /** `chattr +i` on the folder (new files and renames in it fail with EPERM), or `-i`. */
@@ -44,7 +47,7 @@ export async function mountTmpfs(sizeBytes: number): Promise<Tmpfs | { skip: str
   let mounted = true;
   const tmpfs: Tmpfs = {
     dir,
-    async fill(filler = path.join(dir, 'filler')) {
+    async fill(filler = path.join(dir, 'filler'), leaveBytes = 0) {
       const handle = await fs.open(filler, 'a');
       try {
         // Bounded: the file system holds at most sizeBytes / PAGE pages.
@@ -52,6 +55,10 @@ export async function mountTmpfs(sizeBytes: number): Promise<Tmpfs | { skip: str
         throw new Error(`${dir} did not fill up after ${sizeBytes} bytes`);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+        if (leaveBytes > 0) {
+          const { size } = await handle.stat();
+          await handle.truncate(Math.max(0, Math.floor(size / PAGE) * PAGE - Math.ceil(leaveBytes / PAGE) * PAGE));
+        }
       } finally {
         await handle.close();
       }
