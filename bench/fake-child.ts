@@ -5,15 +5,20 @@
  */
 import { startFakeDiscord } from '../test/support/fake-discord/index.js';
 import type { FakeDiscord, InteractionInput } from '../test/support/fake-discord/types.js';
-import type { FakeRequest, FakeReply, FakeStats, PostedMessage } from './ipc.js';
+import type { FakeRequest, FakeReply, FakeStats, NetworkOptions, PlannedFault, PostedMessage } from './ipc.js';
+
+const CREATE = 'POST /channels/:id/messages';
 
 let fake: FakeDiscord | undefined;
+/** The network model the fake was started with, if any. */
+let startedWith: NetworkOptions | undefined;
 
 async function handle(req: FakeRequest): Promise<unknown> {
   switch (req.op) {
     case 'start': {
       // retainBytes < 0: keep every attachment's bytes, for the CDN to serve them back.
       const network = req.network;
+      startedWith = network;
       fake = await startFakeDiscord({
         retainAttachments: req.retainBytes < 0 ? true : req.retainBytes,
         openApiPath: false,
@@ -64,14 +69,51 @@ async function handle(req: FakeRequest): Promise<unknown> {
         }));
       return found;
     }
+    case 'faults':
+      planFaults(need(), req.faults);
+      return null;
     case 'stats': {
-      const creates = need().requests.filter((r) => r.route === 'POST /channels/:id/messages');
-      return { creates: creates.length, tooMany: creates.filter((r) => r.status === 429).length } satisfies FakeStats;
+      const creates = need().requests.filter((r) => r.route === CREATE);
+      // Cut off by the client: no answer, and no fault of the fake's that dropped it.
+      const abandoned = creates.filter((r) => r.status === 0 && r.fault === undefined);
+      const refused = creates.filter((r) => r.status !== 200 && !abandoned.includes(r));
+      const bytes = (rs: typeof creates) => rs.reduce((sum, r) => sum + r.bytes, 0);
+      return {
+        creates: creates.length,
+        tooMany: creates.filter((r) => r.status === 429).length,
+        refused: refused.length,
+        refusedBytes: bytes(refused),
+        abandoned: abandoned.length,
+        abandonedBytes: bytes(abandoned),
+      } satisfies FakeStats;
     }
     case 'stop':
       await fake?.stop();
       setImmediate(() => process.exit(0));
       return null;
+  }
+}
+
+/**
+ * The fake checks its faults in order and stops at the first that applies, so one entry that
+ * never applies counts every message create first, and each planned fault matches its number.
+ */
+function planFaults(f: FakeDiscord, plan: readonly PlannedFault[]): void {
+  f.faults.clear();
+  if (plan.length === 0) return;
+  let creates = 0;
+  const counter = (r: { route: string }) => {
+    if (r.route === CREATE) creates++;
+    return false;
+  };
+  f.faults.add({ route: counter, kind: 'delay', ms: 0 });
+  const processingMs = startedWith?.processingMs ?? 0;
+  const hold = () => new Promise<void>((resolve) => setTimeout(resolve, processingMs));
+  for (const p of plan) {
+    const route = (r: { route: string }) => r.route === CREATE && creates === p.create;
+    if (p.kind === 'rateLimit') f.faults.add({ route, kind: 'rateLimit', retryAfterMs: 1_000, hold });
+    else if (p.kind === 'status500') f.faults.add({ route, kind: 'status', status: 500, hold });
+    else f.faults.add({ route, kind: 'dropConnection', hold });
   }
 }
 

@@ -5,6 +5,8 @@ export type FakeRequest = { id: number } & (
   | { op: 'split'; path: string }
   | { op: 'share'; transferId: string }
   | { op: 'messages'; marker: string }
+  /** Replaces the planned faults (none: clears them); message creates are counted from this call. */
+  | { op: 'faults'; faults: PlannedFault[] }
   | { op: 'stop' }
 );
 
@@ -16,10 +18,26 @@ export interface NetworkOptions {
   bucket: { limit: number; windowMs: number };
 }
 
+/**
+ * A failed answer to one message create (1 = the first after the plan was set), given once
+ * its whole body is in and Discord's processing time has passed, as a failure while Discord
+ * works on the message would: a 429, a 500, or the connection lost.
+ */
+export interface PlannedFault {
+  kind: 'rateLimit' | 'status500' | 'dropConnection';
+  create: number;
+}
+
 /** Message creates the fake answered so far, and how many of them with a 429. */
 export interface FakeStats {
   creates: number;
   tooMany: number;
+  /** Creates answered with anything but a message (a fault, a 429, a 5xx, a dropped connection), and the body bytes they carried. */
+  refused: number;
+  refusedBytes: number;
+  /** Creates the client cut off itself before their end, with no answer, and the bytes of them that had arrived. */
+  abandoned: number;
+  abandonedBytes: number;
 }
 
 /** A request before the harness numbers it (distributive, so each op keeps its fields). */

@@ -10,8 +10,9 @@
  * Rows: B (plain fetch, 3 parts a message, one at a time, a 429 waited out as Retry-After
  * says), the peer-style baseline (one part a message, one at a time, through discord.js's REST
  * client as simple bots post), the bot at defaults, MAX_PARALLEL_UPLOADS 2 and 4, and the bot
- * with 8 MiB parts (3 fill 96 % of a message; 8,000,000-byte parts fill 91.6 %). Each row
- * starts with a fresh bucket.
+ * with 8 MiB parts (3 fill 96 % of a message; 8,000,000-byte parts fill 91.6 %), and the bot
+ * at defaults with four of its messages failed by Discord (FAULTS), with the upload the
+ * failures wasted. Each row starts with a fresh bucket.
  */
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -21,7 +22,7 @@ import { REST, Routes } from 'discord.js';
 import { Agent, request } from 'undici';
 import { partName, sanitizeName } from '../src/transfer/plan.js';
 import { FakeProcess } from './fake-process.js';
-import type { FakeStats, PostedMessage } from './ipc.js';
+import type { FakeStats, PlannedFault, PostedMessage } from './ipc.js';
 import { BUCKET, calibrationOff, CALIBRATION_TOLERANCE, ceiling, FULL_MESSAGE, parseProfile, type Profile } from './profiles.js';
 import { formatTable, MIB, mibPerSecond, sizeLabel, type Cell } from './stats.js';
 import {
@@ -46,6 +47,20 @@ const SETTINGS: Setting[] = [
   { label: 'bot: P4 C3', parallel: 4, pack: 3 },
   { label: 'bot: 8 MiB parts (P1 C3)', parallel: 1, pack: 3, chunk: FILL_CHUNK, env: { DEFAULT_CHUNK_SIZE_BYTES: String(FILL_CHUNK) } },
 ];
+
+/**
+ * The row with faults: Discord fails four of the bot's messages (a 429, two 500s, a connection
+ * lost), each once its body is in and the profile's processing time has passed, so the next
+ * message's body is on its way when the failure comes. Creates counted from the row's first
+ * (the progress message).
+ */
+const FAULTS: PlannedFault[] = [
+  { kind: 'rateLimit', create: 3 },
+  { kind: 'status500', create: 5 },
+  { kind: 'status500', create: 7 },
+  { kind: 'dropConnection', create: 9 },
+];
+const FAULT_ROW = 'bot: defaults, 4 faults (P1 C3)';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -93,13 +108,16 @@ export async function runNetworkBench(profileArg: string, args: string[]): Promi
     const source = await makeSource(filesRoot, size, 1000, [CHUNK, FILL_CHUNK]);
     await baselineA(source); // warms the page cache for every row
     const rows: Cell[][] = [];
-    const row = async (label: string, run: () => Promise<{ ms: number; messages: number; peakRss?: number }>) => {
+    const notes: string[] = [];
+    const row = async (label: string, run: () => Promise<{ ms: number; messages: number; peakRss?: number }>, faults: PlannedFault[] = []) => {
       if (!picked(label)) return;
       await sleep(BUCKET.windowMs + 500); // a fresh bucket
       const before = await fake.call<FakeStats>({ op: 'stats' });
+      await fake.call({ op: 'faults', faults });
       try {
         const r = await run();
         const after = await fake.call<FakeStats>({ op: 'stats' });
+        if (faults.length > 0) notes.push(wasted(label, faults.length, before, after));
         const speed = mibPerSecond(size, r.ms);
         rows.push([
           label,
@@ -113,12 +131,17 @@ export async function runNetworkBench(profileArg: string, args: string[]): Promi
       } catch (error) {
         failed = true;
         rows.push([`${label}: FAILED ${(error as Error).message}`, '', '', '', '', '', '']);
+      } finally {
+        await fake.call({ op: 'faults', faults: [] });
       }
     };
     await row('B: fetch multipart (C3)', () => baselineB(source, api, fake));
     await row('peer: discord.js REST (C1)', () => baselinePeer(source, api, fake));
     for (const setting of SETTINGS) await row(setting.label, () => runSplit(source, setting, work, api, fake, filesRoot));
+    const faulted: Setting = { label: FAULT_ROW, parallel: 1, pack: 3 };
+    await row(FAULT_ROW, () => runSplit(source, faulted, work, api, fake, filesRoot), FAULTS);
     say(formatTable(['run', 'wall s', 'MiB/s', '× ceiling', '429s', 'messages', 'peak RSS MiB'], rows));
+    for (const note of notes) say(note);
     await rm(source.file, { force: true });
   } finally {
     await fake.stop();
@@ -128,6 +151,18 @@ export async function runNetworkBench(profileArg: string, args: string[]): Promi
     say('\nat least one run FAILED verification or did not complete, or the calibration is off');
     process.exitCode = 1;
   }
+}
+
+/** What the failures cost in upload: the bodies Discord failed (sent again: unavoidable once sent) and the bodies the bot cut off itself. */
+function wasted(label: string, failures: number, before: FakeStats, after: FakeStats): string {
+  const mb = (n: number) => (n / 1e6).toFixed(1);
+  const refused = after.refusedBytes - before.refusedBytes;
+  const abandoned = after.abandonedBytes - before.abandonedBytes;
+  return (
+    `${label}: ${after.refused - before.refused} creates failed by Discord (${mb(refused)} MB of body in them), ` +
+    `${after.abandoned - before.abandoned} uploads cut off by the bot (${mb(abandoned)} MB); ` +
+    `per failure ${mb((refused + abandoned) / failures)} MB wasted, of it ${mb(abandoned / failures)} MB cut off`
+  );
 }
 
 const fmt = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'no cap');

@@ -115,6 +115,8 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
       maxParallelUploads: config.MAX_PARALLEL_UPLOADS,
       retryLimit: config.RETRY_LIMIT_PER_CHUNK,
       backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
+      // A held request idle longer than a request may take is likely dropped on the way anyway.
+      holdForRetryMs: config.UPLOAD_TIMEOUT_MS,
       maxFileSizeBytes: config.MAX_FILE_SIZE_BYTES,
     },
     url: { allowedHosts: config.UPLOAD_ALLOWED_HOSTS, maxFileSize: config.MAX_FILE_SIZE_BYTES, ...urlLimits(config) },

@@ -42,6 +42,8 @@ export interface OrchestratorConfig {
   maxParallelUploads: number; // messages in flight at once
   retryLimit: number; // retries after the first attempt
   backoffBaseMs: number;
+  /** How long a message may stay held, its request open, while one before it is sent again (the bot: UPLOAD_TIMEOUT_MS). */
+  holdForRetryMs?: number | undefined;
   /** Sizes the part-number width when a source's size is unknown (README, 'Commands': part names). */
   maxFileSizeBytes?: number | undefined;
 }
@@ -120,6 +122,7 @@ class TransferRun {
       retryLimit: config.retryLimit,
       backoffBaseMs: config.backoffBaseMs,
       maxParallelUploads: config.maxParallelUploads,
+      holdForRetryMs: config.holdForRetryMs,
       random: deps.random,
       sleep: deps.sleep,
       now: this.#now,

@@ -28,6 +28,8 @@ export interface SendContext {
   retryLimit: number;
   backoffBaseMs: number;
   maxParallelUploads: number;
+  /** How long a message may stay held, its request open, while one before it is sent again (pipeline.ts); default: as long as that takes. */
+  holdForRetryMs?: number | undefined;
   random?: Random | undefined;
   sleep?: Sleep | undefined;
   now: () => Date;
@@ -71,7 +73,7 @@ export class PartSender {
 
   constructor(ctx: SendContext) {
     this.#ctx = ctx;
-    this.#pipeline = new UploadPipeline(ctx.maxParallelUploads, ctx.signal);
+    this.#pipeline = new UploadPipeline(ctx.maxParallelUploads, ctx.signal, ctx.holdForRetryMs);
   }
 
   /** Waits for its turn (the reader pauses meanwhile: backpressure), then sends in the background. */

@@ -7,10 +7,15 @@
  * `parallel` of those are unanswered: with one at a time (the default), only after the answer
  * to the one before, so Discord creates them in order.
  *
- * When a message's attempt fails it will be sent again, so the messages after it that have not
- * completed are held back (HeldBackError): their requests stop before their end, and they are
- * sent again once the failed one has completed. A sink that never says its body was sent
- * (`sent`) gets no overlap: the next message starts when this one leaves, as before.
+ * When a message's attempt fails it is sent again, and the messages after it that have not
+ * completed stay as they are, their requests open with their end held, until it has been
+ * answered: their bytes already went, and cutting them off would send them all again. They
+ * wait so at most `holdForRetryMs` from the first failure of a message before them (a
+ * connection held idle that long may be dropped on the way anyway); then, or once a message
+ * before them is given up, they are held back (HeldBackError): their requests stop before
+ * their end, and they are sent again once the messages before them have completed. A sink
+ * that never says its body was sent (`sent`) gets no overlap: the next message starts when
+ * this one leaves, as before.
  */
 import { HeldBackError } from '../errors.js';
 import { abortReason } from './retry.js';
@@ -25,9 +30,11 @@ export class UploadPipeline {
   readonly #turns: Turn[] = [];
   readonly #waiters = new Set<() => void>();
 
+  /** `holdForRetryMs`: how long a message may stay held while one before it is sent again (Infinity: for as long as that takes). */
   constructor(
     readonly parallel: number,
     readonly signal: AbortSignal,
+    readonly holdForRetryMs = Number.POSITIVE_INFINITY,
   ) {
     signal.addEventListener('abort', () => this.changed(), { once: true });
   }
@@ -99,8 +106,12 @@ export class UploadPipeline {
 /** One message's place in the pipeline; the sender drives it, and hands it to the sink as the message's hold. */
 export class Turn implements MessageHold {
   state: State = 'sending';
-  /** Set when a message before this one failed while this one had not completed. */
+  /** Set when this one must not complete before it is sent again: held too long for a failed message before it, or that one was given up. */
   #heldBack = false;
+  /** Failed, and not completed since: the messages after it wait while it is sent again. */
+  #retrying = false;
+  /** Ends this one's wait for a failed message before it (see `holdForRetryMs`). */
+  #holdLimit: NodeJS.Timeout | undefined;
 
   constructor(private readonly pipeline: UploadPipeline) {}
 
@@ -135,6 +146,8 @@ export class Turn implements MessageHold {
       throw error instanceof HeldBackError ? error : new HeldBackError('the transfer stopped before this message was completed', { cause: error });
     }
     this.state = 'completed';
+    this.#retrying = false;
+    this.#endHoldLimit();
     this.pipeline.changed();
   }
 
@@ -143,15 +156,16 @@ export class Turn implements MessageHold {
     return this.state === 'again';
   }
 
-  /** A message before it failed before this one completed: whatever its request meets now, Discord never got its end. */
+  /** Held back before Discord got its end (see `#heldBack`): whatever its request meets now, it was never created. */
   get heldBack(): boolean {
     return this.#heldBack;
   }
 
-  /** This message's attempt failed: it is sent again, and the messages after it that have not completed wait for it. */
+  /** This message's attempt failed: it is sent again, and the messages after it that have not completed stay held meanwhile, within a bound. */
   failed(): void {
     this.state = 'again';
-    this.#holdBackLater();
+    this.#retrying = true;
+    for (const t of this.pipeline.after(this)) t.#startHoldLimit();
     this.pipeline.changed();
   }
 
@@ -168,15 +182,35 @@ export class Turn implements MessageHold {
 
   /** Answered (`ok`) or given up: it leaves; a message given up holds back those after it. */
   leave(ok: boolean): void {
-    if (!ok) this.#holdBackLater();
+    this.#endHoldLimit();
+    if (!ok) for (const t of this.pipeline.after(this)) t.#holdBack();
     this.pipeline.remove(this);
   }
 
-  #holdBackLater(): void {
-    for (const t of this.pipeline.after(this)) {
-      if (t.state === 'completed') continue;
-      t.state = 'again';
-      t.#heldBack = true;
-    }
+  /** Not completed: it must be sent again, so its request stops before its end (`check` throws). */
+  #holdBack(): void {
+    if (this.state === 'completed') return;
+    this.#endHoldLimit();
+    this.state = 'again';
+    this.#heldBack = true;
+  }
+
+  /** A message before this one failed: from now on this one stays held at most `holdForRetryMs`, counted from the first such failure. */
+  #startHoldLimit(): void {
+    const ms = this.pipeline.holdForRetryMs;
+    if (this.state === 'completed' || this.#heldBack || this.#holdLimit !== undefined || !Number.isFinite(ms)) return;
+    this.#holdLimit = setTimeout(() => {
+      this.#holdLimit = undefined;
+      // Once every failed message before it has been sent again, waiting is the ordinary hold.
+      if (!this.pipeline.before(this).some((t) => t.#retrying)) return;
+      this.#holdBack();
+      this.pipeline.changed();
+    }, ms);
+    this.#holdLimit.unref();
+  }
+
+  #endHoldLimit(): void {
+    clearTimeout(this.#holdLimit);
+    this.#holdLimit = undefined;
   }
 }

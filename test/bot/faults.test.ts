@@ -33,8 +33,8 @@ describe('faults from Discord during a /split', () => {
 
   it('GIVEN two 500s on one part THEN chunk_attempts shows them and no message is duplicated', async () => {
     // Creates in order: the progress message, parts 0 and 1, part 2 (a 500 once Discord "worked
-    // on it" 300 ms, by when part 3's body is held back before its end: the fifth create, cut
-    // off and sent again later), then part 2 again: the second 500.
+    // on it" 300 ms, by when part 3's body waits before its end: the fifth create, kept open
+    // until part 2 is answered), then part 2 again: the second 500.
     let creates = 0;
     fx.fake.faults.add({ route: (r) => r.route === MESSAGES && [4, 6].includes(++creates), kind: 'status', status: 500, afterMs: 300, times: 2 });
     const id = await fx.split('data.bin', { chunkSizeMiB: 1 });

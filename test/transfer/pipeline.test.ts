@@ -1,5 +1,5 @@
-/** The order of a run's messages on their way (src/transfer/pipeline.ts), step by step: no timers. */
-import { describe, expect, it } from 'vitest';
+/** The order of a run's messages on their way (src/transfer/pipeline.ts), step by step: no real timers. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HeldBackError } from '../../src/errors.js';
 import { UploadPipeline, type Turn } from '../../src/transfer/pipeline.js';
 
@@ -40,7 +40,7 @@ describe('the upload pipeline', () => {
     expect(await state(third)).toBe('resolved');
   });
 
-  it('GIVEN the first fails an attempt while the second is held THEN the second is held back and sent again only after the first completed', async () => {
+  it('GIVEN the first fails an attempt while the second is held THEN the second stays held, its request open, and completes once the first was sent again and answered', async () => {
     const pipeline = new UploadPipeline(1, new AbortController().signal);
     const first = await entered(pipeline.enter());
     first.sent();
@@ -48,24 +48,90 @@ describe('the upload pipeline', () => {
     await first.mayComplete();
     const waiting = second.mayComplete();
     first.failed();
-    await expect(waiting).rejects.toBeInstanceOf(HeldBackError);
-    expect(() => second.check()).toThrow(HeldBackError);
-    expect(second.again).toBe(true);
-    expect(second.heldBack).toBe(true);
-    expect(first.heldBack).toBe(false);
-    const secondAgain = second.restart();
-    expect(await state(secondAgain)).toBe('pending');
+    expect(await state(waiting)).toBe('pending');
+    expect(() => second.check()).not.toThrow();
+    expect(second.again).toBe(false);
+    expect(second.heldBack).toBe(false);
+    expect(first.again).toBe(true);
+    // No third message while the first is to be sent again.
+    const third = pipeline.enter();
     await first.restart();
-    expect(await state(secondAgain)).toBe('pending');
     first.sent();
     await first.mayComplete();
-    expect(await state(secondAgain)).toBe('resolved');
-    expect(() => second.check()).not.toThrow();
-    expect(second.heldBack).toBe(false);
-    const completes = second.mayComplete();
-    expect(await state(completes)).toBe('pending');
+    expect(await state(waiting)).toBe('pending');
+    expect(await state(third)).toBe('pending');
     first.leave(true);
-    expect(await state(completes)).toBe('resolved');
+    expect(await state(waiting)).toBe('resolved');
+    expect(await state(third)).toBe('resolved');
+  });
+
+  it('GIVEN the first fails while the second still streams its body THEN the first is sent again only once that body is out', async () => {
+    const pipeline = new UploadPipeline(1, new AbortController().signal);
+    const first = await entered(pipeline.enter());
+    first.sent();
+    const second = await entered(pipeline.enter());
+    await first.mayComplete();
+    first.failed();
+    const again = first.restart();
+    expect(await state(again)).toBe('pending');
+    const waiting = second.mayComplete();
+    expect(await state(again)).toBe('resolved');
+    expect(await state(waiting)).toBe('pending');
+  });
+
+  describe('with a bound on the wait for a message sent again (fake timers)', () => {
+    beforeEach(() => {
+      vi.useFakeTimers();
+    });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('GIVEN the first is not answered within holdForRetryMs of its failure THEN the second is held back and sent again after it', async () => {
+      const pipeline = new UploadPipeline(1, new AbortController().signal, 1_000);
+      const first = await entered(pipeline.enter());
+      first.sent();
+      const second = await entered(pipeline.enter());
+      await first.mayComplete();
+      const waiting = second.mayComplete();
+      first.failed();
+      await vi.advanceTimersByTimeAsync(999);
+      expect(await state(waiting)).toBe('pending');
+      await vi.advanceTimersByTimeAsync(1);
+      await expect(waiting).rejects.toBeInstanceOf(HeldBackError);
+      expect(() => second.check()).toThrow(HeldBackError);
+      expect(second.again).toBe(true);
+      expect(second.heldBack).toBe(true);
+      await first.restart();
+      const secondAgain = second.restart();
+      expect(await state(secondAgain)).toBe('pending');
+      first.sent();
+      await first.mayComplete();
+      expect(await state(secondAgain)).toBe('resolved');
+      expect(second.heldBack).toBe(false);
+      const completes = second.mayComplete();
+      expect(await state(completes)).toBe('pending');
+      first.leave(true);
+      expect(await state(completes)).toBe('resolved');
+    });
+
+    it('GIVEN the first was sent again within the bound THEN waiting for its answer afterwards is the ordinary hold, however long', async () => {
+      const pipeline = new UploadPipeline(1, new AbortController().signal, 1_000);
+      const first = await entered(pipeline.enter());
+      first.sent();
+      const second = await entered(pipeline.enter());
+      await first.mayComplete();
+      const waiting = second.mayComplete();
+      first.failed();
+      await first.restart();
+      first.sent();
+      await first.mayComplete();
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(await state(waiting)).toBe('pending');
+      expect(second.heldBack).toBe(false);
+      first.leave(true);
+      expect(await state(waiting)).toBe('resolved');
+    });
   });
 
   it('GIVEN MAX_PARALLEL_UPLOADS 2 THEN two may be with Discord at once, a third streams meanwhile and waits for one of their answers', async () => {

@@ -1104,10 +1104,12 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
           case 'status':
             rec.bytes = await drain(req);
             if (fault.afterMs) await sleep(fault.afterMs);
+            await fault.hold?.();
             send(ctx, fault.status, fault.body ?? { message: http.STATUS_CODES[fault.status] ?? 'Error', code: 0 });
             return;
           case 'rateLimit': {
             rec.bytes = await drain(req);
+            await fault.hold?.();
             const now = Date.now();
             const global = fault.global === true || fault.scope === 'global';
             if (global) globalBlockedUntil = now + fault.retryAfterMs;
@@ -1126,6 +1128,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
             finishRecord(ctx, 0);
             return;
           case 'dropConnection':
+            if (fault.hold) {
+              // Lost after the whole body arrived, while Discord would be working on it.
+              rec.bytes = await drain(req);
+              await fault.hold();
+            }
             await new Promise<void>((resolve) => {
               if (req.readableEnded) return resolve();
               req.once('data', () => resolve());

@@ -217,7 +217,17 @@ export interface FaultController {
 
 export type FaultRoute = string | ((req: { method: string; route: string; path: string }) => boolean);
 
-export type Fault = { route: FaultRoute; times?: number; after?: number } & (
+export type Fault = {
+  route: FaultRoute;
+  times?: number;
+  after?: number;
+  /**
+   * `status`, `rateLimit` and `dropConnection` only: read the whole body first, then answer (or
+   * drop the connection) only once this resolves, so a test decides when the fault lands (say,
+   * once the next message's request has started) instead of hoping for the timing.
+   */
+  hold?: () => Promise<void>;
+} & (
   | {
       kind: 'status';
       status: number;
