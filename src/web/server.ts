@@ -25,6 +25,8 @@ export interface WebServerOptions {
   /** Download links: `/d/<token>/<name>` (download.ts), and the dashboard's "download link" button. */
   downloads: Downloads;
   shareLink: (transfer: StoredTransfer, hours: number) => { url: string; expiresAt: number };
+  /** SHARE_MAX_HOURS: the button's link lasts as long as /share's default, never longer than this. */
+  shareMaxHours: number;
   host: string;
   port: number;
   /** WEB_PUBLIC_URL: the page's own origin (POSTs from any other are refused) and whether cookies are Secure. */
@@ -46,7 +48,7 @@ const STATIC_FILES: Readonly<Record<string, string>> = {
   '/static/dashboard.css': 'text/css; charset=utf-8',
 };
 
-/** A download link asked for on the page lasts as long as /share's default. */
+/** A download link asked for on the page lasts as long as /share's default (within SHARE_MAX_HOURS). */
 const SHARE_HOURS = 24;
 
 type Action = 'cancel' | 'resume' | 'share';
@@ -131,10 +133,11 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       log.info({ event: 'web_resume', transfer_id: id, user_id: actor.userId }, 'resumed from the web page');
       message = `Resuming ${id}.`;
     } else {
-      const link = options.shareLink(transfer, SHARE_HOURS);
-      log.info({ event: 'web_share', transfer_id: id, user_id: actor.userId }, 'download link made on the web page');
+      const hours = Math.min(SHARE_HOURS, options.shareMaxHours);
+      const link = options.shareLink(transfer, hours);
+      log.info({ event: 'web_share', transfer_id: id, user_id: actor.userId, hours }, 'download link made on the web page');
       url = link.url;
-      message = `Download link, valid until ${new Date(link.expiresAt).toISOString()}:`;
+      message = `Download link, valid ${hours} h (until ${new Date(link.expiresAt).toISOString()}):`;
     }
     if (wantsJson(req)) sendJson(res, refusal ? 409 : 200, { ok: !refusal, message, ...(url ? { url } : {}) });
     else if (url) sendHtml(res, 200, messagePage('Download link', `${message} ${url}`));
