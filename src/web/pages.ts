@@ -37,6 +37,11 @@ ${body}
 `;
 }
 
+/** A message meant for Discord as HTML: escaped, and its `code` spans (Discord markdown) as <code>. */
+export function discordText(value: string): string {
+  return text(value).replace(/`([^`]+)`/g, '<code>$1</code>');
+}
+
 /** A page that says what went wrong and what to do, for 401 / 403 / 404. */
 export function messagePage(title: string, message: string): string {
   return layout(title, `<h1>${text(title)}</h1>\n<p>${text(message)}</p>`, null, 'message');
@@ -108,8 +113,10 @@ ${transfers.map((t) => card(t, session)).join('\n')}
   return layout('Transfers', body, session, 'list');
 }
 
-export function detailPage(t: TransferDetail, session: Session): string {
-  const body = `${card(t, session)}
+/** One transfer's page; `refusal`: why the action just posted without the script was refused. */
+export function detailPage(t: TransferDetail, session: Session, refusal?: string): string {
+  const said = refusal === undefined ? '' : `<p class="notice refusal" role="alert">${discordText(refusal)}</p>\n`;
+  const body = `${said}${card(t, session)}
 <section class="map">
 <h2>Parts</h2>
 <p class="legend"><span class="cell posted"></span> posted <span class="cell flaky"></span> posted after retries <span class="cell sending"></span> on its way <span class="cell todo"></span> not yet

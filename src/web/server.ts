@@ -140,6 +140,8 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       message = `Download link, valid ${hours} h (until ${new Date(link.expiresAt).toISOString()}):`;
     }
     if (wantsJson(req)) sendJson(res, refusal ? 409 : 200, { ok: !refusal, message, ...(url ? { url } : {}) });
+    // Without the script a refusal is the transfer's page saying why: a redirect would lose it.
+    else if (refusal) sendHtml(res, 409, detailPage(detailOf(id, session)!, session, refusal));
     else if (url) sendHtml(res, 200, messagePage('Download link', `${message} ${url}`));
     else redirect(res, `/transfers/${encodeURIComponent(id)}`);
   }

@@ -64,4 +64,22 @@ describe('the dashboard forms without the script', () => {
     const until = /until (\d{4}-\d\d-\d\dT[\d:.]+Z)/.exec(page)?.[1];
     expect(Date.parse(until!)).toBeLessThanOrEqual(Date.now() + HOUR);
   });
+
+  it("GIVEN a complete transfer WHEN Cancel or Resume is posted without the script THEN a 409 page says why, on the transfer's page", async () => {
+    const cookie = await session();
+    const csrf = await csrfOf(cookie);
+    const reasons = {
+      cancel: `Transfer ${done} is already complete.`,
+      resume: `Transfer ${done} is complete; only interrupted or failed transfers can be resumed.`,
+    };
+    for (const [action, reason] of Object.entries(reasons)) {
+      const res = await post(`/transfers/${done}/${action}`, cookie, { csrf });
+      expect(res.status, action).toBe(409);
+      expect(res.headers.get('content-type'), action).toMatch(/^text\/html/);
+      const page = (await res.text()).replace(/<[^>]+>/g, '');
+      expect(page, action).toContain(reason);
+      expect(page, action).toContain('done.bin');
+    }
+    expect((await fx.transfer(done)).status).toBe('complete');
+  });
 });
