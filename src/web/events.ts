@@ -5,7 +5,6 @@
  * `ended` event and the stream closes; a transfer that went away, `gone`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { WebAuth } from './auth.js';
 import { SECURITY_HEADERS } from './http.js';
 
 const CHECK_MS = 500;
@@ -19,7 +18,8 @@ export class EventStreams {
   readonly #open = new Set<() => void>();
   readonly #perSession = new Map<string, number>();
 
-  constructor(private readonly auth: WebAuth) {}
+  /** `sessionOf`: the live session a Cookie header names, as every other route finds it. */
+  constructor(private readonly sessionOf: (cookieHeader: string | undefined) => unknown) {}
 
   /** Streams `produce()` (null: the thing shown is gone) until the client leaves. */
   open(req: IncomingMessage, res: ServerResponse, sessionId: string, produce: () => unknown): void {
@@ -39,7 +39,7 @@ export class EventStreams {
       res.end();
     };
     const tick = () => {
-      if (!this.auth.session(req.headers.cookie)) {
+      if (!this.sessionOf(req.headers.cookie)) {
         end('ended');
         return;
       }

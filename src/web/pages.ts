@@ -14,6 +14,11 @@ export function text(value: string | number): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** A plain form (the script leaves it alone): the session ends on the server and the cookie goes. */
+function signOutForm(session: Session): string {
+  return `<form method="post" action="/signout" class="sign-out"><input type="hidden" name="csrf" value="${text(session.csrf)}"><button type="submit">Sign out</button></form>`;
+}
+
 function layout(title: string, body: string, session: Session | null, page: string): string {
   return `<!doctype html>
 <html lang="en">
@@ -27,7 +32,7 @@ ${session ? `<meta name="dfs-csrf" content="${text(session.csrf)}">` : ''}
 <script src="/static/dashboard.js" defer></script>
 </head>
 <body data-page="${text(page)}">
-<header><a class="home" href="/">discord-file-splitter</a></header>
+<header><a class="home" href="/">discord-file-splitter</a>${session ? signOutForm(session) : ''}</header>
 <p id="notice" class="notice" role="status" hidden></p>
 <main>
 ${body}

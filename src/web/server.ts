@@ -13,7 +13,8 @@ import { closeServer, listen } from '../net/listen.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import { cancelRefusal, resumeRefusal, shareRefusal } from '../transfer/control.js';
 import type { TransferRunner } from '../transfer/runner.js';
-import { SESSION_COOKIE, SESSION_TTL_MS, WebAuth, type Session } from './auth.js';
+import { WebAuth, type Session } from './auth.js';
+import { sessionCookie } from './cookie.js';
 import { readForm, redirect, send, sendHtml, sendJson, wantsJson } from './http.js';
 import { detailPage, listPage, messagePage } from './pages.js';
 import { ThroughputSamples } from './samples.js';
@@ -67,9 +68,10 @@ function decodeId(segment: string): string | null {
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const { auth, store, transfers, log } = options;
   const origin = new URL(options.publicUrl).origin;
-  const secure = options.publicUrl.startsWith('https:');
+  const cookie = sessionCookie(options.publicUrl);
+  const sessionOf = (cookieHeader: string | undefined) => auth.session(cookieHeader, cookie.name);
   const samples = new ThroughputSamples(store, () => transfers.runningIds());
-  const events = new EventStreams(auth);
+  const events = new EventStreams(sessionOf);
   const assets = new Map<string, Buffer>();
   for (const [route] of Object.entries(STATIC_FILES)) assets.set(route, await readFile(STATIC_DIR + route.slice('/static/'.length)));
 
@@ -100,15 +102,20 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   };
   const notFound = (res: ServerResponse) => sendHtml(res, 404, messagePage('Not found', 'There is no such page or transfer here.'));
 
-  /** Cancel, Resume, or a download link, on the same rules as the slash commands. */
-  async function act(req: IncomingMessage, res: ServerResponse, session: Session, id: string, action: Action): Promise<void> {
+  /** A form posted by this page (Origin and CSRF token); null, answered 403, for anything else. */
+  async function formFromPage(req: IncomingMessage, res: ServerResponse, session: Session): Promise<URLSearchParams | null> {
     const form = await readForm(req);
     // A page of another site can post a form here, but it can neither send our Origin nor know the token.
-    if (req.headers.origin !== origin || !form || !WebAuth.csrfMatches(session, form.get('csrf') ?? undefined)) {
-      if (wantsJson(req)) sendJson(res, 403, { error: 'refused: not sent by this page' });
-      else sendHtml(res, 403, messagePage('Refused', 'This request did not come from the dashboard page. Reload the page and try again.'));
-      return;
-    }
+    if (req.headers.origin === origin && form && WebAuth.csrfMatches(session, form.get('csrf') ?? undefined)) return form;
+    if (wantsJson(req)) sendJson(res, 403, { error: 'refused: not sent by this page' });
+    else sendHtml(res, 403, messagePage('Refused', 'This request did not come from the dashboard page. Reload the page and try again.'));
+    return null;
+  }
+
+  /** Cancel, Resume, or a download link, on the same rules as the slash commands. */
+  async function act(req: IncomingMessage, res: ServerResponse, session: Session, id: string, action: Action): Promise<void> {
+    const form = await formFromPage(req, res, session);
+    if (!form) return;
     const transfer = view(id, session);
     if (!transfer) {
       notFound(res);
@@ -168,13 +175,19 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
         return;
       }
       log.info({ event: 'web_sign_in', user_id: result.actor.userId }, 'signed in to the web page');
-      const cookie = `${SESSION_COOKIE}=${result.id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_TTL_MS / 1000}${secure ? '; Secure' : ''}`;
-      redirect(res, '/', { 'Set-Cookie': cookie });
+      redirect(res, '/', { 'Set-Cookie': cookie.set(result.id) });
       return;
     }
-    const session = auth.session(req.headers.cookie);
+    const session = sessionOf(req.headers.cookie);
     if (!session) {
       notSignedIn(req, res);
+      return;
+    }
+    if (path === '/signout' && method === 'POST') {
+      if (!(await formFromPage(req, res, session))) return;
+      auth.signOut(session);
+      log.info({ event: 'web_sign_out', user_id: session.actor.userId }, 'signed out of the web page');
+      sendHtml(res, 200, messagePage('Signed out', `This browser is signed out. ${SIGN_IN_AGAIN}`), { 'Set-Cookie': cookie.clear() });
       return;
     }
     if (path === '/session' && method === 'GET') {

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PERMISSIONS, startBotFixture, type BotFixture } from '../support/bot-fixture.js';
+import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { freePort } from '../support/ports.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { dashboardLink, signIn } from '../support/web.js';
@@ -81,5 +81,38 @@ describe('the dashboard forms without the script', () => {
       expect(page, action).toContain('done.bin');
     }
     expect((await fx.transfer(done)).status).toBe('complete');
+  });
+
+  it('GIVEN the page on 127.0.0.1 THEN the session cookie is __Host- (Secure, Path=/, no Domain), and a cookie planted for /transfers does not shadow it', async () => {
+    const { link } = await dashboardLink(fx, { permissions: PERMISSIONS.ADMINISTRATOR });
+    const opened = await signIn(link!);
+    expect(opened.setCookie).toMatch(/^__Host-dfs_session=[\w-]{40,}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=43200; Secure$/);
+    expect(opened.setCookie).not.toMatch(/Domain=/i);
+    const real = opened.cookie!;
+    // Someone else's session, planted under the name a page may still set without the prefix's rules
+    // (a __Host- cookie with Path=/transfers is refused by the browser); it arrives first, its path being longer.
+    const theirs = (await session(PERMISSIONS.MEMBER, { id: '998877665544332211', username: 'planter' })).split('=')[1]!;
+    const planted = `${real.split('=')[0]!.replace(/^__Host-/, '')}=${theirs}`;
+    const csrf = await csrfOf(real);
+    expect(await csrfOf(`${planted}; ${real}`)).toBe(csrf);
+    const page = await (await get(`/transfers/${done}`, `${planted}; ${real}`)).text();
+    expect(page).toContain(`content="${csrf}"`);
+  });
+
+  it('GIVEN a session WHEN Sign out is posted without the CSRF token THEN 403 and it lasts; with it THEN the cookie is cleared and the session ends on the server', async () => {
+    const cookie = await session();
+    const home = await (await get('/', cookie)).text();
+    expect(home).toMatch(/<form method="post" action="\/signout"[^>]*>\s*<input type="hidden" name="csrf"/);
+    expect((await post('/signout', cookie, {})).status).toBe(403);
+    expect((await post('/signout', cookie, { csrf: await csrfOf(cookie) }, 'https://evil.example')).status).toBe(403);
+    expect((await get('/', cookie)).status).toBe(200);
+    const out = await post('/signout', cookie, { csrf: await csrfOf(cookie) });
+    expect(out.status).toBe(200);
+    expect(await out.text()).toMatch(/Signed out/);
+    expect(out.headers.get('set-cookie')).toMatch(new RegExp(`^${cookie.split('=')[0]!}=; .*Path=/; Max-Age=0`));
+    // The browser forgets the cookie; the server forgets the session, so a copy of it opens nothing.
+    expect((await get('/', cookie)).status).toBe(401);
+    expect((await get('/events', cookie)).status).toBe(401);
+    expect(unexpectedErrors(fx.bot)).toEqual([]);
   });
 });

@@ -52,7 +52,7 @@ describe('the web page over HTTP', () => {
 
   const csrfOf = async (cookie: string) => /name="dfs-csrf" content="([^"]+)"/.exec(await (await get('/', cookie)).text())?.[1] ?? '';
 
-  it('GIVEN WEB_PORT WHEN a member runs /dashboard THEN an ephemeral link that sets an HttpOnly SameSite=Strict cookie and redirects to /', async () => {
+  it('GIVEN WEB_PORT WHEN a member runs /dashboard THEN an ephemeral link that sets an HttpOnly SameSite=Strict __Host- cookie and redirects to /', async () => {
     const { link, ephemeral, content } = await dashboardLink(fx, { permissions: PERMISSIONS.MEMBER });
     expect(ephemeral).toBe(true);
     expect(content).toMatch(/works once, for 15 minutes/);
@@ -61,7 +61,7 @@ describe('the web page over HTTP', () => {
     const opened = await signIn(link!);
     expect(opened.status).toBe(303);
     expect(opened.location).toBe('/');
-    expect(opened.setCookie).toMatch(/^dfs_session=[\w-]{40,}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=43200$/);
+    expect(opened.setCookie).toMatch(/^__Host-dfs_session=[\w-]{40,}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=43200; Secure$/);
     seenCookies.push(opened.cookie!.split('=')[1]!);
     const page = await get('/', opened.cookie!);
     expect(page.status).toBe(200);
@@ -90,7 +90,7 @@ describe('the web page over HTTP', () => {
   });
 
   it('GIVEN no session cookie, or an unknown one THEN every page, stream and action answers 401', async () => {
-    for (const cookie of [undefined, 'dfs_session=made-up']) {
+    for (const cookie of [undefined, '__Host-dfs_session=made-up', 'dfs_session=made-up']) {
       for (const route of ['/', '/transfers/upload_abc123', '/events', '/session']) expect((await get(route, cookie)).status, route).toBe(401);
       const post = await fetch(`${base}/transfers/upload_abc123/cancel`, { method: 'POST', headers: cookie ? { cookie } : {} });
       expect(post.status).toBe(401);
@@ -234,7 +234,7 @@ describe('the web page behind an HTTPS proxy (WEB_PUBLIC_URL https://…)', () =
     expect(link!.startsWith('https://files.example.org/login?token=')).toBe(true);
     // The proxy would forward it here.
     const opened = await signIn(link!.replace('https://files.example.org', local));
-    expect(opened.setCookie).toMatch(/; Secure$/);
+    expect(opened.setCookie).toMatch(/^__Host-dfs_session=[\w-]{40,}; .*; Secure$/);
     const page = await fetch(`${local}/`, { headers: { cookie: opened.cookie! } });
     const csrf = /name="dfs-csrf" content="([^"]+)"/.exec(await page.text())![1]!;
     const post = (origin: string) =>
