@@ -199,7 +199,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return;
     }
     if (path === '/events' && method === 'GET') {
-      events.open(req, res, session.id, () => ({ transfers: listOf(session) }));
+      events.open(req, res, session.actor.userId, () => ({ transfers: listOf(session) }));
       return;
     }
     const match = /^\/transfers\/([^/]+)(\/events|\/cancel|\/resume|\/share)?$/.exec(path);
@@ -226,7 +226,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return;
     }
     if (match[2] === '/events' && method === 'GET') {
-      events.open(req, res, session.id, () => detailOf(id, session));
+      events.open(req, res, session.actor.userId, () => detailOf(id, session));
       return;
     }
     notFound(res);

@@ -173,17 +173,23 @@ describe('the web page over HTTP', () => {
     expect(fx.bot.logs.filter((l) => l.msg === 'web request failed')).toEqual([]);
   });
 
-  it('GIVEN one session that opens more live streams than a page needs THEN the extra ones get 429 and the first ones keep streaming', async () => {
-    const cookie = await session();
-    const controllers = Array.from({ length: 16 }, () => new AbortController());
+  it('GIVEN one member who opens live streams from two sessions up to and past their cap THEN their extras get 429, their first ones keep streaming, and another member still gets one', async () => {
+    const sessions = [await session(), await session()];
+    const controllers = Array.from({ length: 20 }, () => new AbortController());
+    const stream = (cookie: string, c: AbortController) => fetch(`${base}/events`, { headers: { cookie }, signal: c.signal });
     try {
-      const open = await Promise.all(controllers.map((c) => fetch(`${base}/events`, { headers: { cookie }, signal: c.signal })));
+      const open = await Promise.all(controllers.slice(0, 16).map((c, i) => stream(sessions[i % 2]!, c)));
       expect(open.map((r) => r.status)).toEqual(new Array(16).fill(200));
-      const extra = await fetch(`${base}/events`, { headers: { cookie } });
-      expect(extra.status).toBe(429);
-      await extra.arrayBuffer();
+      const more = [...sessions, await session()];
+      for (const [i, cookie] of more.entries()) {
+        const extra = await stream(cookie, controllers[17 + i]!);
+        expect(extra.status).toBe(429);
+        expect(await extra.text()).toMatch(/live pages open/);
+      }
       const reader = open[0]!.body!.getReader();
       expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^data: \{"transfers":/);
+      const other = await stream(await session(PERMISSIONS.MEMBER, OTHER), controllers[16]!);
+      expect(other.status).toBe(200);
     } finally {
       for (const c of controllers) c.abort();
     }
