@@ -65,6 +65,16 @@ function decodeId(segment: string): string | null {
   }
 }
 
+/**
+ * Whether a POST came from a page of `origin`. A plain form post (no script) from a page sent
+ * with `Referrer-Policy: no-referrer` carries `Origin: null`; the browser's own
+ * `Sec-Fetch-Site: same-origin`, which no page can set, then says where it came from.
+ */
+function fromOwnOrigin(req: IncomingMessage, origin: string): boolean {
+  if (req.headers.origin === origin) return true;
+  return req.headers.origin === 'null' && req.headers['sec-fetch-site'] === 'same-origin';
+}
+
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const { auth, store, transfers, log } = options;
   const origin = new URL(options.publicUrl).origin;
@@ -106,7 +116,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   async function formFromPage(req: IncomingMessage, res: ServerResponse, session: Session): Promise<URLSearchParams | null> {
     const form = await readForm(req);
     // A page of another site can post a form here, but it can neither send our Origin nor know the token.
-    if (req.headers.origin === origin && form && WebAuth.csrfMatches(session, form.get('csrf') ?? undefined)) return form;
+    if (fromOwnOrigin(req, origin) && form && WebAuth.csrfMatches(session, form.get('csrf') ?? undefined)) return form;
     if (wantsJson(req)) sendJson(res, 403, { error: 'refused: not sent by this page' });
     else sendHtml(res, 403, messagePage('Refused', 'This request did not come from the dashboard page. Reload the page and try again.'));
     return null;
