@@ -233,6 +233,10 @@
       source.close();
       say('Your session has ended. Run /dashboard in Discord for a new sign-in link.');
     });
+    source.addEventListener('crowded', () => {
+      source.close();
+      say('Live updates stopped here: the bot serves as many live pages as it can, and you have the most open. Close some, then reload this one.');
+    });
     source.addEventListener('gone', () => {
       source.close();
       say('This transfer is no longer in the bot’s records.');
@@ -244,7 +248,7 @@
           (res) =>
             say(
               res.ok
-                ? 'Live updates stopped; reload the page.'
+                ? 'Live updates stopped; reload the page (with many pages of it open, close some first).'
                 : 'Your session has ended (the bot may have restarted). Run /dashboard in Discord for a new sign-in link.',
             ),
           () => say('The bot is not answering (it may be restarting).'),

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { looksLikeRecipient, parseRecipient } from './crypto/age.js';
+import { holdsSecretKey, looksLikeRecipient, parseRecipient } from './crypto/age.js';
 import { ConfigError } from './errors.js';
 
 /**
@@ -67,7 +67,15 @@ const hostList = commaList((x) => x.toLowerCase());
 
 /** Comma-separated age public keys (README, 'Encryption'); their checksums are checked when the bot starts. */
 const recipientList = commaList().pipe(
-  z.array(z.string().refine(looksLikeRecipient, 'must be age public keys (age1 followed by 58 letters and digits), comma-separated')),
+  z.array(
+    z
+      .string()
+      .refine((key) => !holdsSecretKey(key), {
+        error: 'holds an age secret key (AGE-SECRET-KEY-1…), not shown: list public keys (age1…, printed by age-keygen -y <key file>)',
+        abort: true,
+      })
+      .refine(looksLikeRecipient, 'must be age public keys (age1 followed by 58 letters and digits), comma-separated'),
+  ),
 );
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
@@ -251,7 +259,7 @@ export function shardFromEnv(env: NodeJS.ProcessEnv): ShardIdentity | null {
 
 function describe(key: string, value: string | undefined): string {
   if (value === undefined) return 'nothing';
-  if (key === 'DISCORD_TOKEN' || key === 'WEB_SECRET') return '[redacted]';
+  if (key === 'DISCORD_TOKEN' || key === 'WEB_SECRET' || holdsSecretKey(value)) return '[redacted]';
   return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
 }
 

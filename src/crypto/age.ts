@@ -49,9 +49,22 @@ export function looksLikeRecipient(key: string): boolean {
   return RECIPIENT.test(key);
 }
 
-/** A recipient string as given, checked; a malformed one is a UserError naming it. */
+/** An age secret key (`AGE-SECRET-KEY-1…`, bech32, so in either case), anywhere in a string. */
+const SECRET_KEY = /AGE-SECRET-KEY-1/i;
+
+/** Whether `value` holds an age secret key: such a value is never shown back, nor logged. */
+export function holdsSecretKey(value: string): boolean {
+  return SECRET_KEY.test(value);
+}
+
+export const SECRET_KEY_REFUSAL =
+  'That is an age secret key (`AGE-SECRET-KEY-1…`), which opens everything encrypted to it: it is not shown here, nor kept. ' +
+  'Give its public key instead (`age1…`, printed by `age-keygen -y <key file>`); if anyone else may have seen the secret key, make a new one.';
+
+/** A recipient string as given, checked; a malformed one is a UserError naming it (a secret key is never named). */
 export async function parseRecipient(input: string): Promise<string> {
   const key = input.trim();
+  if (holdsSecretKey(key)) throw new UserError(SECRET_KEY_REFUSAL);
   const shown = key.length > 80 ? `${key.slice(0, 77)}…` : key;
   if (!RECIPIENT.test(key)) {
     throw new UserError(`\`${shown}\` is not an age public key: one looks like \`age1\` followed by 58 letters and digits (made by \`age-keygen\`).`);

@@ -104,9 +104,9 @@ export class WebAuth {
     return session;
   }
 
-  /** The live session a cookie header names, if any. */
-  session(cookieHeader: string | undefined): Session | null {
-    const id = readCookie(cookieHeader, SESSION_COOKIE);
+  /** The live session a cookie header names, if any (`cookieName`: cookie.ts, after the page's origin). */
+  session(cookieHeader: string | undefined, cookieName = SESSION_COOKIE): Session | null {
+    const id = readCookie(cookieHeader, cookieName);
     if (!id) return null;
     const session = this.#sessions.get(id);
     if (!session) return null;
@@ -115,6 +115,11 @@ export class WebAuth {
       return null;
     }
     return session;
+  }
+
+  /** Signing out: the session ends here, whatever copies of its cookie are left. */
+  signOut(session: Session): void {
+    this.#sessions.delete(session.id);
   }
 
   /** Whether `given` is the session's CSRF token (compared in constant time). */

@@ -1,52 +1,71 @@
 /**
  * Live updates for the web page over Server-Sent Events: each open page gets what it shows,
- * as JSON, once at once and then whenever it changed, checked every CHECK_MS (within a second
- * or two of a change: README, 'The web page'). A session that ends (expired, or the bot
+ * as JSON, once at once and then whenever it changed, checked every CHECK_MS (within 2 s of
+ * a change, as the README promises). A session that ends (signed out, expired, or the bot
  * restarted and forgot it) gets an `ended` event and the stream closes; a transfer that went
  * away, `gone`.
+ *
+ * How many are open is bounded per member, whatever number of sessions they hold, and in all.
+ * When all are taken, a member holding fewer than the biggest holder (by two or more) still
+ * gets one: that holder's oldest stream makes room, ending with a `crowded` event. So no
+ * member, however many links they redeem, can keep another from live updates.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { WebAuth } from './auth.js';
 import { SECURITY_HEADERS } from './http.js';
 
 const CHECK_MS = 500;
-/** Open streams per session, and in all: a page holds one; more is a runaway script or an attack. */
-const MAX_PER_SESSION = 16;
-const MAX_OPEN = 256;
+
+export interface StreamLimits {
+  /** A page holds one stream; a member with more than a few tabs is a runaway script or an attack. */
+  perMember: number;
+  total: number;
+}
+
+export const STREAM_LIMITS: StreamLimits = { perMember: 16, total: 256 };
+
 /** A comment line this often keeps proxies from closing a quiet stream. */
 const KEEP_ALIVE_MS = 15_000;
 
+interface Stream {
+  /** Ends it with `event`, then stops it. */
+  end(event: string): void;
+  /** Stops checking and forgets it (the response is left to whoever closes it). */
+  stop(): void;
+}
+
 export class EventStreams {
-  readonly #open = new Set<() => void>();
-  readonly #perSession = new Map<string, number>();
+  /** Each member's open streams, oldest first. */
+  readonly #byMember = new Map<string, Stream[]>();
+  #total = 0;
 
-  constructor(private readonly auth: WebAuth) {}
+  /**
+   * `sessionOf`: the live session a Cookie header names, as every other route finds it.
+   * `limits`: STREAM_LIMITS but in tests.
+   */
+  constructor(
+    private readonly sessionOf: (cookieHeader: string | undefined) => unknown,
+    private readonly limits: StreamLimits = STREAM_LIMITS,
+  ) {}
 
-  /** Streams `produce()` (null: the thing shown is gone) until the client leaves. */
-  open(req: IncomingMessage, res: ServerResponse, sessionId: string, produce: () => unknown): void {
-    const mine = this.#perSession.get(sessionId) ?? 0;
-    if (mine >= MAX_PER_SESSION || this.#open.size >= MAX_OPEN) {
+  /** Streams `produce()` (null: the thing shown is gone) to `memberId`'s page until the client leaves. */
+  open(req: IncomingMessage, res: ServerResponse, memberId: string, produce: () => unknown): void {
+    const refusal = this.#makeRoom(memberId);
+    if (refusal) {
       res.writeHead(429, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '10' });
-      res.end('too many live pages open; close some\n');
+      res.end(`${refusal}\n`);
       return;
     }
-    this.#perSession.set(sessionId, mine + 1);
     res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });
     let last = '';
     let quietSince = Date.now();
-    const end = (event: string) => {
-      res.write(`event: ${event}\ndata: {}\n\n`);
-      stop();
-      res.end();
-    };
     const tick = () => {
-      if (!this.auth.session(req.headers.cookie)) {
-        end('ended');
+      if (!this.sessionOf(req.headers.cookie)) {
+        stream.end('ended');
         return;
       }
       const value = produce();
       if (value === null) {
-        end('gone');
+        stream.end('gone');
         return;
       }
       const json = JSON.stringify(value);
@@ -61,18 +80,45 @@ export class EventStreams {
     };
     const timer = setInterval(tick, CHECK_MS);
     const stop = () => {
-      if (!this.#open.delete(stop)) return;
+      const mine = this.#byMember.get(memberId) ?? [];
+      const at = mine.indexOf(stream);
+      if (at < 0) return;
       clearInterval(timer);
-      const left = (this.#perSession.get(sessionId) ?? 1) - 1;
-      if (left > 0) this.#perSession.set(sessionId, left);
-      else this.#perSession.delete(sessionId);
+      mine.splice(at, 1);
+      if (mine.length === 0) this.#byMember.delete(memberId);
+      this.#total -= 1;
     };
-    this.#open.add(stop);
+    const stream: Stream = {
+      end: (event) => {
+        res.write(`event: ${event}\ndata: {}\n\n`);
+        stop();
+        res.end();
+      },
+      stop,
+    };
+    // Counted in the same synchronous step as the check in #makeRoom.
+    const mine = this.#byMember.get(memberId);
+    if (mine) mine.push(stream);
+    else this.#byMember.set(memberId, [stream]);
+    this.#total += 1;
     req.once('close', stop);
     tick();
   }
 
+  /** Null when `memberId` may open one more stream now (another member's oldest may have made room); else why not. */
+  #makeRoom(memberId: string): string | null {
+    const mine = this.#byMember.get(memberId)?.length ?? 0;
+    if (mine >= this.limits.perMember) return `too many live pages open (${mine}); close some`;
+    if (this.#total < this.limits.total) return null;
+    let biggest: Stream[] = [];
+    for (const streams of this.#byMember.values()) if (streams.length > biggest.length) biggest = streams;
+    // Taking from a holder only one ahead would merely swap who is ahead.
+    if (biggest.length < mine + 2) return 'the bot has as many live pages open as it serves; try again later';
+    biggest[0]!.end('crowded');
+    return null;
+  }
+
   close(): void {
-    for (const stop of [...this.#open]) stop();
+    for (const streams of [...this.#byMember.values()]) for (const stream of [...streams]) stream.stop();
   }
 }

@@ -28,7 +28,7 @@ export interface WebPage {
 
 type WebConfig = Pick<
   Config,
-  'PROGRESS_FILE_PATH' | 'WEB_PORT' | 'WEB_HOST' | 'WEB_PUBLIC_URL' | 'WEB_SECRET' | 'WEB_LINK_TTL_MINUTES' | 'WEB_MAX_DOWNLOADS'
+  'PROGRESS_FILE_PATH' | 'WEB_PORT' | 'WEB_HOST' | 'WEB_PUBLIC_URL' | 'WEB_SECRET' | 'WEB_LINK_TTL_MINUTES' | 'WEB_MAX_DOWNLOADS' | 'SHARE_MAX_HOURS'
 >;
 
 export interface WebPageDeps {
@@ -66,7 +66,16 @@ export async function startWebPage(config: WebConfig, deps: WebPageDeps): Promis
   const downloads = new Downloads({ store: deps.store, links, log, openFetcher, maxDownloads: config.WEB_MAX_DOWNLOADS });
   let server;
   try {
-    server = await startWebServer({ host, port: config.WEB_PORT, publicUrl, auth, downloads, shareLink, ...rest });
+    server = await startWebServer({
+      host,
+      port: config.WEB_PORT,
+      publicUrl,
+      auth,
+      downloads,
+      shareLink,
+      shareMaxHours: config.SHARE_MAX_HOURS,
+      ...rest,
+    });
   } catch (error) {
     throw new Error(`WEB_PORT ${config.WEB_PORT}: cannot listen on ${host} (${messageOf(error)})`, { cause: error });
   }

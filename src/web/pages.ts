@@ -14,6 +14,11 @@ export function text(value: string | number): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** A plain form (the script leaves it alone): the session ends on the server and the cookie goes. */
+function signOutForm(session: Session): string {
+  return `<form method="post" action="/signout" class="sign-out"><input type="hidden" name="csrf" value="${text(session.csrf)}"><button type="submit">Sign out</button></form>`;
+}
+
 function layout(title: string, body: string, session: Session | null, page: string): string {
   return `<!doctype html>
 <html lang="en">
@@ -27,7 +32,7 @@ ${session ? `<meta name="dfs-csrf" content="${text(session.csrf)}">` : ''}
 <script src="/static/dashboard.js" defer></script>
 </head>
 <body data-page="${text(page)}">
-<header><a class="home" href="/">discord-file-splitter</a></header>
+<header><a class="home" href="/">discord-file-splitter</a>${session ? signOutForm(session) : ''}</header>
 <p id="notice" class="notice" role="status" hidden></p>
 <main>
 ${body}
@@ -35,6 +40,11 @@ ${body}
 </body>
 </html>
 `;
+}
+
+/** A message meant for Discord as HTML: escaped, and its `code` spans (Discord markdown) as <code>. */
+export function discordText(value: string): string {
+  return text(value).replace(/`([^`]+)`/g, '<code>$1</code>');
 }
 
 /** A page that says what went wrong and what to do, for 401 / 403 / 404. */
@@ -108,8 +118,10 @@ ${transfers.map((t) => card(t, session)).join('\n')}
   return layout('Transfers', body, session, 'list');
 }
 
-export function detailPage(t: TransferDetail, session: Session): string {
-  const body = `${card(t, session)}
+/** One transfer's page; `refusal`: why the action just posted without the script was refused. */
+export function detailPage(t: TransferDetail, session: Session, refusal?: string): string {
+  const said = refusal === undefined ? '' : `<p class="notice refusal" role="alert">${discordText(refusal)}</p>\n`;
+  const body = `${said}${card(t, session)}
 <section class="map">
 <h2>Parts</h2>
 <p class="legend"><span class="cell posted"></span> posted <span class="cell flaky"></span> posted after retries <span class="cell sending"></span> on its way <span class="cell todo"></span> not yet

@@ -13,7 +13,8 @@ import { closeServer, listen } from '../net/listen.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import { cancelRefusal, resumeRefusal, shareRefusal } from '../transfer/control.js';
 import type { TransferRunner } from '../transfer/runner.js';
-import { SESSION_COOKIE, SESSION_TTL_MS, WebAuth, type Session } from './auth.js';
+import { WebAuth, type Session } from './auth.js';
+import { sessionCookie } from './cookie.js';
 import { readForm, redirect, send, sendHtml, sendJson, wantsJson } from './http.js';
 import { detailPage, listPage, messagePage } from './pages.js';
 import { ThroughputSamples } from './samples.js';
@@ -25,6 +26,8 @@ export interface WebServerOptions {
   /** Download links: `/d/<token>/<name>` (download.ts), and the dashboard's "download link" button. */
   downloads: Downloads;
   shareLink: (transfer: StoredTransfer, hours: number) => { url: string; expiresAt: number };
+  /** SHARE_MAX_HOURS: the button's link lasts as long as /share's default, never longer than this. */
+  shareMaxHours: number;
   host: string;
   port: number;
   /** WEB_PUBLIC_URL: the page's own origin (POSTs from any other are refused) and whether cookies are Secure. */
@@ -46,7 +49,7 @@ const STATIC_FILES: Readonly<Record<string, string>> = {
   '/static/dashboard.css': 'text/css; charset=utf-8',
 };
 
-/** A download link asked for on the page lasts as long as /share's default. */
+/** A download link asked for on the page lasts as long as /share's default (within SHARE_MAX_HOURS). */
 const SHARE_HOURS = 24;
 
 type Action = 'cancel' | 'resume' | 'share';
@@ -62,12 +65,23 @@ function decodeId(segment: string): string | null {
   }
 }
 
+/**
+ * Whether a POST came from a page of `origin`. A plain form post (no script) from a page sent
+ * with `Referrer-Policy: no-referrer` carries `Origin: null`; the browser's own
+ * `Sec-Fetch-Site: same-origin`, which no page can set, then says where it came from.
+ */
+function fromOwnOrigin(req: IncomingMessage, origin: string): boolean {
+  if (req.headers.origin === origin) return true;
+  return req.headers.origin === 'null' && req.headers['sec-fetch-site'] === 'same-origin';
+}
+
 export async function startWebServer(options: WebServerOptions): Promise<WebServer> {
   const { auth, store, transfers, log } = options;
   const origin = new URL(options.publicUrl).origin;
-  const secure = options.publicUrl.startsWith('https:');
+  const cookie = sessionCookie(options.publicUrl);
+  const sessionOf = (cookieHeader: string | undefined) => auth.session(cookieHeader, cookie.name);
   const samples = new ThroughputSamples(store, () => transfers.runningIds());
-  const events = new EventStreams(auth);
+  const events = new EventStreams(sessionOf);
   const assets = new Map<string, Buffer>();
   for (const [route] of Object.entries(STATIC_FILES)) assets.set(route, await readFile(STATIC_DIR + route.slice('/static/'.length)));
 
@@ -98,15 +112,20 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   };
   const notFound = (res: ServerResponse) => sendHtml(res, 404, messagePage('Not found', 'There is no such page or transfer here.'));
 
-  /** Cancel, Resume, or a download link, on the same rules as the slash commands. */
-  async function act(req: IncomingMessage, res: ServerResponse, session: Session, id: string, action: Action): Promise<void> {
+  /** A form posted by this page (Origin and CSRF token); null, answered 403, for anything else. */
+  async function formFromPage(req: IncomingMessage, res: ServerResponse, session: Session): Promise<URLSearchParams | null> {
     const form = await readForm(req);
     // A page of another site can post a form here, but it can neither send our Origin nor know the token.
-    if (req.headers.origin !== origin || !form || !WebAuth.csrfMatches(session, form.get('csrf') ?? undefined)) {
-      if (wantsJson(req)) sendJson(res, 403, { error: 'refused: not sent by this page' });
-      else sendHtml(res, 403, messagePage('Refused', 'This request did not come from the dashboard page. Reload the page and try again.'));
-      return;
-    }
+    if (fromOwnOrigin(req, origin) && form && WebAuth.csrfMatches(session, form.get('csrf') ?? undefined)) return form;
+    if (wantsJson(req)) sendJson(res, 403, { error: 'refused: not sent by this page' });
+    else sendHtml(res, 403, messagePage('Refused', 'This request did not come from the dashboard page. Reload the page and try again.'));
+    return null;
+  }
+
+  /** Cancel, Resume, or a download link, on the same rules as the slash commands. */
+  async function act(req: IncomingMessage, res: ServerResponse, session: Session, id: string, action: Action): Promise<void> {
+    const form = await formFromPage(req, res, session);
+    if (!form) return;
     const transfer = view(id, session);
     if (!transfer) {
       notFound(res);
@@ -131,12 +150,15 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       log.info({ event: 'web_resume', transfer_id: id, user_id: actor.userId }, 'resumed from the web page');
       message = `Resuming ${id}.`;
     } else {
-      const link = options.shareLink(transfer, SHARE_HOURS);
-      log.info({ event: 'web_share', transfer_id: id, user_id: actor.userId }, 'download link made on the web page');
+      const hours = Math.min(SHARE_HOURS, options.shareMaxHours);
+      const link = options.shareLink(transfer, hours);
+      log.info({ event: 'web_share', transfer_id: id, user_id: actor.userId, hours }, 'download link made on the web page');
       url = link.url;
-      message = `Download link, valid until ${new Date(link.expiresAt).toISOString()}:`;
+      message = `Download link, valid ${hours} h (until ${new Date(link.expiresAt).toISOString()}):`;
     }
     if (wantsJson(req)) sendJson(res, refusal ? 409 : 200, { ok: !refusal, message, ...(url ? { url } : {}) });
+    // Without the script a refusal is the transfer's page saying why: a redirect would lose it.
+    else if (refusal) sendHtml(res, 409, detailPage(detailOf(id, session)!, session, refusal));
     else if (url) sendHtml(res, 200, messagePage('Download link', `${message} ${url}`));
     else redirect(res, `/transfers/${encodeURIComponent(id)}`);
   }
@@ -169,13 +191,19 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
         return;
       }
       log.info({ event: 'web_sign_in', user_id: result.actor.userId }, 'signed in to the web page');
-      const cookie = `${SESSION_COOKIE}=${result.id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_TTL_MS / 1000}${secure ? '; Secure' : ''}`;
-      redirect(res, '/', { 'Set-Cookie': cookie });
+      redirect(res, '/', { 'Set-Cookie': cookie.set(result.id) });
       return;
     }
-    const session = auth.session(req.headers.cookie);
+    const session = sessionOf(req.headers.cookie);
     if (!session) {
       notSignedIn(req, res);
+      return;
+    }
+    if (path === '/signout' && method === 'POST') {
+      if (!(await formFromPage(req, res, session))) return;
+      auth.signOut(session);
+      log.info({ event: 'web_sign_out', user_id: session.actor.userId }, 'signed out of the web page');
+      sendHtml(res, 200, messagePage('Signed out', `This browser is signed out. ${SIGN_IN_AGAIN}`), { 'Set-Cookie': cookie.clear() });
       return;
     }
     if (path === '/session' && method === 'GET') {
@@ -187,7 +215,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return;
     }
     if (path === '/events' && method === 'GET') {
-      events.open(req, res, session.id, () => ({ transfers: listOf(session) }));
+      events.open(req, res, session.actor.userId, () => ({ transfers: listOf(session) }));
       return;
     }
     const match = /^\/transfers\/([^/]+)(\/events|\/cancel|\/resume|\/share)?$/.exec(path);
@@ -214,7 +242,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       return;
     }
     if (match[2] === '/events' && method === 'GET') {
-      events.open(req, res, session.id, () => detailOf(id, session));
+      events.open(req, res, session.actor.userId, () => detailOf(id, session));
       return;
     }
     notFound(res);

@@ -96,6 +96,37 @@ describe('GIVEN the bot with age recipients', () => {
     expect((await fx.readProgress().catch(() => ({ active_transfers: [] }))).active_transfers).toHaveLength(before);
   });
 
+  it('GIVEN an age secret key pasted as recipient THEN /split and /upload refuse it ephemerally, saying it is a secret key, without showing or logging it', async () => {
+    await writeFile(path.join(fx.filesRoot, 'plans.bin'), seededBytes(2 * MIB, 1));
+    const before = (await fx.readProgress().catch(() => ({ active_transfers: [] }))).active_transfers.length;
+    // The key's data, in either case: what must appear nowhere.
+    const data = alice.secret.slice('AGE-SECRET-KEY-1'.length, -6);
+    const tries = [
+      { name: 'split', options: [{ name: 'path', type: 3, value: 'plans.bin' }], key: alice.secret },
+      {
+        name: 'upload',
+        options: [{ name: 'url', type: 3, value: `https://files.test:${srv.port}/dl/none.bin` }],
+        key: ` ${alice.secret.toLowerCase()} `,
+      },
+    ];
+    for (const { name, options, key } of tries) {
+      const handle = await fx.fake.sendInteraction({
+        name,
+        permissions: PERMISSIONS.ADMINISTRATOR,
+        options: [...options, { name: 'recipient', type: 3, value: key }],
+      });
+      await handle.waitFor((h) => Boolean(h.original()?.content), 10_000);
+      const content = handle.original()?.content ?? '';
+      expect(handle.ephemeral(), name).toBe(true);
+      expect(content, name).toMatch(/secret key/);
+      expect(content, name).toMatch(/age1/);
+      expect(content.toUpperCase(), name).not.toContain(data);
+    }
+    expect((await fx.readProgress().catch(() => ({ active_transfers: [] }))).active_transfers).toHaveLength(before);
+    const logged = JSON.stringify(fx.bot.logs) + fx.bot.stdout() + fx.bot.stderr();
+    expect(logged.toUpperCase()).not.toContain(data);
+  });
+
   it(
     'GIVEN /split with a recipient, SIGKILLed at four points THEN .age parts are posted once each, the manifest names the recipients, and both keys decrypt it',
     { timeout: 180_000 },

@@ -184,9 +184,13 @@ describe('GIVEN the age payload made three ways', () => {
     );
   });
 
-  it('GIVEN malformed recipients THEN each is refused naming it', async () => {
+  it('GIVEN malformed recipients THEN each is refused naming it, but a secret key is refused as one and never named', async () => {
     await expect(parseRecipient('age1short')).rejects.toThrow(/`age1short` is not an age public key/);
-    await expect(parseRecipient('AGE-SECRET-KEY-1QQQ')).rejects.toThrow(/not an age public key/);
+    for (const secret of ['AGE-SECRET-KEY-1QQQSECRETDATA', ' age-secret-key-1qqqsecretdata', 'key: AGE-SECRET-KEY-1QQQSECRETDATA']) {
+      const refusal = await parseRecipient(secret).catch((e: unknown) => (e as Error).message);
+      expect(refusal).toMatch(/is an age secret key/);
+      expect(refusal.toUpperCase()).not.toContain('QQQSECRETDATA');
+    }
     const dir = await tempDir();
     const { recipient } = await newIdentity(dir);
     const typo = `${recipient.slice(0, -1)}${recipient.endsWith('q') ? 'p' : 'q'}`;

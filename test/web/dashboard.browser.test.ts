@@ -200,6 +200,16 @@ describe.skipIf(skip !== null)('the dashboard in a browser', () => {
     ).toBe(sha256);
   });
 
+  it('GIVEN a signed-in page WHEN Sign out is clicked THEN the browser holds no session cookie and the page says it is signed out', async () => {
+    const { page, errors } = await signedIn(PERMISSIONS.MEMBER);
+    expect((await page.context().cookies()).map((c) => [c.name, c.secure, c.path])).toEqual([['__Host-dfs_session', true, '/']]);
+    await Promise.all([page.waitForURL(/\/signout$/, { timeout: 10_000 }), page.click('header form.sign-out button')]);
+    expect(await page.textContent('h1')).toBe('Signed out');
+    expect(await page.context().cookies()).toEqual([]);
+    expect((await page.goto(new URL('/', page.url()).href))?.status()).toBe(401);
+    expect(errors).toEqual([]);
+  });
+
   it('GIVEN an open page WHEN the bot restarts THEN the page says the session ended and how to get a new link', async () => {
     const { page } = await signedIn(PERMISSIONS.ADMINISTRATOR);
     await fx.restartBot();

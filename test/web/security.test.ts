@@ -52,7 +52,7 @@ describe('the web page over HTTP', () => {
 
   const csrfOf = async (cookie: string) => /name="dfs-csrf" content="([^"]+)"/.exec(await (await get('/', cookie)).text())?.[1] ?? '';
 
-  it('GIVEN WEB_PORT WHEN a member runs /dashboard THEN an ephemeral link that sets an HttpOnly SameSite=Strict cookie and redirects to /', async () => {
+  it('GIVEN WEB_PORT WHEN a member runs /dashboard THEN an ephemeral link that sets an HttpOnly SameSite=Strict __Host- cookie and redirects to /', async () => {
     const { link, ephemeral, content } = await dashboardLink(fx, { permissions: PERMISSIONS.MEMBER });
     expect(ephemeral).toBe(true);
     expect(content).toMatch(/works once, for 15 minutes/);
@@ -61,7 +61,7 @@ describe('the web page over HTTP', () => {
     const opened = await signIn(link!);
     expect(opened.status).toBe(303);
     expect(opened.location).toBe('/');
-    expect(opened.setCookie).toMatch(/^dfs_session=[\w-]{40,}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=43200$/);
+    expect(opened.setCookie).toMatch(/^__Host-dfs_session=[\w-]{40,}; HttpOnly; SameSite=Strict; Path=\/; Max-Age=43200; Secure$/);
     seenCookies.push(opened.cookie!.split('=')[1]!);
     const page = await get('/', opened.cookie!);
     expect(page.status).toBe(200);
@@ -90,7 +90,7 @@ describe('the web page over HTTP', () => {
   });
 
   it('GIVEN no session cookie, or an unknown one THEN every page, stream and action answers 401', async () => {
-    for (const cookie of [undefined, 'dfs_session=made-up']) {
+    for (const cookie of [undefined, '__Host-dfs_session=made-up', 'dfs_session=made-up']) {
       for (const route of ['/', '/transfers/upload_abc123', '/events', '/session']) expect((await get(route, cookie)).status, route).toBe(401);
       const post = await fetch(`${base}/transfers/upload_abc123/cancel`, { method: 'POST', headers: cookie ? { cookie } : {} });
       expect(post.status).toBe(401);
@@ -173,17 +173,23 @@ describe('the web page over HTTP', () => {
     expect(fx.bot.logs.filter((l) => l.msg === 'web request failed')).toEqual([]);
   });
 
-  it('GIVEN one session that opens more live streams than a page needs THEN the extra ones get 429 and the first ones keep streaming', async () => {
-    const cookie = await session();
-    const controllers = Array.from({ length: 16 }, () => new AbortController());
+  it('GIVEN one member who opens live streams from two sessions up to and past their cap THEN their extras get 429, their first ones keep streaming, and another member still gets one', async () => {
+    const sessions = [await session(), await session()];
+    const controllers = Array.from({ length: 20 }, () => new AbortController());
+    const stream = (cookie: string, c: AbortController) => fetch(`${base}/events`, { headers: { cookie }, signal: c.signal });
     try {
-      const open = await Promise.all(controllers.map((c) => fetch(`${base}/events`, { headers: { cookie }, signal: c.signal })));
+      const open = await Promise.all(controllers.slice(0, 16).map((c, i) => stream(sessions[i % 2]!, c)));
       expect(open.map((r) => r.status)).toEqual(new Array(16).fill(200));
-      const extra = await fetch(`${base}/events`, { headers: { cookie } });
-      expect(extra.status).toBe(429);
-      await extra.arrayBuffer();
+      const more = [...sessions, await session()];
+      for (const [i, cookie] of more.entries()) {
+        const extra = await stream(cookie, controllers[17 + i]!);
+        expect(extra.status).toBe(429);
+        expect(await extra.text()).toMatch(/live pages open/);
+      }
       const reader = open[0]!.body!.getReader();
       expect(new TextDecoder().decode((await reader.read()).value)).toMatch(/^data: \{"transfers":/);
+      const other = await stream(await session(PERMISSIONS.MEMBER, OTHER), controllers[16]!);
+      expect(other.status).toBe(200);
     } finally {
       for (const c of controllers) c.abort();
     }
@@ -234,7 +240,7 @@ describe('the web page behind an HTTPS proxy (WEB_PUBLIC_URL https://…)', () =
     expect(link!.startsWith('https://files.example.org/login?token=')).toBe(true);
     // The proxy would forward it here.
     const opened = await signIn(link!.replace('https://files.example.org', local));
-    expect(opened.setCookie).toMatch(/; Secure$/);
+    expect(opened.setCookie).toMatch(/^__Host-dfs_session=[\w-]{40,}; .*; Secure$/);
     const page = await fetch(`${local}/`, { headers: { cookie: opened.cookie! } });
     const csrf = /name="dfs-csrf" content="([^"]+)"/.exec(await page.text())![1]!;
     const post = (origin: string) =>
