@@ -2,7 +2,8 @@
  * README's "Deploying and updating", done for real on a fresh copy of the checkout (its tracked
  * and new files: no node_modules/, no dist/), in a folder whose path has a space: `npm ci`
  * (which compiles), `npm prune --omit=dev`, then `npm run deploy-commands` and `npm start`
- * against the fake Discord, with no dev dependency left and none reachable through PATH.
+ * against the fake Discord, with no dev dependency left and none reachable through PATH; and
+ * `npm ci --omit=dev`, which can only keep a dist/ compiled from the same sources.
  * npm installs from its cache (`--offline`): the `npm ci` or `npm install` run before
  * `npm test` (CI, the quick start) fills it.
  */
@@ -143,6 +144,18 @@ describe('a production install from a fresh clone', () => {
       await started.kill('SIGKILL');
     }
   });
+
+  it(
+    'GIVEN dist/ compiled from these sources WHEN npm ci --omit=dev THEN the install keeps it and succeeds',
+    async () => {
+      const result = await run(bot, 'npm', ['ci', '--omit=dev'], INSTALL_TIMEOUT_MS);
+      expect(result.code, result.out).toBe(0);
+      expect(result.out).toMatch(/dist\/ is already compiled from these sources/);
+      expect(await exists(path.join(bot, 'node_modules/typescript'))).toBe(false);
+      expect(await exists(path.join(bot, 'dist/index.js'))).toBe(true);
+    },
+    INSTALL_TIMEOUT_MS,
+  );
 
   it('GIVEN a source changed since the build (a git pull without npm ci) THEN npm start and deploy-commands refuse, saying to build', async () => {
     await fs.appendFile(path.join(bot, 'src/index.ts'), '// changed\n');
