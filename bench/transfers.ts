@@ -46,9 +46,7 @@ export interface Setting {
 
 /** The bot runs as deployed: `npm run build`, then node dist/index.js (one row runs it through tsx). */
 export function buildBot(): void {
-  execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], {
-    stdio: 'inherit',
-  });
+  execFileSync(process.execPath, [path.join(ROOT, 'bin/build.js')], { stdio: 'inherit' });
 }
 
 // ------------------------------------------------------------------------------------------

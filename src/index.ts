@@ -44,8 +44,11 @@ async function main(): Promise<void> {
     log.info({ signal }, 'signal received');
     shutdown.request(0);
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  // Kept for every signal, not once: under `npm start` the same signal comes twice (from the
+  // terminal or systemd to the whole group, and forwarded by npm), and a second one with no
+  // listener would kill the stop halfway. The exit backstop still bounds the stop.
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   // discord.js's shards outlive a manager that died (SIGKILL, a crash), still connected: stop with it.
   // Only as a shard: unsharded, an IPC channel belongs to whatever supervisor started the bot.
   if (shard && process.send) {

@@ -43,8 +43,9 @@ async function main(): Promise<void> {
       process.exit(clean ? code : 1);
     });
   };
-  process.once('SIGTERM', () => stop(0, 'SIGTERM'));
-  process.once('SIGINT', () => stop(0, 'SIGINT'));
+  // Every time, not once: under npm the same signal comes twice (to the group, and forwarded by npm).
+  process.on('SIGTERM', () => stop(0, 'SIGTERM'));
+  process.on('SIGINT', () => stop(0, 'SIGINT'));
 
   const gateway = await askGateway(config, token, log);
   const totalShards = config.TOTAL_SHARDS === 'auto' ? gateway.shards : config.TOTAL_SHARDS;

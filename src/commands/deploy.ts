@@ -1,8 +1,6 @@
-/** `npm run deploy-commands`: registers the slash commands (guild-scoped with DEV_GUILD_ID). */
-import '../dotenv.js';
+/** Registers the slash commands (guild-scoped with DEV_GUILD_ID); `npm run deploy-commands` runs src/deploy-commands.ts. */
 import { REST, Routes, type RESTGetCurrentApplicationResult, type RESTPutAPIApplicationCommandsResult } from 'discord.js';
 import { loadConfig } from '../config.js';
-import { ConfigError, messageOf } from '../errors.js';
 import { commands } from './index.js';
 
 export async function deployCommands(env: NodeJS.ProcessEnv): Promise<string> {
@@ -13,14 +11,4 @@ export async function deployCommands(env: NodeJS.ProcessEnv): Promise<string> {
   const route = config.DEV_GUILD_ID ? Routes.applicationGuildCommands(app.id, config.DEV_GUILD_ID) : Routes.applicationCommands(app.id);
   const saved = (await rest.put(route, { body })) as RESTPutAPIApplicationCommandsResult;
   return `Registered ${saved.length} commands ${config.DEV_GUILD_ID ? `in guild ${config.DEV_GUILD_ID}` : 'globally (may take up to an hour to show)'}: ${body.map((c) => `/${c.name}`).join(' ')}`;
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  deployCommands(process.env).then(
-    (message) => console.log(message),
-    (error: unknown) => {
-      console.error(error instanceof ConfigError ? error.message : `error: ${messageOf(error)}`);
-      process.exit(1);
-    },
-  );
 }

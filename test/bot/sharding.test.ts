@@ -169,8 +169,11 @@ describe('two shards on one host', () => {
     expect(shard0.filter((l) => l.level >= 40 && l.event !== 'web_secret_random').map((l) => JSON.stringify(l).slice(0, 600))).toEqual([]);
   });
 
-  it('GIVEN both shards running WHEN the manager gets SIGTERM THEN every shard stops cleanly and the manager exits 0', async () => {
+  it('GIVEN both shards running WHEN the manager gets SIGTERM (twice, as under npm run start:sharded) THEN every shard stops cleanly and the manager exits 0', async () => {
     const pids = [fx.pidOf(0), fx.pidOf(1)];
+    fx.manager.child.kill('SIGTERM');
+    await fx.manager.waitForLog((l) => l.event === 'shard_manager_stopping');
+    // npm forwards the signal that systemd or the terminal also sent the manager itself.
     fx.manager.child.kill('SIGTERM');
     const exit = await exitWithin(fx.manager, 20_000);
     expect(exit).toMatchObject({ code: 0 });

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
 import { exitWithin } from '../support/bot-process.js';
 import { writeSeededFile } from '../support/random-file.js';
@@ -45,6 +45,25 @@ describe('a stop that cannot finish cleanly is still bounded', () => {
     const exit = await exitWithin(fx.bot, SIGTERM_LIMIT_MS);
     expect(exit).toMatchObject({ code: 1 });
     expect(fx.bot.logs.some((l) => l.msg === 'shutdown failed' && /progress file/.test(JSON.stringify(l.err)))).toBe(true);
+  });
+
+  it('GIVEN a stop under way WHEN the same signal comes again (npm start forwards the one the terminal or systemd also sent) THEN the stop still finishes: exit 0, transfer saved', async () => {
+    fx = await startBotFixture({ env: { MAX_CHUNKS_PER_MESSAGE: '1' } });
+    await writeSeededFile(path.join(fx.filesRoot, 'data.bin'), 4 * MIB, 5);
+    // After the progress message, the first part's message is stored but never answered: the stop waits for
+    // it (its grace for an upload in flight) while the second signal comes.
+    fx.fake.faults.add({ route: MESSAGES, kind: 'storeThenHang', after: 1, times: 1 });
+    const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
+    await vi.waitFor(() => expect(fx!.fake.messages().some((m) => m.content.includes(id) && m.attachments.length > 0)).toBe(true), {
+      timeout: 20_000,
+      interval: 50,
+    });
+    fx.bot.child.kill('SIGINT');
+    await fx.bot.waitForLog((l) => l.msg === 'signal received');
+    fx.bot.child.kill('SIGINT');
+    expect(await exitWithin(fx.bot, SIGTERM_LIMIT_MS)).toMatchObject({ code: 0 });
+    expect(fx.bot.logs.some((l) => l.msg === 'stopped')).toBe(true);
+    expect((await fx.transfer(id)).status).toBe('interrupted');
   });
 
   it('GIVEN nothing wrong WHEN SIGTERM arrives THEN the bot exits 0 and releases its lock', async () => {

@@ -4,7 +4,7 @@
  * touched), and without one.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -13,10 +13,10 @@ import { REPO } from './run-cli.js';
 
 const TSC = path.join(REPO, 'node_modules/typescript/bin/tsc');
 
-/** A folder with the bin and package.json (for "type": "module"), and dist/ when `built`. */
+/** A folder with bin/ and package.json (for "type": "module"), and dist/ when `built`. */
 async function install(root: string, built: boolean): Promise<string> {
   await mkdir(path.join(root, 'bin'), { recursive: true });
-  await copyFile(path.join(REPO, 'bin/discord-file-splitter.js'), path.join(root, 'bin/discord-file-splitter.js'));
+  for (const file of await readdir(path.join(REPO, 'bin'))) await copyFile(path.join(REPO, 'bin', file), path.join(root, 'bin', file));
   await copyFile(path.join(REPO, 'package.json'), path.join(root, 'package.json'));
   await symlink(path.join(REPO, 'node_modules'), path.join(root, 'node_modules'), 'dir');
   if (built)

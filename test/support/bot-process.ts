@@ -54,15 +54,32 @@ export interface StartBotOptions {
   entry?: string;
   /** Another source file (an absolute path) run through tsx instead of src/index.ts: src/shard.ts, the shard manager. */
   script?: string;
+  /**
+   * A command run instead of node, e.g. `['npm', 'start']`, as the leader of its own process
+   * group: `kill` signals the whole group, as a terminal's Ctrl-C or systemd does.
+   */
+  command?: readonly [string, ...string[]];
 }
 
 export async function startBotProcess(options: StartBotOptions): Promise<BotProcess> {
   const args = options.entry === undefined ? ['--import', TSX_LOADER, options.script ?? ENTRY] : [options.entry];
-  const child = spawn(process.execPath, args, {
+  const [file, ...rest] = options.command ?? [process.execPath, ...args];
+  const group = options.command !== undefined;
+  const child = spawn(file, rest, {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'debug', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: group,
   });
+  const signal = (name: NodeJS.Signals) => {
+    if (group && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, name);
+      } catch {
+        // the group is gone already
+      }
+    } else child.kill(name);
+  };
   const logs: LogLine[] = [];
   let out = '';
   let err = '';
@@ -134,11 +151,13 @@ export async function startBotProcess(options: StartBotOptions): Promise<BotProc
     stderr: () => err,
     waitForLog,
     exited,
-    async kill(signal = 'SIGKILL') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    async kill(name = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) signal(name);
+      const timer = setTimeout(() => signal('SIGKILL'), 15_000);
       const result = await exited;
       clearTimeout(timer);
+      // A group's other processes (npm's child, the bot) may outlive its leader.
+      if (group) signal('SIGKILL');
       return result;
     },
   };
