@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
-import { heldAnswer, startHttpsServer, TEST_CA_PATH, type FileRoute, type TestHttpsServer } from '../support/https-server.js';
+import { startHttpsServer, TEST_CA_PATH, type FileRoute, type TestHttpsServer } from '../support/https-server.js';
+import { heldAnswer } from '../support/held.js';
 import { seededBytes } from '../support/random-file.js';
 import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 

@@ -51,13 +51,6 @@ export interface StatusRoute {
  */
 export type Route = (FileRoute | RedirectRoute | StatusRoute) & { hold?: Promise<unknown> };
 
-/** A promise to `hold` a route's answer with, and the function that lets it go. */
-export function heldAnswer(): { hold: Promise<void>; release: () => void } {
-  const release: { fn: () => void } = { fn: () => undefined };
-  const hold = new Promise<void>((resolve) => (release.fn = resolve));
-  return { hold, release: () => release.fn() };
-}
-
 export interface SeenRequest {
   method: string;
   path: string;
