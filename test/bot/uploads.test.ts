@@ -8,24 +8,12 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import type { RecordedRequest } from '../support/fake-discord/types.js';
-import { heldAnswer, waitUntil } from '../support/held.js';
+import { holdAfterParts, waitUntil } from '../support/held.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { rebuildFromFake } from '../support/rebuild.js';
 
 const MIB = 1024 * 1024;
 const CREATE = 'POST /channels/:id/messages';
-
-/**
- * Holds at the fake Discord every message create that arrives once `n` parts are posted,
- * until `release`: a change the test makes then lands before the transfer can finish,
- * however fast or slow the machine is (a fixed delay per message only makes that likely).
- */
-function holdAfterParts(fx: BotFixture, n: number): { release: () => void; posted: () => number } {
-  const held = heldAnswer();
-  const posted = () => fx.fake.messages().filter((m) => m.attachments.length > 0).length;
-  fx.fake.faults.add({ route: (r) => r.route === CREATE && posted() >= n, kind: 'hold', until: held.hold, times: 10_000 });
-  return { release: held.release, posted };
-}
 
 /**
  * The most part-carrying message creates at one moment: open (from their first byte to their
@@ -88,7 +76,7 @@ describe('uploads through the fake Discord', () => {
     const file = path.join(fx.filesRoot, 'changing.bin');
     const size = 8 * MIB;
     await writeSeededFile(file, size, 62);
-    const held = holdAfterParts(fx, 1);
+    const held = holdAfterParts(fx.fake, 1);
     const id = await fx.split('changing.bin', { chunkSizeMiB: 1 });
     const fake = fx.fake;
     try {
@@ -118,7 +106,7 @@ describe('uploads through the fake Discord', () => {
     const file = path.join(fx.filesRoot, relPath);
     await mkdir(path.dirname(file), { recursive: true });
     await writeSeededFile(file, 8 * MIB, 64);
-    const held = holdAfterParts(fx, 1);
+    const held = holdAfterParts(fx.fake, 1);
     const id = await fx.split(relPath, { chunkSizeMiB: 1 });
     try {
       await waitUntil(() => held.posted() > 0, 'a first part is posted');
@@ -166,7 +154,7 @@ describe('uploads through the fake Discord', () => {
     // A whole-second mtime, so the replacement can be given exactly the same one.
     const mtime = new Date('2024-06-01T12:00:00.000Z');
     await utimes(file, mtime, mtime);
-    const held = holdAfterParts(fx, 3);
+    const held = holdAfterParts(fx.fake, 3);
     const id = await fx.split('swap.bin', { chunkSizeMiB: 1 });
     try {
       const before = await fx.waitForParts(id, 3);
