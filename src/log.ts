@@ -1,10 +1,13 @@
 /**
- * pino JSON lines (README, 'Configuration'). The token is redacted wherever it could appear; with
- * LOG_REDACT_FILENAMES, so are file names, paths and URLs (`LogRedactions`).
+ * pino JSON lines (README, 'Configuration'). The token is redacted wherever it could appear, and
+ * so are the tokens of interactions and of the links the bot hands out: errors go through
+ * `serializeError` (src/log-errors.ts), and every line is scrubbed of such tokens as a last
+ * resort. With LOG_REDACT_FILENAMES, file names, paths and URLs are too (`LogRedactions`).
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
+import { redactTokens, serializeError } from './log-errors.js';
 
 export type { Logger };
 
@@ -60,16 +63,17 @@ export function createLogger(options: LogOptions = {}): Logger {
   const secrets = (options.secrets ?? []).filter((s) => s.length >= 8);
   const redactions = options.redactions?.enabled ? options.redactions : null;
   const scrub = (line: string) => {
-    const clean = secrets.reduce((acc, s) => acc.split(s).join('[REDACTED]'), line);
+    const clean = redactTokens(secrets.reduce((acc, s) => acc.split(s).join('[REDACTED]'), line));
     return redactions ? redactions.scrub(clean) : clean;
   };
   // A token or a name can hide inside an error message or a URL, beyond any redact path: scrub the text.
   const destination = options.destination ?? process.stdout;
-  const stream = secrets.length === 0 && !redactions ? destination : { write: (line: string) => destination.write(scrub(line)) };
+  const stream = { write: (line: string) => destination.write(scrub(line)) };
   return pino(
     {
       level: options.level ?? 'info',
       base: { app: 'discord-file-splitter', ...options.bindings },
+      serializers: { err: serializeError, error: serializeError },
       redact: redactions
         ? {
             paths: [...REDACT_PATHS, ...NAME_PATHS],

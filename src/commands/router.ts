@@ -1,5 +1,5 @@
 /** The one error boundary every interaction passes through. */
-import { MessageFlags, type Interaction } from 'discord.js';
+import { MessageFlags, type ChatInputCommandInteraction, type Interaction } from 'discord.js';
 import { DiskWriteError, UserError } from '../errors.js';
 import { fitMessage } from '../discord/message-text.js';
 import { commandsByName } from './index.js';
@@ -40,13 +40,31 @@ export async function routeInteraction(interaction: Interaction, ctx: BotContext
         ? diskRefusalMessage(error)
         : "Sorry, something went wrong on the bot's side; the operator can find details in its log.";
     try {
-      if (interaction.deferred && !interaction.replied) await interaction.editReply({ content });
-      else if (interaction.replied) await interaction.followUp({ content, flags: MessageFlags.Ephemeral });
-      else await interaction.reply({ content, flags: MessageFlags.Ephemeral });
+      await tellPrivately(interaction, content);
     } catch (replyError) {
       ctx.log.warn({ err: replyError, command: interaction.commandName }, 'could not tell the user about an error');
     }
   }
+}
+
+/**
+ * An error is the caller's alone: ephemeral whatever was answered before. A public deferral
+ * ("thinking…", as /split and /upload acknowledge before recording) cannot become ephemeral,
+ * so the error goes in an ephemeral follow-up and the placeholder is deleted.
+ */
+async function tellPrivately(interaction: ChatInputCommandInteraction, content: string): Promise<void> {
+  if (!interaction.deferred && !interaction.replied) {
+    await interaction.reply({ content, flags: MessageFlags.Ephemeral });
+    return;
+  }
+  if (interaction.deferred && !interaction.replied && interaction.ephemeral === true) {
+    await interaction.editReply({ content });
+    return;
+  }
+  // discord.js counts a follow-up as the reply: whether a placeholder stands is known only before it.
+  const placeholder = interaction.deferred && !interaction.replied;
+  await interaction.followUp({ content, flags: MessageFlags.Ephemeral });
+  if (placeholder) await interaction.deleteReply();
 }
 
 /** What a user is told when the disk refused to record their command (no host path: it names the condition only). */

@@ -1,4 +1,4 @@
-import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
+import { type ChatInputCommandInteraction } from 'discord.js';
 import { errnoCode, HttpStatusError, messageOf, UserError } from '../errors.js';
 import { cutText, fitMessage } from '../discord/message-text.js';
 import { formatMiB } from '../transfer/plan.js';
@@ -18,7 +18,11 @@ import {
 import { urlNames } from '../log.js';
 import { guildCommand, type BotContext, type Command } from './types.js';
 
-/** Discord wants an answer within 3 s: a URL slower than this to open gets a deferred (ephemeral) reply. */
+/**
+ * Discord wants an answer within 3 s: a URL slower than this to open gets a deferred reply,
+ * public as /split's, so "Transfer started" is public whichever way it came; a refusal after
+ * it is still told privately (the router replaces the placeholder with an ephemeral follow-up).
+ */
 const REPLY_DIRECTLY_WITHIN_MS = 2_000; // ms
 /** Opening the URL (DNS, TLS, redirects, headers) before the transfer is recorded. */
 const OPEN_TIMEOUT_MS = 30_000; // ms
@@ -67,7 +71,7 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       () => true,
     );
     const quick = await Promise.race([settled, new Promise<false>((r) => setTimeout(() => r(false), REPLY_DIRECTLY_WITHIN_MS).unref())]);
-    if (!quick) await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    if (!quick) await interaction.deferReply();
     const info = await opening;
     const max = ctx.config.MAX_FILE_SIZE_BYTES;
     if (info.size === 0) throw new UserError(`${shownUrl(url)} is empty: there is nothing to send.`);

@@ -71,6 +71,8 @@ export interface ReadPartsOptions {
   mtimeMs?: number | undefined;
   /** How errors name the file, which users see: its path relative to FILES_ROOT. Default: its base name. */
   name?: string | undefined;
+  /** How many times a failed read is tried again before its error surfaces. Default: READ_RETRIES. */
+  readRetries?: number | undefined;
   /**
    * Parts of the file's age encryption instead of the file itself (src/crypto/sealed-file.ts):
    * `fileSize` and every offset, size and hash are then the encrypted file's.
@@ -224,10 +226,15 @@ class FilePartReader implements PartSource {
       try {
         return await handle.read(buffer, at, length, position);
       } catch (err) {
-        if (attempt >= READ_RETRIES) {
-          throw new SourceReadError(`reading ${this.#name} at byte ${position} failed twice: ${messageOf(err)}`, { cause: err });
+        if (attempt >= (this.options.readRetries ?? READ_RETRIES)) {
+          throw new SourceReadError(`reading ${this.#name} at byte ${position} failed ${timesText(attempt + 1)}: ${messageOf(err)}`, { cause: err });
         }
       }
     }
   }
+}
+
+/** A count of attempts in words: `once`, `twice`, `3 times`. */
+function timesText(n: number): string {
+  return n === 1 ? 'once' : n === 2 ? 'twice' : `${n} times`;
 }

@@ -127,10 +127,12 @@ describe('a progress file the disk refuses to write', () => {
         permissions: PERMISSIONS.ADMINISTRATOR,
         options: [{ name: 'path', type: 3, value: 'other.bin' }],
       });
-      await refused.waitFor((h) => /progress file/.test(h.original()?.content ?? ''), 10_000);
-      expect(refused.original()?.content).toBe(
-        'The bot cannot write its progress file right now (disk full). Nothing was recorded; please try again later.',
-      );
+      // /split acknowledged publicly before recording: the refusal comes privately, the placeholder goes.
+      type Shown = { content?: string; flags?: number };
+      const told = () => (refused.followUps() as Shown[]).find((m) => /progress file/.test(m.content ?? ''));
+      await refused.waitFor(() => told() !== undefined && refused.original() === undefined, 10_000);
+      expect(told()?.content).toBe('The bot cannot write its progress file right now (disk full). Nothing was recorded; please try again later.');
+      expect((told()?.flags ?? 0) & 64).toBe(64);
 
       await rm(path.join(tmpfs!.dir, 'filler'));
       await expectCompleteOnce(id, sha256);

@@ -11,9 +11,9 @@ import { exitWithin, startBotProcess, type BotProcess, type LogLine } from '../s
 import { startFakeDiscord } from '../support/fake-discord/index.js';
 import type { FakeDiscord } from '../support/fake-discord/types.js';
 import { writeSeededFile } from '../support/random-file.js';
+import { holdAfterParts } from '../support/held.js';
 
 const MIB = 1024 * 1024;
-const MESSAGES = 'POST /channels/:id/messages';
 /** Far more than a clean stop needs (within 10 s); only bounds the wait. */
 const EXIT_WAIT_MS = 20_000;
 const FATAL = 60; // pino level
@@ -35,10 +35,12 @@ describe('a fatal gateway close stops the bot with exit code 1', () => {
   it('GIVEN a transfer running WHEN the gateway closes with 4004 THEN the bot logs the code and its meaning, interrupts the transfer and exits 1', async () => {
     fx = await startBotFixture({ env: { MAX_CHUNKS_PER_MESSAGE: '1' } });
     await writeSeededFile(path.join(fx.filesRoot, 'data.bin'), 12 * MIB, 7);
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 150, times: 1_000 });
+    // Messages after the second part wait at the fake until the bot has stopped dispatching.
+    const held = holdAfterParts(fx.fake, 2);
     const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
     await fx.waitForParts(id, 2);
     fx.fake.closeGateway(4004);
+    await fx.bot.waitForLog((l) => l.msg.startsWith('shutting down'), 10_000).finally(held.release);
     const exit = await exitWithin(fx.bot, EXIT_WAIT_MS);
     expect(exit, fx.bot.stdout().slice(-3000)).not.toBe('still running');
     expect(exit).toMatchObject({ code: 1 });

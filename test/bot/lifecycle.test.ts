@@ -8,6 +8,7 @@ import type { FakeDiscord } from '../support/fake-discord/types.js';
 import { startBotProcess, type BotProcess } from '../support/bot-process.js';
 import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
 import { writeSeededFile } from '../support/random-file.js';
+import { holdAfterParts } from '../support/held.js';
 import { rebuildFromFake } from '../support/rebuild.js';
 
 const MIB = 1024 * 1024;
@@ -100,11 +101,13 @@ describe('two processes, SIGTERM and the token', () => {
   });
 
   it('GIVEN a transfer in the middle WHEN SIGTERM arrives THEN the bot exits 0 within 10 s with it interrupted, and a restart completes it', async () => {
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 150, times: 1_000 });
+    // Messages after the second part wait at the fake until the bot has stopped dispatching.
+    const held = holdAfterParts(fx.fake, 2);
     const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
     await fx.waitForParts(id, 2);
     const started = Date.now();
     fx.bot.child.kill('SIGTERM');
+    await fx.bot.waitForLog((l) => l.msg.startsWith('shutting down'), 10_000).finally(held.release);
     const { code } = await fx.bot.exited;
     expect(code).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);

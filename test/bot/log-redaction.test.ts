@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, type BotFixture } from '../support/bot-fixture.js';
 import { startHttpsServer, TEST_CA_PATH, type TestHttpsServer } from '../support/https-server.js';
+import { heldAnswer, waitUntil } from '../support/held.js';
 import { seededBytes, writeSeededFile } from '../support/random-file.js';
 
 const MIB = 1024 * 1024;
@@ -30,15 +31,25 @@ async function startWithRedaction(redact: boolean): Promise<BotFixture> {
   });
 }
 
-/** A /split that fails: the file is modified while its parts are being sent. */
+/**
+ * A /split that fails: the file is modified while its parts are being sent. Its messages are
+ * held at the fake Discord until the file has changed, so the transfer cannot finish first
+ * however fast or slow the machine is.
+ */
 async function splitThatChanges(fx: BotFixture, rel: string): Promise<string> {
   const file = path.join(fx.filesRoot, rel);
   await fs.mkdir(path.dirname(file), { recursive: true });
   await writeSeededFile(file, 6 * MIB, 21);
-  fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 150, times: 20 });
-  const id = await fx.split(rel, { chunkSizeMiB: 1 });
-  await fx.waitForParts(id, 1);
-  await fs.utimes(file, new Date(), new Date(Date.now() + 60_000));
+  const held = heldAnswer();
+  fx.fake.faults.add({ route: MESSAGES, kind: 'hold', until: held.hold, times: 100 });
+  let id: string;
+  try {
+    id = await fx.split(rel, { chunkSizeMiB: 1 });
+    await waitUntil(() => fx.fake.pendingRequests().some((r) => r.route === MESSAGES), 'a message of the transfer reaches the fake Discord');
+    await fs.utimes(file, new Date(), new Date(Date.now() + 60_000));
+  } finally {
+    held.release();
+  }
   const t = await fx.waitForStatus(id, ['error', 'complete']);
   expect(t.status).toBe('error');
   expect(t.notes.join('\n')).toMatch(/source changed/);

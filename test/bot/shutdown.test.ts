@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
 import { exitWithin } from '../support/bot-process.js';
 import { writeSeededFile } from '../support/random-file.js';
+import { holdAfterParts } from '../support/held.js';
 
 const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
@@ -24,12 +25,14 @@ describe('a stop that cannot finish cleanly is still bounded', () => {
   it('GIVEN a gateway that no longer answers WHEN SIGTERM arrives THEN the bot exits 1 within 10 s, with its transfer saved as interrupted', async () => {
     fx = await startBotFixture({ env: { MAX_CHUNKS_PER_MESSAGE: '1' } });
     await writeSeededFile(path.join(fx.filesRoot, 'data.bin'), 12 * MIB, 3);
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 150, times: 1_000 });
+    // Messages after the second part wait at the fake until the bot has stopped dispatching.
+    const held = holdAfterParts(fx.fake, 2);
     const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
     await fx.waitForParts(id, 2);
     // discord.js now waits 30 s for the answer to its close frame.
     fx.fake.freezeGateway();
     fx.bot.child.kill('SIGTERM');
+    await fx.bot.waitForLog((l) => l.msg.startsWith('shutting down'), 10_000).finally(held.release);
     const exit = await exitWithin(fx.bot, SIGTERM_LIMIT_MS);
     expect(exit).toMatchObject({ code: 1 });
     expect(fx.bot.logs.some((l) => l.msg === 'shutdown failed' && /discord/.test(JSON.stringify(l.err)))).toBe(true);

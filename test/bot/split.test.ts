@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { writeSeededFile } from '../support/random-file.js';
+import { waitUntil } from '../support/held.js';
 import { rebuildFromFake } from '../support/rebuild.js';
 
 const MIB = 1024 * 1024;
@@ -47,7 +48,7 @@ describe('/split end to end (bot process + fake Discord)', () => {
     expect(t.manifest_message_id).toBe(rebuilt.manifestMessage.id);
     // The progress message gets its final edit just after the record says complete.
     const progressText = () => fx.fake.messages().find((m) => m.id === t.progress_message_id)?.content ?? '';
-    for (let i = 0; i < 100 && !progressText().includes('complete'); i++) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(() => progressText().includes('complete'), 'the progress message says complete').catch(() => undefined);
     expect(progressText()).toContain('complete');
     expect(Object.values(t.chunk_attempts).every((n) => n === 1)).toBe(true);
   });

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { startHttpsServer, TEST_CA_PATH, type FileRoute, type TestHttpsServer } from '../support/https-server.js';
+import { heldAnswer } from '../support/held.js';
 import { seededBytes } from '../support/random-file.js';
 import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 
@@ -188,6 +189,56 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
     const names = postedPartNames(fx.fake, id);
     expect(names).toEqual([...new Set(names)]);
     expect(names).toHaveLength(7);
+  });
+
+  describe('one visibility whether the URL opens at once or after the bot deferred', () => {
+    const DEFERRED = 5; // DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE
+
+    /** /upload of `route`, its answer held until the bot has deferred (seen at the fake Discord). */
+    async function uploadAfterDefer(route: string) {
+      const held = heldAnswer();
+      const served = srv.routes.get(route)!;
+      srv.routes.set(route, { ...served, hold: held.hold });
+      try {
+        const handle = await fx.fake.sendInteraction({
+          name: 'upload',
+          permissions: PERMISSIONS.ADMINISTRATOR,
+          options: [
+            { name: 'url', type: 3, value: `${origin}${route}` },
+            { name: 'chunk_size', type: 4, value: 1 },
+          ],
+        });
+        await handle.waitFor((h) => h.callback()?.type === DEFERRED, 15_000);
+        held.release();
+        return handle;
+      } finally {
+        held.release();
+        srv.routes.set(route, served);
+      }
+    }
+
+    it('GIVEN a URL that answers at once and one that answers after the bot deferred THEN both "Transfer started" replies are public', async () => {
+      serve('/quick.bin', seededBytes(1000, 31));
+      serve('/slow.bin', seededBytes(1000, 32));
+      const quick = await upload(`${origin}/quick.bin`);
+      expect(quick.original()?.content).toMatch(/Transfer `upload_[a-z0-9]+` started/);
+      const slow = await uploadAfterDefer('/slow.bin');
+      await slow.waitFor((h) => /Transfer `upload_[a-z0-9]+` started/.test(h.original()?.content ?? ''), 35_000);
+      expect([quick.ephemeral(), slow.ephemeral()]).toEqual([false, false]);
+      for (const h of [quick, slow]) expect(fx.fake.messages().some((m) => m.interactionId === h.id && /started/.test(m.content))).toBe(true);
+    });
+
+    it('GIVEN a URL that answers 404 after the bot deferred THEN the refusal is told privately and nothing public is left', async () => {
+      srv.routes.set('/slow-gone', { kind: 'status', status: 404 });
+      const handle = await uploadAfterDefer('/slow-gone');
+      type Shown = { content?: string; flags?: number };
+      const told = (h: typeof handle) => [h.original(), ...(h.followUps() as Shown[])].find((m) => /answered HTTP 404/.test(m?.content ?? ''));
+      await handle.waitFor((h) => told(h) !== undefined, 35_000);
+      expect((told(handle)?.flags ?? 0) & 64).toBe(64);
+      // The public "thinking…" placeholder is gone, and no public message came of the command.
+      await handle.waitFor((h) => h.original() === undefined || h.ephemeral(), 10_000);
+      expect(fx.fake.messages().some((m) => m.interactionId === handle.id)).toBe(false);
+    });
   });
 
   describe('refusals are ephemeral, record nothing and post nothing', () => {

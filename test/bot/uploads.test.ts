@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import type { RecordedRequest } from '../support/fake-discord/types.js';
+import { holdAfterParts, waitUntil } from '../support/held.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { rebuildFromFake } from '../support/rebuild.js';
 
@@ -75,14 +76,16 @@ describe('uploads through the fake Discord', () => {
     const file = path.join(fx.filesRoot, 'changing.bin');
     const size = 8 * MIB;
     await writeSeededFile(file, size, 62);
-    fx.fake.faults.add({ route: CREATE, kind: 'delay', ms: 200, times: 1_000 });
+    const held = holdAfterParts(fx.fake, 1);
     const id = await fx.split('changing.bin', { chunkSizeMiB: 1 });
     const fake = fx.fake;
-    const partsPosted = () => fake.messages().filter((m) => m.content.includes(id) && m.attachments.length > 0).length;
-    for (let i = 0; i < 200 && partsPosted() === 0; i++) await new Promise((r) => setTimeout(r, 25));
-    expect(partsPosted()).toBeGreaterThan(0);
-    await writeSeededFile(file, size, 63);
-    await utimes(file, new Date(), new Date(Date.now() + 10_000));
+    try {
+      await waitUntil(() => held.posted() > 0, 'a first part is posted');
+      await writeSeededFile(file, size, 63);
+      await utimes(file, new Date(), new Date(Date.now() + 10_000));
+    } finally {
+      held.release();
+    }
 
     const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled'], 30_000);
     expect(t.status).toBe('error');
@@ -103,13 +106,14 @@ describe('uploads through the fake Discord', () => {
     const file = path.join(fx.filesRoot, relPath);
     await mkdir(path.dirname(file), { recursive: true });
     await writeSeededFile(file, 8 * MIB, 64);
-    fx.fake.faults.add({ route: CREATE, kind: 'delay', ms: 200, times: 1_000 });
+    const held = holdAfterParts(fx.fake, 1);
     const id = await fx.split(relPath, { chunkSizeMiB: 1 });
-    const fake = fx.fake;
-    const partsPosted = () => fake.messages().filter((m) => m.content.includes(id) && m.attachments.length > 0).length;
-    for (let i = 0; i < 200 && partsPosted() === 0; i++) await new Promise((r) => setTimeout(r, 25));
-    expect(partsPosted()).toBeGreaterThan(0);
-    await change(file);
+    try {
+      await waitUntil(() => held.posted() > 0, 'a first part is posted');
+      await change(file);
+    } finally {
+      held.release();
+    }
     return { id, file };
   }
 
@@ -122,7 +126,8 @@ describe('uploads through the fake Discord', () => {
     expect(t.notes.join('\n')).not.toContain(work);
 
     const progress = () => fx!.fake.messages().find((m) => m.id === t.progress_message_id)?.content ?? '';
-    for (let i = 0; i < 100 && !progress().includes('source changed'); i++) await new Promise((r) => setTimeout(r, 20));
+    // The progress message is edited on its own clock: wait for it, bounded, rather than a fixed 2 s.
+    await waitUntil(() => progress().includes('source changed'), 'the progress message shows the note').catch(() => undefined);
     expect(progress()).toMatch(/note: source changed: .*mods\/truncate\.bin/);
     expect(progress()).not.toContain(work);
 
@@ -149,13 +154,17 @@ describe('uploads through the fake Discord', () => {
     // A whole-second mtime, so the replacement can be given exactly the same one.
     const mtime = new Date('2024-06-01T12:00:00.000Z');
     await utimes(file, mtime, mtime);
-    fx.fake.faults.add({ route: CREATE, kind: 'delay', ms: 200, times: 1_000 });
+    const held = holdAfterParts(fx.fake, 3);
     const id = await fx.split('swap.bin', { chunkSizeMiB: 1 });
-    const before = await fx.waitForParts(id, 3);
-    expect(before.status).toBe('in_progress');
-    await writeSeededFile(`${file}.new`, size, 66);
-    await utimes(`${file}.new`, mtime, mtime);
-    await rename(`${file}.new`, file);
+    try {
+      const before = await fx.waitForParts(id, 3);
+      expect(before.status).toBe('in_progress');
+      await writeSeededFile(`${file}.new`, size, 66);
+      await utimes(`${file}.new`, mtime, mtime);
+      await rename(`${file}.new`, file);
+    } finally {
+      held.release();
+    }
 
     const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled'], 30_000);
     expect(t.status, t.notes.join('; ')).toBe('error');

@@ -45,7 +45,11 @@ export interface StatusRoute {
   status: number;
 }
 
-export type Route = FileRoute | RedirectRoute | StatusRoute;
+/**
+ * Any route: its answer (status line on) waits for `hold` to settle, so a test decides when
+ * the server answers instead of hoping a delay is long enough.
+ */
+export type Route = (FileRoute | RedirectRoute | StatusRoute) & { hold?: Promise<unknown> };
 
 export interface SeenRequest {
   method: string;
@@ -108,6 +112,7 @@ export async function startHttpsServer(): Promise<TestHttpsServer> {
         if (socket.destroyed) return reject(new Error('socket gone'));
         socket.write(text, (err) => (err ? reject(err) : resolve()));
       });
+    if (route?.hold) await route.hold;
     if (!route) {
       await write('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
       socket.end();

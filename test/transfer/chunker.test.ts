@@ -218,4 +218,21 @@ describe('readParts read errors', () => {
       spy.mockRestore();
     }
   });
+
+  it('GIVEN readRetries 2 and a read failing three times THEN the SourceReadError says it failed 3 times', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'src.bin');
+    await writeSeededFile(file, 2 * CHUNK, 8);
+    const eio = Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+    const spy = vi
+      .spyOn(await fileHandleProto(), 'read')
+      .mockRejectedValueOnce(eio)
+      .mockRejectedValueOnce(eio)
+      .mockRejectedValueOnce(eio);
+    try {
+      await expect(collect(readParts(file, { chunkSize: CHUNK, readRetries: 2 }))).rejects.toThrow(/src\.bin at byte 0 failed 3 times: EIO/);
+    } finally {
+      spy.mockRestore();
+    }
+  });
 });

@@ -223,4 +223,11 @@ describe('download links', () => {
   it('GIVEN all of the above THEN the bot logged no unexpected error', () => {
     expect(unexpectedErrors(fx.bot, [/^transfer_error$/])).toEqual([]);
   });
+
+  it('GIVEN all of the above, broken and refused downloads included THEN no log line holds a download link or its token', () => {
+    const stdout = fx.bot.stdout();
+    expect(fx.bot.logs.some((l) => l.event === 'download_failed')).toBe(true);
+    expect(stdout).not.toMatch(/eyJ[\w-]{4,}\.[\w-]{43}/);
+    expect(stdout).not.toMatch(/\/d\/[\w-]+\.[\w-]+/);
+  });
 });

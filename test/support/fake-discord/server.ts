@@ -1120,6 +1120,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
           case 'delay':
             await sleep(fault.ms);
             break;
+          case 'hold':
+            await fault.until.catch(() => undefined);
+            break;
           case 'hang':
             hanging.add(res);
             res.on('close', () => hanging.delete(res));

@@ -237,6 +237,8 @@ export type Fault = {
     }
   | { kind: 'rateLimit'; retryAfterMs: number; global?: boolean; scope?: 'user' | 'shared' | 'global' }
   | { kind: 'delay'; ms: number }
+  /** Wait until `until` settles, then handle the request as usual: the test decides when Discord answers, not a clock. */
+  | { kind: 'hold'; until: Promise<unknown> }
   | { kind: 'hang' }
   /** Destroy the socket after reading some of the body. reset (default true): TCP RST, the client sees ECONNRESET
    *  (discord.js retries that itself); false: plain close, undici's 'other side closed' (discord.js does not retry). */

@@ -1,0 +1,37 @@
+/**
+ * Holding an answer until a test lets it go: the fake Discord's `hold` fault and the test
+ * HTTPS server's `hold` route option take `hold`, so the order of events is the test's, not
+ * the machine's speed.
+ */
+import type { FakeDiscord } from './fake-discord/types.js';
+
+const MESSAGE_CREATE = 'POST /channels/:id/messages';
+
+/** A promise to hold an answer with, and the function that lets it go (safe to call twice). */
+export function heldAnswer(): { hold: Promise<void>; release: () => void } {
+  const release: { fn: () => void } = { fn: () => undefined };
+  const hold = new Promise<void>((resolve) => (release.fn = resolve));
+  return { hold, release: () => release.fn() };
+}
+
+/** Polls `ready` every 20 ms until it holds; rejects naming `what` after `timeoutMs` (bounded). */
+export async function waitUntil(ready: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * Holds at the fake Discord every message create that arrives once `n` parts are posted
+ * (messages with attachments), until `release`: what a test does mid-transfer then happens
+ * before the transfer can finish, however fast or slow the machine is (a fixed delay per
+ * message only makes that likely).
+ */
+export function holdAfterParts(fake: FakeDiscord, n: number): { release: () => void; posted: () => number } {
+  const held = heldAnswer();
+  const posted = () => fake.messages().filter((m) => m.attachments.length > 0).length;
+  fake.faults.add({ route: (r) => r.route === MESSAGE_CREATE && posted() >= n, kind: 'hold', until: held.hold, times: 100_000 });
+  return { release: held.release, posted };
+}
