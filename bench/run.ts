@@ -132,7 +132,7 @@ async function sayDownload(
     say(`\ndownload of the ${sizeLabel(source.size)} transfer`);
     say(
       formatTable(
-        ['run', 'wall s', 'MiB/s', 'bot peak RSS MiB', '× C time', 'speed / C'],
+        ['run', 'wall s', 'MiB/s', 'bot peak RSS MiB', 'bot CPU s', '× C time', 'speed / C'],
         await downloadRows(source, { ...where, entry: BUILT_ENTRY }),
       ),
     );
