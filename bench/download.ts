@@ -5,8 +5,9 @@
  *   C  the same attachments fetched straight from the fake CDN, in order, one at a time,
  *      through fresh links, and hashed, as plain `fetch` would (the transport limit).
  * Both bodies must hash to the source's sha256. `bot CPU s` is the bot process's CPU time
- * (user + system) during the download, which a busy machine does not inflate as it does wall time. A fake of its own keeps every attachment's
- * bytes (the CDN serves them back), so this runs only for sizes up to 1 GiB.
+ * (user + system) during the download, which a busy machine does not inflate as wall time.
+ * A fake of its own keeps every attachment's bytes (the CDN serves them back), so this runs
+ * only for sizes up to 1 GiB.
  */
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';

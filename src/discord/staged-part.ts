@@ -14,8 +14,8 @@ import path from 'node:path';
 import { writeAll } from '../fs/durable-write.js';
 import { readFully } from '../fs/read-fully.js';
 
-/** Network pieces (tens of KiB) are gathered into one write of this size. */
-const WRITE_BUFFER = 1024 * 1024; // bytes
+/** Network pieces (tens of KiB) are gathered into one write of about this size. */
+const WRITE_BATCH = 1024 * 1024; // bytes
 /** Read back in pieces of this size, each a fresh buffer: a socket may still hold the one before. */
 const READ_PIECE = 1024 * 1024; // bytes
 
@@ -23,7 +23,8 @@ export class StagedPart {
   readonly #handle: FileHandle;
   /** Still to remove at close, when the platform would not remove it while open. */
   readonly #path: string | null;
-  readonly #buffer = Buffer.allocUnsafe(WRITE_BUFFER);
+  /** Appended, not yet written: the pieces themselves (each a buffer of its own from the socket), not a copy. */
+  #pending: Uint8Array[] = [];
   #buffered = 0;
   #written = 0;
 
@@ -45,31 +46,32 @@ export class StagedPart {
     return new StagedPart(handle, removed ? null : file);
   }
 
-  /** Bytes in the file and in the buffer. */
+  /** Bytes appended since the last reset. */
   get size(): number {
     return this.#written + this.#buffered;
   }
 
+  /** Keeps `data` itself until the next flush: the caller must not reuse its buffer. */
   async append(data: Uint8Array): Promise<void> {
-    let at = 0;
-    while (at < data.length) {
-      const n = Math.min(data.length - at, WRITE_BUFFER - this.#buffered);
-      this.#buffer.set(data.subarray(at, at + n), this.#buffered);
-      this.#buffered += n;
-      at += n;
-      if (this.#buffered === WRITE_BUFFER) await this.flush();
-    }
+    this.#pending.push(data);
+    this.#buffered += data.length;
+    if (this.#buffered >= WRITE_BATCH) await this.flush();
   }
 
   async flush(): Promise<void> {
     if (this.#buffered === 0) return;
-    await writeAll(this.#handle, this.#buffer.subarray(0, this.#buffered), this.#written);
-    this.#written += this.#buffered;
+    const [pieces, length, at] = [this.#pending, this.#buffered, this.#written];
+    this.#pending = [];
     this.#buffered = 0;
+    this.#written += length;
+    const { bytesWritten } = await this.#handle.writev(pieces, at);
+    // A short write (rare for a file, or past the system's limit of pieces): the rest, the plain way.
+    if (bytesWritten < length) await writeAll(this.#handle, Buffer.concat(pieces).subarray(bytesWritten), at + bytesWritten);
   }
 
   /** Empty again, for another attempt at the same part. */
   async reset(): Promise<void> {
+    this.#pending = [];
     this.#buffered = 0;
     this.#written = 0;
     await this.#handle.truncate(0);

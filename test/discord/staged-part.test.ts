@@ -33,6 +33,18 @@ describe('a staged part', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('GIVEN more small pieces in one write than the system takes at once (IOV_MAX, 1024 on Linux) THEN every byte reads back in order', async () => {
+    const part = await StagedPart.create(await tempDir());
+    try {
+      const pieces = Array.from({ length: 2000 }, (_, i) => Buffer.alloc(600, i % 256));
+      for (const piece of pieces) await part.append(piece);
+      await part.flush();
+      expect((await readAll(part)).equals(Buffer.concat(pieces))).toBe(true);
+    } finally {
+      await part.close();
+    }
+  });
+
   it('GIVEN a reset after some bytes THEN only what was appended since reads back', async () => {
     const part = await StagedPart.create(await tempDir());
     try {
