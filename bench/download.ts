@@ -98,6 +98,17 @@ async function hashBody(url: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** A message, waiting out the fake's 429s as any client must (a fast C meets its 50 requests a second). */
+async function messageOf(url: string, headers: Record<string, string>): Promise<Posted> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const res = await fetch(url, { headers });
+    if (res.status !== 429) return (await res.json()) as Posted;
+    const { retry_after } = (await res.json()) as { retry_after: number };
+    await new Promise((resolve) => setTimeout(resolve, retry_after * 1000));
+  }
+  throw new Error(`${url} answered 429 twenty times`);
+}
+
 /** The transfer's parts in order, each through a link from its message fetched now. */
 async function straightFromCdn(api: { apiUrl: string; token: string; channelId: string }, size: number): Promise<string> {
   const headers = { Authorization: `Bot ${api.token}` };
@@ -109,7 +120,7 @@ async function straightFromCdn(api: { apiUrl: string; token: string; channelId: 
   const hash = createHash('sha256');
   let total = 0;
   for (const part of parts) {
-    const message = (await (await fetch(`${api.apiUrl}/v10/channels/${api.channelId}/messages/${part.message}`, { headers })).json()) as Posted;
+    const message = await messageOf(`${api.apiUrl}/v10/channels/${api.channelId}/messages/${part.message}`, headers);
     const url = message.attachments.find((a) => a.filename === part.filename)!.url;
     const res = await fetch(url);
     for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
