@@ -160,16 +160,22 @@ describe('download links', () => {
     const file = path.join(await tempDir(), 'f');
     const first = await curlDownload(link, file, false);
     const kept = await readFile(file).catch(() => Buffer.alloc(0));
+    // Resumed while the part is still wrong: it breaks off again, adding nothing unchecked.
+    const early = await curlDownload(link, file, true);
+    const keptAgain = await readFile(file).catch(() => Buffer.alloc(0));
     // The CDN recovers: 256 steps of one byte bring it back to what it was.
     for (let i = 0; i < 255; i++) fx.fake.corruptAttachment(part.attachment_id, 100);
     const resumed = await curlDownload(link, file, true);
 
     expect(first).not.toBe(0);
+    expect(early).not.toBe(0);
     expect(resumed).toBe(0);
     expect(sha(await readFile(file))).toBe(sha(source));
     // No byte of the part that failed its check left the bot.
     expect(kept.length).toBeLessThanOrEqual(part.offset);
     expect(kept.equals(source.subarray(0, kept.length))).toBe(true);
+    expect(keptAgain.length).toBeLessThanOrEqual(part.offset);
+    expect(keptAgain.equals(source.subarray(0, keptAgain.length))).toBe(true);
   });
 
   it('GIVEN a part whose message was deleted THEN the download breaks off and the log names the part; with the first part gone, it is a 410', async () => {
