@@ -4,8 +4,10 @@
  * fetched through its `/share` link, next to
  *   C  the same attachments fetched straight from the fake CDN, in order, one at a time,
  *      through fresh links, and hashed, as plain `fetch` would (the transport limit).
- * Both bodies must hash to the source's sha256. A fake of its own keeps every attachment's
- * bytes (the CDN serves them back), so this runs only for sizes up to 1 GiB.
+ * Both bodies must hash to the source's sha256. `bot CPU s` is the bot process's CPU time
+ * (user + system) during the download, which a busy machine does not inflate as wall time.
+ * A fake of its own keeps every attachment's bytes (the CDN serves them back), so this runs
+ * only for sizes up to 1 GiB.
  */
 import { createHash } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
@@ -52,7 +54,9 @@ export async function downloadRows(
     if (!link) throw new Error('/share gave no link');
 
     const c = await timed(() => straightFromCdn(api, source.size));
+    const cpuBefore = await cpuSeconds(bot.child.pid);
     const viaLink = await timed(() => hashBody(link));
+    const cpu = (await cpuSeconds(bot.child.pid)) - cpuBefore;
     const peak = parseVmHWM(await readFile(`/proc/${bot.child.pid}/status`, 'utf8')) ?? Number.NaN;
     for (const [what, got] of [
       ['C', c.value],
@@ -61,8 +65,8 @@ export async function downloadRows(
       if (got !== source.sha256) throw new Error(`${what}: the bytes hash to ${got}, the source to ${source.sha256}`);
     }
     return [
-      ['C: CDN fetch + sha256', c.ms / 1000, mibPerSecond(source.size, c.ms), '', 1, 1],
-      ['download link (/share)', viaLink.ms / 1000, mibPerSecond(source.size, viaLink.ms), peak / MIB, viaLink.ms / c.ms, c.ms / viaLink.ms],
+      ['C: CDN fetch + sha256', c.ms / 1000, mibPerSecond(source.size, c.ms), '', '', 1, 1],
+      ['download link (/share)', viaLink.ms / 1000, mibPerSecond(source.size, viaLink.ms), peak / MIB, cpu, viaLink.ms / c.ms, c.ms / viaLink.ms],
     ];
   } finally {
     await bot.kill('SIGTERM');
@@ -70,6 +74,14 @@ export async function downloadRows(
     fake.child.kill();
     await rm(progress, { force: true });
   }
+}
+
+/** The CPU time (user + system) a process has used so far, from /proc: a cost the machine's load does not inflate as it does wall time. */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ, 100 on Linux)
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
@@ -86,6 +98,17 @@ async function hashBody(url: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/** A message, waiting out the fake's 429s as any client must (a fast C meets its 50 requests a second). */
+async function messageOf(url: string, headers: Record<string, string>): Promise<Posted> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const res = await fetch(url, { headers });
+    if (res.status !== 429) return (await res.json()) as Posted;
+    const { retry_after } = (await res.json()) as { retry_after: number };
+    await new Promise((resolve) => setTimeout(resolve, retry_after * 1000));
+  }
+  throw new Error(`${url} answered 429 twenty times`);
+}
+
 /** The transfer's parts in order, each through a link from its message fetched now. */
 async function straightFromCdn(api: { apiUrl: string; token: string; channelId: string }, size: number): Promise<string> {
   const headers = { Authorization: `Bot ${api.token}` };
@@ -97,7 +120,7 @@ async function straightFromCdn(api: { apiUrl: string; token: string; channelId: 
   const hash = createHash('sha256');
   let total = 0;
   for (const part of parts) {
-    const message = (await (await fetch(`${api.apiUrl}/v10/channels/${api.channelId}/messages/${part.message}`, { headers })).json()) as Posted;
+    const message = await messageOf(`${api.apiUrl}/v10/channels/${api.channelId}/messages/${part.message}`, headers);
     const url = message.attachments.find((a) => a.filename === part.filename)!.url;
     const res = await fetch(url);
     for await (const chunk of res.body as AsyncIterable<Uint8Array>) {

@@ -72,6 +72,12 @@ async function main(): Promise<void> {
     for (const [n, size] of sizes.entries()) {
       say(`\n## ${sizeLabel(size)} (${size} bytes, parts of ${CHUNK} bytes)`);
       const source = await makeSource(filesRoot, size, 1000 + n);
+      // --download-only: the download row alone (its own upload, baseline C), for before/after pairs.
+      if (args.includes('--download-only')) {
+        failed = !(await sayDownload(source, { work, filesRoot }, say)) || failed;
+        await rm(source.file, { force: true });
+        continue;
+      }
       // Warm the page cache the same way for everyone: A reads the file first.
       await baselineA(source);
       const aMs = await baselineA(source);
@@ -102,18 +108,7 @@ async function main(): Promise<void> {
         say(`age at defaults: ${(sealed / plain).toFixed(2)} × the plaintext time (target: at most 1.5)`);
       // Download links: for sizes a fake that keeps every byte can hold (up to 1 GiB).
       if (size <= 1024 * MIB && !args.includes('--baselines-only') && !args.includes('--no-download')) {
-        try {
-          say(`\ndownload of the ${sizeLabel(size)} transfer`);
-          say(
-            formatTable(
-              ['run', 'wall s', 'MiB/s', 'bot peak RSS MiB', '× C time', 'speed / C'],
-              await downloadRows(source, { work, filesRoot, entry: BUILT_ENTRY }),
-            ),
-          );
-        } catch (error) {
-          failed = true;
-          say(`download: FAILED ${(error as Error).message}`);
-        }
+        failed = !(await sayDownload(source, { work, filesRoot }, say)) || failed;
       }
       await rm(source.file, { force: true });
     }
@@ -124,6 +119,27 @@ async function main(): Promise<void> {
   if (failed) {
     say('\nat least one run FAILED verification or did not complete');
     process.exitCode = 1;
+  }
+}
+
+/** The download rows of one size (bench/download.ts); false when they failed. */
+async function sayDownload(
+  source: Parameters<typeof downloadRows>[0],
+  where: { work: string; filesRoot: string },
+  say: (s: string) => void,
+): Promise<boolean> {
+  try {
+    say(`\ndownload of the ${sizeLabel(source.size)} transfer`);
+    say(
+      formatTable(
+        ['run', 'wall s', 'MiB/s', 'bot peak RSS MiB', 'bot CPU s', '× C time', 'speed / C'],
+        await downloadRows(source, { ...where, entry: BUILT_ENTRY }),
+      ),
+    );
+    return true;
+  } catch (error) {
+    say(`download: FAILED ${(error as Error).message}`);
+    return false;
   }
 }
 

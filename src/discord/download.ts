@@ -12,6 +12,7 @@ import { classifyRestError, describeNetworkError } from './classify.js';
 import type { ManifestChunk } from '../transfer/manifest.js';
 import { DownloadError, messageOf, RetryFailure } from '../errors.js';
 import { isAbortError, retry, type Random, type Sleep } from '../transfer/retry.js';
+import { StagedPart } from './staged-part.js';
 
 export interface DownloaderOptions {
   rest: REST;
@@ -25,6 +26,8 @@ export interface DownloaderOptions {
   sleep?: Sleep | undefined;
   /** Called before each retry wait; the CLI stays quiet, tests may count. */
   onRetry?: ((what: string, reason: string, attempt: number) => void) | undefined;
+  /** Where a part waits, in a temp file, until it is checked (default: the OS temp folder). */
+  stagingDir?: string | undefined;
 }
 
 const STALL_TIMEOUT_MS = 30_000; // ms without a byte before a download is cut
@@ -66,12 +69,10 @@ export class DiscordDownloader {
   }
 
   /**
-   * Streams one part to `output`, in order, checking its size and sha256. `whole` is the file
-   * hash so far (null: none is kept); the returned hash has this part added. The part's own
-   * hash is checked only after its last byte went to `output`: a caller that must not let a
-   * wrong byte count as delivered holds the end back (src/web/download.ts). Every byte goes out once: a retry
-   * downloads the part again but hands on only what earlier attempts did not, after checking
-   * that the bytes before are the ones already handed on (the output may be a pipe).
+   * Streams one part to `output`, in order, after checking its size and sha256: no byte goes
+   * out before the whole part matched (it waits in a temp file meanwhile, staged-part.ts), so
+   * what `output` gets is checked, whatever breaks later. `whole` is the file hash so far
+   * (null: none is kept); the returned hash has this part added.
    */
   async part<H extends Hash | null>(
     channelId: string,
@@ -80,47 +81,64 @@ export class DiscordDownloader {
     whole: H,
     onBytes: (partBytes: number) => void = () => undefined,
   ): Promise<H> {
+    const staged = await this.checkedPart(channelId, chunk, onBytes);
+    try {
+      const fileHash = (whole?.copy() ?? null) as H;
+      for await (const data of staged.read()) {
+        // The output's own failure (a full disk, a closed pipe) is not the network's: no retry.
+        await output(data).catch((err: unknown) => {
+          throw new DownloadError(messageOf(err), false, { cause: err });
+        });
+        fileHash?.update(data);
+      }
+      return fileHash;
+    } finally {
+      await staged.close();
+    }
+  }
+
+  /**
+   * Downloads one part whole into a temp file and checks its size and sha256 there; the
+   * caller reads it back and must close it. A retry downloads the part again from its first
+   * byte, through a link from the message fetched again.
+   */
+  async checkedPart(channelId: string, chunk: ManifestChunk, onBytes: (partBytes: number) => void = () => undefined): Promise<StagedPart> {
     const messageId = chunk.message_id;
     if (!messageId) throw new DownloadError(`part ${chunk.name}: the manifest has no message id for it (was it written by the local split?)`, false);
-    const partHash = createHash('sha256');
-    const fileHash = (whole?.copy() ?? null) as H;
-    let handedOn = 0; // bytes of this part given to `output`, by any attempt
-    return this.#withRetry(`part ${chunk.name}`, async (attempt) => {
-      const message = await this.#message(channelId, messageId, attempt > 1, () => `part ${chunk.name}: its message ${messageId}`);
-      const attachment =
-        message.attachments.find((a) => chunk.attachment_id != null && a.id === chunk.attachment_id) ??
-        message.attachments.find((a) => a.filename === chunk.name);
-      if (!attachment) throw new DownloadError(`part ${chunk.name}: message ${messageId} no longer has its attachment`, false);
-      if (attachment.size !== chunk.size) {
-        throw new DownloadError(`part ${chunk.name} is ${attachment.size} bytes on Discord, the manifest says ${chunk.size}`, false);
-      }
-      const before = handedOn > 0 ? { digest: partHash.copy().digest('hex'), again: createHash('sha256') } : undefined;
-      let at = 0;
-      const received = await this.#fetchBody(attachment.url, chunk.size, async (data) => {
-        const seen = Math.max(0, Math.min(handedOn - at, data.length));
-        if (before && seen > 0) {
-          before.again.update(data.subarray(0, seen));
-          if (at + seen === handedOn && before.again.digest('hex') !== before.digest) {
-            throw new DownloadError(`part ${chunk.name} changed between two downloads of it`, false);
-          }
-        }
-        at += data.length;
-        const fresh = data.subarray(seen);
-        if (fresh.length > 0) {
-          // The output's own failure (a full disk, a closed pipe) is not the network's: no retry.
-          await output(fresh).catch((err: unknown) => {
-            throw new DownloadError(messageOf(err), false, { cause: err });
-          });
-          partHash.update(fresh);
-          fileHash?.update(fresh);
-          handedOn += fresh.length;
-        }
-        onBytes(at);
-      });
-      if (received !== chunk.size) throw new DownloadError(`part ${chunk.name}: the download ended after ${received} of ${chunk.size} bytes`, true);
-      if (partHash.digest('hex') !== chunk.sha256) throw new DownloadError(`part ${chunk.name} does not match the manifest (sha256 differs)`, false);
-      return fileHash;
+    const staged = await StagedPart.create(this.#options.stagingDir).catch((err: unknown) => {
+      throw stagingFailure(chunk, err);
     });
+    try {
+      await this.#withRetry(`part ${chunk.name}`, async (attempt) => {
+        const message = await this.#message(channelId, messageId, attempt > 1, () => `part ${chunk.name}: its message ${messageId}`);
+        const attachment =
+          message.attachments.find((a) => chunk.attachment_id != null && a.id === chunk.attachment_id) ??
+          message.attachments.find((a) => a.filename === chunk.name);
+        if (!attachment) throw new DownloadError(`part ${chunk.name}: message ${messageId} no longer has its attachment`, false);
+        if (attachment.size !== chunk.size) {
+          throw new DownloadError(`part ${chunk.name} is ${attachment.size} bytes on Discord, the manifest says ${chunk.size}`, false);
+        }
+        // A temp file that fails (a full disk) is not the network: no retry.
+        const keep = (work: Promise<void>) =>
+          work.catch((err: unknown) => {
+            throw stagingFailure(chunk, err);
+          });
+        await keep(staged.reset());
+        const hash = createHash('sha256');
+        const received = await this.#fetchBody(attachment.url, chunk.size, async (data) => {
+          hash.update(data);
+          await keep(staged.append(data));
+          onBytes(staged.size);
+        });
+        if (received !== chunk.size) throw new DownloadError(`part ${chunk.name}: the download ended after ${received} of ${chunk.size} bytes`, true);
+        await keep(staged.flush());
+        if (hash.digest('hex') !== chunk.sha256) throw new DownloadError(`part ${chunk.name} does not match the manifest (sha256 differs)`, false);
+      });
+      return staged;
+    } catch (err) {
+      await staged.close();
+      throw err;
+    }
   }
 
   async #withRetry<T>(what: string, attempt: (n: number) => Promise<T>): Promise<T> {
@@ -214,6 +232,12 @@ export class DiscordDownloader {
       clearTimeout(timer);
     }
   }
+}
+
+/** A part's temp file failed (a full or read-only temp folder): the operator's to fix, not retried. */
+function stagingFailure(chunk: ManifestChunk, err: unknown): DownloadError {
+  if (err instanceof DownloadError) return err;
+  return new DownloadError(`part ${chunk.name}: cannot hold it in a temp file while it is checked: ${messageOf(err)}`, false, { cause: err });
 }
 
 /** A REST failure in words a user can act on; only server and network trouble is retried (classifyRestError decides). */

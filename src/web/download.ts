@@ -1,10 +1,11 @@
 /**
  * `GET|HEAD /d/<token>/<name>` (README, 'Download links'): the file rebuilt from its posted parts,
- * streamed part by part from Discord's CDN through fresh attachment links, every byte of
- * every part hashed on the way. A part that does not match, is gone, or cannot be fetched
- * after the retries aborts the response, and the last byte is held back until every part
- * sent has been checked: a client gets the whole file, checked, or a broken download, never
- * a clean end with wrong bytes. One byte range (`a-b`, `a-`, `-n`) is honoured, with If-Range.
+ * fetched through fresh attachment links. No byte of a part is sent before the whole part
+ * matched its sha256 (it waits in a temp file: src/discord/staged-part.ts), while the next
+ * part downloads as this one is sent. A part that does not match, is gone, or cannot be
+ * fetched after the retries aborts the response short of its Content-Length: a client gets
+ * checked bytes only, and a clean end only with the whole file, a resumed one (Range,
+ * If-Range) included. One byte range (`a-b`, `a-`, `-n`) is honoured, with If-Range.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DownloadError, messageOf } from '../errors.js';
@@ -16,9 +17,15 @@ import { SECURITY_HEADERS, sendHtml } from './http.js';
 import { messagePage } from './pages.js';
 import { contentDisposition, type ShareClaims, type ShareLinks } from './share-links.js';
 
-/** What streaming needs of Discord: a part's bytes, checked, and its message fetched ahead (src/discord/download.ts). */
+/** A part downloaded whole and checked, to read back (`end` exclusive) and then close. */
+export interface CheckedPart {
+  read(start: number, end: number): AsyncIterable<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** What streaming needs of Discord: a part, checked, and its message fetched ahead (src/discord/download.ts). */
 export interface PartFetcher {
-  part(channelId: string, chunk: ManifestChunk, output: (data: Uint8Array) => Promise<void>, whole: null): Promise<null>;
+  checkedPart(channelId: string, chunk: ManifestChunk): Promise<CheckedPart>;
   prefetch(channelId: string, chunk: Pick<ManifestChunk, 'name' | 'message_id'>): Promise<void>;
 }
 
@@ -155,25 +162,24 @@ export class Downloads {
     }
     res.writeHead(range.partial ? 206 : 200, headers);
     const out = new HeldBackWriter(res, this.deps.clientStallMs ?? CLIENT_STALL_MS);
+    // While one part is sent, the next downloads and is checked: the pipe never waits for a whole part.
+    let pending: Promise<CheckedPart> | undefined = fetcher.checkedPart(transfer.channel_id, parts[0]!);
     let current: PartRecord | undefined;
     try {
       for (const [i, part] of parts.entries()) {
         current = part;
+        const checked = await pending!;
         const next = parts[i + 1];
-        // The next link is fetched while this part streams, so the pipe never waits for a round trip.
-        if (next) fetcher.prefetch(transfer.channel_id, next).catch(() => undefined);
-        let at = part.offset;
-        await fetcher.part(
-          transfer.channel_id,
-          part,
-          async (data) => {
-            const lo = Math.max(range.start, at);
-            const hi = Math.min(range.end + 1, at + data.length);
-            if (hi > lo) await out.write(data.subarray(lo - at, hi - at));
-            at += data.length;
-          },
-          null,
-        );
+        pending = next ? fetcher.checkedPart(transfer.channel_id, next) : undefined;
+        // A failure there is met when its turn comes; until then it must not count as unhandled.
+        pending?.catch(() => undefined);
+        try {
+          const from = Math.max(range.start, part.offset) - part.offset;
+          const to = Math.min(range.end + 1, part.offset + part.size) - part.offset;
+          for await (const data of checked.read(from, to)) await out.write(data);
+        } finally {
+          await checked.close();
+        }
       }
       out.end();
       log.info(
@@ -186,6 +192,8 @@ export class Downloads {
       }
       // Short of its Content-Length: the client sees a broken download.
       res.destroy();
+      // The part fetched ahead has a temp file open: close it once it settles.
+      void pending?.then((checked) => checked.close()).catch(() => undefined);
     }
   }
 }
@@ -199,9 +207,9 @@ export function downloadName(transfer: StoredTransfer): string {
 }
 
 /**
- * Writes with backpressure, always keeping the latest chunk back until `end()`: until every
- * part has been checked, the response stays short of its Content-Length. (A chunk, not a
- * byte: one write per chunk, and the chunks are the network's, tens of KiB.)
+ * Writes with backpressure, keeping the latest piece back until `end()`: the response's last
+ * byte goes out in the same step as its slot is freed, so a client that asks again at once
+ * finds the slot free. (Every byte written is already checked.)
  */
 class HeldBackWriter {
   #held: Uint8Array | null = null;

@@ -4,7 +4,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +178,33 @@ describe('join --channel --message against the fake Discord', () => {
     expect(size).toBe(posted.manifest.file.size);
     expect(hash.digest('hex')).toBe(posted.sha256);
     expect((await stat(fifo)).isFIFO()).toBe(true);
+  });
+
+  it('GIVEN --out a FIFO AND a part the CDN serves with one wrong byte THEN exit 1 naming the part, and the FIFO got only the checked parts before it', async () => {
+    const posted = await post('wrong-byte.bin', 12);
+    const source = await readFile(path.join(fx.filesRoot, 'wrong-byte.bin'));
+    const part = posted.manifest.chunks[2]!;
+    fx.fake.corruptAttachment(part.attachment_id!, 100);
+    const dir = await tempDir();
+    const fifo = path.join(dir, 'pipe');
+    await promisify(execFile)('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const got: Buffer[] = [];
+    reader.stdout.on('data', (c: Buffer) => got.push(c));
+    const closed = new Promise<void>((resolve) => reader.once('close', () => resolve()));
+    // Its own temp folder, to see that the part held back for its check is not left there.
+    const staging = await tempDir();
+    const run = await runCli(joinArgs(posted, fifo, '--force'), { ...env, TMPDIR: staging });
+    const kill = setTimeout(() => reader.kill('SIGKILL'), 5_000);
+    await closed;
+    clearTimeout(kill);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(new RegExp(`^error: part ${part.name.replace(/\./g, '\\.')} does not match the manifest`, 'm'));
+    const bytes = Buffer.concat(got);
+    expect(bytes.length).toBeLessThanOrEqual(part.offset);
+    expect(bytes.equals(source.subarray(0, bytes.length))).toBe(true);
+    // (tsx keeps its cache there too.)
+    expect((await readdir(staging)).filter((n) => n.startsWith('dfs-part-'))).toEqual([]);
   });
 
   it('GIVEN the CDN keeps failing for a part THEN exit 1 naming the part after the retry limit', async () => {

@@ -4,8 +4,9 @@
  * (which compiles), `npm prune --omit=dev`, then `npm run deploy-commands` and `npm start`
  * against the fake Discord, with no dev dependency left and none reachable through PATH; and
  * `npm ci --omit=dev`, which can only keep a dist/ compiled from the same sources.
- * npm installs from its cache (`--offline`): the `npm ci` or `npm install` run before
- * `npm test` (CI, the quick start) fills it.
+ * npm installs from its cache where it can (`--prefer-offline`): the `npm ci` or `npm install`
+ * run before `npm test` (CI, the quick start) fills it; what the cache lacks (a dependency added
+ * since that install) comes from the registry.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -22,7 +23,7 @@ const INSTALL_TIMEOUT_MS = 240_000;
 /** A stack trace's frame: what a missing or stale build must not answer with. */
 const STACK_FRAME = /^\s+at .+\(.+:\d+:\d+\)$/m;
 
-/** The environment npm gets: no node_modules/.bin of this checkout on PATH, the cache only. */
+/** The environment npm gets: no node_modules/.bin of this checkout on PATH, the cache first. */
 function npmEnv(): Record<string, string> {
   const PATH = (process.env.PATH ?? '')
     .split(path.delimiter)
@@ -32,7 +33,7 @@ function npmEnv(): Record<string, string> {
     PATH,
     HOME: process.env.HOME ?? '',
     ...(process.env.npm_config_cache ? { npm_config_cache: process.env.npm_config_cache } : {}),
-    npm_config_offline: 'true',
+    npm_config_prefer_offline: 'true',
     npm_config_audit: 'false',
     npm_config_fund: 'false',
     npm_config_update_notifier: 'false',

@@ -22,20 +22,20 @@ const STALL_MS = 400;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Every part's bytes in 64 KiB pieces, as they come from the CDN. It does not look at the
- * client's signal: the writer alone must notice a client cut off or gone (a piece already in
- * hand is written after the abort).
+ * Every part, checked at once, read back in 64 KiB pieces. It does not look at the client's
+ * signal: the writer alone must notice a client cut off or gone (a piece already in hand is
+ * written after the abort).
  */
 function fetcherFor(): PartFetcher {
   const piece = Buffer.alloc(64 * 1024, 7);
   return {
     prefetch: async () => {},
-    part: async (_channel, chunk, output) => {
-      for (let at = 0; at < chunk.size; at += piece.length) {
-        await output(piece.subarray(0, Math.min(piece.length, chunk.size - at)));
-      }
-      return null;
-    },
+    checkedPart: async () => ({
+      read: async function* (start, end) {
+        for (let at = start; at < end; at += piece.length) yield piece.subarray(0, Math.min(piece.length, end - at));
+      },
+      close: async () => {},
+    }),
   };
 }
 

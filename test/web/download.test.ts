@@ -3,9 +3,11 @@
  * `/share`, the whole file and byte ranges checked against the source, what a broken part
  * does to the response, the refusals (expired, forged, revoked, pruned, too many at once).
  */
+import { execFile } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { access, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { freePort } from '../support/ports.js';
@@ -18,6 +20,42 @@ const SECRET = 'download-test-secret-0123456789abcdef';
 const CDN_GET = 'GET /attachments/:channel/:attachment/:filename';
 const NAMED = 'my "holiday" — été 2026.mkv';
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const CURL = '/usr/bin/curl';
+
+/**
+ * `curl -o <file> <link>`, with `-C -` when resuming: its exit code (18: the body broke off
+ * short of its Content-Length). Without curl on the machine, the same requests by fetch: a
+ * Range from the file's size on, appended to it.
+ */
+async function curlDownload(link: string, file: string, resume: boolean): Promise<number> {
+  if (
+    await access(CURL).then(
+      () => true,
+      () => false,
+    )
+  ) {
+    const args = ['--silent', '--show-error', ...(resume ? ['-C', '-'] : []), '-o', file, link];
+    try {
+      await promisify(execFile)(CURL, args, { timeout: 60_000 });
+      return 0;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'number') return code;
+      throw err;
+    }
+  }
+  const have = resume ? ((await stat(file).catch(() => null))?.size ?? 0) : 0;
+  const res = await fetch(link, have > 0 ? { headers: { range: `bytes=${have}-` } } : {});
+  const out = await open(file, resume ? 'a' : 'w');
+  try {
+    for await (const piece of res.body as AsyncIterable<Uint8Array>) await out.write(piece);
+    return 0;
+  } catch {
+    return 18;
+  } finally {
+    await out.close();
+  }
+}
 
 describe('download links', () => {
   let fx: BotFixture;
@@ -111,6 +149,33 @@ describe('download links', () => {
     expect(res.status).toBe(200);
     await expect(body(res)).rejects.toThrow();
     await fx.bot.waitForLog((l) => l.event === 'download_failed' && l.transfer_id === t.id && l.part === part.name, 5_000);
+  });
+
+  it('GIVEN a part the CDN serves with one wrong byte, then right WHEN curl downloads, then resumes with -C - THEN the first run keeps only checked bytes and the resumed file is the source', async () => {
+    // 5 MiB in 1 MiB parts, the third served with one wrong byte.
+    const { t, link } = await smallTransfer('resumed.bin', 27, 5 * MIB);
+    const source = await readFile(path.join(fx.filesRoot, 'resumed.bin'));
+    const part = t.parts[2]!;
+    fx.fake.corruptAttachment(part.attachment_id, 100);
+    const file = path.join(await tempDir(), 'f');
+    const first = await curlDownload(link, file, false);
+    const kept = await readFile(file).catch(() => Buffer.alloc(0));
+    // Resumed while the part is still wrong: it breaks off again, adding nothing unchecked.
+    const early = await curlDownload(link, file, true);
+    const keptAgain = await readFile(file).catch(() => Buffer.alloc(0));
+    // The CDN recovers: 256 steps of one byte bring it back to what it was.
+    for (let i = 0; i < 255; i++) fx.fake.corruptAttachment(part.attachment_id, 100);
+    const resumed = await curlDownload(link, file, true);
+
+    expect(first).not.toBe(0);
+    expect(early).not.toBe(0);
+    expect(resumed).toBe(0);
+    expect(sha(await readFile(file))).toBe(sha(source));
+    // No byte of the part that failed its check left the bot.
+    expect(kept.length).toBeLessThanOrEqual(part.offset);
+    expect(kept.equals(source.subarray(0, kept.length))).toBe(true);
+    expect(keptAgain.length).toBeLessThanOrEqual(part.offset);
+    expect(keptAgain.equals(source.subarray(0, keptAgain.length))).toBe(true);
   });
 
   it('GIVEN a part whose message was deleted THEN the download breaks off and the log names the part; with the first part gone, it is a 410', async () => {
