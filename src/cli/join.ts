@@ -2,9 +2,9 @@
  * `join <manifest.json> [--parts DIR] [--out FILE] [--force]` and the checks `verify` shares:
  * every part's size and sha256, then the whole file's, streamed part by part. `join` writes
  * into a temp file beside the output and renames it into place only once everything matched
- * (or, for `-`, a pipe or a terminal, writes into it as it goes: output.ts).
+ * (or, for `-`, a pipe or a terminal, writes each part into it once that part matched: output.ts).
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,7 +40,12 @@ export async function join(args: string[], io: CliIo): Promise<number> {
   let plainBytes = 0;
   await writeOutput(output, io, async (write) => {
     const decryption = identity ? decryptInto(write, manifest, identity) : null;
-    const problems = await checkParts(manifest, partsDir, io, { output: decryption?.write ?? write, stopAtFirst: true, label: 'join' });
+    const problems = await checkParts(manifest, partsDir, io, {
+      output: decryption?.write ?? write,
+      stopAtFirst: true,
+      label: 'join',
+      checkBeforeWriting: output.kind !== 'file',
+    });
     if (problems.length > 0) throw new CliFailure(problems.join('\n'));
     await decryption?.end();
     plainBytes = decryption?.written ?? 0;
@@ -65,6 +70,39 @@ export interface CheckOptions {
   output?: WriteChunk | undefined;
   stopAtFirst: boolean;
   label: string;
+  /** Read each part once to check it before any of its bytes reach `output` (a pipe, a device, stdout). */
+  checkBeforeWriting?: boolean | undefined;
+}
+
+/** Reads a part whole, into its own hash and `alsoInto`, and on to `output`; returns its sha256. */
+async function readPart(
+  file: string,
+  size: number,
+  io: CliIo,
+  alsoInto: Hash[],
+  output?: WriteChunk,
+  onProgress?: (at: number) => void,
+): Promise<string> {
+  const partHash = createHash('sha256');
+  const handle = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(Math.min(READ_BLOCK, size));
+    for (let at = 0; at < size;) {
+      io.signal.throwIfAborted();
+      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - at), at);
+      if (bytesRead === 0) break;
+      const data = buffer.subarray(0, bytesRead);
+      partHash.update(data);
+      for (const hash of alsoInto) hash.update(data);
+      // Resolves once every byte is out, so the buffer can be read into again.
+      if (output) await output(data);
+      at += bytesRead;
+      onProgress?.(at);
+    }
+  } finally {
+    await handle.close();
+  }
+  return partHash.digest('hex');
 }
 
 /** Streams every part in order; returns one line per problem, naming the part's file name. */
@@ -83,26 +121,12 @@ export async function checkParts(manifest: Manifest, partsDir: string, io: CliIo
       } else if (info.size !== chunk.size) {
         problems.push(`part ${chunk.name} is ${info.size} bytes, the manifest says ${chunk.size}`);
       } else {
-        const partHash = createHash('sha256');
-        const handle = await open(file, 'r');
-        try {
-          const buffer = Buffer.allocUnsafe(Math.min(READ_BLOCK, chunk.size));
-          for (let at = 0; at < chunk.size;) {
-            io.signal.throwIfAborted();
-            const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, chunk.size - at), at);
-            if (bytesRead === 0) break;
-            const data = buffer.subarray(0, bytesRead);
-            partHash.update(data);
-            whole.update(data);
-            // Resolves once every byte is out, so the buffer can be read into again.
-            if (options.output) await options.output(data);
-            at += bytesRead;
-            bar.update(done + at);
-          }
-        } finally {
-          await handle.close();
-        }
-        if (partHash.digest('hex') !== chunk.sha256) problems.push(`part ${chunk.name} does not match the manifest (sha256 differs)`);
+        // A stream's reader keeps every byte it gets: a part goes to it only once a first
+        // reading matched. The reading that writes is hashed too, so a part changed in between
+        // is still caught.
+        const firstMatched = !options.checkBeforeWriting || (await readPart(file, chunk.size, io, [])) === chunk.sha256;
+        const sha256 = firstMatched ? await readPart(file, chunk.size, io, [whole], options.output, (at) => bar.update(done + at)) : null;
+        if (sha256 !== chunk.sha256) problems.push(`part ${chunk.name} does not match the manifest (sha256 differs)`);
       }
       done += chunk.size;
       bar.update(done);

@@ -155,7 +155,7 @@ describe('join --out a stream', () => {
     expect(await readdir(dir)).toEqual(['notes.txt', 'parts']);
   });
 
-  it('GIVEN a stream output AND a bad part THEN exit 1 naming the part, and saying the bytes already written must be thrown away', async () => {
+  it('GIVEN a stream output AND a bad part THEN it gets only the checked parts before it, and exit 1 names the part and says what it got', async () => {
     const { dir, manifest } = await seededSplit(300_000, '100000');
     const bad = path.join(dir, 'parts', 'video.bin.part002');
     const bytes = await readFile(bad);
@@ -165,10 +165,13 @@ describe('join --out a stream', () => {
     await mkfifo(fifo);
     const reader = readFifo(fifo);
     const joined = await runCli(['join', manifest, '--out', fifo]);
-    await reader.bytes();
+    const got = await reader.bytes();
     expect(joined.code).toBe(1);
     expect(joined.stderr).toMatch(/^error: part video\.bin\.part002 does not match/m);
-    expect(joined.stderr).toMatch(/already got \d+ bytes/);
+    // part001 whole, checked; not one byte of the bad part002.
+    expect(got.length).toBe(100_000);
+    expect(got.equals((await readFile(path.join(dir, 'parts', 'video.bin.part001'))).subarray(0, 100_000))).toBe(true);
+    expect(joined.stderr).toMatch(/already got 100000 bytes/);
   });
 });
 
