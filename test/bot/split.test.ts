@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { rebuildFromFake } from '../support/rebuild.js';
-
-const MIB = 1024 * 1024;
+import { MIB } from '../support/units.js';
 
 describe('/split end to end (bot process + fake Discord)', () => {
   let fx: BotFixture;

@@ -3,7 +3,7 @@
  * `/share`, the whole file and byte ranges checked against the source, what a broken part
  * does to the response, the refusals (expired, forged, revoked, pruned, too many at once).
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,12 +12,12 @@ import { freePort } from '../support/ports.js';
 import { libraryDecrypt, newIdentity } from '../support/age.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { tempDir } from '../support/temp.js';
+import { MIB } from '../support/units.js';
+import { sha256 as sha } from '../support/hash.js';
 
-const MIB = 1024 * 1024;
 const SECRET = 'download-test-secret-0123456789abcdef';
 const CDN_GET = 'GET /attachments/:channel/:attachment/:filename';
 const NAMED = 'my "holiday" — été 2026.mkv';
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('download links', () => {
   let fx: BotFixture;

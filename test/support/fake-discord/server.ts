@@ -7,7 +7,8 @@ import { readBody, drain, type BodyResult, type UploadedFile } from './body.js';
 import { messageCreateValidator, resolveOpenApiPath, toDiscordErrors } from './schema.js';
 import { Bucket, tooManyRequests } from './bucket.js';
 import { startLinkProxy, type LinkProxy } from './network/link-proxy.js';
-import { snowflake, cmpSnowflake, sleep, BOT_PERMISSIONS, shardOfGuild } from './util.js';
+import { snowflake, cmpSnowflake, BOT_PERMISSIONS, shardOfGuild } from './util.js';
+import { sleep } from '../wait.js';
 import type {
   Fault,
   FakeDiscord,
