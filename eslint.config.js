@@ -44,11 +44,6 @@ export default tseslint.config(
     },
   },
   {
-    // The fake Discord throws its HTTP answers (status + Discord error body) to end a route early.
-    files: ['test/support/fake-discord/server.ts'],
-    rules: { '@typescript-eslint/only-throw-error': 'off' },
-  },
-  {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: globals.node },

@@ -38,6 +38,7 @@ import {
   type Setting,
   type Source,
 } from './transfers.js';
+import { sleep } from '../test/support/wait.js';
 
 const FILL_CHUNK = 8 * MIB; // bytes: three of them fill 96 % of a 25 MiB message
 
@@ -62,7 +63,6 @@ const FAULTS: PlannedFault[] = [
 ];
 const FAULT_ROW = 'bot: defaults, 4 faults (P1 C3)';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const say = (s: string) => process.stdout.write(`${s}\n`);
 
 export async function runNetworkBench(profileArg: string, args: string[]): Promise<void> {

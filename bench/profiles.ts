@@ -7,8 +7,7 @@
  * once they are stored, so the named profiles assume 500 ms per message. An assumption, not a
  * measurement: `custom:` takes another.
  */
-
-const MIB = 1024 * 1024;
+import { MIB } from './stats.js';
 
 /** Discord's per-channel message-create bucket (about 5 per 5 s; DISCORD_NOTES.md). */
 export const BUCKET = { limit: 5, windowMs: 5_000 } as const;

@@ -1,6 +1,8 @@
 /** Pure helpers of the benchmark: units, ratios, percentiles, the printed table. */
 
-export const MIB = 1024 * 1024;
+import { MIB } from '../test/support/units.js';
+
+export { MIB };
 
 export function mibPerSecond(bytes: number, ms: number): number {
   return ms > 0 ? bytes / MIB / (ms / 1000) : Number.POSITIVE_INFINITY;

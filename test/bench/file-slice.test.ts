@@ -4,8 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileSlice } from '../../bench/file-slice.js';
 import { tempDir } from '../support/temp.js';
-
-const GIB = 1024 ** 3;
+import { GIB } from '../support/units.js';
 
 async function sparseFile(size: number, tail: string): Promise<string> {
   const file = path.join(await tempDir(), 'sparse.bin');

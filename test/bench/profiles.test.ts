@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { calibrationOff, ceiling, parseProfile, PROFILES } from '../../bench/profiles.js';
-
-const MIB = 1024 * 1024;
+import { MIB } from '../support/units.js';
 
 describe('the benchmark network profiles', () => {
   it('GIVEN the named profiles THEN home is 50 Mbit/s and 40 ms, server 1 Gbit/s and 20 ms, discord has no cap', () => {

@@ -4,16 +4,14 @@
  * at the check and given back when the command fails.
  */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import type { InteractionHandle, InteractionInput } from '../support/fake-discord/types.js';
-import { startHttpsServer, TEST_CA_PATH, type TestHttpsServer } from '../support/https-server.js';
+import { startHttpsServer, uploadEnv, type TestHttpsServer } from '../support/https-server.js';
 import { writeSeededFile } from '../support/random-file.js';
+import { MIB } from '../support/units.js';
 
-const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
-const FAKE_DNS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../support/fake-dns.mjs');
 
 describe('MAX_ACTIVE_TRANSFERS under concurrency', () => {
   let fx: BotFixture;
@@ -24,10 +22,7 @@ describe('MAX_ACTIVE_TRANSFERS under concurrency', () => {
     fx = await startBotFixture({
       env: {
         MAX_ACTIVE_TRANSFERS: '2',
-        UPLOAD_ALLOWED_HOSTS: 'files.test',
-        NODE_EXTRA_CA_CERTS: TEST_CA_PATH,
-        NODE_OPTIONS: `--import ${FAKE_DNS}`,
-        DFS_TEST_DNS: 'files.test=127.0.0.1',
+        ...uploadEnv(),
       },
     });
     for (const name of ['a.bin', 'b.bin', 'c.bin']) await writeSeededFile(path.join(fx.filesRoot, name), 3 * MIB, name.charCodeAt(0));

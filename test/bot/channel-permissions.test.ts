@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import type { InteractionInput } from '../support/fake-discord/types.js';
 import { writeSeededFile } from '../support/random-file.js';
+import { MIB } from '../support/units.js';
 
-const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
 const VIEW = 1n << 10n;
 const SEND = 1n << 11n;

@@ -6,8 +6,8 @@ import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from 
 import { writeSeededFile } from '../support/random-file.js';
 import { rebuildFromFake } from '../support/rebuild.js';
 import { progressFileSchema } from '../../src/store/schema.js';
+import { MIB } from '../support/units.js';
 
-const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
 const MEMBERS = ['200000000000000001', '200000000000000002', '200000000000000003'];
 

@@ -9,14 +9,13 @@ import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
 import type { LogLine } from '../support/bot-process.js';
 import { seededRandom, writeSeededFile } from '../support/random-file.js';
 import { postedManifests, postedPartNames, rebuildFromFake } from '../support/rebuild.js';
+import { MIB } from '../support/units.js';
+import { sleep } from '../support/wait.js';
 
-const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
 const TRANSFERS = 3;
 const KILLS_PER_TRANSFER = 7;
 const PARTS = 16;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('SIGKILL at many points, then restart', () => {
   let fx: BotFixture;

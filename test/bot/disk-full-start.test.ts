@@ -16,8 +16,8 @@ import { exitWithin } from '../support/bot-process.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { postedManifests, postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 import { mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
+import { MIB } from '../support/units.js';
 
-const MIB = 1024 * 1024;
 const PAGE = 4096; // bytes
 const MESSAGES = 'POST /channels/:id/messages';
 const PARTS = 4;

@@ -12,15 +12,14 @@ import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from 
 import { writeSeededFile } from '../support/random-file.js';
 import { postedManifests, postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 import { immutableSupported, mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
+import { MIB } from '../support/units.js';
+import { sleep } from '../support/wait.js';
 
-const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
 const PARTS = 10;
 const WAIT_MS = 30_000;
 /** Each test runs a bot through a pause and a resume on a loaded 2-core machine. */
 const TEST_TIMEOUT_MS = 120_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let fx: BotFixture | undefined;
 let tmpfs: Tmpfs | undefined;

@@ -5,9 +5,7 @@
  * the first attempt would have sent, and once the transfer is complete neither the progress
  * file nor any log line may hold its key.
  */
-import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, type BotFixture } from '../support/bot-fixture.js';
@@ -16,12 +14,12 @@ import { AGE_BINARY, AGE_MISSING, ageDecrypt, libraryDecrypt, MUST_HAVE_AGE, new
 import { startHttpsServer, uploadEnv, type TestHttpsServer } from '../support/https-server.js';
 import { seededBytes } from '../support/random-file.js';
 import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
-import { tempDir } from '../support/temp.js';
+import { tempDir, tempDirForFile } from '../support/temp.js';
+import { MIB } from '../support/units.js';
+import { sleep } from '../support/wait.js';
+import { sha256 } from '../support/hash.js';
 
-const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('GIVEN the bot with age recipients', () => {
   let fx: BotFixture;
@@ -35,7 +33,7 @@ describe('GIVEN the bot with age recipients', () => {
   beforeAll(async () => {
     if (AGE_MISSING) console.warn(`test/bot/encryption.test.ts: ${AGE_MISSING}`);
     // Not tempDir(): that is emptied after each test, and the keys serve them all.
-    keys = await mkdtemp(path.join(tmpdir(), 'dfs-keys-'));
+    keys = await tempDirForFile('dfs-keys-');
     alice = await newIdentity(keys, 'alice');
     bob = await newIdentity(keys, 'bob');
     srv = await startHttpsServer();
@@ -45,14 +43,13 @@ describe('GIVEN the bot with age recipients', () => {
         MAX_ACTIVE_TRANSFERS: '10',
         PROGRESS_EDIT_INTERVAL_MS: '100',
         AGE_RECIPIENTS: bob.recipient,
-        ...uploadEnv('files.test', 'files.test=127.0.0.1'),
+        ...uploadEnv(),
       },
     });
   });
   afterAll(async () => {
     await fx?.stop();
     await srv?.stop();
-    if (keys) await rm(keys, { recursive: true, force: true });
   });
 
   /** Every log line and stdout byte of every bot process so far, the current one included. */
@@ -171,7 +168,7 @@ describe('GIVEN the bot with age recipients', () => {
       const rebuilt = await expectDecrypts(id, plain, [alice, bob]);
       expect(rebuilt.manifest.encryption).toEqual({ format: 'age-encryption.org/v1', recipients: [bob.recipient, alice.recipient] });
       expect(rebuilt.manifest.file.name).toBe('secret_plans.bin.age');
-      expect(JSON.stringify(rebuilt.manifest)).not.toContain(sha(plain));
+      expect(JSON.stringify(rebuilt.manifest)).not.toContain(sha256(plain));
       expect(rebuilt.manifestMessage.content).toContain('age -d -i key.txt');
 
       // The key is gone from the record, the file and every log line.

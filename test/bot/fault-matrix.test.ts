@@ -5,8 +5,8 @@ import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
 import type { FaultSpec } from '../support/fake-discord/types.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
+import { MIB } from '../support/units.js';
 
-const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
 const RETRY_LIMIT = 3;
 

@@ -2,8 +2,6 @@
  * Gateway close codes Discord documents as fatal (4004, 4010-4014): reconnecting cannot help,
  * so the bot says why, interrupts its transfers and exits 1 for its supervisor to see.
  */
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
@@ -12,8 +10,9 @@ import { startFakeDiscord } from '../support/fake-discord/index.js';
 import type { FakeDiscord } from '../support/fake-discord/types.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { holdAfterParts } from '../support/held.js';
+import { MIB } from '../support/units.js';
+import { tempDir } from '../support/temp.js';
 
-const MIB = 1024 * 1024;
 /** Far more than a clean stop needs (within 10 s); only bounds the wait. */
 const EXIT_WAIT_MS = 20_000;
 const FATAL = 60; // pino level
@@ -28,7 +27,6 @@ describe('a fatal gateway close stops the bot with exit code 1', () => {
   afterEach(async () => {
     await fx?.stop();
     await fake?.stop();
-    if (work) await fs.rm(work, { recursive: true, force: true });
     fx = fake = work = undefined;
   });
 
@@ -78,7 +76,7 @@ describe('a fatal gateway close stops the bot with exit code 1', () => {
 
   it('GIVEN Discord refuses the IDENTIFY with 4014 THEN the login fails, the meaning is logged and the bot exits 1', async () => {
     fake = await startFakeDiscord({ identifyCloseCode: 4014 });
-    work = await fs.mkdtemp(path.join(os.tmpdir(), 'dfs-identify-'));
+    work = await tempDir('dfs-identify-');
     const bot = await startBotProcess({
       cwd: work,
       waitReady: false,

@@ -11,8 +11,9 @@ import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/b
 import type { FakeDiscord, Fault, FaultSpec, RecordedRequest } from '../support/fake-discord/types.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
+import { MIB } from '../support/units.js';
+import { sleep } from '../support/wait.js';
 
-const MIB = 1024 * 1024;
 const CREATE = 'POST /channels/:id/messages';
 const PARTS = 6;
 
@@ -23,8 +24,6 @@ function partsInCreationOrder(fake: FakeDiscord, id: string): number[] {
     .filter((m) => m.content.includes(id))
     .flatMap((m) => m.attachments.filter((a) => a.filename.includes('.part')).map((a) => Number(/\.part(\d+)$/.exec(a.filename)![1]) - 1));
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resolves once a message create other than `self` has reached the fake (bounded: 20 s). */
 async function anotherCreateStarted(fake: FakeDiscord, self: () => RecordedRequest | undefined): Promise<void> {

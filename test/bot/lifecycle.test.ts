@@ -1,6 +1,5 @@
 /** Start-up refusals, the lock, SIGTERM, and the token kept out of every log line. */
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeDiscord } from '../support/fake-discord/index.js';
@@ -10,8 +9,9 @@ import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { holdAfterParts } from '../support/held.js';
 import { rebuildFromFake } from '../support/rebuild.js';
+import { MIB } from '../support/units.js';
+import { tempDirForFile } from '../support/temp.js';
 
-const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
 
 describe('a progress file the bot cannot use stops it before it connects', () => {
@@ -19,11 +19,10 @@ describe('a progress file the bot cannot use stops it before it connects', () =>
   let work: string;
   beforeAll(async () => {
     fake = await startFakeDiscord();
-    work = await fs.mkdtemp(path.join(os.tmpdir(), 'dfs-refuse-'));
+    work = await tempDirForFile('dfs-refuse-');
   });
   afterAll(async () => {
     await fake.stop();
-    await fs.rm(work, { recursive: true, force: true });
   });
 
   const valid = { schema_version: 1, active_transfers: [] };

@@ -11,8 +11,8 @@ import { PERMISSIONS, startBotFixture, type BotFixture } from '../support/bot-fi
 import { startHttpsServer, TEST_CA_PATH, type TestHttpsServer } from '../support/https-server.js';
 import { heldAnswer, waitUntil } from '../support/held.js';
 import { seededBytes, writeSeededFile } from '../support/random-file.js';
+import { MIB } from '../support/units.js';
 
-const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
 const FAKE_DNS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../support/fake-dns.mjs');
 

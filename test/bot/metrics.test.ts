@@ -9,8 +9,8 @@ import { freePort, listeningPorts } from '../support/ports.js';
 import { sample } from '../support/prometheus.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { tempDir } from '../support/temp.js';
+import { MIB } from '../support/units.js';
 
-const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
 const SIZE = 6 * MIB + 5; // bytes: seven 1 MiB parts, one per message
 

@@ -11,10 +11,10 @@ import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from 
 import type { FakeDiscord, RecordedRequest } from '../support/fake-discord/types.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
+import { MIB } from '../support/units.js';
+import { sleep } from '../support/wait.js';
 
-const MIB = 1024 * 1024;
 const CREATE = 'POST /channels/:id/messages';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The part messages of a transfer in the order Discord created them, as part indices. */
 function partsInCreationOrder(fake: FakeDiscord, id: string): number[][] {

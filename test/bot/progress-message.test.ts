@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, type BotFixture } from '../support/bot-fixture.js';
 import { rebuildFromFake } from '../support/rebuild.js';
 import { writeSeededFile } from '../support/random-file.js';
+import { MIB } from '../support/units.js';
 
-const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
 const EDIT = 'PATCH /channels/:id/messages/:mid';
 

@@ -8,8 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
-
-const MIB = 1024 * 1024;
+import { MIB } from '../support/units.js';
 
 describe("the channel's bucket read before a message's end", () => {
   let fx: BotFixture | undefined;

@@ -19,7 +19,7 @@ describe('replies fit in one message', () => {
     fx = await startBotFixture({
       env: {
         MAX_ACTIVE_TRANSFERS: '50',
-        ...uploadEnv('files.test', 'files.test=127.0.0.1'),
+        ...uploadEnv(),
       },
     });
   });

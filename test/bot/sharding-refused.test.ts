@@ -14,17 +14,17 @@ import type { FakeDiscord } from '../support/fake-discord/types.js';
 import { goneWithin, TWO_SHARDS } from '../support/sharded-fixture.js';
 import { sampleTransfer } from '../store/helpers.js';
 import { FileStore } from '../../src/store/file-store.js';
+import { tempDirForFile } from '../support/temp.js';
 
 describe('what the shard manager refuses, and warns of', () => {
   let fake: FakeDiscord;
   let work: string;
   beforeAll(async () => {
     fake = await startFakeDiscord(TWO_SHARDS);
-    work = await fs.mkdtemp(path.join(os.tmpdir(), 'dfs-sharded-refused-'));
+    work = await tempDirForFile('dfs-sharded-refused-');
   });
   afterAll(async () => {
     await fake?.stop();
-    if (work) await fs.rm(work, { recursive: true, force: true });
   });
 
   const managerWith = (env: Record<string, string>) =>

@@ -16,10 +16,10 @@ import { writeSeededFile } from '../support/random-file.js';
 import { postedManifests, postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 import { goneWithin, memoryOf, startShardedFixture, TWO_SHARDS, type ShardedFixture } from '../support/sharded-fixture.js';
 import type { TransferRecord } from '../../src/store/schema.js';
+import { MIB } from '../support/units.js';
+import { sleep } from '../support/wait.js';
 
-const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What /status in a guild answers (ephemeral, to the default member). */
 async function statusIn(fx: ShardedFixture, guildId: string): Promise<string> {

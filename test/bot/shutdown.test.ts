@@ -9,8 +9,8 @@ import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
 import { exitWithin } from '../support/bot-process.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { holdAfterParts } from '../support/held.js';
+import { MIB } from '../support/units.js';
 
-const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
 /** README, 'What survives what': SIGTERM handling ends within 10 s. */
 const SIGTERM_LIMIT_MS = 10_000;

@@ -7,8 +7,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
 import { writeSeededFile } from '../support/random-file.js';
-
-const MIB = 1024 * 1024;
+import { MIB } from '../support/units.js';
 
 describe('an uplink too slow for UPLOAD_TIMEOUT_MS', () => {
   let fx: BotFixture | undefined;

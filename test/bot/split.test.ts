@@ -4,8 +4,7 @@ import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/b
 import { writeSeededFile } from '../support/random-file.js';
 import { waitUntil } from '../support/held.js';
 import { rebuildFromFake } from '../support/rebuild.js';
-
-const MIB = 1024 * 1024;
+import { MIB } from '../support/units.js';
 
 describe('/split end to end (bot process + fake Discord)', () => {
   let fx: BotFixture;

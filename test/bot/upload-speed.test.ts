@@ -4,17 +4,12 @@
  * URL_MIN_BYTES_PER_SECOND over URL_LOW_SPEED_WINDOW_MS) so the tests end quickly; the local
  * HTTPS server is resolved as `files.test` inside the bot (test/support/fake-dns.mjs).
  */
-import { createHash } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
-import { startHttpsServer, TEST_CA_PATH, type FileRoute, type TestHttpsServer } from '../support/https-server.js';
+import { startHttpsServer, uploadEnv, type FileRoute, type TestHttpsServer } from '../support/https-server.js';
 import { seededBytes } from '../support/random-file.js';
 import { rebuildFromFake } from '../support/rebuild.js';
-
-const FAKE_DNS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../support/fake-dns.mjs');
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+import { sha256 } from '../support/hash.js';
 
 describe('/upload with a slow server (bot process + local HTTPS server + fake Discord)', () => {
   let fx: BotFixture;
@@ -26,10 +21,7 @@ describe('/upload with a slow server (bot process + local HTTPS server + fake Di
     origin = `https://files.test:${srv.port}`;
     fx = await startBotFixture({
       env: {
-        UPLOAD_ALLOWED_HOSTS: 'files.test',
-        NODE_EXTRA_CA_CERTS: TEST_CA_PATH,
-        NODE_OPTIONS: `--import ${FAKE_DNS}`,
-        DFS_TEST_DNS: 'files.test=127.0.0.1',
+        ...uploadEnv(),
         URL_HEADERS_TIMEOUT_MS: '500',
         URL_MIN_BYTES_PER_SECOND: '50000',
         URL_LOW_SPEED_WINDOW_MS: '1000',
@@ -90,7 +82,7 @@ describe('/upload with a slow server (bot process + local HTTPS server + fake Di
     // Not `error`: the record is still `error` until the resumed run begins.
     const done = await fx.waitForStatus(id!, ['complete', 'cancelled'], 30_000);
     expect(done.status, done.notes.join('; ')).toBe('complete');
-    expect(rebuildFromFake(fx.fake, id!).sha256).toBe(sha(data));
+    expect(rebuildFromFake(fx.fake, id!).sha256).toBe(sha256(data));
   });
 
   it('GIVEN all of the above THEN the bot logged no unexpected error', () => {

@@ -5,21 +5,17 @@
  * the first to 127.0.0.1 (allowlisted), the second to a private address (refused before any
  * connection, so no traffic leaves 127.0.0.1).
  */
-import { createHash } from 'node:crypto';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
-import { startHttpsServer, TEST_CA_PATH, type FileRoute, type TestHttpsServer } from '../support/https-server.js';
+import { startHttpsServer, uploadEnv, type FileRoute, type TestHttpsServer } from '../support/https-server.js';
 import { heldAnswer } from '../support/held.js';
 import { seededBytes } from '../support/random-file.js';
 import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
+import { MIB } from '../support/units.js';
+import { sleep } from '../support/wait.js';
+import { sha256 } from '../support/hash.js';
 
-const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
-const FAKE_DNS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../support/fake-dns.mjs');
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('/upload end to end (bot process + local HTTPS server + fake Discord)', () => {
   let fx: BotFixture;
@@ -31,10 +27,7 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
     origin = `https://files.test:${srv.port}`;
     fx = await startBotFixture({
       env: {
-        UPLOAD_ALLOWED_HOSTS: 'files.test',
-        NODE_EXTRA_CA_CERTS: TEST_CA_PATH,
-        NODE_OPTIONS: `--import ${FAKE_DNS}`,
-        DFS_TEST_DNS: 'files.test=127.0.0.1,intranet.test=10.0.0.7',
+        ...uploadEnv({ dns: 'files.test=127.0.0.1,intranet.test=10.0.0.7' }),
         MAX_FILE_SIZE_BYTES: String(12 * MIB),
         MAX_ACTIVE_TRANSFERS: '50',
         MAX_CHUNKS_PER_MESSAGE: '2',
@@ -82,11 +75,11 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
     expect(t.status, t.notes.join('; ')).toBe('complete');
     expect(t.file_name).toBe('Big_Video__final_.mkv');
     expect(t.source).toMatchObject({ kind: 'url', url, etag: '"e1"' });
-    expect(t.file_sha256).toBe(sha(data));
+    expect(t.file_sha256).toBe(sha256(data));
     expect(t.total_chunks).toBe(6);
     const rebuilt = rebuildFromFake(fx.fake, id);
-    expect(rebuilt.sha256).toBe(sha(data));
-    expect(rebuilt.manifest.file).toEqual({ name: 'Big_Video__final_.mkv', size: data.length, sha256: sha(data) });
+    expect(rebuilt.sha256).toBe(sha256(data));
+    expect(rebuilt.manifest.file).toEqual({ name: 'Big_Video__final_.mkv', size: data.length, sha256: sha256(data) });
     const names = postedPartNames(fx.fake, id);
     expect(names).toEqual([...new Set(names)]);
     expect(names).toHaveLength(6);
@@ -100,7 +93,7 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
     const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled']);
     expect(t.status, t.notes.join('; ')).toBe('complete');
     expect(t.file_name).toBe('report.pdf');
-    expect(rebuildFromFake(fx.fake, id).sha256).toBe(sha(data));
+    expect(rebuildFromFake(fx.fake, id).sha256).toBe(sha256(data));
   });
 
   it('GIVEN no Content-Length (chunked) THEN it completes and the size is recorded at the end', async () => {
@@ -112,7 +105,7 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
     expect(t.file_size).toBe(data.length);
     expect(t.total_chunks).toBe(4);
     const rebuilt = rebuildFromFake(fx.fake, id);
-    expect(rebuilt.sha256).toBe(sha(data));
+    expect(rebuilt.sha256).toBe(sha256(data));
     // Unknown size: part numbers padded for the most parts MAX_FILE_SIZE_BYTES allows (12 → 3 digits).
     expect(rebuilt.partAttachments.map((p) => p.name)).toEqual([
       'chunked.bin.part001',
@@ -170,8 +163,8 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
     expect(gets[2]?.headers['if-range']).toBe('"res-1"');
     expect(Number(/^bytes=(\d+)-$/.exec(gets[2]?.headers.range ?? '')?.[1])).toBeGreaterThanOrEqual(3 * MIB);
     const rebuilt = rebuildFromFake(fx.fake, id);
-    expect(rebuilt.sha256).toBe(sha(data));
-    expect(t.file_sha256).toBe(sha(data));
+    expect(rebuilt.sha256).toBe(sha256(data));
+    expect(t.file_sha256).toBe(sha256(data));
     const names = postedPartNames(fx.fake, id);
     expect(names).toEqual([...new Set(names)]);
     expect(names).toHaveLength(11);
@@ -185,7 +178,7 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
     expect(t.status, t.notes.join('; ')).toBe('complete');
     expect(t.notes.join('\n')).toMatch(/downloading again from byte 0/);
     expect(srv.requests.filter((r) => r.path === '/norange.bin' && r.headers.range)).toEqual([]);
-    expect(rebuildFromFake(fx.fake, id).sha256).toBe(sha(data));
+    expect(rebuildFromFake(fx.fake, id).sha256).toBe(sha256(data));
     const names = postedPartNames(fx.fake, id);
     expect(names).toEqual([...new Set(names)]);
     expect(names).toHaveLength(7);

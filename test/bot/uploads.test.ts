@@ -11,8 +11,9 @@ import type { RecordedRequest } from '../support/fake-discord/types.js';
 import { holdAfterParts, waitUntil } from '../support/held.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { rebuildFromFake } from '../support/rebuild.js';
+import { MIB } from '../support/units.js';
+import { sha256 } from '../support/hash.js';
 
-const MIB = 1024 * 1024;
 const CREATE = 'POST /channels/:id/messages';
 
 /**
@@ -93,9 +94,8 @@ describe('uploads through the fake Discord', () => {
     expect(t.notes.at(-1)).toMatch(/^source changed: .*changing\.bin/);
     expect(t.parts.length).toBeLessThan(8);
     // Whatever Discord holds matches the hash recorded for it (the original bytes).
-    const { createHash } = await import('node:crypto');
     for (const part of t.parts) {
-      expect(createHash('sha256').update(fake.attachmentBytes(part.attachment_id)).digest('hex')).toBe(part.sha256);
+      expect(sha256(fake.attachmentBytes(part.attachment_id))).toBe(part.sha256);
     }
     expect(fake.messages().some((m) => m.attachments.some((a) => a.filename.endsWith('.manifest.json')))).toBe(false);
   });
@@ -171,7 +171,6 @@ describe('uploads through the fake Discord', () => {
     expect(t.notes.at(-1)).toMatch(/^source changed: .*swap\.bin/);
     expect(t.manifest_message_id).toBeNull();
     // Whatever Discord stored for this transfer is recorded, with the hash of its bytes.
-    const { createHash } = await import('node:crypto');
     const posted = fx.fake
       .messages()
       .filter((m) => m.content.includes(id))
@@ -179,7 +178,7 @@ describe('uploads through the fake Discord', () => {
     expect(posted.some((a) => a.filename.endsWith('.manifest.json'))).toBe(false);
     expect(posted.map((a) => a.id).sort()).toEqual(t.parts.map((p) => p.attachment_id).sort());
     for (const part of t.parts) {
-      expect(createHash('sha256').update(fx.fake.attachmentBytes(part.attachment_id)).digest('hex'), part.name).toBe(part.sha256);
+      expect(sha256(fx.fake.attachmentBytes(part.attachment_id)), part.name).toBe(part.sha256);
     }
   });
 });

@@ -4,12 +4,12 @@
  * touched), and without one.
  */
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from './run-cli.js';
+import { tempDirForFile } from '../support/temp.js';
 
 const TSC = path.join(REPO, 'node_modules/typescript/bin/tsc');
 
@@ -37,10 +37,7 @@ function run(bin: string, args: string[]): Promise<{ code: number; stdout: strin
 describe('bin/discord-file-splitter.js', () => {
   let work: string;
   beforeAll(async () => {
-    work = await mkdtemp(path.join(tmpdir(), 'dfs-bin-'));
-  });
-  afterAll(async () => {
-    await rm(work, { recursive: true, force: true });
+    work = await tempDirForFile('dfs-bin-');
   });
 
   it('GIVEN --help THEN prints the usage and exits 0', async () => {

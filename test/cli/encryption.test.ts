@@ -3,7 +3,6 @@
  * `verify` without a key, and the failures a recipient can meet, each a clear error that
  * leaves no output behind.
  */
-import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,8 +10,7 @@ import { AGE_BINARY, ageDecrypt, newIdentity } from '../support/age.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { tempDir } from '../support/temp.js';
 import { runCli } from './run-cli.js';
-
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+import { sha256 } from '../support/hash.js';
 
 /** 300,000 bytes split in parts of 100,000 for two recipients; the second key is nobody's. */
 async function encryptedSplit() {
@@ -45,13 +43,13 @@ describe('GIVEN a split with --recipient', () => {
     expect(join.code, join.stderr).toBe(0);
     expect(join.stdout).toMatch(/300000 bytes decrypted and authenticated/);
     // The default output is the plaintext's own name, beside the manifest.
-    expect(sha(await readFile(path.join(parts, 'notes.txt')))).toBe(sourceSha);
+    expect(sha256(await readFile(path.join(parts, 'notes.txt')))).toBe(sourceSha);
 
     // Without --identity, join rebuilds the age file itself and says how to open it.
     const raw = await runCli(['join', manifest, '--out', path.join(dir, 'notes.txt.age')]);
     expect(raw.code, raw.stderr).toBe(0);
     expect(raw.stdout).toContain('add --identity KEYFILE');
-    if (AGE_BINARY !== null) expect(sha(await ageDecrypt(path.join(dir, 'notes.txt.age'), alice.file))).toBe(sourceSha);
+    if (AGE_BINARY !== null) expect(sha256(await ageDecrypt(path.join(dir, 'notes.txt.age'), alice.file))).toBe(sourceSha);
   });
 
   it('GIVEN a key that opens nothing THEN join fails naming the key file and writes nothing', async () => {
@@ -77,9 +75,9 @@ describe('GIVEN a split with --recipient', () => {
     expect(first.stderr).toMatch(/error: part notes\.txt\.age\.part002: the encrypted data at byte \d+ fails authentication/);
     // Whoever can change a part can change the manifest too: only age's authentication is left.
     const json = JSON.parse(await readFile(manifest, 'utf8')) as { file: { sha256: string }; chunks: { sha256: string }[] };
-    json.chunks[1]!.sha256 = sha(bytes);
+    json.chunks[1]!.sha256 = sha256(bytes);
     const all = Buffer.concat(await Promise.all([1, 2, 3, 4].map((n) => readFile(path.join(parts, `notes.txt.age.part00${n}`)))));
-    json.file.sha256 = sha(all);
+    json.file.sha256 = sha256(all);
     await writeFile(manifest, JSON.stringify(json));
     const run = await runCli(['join', manifest, '--identity', bob.file, '--out', out]);
     expect(run.code).toBe(1);

@@ -10,12 +10,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseManifest, type Manifest } from '../../src/transfer/manifest.js';
 import { startBotFixture, type BotFixture } from '../support/bot-fixture.js';
-import { sha256File, writeSeededFile } from '../support/random-file.js';
+import { writeSeededFile } from '../support/random-file.js';
+import { sha256File } from '../support/hash.js';
 import { findManifestMessage } from '../support/rebuild.js';
 import { tempDir } from '../support/temp.js';
 import { runCli } from './run-cli.js';
+import { MIB } from '../support/units.js';
 
-const MIB = 1024 * 1024;
 /** Links live this long; an upload test file's parts download in far less. */
 const CDN_URL_TTL_MS = 1_500;
 const CDN_GET = 'GET /attachments/:channel/:attachment/:filename';

@@ -4,7 +4,6 @@
  * written into; anything else that is not a regular file is refused and left alone.
  */
 import { execFile, spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -13,7 +12,8 @@ import { describe, expect, it, type TestContext } from 'vitest';
 import { CliFailure } from '../../src/errors.js';
 import { checkOutput, writeOutput } from '../../src/cli/output.js';
 import type { CliIo } from '../../src/cli/io.js';
-import { sha256File, writeSeededFile } from '../support/random-file.js';
+import { writeSeededFile } from '../support/random-file.js';
+import { sha256 as sha256Of, sha256File } from '../support/hash.js';
 import { tempDir } from '../support/temp.js';
 import { tmpfsForTest } from '../support/tmpfs.js';
 import { runCli } from './run-cli.js';
@@ -205,10 +205,6 @@ describe('join --out something else', () => {
 function quietIo(): CliIo {
   const sink = { write: () => true } as unknown as NodeJS.WritableStream;
   return { stdout: sink, stderr: sink, env: {}, cwd: process.cwd(), signal: new AbortController().signal };
-}
-
-function sha256Of(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** A character device like /dev/null (1, 3) in a temp dir, so no real device is at risk; skips where mknod is not permitted. */

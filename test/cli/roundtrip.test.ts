@@ -1,7 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeSeededFile, sha256File } from '../support/random-file.js';
+import { writeSeededFile } from '../support/random-file.js';
+import { sha256File } from '../support/hash.js';
 import { tempDir } from '../support/temp.js';
 import { runCli } from './run-cli.js';
 

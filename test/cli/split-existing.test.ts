@@ -3,21 +3,19 @@
  * make `cat <name>.part* > <name>` rebuild a corrupt file, so split refuses unless --force,
  * which removes the old set first.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeSeededFile } from '../support/random-file.js';
 import { tempDir } from '../support/temp.js';
 import { runCli } from './run-cli.js';
+import { sha256 } from '../support/hash.js';
 
 /** What `cat <name>.part* > <name>` rebuilds: the parts in shell glob (sorted) order. */
 async function catParts(dir: string, name: string): Promise<Buffer> {
   const parts = (await readdir(dir)).filter((n) => n.startsWith(`${name}.part`)).sort();
   return Buffer.concat(await Promise.all(parts.map((n) => readFile(path.join(dir, n)))));
 }
-
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** A folder holding the split of a 500 KB `v.bin` in 100 KB parts. */
 async function earlierSplit(): Promise<{ dir: string; out: string; source: string; before: string[] }> {

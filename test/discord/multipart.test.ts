@@ -1,16 +1,15 @@
 /** The streamed multipart body: exact length, well-formed for a real parser, file ranges read right, repeatable. */
-import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
-import os from 'node:os';
+import { open, readFile, rename, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import busboy from 'busboy';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MultipartBody } from '../../src/discord/multipart.js';
 import type { OutgoingPart } from '../../src/transfer/sink.js';
 import { writeSeededFile } from '../support/random-file.js';
-
-const MIB = 1024 * 1024;
+import { MIB } from '../support/units.js';
+import { sha256 } from '../support/hash.js';
+import { tempDirForFile } from '../support/temp.js';
 
 async function collect(body: MultipartBody): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -43,7 +42,6 @@ async function parse(
 
 /** A whole-second mtime, so a test can give a changed file exactly the mtime it had. */
 const MTIME = new Date('2024-06-01T12:00:00.000Z');
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** A file-backed part as the chunker makes it: the range, its hash, and the file's identity when hashed. */
 async function filePart(file: string, index: number, offset: number, length: number): Promise<OutgoingPart> {
@@ -54,7 +52,7 @@ async function filePart(file: string, index: number, offset: number, length: num
     name: `big.bin.part${index + 1}`,
     offset,
     size: length,
-    sha256: sha(bytes),
+    sha256: sha256(bytes),
     file: { path: file, name: 'big.bin', offset, size: length, fileSize: info.size, mtimeMs: info.mtimeMs, dev: info.dev, ino: info.ino },
   };
 }
@@ -66,12 +64,11 @@ describe('MultipartBody', () => {
   const part = (index: number, offset: number, length: number) => filePart(file, index, offset, length);
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'dfs-multipart-'));
+    dir = await tempDirForFile('dfs-multipart-');
     file = path.join(dir, 'big.bin');
     await writeSeededFile(file, 5 * MIB + 123, 7);
     ({ mtimeMs } = await stat(file));
   });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('GIVEN file ranges over several read buffers and an in-memory file THEN a parser gets every byte, and length is exact', async () => {
     const whole = await readFile(file);
@@ -86,11 +83,7 @@ describe('MultipartBody', () => {
     const { fields, files } = await parse(body, bytes);
     expect(fields).toEqual({ payload_json: '{"content":"x"}' });
     expect(files['files[0]']!.data.equals(whole.subarray(0, 2 * MIB + 5))).toBe(true);
-    expect(createHash('sha256').update(files['files[1]']!.data).digest('hex')).toBe(
-      createHash('sha256')
-        .update(whole.subarray(2 * MIB + 5))
-        .digest('hex'),
-    );
+    expect(sha256(files['files[1]']!.data)).toBe(sha256(whole.subarray(2 * MIB + 5)));
     expect(files['files[2]']).toEqual({ filename: 'odd %22name%22%0D%0A.json', data: manifest });
     // A 429 makes discord.js send the same body again: it streams the same bytes.
     expect((await collect(body)).equals(bytes)).toBe(true);

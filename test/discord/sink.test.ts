@@ -1,8 +1,6 @@
 /** The Discord sink against the fake Discord, through a real @discordjs/rest client. */
-import { createHash } from 'node:crypto';
 import { getEventListeners } from 'node:events';
-import { mkdtemp, open, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { open, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { REST, Routes } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +11,8 @@ import { DiscordSink } from '../../src/discord/sink.js';
 import { SinkError } from '../../src/errors.js';
 import { transferSchema, type TransferRecord } from '../../src/store/schema.js';
 import { readParts, type PartSource, type SourcePart } from '../../src/transfer/chunker.js';
+import { sha256 } from '../support/hash.js';
+import { tempDir } from '../support/temp.js';
 
 async function collect(source: PartSource): Promise<SourcePart[]> {
   const parts: SourcePart[] = [];
@@ -57,7 +57,7 @@ describe('DiscordSink', () => {
         name: `a.bin.part${String(i + 1).padStart(3, '0')}`,
         offset: i,
         size: 1,
-        sha256: createHash('sha256').update(data).digest('hex'),
+        sha256: sha256(data),
         data,
       };
       const [posted] = await sink.sendParts(transfer, [part], { signal: controller.signal, nonce: `sinktest1.${i}`, attempt: 1 });
@@ -112,34 +112,30 @@ describe('DiscordSink', () => {
   });
 
   it('GIVEN a file-backed part whose bytes no longer match its hash THEN the upload fails as a changed source and Discord stores no message', async () => {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'dfs-sink-'));
-    try {
-      const file = path.join(dir, 'a.bin');
-      await writeFile(file, Buffer.alloc(200_000, 7));
-      // A whole-second mtime, so it can be put back exactly after the change.
-      const mtime = new Date('2024-06-01T12:00:00.000Z');
-      await utimes(file, mtime, mtime);
-      const [first] = await collect(readParts(file, { chunkSize: 200_000, keepData: false, name: 'a.bin' }));
-      const before = await stat(file);
-      const handle = await open(file, 'r+');
-      await handle.write(Buffer.from('changed'), 0, 7, 150_000);
-      await handle.close();
-      await utimes(file, mtime, mtime);
-      expect((await stat(file)).mtimeMs).toBe(before.mtimeMs);
+    const dir = await tempDir('dfs-sink-');
+    const file = path.join(dir, 'a.bin');
+    await writeFile(file, Buffer.alloc(200_000, 7));
+    // A whole-second mtime, so it can be put back exactly after the change.
+    const mtime = new Date('2024-06-01T12:00:00.000Z');
+    await utimes(file, mtime, mtime);
+    const [first] = await collect(readParts(file, { chunkSize: 200_000, keepData: false, name: 'a.bin' }));
+    const before = await stat(file);
+    const handle = await open(file, 'r+');
+    await handle.write(Buffer.from('changed'), 0, 7, 150_000);
+    await handle.close();
+    await utimes(file, mtime, mtime);
+    expect((await stat(file)).mtimeMs).toBe(before.mtimeMs);
 
-      const sink = new DiscordSink(rest, () => fake.botUserId);
-      const count = () => fake.messages(transfer.channel_id).length;
-      const messages = count();
-      const part = { index: 0, name: 'a.bin.part001', offset: 0, size: 200_000, sha256: first!.sha256, file: first!.file };
-      const error = await sink
-        .sendParts(transfer, [part], { signal: new AbortController().signal, nonce: 'sinktest1.changed', attempt: 1 })
-        .catch((e: unknown) => e);
-      expect(error).toBeInstanceOf(SinkError);
-      expect(error).toMatchObject({ reason: 'source_changed', kind: 'fatal' });
-      expect((error as Error).message).toMatch(/^a\.bin /);
-      expect(count()).toBe(messages);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const sink = new DiscordSink(rest, () => fake.botUserId);
+    const count = () => fake.messages(transfer.channel_id).length;
+    const messages = count();
+    const part = { index: 0, name: 'a.bin.part001', offset: 0, size: 200_000, sha256: first!.sha256, file: first!.file };
+    const error = await sink
+      .sendParts(transfer, [part], { signal: new AbortController().signal, nonce: 'sinktest1.changed', attempt: 1 })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SinkError);
+    expect(error).toMatchObject({ reason: 'source_changed', kind: 'fatal' });
+    expect((error as Error).message).toMatch(/^a\.bin /);
+    expect(count()).toBe(messages);
   });
 });

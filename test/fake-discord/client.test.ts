@@ -12,7 +12,9 @@ import {
   type RateLimitData,
   type TextChannel,
 } from 'discord.js';
-import { startBed, sha256, until, withTimeout, type Bed } from './helpers.js';
+import { startBed, type Bed } from './helpers.js';
+import { sha256 } from '../support/hash.js';
+import { until, withTimeout } from '../support/wait.js';
 
 let bed: Bed | undefined;
 

@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { WebSocket } from 'ws';
 import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../support/fake-discord/index.js';
-import { sha256, until, withTimeout } from './helpers.js';
+import { sha256 } from '../support/hash.js';
+import { until, withTimeout } from '../support/wait.js';
 
 let fake: FakeDiscord | undefined;
 const sockets: WebSocket[] = [];

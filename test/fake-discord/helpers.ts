@@ -1,25 +1,6 @@
-import { createHash } from 'node:crypto';
 import { Client, GatewayIntentBits, type ClientOptions } from 'discord.js';
 import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../support/fake-discord/index.js';
-
-export const sha256 = (b: Buffer | Uint8Array): string => createHash('sha256').update(b).digest('hex');
-
-export function withTimeout<T>(p: Promise<T>, ms: number, label: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${label}`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
-
-/** Poll a condition, bounded. */
-export async function until(cond: () => boolean, ms: number, label: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { withTimeout } from '../support/wait.js';
 
 export interface Bed {
   fake: FakeDiscord;

@@ -3,9 +3,11 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../support/fake-discord/index.js';
-import { sha256, startBed, until } from './helpers.js';
+import { startBed } from './helpers.js';
+import { sha256 } from '../support/hash.js';
+import { until } from '../support/wait.js';
+import { MIB } from '../support/units.js';
 
-const MIB = 1024 * 1024;
 const CREATE = 'POST /channels/:id/messages';
 
 function form(content: string, file: Buffer): FormData {

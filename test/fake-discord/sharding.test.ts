@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Client, GatewayIntentBits, ShardClientUtil } from 'discord.js';
 import { WebSocket } from 'ws';
 import { shardOfGuild, startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../support/fake-discord/index.js';
-import { withTimeout } from './helpers.js';
+import { withTimeout } from '../support/wait.js';
 
 let fake: FakeDiscord | undefined;
 const clients: Client[] = [];

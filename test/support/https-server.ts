@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { sleep } from './wait.js';
 
 const TLS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/tls');
 export const TEST_CA_PATH = path.join(TLS_DIR, 'cert.pem');
@@ -67,8 +68,6 @@ export interface TestHttpsServer {
   requests: SeenRequest[];
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function startHttpsServer(): Promise<TestHttpsServer> {
   const routes = new Map<string, Route>();
@@ -198,9 +197,14 @@ export async function startHttpsServer(): Promise<TestHttpsServer> {
 /**
  * The environment a bot process needs to /upload from this server: `hosts` allowlisted, the
  * test certificate trusted, and names resolved by test/support/fake-dns.mjs (`dns`, as
- * `name=address,…`), so no lookup leaves the machine.
+ * `name=address,…`), so no lookup leaves the machine. By default `files.test` is this server.
  */
-export function uploadEnv(hosts: string, dns: string): Record<string, string> {
+export function uploadEnv({ hosts = 'files.test', dns = 'files.test=127.0.0.1' }: { hosts?: string; dns?: string } = {}): Record<string, string> {
   const fakeDns = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 'fake-dns.mjs');
   return { UPLOAD_ALLOWED_HOSTS: hosts, NODE_EXTRA_CA_CERTS: TEST_CA_PATH, NODE_OPTIONS: `--import ${fakeDns}`, DFS_TEST_DNS: dns };
+}
+
+/** What the URL code needs in-process to fetch from this server: `localhost` allowlisted, the test certificate trusted. */
+export function localUrlOptions<T extends object>(extra: T): { allowedHosts: string[]; ca: Buffer } & T {
+  return { allowedHosts: ['localhost'], ca: TEST_CA, ...extra };
 }

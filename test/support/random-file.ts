@@ -55,17 +55,6 @@ export async function writeSeededFile(path: string, size: number, seed: number):
   return hash.digest('hex');
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  const handle = await open(path, 'r');
-  try {
-    for await (const chunk of handle.createReadStream({ highWaterMark: BLOCK })) hash.update(chunk as Buffer);
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
-  return hash.digest('hex');
-}
-
 /** A small seeded PRNG (mulberry32) so "random" delays repeat from run to run. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;

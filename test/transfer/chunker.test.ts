@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFile, truncate, appendFile, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -7,9 +6,9 @@ import { readParts, type SourcePart } from '../../src/transfer/chunker.js';
 import { partChunks } from '../../src/transfer/sink.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { tempDir } from '../support/temp.js';
+import { sha256 as sha } from '../support/hash.js';
 
 const CHUNK = 4096;
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 /** A file-backed part's bytes as a sink reads them for sending. */
 async function sentBytes(p: SourcePart): Promise<Buffer> {

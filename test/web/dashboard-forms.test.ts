@@ -10,8 +10,8 @@ import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from 
 import { freePort } from '../support/ports.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { dashboardLink, signIn } from '../support/web.js';
+import { MIB } from '../support/units.js';
 
-const MIB = 1024 * 1024;
 const SECRET = 'forms-test-secret-0123456789abcdefghij';
 const HOUR = 3_600_000;
 

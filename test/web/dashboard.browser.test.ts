@@ -5,9 +5,7 @@
  * hostile name stays text; the page says so when the bot restarts and the session ends.
  * Screenshots go to DFS_TEST_ARTIFACTS (default: dfs-test-artifacts in the temp folder).
  */
-import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, unlink } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,8 +15,10 @@ import { artifactsDir, browserSkipReason, launchBrowser } from '../support/brows
 import { writeSeededFile } from '../support/random-file.js';
 import { freePort } from '../support/ports.js';
 import { dashboardLink } from '../support/web.js';
+import { MIB } from '../support/units.js';
+import { sha256 as sha256Of } from '../support/hash.js';
+import { tempDirForFile } from '../support/temp.js';
 
-const MIB = 1024 * 1024;
 const MESSAGES = 'POST /channels/:id/messages';
 const OWNER = { id: '887766554433221100', username: 'owner' };
 const HOSTILE = '<img src=x onerror=alert(1)>.bin';
@@ -193,11 +193,7 @@ describe.skipIf(skip !== null)('the dashboard in a browser', () => {
     // Chromium itself turns quotes into `_` in names it saves under (they are not allowed on every system); the rest is the file's own name.
     expect(download.suggestedFilename()).toBe(name.replaceAll('"', '_'));
     const saved = await download.path();
-    expect(
-      createHash('sha256')
-        .update(await readFile(saved))
-        .digest('hex'),
-    ).toBe(sha256);
+    expect(sha256Of(await readFile(saved))).toBe(sha256);
   });
 
   it('GIVEN a signed-in page WHEN Sign out is clicked THEN the browser holds no session cookie and the page says it is signed out', async () => {
@@ -228,7 +224,7 @@ describe.skipIf(skip !== null)('the part map of a large transfer', () => {
 
   beforeAll(async () => {
     // A transfer of 5,000 recorded parts, written before the bot starts (posting them would take minutes).
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'dfs-bigmap-'));
+    const dir = await tempDirForFile('dfs-bigmap-');
     const progressPath = path.join(dir, 'transfer_progress.json');
     const store = await FileStore.open(progressPath, { lock: false });
     const t = await store.create({

@@ -14,12 +14,12 @@ import { MemoryStore } from '../../src/store/memory-store.js';
 import { Downloads, type PartFetcher } from '../../src/web/download.js';
 import { ShareLinks } from '../../src/web/share-links.js';
 import { sampleTransfer } from '../store/helpers.js';
+import { MIB } from '../support/units.js';
+import { sleep } from '../support/wait.js';
 
-const MIB = 1024 * 1024;
 const PART = 8 * MIB;
 const PARTS = 8; // 64 MiB: far more than the sockets' buffers hold
 const STALL_MS = 400;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Every part, checked at once, read back in 64 KiB pieces. It does not look at the client's

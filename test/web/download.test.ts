@@ -4,7 +4,7 @@
  * does to the response, the refusals (expired, forged, revoked, pruned, too many at once).
  */
 import { execFile } from 'node:child_process';
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { access, open, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -14,12 +14,12 @@ import { freePort } from '../support/ports.js';
 import { libraryDecrypt, newIdentity } from '../support/age.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { tempDir } from '../support/temp.js';
+import { MIB } from '../support/units.js';
+import { sha256 as sha } from '../support/hash.js';
 
-const MIB = 1024 * 1024;
 const SECRET = 'download-test-secret-0123456789abcdef';
 const CDN_GET = 'GET /attachments/:channel/:attachment/:filename';
 const NAMED = 'my "holiday" — été 2026.mkv';
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const CURL = '/usr/bin/curl';
 
 /**

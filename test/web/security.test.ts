@@ -10,8 +10,8 @@ import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from 
 import { writeSeededFile } from '../support/random-file.js';
 import { freePort, listeningPorts } from '../support/ports.js';
 import { craftToken, dashboardLink, signIn } from '../support/web.js';
+import { MIB } from '../support/units.js';
 
-const MIB = 1024 * 1024;
 const SECRET = 'test-web-secret-0123456789abcdefghij';
 const MESSAGES = 'POST /channels/:id/messages';
 const HOSTILE = '<img src=x onerror=alert(1)>.bin';

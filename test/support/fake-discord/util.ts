@@ -38,10 +38,6 @@ export function cmpSnowflake(a: string, b: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 export const Permissions = {
   Administrator: 1n << 3n,
   ViewChannel: 1n << 10n,

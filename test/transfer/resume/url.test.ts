@@ -1,17 +1,17 @@
 /** The orchestrator over a URL source: unknown sizes, and a resume that downloads only the rest. */
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../../src/store/memory-store.js';
 import { runTransfer, type TransferDeps } from '../../../src/transfer/orchestrator.js';
 import { newTransferId } from '../../../src/transfer/plan.js';
 import { urlRunHooks } from '../../../src/transfer/resume/url-checkpoints.js';
-import { startHttpsServer, TEST_CA, type TestHttpsServer } from '../../support/https-server.js';
+import { localUrlOptions, startHttpsServer, type TestHttpsServer } from '../../support/https-server.js';
 import { seededBytes } from '../../support/random-file.js';
 import { captureLogger, FakeSink } from '../fakes.js';
+import { sha256 } from '../../support/hash.js';
 
 const CHUNK = 16 * 1024; // bytes
 const DATA = seededBytes(10 * CHUNK + 5, 3);
-const SHA = createHash('sha256').update(DATA).digest('hex');
+const SHA = sha256(DATA);
 
 describe('runTransfer with a url source', () => {
   let srv: TestHttpsServer;
@@ -35,7 +35,7 @@ describe('runTransfer with a url source', () => {
       channel_id: '2'.repeat(18),
     });
     const { log } = captureLogger();
-    const hooks = urlRunHooks({ store, log, options: { allowedHosts: ['localhost'], ca: TEST_CA, maxFileSize } });
+    const hooks = urlRunHooks({ store, log, options: localUrlOptions({ maxFileSize }) });
     const deps = (sink: FakeSink): TransferDeps => ({
       store,
       sink,

@@ -3,7 +3,7 @@ import { UserError } from '../../../src/errors.js';
 import { HeadersTimeoutError, HttpStatusError, UrlRefusedError } from '../../../src/errors.js';
 import { urlInfo } from '../../../src/transfer/url/headers.js';
 import { openUrl, type ResolveAll } from '../../../src/transfer/url/request.js';
-import { startHttpsServer, TEST_CA, type TestHttpsServer } from '../../support/https-server.js';
+import { localUrlOptions, startHttpsServer, TEST_CA, type TestHttpsServer } from '../../support/https-server.js';
 
 describe('openUrl against a local HTTPS server', () => {
   let srv: TestHttpsServer;
@@ -31,7 +31,7 @@ describe('openUrl against a local HTTPS server', () => {
     await srv?.stop();
   });
 
-  const base = { allowedHosts: ['localhost'], ca: TEST_CA };
+  const base = localUrlOptions({});
   const read = async (res: NodeJS.ReadableStream) => {
     const chunks: Buffer[] = [];
     for await (const c of res) chunks.push(c as Buffer);

@@ -1,16 +1,16 @@
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transferSchema, type TransferRecord } from '../../../src/store/schema.js';
 import type { SourcePart } from '../../../src/transfer/chunker.js';
 import { LowSpeedError, UrlSourceError } from '../../../src/errors.js';
 import { openUrlSource, type UrlPartSource } from '../../../src/transfer/url/source.js';
-import { startHttpsServer, TEST_CA, type FileRoute, type TestHttpsServer } from '../../support/https-server.js';
+import { localUrlOptions, startHttpsServer, type FileRoute, type TestHttpsServer } from '../../support/https-server.js';
 import { seededBytes } from '../../support/random-file.js';
+import { sha256 } from '../../support/hash.js';
+import { MIB } from '../../support/units.js';
 
 const CHUNK = 64 * 1024;
 const DATA = seededBytes(3 * CHUNK + 12_345, 7);
-const SHA = createHash('sha256').update(DATA).digest('hex');
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const SHA = sha256(DATA);
 
 function record(
   url: string,
@@ -54,7 +54,7 @@ async function collect(source: UrlPartSource): Promise<SourcePart[]> {
 
 describe('the url part source', () => {
   let srv: TestHttpsServer;
-  const options = { allowedHosts: ['localhost'], ca: TEST_CA, maxFileSize: 10 * 1024 * 1024 };
+  const options = localUrlOptions({ maxFileSize: 10 * MIB });
   beforeAll(async () => {
     srv = await startHttpsServer();
   });
@@ -79,7 +79,7 @@ describe('the url part source', () => {
       [2, 2 * CHUNK, CHUNK],
       [3, 3 * CHUNK, 12_345],
     ]);
-    for (const p of parts) expect(p.sha256).toBe(sha(DATA.subarray(p.offset, p.offset + p.size)));
+    for (const p of parts) expect(p.sha256).toBe(sha256(DATA.subarray(p.offset, p.offset + p.size)));
     expect(source.wholeFileSha256()).toBe(SHA);
   });
 

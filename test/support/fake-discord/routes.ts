@@ -1,0 +1,28 @@
+/**
+ * Every route of the fake's REST API and CDN, registered in the order they are matched (the
+ * first that fits a request answers it). The route names are what faults and
+ * `fake.requests[].route` use (README.md beside this file).
+ */
+import type { Plumbing, RouteTable } from './http.js';
+import type { MessageStore } from './message-store.js';
+import type { Renderers } from './render.js';
+import { appRoutes } from './routes-app.js';
+import { cdnRoutes } from './routes-cdn.js';
+import { interactionRoutes } from './routes-interactions.js';
+import { messageRoutes } from './routes-messages.js';
+import type { FakeState } from './state.js';
+
+export interface RouteDeps {
+  s: FakeState;
+  r: Renderers;
+  h: Plumbing;
+  m: MessageStore;
+  route: RouteTable['route'];
+}
+
+export function registerRoutes(deps: RouteDeps): void {
+  appRoutes(deps);
+  messageRoutes(deps);
+  interactionRoutes(deps);
+  cdnRoutes(deps);
+}
