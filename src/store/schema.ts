@@ -110,7 +110,6 @@ export const progressFileSchema = z.looseObject({
   active_transfers: z.array(transferSchema),
 });
 
-export type FileSource = z.output<typeof fileSourceSchema>;
 export type UrlSource = z.output<typeof urlSourceSchema>;
 export type TransferSource = z.output<typeof sourceSchema>;
 export type PartRecord = z.output<typeof partRecordSchema>;

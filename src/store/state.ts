@@ -23,7 +23,3 @@ export function assertTransition(id: string, from: TransferStatus, to: TransferS
     throw new TransitionError(`transfer ${id}: status ${from} cannot become ${to}`);
   }
 }
-
-export function allowedTransitions(from: TransferStatus): readonly TransferStatus[] {
-  return ALLOWED[from];
-}
