@@ -18,7 +18,6 @@
  * manifest, then `complete`). Starting, stopping and recovering runs is the runner's
  * (runner.ts).
  */
-import { DEFAULTS } from '../config.js';
 import { DiskWriteError, messageOf, RetryFailure, SourceChangedError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
@@ -44,8 +43,8 @@ export interface OrchestratorConfig {
   backoffBaseMs: number;
   /** How long a message may stay held, its request open, while one before it is sent again (the bot: UPLOAD_TIMEOUT_MS). */
   holdForRetryMs?: number | undefined;
-  /** Sizes the part-number width when a source's size is unknown (README, 'Commands': part names). */
-  maxFileSizeBytes?: number | undefined;
+  /** MAX_FILE_SIZE_BYTES: sizes the part-number width when a source's size is unknown (README, 'Commands': part names). */
+  maxFileSizeBytes: number;
 }
 
 export interface TransferDeps {
@@ -224,7 +223,7 @@ class TransferRun {
     const t = this.#record;
     const { maxChunksPerMessage } = this.#deps.config;
     const recorded = new Map(t.parts.map((p) => [p.index, p]));
-    const width = t.total_chunks ?? totalChunks(this.#deps.config.maxFileSizeBytes ?? DEFAULTS.MAX_FILE_SIZE_BYTES, t.chunk_size_bytes);
+    const width = t.total_chunks ?? totalChunks(this.#deps.config.maxFileSizeBytes, t.chunk_size_bytes);
     let source: PartSource;
     try {
       source = (this.#deps.openSource ?? openFileSource)(t, this.#signal);

@@ -1,4 +1,6 @@
 /** The orchestrator over a URL source: unknown sizes, and a resume that downloads only the rest. */
+import { DEFAULTS } from '../../../src/config.js';
+import { urlLimits } from '../../../src/transfer/url/speed.js';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../../src/store/memory-store.js';
@@ -35,7 +37,7 @@ describe('runTransfer with a url source', () => {
       channel_id: '2'.repeat(18),
     });
     const { log } = captureLogger();
-    const hooks = urlRunHooks({ store, log, options: { allowedHosts: ['localhost'], ca: TEST_CA, maxFileSize } });
+    const hooks = urlRunHooks({ store, log, options: { allowedHosts: ['localhost'], ca: TEST_CA, maxFileSize, ...urlLimits(DEFAULTS) } });
     const deps = (sink: FakeSink): TransferDeps => ({
       store,
       sink,

@@ -1,3 +1,5 @@
+import { DEFAULTS } from '../../../src/config.js';
+import { urlLimits } from '../../../src/transfer/url/speed.js';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transferSchema, type TransferRecord } from '../../../src/store/schema.js';
@@ -54,7 +56,7 @@ async function collect(source: UrlPartSource): Promise<SourcePart[]> {
 
 describe('the url part source', () => {
   let srv: TestHttpsServer;
-  const options = { allowedHosts: ['localhost'], ca: TEST_CA, maxFileSize: 10 * 1024 * 1024 };
+  const options = { allowedHosts: ['localhost'], ca: TEST_CA, maxFileSize: 10 * 1024 * 1024, ...urlLimits(DEFAULTS) };
   beforeAll(async () => {
     srv = await startHttpsServer();
   });
