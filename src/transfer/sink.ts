@@ -123,6 +123,11 @@ export interface PostedPart {
   attachment_id: string;
 }
 
+export interface PostedManifest {
+  message_id: string;
+  attachment_id: string;
+}
+
 export interface SendOptions {
   signal: AbortSignal;
   /** Stable for one batch across retries (≤ 25 characters) so Discord drops a duplicate. */
@@ -151,18 +156,14 @@ export interface Reconciled {
   /** Parts posted but not recorded (or recorded with other ids). */
   found: PostedPart[];
   /** The manifest, when it was posted but never recorded (the bot died at the commit point). */
-  manifest?: { message_id: string; attachment_id: string } | null;
+  manifest?: PostedManifest | null;
 }
 
 export interface ChunkSink {
   /** Posts one message carrying `parts` (already packed by the orchestrator). */
   sendParts(transfer: StoredTransfer, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]>;
   /** Posts the manifest: the commit point of a transfer. */
-  sendManifest(
-    transfer: StoredTransfer,
-    manifest: Manifest,
-    options: Omit<SendOptions, 'attempt'> & { attempt: number },
-  ): Promise<{ message_id: string; attachment_id: string }>;
+  sendManifest(transfer: StoredTransfer, manifest: Manifest, options: SendOptions): Promise<PostedManifest>;
   /**
    * Before a resume: which recorded parts are really still there, and which parts were
    * posted but never recorded (a crash between the answer and the write). Optional.
