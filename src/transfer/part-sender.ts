@@ -1,9 +1,10 @@
 /**
  * Sending the parts of one run: at most `maxParallelUploads` messages with the destination at
- * once, and one more streaming meanwhile with its end held back (pipeline.ts); the reader waits
- * for a turn, which is the backpressure that keeps memory flat. Each message is retried with
- * backoff and recorded once the destination confirmed every part in it. A message that fails
- * does not throw: its failure and its attempts land in the run's outcome.
+ * once, and one more streaming meanwhile with its end held back (pipeline.ts); the reader
+ * waits until the pipeline admits its next message, which is the backpressure that keeps
+ * memory flat. Each message is retried with backoff and recorded once the destination
+ * confirmed every part in it. A message that fails does not throw: its failure and its
+ * attempts land in the run's outcome.
  */
 import { heldBackIn, HeldBackError, messageOf, RetryFailure } from '../errors.js';
 import { addPart, toRecord } from './part-records.js';
@@ -11,7 +12,7 @@ import type { RetryPolicy } from './retry-policy.js';
 import type { RunReporter } from './reporter.js';
 import type { RunOutcome } from './run-outcome.js';
 import type { RunRecord } from './run-record.js';
-import { UploadPipeline, type Turn } from './pipeline.js';
+import { MessagePipeline, type PipelineMessage } from './pipeline.js';
 import type { ChunkSink, OutgoingPart, PostedPart } from './sink.js';
 
 /** Who the sender works with: the destination, the run's record, its retry policy, its reporter and its outcome. */
@@ -36,31 +37,31 @@ const MAX_HELD_BACK = 10_000;
 export class PartSender {
   readonly #run: SenderCollaborators;
   readonly #inFlight = new Set<Promise<void>>();
-  readonly #pipeline: UploadPipeline;
+  readonly #pipeline: MessagePipeline;
 
   constructor(run: SenderCollaborators, limits: SenderLimits) {
     this.#run = run;
-    this.#pipeline = new UploadPipeline(limits.maxParallelUploads, run.outcome.signal, limits.holdForRetryMs);
+    this.#pipeline = new MessagePipeline(limits.maxParallelUploads, run.outcome.signal, limits.holdForRetryMs);
   }
 
-  /** Waits for its turn (the reader pauses meanwhile: backpressure), then sends in the background. */
+  /** Waits until the pipeline admits the message (the reader pauses meanwhile: backpressure), then sends it in the background. */
   async dispatch(batch: OutgoingPart[]): Promise<void> {
     if (batch.length === 0) return;
-    const turn = await this.#pipeline.enter();
-    if (turn === null) return;
+    const message = await this.#pipeline.admit();
+    if (message === null) return;
     if (this.#run.outcome.stopped()) {
-      turn.leave(false);
+      message.finish(false);
       return;
     }
     const indices = batch.map((p) => p.index);
     this.#run.reporter.inFlight(indices, true);
-    let ok = false;
-    const task: Promise<void> = this.#send(batch, turn)
-      .then((sent) => {
-        ok = sent;
+    let posted = false;
+    const task: Promise<void> = this.#send(batch, message)
+      .then((ok) => {
+        posted = ok;
       })
       .finally(() => {
-        turn.leave(ok);
+        message.finish(posted);
         this.#inFlight.delete(task);
         this.#run.reporter.inFlight(indices, false);
       });
@@ -73,7 +74,7 @@ export class PartSender {
   }
 
   /** Sends one message with retries; never rejects. True once it is posted and recorded. */
-  async #send(batch: OutgoingPart[], turn: Turn): Promise<boolean> {
+  async #send(batch: OutgoingPart[], message: PipelineMessage): Promise<boolean> {
     const { sink, record, retries, reporter, outcome, now } = this.#run;
     const first = batch[0]!;
     const nonce = `${record.id.slice('upload_'.length)}.${first.index}`;
@@ -83,16 +84,16 @@ export class PartSender {
     // One attempt, after any tries held back because a message before it had to be sent again first.
     const attempt = async (): Promise<PostedPart[]> => {
       for (let held = 0; ; held++) {
-        if (turn.again) await turn.restart();
+        if (message.mustResend) await message.waitToResend();
         if (outcome.stopped()) throw new HeldBackError('the transfer stopped before this message was sent');
         attempts++;
         startedAt = now().getTime();
         try {
-          return await sink.sendParts(record.current, batch, { signal: outcome.signal, nonce, attempt: attempts, hold: turn });
+          return await sink.sendParts(record.current, batch, { signal: outcome.signal, nonce, attempt: attempts, completion: message });
         } catch (err) {
           // Held back, its request may still end another way (its own timeout while it waited).
-          if (!heldBackIn(err) && !turn.heldBack) {
-            turn.failed();
+          if (!heldBackIn(err) && !message.heldBack) {
+            message.attemptFailed();
             throw err;
           }
           // Never completed, so never created: not an attempt.
