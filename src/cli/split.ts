@@ -78,6 +78,7 @@ export async function split(args: string[], io: CliIo): Promise<number> {
         maxParallelUploads: 1,
         retryLimit: config.RETRY_LIMIT_PER_CHUNK,
         backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
+        maxFileSizeBytes: config.MAX_FILE_SIZE_BYTES,
       },
       onProgress: (t) => bar.update(t.bytes_done),
     },

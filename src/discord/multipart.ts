@@ -23,8 +23,8 @@
 import { randomBytes } from 'node:crypto';
 import { partChunks, type OutgoingPart } from '../transfer/sink.js';
 
-/** Read size for a part's bytes. */
-const PIECE = 1024 * 1024; // bytes
+/** Size of each of a body's two read buffers (a part's bytes are read into them in turn). */
+const READ_BUFFER_SIZE = 1024 * 1024; // bytes
 /** Pieces smaller than this are sent as a copy (see above). */
 const MIN_SHARED_PIECE = 64 * 1024; // bytes
 /** Read buffers not in use; enough for a few requests in flight. */
@@ -98,7 +98,7 @@ export class MultipartBody {
         if (file.source instanceof Uint8Array) {
           yield this.#out(file.source);
         } else {
-          buffers ??= [pool.pop() ?? Buffer.allocUnsafeSlow(PIECE), pool.pop() ?? Buffer.allocUnsafeSlow(PIECE)];
+          buffers ??= [pool.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER_SIZE), pool.pop() ?? Buffer.allocUnsafeSlow(READ_BUFFER_SIZE)];
           for await (const piece of partChunks(file.source, buffers)) {
             check?.();
             yield this.#out(piece.byteLength < MIN_SHARED_PIECE ? Buffer.from(piece) : piece);

@@ -139,22 +139,22 @@ export class DiscordSink implements ChunkSink {
     });
     // The bucket slot of the body's current iteration (discord.js sends it again after a 429).
     let slot: BucketSlot | null = null;
-    const hold = options.hold;
+    const gate = options.completion;
     const form = new MultipartBody({ payload_json: payload }, files, {
       signal: options.signal,
-      check: () => hold?.check(),
+      check: () => gate?.throwIfHeldBack(),
       // Held back until the run lets this message complete (pipeline.ts) and the channel's bucket has room.
       beforeEnd: async () => {
-        hold?.sent();
-        await hold?.mayComplete();
+        gate?.bodySent();
+        await gate?.waitToComplete();
         try {
-          slot = await this.#buckets.acquire(channelId, options.signal, hold?.signal);
+          slot = await this.#buckets.acquire(channelId, options.signal, gate?.signal);
         } catch (error) {
-          hold?.check(); // a stopped run: held back, not a failed upload
+          gate?.throwIfHeldBack(); // a stopped run: held back, not a failed upload
           throw error;
         }
         try {
-          hold?.check();
+          gate?.throwIfHeldBack();
         } catch (error) {
           slot.settle(null);
           slot = null;

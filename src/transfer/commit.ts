@@ -5,43 +5,32 @@
  */
 import { RetryFailure } from '../errors.js';
 import type { PartSource } from './chunker.js';
-import { reasonOf } from './failure.js';
 import { buildManifest, type Manifest } from './manifest.js';
-import { noteFailure, runRetryOptions, type SendContext } from './part-sender.js';
-import { retry } from './retry.js';
-
-export interface PostedManifest {
-  message_id: string;
-  attachment_id: string;
-}
+import type { SenderCollaborators } from './part-sender.js';
+import type { PostedManifest } from './sink.js';
 
 /** All parts are posted: post the manifest (the commit point), then mark the transfer complete. */
-export async function commit(ctx: SendContext, source: PartSource, foundManifest: PostedManifest | null, onEnding?: () => void): Promise<void> {
-  const t = ctx.record();
+export async function commit(run: SenderCollaborators, source: PartSource, foundManifest: PostedManifest | null): Promise<void> {
+  const { record, outcome, reporter } = run;
   const fileSha256 = source.wholeFileSha256();
   if (fileSha256 === null) {
-    ctx.outcome.fail('the source did not produce a whole-file hash');
+    outcome.fail('the source did not produce a whole-file hash');
     return;
   }
-  const completedAt = ctx.now().toISOString();
-  const built = buildManifest(t, fileSha256, completedAt);
+  const completedAt = run.now().toISOString();
+  const built = buildManifest(record.current, fileSha256, completedAt);
   if (built.manifest === null) {
-    ctx.outcome.fail(`parts missing after the stream: ${built.gaps}`);
+    outcome.fail(`parts missing after the stream: ${built.gaps}`);
     return;
   }
   const { manifest } = built;
   const fileSize = manifest.file.size;
   const total = manifest.chunks.length;
-  const posted = foundManifest ?? (await postManifest(ctx, manifest));
+  const posted = foundManifest ?? (await postManifest(run, manifest));
   if (posted === null) return;
-  if (posted === foundManifest) {
-    ctx.log.info(
-      { event: 'manifest_found', transfer_id: ctx.id, message_id: posted.message_id },
-      'posted manifest recorded without posting it again',
-    );
-  }
-  onEnding?.();
-  await ctx.save((draft) => {
+  if (posted === foundManifest) reporter.manifestFound(posted.message_id);
+  reporter.ending();
+  await record.save((draft) => {
     draft.manifest_message_id = posted.message_id;
     draft.file_sha256 = fileSha256;
     draft.file_size ??= fileSize;
@@ -49,44 +38,22 @@ export async function commit(ctx: SendContext, source: PartSource, foundManifest
     draft.completed_at = completedAt;
     draft.status = 'complete';
   });
-  const started = ctx.record().started_at;
-  const startedAt = started ? Date.parse(started) : Number.NaN;
-  ctx.log.info(
-    {
-      event: 'transfer_complete',
-      transfer_id: ctx.id,
-      bytes: fileSize,
-      parts: total,
-      manifest_message_id: posted.message_id,
-      ...(Number.isNaN(startedAt) ? {} : { duration_ms: Date.parse(completedAt) - startedAt }),
-    },
-    'transfer_complete',
-  );
+  reporter.complete({ bytes: fileSize, parts: total, manifestMessageId: posted.message_id, startedAt: record.current.started_at, completedAt });
 }
 
-/** Posts the manifest with retries; null when it failed (the failure is recorded). */
-async function postManifest(ctx: SendContext, manifest: Manifest): Promise<PostedManifest | null> {
-  const nonce = `${ctx.id.slice('upload_'.length)}.m`;
+/** Posts the manifest with retries; null when it failed (the failure is the run's outcome). */
+async function postManifest(run: SenderCollaborators, manifest: Manifest): Promise<PostedManifest | null> {
+  const { sink, record, retries, reporter, outcome } = run;
+  const nonce = `${record.id.slice('upload_'.length)}.m`;
   try {
-    const { value } = await retry(
-      (attempt) => ctx.sink.sendManifest(ctx.record(), manifest, { signal: ctx.signal, nonce, attempt }),
-      runRetryOptions(ctx, (err, attempt, delayMs) => {
-        ctx.metrics?.retry(reasonOf(err));
-        ctx.log.warn(
-          { event: 'chunk_retry', transfer_id: ctx.id, chunk: 'manifest', attempt, reason: reasonOf(err), delay_ms: delayMs },
-          'chunk_retry',
-        );
-      }),
+    const { value } = await retries.run(
+      (attempt) => sink.sendManifest(record.current, manifest, { signal: outcome.signal, nonce, attempt }),
+      (err, attempt, delayMs) => reporter.manifestRetry(err, attempt, delayMs),
     );
     return value;
   } catch (err) {
-    noteFailure(
-      ctx,
-      err instanceof RetryFailure ? err.cause : err,
-      `posting the manifest`,
-      undefined,
-      err instanceof RetryFailure ? err.attempts : 1,
-    );
+    const failure = err instanceof RetryFailure ? err : null;
+    outcome.failWith(failure ? failure.cause : err, 'posting the manifest', undefined, failure ? failure.attempts : 1);
     return null;
   }
 }

@@ -10,7 +10,7 @@ import type { LocalSource } from './source.js';
 import type { UrlInfo } from './url/headers.js';
 
 /** Where and how a new transfer goes, whatever its source. */
-export interface TransferPlace {
+export interface NewTransferOptions {
   id: string;
   chunkSize: number;
   /** What the interaction reported (`attachment_size_limit`); null off Discord or when it reported none. */
@@ -23,44 +23,44 @@ export interface TransferPlace {
 }
 
 /** A local file (/split, the CLI). `name` is the source's own name; an unusable one gives way to the id. */
-export function fileTransfer(place: TransferPlace, source: LocalSource): NewTransfer {
-  const size = place.encryption ? postedSize(place.encryption, source.size) : source.size;
-  return record(place, source.relPath, source.size, {
+export function fileTransfer(options: NewTransferOptions, source: LocalSource): NewTransfer {
+  const size = options.encryption ? postedSize(options.encryption, source.size) : source.size;
+  return record(options, source.relPath, source.size, {
     source: { kind: 'file', path: source.relPath, real_path: source.realPath, size: source.size, mtime_ms: source.mtimeMs },
     file_size: size,
-    total_chunks: totalChunks(size, place.chunkSize),
+    total_chunks: totalChunks(size, options.chunkSize),
   });
 }
 
 /** A remote file (/upload): the size and total are null when the server gave no Content-Length. */
-export function urlTransfer(place: TransferPlace, url: string, info: UrlInfo): NewTransfer {
-  const size = info.size !== null && place.encryption ? postedSize(place.encryption, info.size) : info.size;
-  return record(place, info.name, info.size, {
+export function urlTransfer(options: NewTransferOptions, url: string, info: UrlInfo): NewTransfer {
+  const size = info.size !== null && options.encryption ? postedSize(options.encryption, info.size) : info.size;
+  return record(options, info.name, info.size, {
     source: { kind: 'url', url, etag: info.etag, last_modified: info.lastModified, accepts_ranges: info.acceptsRanges, hash_checkpoint: null },
     file_size: size,
-    total_chunks: size === null ? null : totalChunks(size, place.chunkSize),
+    total_chunks: size === null ? null : totalChunks(size, options.chunkSize),
   });
 }
 
 /** `file_size` and `total_chunks` describe what is posted: for an encrypted transfer, the age file. */
 function record(
-  place: TransferPlace,
+  options: NewTransferOptions,
   name: string,
   plainSize: number | null,
   what: Pick<NewTransfer, 'source' | 'file_size' | 'total_chunks'>,
 ): NewTransfer {
-  const fileName = sanitizeName(name, place.id);
+  const fileName = sanitizeName(name, options.id);
   return {
-    id: place.id,
-    file_name: place.encryption ? encryptedName(fileName) : fileName,
+    id: options.id,
+    file_name: options.encryption ? encryptedName(fileName) : fileName,
     original_name: name,
-    encryption: place.encryption ? encryptionRecord(place.encryption, plainSize) : null,
+    encryption: options.encryption ? encryptionRecord(options.encryption, plainSize) : null,
     ...what,
-    chunk_size_bytes: place.chunkSize,
-    attachment_size_limit: place.attachmentSizeLimit,
-    owner_id: place.ownerId,
-    guild_id: place.guildId,
-    channel_id: place.channelId,
+    chunk_size_bytes: options.chunkSize,
+    attachment_size_limit: options.attachmentSizeLimit,
+    owner_id: options.ownerId,
+    guild_id: options.guildId,
+    channel_id: options.channelId,
   };
 }
 
@@ -76,7 +76,7 @@ export async function planFileTransfer(input: {
 }): Promise<NewTransfer> {
   const info = await stat(input.realPath);
   if (!info.isFile()) throw new Error(`${input.relPath} is not a regular file`);
-  const place = {
+  const options = {
     id: newTransferId(),
     chunkSize: input.chunkSize,
     attachmentSizeLimit: null,
@@ -86,5 +86,5 @@ export async function planFileTransfer(input: {
     encryption: input.encryption ?? null,
   };
   // The name the user asked for, not a symlink target's.
-  return fileTransfer(place, { relPath: input.relPath, realPath: input.realPath, size: info.size, mtimeMs: info.mtimeMs });
+  return fileTransfer(options, { relPath: input.relPath, realPath: input.realPath, size: info.size, mtimeMs: info.mtimeMs });
 }

@@ -5,7 +5,9 @@
  * complete, so the link does not sit idle for a round trip and Discord's processing time after
  * each message. A message may complete once every message before it has, and fewer than
  * `parallel` of those are unanswered: with one at a time (the default), only after the answer
- * to the one before, so Discord creates them in order.
+ * to the one before, so Discord creates them in order. "Completing" a message is sending the
+ * last bytes of its request (the multipart body's closing boundary): Discord creates the
+ * message only then.
  *
  * When a message's attempt fails it is sent again, and the messages after it that have not
  * completed stay as they are, their requests open with their end held, until it has been
@@ -14,20 +16,24 @@
  * connection held idle that long may be dropped on the way anyway); then, or once a message
  * before them is given up, they are held back (HeldBackError): their requests stop before
  * their end, and they are sent again once the messages before them have completed. A sink
- * that never says its body was sent (`sent`) gets no overlap: the next message starts when
+ * that never says its body was sent (`bodySent`) gets no overlap: the next message starts when
  * this one leaves, as before.
  */
 import { HeldBackError } from '../errors.js';
 import { abortReason } from './retry.js';
-import type { MessageHold } from './sink.js';
+import type { CompletionGate } from './sink.js';
 
-type State = 'sending' | 'held' | 'completed' | 'again';
+/**
+ * Where a message is: its body streaming; its body sent but for its end, waiting to complete;
+ * completed (with Discord, waiting for the answer); or to be sent again (`resend`).
+ */
+type State = 'streaming' | 'body_sent' | 'completed' | 'resend';
 
-/** Rounds of waiting a turn may go through; each is woken by a change of some turn, which are finitely many. */
+/** Rounds of waiting a message may go through; each is woken by a change of some message, which are finitely many. */
 const MAX_ROUNDS = 1_000_000;
 
-export class UploadPipeline {
-  readonly #turns: Turn[] = [];
+export class MessagePipeline {
+  readonly #messages: PipelineMessage[] = [];
   readonly #waiters = new Set<() => void>();
 
   /** `holdForRetryMs`: how long a message may stay held while one before it is sent again (Infinity: for as long as that takes). */
@@ -39,34 +45,34 @@ export class UploadPipeline {
     signal.addEventListener('abort', () => this.changed(), { once: true });
   }
 
-  /** Waits until a new message may start sending; null once the run stopped dispatching. */
-  async enter(): Promise<Turn | null> {
+  /** Waits until a new message may start streaming; null once the run stopped dispatching. */
+  async admit(): Promise<PipelineMessage | null> {
     try {
-      await this.until(() => this.#turns.length <= this.parallel && this.#count('sending', 'again') < this.parallel);
+      await this.until(() => this.#messages.length <= this.parallel && this.#count('streaming', 'resend') < this.parallel);
     } catch {
       return null;
     }
-    const turn = new Turn(this);
-    this.#turns.push(turn);
-    return turn;
+    const message = new PipelineMessage(this);
+    this.#messages.push(message);
+    return message;
   }
 
-  /** The turns before `turn`, oldest first. */
-  before(turn: Turn): Turn[] {
-    return this.#turns.slice(0, this.#turns.indexOf(turn));
+  /** The messages before `message`, oldest first. */
+  before(message: PipelineMessage): PipelineMessage[] {
+    return this.#messages.slice(0, this.#messages.indexOf(message));
   }
 
-  after(turn: Turn): Turn[] {
-    return this.#turns.slice(this.#turns.indexOf(turn) + 1);
+  after(message: PipelineMessage): PipelineMessage[] {
+    return this.#messages.slice(this.#messages.indexOf(message) + 1);
   }
 
   count(...states: State[]): number {
     return this.#count(...states);
   }
 
-  remove(turn: Turn): void {
-    const at = this.#turns.indexOf(turn);
-    if (at >= 0) this.#turns.splice(at, 1);
+  remove(message: PipelineMessage): void {
+    const at = this.#messages.indexOf(message);
+    if (at >= 0) this.#messages.splice(at, 1);
     this.changed();
   }
 
@@ -99,61 +105,61 @@ export class UploadPipeline {
   }
 
   #count(...states: State[]): number {
-    return this.#turns.filter((t) => states.includes(t.state)).length;
+    return this.#messages.filter((m) => states.includes(m.state)).length;
   }
 }
 
-/** One message's place in the pipeline; the sender drives it, and hands it to the sink as the message's hold. */
-export class Turn implements MessageHold {
-  state: State = 'sending';
+/** One message's place in the pipeline, from `admit` to `finish`; the sender drives it, and hands it to the sink as the message's completion gate. */
+export class PipelineMessage implements CompletionGate {
+  state: State = 'streaming';
   /** Set when this one must not complete before it is sent again: held too long for a failed message before it, or that one was given up. */
   #heldBack = false;
   /** Failed, and not completed since: the messages after it wait while it is sent again. */
-  #retrying = false;
+  #resending = false;
   /** Ends this one's wait for a failed message before it (see `holdForRetryMs`). */
-  #holdLimit: NodeJS.Timeout | undefined;
+  #waitLimit: NodeJS.Timeout | undefined;
 
-  constructor(private readonly pipeline: UploadPipeline) {}
+  constructor(private readonly pipeline: MessagePipeline) {}
 
   get signal(): AbortSignal {
     return this.pipeline.signal;
   }
 
-  check(): void {
+  throwIfHeldBack(): void {
     if (this.pipeline.signal.aborted)
       throw new HeldBackError('the transfer stopped before this message was completed', { cause: this.pipeline.signal.reason });
     if (this.#heldBack) throw new HeldBackError('a message before this one has to be sent again first');
   }
 
-  sent(): void {
-    if (this.state !== 'sending') return;
-    this.state = 'held';
+  bodySent(): void {
+    if (this.state !== 'streaming') return;
+    this.state = 'body_sent';
     this.pipeline.changed();
   }
 
-  async mayComplete(): Promise<void> {
+  async waitToComplete(): Promise<void> {
     if (this.state === 'completed') return;
-    this.sent();
+    this.bodySent();
     try {
       await this.pipeline.until(
         () => {
           const before = this.pipeline.before(this);
-          return before.every((t) => t.state === 'completed') && before.length < this.pipeline.parallel;
+          return before.every((m) => m.state === 'completed') && before.length < this.pipeline.parallel;
         },
-        () => this.check(),
+        () => this.throwIfHeldBack(),
       );
     } catch (error) {
       throw error instanceof HeldBackError ? error : new HeldBackError('the transfer stopped before this message was completed', { cause: error });
     }
     this.state = 'completed';
-    this.#retrying = false;
-    this.#endHoldLimit();
+    this.#resending = false;
+    this.#clearWaitLimit();
     this.pipeline.changed();
   }
 
-  /** Whether it must wait for `restart` before it is sent again. */
-  get again(): boolean {
-    return this.state === 'again';
+  /** Whether it must wait for `waitToResend` before it is sent again. */
+  get mustResend(): boolean {
+    return this.state === 'resend';
   }
 
   /** Held back before Discord got its end (see `#heldBack`): whatever its request meets now, it was never created. */
@@ -162,55 +168,55 @@ export class Turn implements MessageHold {
   }
 
   /** This message's attempt failed: it is sent again, and the messages after it that have not completed stay held meanwhile, within a bound. */
-  failed(): void {
-    this.state = 'again';
-    this.#retrying = true;
-    for (const t of this.pipeline.after(this)) t.#startHoldLimit();
+  attemptFailed(): void {
+    this.state = 'resend';
+    this.#resending = true;
+    for (const m of this.pipeline.after(this)) m.#limitWaitForResend();
     this.pipeline.changed();
   }
 
   /** Before sending it again: waits until every message before it has completed and the link has room. */
-  async restart(): Promise<void> {
+  async waitToResend(): Promise<void> {
     await this.pipeline.until(() => {
       const before = this.pipeline.before(this);
-      return before.every((t) => t.state === 'completed') && this.pipeline.count('sending') < this.pipeline.parallel;
+      return before.every((m) => m.state === 'completed') && this.pipeline.count('streaming') < this.pipeline.parallel;
     });
-    this.state = 'sending';
+    this.state = 'streaming';
     this.#heldBack = false;
     this.pipeline.changed();
   }
 
-  /** Answered (`ok`) or given up: it leaves; a message given up holds back those after it. */
-  leave(ok: boolean): void {
-    this.#endHoldLimit();
-    if (!ok) for (const t of this.pipeline.after(this)) t.#holdBack();
+  /** Answered and recorded (`posted`) or given up: it leaves; a message given up holds back those after it. */
+  finish(posted: boolean): void {
+    this.#clearWaitLimit();
+    if (!posted) for (const m of this.pipeline.after(this)) m.#holdBack();
     this.pipeline.remove(this);
   }
 
-  /** Not completed: it must be sent again, so its request stops before its end (`check` throws). */
+  /** Not completed: it must be sent again, so its request stops before its end (`throwIfHeldBack` throws). */
   #holdBack(): void {
     if (this.state === 'completed') return;
-    this.#endHoldLimit();
-    this.state = 'again';
+    this.#clearWaitLimit();
+    this.state = 'resend';
     this.#heldBack = true;
   }
 
   /** A message before this one failed: from now on this one stays held at most `holdForRetryMs`, counted from the first such failure. */
-  #startHoldLimit(): void {
+  #limitWaitForResend(): void {
     const ms = this.pipeline.holdForRetryMs;
-    if (this.state === 'completed' || this.#heldBack || this.#holdLimit !== undefined || !Number.isFinite(ms)) return;
-    this.#holdLimit = setTimeout(() => {
-      this.#holdLimit = undefined;
+    if (this.state === 'completed' || this.#heldBack || this.#waitLimit !== undefined || !Number.isFinite(ms)) return;
+    this.#waitLimit = setTimeout(() => {
+      this.#waitLimit = undefined;
       // Once every failed message before it has been sent again, waiting is the ordinary hold.
-      if (!this.pipeline.before(this).some((t) => t.#retrying)) return;
+      if (!this.pipeline.before(this).some((m) => m.#resending)) return;
       this.#holdBack();
       this.pipeline.changed();
     }, ms);
-    this.#holdLimit.unref();
+    this.#waitLimit.unref();
   }
 
-  #endHoldLimit(): void {
-    clearTimeout(this.#holdLimit);
-    this.#holdLimit = undefined;
+  #clearWaitLimit(): void {
+    clearTimeout(this.#waitLimit);
+    this.#waitLimit = undefined;
   }
 }

@@ -1,13 +1,15 @@
 /**
  * How one run of a transfer ends, gathered while it runs: the first failure (its note), an
- * abort, or a pause on a progress file the disk refuses to write; and the attempts made by
- * messages that failed, which no successful write recorded yet. At the end it says the
- * status, the notes and the last change to write (see `ending`).
+ * abort (the run's signal, or an abort seen in an error), or a pause on a progress file the
+ * disk refuses to write; and the attempts made by messages that failed, which no successful
+ * write recorded yet. At the end it says the status, the notes and the last change to write
+ * (see `ending`).
  */
 import type { DiskWriteError } from '../errors.js';
 import type { TransferRecord, TransferStatus } from '../store/schema.js';
 import { canTransition } from '../store/state.js';
 import type { StoredTransfer } from '../store/types.js';
+import { readFailure } from './failure.js';
 
 export type AbortStatus = 'cancelled' | 'interrupted';
 
@@ -26,6 +28,9 @@ export class RunOutcome {
   #paused: DiskWriteError | null = null;
   readonly #unsavedAttempts = new Map<number, number>();
   #unsavedRetries = 0;
+
+  /** `signal`: the run's stop (a /cancel or a shutdown); once it fires the run is aborted. */
+  constructor(readonly signal: AbortSignal) {}
 
   /** The first failure's note; later failures are consequences of it. */
   get failure(): string | null {
@@ -52,10 +57,16 @@ export class RunOutcome {
     return true;
   }
 
-  /** Whether the run must stop dispatching: failed, aborted (now or before) or paused. */
-  settled(signal: AbortSignal): boolean {
-    if (signal.aborted) this.#aborted = true;
-    return this.#failure !== null || this.#aborted || this.#paused !== null;
+  /** Reads a failure of `doing` (failure.ts): an abort, or the note that ends the run. */
+  failWith(err: unknown, doing: string, tooLarge?: string, attempts?: number): void {
+    const reading = readFailure(err, { doing, signal: this.signal, tooLarge, attempts });
+    if (reading.aborted) this.abort();
+    else this.fail(reading.note);
+  }
+
+  /** Whether the run must stop dispatching: failed, aborted or paused. */
+  stopped(): boolean {
+    return this.#failure !== null || this.#aborted || this.signal.aborted || this.#paused !== null;
   }
 
   /** Whether other messages should stop retrying: the transfer has failed or paused. */
@@ -71,12 +82,12 @@ export class RunOutcome {
   }
 
   /** The end of a run that did not complete; hands over (and forgets) the attempts not yet recorded. */
-  ending(record: StoredTransfer, signal: AbortSignal, abortStatus: AbortStatus): RunEnding {
+  ending(record: StoredTransfer, abortStatus: AbortStatus): RunEnding {
     const attempts = new Map(this.#unsavedAttempts);
     const retries = this.#unsavedRetries;
     this.#unsavedAttempts.clear();
     this.#unsavedRetries = 0;
-    const aborted = this.#aborted || signal.aborted;
+    const aborted = this.#aborted || this.signal.aborted;
     // A failure still ends in `error`; a pause alone is resumable, by itself once the disk allows.
     const paused = this.#paused !== null && !aborted && this.#failure === null;
     const status: TransferStatus = aborted ? abortStatus : paused ? 'interrupted' : 'error';

@@ -15,7 +15,7 @@ import { sourceNames, type LogRedactions } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
 import { SinkError } from '../errors.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
-import { fileTransfer, urlTransfer, type TransferPlace } from './new-transfer.js';
+import { fileTransfer, urlTransfer, type NewTransferOptions } from './new-transfer.js';
 import { runTransfer, type OrchestratorConfig } from './orchestrator.js';
 import type { ProgressView } from './progress-view.js';
 import { measureRate } from './rate.js';
@@ -71,7 +71,7 @@ interface Run {
 }
 
 /** Where a new transfer goes, once its slot is reserved. */
-export type NewTransferInput = Omit<TransferPlace, 'id'> & { slot: Reservation };
+export type NewTransferInput = Omit<NewTransferOptions, 'id'> & { slot: Reservation };
 
 export class TransferRunner {
   readonly #deps: RunnerDeps;
@@ -100,16 +100,16 @@ export class TransferRunner {
   }
 
   createFileTransfer(input: NewTransferInput & { source: LocalSource }): Promise<StoredTransfer> {
-    const { slot, source, ...place } = input;
-    const record = fileTransfer({ ...place, id: slot.id }, source);
+    const { slot, source, ...options } = input;
+    const record = fileTransfer({ ...options, id: slot.id }, source);
     this.#deps.redactions?.add(source.relPath, record.file_name, ...sourceNames(record.source));
     return this.#deps.store.create(record);
   }
 
   /** A `/upload` transfer: the size and total are null when the server gave no Content-Length. */
   createUrlTransfer(input: NewTransferInput & { url: string; info: UrlInfo }): Promise<StoredTransfer> {
-    const { slot, url, info, ...place } = input;
-    const record = urlTransfer({ ...place, id: slot.id }, url, info);
+    const { slot, url, info, ...options } = input;
+    const record = urlTransfer({ ...options, id: slot.id }, url, info);
     // The name as the server sent it, before sanitizing.
     this.#deps.redactions?.add(info.name, record.file_name, ...sourceNames(record.source));
     return this.#deps.store.create(record);

@@ -27,8 +27,8 @@ export interface OutgoingPart {
   file?: FileRange | undefined;
 }
 
-/** Default read size for a file-backed part's bytes; a file-backed Blob's stream() reads 64 KiB at a time, ~3× slower. */
-const PIECE = 4 * 1024 * 1024; // bytes
+/** Read size for a file-backed part's bytes when the caller lends no buffers; a file-backed Blob's stream() reads 64 KiB at a time, ~3× slower. */
+const DEFAULT_READ_SIZE = 4 * 1024 * 1024; // bytes
 
 /**
  * The part's bytes in pieces, never the whole part at once when it is file-backed. Pieces
@@ -67,9 +67,9 @@ export async function* partChunks(part: OutgoingPart, buffers?: readonly Buffer[
     // tags are equal ciphertext, and every byte of it is not hashed a second time.
     const byTag = file.tag !== undefined && handle.rangeTag !== undefined;
     const sent = byTag ? null : createHash('sha256');
-    const ring = buffers !== undefined && buffers.length > 0 ? buffers : [Buffer.allocUnsafe(Math.min(PIECE, file.size))];
-    for (let at = 0, turn = 0; at < file.size; turn++) {
-      const buffer = ring[turn % ring.length]!;
+    const ring = buffers !== undefined && buffers.length > 0 ? buffers : [Buffer.allocUnsafe(Math.min(DEFAULT_READ_SIZE, file.size))];
+    for (let at = 0, reads = 0; at < file.size; reads++) {
+      const buffer = ring[reads % ring.length]!;
       const want = Math.min(buffer.length, file.size - at);
       const got = await readFully(handle, buffer, 0, want, file.offset + at);
       if (got < want) throw sourceChangedError(undefined, [part]);
@@ -123,26 +123,32 @@ export interface PostedPart {
   attachment_id: string;
 }
 
+export interface PostedManifest {
+  message_id: string;
+  attachment_id: string;
+}
+
 export interface SendOptions {
   signal: AbortSignal;
   /** Stable for one batch across retries (≤ 25 characters) so Discord drops a duplicate. */
   nonce: string;
   attempt: number; // 1-based
-  /** The message's turn among its run's (pipeline.ts): a sink that can hold back a message's end asks it. */
-  hold?: MessageHold | undefined;
+  /** The message's place among its run's (pipeline.ts): a sink that can hold back a message's end asks it when it may complete. */
+  completion?: CompletionGate | undefined;
 }
 
 /**
- * How a sink holds back the end of a message: it sends every byte but the last ones, says
- * `sent`, and completes the message only once `mayComplete` resolves; until then `check`
+ * How a sink holds back the end of a message (the last bytes of its request: Discord creates
+ * the message only once they arrive): it sends every byte but those, says `bodySent`, and
+ * completes the message only once `waitToComplete` resolves; until then `throwIfHeldBack`
  * throws (HeldBackError) as soon as the message must not complete, and the sink stops.
  */
-export interface MessageHold {
+export interface CompletionGate {
   /** Aborts once the run stops dispatching: a message not completed by then must not be. */
   readonly signal: AbortSignal;
-  check(): void;
-  sent(): void;
-  mayComplete(): Promise<void>;
+  throwIfHeldBack(): void;
+  bodySent(): void;
+  waitToComplete(): Promise<void>;
 }
 
 export interface Reconciled {
@@ -151,18 +157,14 @@ export interface Reconciled {
   /** Parts posted but not recorded (or recorded with other ids). */
   found: PostedPart[];
   /** The manifest, when it was posted but never recorded (the bot died at the commit point). */
-  manifest?: { message_id: string; attachment_id: string } | null;
+  manifest?: PostedManifest | null;
 }
 
 export interface ChunkSink {
   /** Posts one message carrying `parts` (already packed by the orchestrator). */
   sendParts(transfer: StoredTransfer, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]>;
   /** Posts the manifest: the commit point of a transfer. */
-  sendManifest(
-    transfer: StoredTransfer,
-    manifest: Manifest,
-    options: Omit<SendOptions, 'attempt'> & { attempt: number },
-  ): Promise<{ message_id: string; attachment_id: string }>;
+  sendManifest(transfer: StoredTransfer, manifest: Manifest, options: SendOptions): Promise<PostedManifest>;
   /**
    * Before a resume: which recorded parts are really still there, and which parts were
    * posted but never recorded (a crash between the answer and the write). Optional.

@@ -4,6 +4,7 @@
  * package both decrypt to the source; and the pieces underneath (sizes, random access, the
  * stream) agree with each other byte for byte.
  */
+import { DEFAULTS } from '../../src/config.js';
 import { mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -41,7 +42,7 @@ async function splitEncrypted(source: string, out: string, recipients: string[],
       store,
       sink: new LocalSink(out),
       log: createLogger({ level: 'silent' }),
-      config: { maxChunksPerMessage: 1, maxParallelUploads: 1, retryLimit: 0, backoffBaseMs: 0 },
+      config: { maxChunksPerMessage: 1, maxParallelUploads: 1, retryLimit: 0, backoffBaseMs: 0, maxFileSizeBytes: DEFAULTS.MAX_FILE_SIZE_BYTES },
     },
     created.id,
   );

@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { DEFAULTS } from '../../src/config.js';
+import { urlLimits } from '../../src/transfer/url/speed.js';
 import { sleep } from './wait.js';
 
 const TLS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/tls');
@@ -204,7 +206,11 @@ export function uploadEnv({ hosts = 'files.test', dns = 'files.test=127.0.0.1' }
   return { UPLOAD_ALLOWED_HOSTS: hosts, NODE_EXTRA_CA_CERTS: TEST_CA_PATH, NODE_OPTIONS: `--import ${fakeDns}`, DFS_TEST_DNS: dns };
 }
 
-/** What the URL code needs in-process to fetch from this server: `localhost` allowlisted, the test certificate trusted. */
-export function localUrlOptions<T extends object>(extra: T): { allowedHosts: string[]; ca: Buffer } & T {
-  return { allowedHosts: ['localhost'], ca: TEST_CA, ...extra };
+/**
+ * What the URL code needs in-process to fetch from this server: `localhost` allowlisted, the
+ * test certificate trusted, and the bot's default time and speed limits (the engine has none
+ * of its own).
+ */
+export function localUrlOptions<T extends object>(extra: T): { allowedHosts: string[]; ca: Buffer } & ReturnType<typeof urlLimits> & T {
+  return { allowedHosts: ['localhost'], ca: TEST_CA, ...urlLimits(DEFAULTS), ...extra };
 }

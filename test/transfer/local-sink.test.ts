@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../src/config.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
@@ -135,7 +136,7 @@ describe('LocalSink', () => {
         store,
         sink: new LocalSink(out),
         log: captureLogger().log,
-        config: { maxChunksPerMessage: 2, maxParallelUploads: 1, retryLimit: 0, backoffBaseMs: 1 },
+        config: { maxChunksPerMessage: 2, maxParallelUploads: 1, retryLimit: 0, backoffBaseMs: 1, maxFileSizeBytes: DEFAULTS.MAX_FILE_SIZE_BYTES },
       },
       t.id,
     );

@@ -1,4 +1,5 @@
 /** The orchestrator's calls into an optional Metrics: per confirmed part, per retried attempt. */
+import { DEFAULTS } from '../../src/config.js';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SinkError } from '../../src/errors.js';
@@ -40,7 +41,7 @@ async function run(size: number, sink: FakeSink, metrics?: Metrics) {
       store,
       sink,
       log: captureLogger().log,
-      config: { maxChunksPerMessage: 3, maxParallelUploads: 1, retryLimit: 5, backoffBaseMs: 1 },
+      config: { maxChunksPerMessage: 3, maxParallelUploads: 1, retryLimit: 5, backoffBaseMs: 1, maxFileSizeBytes: DEFAULTS.MAX_FILE_SIZE_BYTES },
       sleep: async () => undefined,
       ...(metrics ? { metrics } : {}),
     },

@@ -4,6 +4,7 @@
  * `paused: cannot write the progress file (…)`, forgets no part Discord stored, and a later
  * run finishes the job without posting anything twice.
  */
+import { DEFAULTS } from '../../src/config.js';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DiskWriteError } from '../../src/errors.js';
@@ -46,7 +47,7 @@ function deps(s: FileStore, sink: FakeSink) {
     store: s,
     sink,
     log: logger.log,
-    config: { maxChunksPerMessage: 1, maxParallelUploads: 1, retryLimit: 2, backoffBaseMs: 1 },
+    config: { maxChunksPerMessage: 1, maxParallelUploads: 1, retryLimit: 2, backoffBaseMs: 1, maxFileSizeBytes: DEFAULTS.MAX_FILE_SIZE_BYTES },
     random: () => 0.5,
     sleep: async () => {},
     onPaused: (error) => paused.push(error),

@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../../src/config.js';
 import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -44,7 +45,14 @@ function deps(store: MemoryStore, sink: FakeSink, config: Partial<OrchestratorCo
     store,
     sink,
     log: logger.log,
-    config: { maxChunksPerMessage: 3, maxParallelUploads: 1, retryLimit: 5, backoffBaseMs: 100, ...config },
+    config: {
+      maxChunksPerMessage: 3,
+      maxParallelUploads: 1,
+      retryLimit: 5,
+      backoffBaseMs: 100,
+      maxFileSizeBytes: DEFAULTS.MAX_FILE_SIZE_BYTES,
+      ...config,
+    },
     random: () => 0.5,
     sleep: async (ms) => {
       delays.push(ms);

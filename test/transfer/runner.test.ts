@@ -3,6 +3,8 @@
  * deleter that record what they are asked. What the bot does through Discord is tested in
  * test/bot/; this is the runner's own logic, seen through its small interfaces.
  */
+import { DEFAULTS } from '../../src/config.js';
+import { urlLimits } from '../../src/transfer/url/speed.js';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -57,8 +59,8 @@ async function setup(script: Script = () => undefined, parts = 4) {
       deleted.push([...ids]);
       return Promise.resolve({ deleted: ids.length, failed: 0 });
     },
-    orchestrator: { maxChunksPerMessage: 1, maxParallelUploads: 1, retryLimit: 0, backoffBaseMs: 1 },
-    url: { allowedHosts: [], maxFileSize: 1_000_000 },
+    orchestrator: { maxChunksPerMessage: 1, maxParallelUploads: 1, retryLimit: 0, backoffBaseMs: 1, maxFileSizeBytes: DEFAULTS.MAX_FILE_SIZE_BYTES },
+    url: { allowedHosts: [], maxFileSize: 1_000_000, ...urlLimits(DEFAULTS) },
   });
   const slot = runner.reserve(OWNER, 3)!;
   const info = await stat(file);

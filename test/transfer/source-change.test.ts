@@ -3,6 +3,7 @@
  * differ from the bytes hashed if the source changes meanwhile. These tests change the file
  * at the worst moments and expect a clear `source changed` error, never a mixed upload.
  */
+import { DEFAULTS } from '../../src/config.js';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, rm, truncate, utimes } from 'node:fs/promises';
 import path from 'node:path';
@@ -57,7 +58,7 @@ class HookedSink extends LocalSink {
   }
 }
 
-const config = { maxChunksPerMessage: 1, maxParallelUploads: 1, retryLimit: 3, backoffBaseMs: 1 };
+const config = { maxChunksPerMessage: 1, maxParallelUploads: 1, retryLimit: 3, backoffBaseMs: 1, maxFileSizeBytes: DEFAULTS.MAX_FILE_SIZE_BYTES };
 
 describe('a source that changes during a transfer', () => {
   it('GIVEN the file is rewritten after part 0 was sent THEN the next send fails, the transfer ends error with a source-changed note, and no part holds new bytes', async () => {

@@ -11,7 +11,6 @@ import https from 'node:https';
 import net from 'node:net';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { LookupFunction } from 'node:net';
-import { DEFAULTS } from '../../config.js';
 import { errnoCode, HeadersTimeoutError, HttpStatusError, messageOf, UrlRefusedError } from '../../errors.js';
 import { classifyAddress, describeRefusal, displayUrl, isAllowlisted, normalizeHost, parseUploadUrl } from './policy.js';
 
@@ -40,7 +39,7 @@ export interface OpenUrlOptions {
   /** Extra trusted CA certificates (tests; the bot process uses NODE_EXTRA_CA_CERTS). */
   ca?: string | Buffer | undefined;
   /** URL_HEADERS_TIMEOUT_MS: each hop's status line and headers must have arrived by then. */
-  headersTimeoutMs?: number | undefined;
+  headersTimeoutMs: number;
 }
 
 export interface OpenedUrl {
@@ -167,7 +166,7 @@ function request(
       return;
     }
     // A deadline, not an idle timeout: a server sending one byte a second is never idle.
-    const headersTimeoutMs = options.headersTimeoutMs ?? DEFAULTS.URL_HEADERS_TIMEOUT_MS;
+    const { headersTimeoutMs } = options;
     const deadline = setTimeout(() => req.destroy(new HeadersTimeoutError(headersTimeoutMs)), headersTimeoutMs);
     const closed = new Promise<Error | null>((done) =>
       req.once('close', () => {

@@ -5,13 +5,14 @@
  * this reader judges the speed, counting only the time spent waiting for the server.
  */
 import type { IncomingMessage } from 'node:http';
-import { DEFAULTS, type Config } from '../../config.js';
 import { LowSpeedError } from '../../errors.js';
 
-/** The configured download limits, as openUrl and the URL part source take them. */
-export function urlLimits(
-  config: Pick<Config, 'URL_HEADERS_TIMEOUT_MS' | 'URL_MIN_BYTES_PER_SECOND' | 'URL_LOW_SPEED_WINDOW_MS'>,
-): Required<SpeedLimit> & { headersTimeoutMs: number } {
+/** The configured download limits (config.ts), as openUrl and the URL part source take them. */
+export function urlLimits(config: {
+  URL_HEADERS_TIMEOUT_MS: number;
+  URL_MIN_BYTES_PER_SECOND: number;
+  URL_LOW_SPEED_WINDOW_MS: number;
+}): SpeedLimit & { headersTimeoutMs: number } {
   return {
     headersTimeoutMs: config.URL_HEADERS_TIMEOUT_MS,
     minBytesPerSecond: config.URL_MIN_BYTES_PER_SECOND,
@@ -21,9 +22,9 @@ export function urlLimits(
 
 export interface SpeedLimit {
   /** URL_MIN_BYTES_PER_SECOND */
-  minBytesPerSecond?: number | undefined;
+  minBytesPerSecond: number;
   /** URL_LOW_SPEED_WINDOW_MS: the speed is averaged over this much time spent waiting. */
-  lowSpeedWindowMs?: number | undefined;
+  lowSpeedWindowMs: number;
 }
 
 /**
@@ -32,9 +33,8 @@ export interface SpeedLimit {
  * spent waiting for the next chunk counts: while the caller uploads parts it does not read,
  * the socket is paused, and that is not the server's doing.
  */
-export async function* readAtMinimumSpeed(response: IncomingMessage, limit: SpeedLimit = {}): AsyncGenerator<Buffer> {
-  const minBytesPerSecond = limit.minBytesPerSecond ?? DEFAULTS.URL_MIN_BYTES_PER_SECOND;
-  const windowMs = limit.lowSpeedWindowMs ?? DEFAULTS.URL_LOW_SPEED_WINDOW_MS;
+export async function* readAtMinimumSpeed(response: IncomingMessage, limit: SpeedLimit): AsyncGenerator<Buffer> {
+  const { minBytesPerSecond, lowSpeedWindowMs: windowMs } = limit;
   const needed = (minBytesPerSecond * windowMs) / 1000; // bytes per window
   const chunks = response[Symbol.asyncIterator]();
   let waited = 0; // ms of the current window spent waiting

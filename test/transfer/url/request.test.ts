@@ -1,9 +1,10 @@
+import { DEFAULTS } from '../../../src/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/errors.js';
 import { HeadersTimeoutError, HttpStatusError, UrlRefusedError } from '../../../src/errors.js';
 import { urlInfo } from '../../../src/transfer/url/headers.js';
 import { openUrl, type ResolveAll } from '../../../src/transfer/url/request.js';
-import { localUrlOptions, startHttpsServer, TEST_CA, type TestHttpsServer } from '../../support/https-server.js';
+import { localUrlOptions, startHttpsServer, type TestHttpsServer } from '../../support/https-server.js';
 
 describe('openUrl against a local HTTPS server', () => {
   let srv: TestHttpsServer;
@@ -100,7 +101,9 @@ describe('openUrl against a local HTTPS server', () => {
     ['100.64.0.1', /100\.64\.0\.1, a carrier-grade NAT address;/],
   ])('GIVEN a name that resolves to %s THEN the refusal reads with the right article', async (address, message) => {
     const resolveAll: ResolveAll = async () => [{ address, family: address.includes(':') ? 6 : 4 }];
-    await expect(openUrl('https://inside.example/x', { allowedHosts: [], resolveAll })).rejects.toThrow(message);
+    await expect(
+      openUrl('https://inside.example/x', { allowedHosts: [], resolveAll, headersTimeoutMs: DEFAULTS.URL_HEADERS_TIMEOUT_MS }),
+    ).rejects.toThrow(message);
   });
 
   it.each([
@@ -119,7 +122,9 @@ describe('openUrl against a local HTTPS server', () => {
 
   it('GIVEN a name that resolves to a private address and is not allowlisted THEN it is refused without connecting', async () => {
     const resolveAll: ResolveAll = async () => [{ address: '10.1.2.3', family: 4 }];
-    await expect(openUrl('https://intranet.example/x', { allowedHosts: [], resolveAll })).rejects.toThrow(/10\.1\.2\.3, a private address/);
+    await expect(
+      openUrl('https://intranet.example/x', { allowedHosts: [], resolveAll, headersTimeoutMs: DEFAULTS.URL_HEADERS_TIMEOUT_MS }),
+    ).rejects.toThrow(/10\.1\.2\.3, a private address/);
   });
 
   it('GIVEN a name with one public and one private address THEN it is refused', async () => {
@@ -127,11 +132,13 @@ describe('openUrl against a local HTTPS server', () => {
       { address: '93.184.216.34', family: 4 },
       { address: '::ffff:192.168.0.10', family: 6 },
     ];
-    await expect(openUrl('https://mixed.example/x', { allowedHosts: [], resolveAll })).rejects.toThrow(/192\.168\.0\.10, a private address/);
+    await expect(
+      openUrl('https://mixed.example/x', { allowedHosts: [], resolveAll, headersTimeoutMs: DEFAULTS.URL_HEADERS_TIMEOUT_MS }),
+    ).rejects.toThrow(/192\.168\.0\.10, a private address/);
   });
 
   it('GIVEN localhost not allowlisted THEN it is refused as loopback', async () => {
-    await expect(openUrl(`${srv.origin}/file.txt`, { allowedHosts: [], ca: TEST_CA })).rejects.toThrow(/loopback/);
+    await expect(openUrl(`${srv.origin}/file.txt`, { ...base, allowedHosts: [] })).rejects.toThrow(/loopback/);
   });
 
   it('GIVEN an allowlisted name THEN the socket connects to the resolved address only, asking DNS once', async () => {
@@ -141,7 +148,7 @@ describe('openUrl against a local HTTPS server', () => {
       calls++;
       return [{ address: '127.0.0.1', family: 4 }];
     };
-    const opened = await openUrl(`https://files.test:${srv.port}/file.txt`, { allowedHosts: ['files.test'], resolveAll, ca: TEST_CA });
+    const opened = await openUrl(`https://files.test:${srv.port}/file.txt`, { ...base, allowedHosts: ['files.test'], resolveAll });
     expect(await read(opened.response)).toEqual(data);
     expect(calls).toBe(1);
     expect(srv.requests.at(-1)?.headers.host).toBe(`files.test:${srv.port}`);
