@@ -128,6 +128,8 @@ const rules = {
   RETRY_LIMIT_PER_CHUNK: int(0, 100),
   RETRY_BACKOFF_BASE_MS: int(0, 600_000),
   UPLOAD_TIMEOUT_MS: int(100, 3_600_000),
+  // Read by nothing on purpose: the manifest and the progress file name their hashes `sha256`,
+  // so the key exists to refuse a config that asks for another algorithm, not to switch it.
   HASH_ALGO: z.literal('sha256', 'only sha256 is supported'),
   MAX_FILE_SIZE_BYTES: int(1),
   MAX_ACTIVE_TRANSFERS: int(1, 1000),
