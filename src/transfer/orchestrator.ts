@@ -34,7 +34,9 @@ import { addPart, toRecord } from './part-records.js';
 import { noteFailure, PartSender, runRetryOptions, type SendContext } from './part-sender.js';
 import { packBatches, partName, totalChunks } from './plan.js';
 import { dropMissing, needsReconcile, planResume } from './resume/reconcile.js';
-import { isAbortError, retry, type Random, type Sleep } from './retry.js';
+import type { Random } from '../time/backoff.js';
+import { isAbortError, type Sleep } from '../time/sleep.js';
+import { retry } from './retry.js';
 import type { ChunkSink, OutgoingPart, PostedPart, Reconciled } from './sink.js';
 
 export interface OrchestratorConfig {

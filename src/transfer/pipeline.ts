@@ -18,7 +18,7 @@
  * this one leaves, as before.
  */
 import { HeldBackError } from '../errors.js';
-import { abortReason } from './retry.js';
+import { abortReason } from '../time/sleep.js';
 import type { MessageHold } from './sink.js';
 
 type State = 'sending' | 'held' | 'completed' | 'again';
