@@ -19,7 +19,7 @@
  * (runner.ts).
  */
 import { DEFAULTS } from '../config.js';
-import { DiskWriteError, messageOf, RetryFailure, SourceChangedError } from '../errors.js';
+import { DiskWriteError, messageOf, RetryFailure, SourceChangedError, TransitionError, UnknownTransferError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
 import type { TransferRecord } from '../store/schema.js';
@@ -141,9 +141,9 @@ class TransferRun {
 
   async run(): Promise<StoredTransfer> {
     const initial = this.#deps.store.get(this.#id);
-    if (initial === undefined) throw new Error(`unknown transfer ${this.#id}`);
+    if (initial === undefined) throw new UnknownTransferError(this.#id);
     if (initial.status !== 'in_progress' && !canTransition(initial.status, 'in_progress')) {
-      throw new Error(`transfer ${this.#id} is ${initial.status}; it cannot run again`);
+      throw new TransitionError(`transfer ${this.#id} is ${initial.status}; it cannot run again`);
     }
     const wasInterrupted = initial.status === 'interrupted';
     this.#record = initial;
