@@ -5,7 +5,7 @@
 import { mkdir, realpath } from 'node:fs/promises';
 import { Events, type Client, type REST } from 'discord.js';
 import type { Config, ShardIdentity } from './config.js';
-import { DiskWriteError, ShutdownError, type GatewayClosedError } from './errors.js';
+import { DeadlineError, DiskWriteError, ShutdownError, type GatewayClosedError } from './errors.js';
 import { LogRedactions, sourceNames, type Logger } from './log.js';
 import { FileStore } from './store/file-store.js';
 import { lockPathFor } from './store/lock.js';
@@ -246,7 +246,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
 async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${Math.max(0, ms)} ms`)), Math.max(0, ms));
+    timer = setTimeout(() => reject(new DeadlineError(what, Math.max(0, ms))), Math.max(0, ms));
   });
   try {
     return await Promise.race([work, late]);

@@ -4,57 +4,17 @@
  * the code, never the message text. `UserError` and its subclasses are safe to show to the
  * person who asked. What a file system call reported (`ENOSPC`, …) is kept as `errno`.
  *
+ * Import them from here: the codes, the base class and the helpers every error shares are
+ * in src/errors/base.ts, the progress store's errors in src/errors/store.ts, both re-exported.
+ *
  * How a failure from Discord's REST API is read (retry or not) lives beside the Discord
  * code, in one function: src/discord/classify.ts.
  */
 
-export type ErrorCode =
-  | 'DFS_USER'
-  | 'DFS_URL_REFUSED'
-  | 'DFS_CONFIG_INVALID'
-  | 'DFS_STORE_UNUSABLE'
-  | 'DFS_STORE_STALE_WRITE'
-  | 'DFS_STORE_DISK_REFUSED'
-  | 'DFS_STORE_LOCKED'
-  | 'DFS_STORE_INVALID_RECORD'
-  | 'DFS_STORE_BAD_TRANSITION'
-  | 'DFS_DURABLE_WRITE'
-  | 'DFS_GATEWAY_CLOSED'
-  | 'DFS_SHUTDOWN_UNCLEAN'
-  | 'DFS_SINK'
-  | 'DFS_RETRY_EXHAUSTED'
-  | 'DFS_HELD_BACK'
-  | 'DFS_SOURCE_READ'
-  | 'DFS_SOURCE_CHANGED'
-  | 'DFS_URL_STATUS'
-  | 'DFS_URL_HEADERS_TIMEOUT'
-  | 'DFS_URL_LOW_SPEED'
-  | 'DFS_URL_SOURCE'
-  | 'DFS_DOWNLOAD'
-  | 'DFS_CLI_FAILURE'
-  | 'DFS_CLI_USAGE'
-  | 'DFS_SHARDING'
-  | 'DFS_AGE_CHUNK'
-  | 'DFS_REQUEST_TIMEOUT';
+import { DfsError, findCause, messageOf, type ErrorCode } from './errors/base.js';
 
-/** The base of every error here: a stable code and the class name as `name`. */
-export abstract class DfsError extends Error {
-  abstract readonly code: ErrorCode;
-}
-
-/** What went wrong, in the words of whatever was thrown (an Error's message, else the value itself). */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * The errno code (`ENOSPC`, `EEXIST`, …) of a file system or network error, if it has one;
- * for one of ours that wraps such an error (DurableWriteError, DiskWriteError), its `errno`.
- */
-export function errnoCode(error: unknown): string | undefined {
-  if (error instanceof DfsError) return 'errno' in error && typeof error.errno === 'string' ? error.errno : undefined;
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
-}
+export * from './errors/base.js';
+export * from './errors/store.js';
 
 // ── What a user did, or asked for, that cannot be done ─────────────────────────────────
 
@@ -90,90 +50,6 @@ export class ConfigError extends DfsError {
   }
 }
 
-// ── The progress store ───────────────────────────────────────────────────────────────────
-
-/** The progress file cannot be used as it is; it is left untouched. */
-export class StoreError extends DfsError {
-  override readonly name = 'StoreError';
-  readonly code = 'DFS_STORE_UNUSABLE';
-  constructor(
-    readonly file: string,
-    readonly problem: string,
-  ) {
-    super(`Progress file ${file}: ${problem}. The file was left untouched.`);
-  }
-}
-
-/** A write was based on an older state than the one now on disk. */
-export class StaleWriteError extends DfsError {
-  override readonly name = 'StaleWriteError';
-  readonly code = 'DFS_STORE_STALE_WRITE';
-}
-
-/** How a disk refuses writes, in the words users see ("paused: cannot write the progress file (disk full)"). */
-export type DiskCondition = 'disk full' | 'read-only' | 'not permitted' | 'I/O error';
-
-/**
- * The disk refused to write the progress file (full, read-only, not permitted, failing); the
- * file keeps its last good state. `kept`: the change stays in the store's memory and goes
- * out with the next write the disk allows; otherwise (a new transfer, a prune) it was
- * dropped, and the caller may try again later.
- */
-export class DiskWriteError extends DfsError {
-  override readonly name = 'DiskWriteError';
-  readonly code = 'DFS_STORE_DISK_REFUSED';
-  constructor(
-    readonly file: string,
-    readonly errno: string,
-    readonly condition: DiskCondition,
-    readonly kept: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(`Progress file ${file} cannot be written: ${condition} (${errno})${kept ? '; the change is kept in memory until it can' : ''}`, options);
-  }
-}
-
-/** Another live process holds the progress file's lock. */
-export class LockedError extends DfsError {
-  override readonly name = 'LockedError';
-  readonly code = 'DFS_STORE_LOCKED';
-}
-
-/** The record failed the schema after a change; nothing was stored. */
-export class InvalidRecordError extends DfsError {
-  override readonly name = 'InvalidRecordError';
-  readonly code = 'DFS_STORE_INVALID_RECORD';
-}
-
-/** A status change the state machine does not allow. */
-export class TransitionError extends DfsError {
-  override readonly name = 'TransitionError';
-  readonly code = 'DFS_STORE_BAD_TRANSITION';
-}
-
-/** The steps of a durable write (src/fs/durable-write.ts), in order. */
-export type DurableStep = 'open' | 'write' | 'fsync' | 'size' | 'rename' | 'dir-fsync';
-
-/**
- * A durable write failed at `step`. Up to `rename` the file it was replacing is untouched;
- * at `dir-fsync` the new version is in place but may not survive a power loss.
- */
-export class DurableWriteError extends DfsError {
-  override readonly name = 'DurableWriteError';
-  readonly code = 'DFS_DURABLE_WRITE';
-  /** The errno code (`ENOSPC`, `EEXIST`, …) when the file system gave one. */
-  readonly errno: string | undefined;
-  constructor(
-    readonly file: string,
-    readonly step: DurableStep,
-    problem: string,
-    options?: { cause?: unknown; errno?: string | undefined },
-  ) {
-    super(`writing ${file} failed at ${step}: ${problem}`, options);
-    this.errno = options?.errno;
-  }
-}
-
 // ── The bot process ──────────────────────────────────────────────────────────────────────
 
 /** Discord closed the gateway with a code it documents as fatal: reconnecting cannot help. */
@@ -197,6 +73,32 @@ export class ShutdownError extends DfsError {
     options?: { cause?: unknown },
   ) {
     super(`the stop was not clean: ${steps.join(', ')}`, options);
+  }
+}
+
+/** A server of the bot (the web page, /metrics) cannot listen; the message names the key that sets the port. */
+export class ListenError extends DfsError {
+  override readonly name = 'ListenError';
+  readonly code = 'DFS_LISTEN';
+  constructor(
+    readonly key: string,
+    readonly port: number,
+    readonly host: string,
+    cause: unknown,
+  ) {
+    super(`${key} ${port}: cannot listen on ${host} (${messageOf(cause)})`, { cause });
+  }
+}
+
+/** A step (of the bot's stop) did not finish within its share of the time allowed. */
+export class DeadlineError extends DfsError {
+  override readonly name = 'DeadlineError';
+  readonly code = 'DFS_DEADLINE';
+  constructor(
+    readonly step: string,
+    readonly ms: number,
+  ) {
+    super(`${step} did not finish within ${ms} ms`);
   }
 }
 
@@ -265,8 +167,7 @@ export class HeldBackError extends DfsError {
 
 /** Whether `error`, or an error it was caused by, is a HeldBackError (discord.js and undici wrap it). */
 export function heldBackIn(error: unknown): HeldBackError | null {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) if (e instanceof HeldBackError) return e;
-  return null;
+  return findCause(error, (e) => e instanceof HeldBackError);
 }
 
 /** The source file changed size while it was read, or a read failed twice. */
@@ -337,6 +238,12 @@ export class DownloadError extends DfsError {
   ) {
     super(message, options);
   }
+}
+
+/** A manifest whose parts do not tile its file (gaps, overlaps, a size that does not add up) or name a path. */
+export class ManifestError extends DfsError {
+  override readonly name = 'ManifestError';
+  readonly code = 'DFS_MANIFEST_INVALID';
 }
 
 /** What the command line exits with: 1 for a failure, 2 for a usage mistake (README, 'The command line'). */

@@ -69,3 +69,40 @@ describe('classifyRestError', () => {
     );
   });
 });
+
+describe('findCause', () => {
+  /** `inner` wrapped `depth` times, as discord.js and undici wrap what they are given. */
+  const wrapped = (inner: Error, depth: number): Error => {
+    let e = inner;
+    for (let i = 0; i < depth; i++) e = new Error(`wrap ${i}`, { cause: e });
+    return e;
+  };
+  const isHeldBack = (e: Error): e is errors.HeldBackError => e instanceof errors.HeldBackError;
+
+  it('GIVEN the error itself or one it was caused by matches THEN that one is returned', () => {
+    const held = new errors.HeldBackError('held');
+    expect(errors.findCause(held, isHeldBack)).toBe(held);
+    expect(errors.findCause(wrapped(held, 7), isHeldBack)).toBe(held);
+    expect(errors.heldBackIn(wrapped(held, 3))).toBe(held);
+  });
+
+  it('GIVEN no match, a match deeper than 8, a loop or no error at all THEN null', () => {
+    expect(errors.findCause(wrapped(new Error('x'), 3), isHeldBack)).toBeNull();
+    expect(errors.findCause(wrapped(new errors.HeldBackError('deep'), 8), isHeldBack)).toBeNull();
+    const loop = new Error('a');
+    loop.cause = new Error('b', { cause: loop });
+    expect(errors.findCause(loop, isHeldBack)).toBeNull();
+    expect(errors.findCause('not an error', () => true)).toBeNull();
+  });
+});
+
+describe('a local file planned as a transfer', () => {
+  it('GIVEN a folder rather than a file THEN a UserError says so, naming it as given', async () => {
+    const { planFileTransfer } = await import('../src/transfer/new-transfer.js');
+    const err = await planFileTransfer({ realPath: process.cwd(), relPath: 'a-folder', chunkSize: 1024, ownerId: 'o', channelId: 'c' }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(errors.UserError);
+    expect(err).toMatchObject({ code: 'DFS_USER', message: 'a-folder is not a regular file' });
+  });
+});

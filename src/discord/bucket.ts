@@ -11,7 +11,7 @@
  * waiting: the reset is timed from when the answer arrived, plus a margin, and until it has
  * passed an answer can only lower the count.
  */
-import { abortReason, sleep as realSleep, type Sleep } from '../transfer/retry.js';
+import { abortReason, sleep as realSleep, type Sleep } from '../time/sleep.js';
 
 /** Waited beyond each reset: the answer's rounding and the clocks' tick. */
 const RESET_MARGIN_MS = 30; // ms

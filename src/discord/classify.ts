@@ -5,7 +5,7 @@
  */
 import { DiscordAPIError, HTTPError } from 'discord.js';
 import { messageOf, RequestTimeoutError, type SinkFailure } from '../errors.js';
-import { isAbortError } from '../transfer/retry.js';
+import { isAbortError } from '../time/sleep.js';
 
 export interface RestFailure {
   /** `transient`: worth another attempt; `too_large`: 413 / 40005; `fatal`: asking again cannot help; `aborted`: the caller's signal. */

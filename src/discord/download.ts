@@ -11,7 +11,9 @@ import { request } from 'undici';
 import { classifyRestError, describeNetworkError } from './classify.js';
 import type { ManifestChunk } from '../transfer/manifest.js';
 import { DownloadError, messageOf, RetryFailure } from '../errors.js';
-import { isAbortError, retry, type Random, type Sleep } from '../transfer/retry.js';
+import type { Random } from '../time/backoff.js';
+import { isAbortError, type Sleep } from '../time/sleep.js';
+import { retry } from '../transfer/retry.js';
 import { StagedPart } from './staged-part.js';
 
 export interface DownloaderOptions {

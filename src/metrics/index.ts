@@ -1,7 +1,7 @@
 /** `/metrics` when METRICS_PORT is set (README, 'Metrics'); off by default, with no port opened. */
 import type { Logger } from '../log.js';
 import type { PrometheusMetrics, TransferSource } from './prometheus.js';
-import { messageOf } from '../errors.js';
+import { ListenError } from '../errors.js';
 
 export type { Metrics } from './types.js';
 
@@ -21,7 +21,7 @@ export async function startMetrics(port: number | undefined, store: TransferSour
   try {
     server = await startMetricsServer(metrics.registry, port);
   } catch (error) {
-    throw new Error(`METRICS_PORT ${port}: cannot listen on ${METRICS_HOST} (${messageOf(error)})`, { cause: error });
+    throw new ListenError('METRICS_PORT', port, METRICS_HOST, error);
   }
   log.info({ event: 'metrics_listening', host: METRICS_HOST, port: server.port }, 'metrics_listening');
   return { metrics, port: server.port, close: () => server.close() };

@@ -1,4 +1,5 @@
 /** When the shard manager may start a shard process: Discord's IDENTIFY pace, and backing off a shard that keeps dying. */
+import { backoffDelay } from '../time/backoff.js';
 
 /**
  * Discord lets one shard per rate-limit key (shard id % max_concurrency) IDENTIFY every 5 s;
@@ -47,5 +48,6 @@ const LONGEST_RESPAWN_MS = 30_000;
  * a tight loop of IDENTIFYs, each spending one of the day's 1000 session starts.
  */
 export function respawnDelayMs(failures: number): number {
-  return Math.min(LONGEST_RESPAWN_MS, FIRST_RESPAWN_MS * 2 ** Math.max(0, failures - 1));
+  // No jitter: one shard, and the wait must stay exactly discord.js's 0.5 s at first.
+  return backoffDelay(Math.max(1, failures), FIRST_RESPAWN_MS, null, LONGEST_RESPAWN_MS);
 }

@@ -3,7 +3,7 @@
  * drift apart: building a new record, applying a change (state machine + schema check),
  * and choosing what to prune.
  */
-import { InvalidRecordError } from '../errors.js';
+import { DuplicateTransferError, InvalidRecordError, UnknownTransferError } from '../errors.js';
 import { assertTransition, FINISHED_STATUSES } from './state.js';
 import { transferSchema, type PartRecord, type TransferRecord } from './schema.js';
 import type { NewTransfer, TransferSummary } from './types.js';
@@ -133,13 +133,13 @@ export function summarize(r: TransferRecord): TransferSummary {
   };
 }
 
-export function unknownTransfer(id: string): Error {
-  return new Error(`unknown transfer ${id}`);
+export function unknownTransfer(id: string): UnknownTransferError {
+  return new UnknownTransferError(id);
 }
 
 /** What `create` throws when the store already holds a transfer with that id. */
-export function duplicateTransfer(id: string): Error {
-  return new Error(`transfer ${id} already exists`);
+export function duplicateTransfer(id: string): DuplicateTransferError {
+  return new DuplicateTransferError(id);
 }
 
 /**

@@ -4,6 +4,7 @@
  * held changes again. The holding and the probe timer are FileStore's; this is their policy.
  */
 import type { DiskCondition } from '../errors.js';
+import { backoffDelay } from '../time/backoff.js';
 
 /** After a refusal, held changes are tried again `firstMs` later, then doubling up to `maxMs`. */
 export interface ProbeOptions {
@@ -16,9 +17,9 @@ export const PROBE_DEFAULTS = {
   maxMs: 30_000, // ms: a freed disk is noticed within half a minute
 } as const satisfies ProbeOptions;
 
-/** The wait before the `attempt`-th try (1-based) after a refusal: doubling, capped. */
+/** The wait before the `attempt`-th try (1-based) after a refusal: doubling, capped, without jitter (one probe, nothing to spread). */
 export function probeDelayMs(attempt: number, options: ProbeOptions): number {
-  return Math.min(options.maxMs, options.firstMs * 2 ** (attempt - 1));
+  return backoffDelay(attempt, options.firstMs, null, options.maxMs);
 }
 
 /**

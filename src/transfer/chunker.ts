@@ -18,7 +18,7 @@ import path from 'node:path';
 import { errnoCode, messageOf, SourceChangedError, SourceReadError } from '../errors.js';
 import { sourceHandle, type SealedSource, type SourceHandle } from '../crypto/sealed-file.js';
 import { readFully } from '../fs/read-fully.js';
-import { abortReason } from './retry.js';
+import { abortReason } from '../time/sleep.js';
 
 /** A part's bytes in the source file, readable at send time without holding them. */
 export interface FileRange {

@@ -4,7 +4,7 @@
  * why it stopped, in words a user sees in the progress message and /status.
  */
 import { messageOf, SinkError } from '../errors.js';
-import { isAbortError } from './retry.js';
+import { isAbortError } from '../time/sleep.js';
 
 export type FailureReading = { aborted: true } | { aborted: false; note: string };
 

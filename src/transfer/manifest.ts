@@ -1,5 +1,6 @@
 /** The manifest (README, 'Commands'): posted last, also written by the CLI. */
 import { z } from 'zod';
+import { ManifestError } from '../errors.js';
 import { sha256Hex } from '../store/schema.js';
 import type { StoredTransfer } from '../store/types.js';
 
@@ -38,14 +39,14 @@ export function parseManifest(json: unknown): Manifest {
   const manifest = manifestSchema.parse(json);
   let offset = 0;
   manifest.chunks.forEach((chunk, i) => {
-    if (chunk.index !== i) throw new Error(`manifest part ${chunk.name}: index ${chunk.index}, expected ${i}`);
-    if (chunk.offset !== offset) throw new Error(`manifest part ${chunk.name}: offset ${chunk.offset}, expected ${offset}`);
+    if (chunk.index !== i) throw new ManifestError(`manifest part ${chunk.name}: index ${chunk.index}, expected ${i}`);
+    if (chunk.offset !== offset) throw new ManifestError(`manifest part ${chunk.name}: offset ${chunk.offset}, expected ${offset}`);
     if (chunk.name.includes('/') || chunk.name.includes('\\') || chunk.name.startsWith('.')) {
-      throw new Error(`manifest part name ${JSON.stringify(chunk.name)} is not a plain file name`);
+      throw new ManifestError(`manifest part name ${JSON.stringify(chunk.name)} is not a plain file name`);
     }
     offset += chunk.size;
   });
-  if (offset !== manifest.file.size) throw new Error(`manifest parts add up to ${offset} bytes, file size is ${manifest.file.size}`);
+  if (offset !== manifest.file.size) throw new ManifestError(`manifest parts add up to ${offset} bytes, file size is ${manifest.file.size}`);
   return manifest;
 }
 

@@ -3,6 +3,7 @@
  * and the CLI `split`, so the three cannot drift apart in what they record.
  */
 import { stat } from 'node:fs/promises';
+import { UserError } from '../errors.js';
 import type { NewTransfer } from '../store/types.js';
 import { encryptedName, encryptionRecord, postedSize, type NewEncryption } from './encryption.js';
 import { newTransferId, sanitizeName, totalChunks } from './plan.js';
@@ -75,7 +76,7 @@ export async function planFileTransfer(input: {
   encryption?: NewEncryption | null | undefined;
 }): Promise<NewTransfer> {
   const info = await stat(input.realPath);
-  if (!info.isFile()) throw new Error(`${input.relPath} is not a regular file`);
+  if (!info.isFile()) throw new UserError(`${input.relPath} is not a regular file`);
   const options = {
     id: newTransferId(),
     chunkSize: input.chunkSize,

@@ -20,7 +20,7 @@
  * point: the manifest, then `complete`). Starting, stopping and recovering runs is the
  * runner's (runner.ts). CONTRIBUTING.md walks through one /split from command to posted part.
  */
-import { messageOf, RetryFailure, SourceChangedError } from '../errors.js';
+import { messageOf, RetryFailure, SourceChangedError, TransitionError, UnknownTransferError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
 import { statusChange } from '../store/apply.js';
@@ -34,7 +34,8 @@ import { PartSender, type SenderCollaborators, type SenderLimits } from './part-
 import { packBatches, partName, totalChunks } from './plan.js';
 import { RunReporter, type RunCallbacks } from './reporter.js';
 import { dropMissing, needsReconcile, planResume } from './resume/reconcile.js';
-import { isAbortError, type Random, type Sleep } from './retry.js';
+import type { Random } from '../time/backoff.js';
+import { isAbortError, type Sleep } from '../time/sleep.js';
 import { RetryPolicy, type RetryLimits } from './retry-policy.js';
 import { RunOutcome, type AbortStatus } from './run-outcome.js';
 import { RunRecord } from './run-record.js';
@@ -74,9 +75,9 @@ export interface RunOptions {
 /** Runs (or resumes) one transfer and resolves with its final record; never leaves it `in_progress`. */
 export async function runTransfer(deps: TransferDeps, transferId: string, options: RunOptions = {}): Promise<StoredTransfer> {
   const initial = deps.store.get(transferId);
-  if (initial === undefined) throw new Error(`unknown transfer ${transferId}`);
+  if (initial === undefined) throw new UnknownTransferError(transferId);
   if (initial.status !== 'in_progress' && !canTransition(initial.status, 'in_progress')) {
-    throw new Error(`transfer ${transferId} is ${initial.status}; it cannot run again`);
+    throw new TransitionError(`transfer ${transferId} is ${initial.status}; it cannot run again`);
   }
   return new TransferRun(deps, initial, options).run();
 }

@@ -20,7 +20,7 @@
  * this one leaves, as before.
  */
 import { HeldBackError } from '../errors.js';
-import { abortReason } from './retry.js';
+import { abortReason } from '../time/sleep.js';
 import type { CompletionGate } from './sink.js';
 
 /**

@@ -4,7 +4,9 @@
  * fired, and none once the run has failed or paused, so the other messages settle.
  */
 import { SinkError } from '../errors.js';
-import { retry, type Random, type Sleep } from './retry.js';
+import type { Random } from '../time/backoff.js';
+import type { Sleep } from '../time/sleep.js';
+import { retry } from './retry.js';
 import type { RunOutcome } from './run-outcome.js';
 
 export interface RetryLimits {

@@ -1,55 +1,11 @@
 /**
  * Retry with exponential backoff and full jitter (RETRY_BACKOFF_BASE_MS, README 'Configuration'): after the
- * n-th failed attempt the wait is a random time in [0, base × 2^(n−1)]. `random` and `sleep`
- * are injectable so tests run without real waits.
+ * n-th failed attempt the wait is a random time in [0, base × 2^(n−1)], at most MAX_BACKOFF_MS
+ * (src/time/backoff.ts). `random` and `sleep` are injectable so tests run without real waits.
  */
-import { messageOf, RetryFailure } from '../errors.js';
-
-export type Random = () => number; // [0, 1)
-export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
-
-/**
- * Upper bound on a single wait. The formula above grows without limit; with a large
- * RETRY_LIMIT_PER_CHUNK it would otherwise ask for hours.
- */
-export const MAX_BACKOFF_MS = 300_000; // ms
-
-/** The wait after `failedAttempts` (≥ 1) failed attempts. */
-export function backoffDelay(failedAttempts: number, baseMs: number, random: Random = Math.random, maxMs = MAX_BACKOFF_MS): number {
-  if (!Number.isInteger(failedAttempts) || failedAttempts < 1) throw new RangeError(`failed attempts must be ≥ 1, got ${failedAttempts}`);
-  const cap = Math.min(baseMs * 2 ** (failedAttempts - 1), maxMs);
-  // cap + 1 so that the upper bound itself can be drawn: the range is [0, cap] inclusive.
-  return Math.floor(random() * (cap + 1));
-}
-
-/** setTimeout as a promise that rejects with the signal's reason as soon as it aborts. */
-export const sleep: Sleep = (ms, signal) =>
-  new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortReason(signal));
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortReason(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-
-/** What an aborted signal's operation fails with: its reason (every reason this project gives is an Error), else an AbortError. */
-export function abortReason(signal: AbortSignal): Error {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error) return reason;
-  return new DOMException(reason === undefined ? 'This operation was aborted' : messageOf(reason), 'AbortError');
-}
-
-export function isAbortError(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'AbortError' || (err as { code?: unknown }).code === 'ABORT_ERR');
-}
+import { RetryFailure } from '../errors.js';
+import { backoffDelay, type Random } from '../time/backoff.js';
+import { sleep, type Sleep } from '../time/sleep.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt: `limit + 1` attempts at most. */

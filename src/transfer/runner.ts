@@ -13,7 +13,7 @@
 import type { Logger } from '../log.js';
 import { sourceNames, type LogRedactions } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
-import { SinkError } from '../errors.js';
+import { SinkError, UnknownTransferError } from '../errors.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import { fileTransfer, urlTransfer, type NewTransferOptions } from './new-transfer.js';
 import { runTransfer, type OrchestratorConfig } from './orchestrator.js';
@@ -151,7 +151,7 @@ export class TransferRunner {
       return;
     }
     const transfer = this.#deps.store.get(id);
-    if (!transfer) throw new Error(`unknown transfer ${id}`);
+    if (!transfer) throw new UnknownTransferError(id);
     // Started again (by /resume or by the disk freeing up): a new pause re-registers it.
     this.#paused.delete(id);
     const run: Run = {
@@ -208,7 +208,7 @@ export class TransferRunner {
       await run.done;
     }
     let transfer = store.get(id);
-    if (!transfer) throw new Error(`unknown transfer ${id}`);
+    if (!transfer) throw new UnknownTransferError(id);
     if (transfer.status !== 'cancelled' && transfer.status !== 'complete') {
       transfer = await store.setStatus(id, 'cancelled', `cancelled at ${new Date().toISOString()}`);
       log.info({ transfer_id: id, event: 'transfer_cancelled' }, 'transfer_cancelled');

@@ -5,7 +5,7 @@
 import type { StoredTransfer } from '../store/types.js';
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
-import { errnoCode, messageOf, SinkError } from '../errors.js';
+import { errnoCode, findCause, messageOf, SinkError } from '../errors.js';
 import { sourceHandle } from '../crypto/sealed-file.js';
 import { readFully } from '../fs/read-fully.js';
 import type { Manifest } from './manifest.js';
@@ -98,17 +98,13 @@ export async function* partChunks(part: OutgoingPart, buffers?: readonly Buffer[
  * file-backed Blob): the source changed, and sending it again cannot help.
  */
 export function isSourceChanged(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (e.name === 'NotReadableError' || (e instanceof SinkError && e.reason === 'source_changed')) return true;
-  }
-  return false;
+  return findCause(error, (e) => e.name === 'NotReadableError' || isSourceChangedSinkError(e)) !== null;
 }
 
 /** The source-changed SinkError in `cause` as it is (its message says what changed), else a new one. */
 export function sourceChangedError(cause: unknown, parts: readonly OutgoingPart[] = []): SinkError {
-  for (let e: unknown = cause, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (e instanceof SinkError && e.reason === 'source_changed') return e;
-  }
+  const found = findCause(cause, isSourceChangedSinkError);
+  if (found) return found;
   const name = parts.find((p) => p.file)?.file?.name;
   return new SinkError(
     `${name ?? 'the source file'} was modified while it was sent: it is no longer the file whose bytes were hashed (its size, modification time or inode differ)`,
@@ -117,6 +113,11 @@ export function sourceChangedError(cause: unknown, parts: readonly OutgoingPart[
     { cause },
   );
 }
+
+function isSourceChangedSinkError(e: Error): e is SinkError {
+  return e instanceof SinkError && e.reason === 'source_changed';
+}
+
 export interface PostedPart {
   index: number;
   message_id: string;

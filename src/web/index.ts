@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config.js';
-import { messageOf } from '../errors.js';
+import { ListenError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import type { Actor } from '../transfer/control.js';
@@ -77,7 +77,7 @@ export async function startWebPage(config: WebConfig, deps: WebPageDeps): Promis
       ...rest,
     });
   } catch (error) {
-    throw new Error(`WEB_PORT ${config.WEB_PORT}: cannot listen on ${host} (${messageOf(error)})`, { cause: error });
+    throw new ListenError('WEB_PORT', config.WEB_PORT, host, error);
   }
   log.info({ event: 'web_listening', host, port: server.port, public_url: publicUrl }, 'web_listening');
   return {

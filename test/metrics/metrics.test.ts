@@ -1,6 +1,8 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { register as globalRegistry } from 'prom-client';
+import { pino } from 'pino';
+import { startMetrics } from '../../src/metrics/index.js';
 import { PrometheusMetrics } from '../../src/metrics/prometheus.js';
 import { startMetricsServer, type MetricsServer } from '../../src/metrics/server.js';
 import type { TransferStatus } from '../../src/store/schema.js';
@@ -110,5 +112,15 @@ describe('metrics server', () => {
   it('GIVEN a port already taken THEN starting fails', async () => {
     server = await startMetricsServer(new PrometheusMetrics(fakeStore([])).registry, 0);
     await expect(startMetricsServer(new PrometheusMetrics(fakeStore([])).registry, server.port)).rejects.toThrow(/EADDRINUSE/);
+  });
+
+  it('GIVEN a port already taken WHEN the bot starts its metrics THEN a ListenError names METRICS_PORT and the port', async () => {
+    server = await startMetricsServer(new PrometheusMetrics(fakeStore([])).registry, 0);
+    const taken = server.port;
+    await expect(startMetrics(taken, fakeStore([]), pino({ level: 'silent' }))).rejects.toMatchObject({
+      name: 'ListenError',
+      code: 'DFS_LISTEN',
+      message: expect.stringMatching(new RegExp(`^METRICS_PORT ${taken}: cannot listen on 127\\.0\\.0\\.1 \\(.*EADDRINUSE`)),
+    });
   });
 });

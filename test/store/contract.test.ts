@@ -323,6 +323,18 @@ describe.each(implementations)('$name honours the ProgressStore contract', ({ ma
     expect(await h.store.prune(5 * hour, new Date(base + 11 * hour))).toEqual([]);
   });
 
+  test('GIVEN an id the store does not hold or already holds THEN update and create refuse it with a code', async () => {
+    await expect(h.store.update('upload_nothere', () => undefined)).rejects.toMatchObject({
+      code: 'DFS_UNKNOWN_TRANSFER',
+      message: 'unknown transfer upload_nothere',
+    });
+    await h.store.create(sampleTransfer());
+    await expect(h.store.create(sampleTransfer())).rejects.toMatchObject({
+      code: 'DFS_DUPLICATE_TRANSFER',
+      message: 'transfer upload_abc123 already exists',
+    });
+  });
+
   test('GIVEN the store is closed THEN changes are refused', async () => {
     await h.store.create(sampleTransfer());
     await h.store.close();

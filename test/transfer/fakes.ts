@@ -1,6 +1,6 @@
 /** Scripted test doubles for the orchestrator: an in-memory ChunkSink and a capturing logger. */
 import { createLogger, type Logger } from '../../src/log.js';
-import { abortReason } from '../../src/transfer/retry.js';
+import { abortReason } from '../../src/time/sleep.js';
 import type { Manifest } from '../../src/transfer/manifest.js';
 import type { ChunkSink, OutgoingPart, PostedPart, SendOptions } from '../../src/transfer/sink.js';
 import type { TransferRecord } from '../../src/store/schema.js';

@@ -32,3 +32,14 @@ describe('parseManifest', () => {
     );
   });
 });
+
+describe('parseManifest tiling', () => {
+  const good = manifest('a'.repeat(64), '0'.repeat(64));
+  it.each([
+    ['a part at the wrong offset', { ...good, chunks: [{ ...good.chunks[0]!, offset: 1 }] }, 'manifest part a.bin.part001: offset 1, expected 0'],
+    ['parts that do not add up', { ...good, file: { ...good.file, size: 4 } }, 'manifest parts add up to 3 bytes, file size is 4'],
+    ['a part name with a path', { ...good, chunks: [{ ...good.chunks[0]!, name: '../x' }] }, 'manifest part name "../x" is not a plain file name'],
+  ])('GIVEN %s THEN a ManifestError says what is wrong', (_case, bad, message) => {
+    expect(() => parseManifest(bad)).toThrow(expect.objectContaining({ name: 'ManifestError', code: 'DFS_MANIFEST_INVALID', message }));
+  });
+});

@@ -110,6 +110,17 @@ describe('TransferRunner', () => {
     expect(view.ends.map((e) => e.status)).toEqual(['error', 'complete']);
   });
 
+  it('GIVEN an id the store does not hold WHEN started or cancelled THEN an UnknownTransferError names it', async () => {
+    const { runner } = await setup();
+    expect(() => runner.start('upload_nothere')).toThrow(
+      expect.objectContaining({ code: 'DFS_UNKNOWN_TRANSFER', message: 'unknown transfer upload_nothere' }),
+    );
+    await expect(runner.cancel('upload_nothere', { deletePosted: false })).rejects.toMatchObject({
+      code: 'DFS_UNKNOWN_TRANSFER',
+      id: 'upload_nothere',
+    });
+  });
+
   it('GIVEN a running transfer WHEN cancelled with delete_posted THEN dispatch stops, it is cancelled, its end is shown and its posted messages are deleted', async () => {
     const gate = deferred();
     const { runner, view, deleted, store, id } = await setup(async (call) => {

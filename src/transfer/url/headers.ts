@@ -5,6 +5,7 @@
  * a resumed download against them).
  */
 import type { IncomingMessage } from 'node:http';
+import { decodeExtended, parse } from 'content-disposition';
 
 export interface UrlInfo {
   /** From Content-Disposition, else the path's base name, else `download` (not yet sanitized). */
@@ -45,21 +46,29 @@ export function parseContentRange(value: string | undefined): { start: number; e
   return { start: Number(match[1]), end: Number(match[2]), total };
 }
 
-/** RFC 6266: `filename*` (RFC 8187, percent-encoded UTF-8) wins over `filename`. */
+/**
+ * RFC 6266: `filename*` (RFC 8187: UTF-8 or ISO-8859-1, percent-encoded) wins over `filename`;
+ * a blank or undecodable one falls back to it, and a header the parser refuses to no name.
+ */
 export function nameFromDisposition(value: string | undefined): string | null {
   if (!value) return null;
-  const extended = /filename\*\s*=\s*([^']*)'[^']*'([^;]+)/i.exec(value);
-  if (extended?.[2]) {
-    try {
-      const decoded = decodeURIComponent(extended[2].trim().replace(/^"|"$/g, ''));
-      if (decoded.trim()) return decoded;
-    } catch {
-      // A malformed escape: fall back to the plain filename.
-    }
+  const parameters = dispositionParameters(value);
+  const raw = parameters?.['filename*'];
+  // Decoded here rather than by the parser, so that a blank `filename*` still falls back.
+  const extended = raw === undefined ? undefined : decodeExtended(raw.trim());
+  if (extended?.trim()) return extended;
+  const plain = parameters?.['filename'];
+  return plain ? plain : null;
+}
+
+function dispositionParameters(value: string): Record<string, string> | null {
+  try {
+    const parsed = parse(value, { extended: false });
+    // No disposition type (`filename="a.bin"` alone): some servers send that; read it as an attachment.
+    return parsed.type.includes('=') ? parse(`attachment; ${value}`, { extended: false }).parameters : parsed.parameters;
+  } catch {
+    return null;
   }
-  const plain = /(?:^|;)\s*filename\s*=\s*(?:"((?:\\.|[^"\\])*)"|([^;]*))/i.exec(value);
-  const name = plain?.[1]?.replace(/\\(.)/g, '$1') ?? plain?.[2]?.trim();
-  return name ? name : null;
 }
 
 function nameFromPath(url: URL): string | null {

@@ -17,7 +17,7 @@ import type { UrlSource } from '../../store/schema.js';
 import type { StoredTransfer } from '../../store/types.js';
 import type { PartSource, SourcePart } from '../chunker.js';
 import { ResumableSha256 } from '../resumable-hash.js';
-import { abortReason, isAbortError } from '../retry.js';
+import { abortReason, isAbortError } from '../../time/sleep.js';
 import { HttpStatusError, messageOf, UrlSourceError } from '../../errors.js';
 import { parseContentRange, parseLength } from './headers.js';
 import { openUrl, type OpenUrlOptions } from './request.js';
