@@ -43,7 +43,7 @@ export const DEFAULTS = {
 } as const satisfies { [K in keyof Rules]?: z.output<Rules[K]> };
 
 /** Discord refuses more than 10 attachments in one message. */
-export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
+const MAX_ATTACHMENTS_PER_MESSAGE = 10;
 
 const snowflake = z.string().regex(/^\d{15,21}$/, 'must be a Discord id (15 to 21 digits)');
 

@@ -26,7 +26,7 @@ export function redactTokens(text: string): string {
 }
 
 /** The path of a Discord API URL after its version (`/interactions/123/:token/callback`), tokens replaced, query dropped. */
-export function discordRoute(url: string): string {
+function discordRoute(url: string): string {
   let pathname: string;
   try {
     pathname = new URL(url).pathname;

@@ -6,7 +6,7 @@ import { join, JOIN_USAGE } from './join.js';
 import { split, SPLIT_USAGE } from './split.js';
 import { verify, VERIFY_USAGE } from './verify.js';
 
-export const USAGE = `usage: discord-file-splitter <command> …
+const USAGE = `usage: discord-file-splitter <command> …
   ${SPLIT_USAGE}
       write the parts and <name>.manifest.json into DIR (default: the current directory);
       N in bytes or with a unit: 8MB, 10MiB, 500KB, 1GiB (default DEFAULT_CHUNK_SIZE_BYTES);

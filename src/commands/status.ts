@@ -17,7 +17,7 @@ function messageLink(t: StoredTransfer, messageId: string | null): string | null
   return messageId && t.guild_id ? `https://discord.com/channels/${t.guild_id}/${t.channel_id}/${messageId}` : null;
 }
 
-export function describeTransfer(t: StoredTransfer, throughput: number | null): string {
+function describeTransfer(t: StoredTransfer, throughput: number | null): string {
   const size = t.file_size ?? 0;
   const fraction = fractionDone(t);
   const lines = [

@@ -57,7 +57,7 @@ export function holdsSecretKey(value: string): boolean {
   return SECRET_KEY.test(value);
 }
 
-export const SECRET_KEY_REFUSAL =
+const SECRET_KEY_REFUSAL =
   'That is an age secret key (`AGE-SECRET-KEY-1…`), which opens everything encrypted to it: it is not shown here, nor kept. ' +
   'Give its public key instead (`age1…`, printed by `age-keygen -y <key file>`); if anyone else may have seen the secret key, make a new one.';
 

@@ -34,7 +34,7 @@ export interface DownloaderOptions {
 
 const STALL_TIMEOUT_MS = 30_000; // ms without a byte before a download is cut
 /** A manifest is read into memory; 100 GiB in 8 MB parts makes about 4 MB of JSON. */
-export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024; // bytes
+const MAX_MANIFEST_BYTES = 64 * 1024 * 1024; // bytes
 
 export class DiscordDownloader {
   readonly #options: DownloaderOptions;

@@ -31,7 +31,7 @@ export function canStartTransfers(caller: Caller, config: Pick<Config, 'ALLOWED_
 }
 
 /** Manage Messages or Administrator: may cancel and resume other members' transfers. */
-export function mayActOnOthers(caller: Caller): boolean {
+function mayActOnOthers(caller: Caller): boolean {
   return has(caller, PermissionFlagsBits.ManageMessages) || has(caller, PermissionFlagsBits.Administrator);
 }
 

@@ -12,7 +12,7 @@ export function progressBar(fraction: number, width = BAR_WIDTH): string {
   return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
 }
 
-export function formatDuration(seconds: number): string {
+function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '—';
   const s = Math.round(seconds);
   const h = Math.floor(s / 3600);

@@ -209,7 +209,7 @@ export class DiscordSink implements ChunkSink {
 }
 
 /** What discord.js threw, as the SinkError that tells a run whether to retry (classifyRestError decides). */
-export function sinkError(error: unknown, signal?: AbortSignal): SinkError {
+function sinkError(error: unknown, signal?: AbortSignal): SinkError {
   const failure = classifyRestError(error, signal);
   const words: Partial<Record<string, string>> = { aborted: 'upload aborted' };
   const message =

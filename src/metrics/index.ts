@@ -3,8 +3,6 @@ import type { Logger } from '../log.js';
 import type { PrometheusMetrics, TransferSource } from './prometheus.js';
 import { ListenError } from '../errors.js';
 
-export type { Metrics } from './types.js';
-
 export interface MetricsEndpoint {
   metrics: PrometheusMetrics;
   port: number;

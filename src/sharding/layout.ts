@@ -22,12 +22,12 @@ export function shardProgressPath(progressPath: string, id: number): string {
 }
 
 /** Each shard serves on the configured port plus its id; unset stays unset. */
-export function shardPort(port: number | undefined, id: number): number | undefined {
+function shardPort(port: number | undefined, id: number): number | undefined {
   return port === undefined ? undefined : port + id;
 }
 
 /** WEB_PUBLIC_URL with every `{shard}` replaced by the shard's id. */
-export function shardPublicUrl(url: string | undefined, id: number): string | undefined {
+function shardPublicUrl(url: string | undefined, id: number): string | undefined {
   return url?.replaceAll(SHARD_PLACEHOLDER, String(id));
 }
 

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errnoCode, LockedError } from '../errors.js';
 
-export interface LockInfo {
+interface LockInfo {
   pid: number;
   hostname: string;
   started_at: string;

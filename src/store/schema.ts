@@ -10,7 +10,7 @@ export const SCHEMA_VERSION = 1;
 export const TRANSFER_STATUSES = ['pending', 'in_progress', 'interrupted', 'complete', 'error', 'cancelled'] as const;
 export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
 
-export const TRANSFER_ID_PATTERN = /^upload_[a-z0-9]{6,12}$/;
+const TRANSFER_ID_PATTERN = /^upload_[a-z0-9]{6,12}$/;
 
 const isoDate = z.iso.datetime({ offset: true });
 /** A sha256 digest as the progress file and the manifest write it: 64 lowercase hex digits. */
@@ -38,7 +38,7 @@ export const urlSourceSchema = z.looseObject({
   hash_checkpoint: z.looseObject({ offset: z.number().int().nonnegative(), state: z.string() }).nullable().default(null),
 });
 
-export const sourceSchema = z.discriminatedUnion('kind', [fileSourceSchema, urlSourceSchema]);
+const sourceSchema = z.discriminatedUnion('kind', [fileSourceSchema, urlSourceSchema]);
 
 /**
  * An encrypted transfer (TRANSFER_PROGRESS_FORMAT.md, 'Encryption'): what was posted is one
@@ -111,7 +111,6 @@ export const progressFileSchema = z.looseObject({
 });
 
 export type UrlSource = z.output<typeof urlSourceSchema>;
-export type TransferSource = z.output<typeof sourceSchema>;
 export type PartRecord = z.output<typeof partRecordSchema>;
 export type EncryptionRecord = z.output<typeof encryptionSchema>;
 export type TransferRecord = z.output<typeof transferSchema>;

@@ -174,7 +174,7 @@ const recordBytes = new WeakMap<TransferRecord, Buffer>();
 const writtenOnce = new WeakSet<TransferRecord>();
 
 /** The file's bytes as `out.buffer` holds them after a write: what the next write can patch. */
-export interface FileImage {
+interface FileImage {
   /** The text around the records: `strings[k]` comes before record k, the last one after all. */
   strings: string[];
   records: TransferRecord[];

@@ -23,7 +23,7 @@ export type TransferSummary = Pick<
 > & { parts_done: number };
 
 /** What the stores hand out: frozen at run time, and read-only to the type checker too. */
-export type DeepReadonly<T> = T extends readonly (infer U)[]
+type DeepReadonly<T> = T extends readonly (infer U)[]
   ? readonly DeepReadonly<U>[]
   : T extends object
     ? { readonly [K in keyof T]: DeepReadonly<T[K]> }

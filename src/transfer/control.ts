@@ -17,7 +17,7 @@ export interface Actor {
 
 const RESUMABLE = ['interrupted', 'error', 'pending'] as const;
 
-export function canAct(actor: Actor, transfer: Pick<StoredTransfer, 'owner_id'>): boolean {
+function canAct(actor: Actor, transfer: Pick<StoredTransfer, 'owner_id'>): boolean {
   return actor.userId === transfer.owner_id || actor.mayActOnOthers;
 }
 

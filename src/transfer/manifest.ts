@@ -6,7 +6,7 @@ import type { StoredTransfer } from '../store/types.js';
 
 export const MANIFEST_FORMAT = 'discord-file-splitter/manifest';
 
-export const manifestSchema = z.looseObject({
+const manifestSchema = z.looseObject({
   format: z.literal(MANIFEST_FORMAT),
   version: z.literal(1),
   file: z.looseObject({ name: z.string().min(1), size: z.number().int().nonnegative(), sha256: sha256Hex }),

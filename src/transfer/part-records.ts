@@ -43,7 +43,7 @@ export function addPart(draft: TransferRecord, record: PartRecord): void {
   }
 }
 
-export function sumSizes(parts: readonly { size: number }[]): number {
+function sumSizes(parts: readonly { size: number }[]): number {
   return parts.reduce((sum, p) => sum + p.size, 0);
 }
 

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 
 export const MIB = 1024 * 1024;
 /** Discord caps one message-create request at 25 MiB of body. */
-export const MAX_REQUEST_BYTES = 25 * MIB;
+const MAX_REQUEST_BYTES = 25 * MIB;
 /** What Discord allows per attachment when an interaction reports no limit. */
 export const DEFAULT_ATTACHMENT_LIMIT = 10 * MIB;
 
@@ -74,7 +74,7 @@ function cleanName(name: string): string {
 }
 
 /** Zero-padded to at least 3 digits and to the width of the part count. */
-export function partNumberWidth(total: number): number {
+function partNumberWidth(total: number): number {
   return Math.max(3, String(Math.max(total, 1)).length);
 }
 

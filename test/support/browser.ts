@@ -12,7 +12,7 @@ import { chromium, type Browser } from 'playwright-core';
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium-headless-shell', '/usr/bin/chromium'].filter((p): p is string => Boolean(p));
 
-export const BROWSER_PATH = CANDIDATES.find((p) => existsSync(p)) ?? null;
+const BROWSER_PATH = CANDIDATES.find((p) => existsSync(p)) ?? null;
 
 /** Why the browser tests cannot run here, or null when they can. Throws under CI=true: there, a missing browser is a failure. */
 export function browserSkipReason(): string | null {

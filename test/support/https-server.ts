@@ -14,7 +14,7 @@ import { sleep } from './wait.js';
 
 const TLS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/tls');
 export const TEST_CA_PATH = path.join(TLS_DIR, 'cert.pem');
-export const TEST_CA = readFileSync(TEST_CA_PATH);
+const TEST_CA = readFileSync(TEST_CA_PATH);
 const KEY = readFileSync(path.join(TLS_DIR, 'key.pem'));
 
 export interface FileRoute {
@@ -37,13 +37,13 @@ export interface FileRoute {
   slowHeaders?: { pauseMs: number };
 }
 
-export interface RedirectRoute {
+interface RedirectRoute {
   kind: 'redirect';
   status?: 301 | 302 | 303 | 307 | 308;
   location: string;
 }
 
-export interface StatusRoute {
+interface StatusRoute {
   kind: 'status';
   status: number;
 }
@@ -52,9 +52,9 @@ export interface StatusRoute {
  * Any route: its answer (status line on) waits for `hold` to settle, so a test decides when
  * the server answers instead of hoping a delay is long enough.
  */
-export type Route = (FileRoute | RedirectRoute | StatusRoute) & { hold?: Promise<unknown> };
+type Route = (FileRoute | RedirectRoute | StatusRoute) & { hold?: Promise<unknown> };
 
-export interface SeenRequest {
+interface SeenRequest {
   method: string;
   path: string;
   headers: Record<string, string>;

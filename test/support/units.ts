@@ -1,4 +1,4 @@
 /** Byte units for tests and the benchmark, written once. */
-export const KIB = 1024; // bytes
+const KIB = 1024; // bytes
 export const MIB = 1024 * KIB; // bytes
 export const GIB = 1024 * MIB; // bytes

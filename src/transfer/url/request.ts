@@ -14,10 +14,10 @@ import type { LookupFunction } from 'node:net';
 import { errnoCode, HeadersTimeoutError, HttpStatusError, messageOf, UrlRefusedError } from '../../errors.js';
 import { classifyAddress, describeRefusal, displayUrl, isAllowlisted, normalizeHost, parseUploadUrl } from './policy.js';
 
-export const MAX_REDIRECTS = 5;
+const MAX_REDIRECTS = 5;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-export interface ResolvedAddress {
+interface ResolvedAddress {
   address: string;
   family: 4 | 6;
 }
@@ -25,7 +25,7 @@ export interface ResolvedAddress {
 /** Resolves a host name to every address (dns.lookup with `all`); injectable for tests. */
 export type ResolveAll = (hostname: string) => Promise<ResolvedAddress[]>;
 
-export const systemResolveAll: ResolveAll = async (hostname) => {
+const systemResolveAll: ResolveAll = async (hostname) => {
   const found = await dns.promises.lookup(hostname, { all: true });
   return found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 };
@@ -93,7 +93,7 @@ export async function openUrl(input: URL | string, options: OpenUrlOptions): Pro
 }
 
 /** The addresses the connection may use: all of the host's, each checked unless the host is allowlisted. */
-export async function checkedAddresses(url: URL, options: Pick<OpenUrlOptions, 'allowedHosts' | 'resolveAll'>): Promise<ResolvedAddress[]> {
+async function checkedAddresses(url: URL, options: Pick<OpenUrlOptions, 'allowedHosts' | 'resolveAll'>): Promise<ResolvedAddress[]> {
   const host = normalizeHost(url.hostname);
   const literal = net.isIP(host);
   let addresses: ResolvedAddress[];

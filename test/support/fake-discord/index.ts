@@ -4,23 +4,4 @@
  */
 export { startFakeDiscord } from './server.js';
 export { shardOfGuild } from './util.js';
-export type {
-  FakeDiscord,
-  FakeDiscordOptions,
-  FakeMessage,
-  FakeAttachment,
-  FakeChannel,
-  FakeGuild,
-  FakeOverwrite,
-  FakeRole,
-  Fault,
-  FaultController,
-  FaultRoute,
-  FaultSpec,
-  GatewayOpRecord,
-  GatewaySessionInfo,
-  InteractionHandle,
-  InteractionInput,
-  InteractionView,
-  RecordedRequest,
-} from './types.js';
+export type { FakeDiscord, FakeDiscordOptions } from './types.js';

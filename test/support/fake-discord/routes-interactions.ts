@@ -4,7 +4,7 @@ import type { RouteDeps } from './routes.js';
 import type { InteractionState, StoredMessage } from './state.js';
 
 /** Wakes the tests waiting on this interaction (`InteractionHandle.waitFor`). */
-export function notify(st: InteractionState): void {
+function notify(st: InteractionState): void {
   for (const l of [...st.listeners]) l();
 }
 

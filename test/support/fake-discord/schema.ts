@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ValidateFunction, type ErrorObject } from 'ajv/dist/2020.js';
 
 /** Vendored beside this file (openapi/README.md says where it comes from), so a fresh clone validates too. */
-export const DEFAULT_OPENAPI_PATH = fileURLToPath(new URL('./openapi/discord-openapi.json', import.meta.url));
+const DEFAULT_OPENAPI_PATH = fileURLToPath(new URL('./openapi/discord-openapi.json', import.meta.url));
 const COMPONENTS_ID = 'https://fake-discord.invalid/discord-openapi.json';
 
 const cache = new Map<string, ValidateFunction | null>();

@@ -91,7 +91,7 @@ export interface FakeChannel {
 }
 
 /** A channel permission overwrite: `id` is a role id (the guild id for @everyone) or a member's user id. */
-export interface FakeOverwrite {
+interface FakeOverwrite {
   id: string;
   type: 'role' | 'member';
   allow?: bigint;
@@ -208,14 +208,14 @@ export interface InteractionHandle {
   callback(): { type: number; data?: any } | undefined;
 }
 
-export interface FaultController {
+interface FaultController {
   add(f: Fault): void;
   clear(): void;
   /** Faults not yet used up. */
   pending(): Fault[];
 }
 
-export type FaultRoute = string | ((req: { method: string; route: string; path: string }) => boolean);
+type FaultRoute = string | ((req: { method: string; route: string; path: string }) => boolean);
 
 export type Fault = {
   route: FaultRoute;

@@ -28,10 +28,6 @@ export function shardOfGuild(guildId: string, shardCount: number): number {
   return Number((BigInt(guildId) >> 22n) % BigInt(shardCount));
 }
 
-export function snowflakeTime(id: string): number {
-  return Number((BigInt(id) >> 22n) + DISCORD_EPOCH);
-}
-
 export function cmpSnowflake(a: string, b: string): number {
   const x = BigInt(a);
   const y = BigInt(b);
