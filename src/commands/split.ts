@@ -8,6 +8,7 @@ import { transferRecipients } from '../crypto/age.js';
 import { newEncryption, type NewEncryption } from '../transfer/encryption.js';
 import { attachmentLimit, chooseChunkSize, formatMiB, MIB } from '../transfer/plan.js';
 import { listFiles, resolveLocalSource } from '../transfer/source.js';
+import type { NewTransferInput } from '../transfer/runner.js';
 import type { Reservation } from '../transfer/slots.js';
 import { guildCommand, type BotContext, type Command } from './types.js';
 
@@ -106,6 +107,25 @@ export async function requestedEncryption(interaction: ChatInputCommandInteracti
 }
 
 /** The reply's words for how the parts are sealed. */
+/** Where a new transfer of this command goes and whose it is, once its slot is reserved. */
+export function newTransferInput(
+  interaction: ChatInputCommandInteraction,
+  slot: Reservation,
+  target: { channelId: string; guildId: string | null },
+  chunkSize: number,
+  encryption: NewEncryption | null,
+): NewTransferInput {
+  return {
+    slot,
+    chunkSize,
+    attachmentSizeLimit: interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : null,
+    ownerId: interaction.user.id,
+    channelId: target.channelId,
+    guildId: target.guildId,
+    encryption,
+  };
+}
+
 export function encryptionNote(encryption: NewEncryption | null): string {
   if (encryption === null) return '';
   const n = encryption.recipients.length;
@@ -125,16 +145,7 @@ export default {
       // Every refusal above was answered privately; recording the transfer waits for an fsync,
       // which a busy disk can stretch past Discord's 3 s deadline, so acknowledge first.
       await interaction.deferReply();
-      const transfer = await ctx.transfers.createFileTransfer({
-        slot,
-        source,
-        chunkSize,
-        attachmentSizeLimit: interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : null,
-        ownerId: interaction.user.id,
-        channelId: target.channelId,
-        guildId: target.guildId,
-        encryption,
-      });
+      const transfer = await ctx.transfers.createFileTransfer({ ...newTransferInput(interaction, slot, target, chunkSize, encryption), source });
       await interaction.editReply({
         content: fitMessage(
           `Transfer \`${transfer.id}\` started: **${transfer.file_name}**, ${transfer.file_size} bytes in ` +

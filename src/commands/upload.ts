@@ -10,6 +10,7 @@ import {
   checkCanStart,
   chunkSizeOption,
   encryptionNote,
+  newTransferInput,
   recipientOption,
   requestedChunkSize,
   requestedEncryption,
@@ -81,15 +82,9 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
     // Recording waits for an fsync: acknowledge first (refusals above stayed private).
     if (!interaction.deferred) await interaction.deferReply();
     const transfer = await ctx.transfers.createUrlTransfer({
-      slot,
+      ...newTransferInput(interaction, slot, target, chunkSize, encryption),
       url: url.href,
       info,
-      chunkSize,
-      attachmentSizeLimit: interaction.attachmentSizeLimit > 0 ? interaction.attachmentSizeLimit : null,
-      ownerId: interaction.user.id,
-      channelId: target.channelId,
-      guildId: target.guildId,
-      encryption,
     });
     const size = transfer.file_size === null ? 'size unknown until the end' : `${transfer.file_size} bytes in ${transfer.total_chunks} parts`;
     const content =
