@@ -4,6 +4,7 @@
  * the transfer's `share_generation` when it was made. `/share revoke:true` advances the
  * generation, which ends every link made before; the name in the path is for the browser only.
  */
+import { create as createContentDisposition } from 'content-disposition';
 import { SignedTokens, type TokenRefusal } from './signed-token.js';
 
 export interface ShareClaims {
@@ -36,9 +37,13 @@ export class ShareLinks {
   }
 }
 
-/** `Content-Disposition: attachment` with the file's name: an ASCII fallback, and RFC 6266 / 8187 `filename*` for the rest. */
+/** What a client that cannot read `filename*` is offered: printable ASCII, without a quote, a backslash or a `%` some clients would decode. */
+const NOT_IN_FALLBACK = /[^\x20-\x7e]|["\\%]/g;
+
+/**
+ * `Content-Disposition: attachment` with the file's name (RFC 6266): `filename` alone for a
+ * plain ASCII name, else an ASCII fallback and the exact name in RFC 8187 `filename*`.
+ */
 export function contentDisposition(name: string): string {
-  const fallback = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+  return createContentDisposition(name, { fallback: name.replace(NOT_IN_FALLBACK, '_') });
 }
