@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import type { PartRecord } from '../store/schema.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import type { ManifestChunk } from '../transfer/manifest.js';
-import { SECURITY_HEADERS, sendHtml } from './http.js';
+import { sendHtml } from './http.js';
 import { messagePage } from './pages.js';
 import { contentDisposition, type ShareClaims, type ShareLinks } from './share-links.js';
 import type { TokenRefusal } from './signed-token.js';
@@ -102,12 +102,11 @@ export class Downloads {
     const ifRange = req.headers['if-range'];
     const range = ifRange !== undefined && ifRange !== etag ? byteRange(undefined, size) : byteRange(req.headers.range, size);
     if (range === null) {
-      res.writeHead(416, { ...SECURITY_HEADERS, 'Content-Range': `bytes */${size}`, 'Content-Length': '0' });
+      res.writeHead(416, { 'Content-Range': `bytes */${size}`, 'Content-Length': '0' });
       res.end();
       return;
     }
     const headers: Record<string, string> = {
-      ...SECURITY_HEADERS,
       'Content-Type': 'application/octet-stream',
       'Content-Length': String(range.end - range.start + 1),
       'Content-Disposition': contentDisposition(downloadName(transfer)),
@@ -121,7 +120,7 @@ export class Downloads {
       return;
     }
     if (this.#active >= this.deps.maxDownloads) {
-      res.writeHead(503, { ...SECURITY_HEADERS, 'Retry-After': String(RETRY_AFTER_S), 'Content-Type': 'text/plain; charset=utf-8' });
+      res.writeHead(503, { 'Retry-After': String(RETRY_AFTER_S), 'Content-Type': 'text/plain; charset=utf-8' });
       res.end(`${this.deps.maxDownloads} downloads are running; try again in ${RETRY_AFTER_S} s\n`);
       return;
     }
