@@ -4,8 +4,9 @@
  */
 import { mkdir, realpath } from 'node:fs/promises';
 import { Events, type Client, type REST } from 'discord.js';
+import { Closers } from './closers.js';
 import type { Config, ShardIdentity } from './config.js';
-import { DeadlineError, DiskWriteError, ShutdownError, type GatewayClosedError } from './errors.js';
+import { DiskWriteError, ShutdownError, type GatewayClosedError } from './errors.js';
 import { LogRedactions, sourceNames, type Logger } from './log.js';
 import { FileStore } from './store/file-store.js';
 import { lockPathFor } from './store/lock.js';
@@ -18,6 +19,7 @@ import { urlLimits } from './transfer/url/speed.js';
 import { routeInteraction } from './commands/router.js';
 import type { BotContext } from './commands/types.js';
 import { startMetrics } from './metrics/index.js';
+import type { Metrics } from './metrics/types.js';
 import { startWebPage } from './web/index.js';
 import { usedLinksPathFor } from './web/used-links.js';
 import { transfersOfOtherShards } from './sharding/layout.js';
@@ -56,13 +58,100 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   // A fresh install has no files folder yet: make it, so /split explains "no such file" rather than a missing root.
   await mkdir(config.FILES_ROOT, { recursive: true });
   redactions.add(await realpath(config.FILES_ROOT));
+
+  // Closed in the reverse order of adding, on a failed start as on a stop. Made first (making
+  // them talks to no one), the Discord clients close last: the progress file is saved before
+  // discord.js's close, which can wait 30 s on a gateway that stopped answering.
+  const closers = new Closers(log);
+  const client = createClient(config);
+  closers.add('discord', () => client.destroy());
+  const lanes = createUploadLanes(config, token);
+  closers.add('upload lanes', () => closeLanes(lanes));
+  // discord.js gives up on these closes without a word: say why, and let the process stop.
+  // An object, not a `let`: it is set in an event handler, which the type checker cannot follow.
+  const closed: { fatal: GatewayClosedError | null; up: boolean } = { fatal: null, up: false };
+  try {
+    const { context, metrics } = await startParts(config, log, { client, lanes, closers, redactions, shard: options.shard ?? null });
+    wireClient({ client, lanes, context, metrics, closed }, options.onFatal);
+    await client.login(token);
+    closed.up = true;
+    return { client, context, stop: stopper(closers, log) };
+  } catch (error) {
+    await closers.closeAll(SHUTDOWN_DEADLINE_MS);
+    // A refused IDENTIFY rejects login with a bare "Authentication failed": name the code.
+    throw closed.fatal ?? error;
+  }
+}
+
+interface Parts {
+  client: Client;
+  lanes: REST[];
+  closers: Closers;
+  redactions: LogRedactions;
+  shard: ShardIdentity | null;
+}
+
+/** The store (locked before connecting), metrics, the runner and the web page, each adding its closer as it starts. */
+async function startParts(
+  config: Config,
+  log: Logger,
+  { client, lanes, closers, redactions, shard }: Parts,
+): Promise<{ context: BotContext; metrics: Metrics | undefined }> {
   // Lock and validate the progress file before anything talks to Discord.
   const store = await FileStore.open(config.PROGRESS_FILE_PATH);
-  for (const t of store.list()) redactions.add(t.file_name, ...sourceNames(t.source));
-  const metricsEndpoint = await startMetrics(config.METRICS_PORT, store, log).catch(async (error: unknown) => {
-    await store.close();
-    throw error;
+  closers.add('progress file', async () => {
+    try {
+      await store.close();
+    } finally {
+      if (store.refusal) {
+        log.warn(
+          { err: store.refusal },
+          'the disk still refuses the progress file: its last good state stays, and the next start finds parts posted since then in the channel',
+        );
+      }
+    }
   });
+  for (const t of store.list()) redactions.add(t.file_name, ...sourceNames(t.source));
+  const metricsEndpoint = await startMetrics(config.METRICS_PORT, store, log);
+  closers.add('metrics', async () => metricsEndpoint?.close());
+  const stopPruning = await startPruning(config, store, log);
+  closers.add('pruning', stopPruning);
+  const transfers = createRunner(config, log, { client, lanes, store, redactions, metrics: metricsEndpoint?.metrics });
+  const interrupted = await transfers.markInterrupted();
+  if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
+  if (store.refusal) {
+    log.warn(
+      { err: store.refusal },
+      'the disk refuses the progress file: the bot starts all the same, holding its changes in memory and writing them, then resuming transfers, once it can',
+    );
+  }
+  const strays = shard ? transfersOfOtherShards(store.summaries(), shard) : [];
+  if (strays.length > 0) {
+    log.warn(
+      { event: 'transfers_of_other_shards', transfers: strays },
+      'unfinished transfers of guilds now on other shards (TOTAL_SHARDS changed): they resume here, but /status, /cancel and /resume in their guilds reach the other shard',
+    );
+  }
+  // Download links read the parts back as `join --channel` does, through the bot's REST client.
+  const openFetcher = (signal: AbortSignal) =>
+    new DiscordDownloader({ rest: client.rest, retryLimit: config.RETRY_LIMIT_PER_CHUNK, backoffBaseMs: config.RETRY_BACKOFF_BASE_MS, signal });
+  const web = await startWebPage(config, { store, transfers, log, openFetcher });
+  closers.add('web page', async () => web?.close());
+  // Added last, so a stop begins here: the runs settle while everything they use is still open,
+  // and no prune starts meanwhile (its own closer, later, then finds it stopped).
+  closers.add(
+    'transfers',
+    () => {
+      stopPruning();
+      return transfers.shutdown();
+    },
+    TRANSFERS_DEADLINE_MS,
+  );
+  return { context: { config, store, transfers, log, redactions, web }, metrics: metricsEndpoint?.metrics };
+}
+
+/** Prunes finished transfers now and every PRUNE_INTERVAL_MS; resolves with what stops it. */
+async function startPruning(config: Config, store: FileStore, log: Logger): Promise<() => void> {
   const prune = async () => {
     const pruned = await store.prune(config.RETENTION_HOURS * 3_600_000);
     if (pruned.length > 0) log.info({ pruned }, 'pruned finished transfers past RETENTION_HOURS');
@@ -82,22 +171,25 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   });
   const pruneTimer = setInterval(() => void prune().catch(pruneFailed), PRUNE_INTERVAL_MS);
   pruneTimer.unref();
-  const stopPruning = () => {
+  return () => {
     pruning = false;
     clearInterval(pruneTimer);
   };
+}
 
-  const client = createClient(config);
-  const lanes = createUploadLanes(config, token);
-  const rateLimitWait = (info: { route: string; retry_after_ms: number; global: boolean; scope: string }) => {
-    metricsEndpoint?.metrics.rateLimitWait();
-    log.info(info, 'rate_limited');
-  };
+/** The runner with its Discord pieces: the sink posting parts through the upload lanes, the progress messages. */
+function createRunner(
+  config: Config,
+  log: Logger,
+  deps: { client: Client; lanes: REST[]; store: FileStore; redactions: LogRedactions; metrics: Metrics | undefined },
+): TransferRunner {
+  const { client, lanes, store, metrics } = deps;
   // Messages wait for their channel's bucket before their last bytes go (src/discord/bucket.ts).
   const sink = new DiscordSink(client.rest, () => client.user?.id, lanes, {
-    onRateLimitWait: (_channelId, ms) => rateLimitWait({ route: '/channels/:id/messages', retry_after_ms: ms, global: false, scope: 'user' }),
+    onRateLimitWait: (_channelId, ms) =>
+      rateLimitWait(log, metrics, { route: '/channels/:id/messages', retry_after_ms: ms, global: false, scope: 'user' }),
   });
-  const transfers = new TransferRunner({
+  return new TransferRunner({
     store,
     sink,
     log,
@@ -120,55 +212,54 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
       maxFileSizeBytes: config.MAX_FILE_SIZE_BYTES,
     },
     url: { allowedHosts: config.UPLOAD_ALLOWED_HOSTS, maxFileSize: config.MAX_FILE_SIZE_BYTES, ...urlLimits(config) },
-    metrics: metricsEndpoint?.metrics,
-    redactions,
+    metrics,
+    redactions: deps.redactions,
   });
-  const interrupted = await transfers.markInterrupted();
-  if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
-  if (store.refusal) {
-    log.warn(
-      { err: store.refusal },
-      'the disk refuses the progress file: the bot starts all the same, holding its changes in memory and writing them, then resuming transfers, once it can',
-    );
-  }
-  const strays = options.shard ? transfersOfOtherShards(store.summaries(), options.shard) : [];
-  if (strays.length > 0) {
-    log.warn(
-      { event: 'transfers_of_other_shards', transfers: strays },
-      'unfinished transfers of guilds now on other shards (TOTAL_SHARDS changed): they resume here, but /status, /cancel and /resume in their guilds reach the other shard',
-    );
-  }
-  // Download links read the parts back as `join --channel` does, through the bot's REST client.
-  const openFetcher = (signal: AbortSignal) =>
-    new DiscordDownloader({ rest: client.rest, retryLimit: config.RETRY_LIMIT_PER_CHUNK, backoffBaseMs: config.RETRY_BACKOFF_BASE_MS, signal });
-  const web = await startWebPage(config, { store, transfers, log, openFetcher }).catch(async (error: unknown) => {
-    stopPruning();
-    await metricsEndpoint?.close();
-    closeLanes(lanes);
-    await store.close();
-    throw error;
-  });
-  const context: BotContext = { config, store, transfers, log, redactions, web };
+}
 
+interface RateLimitWait {
+  route: string;
+  retry_after_ms: number;
+  global: boolean;
+  scope: string;
+}
+
+function rateLimitWait(log: Logger, metrics: Metrics | undefined, info: RateLimitWait): void {
+  metrics?.rateLimitWait();
+  log.info(info, 'rate_limited');
+}
+
+/** The client's events: interactions to the router, errors logged, a fatal gateway close, and resuming once ready. */
+function wireClient(
+  parts: {
+    client: Client;
+    lanes: readonly REST[];
+    context: BotContext;
+    metrics: Metrics | undefined;
+    /** Set here on a fatal gateway close; `up` once the login succeeded. */
+    closed: { fatal: GatewayClosedError | null; up: boolean };
+  },
+  onFatal: BotOptions['onFatal'],
+): void {
+  const { client, lanes, context, metrics, closed } = parts;
+  const { config, log, transfers } = context;
   client.on(Events.InteractionCreate, (interaction) => {
     void routeInteraction(interaction, context).catch((error: unknown) => log.error({ err: error }, 'interaction handler failed'));
   });
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord client error'));
   client.on(Events.ShardError, (error, shardId) => log.error({ err: error, shard_id: shardId }, 'discord gateway error'));
-  // discord.js gives up on these closes without a word: say why, and let the process stop.
-  // An object, not a `let`: it is set in an event handler, which the type checker cannot follow.
-  const closed: { fatal: GatewayClosedError | null } = { fatal: null };
-  let up = false;
   client.on(Events.ShardDisconnect, ({ code }, shardId) => {
     const error = fatalGatewayClose(code);
     if (!error || closed.fatal) return;
     closed.fatal = error;
     log.fatal({ event: 'gateway_closed', close_code: code, shard_id: shardId }, `${error.message}; stopping`);
-    if (up) options.onFatal?.(error);
+    if (closed.up) onFatal?.(error);
   });
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
   for (const rest of [client.rest, ...lanes]) {
-    rest.on('rateLimited', (info) => rateLimitWait({ route: info.route, retry_after_ms: info.retryAfter, global: info.global, scope: info.scope }));
+    rest.on('rateLimited', (info) =>
+      rateLimitWait(log, metrics, { route: info.route, retry_after_ms: info.retryAfter, global: info.global, scope: info.scope }),
+    );
   }
   client.once(Events.ClientReady, (ready) => {
     log.info(
@@ -189,70 +280,26 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
       );
     }, AUTO_RESUME_DELAY_MS).unref();
   });
+}
 
-  try {
-    await client.login(token);
-  } catch (error) {
-    stopPruning();
-    await web?.close();
-    await metricsEndpoint?.close();
-    closeLanes(lanes);
-    await store.close();
-    await client.destroy();
-    // A refused IDENTIFY rejects login with a bare "Authentication failed": name the code.
-    throw closed.fatal ?? error;
-  }
-
+/** Interrupts the transfers, saves, disconnects: every closer, within SHUTDOWN_DEADLINE_MS; once, however often asked. */
+function stopper(closers: Closers, log: Logger): () => Promise<void> {
   let stopping: Promise<void> | null = null;
-  const stop = () => {
+  return () => {
     stopping ??= (async () => {
       log.info('shutting down: stopping dispatch and settling in-flight uploads');
-      stopPruning();
-      const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
-      const failed: string[] = [];
-      const errors: unknown[] = [];
-      // Each step gets what is left of the deadline, and a failed step does not skip the next.
-      const step = async (name: string, work: () => Promise<unknown>, limitMs = deadline - Date.now()) => {
-        try {
-          await withDeadline(work(), Math.min(limitMs, deadline - Date.now()), name);
-        } catch (error) {
-          failed.push(name);
-          errors.push(error);
-          log.error({ err: error, step: name }, 'shutdown step failed');
-        }
-      };
-      await step('transfers', () => transfers.shutdown(), TRANSFERS_DEADLINE_MS);
-      await step('web page', async () => web?.close());
-      await step('metrics', async () => metricsEndpoint?.close());
-      await step('progress file', () => store.close());
-      if (store.refusal) {
-        log.warn(
-          { err: store.refusal },
-          'the disk still refuses the progress file: its last good state stays, and the next start finds parts posted since then in the channel',
+      const failures = await closers.closeAll(SHUTDOWN_DEADLINE_MS);
+      if (failures.length > 0) {
+        const errors = failures.map((f) => f.error);
+        throw new ShutdownError(
+          failures.map((f) => f.name),
+          { cause: errors.length === 1 ? errors[0] : new AggregateError(errors) },
         );
       }
-      closeLanes(lanes);
-      await step('discord', () => client.destroy());
-      if (failed.length > 0) throw new ShutdownError(failed, { cause: errors.length === 1 ? errors[0] : new AggregateError(errors) });
       log.info('stopped');
     })();
     return stopping;
   };
-  up = true;
-  return { client, context, stop };
-}
-
-/** `work`, or a rejection once `ms` have passed; the timer is kept so the process stays up to see it. */
-async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(what, Math.max(0, ms))), Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function closeLanes(lanes: readonly REST[]): void {

@@ -9,8 +9,9 @@
  * random WEB_SECRET, every link too. Used links are recorded durably (used-links.ts), so a
  * link stays used across a restart with a fixed WEB_SECRET.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Actor } from '../transfer/control.js';
+import { SignedTokens } from './signed-token.js';
 import type { UsedLinks } from './used-links.js';
 
 /** How long a session lasts after sign-in. */
@@ -46,7 +47,7 @@ interface LinkClaims {
 export type SignInFailure = 'malformed' | 'forged' | 'expired' | 'used' | 'unrecorded';
 
 export class WebAuth {
-  readonly #secret: Buffer;
+  readonly #tokens: SignedTokens;
   readonly #linkTtlMs: number;
   readonly #now: () => number;
   readonly #sessions = new Map<string, Session>();
@@ -54,9 +55,9 @@ export class WebAuth {
   readonly #used: UsedLinks;
 
   constructor(options: { secret: string; linkTtlMinutes: number; usedLinks: UsedLinks; now?: () => number }) {
-    this.#secret = Buffer.from(options.secret, 'utf8');
     this.#linkTtlMs = options.linkTtlMinutes * 60_000;
     this.#now = options.now ?? Date.now;
+    this.#tokens = new SignedTokens(options.secret, 'dfs-sign-in', this.#now);
     this.#used = options.usedLinks;
   }
 
@@ -70,32 +71,22 @@ export class WebAuth {
       e: this.#now() + this.#linkTtlMs,
       n: randomBytes(12).toString('base64url'),
     };
-    const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
-    return `${body}.${this.#sign(body)}`;
+    return this.#tokens.sign(claims);
   }
 
   /** Uses a sign-in token: a new session once the link is durably marked used, or why the link does not open one. */
   async signIn(token: string): Promise<Session | SignInFailure> {
-    const [body, signature, extra] = token.split('.');
-    if (!body || !signature || extra !== undefined) return 'malformed';
-    const expected = Buffer.from(this.#sign(body));
-    const given = Buffer.from(signature);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'forged';
-    let claims: LinkClaims;
-    try {
-      claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as LinkClaims;
-    } catch {
-      return 'malformed';
-    }
+    const checked = this.#tokens.verify(token);
+    if ('refused' in checked) return checked.refused;
+    const claims = checked.claims as Partial<LinkClaims> & { e: number };
+    if (typeof claims.n !== 'string' || typeof claims.u !== 'string') return 'malformed';
     const now = this.#now();
-    if (typeof claims.e !== 'number' || claims.e <= now) return 'expired';
-    if (typeof claims.n !== 'string') return 'malformed';
     const claimed = await this.#used.claim(claims.n, claims.e);
     if (claimed !== 'claimed') return claimed;
     const session: Session = {
       id: randomBytes(32).toString('base64url'),
-      actor: { userId: claims.u, mayStart: claims.s, mayActOnOthers: claims.o },
-      guildId: claims.g,
+      actor: { userId: claims.u, mayStart: claims.s === true, mayActOnOthers: claims.o === true },
+      guildId: claims.g ?? null,
       csrf: randomBytes(24).toString('base64url'),
       expiresAt: now + SESSION_TTL_MS,
     };
@@ -128,10 +119,6 @@ export class WebAuth {
     const a = Buffer.from(given);
     const b = Buffer.from(session.csrf);
     return a.length === b.length && timingSafeEqual(a, b);
-  }
-
-  #sign(body: string): string {
-    return createHmac('sha256', this.#secret).update(`dfs-sign-in.${body}`).digest('base64url');
   }
 }
 

@@ -13,9 +13,10 @@ import type { Logger } from '../log.js';
 import type { PartRecord } from '../store/schema.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import type { ManifestChunk } from '../transfer/manifest.js';
-import { SECURITY_HEADERS, sendHtml } from './http.js';
+import { sendHtml } from './http.js';
 import { messagePage } from './pages.js';
 import { contentDisposition, type ShareClaims, type ShareLinks } from './share-links.js';
+import type { TokenRefusal } from './signed-token.js';
 
 /** A part downloaded whole and checked, to read back (`end` exclusive) and then close. */
 export interface CheckedPart {
@@ -48,10 +49,10 @@ const REFUSALS = {
   revoked: [404, 'Not a download link', 'This link was revoked. Ask for a new one.'],
 } as const satisfies Record<string, readonly [number, string, string]>;
 
-/** Why a link does not open its file: forged (404), expired (410), its transfer no longer kept (410), revoked (404); null when it does. */
-function refusalOf(claims: ShareClaims | null, transfer: StoredTransfer | undefined): (typeof REFUSALS)[keyof typeof REFUSALS] | null {
-  if (!claims) return REFUSALS.forged;
-  if (claims.e <= Date.now()) return REFUSALS.expired;
+/** Why a link does not open its file: forged or malformed (404), expired (410), its transfer no longer kept (410), revoked (404); null when it does. */
+function refusalOf(claims: ShareClaims | TokenRefusal, transfer: StoredTransfer | undefined): (typeof REFUSALS)[keyof typeof REFUSALS] | null {
+  if (claims === 'expired') return REFUSALS.expired;
+  if (typeof claims === 'string') return REFUSALS.forged;
   if (!transfer || transfer.status !== 'complete' || !transfer.file_sha256) return REFUSALS.gone;
   if (transfer.share_generation !== claims.g) return REFUSALS.revoked;
   return null;
@@ -89,7 +90,7 @@ export class Downloads {
   async serve(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
     const { store, links } = this.deps;
     const claims = links.read(token);
-    const transfer = claims ? store.get(claims.t) : undefined;
+    const transfer = typeof claims === 'string' ? undefined : store.get(claims.t);
     const refusal = refusalOf(claims, transfer);
     if (refusal || !transfer) {
       const [status, title, message] = refusal ?? REFUSALS.gone;
@@ -101,12 +102,11 @@ export class Downloads {
     const ifRange = req.headers['if-range'];
     const range = ifRange !== undefined && ifRange !== etag ? byteRange(undefined, size) : byteRange(req.headers.range, size);
     if (range === null) {
-      res.writeHead(416, { ...SECURITY_HEADERS, 'Content-Range': `bytes */${size}`, 'Content-Length': '0' });
+      res.writeHead(416, { 'Content-Range': `bytes */${size}`, 'Content-Length': '0' });
       res.end();
       return;
     }
     const headers: Record<string, string> = {
-      ...SECURITY_HEADERS,
       'Content-Type': 'application/octet-stream',
       'Content-Length': String(range.end - range.start + 1),
       'Content-Disposition': contentDisposition(downloadName(transfer)),
@@ -120,7 +120,7 @@ export class Downloads {
       return;
     }
     if (this.#active >= this.deps.maxDownloads) {
-      res.writeHead(503, { ...SECURITY_HEADERS, 'Retry-After': String(RETRY_AFTER_S), 'Content-Type': 'text/plain; charset=utf-8' });
+      res.writeHead(503, { 'Retry-After': String(RETRY_AFTER_S), 'Content-Type': 'text/plain; charset=utf-8' });
       res.end(`${this.deps.maxDownloads} downloads are running; try again in ${RETRY_AFTER_S} s\n`);
       return;
     }

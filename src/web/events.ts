@@ -11,7 +11,6 @@
  * member, however many links they redeem, can keep another from live updates.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SECURITY_HEADERS } from './http.js';
 
 const CHECK_MS = 500;
 
@@ -51,11 +50,11 @@ export class EventStreams {
   open(req: IncomingMessage, res: ServerResponse, memberId: string, produce: () => unknown): void {
     const refusal = this.#makeRoom(memberId);
     if (refusal) {
-      res.writeHead(429, { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '10' });
+      res.writeHead(429, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '10' });
       res.end(`${refusal}\n`);
       return;
     }
-    res.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' });
     let last = '';
     let quietSince = Date.now();
     const tick = () => {

@@ -1,7 +1,7 @@
 /** The small HTTP pieces the web page needs: security headers on every answer, bodies, forms. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-/** On every page (README, 'The web page'). `default-src 'self'` keeps out inline script and third-party assets. */
+/** On every answer, set once by the server's dispatcher (README, 'The web page'). `default-src 'self'` keeps out inline script and third-party assets. */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
@@ -14,7 +14,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 const MAX_FORM_BYTES = 8 * 1024;
 
 export function send(res: ServerResponse, status: number, type: string, body: string | Buffer, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)), ...extra });
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)), ...extra });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
@@ -27,7 +27,7 @@ export function sendJson(res: ServerResponse, status: number, value: unknown): v
 }
 
 export function redirect(res: ServerResponse, location: string, extra: Record<string, string> = {}): void {
-  res.writeHead(303, { ...SECURITY_HEADERS, Location: location, 'Content-Length': '0', ...extra });
+  res.writeHead(303, { Location: location, 'Content-Length': '0', ...extra });
   res.end();
 }
 

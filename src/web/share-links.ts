@@ -4,7 +4,8 @@
  * the transfer's `share_generation` when it was made. `/share revoke:true` advances the
  * generation, which ends every link made before; the name in the path is for the browser only.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { create as createContentDisposition } from 'content-disposition';
+import { SignedTokens, type TokenRefusal } from './signed-token.js';
 
 export interface ShareClaims {
   /** The transfer id. */
@@ -16,41 +17,33 @@ export interface ShareClaims {
 }
 
 export class ShareLinks {
-  readonly #secret: Buffer;
+  readonly #tokens: SignedTokens;
 
   constructor(secret: string) {
-    this.#secret = Buffer.from(secret, 'utf8');
+    this.#tokens = new SignedTokens(secret, 'dfs-share');
   }
 
   url(publicUrl: string, claims: ShareClaims, fileName: string): string {
-    const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
-    return `${publicUrl}/d/${body}.${this.#sign(body)}/${encodeURIComponent(fileName)}`;
+    return `${publicUrl}/d/${this.#tokens.sign(claims)}/${encodeURIComponent(fileName)}`;
   }
 
-  /** The claims of a token the bot signed; null for anything else (forged, malformed). Expiry and generation are the caller's to judge. */
-  read(token: string): ShareClaims | null {
-    const [body, signature, extra] = token.split('.');
-    if (!body || !signature || extra !== undefined) return null;
-    const expected = Buffer.from(this.#sign(body));
-    const given = Buffer.from(signature);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-    try {
-      const claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Partial<ShareClaims>;
-      if (typeof claims.t !== 'string' || typeof claims.g !== 'number' || typeof claims.e !== 'number') return null;
-      return { t: claims.t, g: claims.g, e: claims.e };
-    } catch {
-      return null;
-    }
-  }
-
-  #sign(body: string): string {
-    return createHmac('sha256', this.#secret).update(`dfs-share.${body}`).digest('base64url');
+  /** The claims of an unexpired token the bot signed for a download; else why not. Generation is the caller's to judge. */
+  read(token: string): ShareClaims | TokenRefusal {
+    const checked = this.#tokens.verify(token);
+    if ('refused' in checked) return checked.refused;
+    const { t, g, e } = checked.claims;
+    if (typeof t !== 'string' || typeof g !== 'number') return 'malformed';
+    return { t, g, e };
   }
 }
 
-/** `Content-Disposition: attachment` with the file's name: an ASCII fallback, and RFC 6266 / 8187 `filename*` for the rest. */
+/** What a client that cannot read `filename*` is offered: printable ASCII, without a quote, a backslash or a `%` some clients would decode. */
+const NOT_IN_FALLBACK = /[^\x20-\x7e]|["\\%]/g;
+
+/**
+ * `Content-Disposition: attachment` with the file's name (RFC 6266): `filename` alone for a
+ * plain ASCII name, else an ASCII fallback and the exact name in RFC 8187 `filename*`.
+ */
 export function contentDisposition(name: string): string {
-  const fallback = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
-  const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+  return createContentDisposition(name, { fallback: name.replace(NOT_IN_FALLBACK, '_') });
 }

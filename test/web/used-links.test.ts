@@ -13,6 +13,7 @@ import { WebAuth, type Session, type SignInFailure } from '../../src/web/auth.js
 import { UsedLinks, usedLinksPathFor } from '../../src/web/used-links.js';
 import { failingFs } from '../support/failing-fs.js';
 import { tempDir } from '../support/temp.js';
+import { withTimeout } from '../support/wait.js';
 
 const SECRET = 'test-web-secret-0123456789abcdefghij';
 const TTL_MINUTES = 15;
@@ -29,22 +30,26 @@ function logger() {
   return { log: createLogger({ level: 'debug', destination }), lines };
 }
 
-/** Node's calls, except that every rename waits until `release` is called. */
-function heldRenames(): { fs: DurableFs; release: () => void; renames: () => number } {
+/** Node's calls, except that every rename waits until `release` is called; `reached` settles at the first. */
+function heldRenames(): { fs: DurableFs; release: () => void; renames: () => number; reached: Promise<void> } {
   let open: () => void = () => {};
+  let arrive: () => void = () => {};
   const gate = new Promise<void>((resolve) => (open = resolve));
+  const reached = new Promise<void>((resolve) => (arrive = resolve));
   let renames = 0;
   return {
     fs: {
       ...nodeFs,
       rename: async (from, to) => {
         renames++;
+        arrive();
         await gate;
         return nodeFs.rename(from, to);
       },
     },
     release: () => open(),
     renames: () => renames,
+    reached,
   };
 }
 
@@ -75,8 +80,8 @@ describe('used sign-in links on disk', () => {
     const first = auth.signIn(token);
     const second = auth.signIn(token);
     expect(await second).toBe('used');
-    // Bounded: the write reaches its rename within a few turns, where it is held.
-    for (let i = 0; i < 1_000 && held.renames() === 0; i++) await new Promise((r) => setImmediate(r));
+    // The write reaches its rename, where it is held: waited for as it happens, not for a number of turns a busy disk may outlast.
+    await withTimeout(held.reached, 10_000, "the used-links record's rename");
     expect(held.renames()).toBe(1);
     expect(await stateOf(first)).toBe('pending');
     held.release();
