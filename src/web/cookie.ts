@@ -9,7 +9,7 @@
 import { isIP } from 'node:net';
 import { SESSION_COOKIE, SESSION_TTL_MS } from './auth.js';
 
-export const HOST_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
+const HOST_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
 
 export interface SessionCookie {
   name: string;
@@ -20,7 +20,7 @@ export interface SessionCookie {
 }
 
 /** Whether browsers count an origin as secure for cookies: https, or loopback over http. */
-export function securePage(publicUrl: string): boolean {
+function securePage(publicUrl: string): boolean {
   const url = new URL(publicUrl);
   if (url.protocol === 'https:') return true;
   const host = url.hostname.replace(/^\[|\]$/g, '');

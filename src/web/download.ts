@@ -19,7 +19,7 @@ import { contentDisposition, type ShareClaims, type ShareLinks } from './share-l
 import type { TokenRefusal } from './signed-token.js';
 
 /** A part downloaded whole and checked, to read back (`end` exclusive) and then close. */
-export interface CheckedPart {
+interface CheckedPart {
   read(start: number, end: number): AsyncIterable<Uint8Array>;
   close(): Promise<void>;
 }
@@ -65,7 +65,7 @@ const CLIENT_STALL_MS = 60_000; // ms
 const RETRY_AFTER_S = 30;
 
 /** Which bytes to send: the whole file (200) or one range (206); null when the range cannot be met (416). */
-export function byteRange(header: string | undefined, size: number): { start: number; end: number; partial: boolean } | null {
+function byteRange(header: string | undefined, size: number): { start: number; end: number; partial: boolean } | null {
   const whole = { start: 0, end: size - 1, partial: false };
   const match = /^bytes=(\d*)-(\d*)$/.exec(header?.trim() ?? '');
   // No Range, another unit, several ranges or a malformed one: the whole file.

@@ -20,7 +20,7 @@ export interface StreamLimits {
   total: number;
 }
 
-export const STREAM_LIMITS: StreamLimits = { perMember: 16, total: 256 };
+const STREAM_LIMITS: StreamLimits = { perMember: 16, total: 256 };
 
 /** A comment line this often keeps proxies from closing a quiet stream. */
 const KEEP_ALIVE_MS = 15_000;

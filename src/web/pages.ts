@@ -10,7 +10,7 @@ import type { TransferDetail, TransferView } from './view.js';
 const MIB = 1024 * 1024;
 
 /** `value` as HTML text: the five characters that could start markup are escaped. */
-export function text(value: string | number): string {
+function text(value: string | number): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
@@ -43,7 +43,7 @@ ${body}
 }
 
 /** A message meant for Discord as HTML: escaped, and its `code` spans (Discord markdown) as <code>. */
-export function discordText(value: string): string {
+function discordText(value: string): string {
   return text(value).replace(/`([^`]+)`/g, '<code>$1</code>');
 }
 
@@ -52,11 +52,11 @@ export function messagePage(title: string, message: string): string {
   return layout(title, `<h1>${text(title)}</h1>\n<p>${text(message)}</p>`, null, 'message');
 }
 
-export function mib(bytes: number | null): string {
+function mib(bytes: number | null): string {
   return bytes === null ? '?' : (bytes / MIB).toFixed(1);
 }
 
-export function duration(seconds: number | null): string {
+function duration(seconds: number | null): string {
   if (seconds === null) return '—';
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);

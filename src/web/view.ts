@@ -31,7 +31,7 @@ export interface TransferView {
 }
 
 /** One character per part: `.` not yet, `>` on its way, `1`–`9` posted after that many attempts (9: nine or more). */
-export type PartMap = string;
+type PartMap = string;
 
 export interface TransferDetail extends TransferView {
   chunkSize: number;
@@ -100,7 +100,7 @@ function lifeSamples(t: StoredTransfer, samples: [number, number][]): [number, n
   ];
 }
 
-export function partMap(t: StoredTransfer, inFlight: readonly number[]): PartMap {
+function partMap(t: StoredTransfer, inFlight: readonly number[]): PartMap {
   const known = Math.max(t.total_chunks ?? 0, (t.parts.at(-1)?.index ?? -1) + 1, Math.max(-1, ...inFlight) + 1);
   const cells = new Array<string>(known).fill('.');
   for (const index of inFlight) cells[index] = '>';

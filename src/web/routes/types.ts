@@ -13,7 +13,7 @@ import type { Downloads } from '../download.js';
 import type { EventStreams } from '../events.js';
 import type { TransferDetail, TransferView } from '../view.js';
 
-export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
+type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 
 export interface RouteRequest {
   req: IncomingMessage;
