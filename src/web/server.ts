@@ -7,6 +7,7 @@
  * session; a transfer the member may not see is a 404, as an unknown id.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { errnoCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import { closeServer, listen } from '../net/listen.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
@@ -64,6 +65,11 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const server = http.createServer((req, res) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     dispatch(routes, web, req, res).catch((error: unknown) => {
+      // A client that hung up mid-request (a form half sent) is not the bot failing.
+      if (errnoCode(error) === 'ECONNRESET' && req.destroyed) {
+        log.debug({ event: 'web_client_gone', method: req.method }, 'a web client went away mid-request');
+        return;
+      }
       // The URL is not logged: a sign-in link carries its token in the query.
       log.error({ err: error, method: req.method }, 'web request failed');
       if (!res.headersSent) sendHtml(res, 500, messagePage('Something went wrong', 'The bot could not answer this; its log says why.'));
@@ -116,7 +122,11 @@ function matches(route: Route, method: string, path: string): string[] | null {
 
 /** The first route serving this method and path; a session first unless it is public. */
 async function dispatch(routes: readonly Route[], web: WebContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = requestUrl(req.url ?? '/');
+  if (!url) {
+    sendHtml(res, 400, messagePage('Bad request', 'The address of this request is not a valid one.'));
+    return;
+  }
   const method = req.method ?? 'GET';
   const session = () => web.auth.session(req.headers.cookie, web.cookie.name);
   for (const route of routes) {
@@ -132,4 +142,13 @@ async function dispatch(routes: readonly Route[], web: WebContext, req: Incoming
   // other methods only is answered as an unknown one.
   if (session()) notFound(res);
   else notSignedIn(req, res);
+}
+
+/**
+ * The request's target as a URL; null when it is not one (a client can send any bytes). A
+ * target starting `//` is a path, not a host as `new URL(target, base)` would read it.
+ */
+function requestUrl(target: string): URL | null {
+  const absolute = target.startsWith('/') ? `http://localhost${target}` : target;
+  return URL.canParse(absolute) ? new URL(absolute) : null;
 }
