@@ -41,6 +41,8 @@ interface LinkClaims {
   e: number;
   /** Makes each link unique, so it can be used once. */
   n: string;
+  /** The page that made it (its WEB_PUBLIC_URL): shards sharing WEB_SECRET each keep their own record of used links, so a link opens only its own page. */
+  p?: string;
 }
 
 /** `unrecorded`: the link could not be marked used on disk, so it opened nothing and stays usable. */
@@ -53,8 +55,11 @@ export class WebAuth {
   readonly #sessions = new Map<string, Session>();
   /** The links already used. */
   readonly #used: UsedLinks;
+  readonly #page: string;
 
-  constructor(options: { secret: string; linkTtlMinutes: number; usedLinks: UsedLinks; now?: () => number }) {
+  /** `page`: the page's public URL, which its links name and which alone they open. */
+  constructor(options: { secret: string; linkTtlMinutes: number; usedLinks: UsedLinks; page: string; now?: () => number }) {
+    this.#page = options.page;
     this.#linkTtlMs = options.linkTtlMinutes * 60_000;
     this.#now = options.now ?? Date.now;
     this.#tokens = new SignedTokens(options.secret, 'dfs-sign-in', this.#now);
@@ -70,6 +75,7 @@ export class WebAuth {
       o: actor.mayActOnOthers,
       e: this.#now() + this.#linkTtlMs,
       n: randomBytes(12).toString('base64url'),
+      p: this.#page,
     };
     return this.#tokens.sign(claims);
   }
@@ -80,6 +86,9 @@ export class WebAuth {
     if ('refused' in checked) return checked.refused;
     const claims = checked.claims as Partial<LinkClaims> & { e: number };
     if (typeof claims.n !== 'string' || typeof claims.u !== 'string') return 'malformed';
+    // Signed by us, but for another page (another shard): its use is recorded there, not here.
+    // A link without `p` was made before links named their page (it expires within WEB_LINK_TTL_MINUTES).
+    if (claims.p !== undefined && claims.p !== this.#page) return 'forged';
     const now = this.#now();
     const claimed = await this.#used.claim(claims.n, claims.e);
     if (claimed !== 'claimed') return claimed;

@@ -53,10 +53,10 @@ export async function startWebPage(config: WebConfig, deps: WebPageDeps): Promis
   } else {
     usedLinks = await UsedLinks.open(usedLinksPathFor(config.PROGRESS_FILE_PATH), linkTtlMs, { log });
   }
-  const auth = new WebAuth({ secret, linkTtlMinutes: config.WEB_LINK_TTL_MINUTES, usedLinks });
   const host = config.WEB_HOST;
   const listening = `http://${host.includes(':') ? `[${host}]` : host}:${config.WEB_PORT}`;
   const publicUrl = config.WEB_PUBLIC_URL ?? listening;
+  const auth = new WebAuth({ secret, linkTtlMinutes: config.WEB_LINK_TTL_MINUTES, usedLinks, page: publicUrl });
   const links = new ShareLinks(secret);
   const shareLink = (transfer: StoredTransfer, hours: number) => {
     const expiresAt = Date.now() + hours * 3_600_000;

@@ -17,7 +17,13 @@ const MEMBER = { userId: '111', mayStart: true, mayActOnOthers: false };
 const PUBLIC_URL = 'http://127.0.0.1:1';
 
 function auth(now: () => number = Date.now): WebAuth {
-  return new WebAuth({ secret: SECRET, linkTtlMinutes: 15, usedLinks: UsedLinks.inMemory({ log: createLogger({ level: 'silent' }) }), now });
+  return new WebAuth({
+    secret: SECRET,
+    linkTtlMinutes: 15,
+    usedLinks: UsedLinks.inMemory({ log: createLogger({ level: 'silent' }) }),
+    page: 'http://127.0.0.1:8080',
+    now,
+  });
 }
 
 /** The token inside a download link `PUBLIC_URL/d/<token>/<name>`. */

@@ -17,6 +17,8 @@ import { withTimeout } from '../support/wait.js';
 
 const SECRET = 'test-web-secret-0123456789abcdefghij';
 const TTL_MINUTES = 15;
+/** The page's public URL, which its sign-in links name. */
+const PAGE = 'http://127.0.0.1:8080';
 const MEMBER = { userId: '111', mayStart: true, mayActOnOthers: false };
 
 function logger() {
@@ -53,10 +55,10 @@ function heldRenames(): { fs: DurableFs; release: () => void; renames: () => num
   };
 }
 
-async function authOn(file: string, fs?: DurableFs) {
+async function authOn(file: string, fs?: DurableFs, page = PAGE) {
   const { log, lines } = logger();
   const usedLinks = await UsedLinks.open(file, TTL_MINUTES * 60_000, { log, ...(fs ? { fs } : {}) });
-  return { auth: new WebAuth({ secret: SECRET, linkTtlMinutes: TTL_MINUTES, usedLinks }), lines };
+  return { auth: new WebAuth({ secret: SECRET, linkTtlMinutes: TTL_MINUTES, usedLinks, page }), lines };
 }
 
 const isSession = (r: Session | SignInFailure): r is Session => typeof r !== 'string';
@@ -131,8 +133,19 @@ describe('used sign-in links on disk', () => {
       secret: SECRET,
       linkTtlMinutes: TTL_MINUTES,
       now: () => Date.now() + 1_000,
+      page: PAGE,
       usedLinks: await UsedLinks.open(file, TTL_MINUTES * 60_000, { log: logger().log, now: () => Date.now() - 1_000 }),
     });
     expect(isSession(await later.signIn(later.signInToken(MEMBER, 'g1')))).toBe(true);
+  });
+
+  it('GIVEN two shards sharing WEB_SECRET, each with its own record WHEN a link used on one is opened on the other THEN it is refused there: a link opens only the page that made it', async () => {
+    const dir = await tempDir();
+    const shard0 = await authOn(usedLinksPathFor(path.join(dir, 'transfer_progress.shard-0.json')), undefined, 'http://127.0.0.1:8080');
+    const shard1 = await authOn(usedLinksPathFor(path.join(dir, 'transfer_progress.shard-1.json')), undefined, 'http://127.0.0.1:8081');
+    const token = shard0.auth.signInToken(MEMBER, 'g1');
+    expect(isSession(await shard0.auth.signIn(token))).toBe(true);
+    expect(await shard1.auth.signIn(token)).toBe('forged');
+    expect(isSession(await shard1.auth.signIn(shard1.auth.signInToken(MEMBER, 'g1')))).toBe(true);
   });
 });
