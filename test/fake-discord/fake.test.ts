@@ -4,6 +4,7 @@ import http from 'node:http';
 import { WebSocket } from 'ws';
 import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from '../support/fake-discord/index.js';
 import { sha256 } from '../support/hash.js';
+import { heldAnswer } from '../support/held.js';
 import { until, withTimeout } from '../support/wait.js';
 
 let fake: FakeDiscord | undefined;
@@ -183,6 +184,39 @@ describe('the fake Discord REST API', () => {
       const record = f.requests.find((r) => r.route === 'POST /channels/:id/messages');
       expect(record?.messageId).toBeUndefined();
       expect(record?.bytes).toBeGreaterThan(64 * 1024);
+    });
+
+    it('GIVEN a hold after the body WHEN the client goes away before its body is complete THEN nothing is stored once released', async () => {
+      const f = await start();
+      const held = heldAnswer();
+      f.faults.add({ route: 'POST /channels/:id/messages', kind: 'hold', afterBody: true, until: held.hold });
+      expect(await send(f, unfinishedBody(randomBytes(64 * 1024)), 'abort')).toBe(0);
+      await until(() => f.requests.some((r) => r.route === 'POST /channels/:id/messages'), 3000, 'the request record');
+      held.release();
+      // A request after the release: by its answer, a route the release let run has run.
+      expect((await call(f, 'GET', '/gateway/bot')).status).toBe(200);
+      expect(f.messages(f.channels[0]!.id)).toEqual([]);
+    });
+
+    it('GIVEN a hold after the body WHEN the client goes away once its body is whole THEN the message is stored once released, as Discord would', async () => {
+      const f = await start();
+      const held = heldAnswer();
+      f.faults.add({ route: 'POST /channels/:id/messages', kind: 'hold', afterBody: true, until: held.hold });
+      const body = unfinishedBody(randomBytes(64 * 1024));
+      const whole = Buffer.concat([body.sent, Buffer.from(`\r\n--${body.boundary}--\r\n`)]);
+      const req = http.request(new URL(`${f.apiUrl}/v10/channels/${f.channels[0]!.id}/messages`), {
+        method: 'POST',
+        headers: { authorization: `Bot ${f.token}`, 'content-type': `multipart/form-data; boundary=${body.boundary}` },
+      });
+      req.on('error', () => undefined);
+      req.end(whole);
+      await until(() => f.pendingRequests().some((r) => r.fault === 'hold' && r.bodyAt !== undefined), 3000, 'the whole body, held');
+      req.destroy();
+      await until(() => f.requests.some((r) => r.route === 'POST /channels/:id/messages'), 3000, 'the client gone');
+      expect(f.messages(f.channels[0]!.id)).toEqual([]);
+      held.release();
+      await until(() => f.messages(f.channels[0]!.id).length === 1, 3000, 'the message stored');
+      expect(f.messages(f.channels[0]!.id)[0]!.attachments[0]!.size).toBe(64 * 1024);
     });
   });
 

@@ -38,7 +38,8 @@ export function requestHandler(s: FakeState, h: Plumbing, findRoute: RouteTable[
         await sleep(fault.ms);
         return false;
       case 'hold':
-        await fault.until.catch(() => undefined);
+        if (fault.afterBody) ctx.holdAfterBody = fault.until;
+        else await fault.until.catch(() => undefined);
         return false;
       case 'hang':
         hanging.add(res);

@@ -37,6 +37,8 @@ export interface Ctx {
   stallAnswer: boolean;
   /** A cutBody fault: bytes of the body sent before the connection is closed. */
   cutBodyAfter?: number;
+  /** A `hold` fault with `afterBody`: the route waits for this once the whole body is in. */
+  holdAfterBody?: Promise<unknown>;
   finished: boolean;
 }
 
@@ -205,6 +207,8 @@ export function plumbing(s: FakeState) {
     });
     ctx.rec.bytes = b.bytes;
     if (b.kind !== 'aborted') ctx.rec.bodyAt = Date.now();
+    // A body that arrived whole is Discord's to act on, whether or not its client is still there.
+    if (b.kind !== 'aborted' && ctx.holdAfterBody) await ctx.holdAfterBody.catch(() => undefined);
     if (b.kind === 'aborted') {
       // The response's 'close' may have recorded it already.
       if (!ctx.finished) {

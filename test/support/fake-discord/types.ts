@@ -237,8 +237,12 @@ export type Fault = {
     }
   | { kind: 'rateLimit'; retryAfterMs: number; global?: boolean; scope?: 'user' | 'shared' | 'global' }
   | { kind: 'delay'; ms: number }
-  /** Wait until `until` settles, then handle the request as usual: the test decides when Discord answers, not a clock. */
-  | { kind: 'hold'; until: Promise<unknown> }
+  /**
+   * Wait until `until` settles, then handle the request as usual: the test decides when Discord answers, not a clock.
+   * Its body waits unread meanwhile; with `afterBody`, the whole body is read first and the hold is Discord's
+   * processing: once released the route runs (the message is created) even if the client went away meanwhile.
+   */
+  | { kind: 'hold'; until: Promise<unknown>; afterBody?: boolean }
   | { kind: 'hang' }
   /** Destroy the socket after reading some of the body. reset (default true): TCP RST, the client sees ECONNRESET
    *  (discord.js retries that itself); false: plain close, undici's 'other side closed' (discord.js does not retry). */
