@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
+import { holdWholeBodyAfterParts, waitUntil } from '../support/held.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { MIB } from '../support/units.js';
 
@@ -11,7 +12,8 @@ describe('/status, /cancel and refusals', () => {
   let fx: BotFixture;
   beforeAll(async () => {
     fx = await startBotFixture({
-      env: { MAX_ACTIVE_TRANSFERS: '10', MAX_CHUNKS_PER_MESSAGE: '1', MAX_FILE_SIZE_BYTES: String(40 * MIB) },
+      // UPLOAD_TIMEOUT_MS at its default: a part held at the fake waits for the test's /cancel, however slow that is.
+      env: { MAX_ACTIVE_TRANSFERS: '10', MAX_CHUNKS_PER_MESSAGE: '1', MAX_FILE_SIZE_BYTES: String(40 * MIB), UPLOAD_TIMEOUT_MS: '120000' },
     });
     await writeSeededFile(path.join(fx.filesRoot, 'small.bin'), 3 * MIB, 1);
     await writeSeededFile(path.join(fx.filesRoot, 'slow.bin'), 20 * MIB, 2);
@@ -23,17 +25,34 @@ describe('/status, /cancel and refusals', () => {
   const partMessages = (id: string) =>
     fx.fake.allMessagesEver().filter((m) => m.content.includes(id) && m.attachments.some((a) => a.filename.includes('.part')));
 
-  /** `/cancel` as an administrator; resolves once the bot says the transfer is cancelled. */
-  const cancelAsAdmin = async (id: string, { deletePosted = false } = {}) => {
-    const handle = await fx.command({
+  /**
+   * `/cancel` as an administrator; resolves once the bot says the transfer is cancelled.
+   * `release` runs the moment the bot acknowledges the command, before it stops the run: a part
+   * held at the fake is then created and answered while the cancel waits for it.
+   */
+  const cancelAsAdmin = async (id: string, { deletePosted = false, release }: { deletePosted?: boolean; release?: () => void } = {}) => {
+    const handle = await fx.fake.sendInteraction({
       name: 'cancel',
       permissions: PERMISSIONS.ADMINISTRATOR,
       options: [{ name: 'transfer', type: 3, value: id }, ...(deletePosted ? [{ name: 'delete_posted', type: 5, value: true }] : [])],
     });
+    // Checked as the fake records the callback (the handle exists before any I/O): no poll interval in between.
+    if (release) void handle.waitFor((h) => h.callback() !== undefined, 15_000).finally(release);
     // The reply waits for the in-flight upload, up to the 5 s grace when Discord never answers.
     await handle.waitFor((h) => /cancelled/.test(h.original()?.content ?? ''), 15_000);
     return handle;
   };
+
+  /** Holds a part message of the next transfer, its whole body in, once 2 of its parts are posted. */
+  const holdThirdPart = async () => {
+    const held = holdWholeBodyAfterParts(fx.fake, 2);
+    const id = await fx.split('slow.bin', { chunkSizeMiB: 1 });
+    await waitUntil(() => held.request() !== undefined, 'a part message held at the fake with its whole body');
+    return { id, ...held };
+  };
+
+  /** Message creates the fake has whole and may still act on: none once a /cancel has answered. */
+  const wholeBodiesPending = () => fx.fake.pendingRequests().filter((r) => r.route === MESSAGES && r.bodyAt !== undefined);
 
   it('GIVEN a finished transfer THEN /status lists it and /status with its id shows the details ephemerally', async () => {
     const id = await fx.split('small.bin', { chunkSizeMiB: 1 });
@@ -67,11 +86,9 @@ describe('/status, /cancel and refusals', () => {
     expect(transferChoices.length).toBeLessThanOrEqual(25);
   });
 
-  it('GIVEN slow uploads WHEN the owner cancels THEN nothing is posted after the acknowledgement', async () => {
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 250, times: 200 });
+  it('GIVEN a part with Discord WHEN the owner cancels THEN it is recorded, and nothing is posted after the acknowledgement', async () => {
+    const { id, release, request } = await holdThirdPart();
     try {
-      const id = await fx.split('slow.bin', { chunkSizeMiB: 1 });
-      await fx.waitForParts(id, 2);
       const stranger = await fx.command({
         name: 'cancel',
         user: { id: '100000000000000999' },
@@ -81,34 +98,40 @@ describe('/status, /cancel and refusals', () => {
       expect(stranger.ephemeral()).toBe(true);
       expect(stranger.original()?.content).toMatch(/Only the member who started/);
 
-      const cancel = await cancelAsAdmin(id);
+      const cancel = await cancelAsAdmin(id, { release });
       expect(cancel.ephemeral()).toBe(true);
       const atAck = partMessages(id).length;
+      expect(wholeBodiesPending()).toEqual([]);
       const t = await fx.transfer(id);
       expect(t.status).toBe('cancelled');
-      // Every part Discord stored is recorded.
+      // Every part Discord stored is recorded, the one it held while the cancel waited too.
       expect(t.parts.length).toBe(atAck);
-      await new Promise((r) => setTimeout(r, 800));
+      expect(t.parts.map((p) => p.message_id)).toContain(request()?.messageId);
+      // A request the bot cut before its end creates nothing: once the fake has none left, nothing more comes.
+      await waitUntil(() => fx.fake.pendingRequests().every((r) => r.route !== MESSAGES), 'no message create left at the fake');
       expect(partMessages(id).length).toBe(atAck);
       expect(atAck).toBeLessThan(20);
     } finally {
+      release();
       fx.fake.faults.clear();
     }
   });
 
   it('GIVEN a running transfer WHEN cancelled with delete_posted THEN its part messages are deleted, not the progress message', async () => {
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 250, times: 200 });
+    const { id, release, request } = await holdThirdPart();
     try {
-      const id = await fx.split('slow.bin', { chunkSizeMiB: 1 });
-      await fx.waitForParts(id, 2);
-      const cancel = await cancelAsAdmin(id, { deletePosted: true });
-      expect(cancel.original()?.content).toMatch(/Deleted \d+ part message/);
+      const cancel = await cancelAsAdmin(id, { deletePosted: true, release });
+      expect(wholeBodiesPending()).toEqual([]);
+      const posted = partMessages(id);
+      expect(posted.map((m) => m.id)).toContain(request()?.messageId);
+      expect(cancel.original()?.content).toContain(`Deleted ${posted.length} part message(s)`);
       const live = fx.fake.messages().filter((m) => m.content.includes(id) && m.attachments.length > 0);
       expect(live).toEqual([]);
       const t = await fx.transfer(id);
       expect(t.status).toBe('cancelled');
       expect(fx.fake.messages().some((m) => m.id === t.progress_message_id)).toBe(true);
     } finally {
+      release();
       fx.fake.faults.clear();
     }
   });

@@ -3,7 +3,7 @@
  * HTTPS server's `hold` route option take `hold`, so the order of events is the test's, not
  * the machine's speed.
  */
-import type { FakeDiscord } from './fake-discord/types.js';
+import type { FakeDiscord, RecordedRequest } from './fake-discord/types.js';
 
 const MESSAGE_CREATE = 'POST /channels/:id/messages';
 
@@ -34,4 +34,26 @@ export function holdAfterParts(fake: FakeDiscord, n: number): { release: () => v
   const posted = () => fake.messages().filter((m) => m.attachments.length > 0).length;
   fake.faults.add({ route: (r) => r.route === MESSAGE_CREATE && posted() >= n, kind: 'hold', until: held.hold, times: 100_000 });
   return { release: held.release, posted };
+}
+
+/**
+ * Holds at the fake Discord, once its whole body arrived, the first message create that comes
+ * once `n` more parts are posted (messages with attachments), until `release`: that message
+ * will be created (Discord creates a message whose body arrived whole), and `request()` is its
+ * record once the fake holds it (its `messageId` once released).
+ */
+export function holdWholeBodyAfterParts(fake: FakeDiscord, n: number): { release: () => void; request: () => RecordedRequest | undefined } {
+  const held = heldAnswer();
+  const posted = () => fake.messages().filter((m) => m.attachments.length > 0).length;
+  const from = posted() + n;
+  const since = Date.now();
+  let request: RecordedRequest | undefined;
+  fake.faults.add({ route: (r) => r.route === MESSAGE_CREATE && posted() >= from, kind: 'hold', afterBody: true, until: held.hold, times: 1 });
+  return {
+    release: held.release,
+    request: () =>
+      (request ??= [...fake.pendingRequests(), ...fake.requests].find(
+        (r) => r.route === MESSAGE_CREATE && r.fault === 'hold' && r.bodyAt !== undefined && r.time >= since,
+      )),
+  };
 }
