@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { startBotProcess } from '../support/bot-process.js';
+import { holdAfterParts } from '../support/held.js';
 import { freePort, listeningPorts } from '../support/ports.js';
 import { sample } from '../support/prometheus.js';
 import { writeSeededFile } from '../support/random-file.js';
@@ -24,20 +25,23 @@ describe('metrics of the bot process', () => {
 
   beforeAll(async () => {
     port = await freePort();
-    fx = await startBotFixture({ env: { METRICS_PORT: String(port), MAX_CHUNKS_PER_MESSAGE: '1' } });
+    // UPLOAD_TIMEOUT_MS at its default: the part held below waits for the test's scrape, however slow that is.
+    fx = await startBotFixture({ env: { METRICS_PORT: String(port), MAX_CHUNKS_PER_MESSAGE: '1', UPLOAD_TIMEOUT_MS: '120000' } });
   });
   afterAll(async () => {
     await fx?.stop();
   });
 
-  it('GIVEN a /split with a 502, a 429 and a slow part THEN counters rise during it and match the transfer after it', async () => {
+  it('GIVEN a /split with a 502, a 429 and parts held THEN counters rise during it and match the transfer after it', async () => {
     await writeSeededFile(path.join(fx.filesRoot, 'data.bin'), SIZE, 7);
     // Message creates in order: the progress message, then one per part. Each fault counts only
     // the requests an earlier fault did not take.
     fx.fake.faults.add({ route: MESSAGES, kind: 'status', status: 502, after: 1, times: 1 }); // part 1, first attempt
     fx.fake.faults.add({ route: MESSAGES, kind: 'rateLimit', retryAfterMs: 200, after: 2, times: 1 }); // part 2, first try
-    // Part 4 is held so the scrape below sees a transfer in the middle.
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 4_000, after: 4, times: 1 });
+    // What comes once 3 parts are posted is held until the scrape below has seen the transfer in
+    // the middle. Not "the Nth request": the next message's request arrives while the one before
+    // it is with Discord, so which part a request count lands on is a race.
+    const held = holdAfterParts(fx.fake, 3);
 
     const before = await scrape();
     expect(before.status).toBe(200);
@@ -45,7 +49,7 @@ describe('metrics of the bot process', () => {
 
     const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
     await fx.bot.waitForLog((l) => l.msg === 'chunk_ok' && l.chunk === 2 && l.transfer_id === id, 30_000);
-    const during = await scrape();
+    const during = await scrape().finally(held.release);
     expect(sample(during.text, 'dfs_parts_posted_total')).toBeGreaterThanOrEqual(3);
     expect(sample(during.text, 'dfs_transfers{status="in_progress"}')).toBe(1);
     expect(sample(during.text, 'dfs_active_transfers')).toBe(1);
