@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import type { InteractionHandle, InteractionInput } from '../support/fake-discord/types.js';
+import { heldAnswer } from '../support/held.js';
 import { startHttpsServer, uploadEnv, type TestHttpsServer } from '../support/https-server.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { MIB } from '../support/units.js';
@@ -50,8 +51,9 @@ describe('MAX_ACTIVE_TRANSFERS under concurrency', () => {
 
   it('GIVEN a limit of 2 WHEN one member sends three /split at the same instant THEN exactly two are accepted and the third is refused ephemerally', async () => {
     const member = '500000000000000001';
-    // Slow posts keep the accepted transfers unfinished while the third is judged.
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 100, times: 1_000 });
+    // Posts held until every answer is in keep the accepted transfers unfinished while the third is judged.
+    const held = heldAnswer();
+    fx.fake.faults.add({ route: MESSAGES, kind: 'hold', until: held.hold, times: 1_000 });
     try {
       // Sent without waiting in between: the bot receives all three before answering any.
       const handles = await Promise.all(['a.bin', 'b.bin', 'c.bin'].map((f) => fx.fake.sendInteraction(split(f, member))));
@@ -64,6 +66,7 @@ describe('MAX_ACTIVE_TRANSFERS under concurrency', () => {
       expect(refused[0]!.content).toMatch(/already have 2 unfinished transfers \(the limit is 2\)/);
       expect(await ownedBy(member)).toHaveLength(2);
     } finally {
+      held.release();
       fx.fake.faults.clear();
     }
   });

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
+import { holdAfterParts } from '../support/held.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 import { MIB } from '../support/units.js';
@@ -66,10 +67,16 @@ describe('faults from Discord during a /split', () => {
   });
 
   it('GIVEN a gateway disconnect in the middle THEN the transfer still completes', async () => {
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 150, times: 50 });
+    // Held after 2 parts until the gateway is closed: the disconnect lands in the middle, however fast the machine.
+    const held = holdAfterParts(fx.fake, fx.fake.messages().filter((m) => m.attachments.length > 0).length + 2);
     const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
-    await fx.waitForParts(id, 2);
-    fx.fake.closeGateway(4000);
+    try {
+      await fx.waitForParts(id, 2);
+      fx.fake.closeGateway(4000);
+    } finally {
+      held.release();
+      fx.fake.faults.clear();
+    }
     const t = await fx.waitForStatus(id, ['complete', 'error']);
     expect(t.status, t.notes.join('; ')).toBe('complete');
     expect(rebuildFromFake(fx.fake, id).sha256).toBe(sha);
