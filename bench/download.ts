@@ -41,7 +41,16 @@ export async function downloadRows(
     WEB_PORT: String(port),
     WEB_SECRET: 'bench-download-secret-0123456789abcdef',
   };
-  let bot: BotProcess = await startBotProcess({ cwd: options.work, env, entry: options.entry });
+  // BENCH_BOT_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof': node flags for the bot (a profile, written when it stops).
+  const flags = process.env.BENCH_BOT_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const start = () =>
+    startBotProcess({
+      cwd: options.work,
+      env,
+      entry: options.entry,
+      ...(flags.length ? { command: [process.execPath, ...flags, options.entry] as const } : {}),
+    });
+  let bot: BotProcess = await start();
   try {
     const reply = await fake.call<string>({ op: 'split', path: source.rel });
     const id = /`(upload_[a-z0-9]+)`/.exec(reply)?.[1];
@@ -49,7 +58,7 @@ export async function downloadRows(
     const end = await bot.waitForLog((l) => l.transfer_id === id && (l.msg === 'transfer_complete' || l.msg === 'transfer_error'), 15 * 60_000);
     if (end.msg !== 'transfer_complete') throw new Error(`the upload failed: ${String(end['reason'])}`);
     await bot.kill('SIGTERM');
-    bot = await startBotProcess({ cwd: options.work, env, entry: options.entry });
+    bot = await start();
     const link = /(http:\/\/\S+\/d\/\S+)/.exec(await fake.call<string>({ op: 'share', transferId: id }))?.[1];
     if (!link) throw new Error('/share gave no link');
 
