@@ -143,7 +143,11 @@ describe('the web page over HTTP', () => {
       await waitUntilCut(fx.fake, behind, 'the accepted cancel');
       held.release();
       expect((await ok).status).toBe(303);
-      expect((await fx.waitForStatus(id, ['cancelled'], 15_000)).status).toBe('cancelled');
+      const cancelled = await fx.waitForStatus(id, ['cancelled'], 15_000);
+      expect(cancelled.status).toBe('cancelled');
+      // The part Discord had while the cancel waited is recorded; the one behind it was never created.
+      expect(cancelled.parts.map((p) => p.message_id)).toContain(held.request()?.messageId);
+      expect(cancelled.parts.length).toBe(fx.fake.messages().filter((m) => m.content.includes(id) && m.attachments.length > 0).length);
       expect(fx.bot.logs.some((l) => l.event === 'transfer_cancelled' && l.transfer_id === id)).toBe(true);
     } finally {
       held.release();
