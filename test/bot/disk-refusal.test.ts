@@ -9,6 +9,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it, type TestContext } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
+import { heldAnswer, holdAfterParts } from '../support/held.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { postedManifests, postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 import { immutableSupported, mountTmpfs, type Tmpfs } from '../support/tmpfs.js';
@@ -30,8 +31,12 @@ afterEach(async () => {
   tmpfs = undefined;
 });
 
-/** A bot whose progress file is on a fresh 2 MiB tmpfs, and a transfer of PARTS parts running slowly enough to stop it mid-way. */
-async function startTransfer(ctx: TestContext): Promise<{ id: string; sha256: string }> {
+/**
+ * A bot whose progress file is on a fresh 2 MiB tmpfs, and a transfer of PARTS parts whose posts
+ * the fake holds once 3 are posted, until `release` (after the test refused the disk): the
+ * transfer is mid-way then, however fast the machine.
+ */
+async function startTransfer(ctx: TestContext): Promise<{ id: string; sha256: string; release: () => void }> {
   const mounted = await mountTmpfs(2 * MIB);
   if ('skip' in mounted) ctx.skip(mounted.skip);
   tmpfs = mounted;
@@ -40,11 +45,11 @@ async function startTransfer(ctx: TestContext): Promise<{ id: string; sha256: st
     env: { MAX_CHUNKS_PER_MESSAGE: '1', PROGRESS_EDIT_INTERVAL_MS: '100' },
   });
   const sha256 = await writeSeededFile(path.join(fx.filesRoot, 'data.bin'), PARTS * MIB - 3, 21);
-  fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 100, times: 10_000 });
+  const held = holdAfterParts(fx.fake, 3);
   const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
   const t = await fx.waitForParts(id, 3);
   expect(t.status).toBe('in_progress');
-  return { id, sha256 };
+  return { id, sha256, release: held.release };
 }
 
 /** Waits for the `n`-th transfer_paused line of `id`; returns its reason. */
@@ -59,13 +64,17 @@ async function pausedTimes(id: string, n: number): Promise<string> {
   return String(lines[n - 1]!.reason);
 }
 
-/** Fills the tmpfs until the bot pauses: a write in flight may free a little, so top up until then. */
-async function fillUntilPaused(id: string): Promise<string> {
+/**
+ * Fills the tmpfs, lets the held posts go (`release`), and tops the tmpfs up until the bot
+ * pauses: a write in flight may free a little.
+ */
+async function fillUntilPaused(id: string, release: () => void): Promise<string> {
   const paused = pausedTimes(id, 1);
   let done = false;
   void paused.finally(() => (done = true)).catch(() => {});
   for (let i = 0; i < 200 && !done; i++) {
     await tmpfs!.fill();
+    release();
     await sleep(25);
   }
   return paused;
@@ -110,8 +119,8 @@ describe('a progress file the disk refuses to write', () => {
     'GIVEN the disk fills up after part 3 THEN the transfer pauses saying so, and once the filler is removed it resumes by itself and completes',
     { timeout: TEST_TIMEOUT_MS },
     async (ctx) => {
-      const { id, sha256 } = await startTransfer(ctx);
-      expect(await fillUntilPaused(id)).toBe('disk full');
+      const { id, sha256, release } = await startTransfer(ctx);
+      expect(await fillUntilPaused(id, release)).toBe('disk full');
       const said = 'paused: cannot write the progress file (disk full)';
       expect(await progressMessageWith(id, said)).toMatch(/interrupted/);
       const status = await statusOf(id);
@@ -157,12 +166,13 @@ describe('a progress file the disk refuses to write', () => {
     'GIVEN the folder is $name after part 3 THEN the transfer pauses; /resume while it still is pauses again and says so; once undone it resumes by itself and completes',
     { timeout: TEST_TIMEOUT_MS },
     async ({ said, refuse, allow, name }, ctx) => {
-      const { id, sha256 } = await startTransfer(ctx);
+      const { id, sha256, release } = await startTransfer(ctx);
       if (name.includes('chattr')) {
         const unsupported = await immutableSupported(tmpfs!);
         if (unsupported) ctx.skip(unsupported);
       }
       await refuse(tmpfs!);
+      release();
       expect(await pausedTimes(id, 1)).toBe(said);
       await progressMessageWith(id, `paused: cannot write the progress file (${said})`);
 
@@ -193,10 +203,11 @@ describe('a progress file the disk refuses to write', () => {
       tmpfs = mounted as Tmpfs;
       fx = await startBotFixture({ progressPath: path.join(tmpfs.dir, 'transfer_progress.json'), env: { MAX_CHUNKS_PER_MESSAGE: '1' } });
       const sha256 = await writeSeededFile(path.join(fx.filesRoot, 'data.bin'), PARTS * MIB - 3, 22);
-      // The first message is the progress message: held back while the disk fills up.
-      fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 1_500, times: 1 });
+      // The first message is the progress message: held until the disk is full.
+      const held = heldAnswer();
+      fx.fake.faults.add({ route: MESSAGES, kind: 'hold', until: held.hold, times: 1 });
       const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
-      expect(await fillUntilPaused(id)).toBe('disk full');
+      expect(await fillUntilPaused(id, held.release)).toBe('disk full');
       await progressMessageWith(id, 'paused: cannot write the progress file (disk full) after 0 of 10 parts');
       expect(postedPartNames(fx.fake, id)).toEqual([]);
       await rm(path.join(tmpfs.dir, 'filler'));
@@ -208,8 +219,8 @@ describe('a progress file the disk refuses to write', () => {
     'GIVEN a transfer paused on a full disk WHEN SIGTERM arrives THEN the bot exits 0 promptly, and after the disk is freed a restart completes it without posting twice',
     { timeout: TEST_TIMEOUT_MS },
     async (ctx) => {
-      const { id, sha256 } = await startTransfer(ctx);
-      expect(await fillUntilPaused(id)).toBe('disk full');
+      const { id, sha256, release } = await startTransfer(ctx);
+      expect(await fillUntilPaused(id, release)).toBe('disk full');
       const started = Date.now();
       fx!.bot.child.kill('SIGTERM');
       expect((await fx!.bot.exited).code).toBe(0);

@@ -157,6 +157,9 @@ describe('the next message streaming while Discord creates the one before', () =
     // Discord goes on creating the message whose body it has; the held one it never completes.
     const deadline = Date.now() + 10_000;
     while (partsInCreationOrder(fx.fake, id).length <= recorded.length && Date.now() < deadline) await sleep(20);
+    // Time for a wrong creation of the held one to show: it only lets a bug appear, it cannot fail a
+    // correct bot. (The fake drops a request from pendingRequests() when its client goes, while the
+    // one it has whole is still being created, so "none pending" is no end of creations to wait for.)
     await sleep(200);
     const created = partsInCreationOrder(fx.fake, id).flat();
     expect(created).toEqual(Array.from({ length: recorded.length + 1 }, (_, i) => i));

@@ -11,6 +11,7 @@ import { unexpectedErrors } from '../support/bot-fixture.js';
 import { exitWithin } from '../support/bot-process.js';
 import { shardOfGuild, startFakeDiscord } from '../support/fake-discord/index.js';
 import type { FakeDiscord, InteractionHandle } from '../support/fake-discord/types.js';
+import { heldAnswer } from '../support/held.js';
 import { freePortRun, listeningPorts } from '../support/ports.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { postedManifests, postedPartNames, rebuildFromFake } from '../support/rebuild.js';
@@ -114,10 +115,16 @@ describe('two shards on one host', () => {
     const [guild0, guild1] = [fx.guildOn(0), fx.guildOn(1)];
     const sha0 = await writeSeededFile(path.join(fx.filesRoot, 'long.bin'), 40 * MIB, 20);
     const sha1 = await writeSeededFile(path.join(fx.filesRoot, 'killed.bin'), 12 * MIB + 3, 21);
-    // Slow enough that both are mid-way when the kill lands, and shard 0's outlasts shard 1's restart.
-    const inChannel = (channelId: string) => (r: { route: string; path: string }) => r.route === MESSAGES && r.path.includes(channelId);
-    fx.fake.faults.add({ route: inChannel(guild0.channels[0]!.id), kind: 'delay', ms: 150, times: 10_000 });
-    fx.fake.faults.add({ route: inChannel(guild1.channels[0]!.id), kind: 'delay', ms: 100, times: 10_000 });
+    // Each channel's posts held once 3 more parts are in it, until the kill has landed: both are mid-way then, however fast the machine.
+    const holdInChannel = (channelId: string) => {
+      const held = heldAnswer();
+      const posted = () => fx.fake.messages(channelId).filter((m) => m.attachments.length > 0).length;
+      const from = posted() + 3;
+      const route = (r: { route: string; path: string }) => r.route === MESSAGES && r.path.includes(channelId) && posted() >= from;
+      fx.fake.faults.add({ route, kind: 'hold', until: held.hold, times: 10_000 });
+      return held.release;
+    };
+    const releases = [holdInChannel(guild0.channels[0]!.id), holdInChannel(guild1.channels[0]!.id)];
     const id0 = await fx.split('long.bin', { guildId: guild0.id, chunkSizeMiB: 1 });
     const id1 = await fx.split('killed.bin', { guildId: guild1.id, chunkSizeMiB: 1 });
 
@@ -138,12 +145,20 @@ describe('two shards on one host', () => {
     })();
 
     expect((await fx.shard(1).waitForParts(id1, 3)).status).toBe('in_progress');
+    expect((await fx.shard(0).waitForParts(id0, 3)).status).toBe('in_progress');
     const [pid0, killed] = [fx.pidOf(0), fx.pidOf(1)];
     const parts0AtKill = (await fx.shard(0).transfer(id0)).completed_chunks.length;
     process.kill(killed, 'SIGKILL');
+    // Let go only after the kill: the dead shard's held requests never complete, so they create nothing.
+    expect(await goneWithin(killed, 10_000)).toBe(true);
+    for (const release of releases) release();
     const respawned = await fx.manager.waitForLog((l) => l.event === 'shard_ready' && l.shard === 1 && l.pid !== killed, 60_000);
-    const at0 = await fx.shard(0).transfer(id0);
-    // Shard 0 went on posting while shard 1 was down (or had finished by then).
+    // Shard 0 goes on posting after shard 1 died (bounded: 600 looks, 100 ms apart).
+    let at0 = await fx.shard(0).transfer(id0);
+    for (let i = 0; i < 600 && at0.status !== 'complete' && at0.completed_chunks.length <= parts0AtKill; i++) {
+      await sleep(100);
+      at0 = await fx.shard(0).transfer(id0);
+    }
     expect(at0.status === 'complete' || at0.completed_chunks.length > parts0AtKill, `${parts0AtKill} → ${at0.completed_chunks.length}`).toBe(true);
 
     const t1 = await fx.shard(1).waitForStatus(id1, ['complete', 'error', 'cancelled'], 60_000);

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { startHttpsServer, uploadEnv, type FileRoute, type TestHttpsServer } from '../support/https-server.js';
-import { heldAnswer } from '../support/held.js';
+import { heldAnswer, holdAfterParts } from '../support/held.js';
 import { seededBytes } from '../support/random-file.js';
 import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 import { MIB } from '../support/units.js';
@@ -135,9 +135,14 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
     expect(t.notes.join('\n')).toMatch(/more than this bot's limit of 12582912 bytes \(MAX_FILE_SIZE_BYTES\)/);
   });
 
-  /** Starts `url` with slow posting, and SIGKILLs the bot once `ready(record)` says so (bounded wait). */
-  async function startThenKill(url: string, ready: (t: Awaited<ReturnType<BotFixture['transfer']>>) => boolean): Promise<string> {
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 300, times: 10_000 });
+  /**
+   * Starts `url` with the posts held at the fake once `messages` more part messages are posted, and
+   * SIGKILLs the bot once `ready(record)` says so (bounded wait): the transfer is unfinished then,
+   * however fast the machine. The held requests are let go only after the kill: their bodies never
+   * complete, so Discord creates nothing from them.
+   */
+  async function startThenKill(url: string, messages: number, ready: (t: Awaited<ReturnType<BotFixture['transfer']>>) => boolean): Promise<string> {
+    const held = holdAfterParts(fx.fake, fx.fake.messages().filter((m) => m.attachments.length > 0).length + messages);
     try {
       const id = await started(url);
       const deadline = Date.now() + 30_000;
@@ -145,6 +150,7 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
       await fx.restartBot();
       return id;
     } finally {
+      held.release();
       fx.fake.faults.clear();
     }
   }
@@ -152,7 +158,7 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
   it('GIVEN the bot is killed mid-transfer THEN the restarted bot resumes with a Range request and the file arrives byte for byte, each part once', async () => {
     const data = seededBytes(10 * MIB + 4321, 16);
     const url = serve('/resume.bin', data, { etag: '"res-1"', ranges: true });
-    const id = await startThenKill(url, (t) => t.source.kind === 'url' && (t.source.hash_checkpoint?.offset ?? 0) >= 3 * MIB);
+    const id = await startThenKill(url, 2, (t) => t.source.kind === 'url' && (t.source.hash_checkpoint?.offset ?? 0) >= 3 * MIB);
     const checkpoint = (await fx.transfer(id)).source;
     const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled']);
     expect(t.status, t.notes.join('; ')).toBe('complete');
@@ -173,7 +179,7 @@ describe('/upload end to end (bot process + local HTTPS server + fake Discord)',
   it('GIVEN a server without Range support WHEN the bot is killed mid-transfer THEN the resume downloads from byte 0 with a note, each part once', async () => {
     const data = seededBytes(6 * MIB + 99, 20);
     const url = serve('/norange.bin', data, { etag: '"nr-1"' });
-    const id = await startThenKill(url, (t) => t.parts.length >= 2);
+    const id = await startThenKill(url, 1, (t) => t.parts.length >= 2);
     const t = await fx.waitForStatus(id, ['complete', 'error', 'cancelled']);
     expect(t.status, t.notes.join('; ')).toBe('complete');
     expect(t.notes.join('\n')).toMatch(/downloading again from byte 0/);

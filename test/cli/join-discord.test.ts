@@ -106,7 +106,9 @@ describe('join --channel --message against the fake Discord', () => {
     const posted = await post('expiring.bin', 3);
     const firstPart = posted.manifest.chunks[0]!;
     const from = fx.fake.requests.length;
-    // Held past the link's expiry, this download meets the CDN's 404 like a day-old link would.
+    // Held past the link's expiry, this download meets the CDN's 404 like a day-old link would. The
+    // delay counts from the download's start, after the link was issued, and the CDN checks the
+    // expiry once it ends: a slower machine only makes the link older, so no hold is needed here.
     fx.fake.faults.add({
       route: (r) => r.route === CDN_GET && r.path.endsWith(`/${firstPart.name}`),
       kind: 'delay',

@@ -31,9 +31,17 @@ export async function waitUntil(ready: () => boolean, what: string, timeoutMs = 
  */
 export function holdAfterParts(fake: FakeDiscord, n: number): { release: () => void; posted: () => number } {
   const held = heldAnswer();
+  let released = false;
   const posted = () => fake.messages().filter((m) => m.attachments.length > 0).length;
-  fake.faults.add({ route: (r) => r.route === MESSAGE_CREATE && posted() >= n, kind: 'hold', until: held.hold, times: 100_000 });
-  return { release: held.release, posted };
+  // Once released it matches nothing: a hold added after it applies (the fake applies the first fault that matches).
+  fake.faults.add({ route: (r) => !released && r.route === MESSAGE_CREATE && posted() >= n, kind: 'hold', until: held.hold, times: 100_000 });
+  return {
+    release: () => {
+      released = true;
+      held.release();
+    },
+    posted,
+  };
 }
 
 /**
@@ -56,4 +64,21 @@ export function holdWholeBodyAfterParts(fake: FakeDiscord, n: number): { release
         (r) => r.route === MESSAGE_CREATE && r.fault === 'hold' && r.bodyAt !== undefined && r.time >= since,
       )),
   };
+}
+
+/**
+ * The message create the bot streams behind `held` (its body's end held back until `held` is
+ * answered), once it is at the fake: the bot cuts it off the moment a cancel or a stop reaches
+ * the run (`waitUntilCut`), so a test can release `held` exactly then.
+ */
+export async function streamingBehind(fake: FakeDiscord, held: RecordedRequest): Promise<RecordedRequest> {
+  const follower = () =>
+    fake.pendingRequests().find((r) => r.route === MESSAGE_CREATE && r !== held && r.time >= held.time && r.bodyAt === undefined);
+  await waitUntil(() => follower() !== undefined, 'the next message create streaming behind the held one');
+  return follower()!;
+}
+
+/** Waits until the fake no longer has `request` open: the client cut it off (or it was answered). */
+export async function waitUntilCut(fake: FakeDiscord, request: RecordedRequest, what: string): Promise<void> {
+  await waitUntil(() => !fake.pendingRequests().includes(request), `${what}: the request behind the held one cut off`);
 }

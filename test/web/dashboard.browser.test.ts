@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/store/file-store.js';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { artifactsDir, browserSkipReason, launchBrowser } from '../support/browser.js';
+import { holdAfterParts, holdWholeBodyAfterParts, streamingBehind, waitUntil, waitUntilCut } from '../support/held.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { freePort } from '../support/ports.js';
 import { dashboardLink } from '../support/web.js';
@@ -19,7 +20,6 @@ import { MIB } from '../support/units.js';
 import { sha256 as sha256Of } from '../support/hash.js';
 import { tempDirForFile } from '../support/temp.js';
 
-const MESSAGES = 'POST /channels/:id/messages';
 const OWNER = { id: '887766554433221100', username: 'owner' };
 const HOSTILE = '<img src=x onerror=alert(1)>.bin';
 
@@ -43,7 +43,14 @@ describe.skipIf(skip !== null)('the dashboard in a browser', () => {
   beforeAll(async () => {
     const port = await freePort();
     fx = await startBotFixture({
-      env: { WEB_PORT: String(port), WEB_SECRET: 'browser-test-secret-0123456789abcdef', MAX_CHUNKS_PER_MESSAGE: '1', MAX_ACTIVE_TRANSFERS: '10' },
+      // UPLOAD_TIMEOUT_MS at its default: a part held at the fake waits for the browser, however slow it is.
+      env: {
+        WEB_PORT: String(port),
+        WEB_SECRET: 'browser-test-secret-0123456789abcdef',
+        MAX_CHUNKS_PER_MESSAGE: '1',
+        MAX_ACTIVE_TRANSFERS: '10',
+        UPLOAD_TIMEOUT_MS: '120000',
+      },
     });
     await writeSeededFile(path.join(fx.filesRoot, 'holiday.mkv'), 24 * MIB, 1);
     await writeSeededFile(path.join(fx.filesRoot, 'owners.bin'), 24 * MIB, 2);
@@ -76,69 +83,100 @@ describe.skipIf(skip !== null)('the dashboard in a browser', () => {
     return { page, errors, dialogs };
   }
 
+  const postedParts = () => fx.fake.messages().filter((m) => m.attachments.length > 0).length;
+
+  /** Waits for the part held with its whole body and the message streaming behind it: cut off once a cancel reaches the run. */
+  const heldAndBehind = async (held: ReturnType<typeof holdWholeBodyAfterParts>) => {
+    await waitUntil(() => held.request() !== undefined, 'a part message held at the fake with its whole body');
+    return streamingBehind(fx.fake, held.request()!);
+  };
+
   const percentOf = async (page: Page, id: string) =>
     Number((await page.textContent(`article[data-id="${id}"] [data-field="percent"]`))?.replace('%', ''));
 
   it('GIVEN a member who ran /dashboard WHEN a /split runs THEN the page shows its percent rise without a reload, and Cancel ends it in the progress file and the channel', async () => {
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 300, after: 1, times: 1_000 });
-    const id = await fx.split('holiday.mkv', { chunkSizeMiB: 1, permissions: PERMISSIONS.ADMINISTRATOR });
-    const { page, errors } = await signedIn(PERMISSIONS.ADMINISTRATOR);
-    let navigations = 0;
-    page.on('framenavigated', () => navigations++);
-    const card = `article[data-id="${id}"]`;
-    await page.waitForSelector(card);
-    expect(await page.textContent(`${card} [data-field="name"]`)).toBe('holiday.mkv');
-    const first = await percentOf(page, id);
-    await page.waitForFunction(
-      ([selector, before]) => Number(document.querySelector(`${selector} [data-field="percent"]`)?.textContent?.replace('%', '')) > before,
-      [card, first] as const,
-      { timeout: 10_000 },
-    );
-    expect(await percentOf(page, id)).toBeGreaterThan(first);
-    expect(await page.textContent(`${card} [data-field="status"]`)).toBe('in_progress');
-    expect(navigations).toBe(0);
-    await page.screenshot({ path: path.join(artifacts, 'dashboard.png'), fullPage: true });
+    // Posts held once a part is posted until the page has shown a first percent; then a part held with its whole body until Cancel reaches the run.
+    const opening = holdAfterParts(fx.fake, postedParts() + 1);
+    let held: ReturnType<typeof holdWholeBodyAfterParts> | undefined;
+    try {
+      const id = await fx.split('holiday.mkv', { chunkSizeMiB: 1, permissions: PERMISSIONS.ADMINISTRATOR });
+      const { page, errors } = await signedIn(PERMISSIONS.ADMINISTRATOR);
+      let navigations = 0;
+      page.on('framenavigated', () => navigations++);
+      const card = `article[data-id="${id}"]`;
+      await page.waitForSelector(card);
+      expect(await page.textContent(`${card} [data-field="name"]`)).toBe('holiday.mkv');
+      const first = await percentOf(page, id);
+      held = holdWholeBodyAfterParts(fx.fake, 2);
+      opening.release();
+      await page.waitForFunction(
+        ([selector, before]) => Number(document.querySelector(`${selector} [data-field="percent"]`)?.textContent?.replace('%', '')) > before,
+        [card, first] as const,
+        { timeout: 10_000 },
+      );
+      expect(await percentOf(page, id)).toBeGreaterThan(first);
+      expect(await page.textContent(`${card} [data-field="status"]`)).toBe('in_progress');
+      expect(navigations).toBe(0);
+      await page.screenshot({ path: path.join(artifacts, 'dashboard.png'), fullPage: true });
 
-    await page.click(`${card} button[data-field="cancel"]`);
-    const done = await fx.waitForStatus(id, ['cancelled', 'complete'], 20_000);
-    expect(done.status).toBe('cancelled');
-    await page.waitForFunction((selector) => document.querySelector(`${selector} [data-field="status"]`)?.textContent === 'cancelled', card, {
-      timeout: 5_000,
-    });
-    expect(await page.isDisabled(`${card} button[data-field="cancel"]`)).toBe(true);
-    const progress = () => fx.fake.messages().find((m) => m.id === done.progress_message_id)?.content ?? '';
-    for (let i = 0; i < 100 && !/cancelled/.test(progress()); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(progress()).toMatch(/cancelled/);
-    expect(navigations).toBe(0);
-    expect(errors).toEqual([]);
-    fx.fake.faults.clear();
+      const behind = await heldAndBehind(held);
+      await page.click(`${card} button[data-field="cancel"]`);
+      await waitUntilCut(fx.fake, behind, 'the Cancel click');
+      held.release();
+      const done = await fx.waitForStatus(id, ['cancelled', 'complete'], 20_000);
+      expect(done.status).toBe('cancelled');
+      await page.waitForFunction((selector) => document.querySelector(`${selector} [data-field="status"]`)?.textContent === 'cancelled', card, {
+        timeout: 5_000,
+      });
+      expect(await page.isDisabled(`${card} button[data-field="cancel"]`)).toBe(true);
+      const progress = () => fx.fake.messages().find((m) => m.id === done.progress_message_id)?.content ?? '';
+      for (let i = 0; i < 100 && !/cancelled/.test(progress()); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(progress()).toMatch(/cancelled/);
+      expect(navigations).toBe(0);
+      expect(errors).toEqual([]);
+    } finally {
+      opening.release();
+      held?.release();
+      fx.fake.faults.clear();
+    }
   });
 
   it("GIVEN someone else's transfer THEN a member with Manage Messages sees and cancels it, and a plain member sees nothing of it (its page is 404)", async () => {
-    // The delay runs while the next message's body is held back, so two messages share it: ~300 ms each.
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 600, after: 1, times: 1_000 });
-    const id = await fx.split('owners.bin', { chunkSizeMiB: 1, permissions: PERMISSIONS.ADMINISTRATOR, user: OWNER });
-    const plain = await signedIn(PERMISSIONS.MEMBER);
-    expect(await plain.page.$(`article[data-id="${id}"]`)).toBeNull();
-    const direct = await plain.page.goto(new URL(`/transfers/${id}`, plain.page.url()).href);
-    expect(direct?.status()).toBe(404);
+    // A part held with its whole body, once two are posted, keeps the transfer running until Cancel reaches it.
+    const held = holdWholeBodyAfterParts(fx.fake, 2);
+    try {
+      const id = await fx.split('owners.bin', { chunkSizeMiB: 1, permissions: PERMISSIONS.ADMINISTRATOR, user: OWNER });
+      const plain = await signedIn(PERMISSIONS.MEMBER);
+      expect(await plain.page.$(`article[data-id="${id}"]`)).toBeNull();
+      const direct = await plain.page.goto(new URL(`/transfers/${id}`, plain.page.url()).href);
+      expect(direct?.status()).toBe(404);
 
-    const manager = await signedIn(PERMISSIONS.MEMBER | PERMISSIONS.MANAGE_MESSAGES, undefined, {
-      viewport: { width: 360, height: 740 },
-      colorScheme: 'dark',
-    });
-    await manager.page.goto(new URL(`/transfers/${id}`, manager.page.url()).href);
-    await manager.page.waitForFunction(() => (document.querySelector('[data-field="map-summary"]')?.textContent ?? '').match(/^[1-9]\d* of/), null, {
-      timeout: 10_000,
-    });
-    // The chart needs two samples, a second apart (a steady rate draws a flat line, which Playwright calls hidden).
-    await manager.page.waitForSelector('#throughput polyline', { state: 'attached', timeout: 10_000 });
-    await manager.page.screenshot({ path: path.join(artifacts, 'transfer-phone-dark.png'), fullPage: true });
-    expect(await manager.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
-    await manager.page.click('button[data-field="cancel"]');
-    expect((await fx.waitForStatus(id, ['cancelled', 'complete'], 20_000)).status).toBe('cancelled');
-    expect(manager.errors).toEqual([]);
-    fx.fake.faults.clear();
+      const manager = await signedIn(PERMISSIONS.MEMBER | PERMISSIONS.MANAGE_MESSAGES, undefined, {
+        viewport: { width: 360, height: 740 },
+        colorScheme: 'dark',
+      });
+      await manager.page.goto(new URL(`/transfers/${id}`, manager.page.url()).href);
+      await manager.page.waitForFunction(
+        () => (document.querySelector('[data-field="map-summary"]')?.textContent ?? '').match(/^[1-9]\d* of/),
+        null,
+        {
+          timeout: 10_000,
+        },
+      );
+      // The chart needs two samples, a second apart (a steady rate draws a flat line, which Playwright calls hidden).
+      await manager.page.waitForSelector('#throughput polyline', { state: 'attached', timeout: 10_000 });
+      await manager.page.screenshot({ path: path.join(artifacts, 'transfer-phone-dark.png'), fullPage: true });
+      expect(await manager.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+      const behind = await heldAndBehind(held);
+      await manager.page.click('button[data-field="cancel"]');
+      await waitUntilCut(fx.fake, behind, 'the Cancel click');
+      held.release();
+      expect((await fx.waitForStatus(id, ['cancelled', 'complete'], 20_000)).status).toBe('cancelled');
+      expect(manager.errors).toEqual([]);
+    } finally {
+      held.release();
+      fx.fake.faults.clear();
+    }
   });
 
   it('GIVEN a transfer page at desktop size THEN it shows one cell per part and a throughput chart', async () => {
@@ -154,13 +192,18 @@ describe.skipIf(skip !== null)('the dashboard in a browser', () => {
   });
 
   it('GIVEN a note that names a file called <img src=x onerror=alert(1)>.bin THEN the page shows the name as text and no script runs', async () => {
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 400, after: 1, times: 1_000 });
+    // Posts held once a part is posted until the file is gone: the check before the manifest finds it missing.
+    const held = holdAfterParts(fx.fake, postedParts() + 1);
     const id = await fx.split(HOSTILE, { chunkSizeMiB: 1, permissions: PERMISSIONS.ADMINISTRATOR });
-    await fx.waitForParts(id, 1, 15_000);
-    // Gone mid-transfer: the note names the file as the member gave it.
-    await unlink(path.join(fx.filesRoot, HOSTILE));
+    try {
+      await fx.waitForParts(id, 1, 15_000);
+      // Gone mid-transfer: the note names the file as the member gave it.
+      await unlink(path.join(fx.filesRoot, HOSTILE));
+    } finally {
+      held.release();
+      fx.fake.faults.clear();
+    }
     const failed = await fx.waitForStatus(id, ['error', 'complete'], 20_000);
-    fx.fake.faults.clear();
     expect(failed.notes.at(-1), JSON.stringify({ status: failed.status, notes: failed.notes, parts: failed.completed_chunks })).toContain(HOSTILE);
     const { page, dialogs, errors } = await signedIn(PERMISSIONS.ADMINISTRATOR);
     await page.goto(new URL(`/transfers/${id}`, page.url()).href);

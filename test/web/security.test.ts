@@ -7,13 +7,13 @@ import { unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
+import { holdAfterParts, holdWholeBodyAfterParts, streamingBehind, waitUntil, waitUntilCut } from '../support/held.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { freePort, listeningPorts } from '../support/ports.js';
 import { craftToken, dashboardLink, signIn } from '../support/web.js';
 import { MIB } from '../support/units.js';
 
 const SECRET = 'test-web-secret-0123456789abcdefghij';
-const MESSAGES = 'POST /channels/:id/messages';
 const HOSTILE = '<img src=x onerror=alert(1)>.bin';
 const OTHER = { id: '998877665544332211', username: 'other-member' };
 
@@ -26,7 +26,8 @@ describe('the web page over HTTP', () => {
   beforeAll(async () => {
     const port = await freePort();
     fx = await startBotFixture({
-      env: { WEB_PORT: String(port), WEB_SECRET: SECRET, MAX_CHUNKS_PER_MESSAGE: '1', MAX_ACTIVE_TRANSFERS: '10' },
+      // UPLOAD_TIMEOUT_MS at its default: a part held at the fake waits for the test's requests, however slow they are.
+      env: { WEB_PORT: String(port), WEB_SECRET: SECRET, MAX_CHUNKS_PER_MESSAGE: '1', MAX_ACTIVE_TRANSFERS: '10', UPLOAD_TIMEOUT_MS: '120000' },
     });
     base = `http://127.0.0.1:${port}`;
     await writeSeededFile(path.join(fx.filesRoot, 'mine.bin'), 8 * MIB, 1);
@@ -115,29 +116,43 @@ describe('the web page over HTTP', () => {
   });
 
   it('GIVEN a running transfer WHEN a POST lacks the CSRF token or comes from another Origin THEN 403 and nothing changes; with both THEN it is cancelled', async () => {
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 700, after: 1, times: 1_000 });
-    const id = await fx.split('mine.bin', { chunkSizeMiB: 1, permissions: PERMISSIONS.ADMINISTRATOR });
-    await fx.waitForStatus(id, ['in_progress'], 15_000);
-    const cookie = await session(PERMISSIONS.ADMINISTRATOR);
-    const csrf = await csrfOf(cookie);
-    expect(csrf.length).toBeGreaterThan(20);
-    const post = (fields: Record<string, string>, origin: string | null) =>
-      fetch(`${base}/transfers/${id}/cancel`, {
-        method: 'POST',
-        headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', ...(origin ? { origin } : {}) },
-        body: new URLSearchParams(fields),
-        redirect: 'manual',
-      });
-    expect((await post({}, base)).status).toBe(403);
-    expect((await post({ csrf: 'wrong' }, base)).status).toBe(403);
-    expect((await post({ csrf }, 'https://evil.example')).status).toBe(403);
-    expect((await post({ csrf }, null)).status).toBe(403);
-    expect((await fx.transfer(id)).status).toBe('in_progress');
-    const ok = await post({ csrf }, base);
-    expect(ok.status).toBe(303);
-    expect((await fx.waitForStatus(id, ['cancelled'], 15_000)).status).toBe('cancelled');
-    expect(fx.bot.logs.some((l) => l.event === 'transfer_cancelled' && l.transfer_id === id)).toBe(true);
-    fx.fake.faults.clear();
+    // A part held at the fake with its whole body keeps the transfer running until the accepted POST reaches the bot.
+    const held = holdWholeBodyAfterParts(fx.fake, 2);
+    try {
+      const id = await fx.split('mine.bin', { chunkSizeMiB: 1, permissions: PERMISSIONS.ADMINISTRATOR });
+      await waitUntil(() => held.request() !== undefined, 'a part message held at the fake with its whole body');
+      const behind = await streamingBehind(fx.fake, held.request()!);
+      const cookie = await session(PERMISSIONS.ADMINISTRATOR);
+      const csrf = await csrfOf(cookie);
+      expect(csrf.length).toBeGreaterThan(20);
+      const post = (fields: Record<string, string>, origin: string | null) =>
+        fetch(`${base}/transfers/${id}/cancel`, {
+          method: 'POST',
+          headers: { cookie, 'content-type': 'application/x-www-form-urlencoded', ...(origin ? { origin } : {}) },
+          body: new URLSearchParams(fields),
+          redirect: 'manual',
+        });
+      expect((await post({}, base)).status).toBe(403);
+      expect((await post({ csrf: 'wrong' }, base)).status).toBe(403);
+      expect((await post({ csrf }, 'https://evil.example')).status).toBe(403);
+      expect((await post({ csrf }, null)).status).toBe(403);
+      expect((await fx.transfer(id)).status).toBe('in_progress');
+      expect(fx.fake.pendingRequests()).toContain(behind);
+      const ok = post({ csrf }, base);
+      // The cancel reached the run once it cuts the message behind the held one; the held one is answered then.
+      await waitUntilCut(fx.fake, behind, 'the accepted cancel');
+      held.release();
+      expect((await ok).status).toBe(303);
+      const cancelled = await fx.waitForStatus(id, ['cancelled'], 15_000);
+      expect(cancelled.status).toBe('cancelled');
+      // The part Discord had while the cancel waited is recorded; the one behind it was never created.
+      expect(cancelled.parts.map((p) => p.message_id)).toContain(held.request()?.messageId);
+      expect(cancelled.parts.length).toBe(fx.fake.messages().filter((m) => m.content.includes(id) && m.attachments.length > 0).length);
+      expect(fx.bot.logs.some((l) => l.event === 'transfer_cancelled' && l.transfer_id === id)).toBe(true);
+    } finally {
+      held.release();
+      fx.fake.faults.clear();
+    }
   });
 
   it("GIVEN another member's transfer THEN a plain member neither sees it nor reaches it (404), and a member with Manage Messages sees it", async () => {
@@ -153,12 +168,17 @@ describe('the web page over HTTP', () => {
   });
 
   it('GIVEN a file name that is HTML in a note THEN the page shows it as text', async () => {
-    fx.fake.faults.add({ route: MESSAGES, kind: 'delay', ms: 700, after: 1, times: 1_000 });
+    // Posts held once a part is posted until the file is gone: the check before the manifest finds it missing.
+    const held = holdAfterParts(fx.fake, fx.fake.messages().filter((m) => m.attachments.length > 0).length + 1);
     const id = await fx.split(HOSTILE, { chunkSizeMiB: 1, permissions: PERMISSIONS.ADMINISTRATOR });
-    await fx.waitForParts(id, 1, 15_000);
-    await unlink(path.join(fx.filesRoot, HOSTILE));
+    try {
+      await fx.waitForParts(id, 1, 15_000);
+      await unlink(path.join(fx.filesRoot, HOSTILE));
+    } finally {
+      held.release();
+      fx.fake.faults.clear();
+    }
     const t = await fx.waitForStatus(id, ['error', 'complete'], 20_000);
-    fx.fake.faults.clear();
     expect(t.notes.at(-1)).toContain(HOSTILE);
     const html = await (await get(`/transfers/${id}`, await session(PERMISSIONS.ADMINISTRATOR))).text();
     expect(html).toContain('&#60;img src=x onerror=alert(1)&#62;.bin');
