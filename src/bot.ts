@@ -21,6 +21,7 @@ import type { BotContext } from './commands/types.js';
 import { startMetrics } from './metrics/index.js';
 import type { Metrics } from './metrics/types.js';
 import { startWebPage } from './web/index.js';
+import { SendUploads } from './send/uploads.js';
 import { usedLinksPathFor } from './web/used-links.js';
 import { transfersOfOtherShards } from './sharding/layout.js';
 
@@ -116,7 +117,22 @@ async function startParts(
   closers.add('metrics', async () => metricsEndpoint?.close());
   const stopPruning = await startPruning(config, store, log);
   closers.add('pruning', stopPruning);
-  const transfers = createRunner(config, log, { client, lanes, store, redactions, metrics: metricsEndpoint?.metrics });
+  // Uploads from members' computers come through the web page: staging exists only with it.
+  const uploads = config.WEB_PORT === undefined ? undefined : await startUploads(config, store, log);
+  if (uploads)
+    closers.add('upload expiry', () => {
+      uploads.close();
+      return Promise.resolve();
+    });
+  const transfers = createRunner(config, log, { client, lanes, store, redactions, metrics: metricsEndpoint?.metrics, uploads });
+  uploads?.startExpiry(async (id, idleMs) => {
+    const hours = Math.round(idleMs / 3_600_000);
+    await store.update(
+      id,
+      (t) => void t.notes.push(`the upload received nothing for ${hours} h (SEND_EXPIRY_HOURS=${config.SEND_EXPIRY_HOURS}): cancelled`),
+    );
+    await transfers.cancel(id, { deletePosted: false });
+  });
   const interrupted = await transfers.markInterrupted();
   if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
   if (store.refusal) {
@@ -135,7 +151,7 @@ async function startParts(
   // Download links read the parts back as `join --channel` does, through the bot's REST client.
   const openFetcher = (signal: AbortSignal) =>
     new DiscordDownloader({ rest: client.rest, retryLimit: config.RETRY_LIMIT_PER_CHUNK, backoffBaseMs: config.RETRY_BACKOFF_BASE_MS, signal });
-  const web = await startWebPage(config, { store, transfers, log, openFetcher });
+  const web = await startWebPage(config, { store, transfers, log, openFetcher, uploads });
   closers.add('web page', async () => web?.close());
   // Added last, so a stop begins here: the runs settle while everything they use is still open,
   // and no prune starts meanwhile (its own closer, later, then finds it stopped).
@@ -178,10 +194,32 @@ async function startPruning(config: Config, store: FileStore, log: Logger): Prom
 }
 
 /** The runner with its Discord pieces: the sink posting parts through the upload lanes, the progress messages. */
+/** The staging of uploads from members' computers (STAGING_DIR): what ended while the bot was down is removed. */
+async function startUploads(config: Config, store: FileStore, log: Logger): Promise<SendUploads> {
+  const uploads = new SendUploads(
+    {
+      dir: config.STAGING_DIR,
+      perUploadBytes: config.STAGING_PER_UPLOAD_BYTES,
+      maxBytes: config.STAGING_MAX_BYTES,
+      expiryMs: config.SEND_EXPIRY_HOURS * 3_600_000,
+    },
+    { store, log },
+  );
+  await uploads.sweepFolders();
+  return uploads;
+}
+
 function createRunner(
   config: Config,
   log: Logger,
-  deps: { client: Client; lanes: REST[]; store: FileStore; redactions: LogRedactions; metrics: Metrics | undefined },
+  deps: {
+    client: Client;
+    lanes: REST[];
+    store: FileStore;
+    redactions: LogRedactions;
+    metrics: Metrics | undefined;
+    uploads: SendUploads | undefined;
+  },
 ): TransferRunner {
   const { client, lanes, store, metrics } = deps;
   // Messages wait for their channel's bucket before their last bytes go (src/discord/bucket.ts).
@@ -214,6 +252,7 @@ function createRunner(
     url: { allowedHosts: config.UPLOAD_ALLOWED_HOSTS, maxFileSize: config.MAX_FILE_SIZE_BYTES, ...urlLimits(config) },
     metrics,
     redactions: deps.redactions,
+    send: deps.uploads,
   });
 }
 

@@ -40,6 +40,10 @@ export const DEFAULTS = {
   SHARE_MAX_HOURS: 168, // hours a download link may be made for
   WEB_MAX_DOWNLOADS: 4, // downloads streaming at once
   TOTAL_SHARDS: 'auto', // the count GET /gateway/bot recommends
+  STAGING_DIR: './staging', // from the working directory
+  STAGING_PER_UPLOAD_BYTES: 104_857_600, // bytes waiting to be posted per upload, 100 MiB
+  STAGING_MAX_BYTES: 2_147_483_648, // bytes, all uploads together, 2 GiB
+  SEND_EXPIRY_HOURS: 24, // hours an upload may receive nothing before it is cancelled
 } as const satisfies { [K in keyof Rules]?: z.output<Rules[K]> };
 
 /** Discord refuses more than 10 attachments in one message. */
@@ -162,6 +166,10 @@ const rules = {
   WEB_MAX_DOWNLOADS: int(1, 64),
   TOTAL_SHARDS: shardCount,
   SHARD_LIST: shardList.optional(),
+  STAGING_DIR: z.string().min(1),
+  STAGING_PER_UPLOAD_BYTES: int(1_048_576),
+  STAGING_MAX_BYTES: int(1_048_576),
+  SEND_EXPIRY_HOURS: int(1, 8760),
 };
 type Rules = typeof rules;
 /** One key's schema: its rule, with the key's default when DEFAULTS has one. */
@@ -181,6 +189,7 @@ const schema = z.object(fields).transform((config) => ({
   ...config,
   FILES_ROOT: path.resolve(config.FILES_ROOT),
   PROGRESS_FILE_PATH: path.resolve(config.PROGRESS_FILE_PATH),
+  STAGING_DIR: path.resolve(config.STAGING_DIR),
 }));
 
 export type Config = z.output<typeof schema>;

@@ -136,7 +136,10 @@ export class LogRedactions {
 }
 
 /** What names a transfer's source: both paths and their base names, or the URL's pieces. */
-export function sourceNames(source: { kind: 'file'; path: string; real_path: string } | { kind: 'url'; url: string }): string[] {
+export function sourceNames(
+  source: { kind: 'file'; path: string; real_path: string } | { kind: 'url'; url: string } | { kind: 'send'; name: string },
+): string[] {
+  if (source.kind === 'send') return [source.name, path.basename(source.name)];
   return source.kind === 'file' ? [source.path, path.basename(source.path), source.real_path, path.basename(source.real_path)] : urlNames(source.url);
 }
 

@@ -44,6 +44,10 @@ const KEYS = [
   'WEB_MAX_DOWNLOADS',
   'TOTAL_SHARDS',
   'SHARD_LIST',
+  'STAGING_DIR',
+  'STAGING_PER_UPLOAD_BYTES',
+  'STAGING_MAX_BYTES',
+  'SEND_EXPIRY_HOURS',
 ];
 
 const DOCUMENTED_DEFAULTS = {
@@ -83,6 +87,10 @@ const DOCUMENTED_DEFAULTS = {
   WEB_MAX_DOWNLOADS: 4,
   TOTAL_SHARDS: 'auto',
   SHARD_LIST: undefined,
+  STAGING_DIR: path.resolve('./staging'),
+  STAGING_PER_UPLOAD_BYTES: 104_857_600,
+  STAGING_MAX_BYTES: 2_147_483_648,
+  SEND_EXPIRY_HOURS: 24,
 };
 
 function problemsOf(env: NodeJS.ProcessEnv, options?: { requireToken?: boolean }): string[] {
@@ -148,6 +156,10 @@ describe('loadConfig', () => {
       WEB_MAX_DOWNLOADS: '64',
       TOTAL_SHARDS: ' 4 ',
       SHARD_LIST: ' 3, 0 ,',
+      STAGING_DIR: '/var/lib/dfs/staging',
+      STAGING_PER_UPLOAD_BYTES: '1048576',
+      STAGING_MAX_BYTES: '1073741824',
+      SEND_EXPIRY_HOURS: '8760',
     });
     expect(config).toStrictEqual({
       DISCORD_TOKEN: 'token',
@@ -186,6 +198,10 @@ describe('loadConfig', () => {
       WEB_MAX_DOWNLOADS: 64,
       TOTAL_SHARDS: 4,
       SHARD_LIST: [3, 0],
+      STAGING_DIR: '/var/lib/dfs/staging',
+      STAGING_PER_UPLOAD_BYTES: 1_048_576,
+      STAGING_MAX_BYTES: 1_073_741_824,
+      SEND_EXPIRY_HOURS: 8760,
     });
   });
 
@@ -289,7 +305,7 @@ describe('loadConfig', () => {
   it('GIVEN an empty environment THEN DEFAULTS, which other modules fall back on, is what an unset key gets', () => {
     const config = loadConfig({});
     for (const [key, value] of Object.entries(DEFAULTS)) {
-      const expected = key === 'FILES_ROOT' || key === 'PROGRESS_FILE_PATH' ? path.resolve(String(value)) : value;
+      const expected = key === 'FILES_ROOT' || key === 'PROGRESS_FILE_PATH' || key === 'STAGING_DIR' ? path.resolve(String(value)) : value;
       expect(config[key as keyof Config], key).toStrictEqual(expected);
     }
   });
@@ -338,6 +354,10 @@ describe('loadConfig', () => {
       WEB_MAX_DOWNLOADS: number;
       TOTAL_SHARDS: 'auto' | number;
       SHARD_LIST?: number[] | undefined;
+      STAGING_DIR: string;
+      STAGING_PER_UPLOAD_BYTES: number;
+      STAGING_MAX_BYTES: number;
+      SEND_EXPIRY_HOURS: number;
     }>();
   });
 });

@@ -13,7 +13,7 @@ export interface BotContext {
   transfers: TransferRunner;
   log: Logger;
   /** The web page, when WEB_PORT is set. */
-  web: Pick<WebPage, 'signInLink' | 'shareLink'> | null;
+  web: Pick<WebPage, 'signInLink' | 'shareLink' | 'sendLink'> | null;
   /** LOG_REDACT_FILENAMES: a command registers the path or URL it was given before using it. */
   redactions: LogRedactions;
 }

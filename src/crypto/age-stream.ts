@@ -42,8 +42,16 @@ export class SealingStream {
   /** Plaintext bytes taken so far. */
   plainBytes = 0;
 
-  constructor(keys: AgeKeys) {
+  /**
+   * `fromChunk` above 0: the plaintext pushed starts at that 64 KiB chunk of the file (a
+   * `/send` resumed after a restart), so the prefix and the chunks before it are not made
+   * again. Sealing is deterministic: the chunks come out byte-identical to a run from 0.
+   */
+  constructor(keys: AgeKeys, fromChunk = 0) {
     this.#keys = keys;
+    this.#counter = fromChunk;
+    this.#started = fromChunk > 0;
+    this.plainBytes = fromChunk * AGE_CHUNK;
   }
 
   push(data: Buffer): Buffer[] {

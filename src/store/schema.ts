@@ -38,7 +38,23 @@ export const urlSourceSchema = z.looseObject({
   hash_checkpoint: z.looseObject({ offset: z.number().int().nonnegative(), state: z.string() }).nullable().default(null),
 });
 
-const sourceSchema = z.discriminatedUnion('kind', [fileSourceSchema, urlSourceSchema]);
+const hashCheckpointSchema = z.looseObject({ offset: z.number().int().nonnegative(), state: z.string() });
+
+/**
+ * A file a member sends from their own computer (`/send`, the CLI `send`): the bytes arrive by
+ * tus into the staging folder and are posted as they come (src/send/).
+ */
+const sendSourceSchema = z.looseObject({
+  kind: z.literal('send'),
+  /** The name the sender's client gave (tus `Upload-Metadata` `filename`), before sanitising. */
+  name: z.string(),
+  /** The sender's file size (bytes): tus `Upload-Length`. */
+  size: z.number().int().positive(),
+  /** As for a URL source: the whole-file hash state after `offset` posted bytes, all confirmed; a restart continues there. */
+  hash_checkpoint: hashCheckpointSchema.nullable().default(null),
+});
+
+const sourceSchema = z.discriminatedUnion('kind', [fileSourceSchema, urlSourceSchema, sendSourceSchema]);
 
 /**
  * An encrypted transfer (TRANSFER_PROGRESS_FORMAT.md, 'Encryption'): what was posted is one

@@ -43,6 +43,16 @@ export function urlTransfer(options: NewTransferOptions, url: string, info: UrlI
   });
 }
 
+/** A file sent from a member's computer (/send, the CLI `send`): `name` and `size` as the sender's client gave them. */
+export function sendTransfer(options: NewTransferOptions, name: string, size: number): NewTransfer {
+  const posted = options.encryption ? postedSize(options.encryption, size) : size;
+  return record(options, name, size, {
+    source: { kind: 'send', name, size, hash_checkpoint: null },
+    file_size: posted,
+    total_chunks: totalChunks(posted, options.chunkSize),
+  });
+}
+
 /** `file_size` and `total_chunks` describe what is posted: for an encrypted transfer, the age file. */
 function record(
   options: NewTransferOptions,

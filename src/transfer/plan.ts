@@ -55,6 +55,8 @@ export function chooseChunkSize(opts: { requested?: number | undefined; defaultS
 }
 
 const UNSAFE_NAME_CHARS = /[^A-Za-z0-9._-]/g;
+/** Longest `<name>`: a part's name adds `.part` and its number, and the manifest `.manifest.json`. */
+const MAX_NAME_LENGTH = 200;
 
 /**
  * The parts' `<name>` (README, 'Commands'): a safe base name, never empty. When nothing of the stem
@@ -66,7 +68,16 @@ export function sanitizeName(sourceName: string, transferId: string): string {
   const cleaned = cleanName(base);
   if (cleaned.length === 0) return 'file';
   const ext = path.extname(base);
-  return ext !== '' && cleanName(base.slice(0, -ext.length)) === '' ? `${transferId}${ext.replace(UNSAFE_NAME_CHARS, '_')}` : cleaned;
+  const named = ext !== '' && cleanName(base.slice(0, -ext.length)) === '' ? `${transferId}${ext.replace(UNSAFE_NAME_CHARS, '_')}` : cleaned;
+  return shorten(named);
+}
+
+/** A name past MAX_NAME_LENGTH loses the end of its stem; a short extension is kept. */
+function shorten(name: string): string {
+  if (name.length <= MAX_NAME_LENGTH) return name;
+  const ext = path.extname(name);
+  const keep = ext.length <= 16 ? ext : '';
+  return name.slice(0, MAX_NAME_LENGTH - keep.length) + keep;
 }
 
 function cleanName(name: string): string {

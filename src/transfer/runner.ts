@@ -15,7 +15,8 @@ import { sourceNames, type LogRedactions } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
 import { SinkError, UnknownTransferError } from '../errors.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
-import { fileTransfer, urlTransfer, type NewTransferOptions } from './new-transfer.js';
+import { fileTransfer, sendTransfer, urlTransfer, type NewTransferOptions } from './new-transfer.js';
+import type { SendUploads } from '../send/uploads.js';
 import { runTransfer, type OrchestratorConfig } from './orchestrator.js';
 import type { ProgressView } from './progress-view.js';
 import { measureRate } from './rate.js';
@@ -49,6 +50,8 @@ export interface RunnerDeps {
   metrics?: Metrics | undefined;
   /** LOG_REDACT_FILENAMES: each new transfer's names are registered here before it is recorded. */
   redactions?: LogRedactions | undefined;
+  /** Files sent from members' computers (/send): their staging, present when the web page is on. */
+  send?: SendUploads | undefined;
 }
 
 interface Run {
@@ -112,6 +115,14 @@ export class TransferRunner {
     const record = urlTransfer({ ...options, id: slot.id }, url, info);
     // The name as the server sent it, before sanitizing.
     this.#deps.redactions?.add(info.name, record.file_name, ...sourceNames(record.source));
+    return this.#deps.store.create(record);
+  }
+
+  /** A file sent from a member's computer (/send): its bytes arrive by tus while it runs. */
+  createSendTransfer(input: NewTransferInput & { name: string; size: number }): Promise<StoredTransfer> {
+    const { slot, name, size, ...options } = input;
+    const record = sendTransfer({ ...options, id: slot.id }, name, size);
+    this.#deps.redactions?.add(name, record.file_name, ...sourceNames(record.source));
     return this.#deps.store.create(record);
   }
 
@@ -214,6 +225,7 @@ export class TransferRunner {
       log.info({ transfer_id: id, event: 'transfer_cancelled' }, 'transfer_cancelled');
       await this.#deps.progress.showEnd(transfer, undefined, this.#shutdown.signal);
     }
+    await this.#deps.send?.ended(transfer);
     // An upload cut after its body arrived may still have been stored: look for it in the destination.
     const cutShort = run?.hardStop.signal.aborted ?? false;
     const stray = cutShort || options.deletePosted ? await this.#unrecordedMessages(transfer) : [];
@@ -289,8 +301,13 @@ export class TransferRunner {
     const transfer = store.get(id);
     if (!transfer) return undefined;
     const display = await progress.begin(transfer);
-    // URL sources (/upload) bring their own reader and save resume checkpoints as parts are confirmed.
-    const url = transfer.source.kind === 'url' ? urlRunHooks({ store, log, options: this.#deps.url }) : null;
+    // URL sources (/upload) and sends bring their own reader and save resume checkpoints as parts are confirmed.
+    const url =
+      transfer.source.kind === 'url'
+        ? urlRunHooks({ store, log, options: this.#deps.url })
+        : transfer.source.kind === 'send'
+          ? (this.#deps.send?.runHooks() ?? null)
+          : null;
     const final = await runTransfer(
       {
         store,
@@ -324,6 +341,7 @@ export class TransferRunner {
     await display?.stop();
     await progress.showEnd(final, measureRate(final, run.startedAt, run.bytesAtStart), this.#shutdown.signal);
     await url?.flush();
+    await this.#deps.send?.ended(final);
     return final;
   }
 }

@@ -11,6 +11,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Actor } from '../transfer/control.js';
+import type { SendTarget } from '../send/grant.js';
 import { SignedTokens } from './signed-token.js';
 import type { UsedLinks } from './used-links.js';
 
@@ -28,6 +29,8 @@ export interface Session {
   /** Sent back by every form and `fetch` of the page; a cross-site request cannot know it. */
   csrf: string;
   expiresAt: number;
+  /** Signed in through `/send`: where its upload goes (the page gets a grant for it, ../send/grant.ts). */
+  send?: SendTarget | undefined;
 }
 
 interface LinkClaims {
@@ -43,6 +46,8 @@ interface LinkClaims {
   n: string;
   /** The page that made it (its WEB_PUBLIC_URL): shards sharing WEB_SECRET each keep their own record of used links, so a link opens only its own page. */
   p?: string;
+  /** A `/send` link: the upload's target. */
+  t?: SendTarget;
 }
 
 /** `unrecorded`: the link could not be marked used on disk, so it opened nothing and stays usable. */
@@ -67,7 +72,7 @@ export class WebAuth {
   }
 
   /** A sign-in token for a member, as `/dashboard` hands it out inside a link. */
-  signInToken(actor: Actor, guildId: string | null): string {
+  signInToken(actor: Actor, guildId: string | null, send?: SendTarget): string {
     const claims: LinkClaims = {
       u: actor.userId,
       g: guildId,
@@ -76,6 +81,7 @@ export class WebAuth {
       e: this.#now() + this.#linkTtlMs,
       n: randomBytes(12).toString('base64url'),
       p: this.#page,
+      ...(send ? { t: send } : {}),
     };
     return this.#tokens.sign(claims);
   }
@@ -98,6 +104,7 @@ export class WebAuth {
       guildId: claims.g ?? null,
       csrf: randomBytes(24).toString('base64url'),
       expiresAt: now + SESSION_TTL_MS,
+      send: isSendTarget(claims.t) ? claims.t : undefined,
     };
     if (this.#sessions.size >= MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value as string);
     this.#sessions.set(session.id, session);
@@ -129,6 +136,12 @@ export class WebAuth {
     const b = Buffer.from(session.csrf);
     return a.length === b.length && timingSafeEqual(a, b);
   }
+}
+
+function isSendTarget(t: unknown): t is SendTarget {
+  if (typeof t !== 'object' || t === null) return false;
+  const v = t as Partial<SendTarget>;
+  return typeof v.channelId === 'string' && typeof v.chunkSize === 'number' && Array.isArray(v.recipients);
 }
 
 /** The value of cookie `name` in a Cookie header. */

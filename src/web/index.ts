@@ -14,6 +14,9 @@ import { Downloads, downloadName, type PartFetcher } from './download.js';
 import { startWebServer } from './server.js';
 import { ShareLinks } from './share-links.js';
 import { UsedLinks, usedLinksPathFor } from './used-links.js';
+import { SendGrants, type SendTarget } from '../send/grant.js';
+import { TusEndpoint } from '../send/tus.js';
+import type { SendUploads } from '../send/uploads.js';
 
 export interface WebPage {
   port: number;
@@ -21,6 +24,8 @@ export interface WebPage {
   publicUrl: string;
   /** A personal, single-use sign-in link for `/dashboard`. */
   signInLink(actor: Actor, guildId: string | null): string;
+  /** A personal, single-use upload link for `/send` (a sign-in link that carries the upload's target). */
+  sendLink(actor: Actor, guildId: string | null, target: SendTarget): string;
   /** A download link for a complete transfer, valid `hours` (`/share`). */
   shareLink(transfer: StoredTransfer, hours: number): { url: string; expiresAt: number };
   close(): Promise<void>;
@@ -28,7 +33,16 @@ export interface WebPage {
 
 type WebConfig = Pick<
   Config,
-  'PROGRESS_FILE_PATH' | 'WEB_PORT' | 'WEB_HOST' | 'WEB_PUBLIC_URL' | 'WEB_SECRET' | 'WEB_LINK_TTL_MINUTES' | 'WEB_MAX_DOWNLOADS' | 'SHARE_MAX_HOURS'
+  | 'PROGRESS_FILE_PATH'
+  | 'WEB_PORT'
+  | 'WEB_HOST'
+  | 'WEB_PUBLIC_URL'
+  | 'WEB_SECRET'
+  | 'WEB_LINK_TTL_MINUTES'
+  | 'WEB_MAX_DOWNLOADS'
+  | 'SHARE_MAX_HOURS'
+  | 'MAX_FILE_SIZE_BYTES'
+  | 'MAX_ACTIVE_TRANSFERS'
 >;
 
 export interface WebPageDeps {
@@ -37,6 +51,8 @@ export interface WebPageDeps {
   log: Logger;
   /** Reads posted parts back from Discord for download links. */
   openFetcher: (signal: AbortSignal) => PartFetcher;
+  /** The staging of uploads from members' computers; without it the page takes none. */
+  uploads?: SendUploads | undefined;
 }
 
 export async function startWebPage(config: WebConfig, deps: WebPageDeps): Promise<WebPage | null> {
@@ -62,7 +78,21 @@ export async function startWebPage(config: WebConfig, deps: WebPageDeps): Promis
     const expiresAt = Date.now() + hours * 3_600_000;
     return { url: links.url(publicUrl, { t: transfer.id, g: transfer.share_generation, e: expiresAt }, downloadName(transfer)), expiresAt };
   };
-  const { openFetcher, ...rest } = deps;
+  const { openFetcher, uploads, ...rest } = deps;
+  const send = uploads
+    ? {
+        grants: new SendGrants(secret),
+        uploads,
+        tus: new TusEndpoint({
+          store: deps.store,
+          transfers: deps.transfers,
+          uploads,
+          log,
+          maxFileSize: config.MAX_FILE_SIZE_BYTES,
+          maxActive: config.MAX_ACTIVE_TRANSFERS,
+        }),
+      }
+    : null;
   const downloads = new Downloads({ store: deps.store, links, log, openFetcher, maxDownloads: config.WEB_MAX_DOWNLOADS });
   let server;
   try {
@@ -74,6 +104,7 @@ export async function startWebPage(config: WebConfig, deps: WebPageDeps): Promis
       downloads,
       shareLink,
       shareMaxHours: config.SHARE_MAX_HOURS,
+      send,
       ...rest,
     });
   } catch (error) {
@@ -84,6 +115,7 @@ export async function startWebPage(config: WebConfig, deps: WebPageDeps): Promis
     port: server.port,
     publicUrl,
     signInLink: (actor, guildId) => `${publicUrl}/login?token=${auth.signInToken(actor, guildId)}`,
+    sendLink: (actor, guildId, target) => `${publicUrl}/send?token=${auth.signInToken(actor, guildId, target)}`,
     shareLink,
     close: () => server.close(),
   };

@@ -19,7 +19,7 @@ function signOutForm(session: Session): string {
   return `<form method="post" action="/signout" class="sign-out"><input type="hidden" name="csrf" value="${text(session.csrf)}"><button type="submit">Sign out</button></form>`;
 }
 
-function layout(title: string, body: string, session: Session | null, page: string): string {
+function layout(title: string, body: string, session: Session | null, page: string, scripts: readonly string[] = ['dashboard.js']): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -29,7 +29,7 @@ function layout(title: string, body: string, session: Session | null, page: stri
 ${session ? `<meta name="dfs-csrf" content="${text(session.csrf)}">` : ''}
 <title>${text(title)} · discord-file-splitter</title>
 <link rel="stylesheet" href="/static/dashboard.css">
-<script src="/static/dashboard.js" defer></script>
+${scripts.map((file) => `<script src="/static/${file}" defer></script>`).join('\n')}
 </head>
 <body data-page="${text(page)}">
 <header><a class="home" href="/">discord-file-splitter</a>${session ? signOutForm(session) : ''}</header>
@@ -134,4 +134,26 @@ export function detailPage(t: TransferDetail, session: Session, refusal?: string
 <svg id="throughput" viewBox="0 0 600 160" role="img" aria-label="throughput over time"></svg>
 </section>`;
   return layout(t.fileName, body, session, 'detail').replace('<body data-page="detail">', `<body data-page="detail" data-id="${text(t.id)}">`);
+}
+
+/**
+ * The send page (README, 'Sending from your own computer'): the same for everyone, since what
+ * lets it upload is the grant in the address's fragment, which public/send.js reads. The
+ * upload itself is tus-js-client (served as /static/tus.min.js).
+ */
+export function sendPage(): string {
+  const body = `<h1>Send a file</h1>
+<p id="send-target" class="meta">Checking your upload link…</p>
+<section id="send" hidden>
+<label class="drop" id="drop" for="file">Drop a file here, or <span class="pick">choose one</span><input type="file" id="file"></label>
+<p class="hint">Choosing the same file again after a reload or a lost connection continues where the bot has it.</p>
+<section id="upload" hidden aria-live="polite">
+<h2 data-field="name"></h2>
+<progress id="upload-bar" max="100" value="0"></progress>
+<p class="meta"><span data-field="percent">0 %</span> · <span data-field="speed">—</span> · ETA <span data-field="eta">—</span></p>
+<p class="meta">Discord: <span data-field="parts">0</span> parts posted · <span data-field="state">starting</span></p>
+<p class="actions"><button type="button" id="pause">Pause</button> <button type="button" id="resume" hidden>Resume</button> <button type="button" id="cancel">Cancel</button></p>
+</section>
+</section>`;
+  return layout('Send a file', body, null, 'send', ['tus.min.js', 'send.js']);
 }

@@ -25,7 +25,8 @@ import { downloadRoutes } from './routes/download.js';
 import { eventRoutes } from './routes/events.js';
 import { loginRoutes } from './routes/login.js';
 import { pageRoutes } from './routes/pages.js';
-import type { Route, WebContext } from './routes/types.js';
+import { sendRoutes } from './routes/send.js';
+import type { Route, SendParts, WebContext } from './routes/types.js';
 import { ThroughputSamples } from './samples.js';
 import { canSee, transferDetail, transferView, visibleSummaries } from './view.js';
 
@@ -35,6 +36,8 @@ export interface WebServerOptions {
   shareLink: (transfer: StoredTransfer, hours: number) => { url: string; expiresAt: number };
   /** SHARE_MAX_HOURS: the button's link lasts as long as /share's default, never longer than this. */
   shareMaxHours: number;
+  /** Sending from a member's computer: null when the bot takes no uploads. */
+  send: SendParts | null;
   host: string;
   port: number;
   /** WEB_PUBLIC_URL: the page's own origin (POSTs from any other are refused) and whether cookies are Secure. */
@@ -61,6 +64,7 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     ...pageRoutes(web),
     ...actionRoutes(web),
     ...eventRoutes(web),
+    ...sendRoutes(web),
   ];
   const server = http.createServer((req, res) => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);

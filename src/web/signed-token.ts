@@ -1,6 +1,6 @@
 /**
- * The tokens the web page hands out and later takes back: sign-in links (auth.ts) and
- * download links (share-links.ts). A token is `<payload>.<signature>`: the payload is its
+ * The tokens the web page hands out and later takes back: sign-in links (auth.ts),
+ * download links (share-links.ts) and upload grants (../send/grant.ts). A token is `<payload>.<signature>`: the payload is its
  * claims as JSON in base64url, with `e` the expiry in ms since the epoch, and the signature
  * HMAC-SHA256 with WEB_SECRET over `<purpose>.<payload>`, in base64url. The purpose is signed
  * with it so a token made for one use never passes for the other.
@@ -8,7 +8,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** What a token is for; changing one ends every link of that kind already handed out. */
-export type TokenPurpose = 'dfs-sign-in' | 'dfs-share';
+export type TokenPurpose = 'dfs-sign-in' | 'dfs-share' | 'dfs-send';
 
 /** Why a token opens nothing: not two dot-separated parts or not JSON with an expiry; not signed by us for this purpose; past its expiry. */
 export type TokenRefusal = 'malformed' | 'forged' | 'expired';

@@ -16,10 +16,10 @@ describe('npm run deploy-commands', () => {
 
   const names = (commands: unknown[]) => commands.map((c) => (c as { name: string }).name).sort();
 
-  it('GIVEN DEV_GUILD_ID THEN the seven commands are registered in that guild only', async () => {
+  it('GIVEN DEV_GUILD_ID THEN the eight commands are registered in that guild only', async () => {
     const message = await deployCommands({ DISCORD_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl, DEV_GUILD_ID: fake.guildId });
-    expect(message).toMatch(/Registered 7 commands in guild/);
-    expect(names(fake.commands(fake.guildId))).toEqual(['cancel', 'dashboard', 'resume', 'share', 'split', 'status', 'upload']);
+    expect(message).toMatch(/Registered 8 commands in guild/);
+    expect(names(fake.commands(fake.guildId))).toEqual(['cancel', 'dashboard', 'resume', 'send', 'share', 'split', 'status', 'upload']);
     expect(fake.commands()).toEqual([]);
   });
 

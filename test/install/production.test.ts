@@ -121,7 +121,7 @@ describe('a production install from a fresh clone', () => {
     await fs.mkdir(path.join(bot, 'files'));
     const deploy = await run(bot, 'npm', ['run', 'deploy-commands'], 60_000);
     expect(deploy.code, deploy.out).toBe(0);
-    expect(deploy.out).toMatch(/Registered 7 commands in guild/);
+    expect(deploy.out).toMatch(/Registered 8 commands in guild/);
     expect(fake.commands(fake.guildId)).toHaveLength(7);
     const cli = await run(bot, 'npx', ['discord-file-splitter', '--help'], 60_000);
     expect(cli.code, cli.out).toBe(0);

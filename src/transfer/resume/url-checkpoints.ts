@@ -66,7 +66,7 @@ export function urlRunHooks(deps: { store: ProgressStore; log: Logger; options: 
 }
 
 /** Bytes covered by the parts confirmed without a gap from part 0. */
-function confirmedPrefixEnd(transfer: StoredTransfer): number {
+export function confirmedPrefixEnd(transfer: StoredTransfer): number {
   const byIndex = new Map(transfer.parts.map((p) => [p.index, p]));
   let end = 0;
   for (let i = 0; i < byIndex.size; i++) {

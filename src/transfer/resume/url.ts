@@ -40,9 +40,13 @@ export function canResumeWithRange(source: UrlSource): boolean {
 
 /** The checkpoint to resume from: only with Range support, a validator, and every part before it confirmed. */
 export function urlResumePoint(transfer: StoredTransfer): HashCheckpoint | null {
-  if (transfer.source.kind !== 'url') return null;
-  const checkpoint = transfer.source.hash_checkpoint;
-  if (!checkpoint || checkpoint.offset <= 0 || !canResumeWithRange(transfer.source)) return null;
+  if (transfer.source.kind !== 'url' || !canResumeWithRange(transfer.source)) return null;
+  return usableCheckpoint(transfer, transfer.source.hash_checkpoint);
+}
+
+/** `checkpoint` when every part before it is recorded and they end exactly at it, and its state restores; else null. */
+export function usableCheckpoint(transfer: StoredTransfer, checkpoint: HashCheckpoint | null): HashCheckpoint | null {
+  if (!checkpoint || checkpoint.offset <= 0) return null;
   const byIndex = new Map(transfer.parts.map((p) => [p.index, p]));
   // The parts before the checkpoint must all be recorded, and end exactly at it.
   let end = 0;

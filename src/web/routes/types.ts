@@ -12,6 +12,16 @@ import type { SessionCookie } from '../cookie.js';
 import type { Downloads } from '../download.js';
 import type { EventStreams } from '../events.js';
 import type { TransferDetail, TransferView } from '../view.js';
+import type { SendGrants } from '../../send/grant.js';
+import type { TusEndpoint } from '../../send/tus.js';
+import type { SendUploads } from '../../send/uploads.js';
+
+/** Sending from a member's computer (routes/send.ts): present when the bot takes uploads. */
+export interface SendParts {
+  grants: SendGrants;
+  tus: TusEndpoint;
+  uploads: SendUploads;
+}
 
 type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 
@@ -47,6 +57,9 @@ export interface WebContext {
   cookie: SessionCookie;
   /** The page's own origin: POSTs from any other are refused. */
   origin: string;
+  /** WEB_PUBLIC_URL, without a trailing slash. */
+  publicUrl: string;
+  send: SendParts | null;
   shareLink: (transfer: StoredTransfer, hours: number) => { url: string; expiresAt: number };
   shareMaxHours: number;
   /** The transfer `id` if the session may see it (else, as for an unknown id, undefined). */

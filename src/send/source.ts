@@ -1,0 +1,120 @@
+/**
+ * A file sent from a member's computer as the engine reads it: a PartSource over the upload's
+ * staging folder (staging.ts), cut into parts as the bytes are fsynced there, hashed in the
+ * same single pass as any other source, and sealed with age on the way when the transfer is
+ * encrypted. It waits while the sender sends nothing.
+ *
+ * A run after a restart starts at the saved hash checkpoint (as a URL transfer does with a
+ * Range request, resume/url.ts): the parts before it are replayed from their records, the
+ * whole-file hash state is restored, and reading starts at the first staged byte the next
+ * part needs. For an encrypted transfer that byte is the start of the 64 KiB age chunk the
+ * checkpoint falls in (`plainStartFor`): sealing that chunk again gives the same bytes, and
+ * the ones before the checkpoint are skipped. The staging folder keeps that chunk until then.
+ */
+import { createHash } from 'node:crypto';
+import { AGE_CHUNK, SEALED_CHUNK } from '../crypto/age.js';
+import { SealingStream } from '../crypto/age-stream.js';
+import type { StoredTransfer } from '../store/types.js';
+import type { PartSource, SourcePart } from '../transfer/chunker.js';
+import { transferKeys } from '../transfer/encryption.js';
+import { ResumableSha256 } from '../transfer/resumable-hash.js';
+import { confirmedPartsBefore, PendingCheckpoints, usableCheckpoint, type HashCheckpoint } from '../transfer/resume/url.js';
+import type { UploadStaging } from './staging.js';
+
+/** Where reading the sender's bytes starts for a run that begins at the posted byte `posted`. */
+export function plainStartFor(transfer: StoredTransfer, posted: number): { plain: number; fromChunk: number; skip: number } {
+  const keys = transferKeys(transfer);
+  if (keys === null) return { plain: posted, fromChunk: 0, skip: 0 };
+  const prefix = keys.prefix.length;
+  if (posted < prefix) return { plain: 0, fromChunk: 0, skip: posted };
+  const chunk = Math.floor((posted - prefix) / SEALED_CHUNK);
+  return { plain: chunk * AGE_CHUNK, fromChunk: chunk, skip: posted - prefix - chunk * SEALED_CHUNK };
+}
+
+/** The saved checkpoint a run of this send transfer starts at, or null: from byte 0. */
+export function sendResumePoint(transfer: StoredTransfer): HashCheckpoint | null {
+  if (transfer.source.kind !== 'send') return null;
+  return usableCheckpoint(transfer, transfer.source.hash_checkpoint);
+}
+
+export class SendPartSource implements PartSource {
+  readonly #transfer: StoredTransfer;
+  readonly #staging: Promise<UploadStaging>;
+  readonly #signal: AbortSignal;
+  readonly #onWaiting: (waiting: boolean) => void;
+  readonly #checkpoints = new PendingCheckpoints();
+  #whole: string | null = null;
+
+  constructor(transfer: StoredTransfer, staging: Promise<UploadStaging>, signal: AbortSignal, onWaiting: (waiting: boolean) => void = () => {}) {
+    if (transfer.source.kind !== 'send') throw new Error(`transfer ${transfer.id} has no send source`);
+    this.#transfer = transfer;
+    this.#staging = staging;
+    this.#signal = signal;
+    this.#onWaiting = onWaiting;
+  }
+
+  wholeFileSha256(): string | null {
+    return this.#whole;
+  }
+
+  /** The saved hash state after the posted byte `offset` (a part boundary this run read), if still held. */
+  checkpointAt(offset: number): HashCheckpoint | null {
+    return this.#checkpoints.at(offset);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<SourcePart> {
+    const t = this.#transfer;
+    const total = t.file_size ?? 0; // posted bytes: the age file's when encrypted
+    const chunkSize = t.chunk_size_bytes;
+    const resume = sendResumePoint(t);
+    const hash = resume ? ResumableSha256.restore(resume.state) : new ResumableSha256();
+    let index = 0;
+    if (resume) {
+      for (const part of confirmedPartsBefore(t, resume.offset)) {
+        yield part;
+        index = part.index + 1;
+      }
+    }
+    let offset = resume?.offset ?? 0; // posted bytes cut so far
+    const start = plainStartFor(t, offset);
+    const keys = transferKeys(t);
+    const sealer = keys ? new SealingStream(keys, start.fromChunk) : null;
+    let skip = start.skip; // sealed bytes made again before the checkpoint
+    let part = Buffer.allocUnsafe(Math.min(chunkSize, total - offset));
+    let filled = 0;
+    const emit = (): SourcePart => {
+      hash.update(part);
+      const out: SourcePart = { index, offset: offset - filled, size: filled, sha256: createHash('sha256').update(part).digest('hex'), data: part };
+      this.#checkpoints.remember(offset, hash.exportState());
+      index++;
+      filled = 0;
+      part = Buffer.allocUnsafe(Math.max(0, Math.min(chunkSize, total - offset)));
+      return out;
+    };
+    const cut = function* (chunk: Buffer): Generator<SourcePart> {
+      let at = 0;
+      if (skip > 0) {
+        at = Math.min(skip, chunk.length);
+        skip -= at;
+      }
+      while (at < chunk.length) {
+        if (offset >= total) throw new Error(`the staged bytes make more than the planned ${total} bytes`);
+        const take = Math.min(part.length - filled, chunk.length - at);
+        chunk.copy(part, filled, at, at + take);
+        filled += take;
+        offset += take;
+        at += take;
+        if (filled === part.length) yield emit();
+      }
+    };
+    const staging = await this.#staging;
+    for await (const chunk of staging.read(start.plain, this.#signal, this.#onWaiting)) {
+      if (sealer === null) yield* cut(chunk);
+      else for (const sealed of sealer.push(chunk)) yield* cut(sealed);
+    }
+    if (sealer) for (const sealed of sealer.end()) yield* cut(sealed);
+    if (filled > 0) yield emit();
+    if (offset !== total) throw new Error(`the staged bytes made ${offset} of the planned ${total} bytes`);
+    this.#whole = hash.digest();
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The uploads of files sent from members' computers, as the bot holds them: each one's
+ * staging folder (staging.ts), STAGING_MAX_BYTES shared between them, the hooks a run of such
+ * a transfer gets (its source, and saving hash checkpoints so staged bytes can go), the
+ * "waiting for the sender" state, and the end of an upload idle for SEND_EXPIRY_HOURS.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { ACTIVE_STATUSES } from '../store/state.js';
+import type { TransferRecord } from '../store/schema.js';
+import type { ProgressStore, StoredTransfer } from '../store/types.js';
+import type { PartSource } from '../transfer/chunker.js';
+import { confirmedPrefixEnd } from '../transfer/resume/url-checkpoints.js';
+import { formatMiB } from '../transfer/plan.js';
+import { plainStartFor, SendPartSource, sendResumePoint } from './source.js';
+import { UploadStaging } from './staging.js';
+
+export interface SendLimits {
+  /** STAGING_DIR */
+  dir: string;
+  /** STAGING_PER_UPLOAD_BYTES */
+  perUploadBytes: number;
+  /** STAGING_MAX_BYTES */
+  maxBytes: number;
+  /** SEND_EXPIRY_HOURS, in ms. */
+  expiryMs: number;
+}
+
+/** What a run of a transfer adds to the orchestrator (as resume/url-checkpoints.ts does for URLs). */
+export interface RunHooks {
+  openSource: (transfer: StoredTransfer, signal: AbortSignal) => PartSource;
+  onProgress: (transfer: StoredTransfer) => void;
+  flush: () => Promise<void>;
+}
+
+/** How often idle uploads are looked for. */
+const EXPIRY_SWEEP_MS = 60_000;
+
+export class SendUploads {
+  readonly limits: SendLimits;
+  readonly #store: ProgressStore;
+  readonly #log: Logger;
+  readonly #open = new Map<string, Promise<UploadStaging>>();
+  /** Bytes of STAGING_MAX_BYTES each upload holds. */
+  readonly #shares = new Map<string, number>();
+  readonly #waiting = new Set<string>();
+  #sweeper: NodeJS.Timeout | null = null;
+
+  constructor(limits: SendLimits, deps: { store: ProgressStore; log: Logger }) {
+    this.limits = limits;
+    this.#store = deps.store;
+    this.#log = deps.log;
+    for (const t of deps.store.summaries()) {
+      const full = deps.store.get(t.id);
+      if (full && full.source.kind === 'send' && ACTIVE_STATUSES.includes(full.status))
+        this.#shares.set(t.id, this.#shareOf(full.source.size, full.chunk_size_bytes));
+    }
+  }
+
+  /** What one upload holds of STAGING_MAX_BYTES: what may wait, plus the part being filled. */
+  #shareOf(size: number, chunkSize: number): number {
+    return Math.min(size, this.limits.perUploadBytes + chunkSize);
+  }
+
+  /** Claims a new upload's share of STAGING_MAX_BYTES under `id`, or says why there is no room. */
+  claim(id: string, size: number, chunkSize: number): void {
+    const share = this.#shareOf(size, chunkSize);
+    let used = 0;
+    for (const [other, bytes] of this.#shares) if (other !== id) used += bytes;
+    if (used + share > this.limits.maxBytes) {
+      throw new UserError(
+        `The bot has no staging room for another upload right now (${formatMiB(used)} of ${formatMiB(this.limits.maxBytes)} are held by uploads in progress); try again when one has finished.`,
+      );
+    }
+    this.#shares.set(id, share);
+  }
+
+  /** Gives back a claim that was never recorded. */
+  unclaim(id: string): void {
+    this.#shares.delete(id);
+  }
+
+  /** The staging folder of a send transfer, opened once. */
+  staging(transfer: StoredTransfer): Promise<UploadStaging> {
+    let opened = this.#open.get(transfer.id);
+    if (!opened) {
+      if (transfer.source.kind !== 'send') throw new Error(`transfer ${transfer.id} is not a send`);
+      const checkpoint = sendResumePoint(transfer);
+      opened = UploadStaging.open(path.join(this.limits.dir, transfer.id), {
+        size: transfer.source.size,
+        segmentBytes: transfer.chunk_size_bytes,
+        perUploadBytes: this.limits.perUploadBytes,
+        releasedUpTo: checkpoint ? plainStartFor(transfer, checkpoint.offset).plain : 0,
+      });
+      this.#open.set(transfer.id, opened);
+      opened.catch(() => this.#open.delete(transfer.id));
+    }
+    return opened;
+  }
+
+  /** Whether the run of `id` is waiting for the sender's next bytes. */
+  isWaiting(id: string): boolean {
+    return this.#waiting.has(id);
+  }
+
+  /** The hooks for one run of a send transfer. */
+  runHooks(): RunHooks {
+    let current: SendPartSource | null = null;
+    let staging: UploadStaging | null = null;
+    let saved = 0;
+    let writes: Promise<void> = Promise.resolve();
+    return {
+      openSource: (transfer, signal) => {
+        saved = transfer.source.kind === 'send' ? (transfer.source.hash_checkpoint?.offset ?? 0) : 0;
+        const opening = this.staging(transfer).then((s) => (staging = s));
+        const id = transfer.id;
+        current = new SendPartSource(transfer, opening, signal, (waiting) => {
+          if (waiting) this.#waiting.add(id);
+          else this.#waiting.delete(id);
+        });
+        return current;
+      },
+      onProgress: (transfer) => {
+        if (!current) return;
+        const end = confirmedPrefixEnd(transfer);
+        if (end <= saved) return;
+        const checkpoint = current.checkpointAt(end);
+        if (!checkpoint) return;
+        saved = end;
+        const keep = plainStartFor(transfer, end).plain;
+        // The staged bytes go only once the checkpoint after them is on disk: a restart starts there.
+        writes = writes.then(() =>
+          this.#store
+            .update(transfer.id, (d: TransferRecord) => {
+              if (d.source.kind === 'send') d.source.hash_checkpoint = { ...checkpoint };
+            })
+            .then(
+              () => staging?.release(keep),
+              (err: unknown) => this.#log.warn({ err, transfer_id: transfer.id }, 'could not save a hash checkpoint'),
+            ),
+        );
+      },
+      flush: () => writes,
+    };
+  }
+
+  /** A send transfer has ended: complete or cancelled, its staged bytes and share go. Others keep them for a /resume. */
+  async ended(transfer: StoredTransfer): Promise<void> {
+    if (transfer.source.kind !== 'send') return;
+    this.#waiting.delete(transfer.id);
+    if (transfer.status !== 'complete' && transfer.status !== 'cancelled') return;
+    this.#shares.delete(transfer.id);
+    const opened = this.#open.get(transfer.id);
+    this.#open.delete(transfer.id);
+    if (opened) await (await opened.catch(() => null))?.remove();
+    await rm(path.join(this.limits.dir, transfer.id), { recursive: true, force: true });
+  }
+
+  /** Start-up: folders of transfers that are gone or have ended are removed. */
+  async sweepFolders(): Promise<void> {
+    let names: string[];
+    try {
+      names = await readdir(this.limits.dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const t = this.#store.get(name);
+      if (t && t.source.kind === 'send' && ACTIVE_STATUSES.includes(t.status)) continue;
+      if (!/^upload_[a-z0-9]{6,12}$/.test(name)) continue;
+      await rm(path.join(this.limits.dir, name), { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Every minute, uploads that received nothing for SEND_EXPIRY_HOURS are handed to `expire`
+   * (which cancels them, with a note).
+   */
+  startExpiry(expire: (id: string, idleMs: number) => Promise<void>, now: () => number = Date.now, everyMs = EXPIRY_SWEEP_MS): void {
+    this.#sweeper = setInterval(() => void this.expireIdle(expire, now), everyMs);
+    this.#sweeper.unref();
+  }
+
+  /** One look for idle uploads (startExpiry runs it every minute). */
+  async expireIdle(expire: (id: string, idleMs: number) => Promise<void>, now: () => number = Date.now): Promise<string[]> {
+    const expired: string[] = [];
+    for (const summary of this.#store.summaries()) {
+      const t = this.#store.get(summary.id);
+      if (!t || t.source.kind !== 'send' || !ACTIVE_STATUSES.includes(t.status)) continue;
+      const staging = await this.staging(t).catch(() => null);
+      if (!staging || staging.offset >= staging.size) continue;
+      const idle = now() - staging.lastReceivedAt;
+      if (idle < this.limits.expiryMs) continue;
+      expired.push(t.id);
+      await expire(t.id, idle).catch((err: unknown) => this.#log.warn({ err, transfer_id: t.id }, 'could not end an idle upload'));
+    }
+    return expired;
+  }
+
+  close(): void {
+    if (this.#sweeper) clearInterval(this.#sweeper);
+  }
+}
