@@ -44,6 +44,7 @@ export class SendPartSource implements PartSource {
   readonly #onWaiting: (waiting: boolean) => void;
   readonly #checkpoints = new PendingCheckpoints();
   #whole: string | null = null;
+  readonly #waitingListeners: (() => void)[] = [];
 
   constructor(transfer: StoredTransfer, staging: Promise<UploadStaging>, signal: AbortSignal, onWaiting: (waiting: boolean) => void = () => {}) {
     if (transfer.source.kind !== 'send') throw new Error(`transfer ${transfer.id} has no send source`);
@@ -55,6 +56,10 @@ export class SendPartSource implements PartSource {
 
   wholeFileSha256(): string | null {
     return this.#whole;
+  }
+
+  onWaiting(listener: () => void): void {
+    this.#waitingListeners.push(listener);
   }
 
   /** The saved hash state after the posted byte `offset` (a part boundary this run read), if still held. */
@@ -108,7 +113,11 @@ export class SendPartSource implements PartSource {
       }
     };
     const staging = await this.#staging;
-    for await (const chunk of staging.read(start.plain, this.#signal, this.#onWaiting)) {
+    const onWaiting = (waiting: boolean) => {
+      this.#onWaiting(waiting);
+      if (waiting) for (const listener of this.#waitingListeners) listener();
+    };
+    for await (const chunk of staging.read(start.plain, this.#signal, onWaiting)) {
       if (sealer === null) yield* cut(chunk);
       else for (const sealed of sealer.push(chunk)) yield* cut(sealed);
     }

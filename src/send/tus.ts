@@ -11,8 +11,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { Server } from '@tus/server';
-import { DataStore, ERRORS, Upload } from '@tus/utils';
+import { MemoryLocker, Server } from '@tus/server';
+import { DataStore, ERRORS, Upload, type Lock, type Locker, type RequestRelease } from '@tus/utils';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
@@ -49,12 +49,44 @@ const refuse = (status: number, message: string) => new TusAnswer(status, messag
 /** tus's own "not found", as an Error. */
 const notFound = () => new TusAnswer(ERRORS.FILE_NOT_FOUND.status_code, ERRORS.FILE_NOT_FOUND.body.trim());
 
+/**
+ * tus's own lock per upload, which also stops our write when a newer request for the same
+ * upload asks for the lock. A PATCH held by the staging pause is not reading its body, so it
+ * would not notice tus ending it, and would hold the lock (and the sender's retry) until
+ * Discord caught up; a sender whose connection died silently retries on a new one.
+ */
+class StoppingLocker implements Locker {
+  readonly #inner = new MemoryLocker();
+  readonly #writes = new Map<string, AbortController>();
+
+  newLock(id: string): Lock {
+    const lock = this.#inner.newLock(id);
+    return {
+      lock: (signal: AbortSignal, requestRelease: RequestRelease) =>
+        lock.lock(signal, () => {
+          this.#writes.get(id)?.abort(new Error('a newer request for this upload came'));
+          return requestRelease();
+        }),
+      unlock: () => lock.unlock(),
+    };
+  }
+
+  /** A signal that aborts when a newer request wants the upload `id`; `done` when the write ends. */
+  writing(id: string): { signal: AbortSignal; done: () => void } {
+    const controller = new AbortController();
+    this.#writes.set(id, controller);
+    return { signal: controller.signal, done: () => this.#writes.get(id) === controller && this.#writes.delete(id) };
+  }
+}
+
 class TransferStore extends DataStore {
   readonly #deps: TusDeps;
+  readonly #locker: StoppingLocker;
 
-  constructor(deps: TusDeps) {
+  constructor(deps: TusDeps, locker: StoppingLocker) {
     super();
     this.#deps = deps;
+    this.#locker = locker;
     this.extensions = ['creation', 'termination', 'expiration'];
   }
 
@@ -96,13 +128,17 @@ class TransferStore extends DataStore {
     const staging = await this.#deps.uploads.staging(t);
     // The sender going on after a restart of the bot is the resume of an interrupted transfer.
     if (t.status === 'interrupted' || t.status === 'pending') this.#deps.transfers.start(t.id);
+    const writing = this.#locker.writing(id);
     try {
-      return await staging.write(stream, offset);
+      return await staging.write(stream, offset, writing.signal);
     } catch (error) {
+      if (writing.signal.aborted) return staging.offset;
       if (staging.offset === offset) throw error;
       // What arrived before the failure is staged and reported; the client goes on from there.
       this.#deps.log.warn({ err: error, transfer_id: id }, 'an upload request ended early');
       return staging.offset;
+    } finally {
+      writing.done();
     }
   }
 
@@ -133,9 +169,11 @@ export class TusEndpoint {
 
   constructor(deps: TusDeps) {
     this.#deps = deps;
+    const locker = new StoppingLocker();
     this.#server = new Server({
       path: '/files',
-      datastore: new TransferStore(deps),
+      datastore: new TransferStore(deps, locker),
+      locker,
       relativeLocation: true,
       maxSize: deps.maxFileSize,
       namingFunction: (req) => this.#admit(req),

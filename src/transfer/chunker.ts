@@ -56,6 +56,12 @@ export interface PartSource extends AsyncIterable<SourcePart> {
    * reading did not start at part 0 (the bytes before it were never seen).
    */
   wholeFileSha256(): string | null;
+  /**
+   * A source whose bytes come at someone else's pace (a member's upload) calls `listener`
+   * each time it starts waiting for more: the orchestrator then posts the parts it was
+   * gathering into a message instead of holding them until the message is full.
+   */
+  onWaiting?(listener: () => void): void;
 }
 
 export interface ReadPartsOptions {

@@ -189,8 +189,19 @@ class TransferRun {
     }
     let batch: OutgoingPart[] = [];
     let expected = 0;
+    // A source that waits for its bytes (a member's upload) has the parts gathered so far posted now.
+    let flushing: Promise<void> = Promise.resolve();
+    source.onWaiting?.(() => {
+      if (batch.length === 0 || outcome.stopped()) return;
+      const gathered = batch;
+      batch = [];
+      flushing = flushing.then(() => this.#sender.dispatch(gathered));
+      // Seen by the loop (or after it); marked handled here so a source that waits long is no unhandled rejection.
+      flushing.catch(() => undefined);
+    });
     try {
       for await (const part of source) {
+        await flushing;
         if (outcome.stopped()) break;
         if (part.index !== expected) throw new Error(`source yielded part ${part.index}, expected ${expected}`);
         expected++;
@@ -222,6 +233,7 @@ class TransferRun {
         }
         batch.push(outgoing);
       }
+      await flushing;
       if (!outcome.stopped()) await this.#sender.dispatch(batch);
     } catch (err) {
       if (outcome.signal.aborted || isAbortError(err)) outcome.abort();

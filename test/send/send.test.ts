@@ -57,4 +57,22 @@ describe('/send and a tus upload', () => {
       expect(unexpectedErrors(bot.bot)).toEqual([]);
     },
   );
+
+  it(
+    'GIVEN STAGING_PER_UPLOAD_BYTES of one part, less than one message of three parts WHEN a file is sent THEN the parts gathered are posted while the upload waits, and it completes',
+    { timeout: 90_000 },
+    async () => {
+      const { fx: bot } = await startWithWeb({ STAGING_PER_UPLOAD_BYTES: String(MIB), MAX_CHUNKS_PER_MESSAGE: '3' });
+      const file = path.join(bot.work, 'small-staging.bin');
+      await writeSeededFile(file, 4 * MIB + 5, 26);
+      const { link } = await sendLink(bot, { options: [{ name: 'chunk_size', type: 4, value: 1 }] });
+      const { grant, files } = await redeem(link!);
+      const result = await tusUpload(files!, grant!, file);
+      expect(result.error).toBeNull();
+      const t = await bot.waitForStatus(result.url!.split('/').pop()!, ['complete', 'error', 'cancelled']);
+      expect(t.status).toBe('complete');
+      expect(t.file_sha256).toBe(await sha256File(file));
+      expect(unexpectedErrors(bot.bot)).toEqual([]);
+    },
+  );
 });
