@@ -2,7 +2,8 @@
  * `npm run demo`: the whole job on one machine with no Discord token. Starts the built-in
  * fake Discord and the bot (as its own process), runs /split on a generated file, shows the
  * progress message as it changes, then rebuilds the file from what the fake Discord
- * received and checks its sha256.
+ * received and checks its sha256. Then a member sends a file from "their own computer":
+ * `/send`, the link redeemed, the file uploaded with tus and posted as it arrives.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -11,6 +12,8 @@ import { startFakeDiscord } from '../test/support/fake-discord/index.js';
 import { startBotProcess } from '../test/support/bot-process.js';
 import { writeSeededFile } from '../test/support/random-file.js';
 import { rebuildFromFake, findManifestMessage } from '../test/support/rebuild.js';
+import { freePort } from '../test/support/ports.js';
+import { redeem, tusUpload } from '../test/support/send.js';
 
 const FILE_SIZE = Number(process.env.DEMO_FILE_SIZE ?? 60 * 1024 * 1024); // bytes
 const ADMINISTRATOR = 1n << 3n;
@@ -26,6 +29,7 @@ async function main(): Promise<void> {
   say(`   sha256 ${sourceSha}`);
 
   const fake = await startFakeDiscord();
+  const webPort = await freePort();
   say(`2. Fake Discord listening at ${fake.url} (REST ${fake.apiUrl}, gateway ${fake.gatewayUrl})`);
   const bot = await startBotProcess({
     cwd: work,
@@ -36,6 +40,7 @@ async function main(): Promise<void> {
       PROGRESS_FILE_PATH: path.join(work, 'transfer_progress.json'),
       PROGRESS_EDIT_INTERVAL_MS: '300',
       LOG_LEVEL: 'info',
+      WEB_PORT: String(webPort),
     },
   });
   say('3. Bot connected (real discord.js client, gateway + REST).');
@@ -82,12 +87,41 @@ async function main(): Promise<void> {
     say(`7. transfer_progress.json: status ${record?.status}, ${record?.completed_chunks.length} parts recorded`);
     const ok = rebuilt.sha256 === sourceSha && rebuilt.manifest.file.sha256 === sourceSha && record?.status === 'complete';
     say(`8. Rebuilt from the posted parts: sha256 ${rebuilt.sha256} — ${ok ? 'MATCHES the source ✔' : 'DOES NOT MATCH ✘'}`);
-    process.exitCode = ok ? 0 : 1;
+    const sent = await demoSend(fake, work, say);
+    process.exitCode = ok && sent ? 0 : 1;
   } finally {
     await bot.kill('SIGTERM');
     await fake.stop();
     await fs.rm(work, { recursive: true, force: true });
   }
+}
+
+/** Steps 9–11: `/send`, the link redeemed as the CLI does, a file uploaded with tus, rebuilt and checked. */
+async function demoSend(fake: Awaited<ReturnType<typeof startFakeDiscord>>, work: string, say: (text: string) => void): Promise<boolean> {
+  const home = path.join(work, 'home');
+  await fs.mkdir(home);
+  const file = path.join(home, 'phone backup.zip');
+  const sha = await writeSeededFile(file, 20 * 1024 * 1024, 7);
+  say('9. Another member, with a 20 MiB file on their own computer, types: /send');
+  const reply = await fake.sendInteraction({ name: 'send', options: [], permissions: ADMINISTRATOR });
+  await reply.waitFor((h) => Boolean(h.original()?.content), 10_000);
+  say(`   bot replied (only they see it): ${(reply.original()?.content ?? '').replace(/token=[\w.-]+/, 'token=…')}`);
+  const link = /(https?:\/\/\S+\/send\?token=[\w.-]+)/.exec(reply.original()?.content ?? '')?.[1];
+  if (!link) throw new Error('the bot gave no upload link');
+  const { grant, files } = await redeem(link);
+  if (!grant || !files) throw new Error('the upload link did not open');
+  say(`10. Their browser (here: the tus client) uploads it to ${files}; the bot posts parts as they arrive`);
+  const result = await tusUpload(files, grant, file);
+  if (result.error || !result.url) throw new Error(`the upload failed: ${String(result.error)}`);
+  const id = result.url.split('/').pop()!;
+  const deadline = Date.now() + 60_000;
+  while (!findManifestMessage(fake, id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const rebuilt = rebuildFromFake(fake, id);
+  const ok = rebuilt.sha256 === sha;
+  say(
+    `11. ${id}: ${rebuilt.partAttachments.length} parts posted; rebuilt sha256 ${rebuilt.sha256} — ${ok ? "MATCHES the sender's file ✔" : 'DOES NOT MATCH ✘'}`,
+  );
+  return ok;
 }
 
 async function readProgressMessageId(progressPath: string, transferId: string): Promise<string | null> {
