@@ -31,6 +31,8 @@ export interface TusDeps {
   maxFileSize: number;
   /** MAX_ACTIVE_TRANSFERS */
   maxActive: number;
+  /** WEB_PUBLIC_URL: where upload URLs point. */
+  publicUrl: string;
 }
 
 /** An answer tus sends as it is: @tus/server answers any error with `status_code` and `body`. */
@@ -174,7 +176,8 @@ export class TusEndpoint {
       path: '/files',
       datastore: new TransferStore(deps, locker),
       locker,
-      relativeLocation: true,
+      // WEB_PUBLIC_URL, not the request's Host: the page may sit behind a proxy, under a path.
+      generateUrl: (_req, { id }) => `${deps.publicUrl}/files/${encodeURIComponent(id)}`,
       maxSize: deps.maxFileSize,
       namingFunction: (req) => this.#admit(req),
       onResponseError: (_req, error) => {

@@ -90,6 +90,7 @@ export async function startWebPage(config: WebConfig, deps: WebPageDeps): Promis
           log,
           maxFileSize: config.MAX_FILE_SIZE_BYTES,
           maxActive: config.MAX_ACTIVE_TRANSFERS,
+          publicUrl,
         }),
       }
     : null;
