@@ -11,7 +11,7 @@
  * checkpoint falls in (`plainStartFor`): sealing that chunk again gives the same bytes, and
  * the ones before the checkpoint are skipped. The staging folder keeps that chunk until then.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { AGE_CHUNK, SEALED_CHUNK } from '../crypto/age.js';
 import { SealingStream } from '../crypto/age-stream.js';
 import type { StoredTransfer } from '../store/types.js';
@@ -84,45 +84,53 @@ export class SendPartSource implements PartSource {
     const start = plainStartFor(t, offset);
     const keys = transferKeys(t);
     const sealer = keys ? new SealingStream(keys, start.fromChunk) : null;
+    const staging = await this.#staging;
     let skip = start.skip; // sealed bytes made again before the checkpoint
-    let part = Buffer.allocUnsafe(Math.min(chunkSize, total - offset));
-    let filled = 0;
-    const emit = (): SourcePart => {
-      hash.update(part);
-      const out: SourcePart = { index, offset: offset - filled, size: filled, sha256: createHash('sha256').update(part).digest('hex'), data: part };
-      this.#checkpoints.remember(offset, hash.exportState());
-      index++;
-      filled = 0;
-      part = Buffer.allocUnsafe(Math.max(0, Math.min(chunkSize, total - offset)));
-      return out;
-    };
-    const cut = function* (chunk: Buffer): Generator<SourcePart> {
-      let at = 0;
-      if (skip > 0) {
-        at = Math.min(skip, chunk.length);
-        skip -= at;
-      }
+    // The part being cut: its hash as bytes pass; its bytes copied only when it is not exactly one staged segment.
+    let part: { offset: number; length: number; filled: number; hash: Hash; data: Buffer | null } | null = null;
+    const ready: Omit<SourcePart, 'index'>[] = [];
+    const cut = (chunk: Buffer) => {
+      let at = Math.min(skip, chunk.length);
+      skip -= at;
       while (at < chunk.length) {
         if (offset >= total) throw new Error(`the staged bytes make more than the planned ${total} bytes`);
-        const take = Math.min(part.length - filled, chunk.length - at);
-        chunk.copy(part, filled, at, at + take);
-        filled += take;
+        if (part === null) {
+          const length = Math.min(chunkSize, total - offset);
+          // Plain parts are whole segments (both are chunk_size_bytes from 0): posted from the file, never held in memory.
+          const whole = sealer === null && staging.segmentStartsAt(offset);
+          part = { offset, length, filled: 0, hash: createHash('sha256'), data: whole ? null : Buffer.allocUnsafe(length) };
+        }
+        const take = Math.min(part.length - part.filled, chunk.length - at);
+        const piece = chunk.subarray(at, at + take);
+        hash.update(piece);
+        part.hash.update(piece);
+        if (part.data) piece.copy(part.data, part.filled);
+        part.filled += take;
         offset += take;
         at += take;
-        if (filled === part.length) yield emit();
+        if (part.filled === part.length) {
+          this.#checkpoints.remember(offset, hash.exportState());
+          ready.push({ offset: part.offset, size: part.length, sha256: part.hash.digest('hex'), ...(part.data ? { data: part.data } : {}) });
+          part = null;
+        }
       }
     };
-    const staging = await this.#staging;
+    const parts = async function* (name: string): AsyncGenerator<SourcePart> {
+      for (const done of ready.splice(0)) {
+        yield done.data ? { index: index++, ...done } : { index: index++, ...done, file: await staging.fileRange(done.offset, done.size, name) };
+      }
+    };
     const onWaiting = (waiting: boolean) => {
       this.#onWaiting(waiting);
       if (waiting) for (const listener of this.#waitingListeners) listener();
     };
     for await (const chunk of staging.read(start.plain, this.#signal, onWaiting)) {
-      if (sealer === null) yield* cut(chunk);
-      else for (const sealed of sealer.push(chunk)) yield* cut(sealed);
+      if (sealer === null) cut(chunk);
+      else for (const sealed of sealer.push(chunk)) cut(sealed);
+      yield* parts(t.file_name);
     }
-    if (sealer) for (const sealed of sealer.end()) yield* cut(sealed);
-    if (filled > 0) yield emit();
+    if (sealer) for (const sealed of sealer.end()) cut(sealed);
+    yield* parts(t.file_name);
     if (offset !== total) throw new Error(`the staged bytes made ${offset} of the planned ${total} bytes`);
     this.#whole = hash.digest();
   }

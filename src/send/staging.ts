@@ -21,6 +21,7 @@ import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promise
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { errnoCode } from '../errors.js';
+import type { FileRange } from '../transfer/chunker.js';
 import { abortReason } from '../time/sleep.js';
 
 /** Bytes written between fsyncs while a request streams: what the part source may read soonest. */
@@ -290,6 +291,23 @@ export class UploadStaging {
         yield chunk;
       }
     }
+  }
+
+  /** Whether a segment starts exactly at the sender's byte `offset`. */
+  segmentStartsAt(offset: number): boolean {
+    return this.#segments.some((s) => s.start === offset);
+  }
+
+  /**
+   * The segment starting at `offset`, holding exactly `size` fsynced bytes, as a file range the
+   * sink reads when it posts the part (and checks it is still that file, as for `/split`).
+   */
+  async fileRange(offset: number, size: number, name: string): Promise<FileRange> {
+    const segment = this.#segments.find((s) => s.start === offset);
+    if (!segment || segment.size !== size || offset + size > this.#end) throw new Error(`no staged segment of ${size} bytes at ${offset}`);
+    const file = path.join(this.dir, segmentName(offset));
+    const info = await stat(file);
+    return { path: file, name, offset: 0, size, fileSize: info.size, mtimeMs: info.mtimeMs, dev: info.dev, ino: info.ino };
   }
 
   /** Deletes the segments that end at or before `offset`: their parts are posted and checkpointed. */
