@@ -36,14 +36,10 @@ const RUN_TIMEOUT_MS = 30 * 60_000;
 const SAMPLE_MS = 100;
 /** (b) may take this much longer than (a): the posting overlaps the upload. */
 const TARGET_RATIO = 1.1;
-const TARGET_RSS_MIB = 180;
+const TARGET_RSS_MB = 180; // 10^6 bytes, as BENCHMARKS.md's targets
 
 const say = (s: string) => process.stdout.write(`${s}\n`);
-const arg = (args: string[], name: string) =>
-  args
-    .find((a) => a.startsWith(`--${name}=`))
-    ?.slice(name.length + 3)
-    .split(',')[0];
+const arg = (args: string[], name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 
 export async function runSendBench(args: string[]): Promise<void> {
   const sender = parseProfile(arg(args, 'sender') ?? 'home');
@@ -87,9 +83,9 @@ export async function runSendBench(args: string[]): Promise<void> {
     say(
       `(c) peak staging: ${(r.peakStaging / MIB).toFixed(1)} MiB (${r.peakStaging} bytes; parts of ${CHUNK} bytes, STAGING_PER_UPLOAD_BYTES at its default)`,
     );
-    say(`(d) bot peak RSS: ${(r.peakRss / MIB).toFixed(1)} MiB (target: below ${TARGET_RSS_MIB})`);
+    say(`(d) bot peak RSS: ${(r.peakRss / MIB).toFixed(1)} MiB, ${(r.peakRss / 1e6).toFixed(1)} MB (target: below ${TARGET_RSS_MB} MB)`);
     say(`messages posted: ${r.messages}; the link alone takes ${(ideal / 1000).toFixed(1)} s for these bytes`);
-    if (ratio > TARGET_RATIO || r.peakRss / MIB >= TARGET_RSS_MIB) say('a target was MISSED');
+    if (ratio > TARGET_RATIO || r.peakRss / 1e6 >= TARGET_RSS_MB) say('a target was MISSED');
     await rm(source.file, { force: true });
   } catch (error) {
     failed = true;
@@ -127,6 +123,8 @@ async function runSend(source: Source, sender: Profile, work: string, api: Api, 
       WEB_SECRET: SECRET,
       WEB_PUBLIC_URL: `http://127.0.0.1:${proxy.port}`,
       STAGING_DIR: staging,
+      // For experiments: node flags for the bot only (e.g. bench/heap-sample.mjs).
+      ...(process.env.BOT_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BOT_NODE_OPTIONS } : {}),
     },
   });
   const sampler = new StagingSampler(staging);
