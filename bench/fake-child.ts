@@ -44,6 +44,11 @@ async function handle(req: FakeRequest): Promise<unknown> {
       await handle.waitFor((h) => Boolean(h.original()?.content), 10_000);
       return handle.original()?.content ?? '';
     }
+    case 'send': {
+      const handle = await need().sendInteraction({ name: 'send', permissions: 1n << 3n }); // Administrator
+      await handle.waitFor((h) => Boolean(h.original()?.content), 10_000);
+      return handle.original()?.content ?? '';
+    }
     case 'share': {
       const handle = await need().sendInteraction({
         name: 'share',

@@ -3,6 +3,8 @@ export type FakeRequest = { id: number } & (
   | { op: 'start'; retainBytes: number; network?: NetworkOptions }
   | { op: 'stats' }
   | { op: 'split'; path: string }
+  /** `/send` in the fake's channel: the reply, with the upload link in it. */
+  | { op: 'send' }
   | { op: 'share'; transferId: string }
   | { op: 'messages'; marker: string }
   /** Replaces the planned faults (none: clears them); message creates are counted from this call. */

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick | --large | --network=<profile>]`: the bot against the fake Discord, next to the
+ * `npm run bench [-- --quick | --large | --network=<profile> | --send]`: the bot against the fake Discord, next to the
  * physical limits measured in the same run on the same file (BENCHMARKS.md says how to read it).
  *
  * Three processes: this harness, the fake Discord (bench/fake-child.ts, fork() IPC) and the
@@ -19,6 +19,7 @@ import path from 'node:path';
 import { downloadRows } from './download.js';
 import { FakeProcess } from './fake-process.js';
 import { runNetworkBench } from './network.js';
+import { runSendBench } from './send.js';
 import { formatTable, MIB, mibPerSecond, sizeLabel, type Cell } from './stats.js';
 import { baselineA, baselineB, buildBot, BUILT_ENTRY, CHUNK, makeSource, runSplit, type Api, type Setting } from './transfers.js';
 
@@ -52,6 +53,8 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   // --network=<profile>: the same transfers through a model of the path to Discord (network.ts).
   const network = args.find((a) => a.startsWith('--network='));
+  // --send: a file sent from a member's computer through tus (send.ts); --network= there is the bot's link.
+  if (args.includes('--send')) return runSendBench(args);
   if (network) return runNetworkBench(network.slice('--network='.length), args);
   const sizes = sizesFromArgs(args);
   const work = await mkdtemp(path.join(os.tmpdir(), 'dfs-bench-'));
