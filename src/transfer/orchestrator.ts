@@ -221,6 +221,12 @@ class TransferRun {
           batch = [];
         }
         batch.push(outgoing);
+        // A full message goes now, not when the next part comes: a file sent from a member's
+        // computer may wait long for its next bytes (its last parts would wait with them).
+        if (batch.length >= maxChunksPerMessage) {
+          await this.#sender.dispatch(batch);
+          batch = [];
+        }
       }
       if (!outcome.stopped()) await this.#sender.dispatch(batch);
     } catch (err) {
