@@ -36,7 +36,9 @@ describe('staging with several shards', () => {
     // Shard 1 is receiving a file: its transfer is in its own progress file, its bytes in its staging folder.
     const id = 'upload_shardone01';
     const shardOne = new MemoryStore();
-    await shardOne.create(sendTransfer({ id, chunkSize: MIB, attachmentSizeLimit: null, ownerId: '1', channelId: '2', guildId: '3' }, 'film.mkv', 3 * MIB));
+    await shardOne.create(
+      sendTransfer({ id, chunkSize: MIB, attachmentSizeLimit: null, ownerId: '1', channelId: '2', guildId: '3' }, 'film.mkv', 3 * MIB),
+    );
     await shardOne.setStatus(id, 'in_progress');
     const folder = path.join(one.STAGING_DIR, id);
     await mkdir(folder, { recursive: true });
