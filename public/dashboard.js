@@ -80,7 +80,8 @@
       if (f && f.textContent !== value) f.textContent = value;
     };
     set('name', t.fileName);
-    set('status', t.status);
+    // As the server renders it (src/web/pages.ts, statusText): the status stays in_progress.
+    set('status', t.waitingForSender ? `${t.status} · waiting for the sender` : t.status);
     const bar = field('bar');
     if (bar) bar.value = t.percent;
     set('percent', `${t.percent.toFixed(1)}%`);

@@ -1,9 +1,10 @@
 import type { StoredTransfer } from '../store/types.js';
 import { MessageFlags } from 'discord.js';
 import { fitMessage } from '../discord/message-text.js';
-import { progressBar, rateLine } from '../discord/progress.js';
+import { progressBar, rateLine, WAITING_FOR_SENDER } from '../discord/progress.js';
 import { fractionDone } from '../transfer/rate.js';
-import { MIB } from '../transfer/plan.js';
+import { formatMiB, MIB } from '../transfer/plan.js';
+import type { TransferRunner } from '../transfer/runner.js';
 
 import { autocompleteTransfers } from './autocomplete.js';
 import { visibleTransfer } from './lookup.js';
@@ -17,15 +18,26 @@ function messageLink(t: StoredTransfer, messageId: string | null): string | null
   return messageId && t.guild_id ? `https://discord.com/channels/${t.guild_id}/${t.channel_id}/${messageId}` : null;
 }
 
-function describeTransfer(t: StoredTransfer, throughput: number | null): string {
+/** Where a file sent from a member's computer comes from, and how much of it the bot has received (the tus offset). */
+function sendLine(t: StoredTransfer, transfers: TransferRunner): string | null {
+  if (t.source.kind !== 'send') return null;
+  const received = t.status === 'complete' ? t.source.size : transfers.receivedBytes(t.id);
+  const from = `sent from <@${t.owner_id}>'s computer`;
+  return received === null ? from : `${from} · received ${formatMiB(received)} of ${formatMiB(t.source.size)}`;
+}
+
+function describeTransfer(t: StoredTransfer, transfers: TransferRunner): string {
   const size = t.file_size ?? 0;
   const fraction = fractionDone(t);
+  const waiting = transfers.waiting(t.id);
   const lines = [
-    `**${t.file_name}** · \`${t.id}\` · **${t.status}**`,
+    `**${t.file_name}** · \`${t.id}\` · **${t.status}**${waiting ? ` · ${WAITING_FOR_SENDER}` : ''}`,
     `\`${progressBar(fraction)}\` ${(fraction * 100).toFixed(1)}%`,
     `parts ${t.completed_chunks.length}/${t.total_chunks ?? '?'} · ${(t.bytes_done / MIB).toFixed(1)} of ${(size / MIB).toFixed(1)} MiB · part size ${(t.chunk_size_bytes / MIB).toFixed(2)} MiB`,
   ];
-  const speed = rateLine(t, throughput);
+  const from = sendLine(t, transfers);
+  if (from) lines.push(from);
+  const speed = waiting ? null : rateLine(t, transfers.throughput(t.id));
   if (speed) lines.push(`throughput ${speed}`);
   lines.push(`retries so far: ${t.retries}`);
   const lastNote = t.notes.at(-1);
@@ -43,7 +55,7 @@ export default {
     const id = interaction.options.getString('transfer')?.trim();
     if (id) {
       const transfer = visibleTransfer(interaction, ctx, id);
-      await interaction.reply({ content: fitMessage(describeTransfer(transfer, ctx.transfers.throughput(id))), flags: MessageFlags.Ephemeral });
+      await interaction.reply({ content: fitMessage(describeTransfer(transfer, ctx.transfers)), flags: MessageFlags.Ephemeral });
       return;
     }
     const mine = ctx.store
@@ -54,7 +66,12 @@ export default {
     const content =
       mine.length === 0
         ? 'You have no transfers. Start one with `/split`.'
-        : mine.map((t) => `\`${t.id}\` ${t.file_name} · ${t.status} · ${t.parts_done}/${t.total_chunks ?? '?'} parts`).join('\n');
+        : mine
+            .map((t) => {
+              const status = ctx.transfers.waiting(t.id) ? `${t.status} (${WAITING_FOR_SENDER})` : t.status;
+              return `\`${t.id}\` ${t.file_name} · ${status} · ${t.parts_done}/${t.total_chunks ?? '?'} parts`;
+            })
+            .join('\n');
     await interaction.reply({ content: fitMessage(content), flags: MessageFlags.Ephemeral });
   },
   autocomplete: autocompleteTransfers,

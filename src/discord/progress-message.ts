@@ -11,7 +11,7 @@ import type { Logger } from '../log.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import type { Rate } from '../transfer/rate.js';
 import { retry } from '../transfer/retry.js';
-import type { ProgressDisplay, ProgressView } from '../transfer/progress-view.js';
+import type { LiveProgress, ProgressDisplay, ProgressView } from '../transfer/progress-view.js';
 import { classifyRestError } from './classify.js';
 import { renderProgress, ThrottledEditor } from './progress.js';
 
@@ -64,7 +64,7 @@ export class DiscordProgressMessages implements ProgressView {
       }
     }, editIntervalMs);
     return {
-      update: (t: StoredTransfer, rate: Rate) => editor.update(renderProgress(t, rate)),
+      update: (t: StoredTransfer, rate: Rate, live?: LiveProgress) => editor.update(renderProgress(t, rate, live)),
       stop: () => editor.stop(),
     };
   }

@@ -3,6 +3,7 @@ import type { StoredTransfer } from '../store/types.js';
 import type { TransferRecord } from '../store/schema.js';
 import { MIB } from '../transfer/plan.js';
 import { fractionDone, type Rate } from '../transfer/rate.js';
+import type { LiveProgress } from '../transfer/progress-view.js';
 
 const BAR_WIDTH = 20;
 
@@ -37,14 +38,19 @@ export function rateLine(transfer: StoredTransfer, bytesPerSecond: number | null
   return `${(bytesPerSecond / MIB).toFixed(2)} MiB/s · ETA ${formatDuration(eta)}`;
 }
 
-export function renderProgress(transfer: StoredTransfer, rate: Rate = { bytesPerSecond: null }): string {
+/** What a run waiting for the sender shows instead of "uploading" (its status stays `in_progress`). */
+export const WAITING_FOR_SENDER = 'waiting for the sender';
+
+export function renderProgress(transfer: StoredTransfer, rate: Rate = { bytesPerSecond: null }, live?: LiveProgress): string {
   const size = transfer.file_size ?? 0;
   const fraction = fractionDone(transfer);
+  const waiting = transfer.status === 'in_progress' && live?.waitingForSender === true;
   const lines = [
-    `**${transfer.file_name}** · \`${transfer.id}\` · ${STATUS_LABEL[transfer.status]}`,
+    `**${transfer.file_name}** · \`${transfer.id}\` · ${waiting ? `⏳ ${WAITING_FOR_SENDER}` : STATUS_LABEL[transfer.status]}`,
     `\`${progressBar(fraction)}\` ${(fraction * 100).toFixed(1)}% · parts ${transfer.completed_chunks.length}/${transfer.total_chunks ?? 0} · ${(transfer.bytes_done / MIB).toFixed(1)}/${(size / MIB).toFixed(1)} MiB`,
   ];
-  const speed = rateLine(transfer, rate.bytesPerSecond);
+  // While nothing comes, the rate falls and the ETA grows by the second: neither says anything.
+  const speed = waiting ? null : rateLine(transfer, rate.bytesPerSecond);
   if (speed) lines.push(speed);
   if (transfer.retries > 0) lines.push(`retries so far: ${transfer.retries}`);
   const lastNote = transfer.notes.at(-1);
@@ -60,6 +66,8 @@ export function renderProgress(transfer: StoredTransfer, rate: Rate = { bytesPer
  */
 export class ThrottledEditor {
   private lastEdit = 0;
+  /** The content of the last edit made: the same again is no edit (a run waiting for its sender changes nothing). */
+  private lastContent: string | null = null;
   private pending: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
@@ -98,6 +106,8 @@ export class ThrottledEditor {
     const content = this.pending;
     if (content === null) return;
     this.pending = null;
+    if (content === this.lastContent) return;
+    this.lastContent = content;
     this.lastEdit = this.now();
     this.chain = this.chain.then(() => this.edit(content)).catch(() => undefined);
   }

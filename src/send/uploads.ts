@@ -37,6 +37,11 @@ export interface RunHooks {
 
 /** How often idle uploads are looked for. */
 const EXPIRY_SWEEP_MS = 60_000;
+/**
+ * How long a run waits for the sender's bytes before it shows as "waiting for the sender":
+ * a sender slower than Discord keeps the run waiting between every fsync, which is no news.
+ */
+const WAITING_SHOWN_AFTER_MS = 2_000;
 
 export class SendUploads {
   readonly limits: SendLimits;
@@ -45,11 +50,17 @@ export class SendUploads {
   readonly #open = new Map<string, Promise<UploadStaging>>();
   /** Bytes of STAGING_MAX_BYTES each upload holds. */
   readonly #shares = new Map<string, number>();
+  /** Staging folders once open, for what /status says was received. */
+  readonly #opened = new Map<string, UploadStaging>();
+  /** Runs shown as waiting for the sender, and those waiting but not shown yet. */
   readonly #waiting = new Set<string>();
+  readonly #waitTimers = new Map<string, NodeJS.Timeout>();
+  readonly #waitingShownAfterMs: number;
   #sweeper: NodeJS.Timeout | null = null;
 
-  constructor(limits: SendLimits, deps: { store: ProgressStore; log: Logger }) {
+  constructor(limits: SendLimits, deps: { store: ProgressStore; log: Logger; waitingShownAfterMs?: number }) {
     this.limits = limits;
+    this.#waitingShownAfterMs = deps.waitingShownAfterMs ?? WAITING_SHOWN_AFTER_MS;
     this.#store = deps.store;
     this.#log = deps.log;
     for (const t of deps.store.summaries()) {
@@ -95,18 +106,51 @@ export class SendUploads {
         releasedUpTo: checkpoint ? plainStartFor(transfer, checkpoint.offset).plain : 0,
       });
       this.#open.set(transfer.id, opened);
-      opened.catch(() => this.#open.delete(transfer.id));
+      const id = transfer.id;
+      opened.then(
+        (s) => {
+          if (this.#open.get(id) === opened) this.#opened.set(id, s);
+        },
+        () => this.#open.delete(id),
+      );
     }
     return opened;
   }
 
-  /** Whether the run of `id` is waiting for the sender's next bytes. */
+  /** Whether the run of `id` has waited for the sender's next bytes for a while (WAITING_SHOWN_AFTER_MS). */
   isWaiting(id: string): boolean {
     return this.#waiting.has(id);
   }
 
-  /** The hooks for one run of a send transfer. */
-  runHooks(): RunHooks {
+  /** Bytes of the sender's file received and fsynced (the tus offset), when its staging folder is open; else null. */
+  receivedBytes(id: string): number | null {
+    return this.#opened.get(id)?.offset ?? null;
+  }
+
+  /** The source's news that it waits (or no longer does); `onChange` hears when what is shown changes. */
+  #setWaiting(id: string, waiting: boolean, onChange: (waiting: boolean) => void): void {
+    if (waiting) {
+      if (this.#waiting.has(id) || this.#waitTimers.has(id)) return;
+      const timer = setTimeout(() => {
+        this.#waitTimers.delete(id);
+        this.#waiting.add(id);
+        onChange(true);
+      }, this.#waitingShownAfterMs);
+      timer.unref();
+      this.#waitTimers.set(id, timer);
+      return;
+    }
+    this.#stopWaiting(id, onChange);
+  }
+
+  #stopWaiting(id: string, onChange: (waiting: boolean) => void = () => {}): void {
+    clearTimeout(this.#waitTimers.get(id));
+    this.#waitTimers.delete(id);
+    if (this.#waiting.delete(id)) onChange(false);
+  }
+
+  /** The hooks for one run of a send transfer; `onWaiting` hears when it starts or stops showing as waiting for the sender. */
+  runHooks(onWaiting: (waiting: boolean) => void = () => {}): RunHooks {
     let current: SendPartSource | null = null;
     let staging: UploadStaging | null = null;
     let saved = 0;
@@ -116,10 +160,7 @@ export class SendUploads {
         saved = transfer.source.kind === 'send' ? (transfer.source.hash_checkpoint?.offset ?? 0) : 0;
         const opening = this.staging(transfer).then((s) => (staging = s));
         const id = transfer.id;
-        current = new SendPartSource(transfer, opening, signal, (waiting) => {
-          if (waiting) this.#waiting.add(id);
-          else this.#waiting.delete(id);
-        });
+        current = new SendPartSource(transfer, opening, signal, (waiting) => this.#setWaiting(id, waiting, onWaiting));
         return current;
       },
       onProgress: (transfer) => {
@@ -149,11 +190,12 @@ export class SendUploads {
   /** A send transfer has ended: complete or cancelled, its staged bytes and share go. Others keep them for a /resume. */
   async ended(transfer: StoredTransfer): Promise<void> {
     if (transfer.source.kind !== 'send') return;
-    this.#waiting.delete(transfer.id);
+    this.#stopWaiting(transfer.id);
     if (transfer.status !== 'complete' && transfer.status !== 'cancelled') return;
     this.#shares.delete(transfer.id);
     const opened = this.#open.get(transfer.id);
     this.#open.delete(transfer.id);
+    this.#opened.delete(transfer.id);
     if (opened) await (await opened.catch(() => null))?.remove();
     await rm(path.join(this.limits.dir, transfer.id), { recursive: true, force: true });
   }
@@ -201,5 +243,6 @@ export class SendUploads {
 
   close(): void {
     if (this.#sweeper) clearInterval(this.#sweeper);
+    for (const timer of this.#waitTimers.values()) clearTimeout(timer);
   }
 }

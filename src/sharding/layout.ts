@@ -21,6 +21,16 @@ export function shardProgressPath(progressPath: string, id: number): string {
   return path.join(path.dirname(progressPath), `${path.basename(progressPath, '.json')}.shard-${id}.json`);
 }
 
+/**
+ * `STAGING_DIR/shard-<id>`: each shard stages its uploads in a folder of its own. A shard's
+ * start-up removes the staging folders of transfers its own progress file does not know
+ * (send/uploads.ts, sweepFolders); in one folder shared by every shard, that would be the
+ * live uploads of the others.
+ */
+function shardStagingDir(stagingDir: string, id: number): string {
+  return path.join(stagingDir, `shard-${id}`);
+}
+
 /** Each shard serves on the configured port plus its id; unset stays unset. */
 function shardPort(port: number | undefined, id: number): number | undefined {
   return port === undefined ? undefined : port + id;
@@ -74,8 +84,8 @@ export function shardLayoutProblems(config: LayoutConfig, totalShards: number, i
 }
 
 /**
- * The config a shard runs with: its own progress file (and so lock), metrics and web ports,
- * and public URL. Not sharded (null), the config is returned as it is, as `npm start` has
+ * The config a shard runs with: its own progress file (and so lock), staging folder, metrics
+ * and web ports, and public URL. Not sharded (null), the config is returned as it is, as `npm start` has
  * always used it, unless WEB_PUBLIC_URL asks for a shard id there is none of.
  */
 export function configForShard(config: Config, shard: ShardIdentity | null): Config {
@@ -92,6 +102,7 @@ export function configForShard(config: Config, shard: ShardIdentity | null): Con
   return {
     ...config,
     PROGRESS_FILE_PATH: shardProgressPath(config.PROGRESS_FILE_PATH, shard.id),
+    STAGING_DIR: shardStagingDir(config.STAGING_DIR, shard.id),
     METRICS_PORT: shardPort(config.METRICS_PORT, shard.id),
     WEB_PORT: shardPort(config.WEB_PORT, shard.id),
     WEB_PUBLIC_URL: shardPublicUrl(config.WEB_PUBLIC_URL, shard.id),

@@ -182,7 +182,7 @@ class TransferRun {
     const width = t.total_chunks ?? totalChunks(maxFileSizeBytes, t.chunk_size_bytes);
     let source: PartSource;
     try {
-      source = (this.#deps.openSource ?? openFileSource)(t, outcome.signal);
+      source = (this.#deps.openSource ?? openFileSource)(t, outcome.sourceSignal);
     } catch (err) {
       outcome.fail(`cannot read the source: ${messageOf(err)}`);
       return null;
@@ -232,11 +232,20 @@ class TransferRun {
           batch = [];
         }
         batch.push(outgoing);
+        // A full message goes now, not when the next part comes: a file sent from a member's
+        // computer may wait long for its next bytes (its last parts would wait with them).
+        if (batch.length >= maxChunksPerMessage) {
+          await this.#sender.dispatch(batch);
+          batch = [];
+        }
       }
       await flushing;
       if (!outcome.stopped()) await this.#sender.dispatch(batch);
     } catch (err) {
-      if (outcome.signal.aborted || isAbortError(err)) outcome.abort();
+      // A run that failed or paused stopped its source itself: its own note says why.
+      if (outcome.stoppedItself()) {
+        // nothing to add
+      } else if (outcome.signal.aborted || isAbortError(err)) outcome.abort();
       else if (err instanceof SourceChangedError) outcome.fail(`source changed: ${err.message}`);
       else outcome.fail(`read error: ${messageOf(err)}`);
     }

@@ -16,8 +16,14 @@ export interface ProgressView {
   repairEnds(isRunning: (id: string) => boolean, signal: AbortSignal): Promise<string[]>;
 }
 
+/** What a run knows of its transfer that its record does not say. */
+export interface LiveProgress {
+  /** A file sent from a member's computer whose run has waited a while for the sender's next bytes. */
+  waitingForSender: boolean;
+}
+
 export interface ProgressDisplay {
-  update(transfer: StoredTransfer, rate: Rate): void;
+  update(transfer: StoredTransfer, rate: Rate, live?: LiveProgress): void;
   /** No more updates; resolves once the one in flight settled. */
   stop(): Promise<void>;
 }

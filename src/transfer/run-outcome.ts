@@ -29,8 +29,23 @@ export class RunOutcome {
   readonly #unsavedAttempts = new Map<number, number>();
   #unsavedRetries = 0;
 
+  readonly #ownStop = new AbortController();
+  /**
+   * What the source reads with: the run's stop, and also its own failure or pause. A source
+   * that waits for bytes (a file sent from a member's computer) would otherwise keep a run
+   * that failed `in_progress` until the sender sends more.
+   */
+  readonly sourceSignal: AbortSignal;
+
   /** `signal`: the run's stop (a /cancel or a shutdown); once it fires the run is aborted. */
-  constructor(readonly signal: AbortSignal) {}
+  constructor(readonly signal: AbortSignal) {
+    this.sourceSignal = AbortSignal.any([signal, this.#ownStop.signal]);
+  }
+
+  /** Failed or paused: the run stopped itself (an abort of its source then is no news). */
+  stoppedItself(): boolean {
+    return this.#failure !== null || this.#paused !== null;
+  }
 
   /** The first failure's note; later failures are consequences of it. */
   get failure(): string | null {
@@ -44,6 +59,7 @@ export class RunOutcome {
 
   fail(note: string): void {
     this.#failure ??= note;
+    this.#ownStop.abort(new Error(`the run failed: ${this.#failure}`));
   }
 
   abort(): void {
@@ -54,6 +70,7 @@ export class RunOutcome {
   pause(error: DiskWriteError): boolean {
     if (this.#paused !== null) return false;
     this.#paused = error;
+    this.#ownStop.abort(new Error('the run paused'));
     return true;
   }
 

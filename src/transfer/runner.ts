@@ -142,6 +142,16 @@ export class TransferRunner {
     return [...(this.#runs.get(id)?.inFlight ?? [])];
   }
 
+  /** Whether the run of a transfer sent from a member's computer is waiting for the sender's bytes (a while, see send/uploads.ts). */
+  waiting(id: string): boolean {
+    return this.isRunning(id) && (this.#deps.send?.isWaiting(id) ?? false);
+  }
+
+  /** For a transfer sent from a member's computer: the bytes of the file the bot has received, when it knows. */
+  receivedBytes(id: string): number | null {
+    return this.#deps.send?.receivedBytes(id) ?? null;
+  }
+
   /** Bytes per second of the current run, for /status. */
   throughput(id: string): number | null {
     const run = this.#runs.get(id);
@@ -302,11 +312,16 @@ export class TransferRunner {
     if (!transfer) return undefined;
     const display = await progress.begin(transfer);
     // URL sources (/upload) and sends bring their own reader and save resume checkpoints as parts are confirmed.
+    const show = (t: StoredTransfer) =>
+      display?.update(t, measureRate(t, run.startedAt, run.bytesAtStart), { waitingForSender: this.#deps.send?.isWaiting(id) ?? false });
     const url =
       transfer.source.kind === 'url'
         ? urlRunHooks({ store, log, options: this.#deps.url })
         : transfer.source.kind === 'send'
-          ? (this.#deps.send?.runHooks() ?? null)
+          ? // Waiting for the sender changes nothing in the record: the display hears of it here.
+            (this.#deps.send?.runHooks(() => {
+              if (run.latest && !run.settling) show(run.latest);
+            }) ?? null)
           : null;
     const final = await runTransfer(
       {
@@ -330,7 +345,7 @@ export class TransferRunner {
         onProgress: (t) => {
           run.latest = t;
           url?.onProgress(t);
-          display?.update(t, measureRate(t, run.startedAt, run.bytesAtStart));
+          show(t);
         },
       },
       id,

@@ -99,10 +99,15 @@ function actions(t: TransferView, session: Session): string {
 </div>`;
 }
 
+/** The status as the page shows it; public/dashboard.js says the same. */
+function statusText(t: TransferView): string {
+  return t.waitingForSender ? `${t.status} · waiting for the sender` : t.status;
+}
+
 function card(t: TransferView, session: Session): string {
   return `<article class="transfer" data-id="${text(t.id)}" data-status="${text(t.status)}">
 <h2><a href="/transfers/${text(t.id)}" data-field="name">${text(t.fileName)}</a></h2>
-<p class="meta"><code>${text(t.id)}</code> · <span class="status" data-field="status">${text(t.status)}</span></p>
+<p class="meta"><code>${text(t.id)}</code> · <span class="status" data-field="status">${text(statusText(t))}</span></p>
 ${figures(t)}
 ${actions(t, session)}
 </article>`;

@@ -21,6 +21,8 @@ export interface TransferView {
   etaSeconds: number | null;
   retries: number;
   lastNote: string | null;
+  /** Sent from a member's computer, and its run has waited a while for the sender's bytes (status stays `in_progress`). */
+  waitingForSender: boolean;
   canCancel: boolean;
   canResume: boolean;
   /** May ask for a download link (complete, and theirs or Manage Messages). */
@@ -45,6 +47,7 @@ export interface LiveState {
   isRunning(id: string): boolean;
   throughput(id: string): number | null;
   inFlight(id: string): number[];
+  waiting(id: string): boolean;
 }
 
 /** Whether the session's member may see the transfer (else it is a 404, as an unknown id). */
@@ -78,6 +81,7 @@ export function transferView(t: StoredTransfer, actor: Actor, live: LiveState): 
     etaSeconds: bytesPerSecond && left !== null && t.status === 'in_progress' ? Math.max(0, Math.round(left / bytesPerSecond)) : null,
     retries: t.retries,
     lastNote: t.notes.at(-1) ?? null,
+    waitingForSender: running && live.waiting(t.id),
     canCancel: cancelRefusal(actor, t) === null,
     canResume: resumeRefusal(actor, t, running) === null,
     canShare: shareRefusal(actor, t) === null,

@@ -46,7 +46,7 @@ describe('configForShard', () => {
     expect(configForShard(base, null).PROGRESS_FILE_PATH).toBe(path.resolve('/srv/dfs/transfer_progress.json'));
   });
 
-  it('GIVEN shard 3 of 4 THEN its own progress file, METRICS_PORT + 3, WEB_PORT + 3 and {shard} filled in; the rest as configured', () => {
+  it('GIVEN shard 3 of 4 THEN its own progress file, staging folder, METRICS_PORT + 3, WEB_PORT + 3 and {shard} filled in; the rest as configured', () => {
     const config = loadConfig({
       PROGRESS_FILE_PATH: '/srv/dfs/transfer_progress.json',
       METRICS_PORT: '9100',
@@ -57,6 +57,7 @@ describe('configForShard', () => {
     expect(shard).toStrictEqual({
       ...config,
       PROGRESS_FILE_PATH: '/srv/dfs/transfer_progress.shard-3.json',
+      STAGING_DIR: path.join(config.STAGING_DIR, 'shard-3'),
       METRICS_PORT: 9103,
       WEB_PORT: 8083,
       WEB_PUBLIC_URL: 'https://s3.files.example.org/3',
