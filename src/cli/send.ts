@@ -141,7 +141,7 @@ async function check(s: Send, id: string, status: UploadStatus, hashing: Promise
     if (io.signal.aborted) throw interrupted();
     throw err;
   });
-  const what = `${status.file_name} (${file.size} bytes, ${formatBytes(file.size)}) as ${id}, ${status.total_parts} part(s)`;
+  const what = `${status.file_name} (${file.size} bytes, ${formatBytes(file.size)}${status.encrypted ? ' before encryption' : ''}) as ${id}, ${status.total_parts} part(s)`;
   if (status.encrypted) {
     io.stdout.write(
       `sent ${what}, encrypted\n` +

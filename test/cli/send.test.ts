@@ -12,6 +12,7 @@ import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/b
 import { sha256File } from '../support/hash.js';
 import { holdAfterParts, waitUntil } from '../support/held.js';
 import { freePort } from '../support/ports.js';
+import { newIdentity } from '../support/age.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { sendLink } from '../support/send.js';
 import { tempDir } from '../support/temp.js';
@@ -157,6 +158,29 @@ describe('send: a file from the member computer', () => {
       expect(bad.code).toBe(1);
       expect(bad.stderr).toMatch(/already used, has expired, or was not made by this bot/);
       expect(again.stderr + bad.stderr).not.toContain('token=');
+      expect(unexpectedErrors(bot.bot)).toEqual([]);
+    },
+  );
+
+  it(
+    'GIVEN /send with a recipient WHEN the CLI sends a file THEN exits 0 saying the sha256 it could not compare and how to check it',
+    { timeout: 120_000 },
+    async () => {
+      const bot = await startWithWeb();
+      const file = await memberFile(bot, 'secret.bin', 2 * MIB + 7, 35);
+      const key = await newIdentity(await tempDir());
+      const { link } = await sendLink(bot, { options: [...CHUNK_1_MIB.options, { name: 'recipient', type: 3, value: key.recipient }] });
+      const env = await cliEnv();
+      const result = await runCli(['send', file, link!], env);
+      expect(result.code, result.stderr).toBe(0);
+      const id = /as (upload_\w+)/.exec(result.stdout)![1]!;
+      const t = await bot.waitForStatus(id, ['complete']);
+      expect(result.stdout).toContain(
+        `sent secret.bin.age (2097159 bytes, 2.0 MiB before encryption) as ${id}, ${t.total_chunks} part(s), encrypted`,
+      );
+      expect(result.stdout).toContain(`sha256 ${await sha256File(file)} (this file's; the manifest's, ${t.file_sha256}, is of the age file`);
+      expect(result.stdout).toMatch(/join --channel … --message … --identity KEYFILE/);
+      expect(await readdir(sendsDir(env))).toEqual([]);
       expect(unexpectedErrors(bot.bot)).toEqual([]);
     },
   );
