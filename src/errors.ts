@@ -258,3 +258,22 @@ export class UsageError extends CliFailure {
   override readonly code = 'DFS_CLI_USAGE';
   override readonly exitCode = 2;
 }
+
+/** `send` could not reach the bot: worth trying again, unlike the bot's answers. */
+export class BotUnreachableError extends CliFailure {
+  override readonly name = 'BotUnreachableError';
+  override readonly code = 'DFS_CLI_UNREACHABLE';
+}
+
+/** A tus request of `send` the bot refused: its status code, and what it said (the bot's answers are written for people). */
+export class SendUploadError extends CliFailure {
+  override readonly name = 'SendUploadError';
+  override readonly code = 'DFS_CLI_SEND_REFUSED';
+
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}

@@ -3,6 +3,7 @@ import { CliFailure, ConfigError, messageOf, UsageError } from '../errors.js';
 import type { CliIo } from './io.js';
 import { JOIN_DISCORD_USAGE } from './join-discord.js';
 import { join, JOIN_USAGE } from './join.js';
+import { send, SEND_USAGE } from './send.js';
 import { split, SPLIT_USAGE } from './split.js';
 import { verify, VERIFY_USAGE } from './verify.js';
 
@@ -19,9 +20,12 @@ const USAGE = `usage: discord-file-splitter <command> …
       (DISCORD_TOKEN, DISCORD_API_URL when set; output defaults to ./<file name>)
   ${VERIFY_USAGE}
       check the parts against the manifest without writing anything
+  ${SEND_USAGE}
+      send the file to Discord through the bot, with the link /send gave; run it again
+      after an interruption and it continues; exit 0 once the manifest's sha256 is the file's
 `;
 
-const COMMANDS = { split, join, verify } as const;
+const COMMANDS = { split, join, verify, send } as const;
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [command, ...args] = argv;
