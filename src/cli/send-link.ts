@@ -49,6 +49,8 @@ const uploadStatus = z.object({
   file_sha256: z.string().nullable(),
   encrypted: z.boolean(),
   note: z.string().nullable(),
+  channel_id: z.string().optional(),
+  manifest_message_id: z.string().nullable().optional(),
 });
 export type UploadStatus = z.infer<typeof uploadStatus>;
 

@@ -130,6 +130,15 @@ async function waitForEnd(s: Send, id: string): Promise<UploadStatus> {
   }
 }
 
+/** The command that rebuilds an encrypted send from Discord (the channel and manifest message when the bot gave them). */
+function joinCommand(status: UploadStatus): string {
+  const where =
+    status.channel_id && status.manifest_message_id
+      ? `--channel ${status.channel_id} --message ${status.manifest_message_id}`
+      : '--channel … --message …';
+  return `discord-file-splitter join ${where} --identity KEYFILE`;
+}
+
 /** The transfer's end compared with the file: 0 on a match, else a CliFailure saying why. */
 async function check(s: Send, id: string, status: UploadStatus, hashing: Promise<string>): Promise<number> {
   const { io, file } = s;
@@ -146,7 +155,7 @@ async function check(s: Send, id: string, status: UploadStatus, hashing: Promise
     io.stdout.write(
       `sent ${what}, encrypted\n` +
         `sha256 ${mine} (this file's; the manifest's, ${status.file_sha256 ?? '?'}, is of the age file, which only the bot can compute, so it was not compared)\n` +
-        `to check it, rebuild the file with \`discord-file-splitter join --channel … --message … --identity KEYFILE\` (/status transfer:${id} links the manifest) and compare its sha256\n`,
+        `to check it, rebuild the file with \`${joinCommand(status)}\` and compare its sha256\n`,
     );
     return 0;
   }

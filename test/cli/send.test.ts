@@ -163,7 +163,7 @@ describe('send: a file from the member computer', () => {
   );
 
   it(
-    'GIVEN /send with a recipient WHEN the CLI sends a file THEN exits 0 saying the sha256 it could not compare and how to check it',
+    'GIVEN /send with a recipient WHEN the CLI sends a file THEN exits 0 saying the sha256 it could not compare, and the join command it prints rebuilds the file',
     { timeout: 120_000 },
     async () => {
       const bot = await startWithWeb();
@@ -179,7 +179,17 @@ describe('send: a file from the member computer', () => {
         `sent secret.bin.age (2097159 bytes, 2.0 MiB before encryption) as ${id}, ${t.total_chunks} part(s), encrypted`,
       );
       expect(result.stdout).toContain(`sha256 ${await sha256File(file)} (this file's; the manifest's, ${t.file_sha256}, is of the age file`);
-      expect(result.stdout).toMatch(/join --channel … --message … --identity KEYFILE/);
+      // The command it prints rebuilds the file from Discord: run it, the plaintext is the file.
+      const join = /join --channel (\d+) --message (\d+) --identity KEYFILE/.exec(result.stdout);
+      expect(join, result.stdout).not.toBeNull();
+      const out = path.join(await tempDir(), 'rebuilt.bin');
+      const joined = await runCli(['join', '--channel', join![1]!, '--message', join![2]!, '--identity', key.file, '--out', out], {
+        ...env,
+        DISCORD_TOKEN: bot.fake.token,
+        DISCORD_API_URL: bot.fake.apiUrl,
+      });
+      expect(joined.code, joined.stderr).toBe(0);
+      expect(await sha256File(out)).toBe(await sha256File(file));
       expect(await readdir(sendsDir(env))).toEqual([]);
       expect(unexpectedErrors(bot.bot)).toEqual([]);
     },

@@ -99,6 +99,9 @@ export function sendRoutes(web: WebContext): Route[] {
           file_sha256: t.file_sha256,
           encrypted: t.encryption !== null,
           note: t.notes.at(-1) ?? null,
+          // What `join --channel … --message …` needs to rebuild it.
+          channel_id: t.channel_id,
+          manifest_message_id: t.manifest_message_id,
         });
       },
     },
