@@ -29,6 +29,8 @@ export async function startSendBot(env: Record<string, string> = {}): Promise<Bo
       WEB_PORT: String(port),
       WEB_SECRET: SEND_SECRET,
       STAGING_PER_UPLOAD_BYTES: String(3 * PART),
+      // One part a message: a message of several parts would need them all staged before it completes.
+      MAX_CHUNKS_PER_MESSAGE: '1',
       MAX_ACTIVE_TRANSFERS: '10',
       // A part held at the fake waits for the test, however slow the machine is.
       UPLOAD_TIMEOUT_MS: '120000',
