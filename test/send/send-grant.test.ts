@@ -8,6 +8,9 @@ import { PERMISSIONS, startBotFixture, type BotFixture } from '../support/bot-fi
 import { freePort } from '../support/ports.js';
 import { dashboardLink, signIn } from '../support/web.js';
 
+/** Allowed to start transfers (Manage Server, with no allow-lists) and to post files (a member's channel rights). */
+const STARTER = PERMISSIONS.MEMBER | PERMISSIONS.MANAGE_GUILD;
+
 let fx: BotFixture;
 let base: string;
 
@@ -35,8 +38,8 @@ const post = (cookie: string, body: string, origin = base) =>
   });
 
 describe('POST /send/grant ("Send a file" on the dashboard)', () => {
-  it('GIVEN a member who may post files where they ran /dashboard WHEN they click "Send a file" THEN the send page opens with a grant for that channel', async () => {
-    const { cookie, csrf, page } = await session(PERMISSIONS.MEMBER);
+  it('GIVEN a member who may start transfers and post files where they ran /dashboard WHEN they click "Send a file" THEN the send page opens with a grant for that channel', async () => {
+    const { cookie, csrf, page } = await session(STARTER);
     expect(page).toContain('action="/send/grant"');
     const res = await post(cookie, `csrf=${encodeURIComponent(csrf)}`);
     expect(res.status).toBe(303);
@@ -52,7 +55,7 @@ describe('POST /send/grant ("Send a file" on the dashboard)', () => {
   });
 
   it('GIVEN a form without the CSRF token or from another origin THEN it is refused with 403 and no grant', async () => {
-    const { cookie, csrf } = await session(PERMISSIONS.MEMBER);
+    const { cookie, csrf } = await session(STARTER);
     const noToken = await post(cookie, 'csrf=wrong');
     expect(noToken.status).toBe(403);
     expect(noToken.headers.get('location')).toBeNull();
@@ -61,8 +64,11 @@ describe('POST /send/grant ("Send a file" on the dashboard)', () => {
     expect(elsewhere.headers.get('location')).toBeNull();
   });
 
-  it('GIVEN a member who cannot post files in the channel of /dashboard THEN the page offers no "Send a file" and the POST is refused', async () => {
-    const { cookie, csrf, page } = await session(1n << 10n); // View Channel only
+  it.each([
+    ['who cannot post files in the channel of /dashboard', PERMISSIONS.MANAGE_GUILD | (1n << 10n)],
+    ['who may not start transfers', PERMISSIONS.MEMBER],
+  ])('GIVEN a member %s THEN the page offers no "Send a file" and the POST is refused', async (_who, permissions) => {
+    const { cookie, csrf, page } = await session(permissions);
     expect(page).not.toContain('action="/send/grant"');
     const res = await post(cookie, `csrf=${encodeURIComponent(csrf)}`);
     expect(res.status).toBe(403);

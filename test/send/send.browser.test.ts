@@ -107,7 +107,7 @@ describe.skipIf(skip !== null)('the send page in a browser', () => {
       const page = await context.newPage();
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(String(e)));
-      const { link } = await dashboardLink(fx, { permissions: PERMISSIONS.MEMBER });
+      const { link } = await dashboardLink(fx, { permissions: PERMISSIONS.MEMBER | PERMISSIONS.MANAGE_GUILD });
       await page.goto(link!);
       await page.click('#send-file button');
       await waitForSendForm(page);
@@ -126,7 +126,7 @@ describe.skipIf(skip !== null)('the send page in a browser', () => {
 
       // A member who cannot post files in the channel gets no "Send a file".
       const viewer = await context.newPage();
-      const { link: viewerLink } = await dashboardLink(fx, { permissions: 1n << 10n });
+      const { link: viewerLink } = await dashboardLink(fx, { permissions: PERMISSIONS.MANAGE_GUILD | (1n << 10n) });
       await viewer.goto(viewerLink!);
       expect(await viewer.$('#send-file')).toBeNull();
       expect(unexpectedErrors(fx.bot)).toEqual([]);
