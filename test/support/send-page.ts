@@ -2,6 +2,8 @@
  * The send page in a real browser, for its tests: a bot that takes uploads, `/send`'s link
  * opened in a page, a file picked, and what the page and the bot say of the upload.
  */
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startBotFixture, type BotFixture } from './bot-fixture.js';
 import type { RecordedRequest } from './fake-discord/types.js';
@@ -10,7 +12,7 @@ import { sendLink } from './send.js';
 import { MIB } from './units.js';
 import { waitUntil } from './held.js';
 
-export const SEND_SECRET = 'send-browser-secret-0123456789abcdef';
+const SEND_SECRET = 'send-browser-secret-0123456789abcdef';
 /** The part size of the browser tests: few parts of a 64 MiB file, so few messages to hold. */
 export const PART = 8 * MIB;
 
@@ -64,19 +66,18 @@ export async function pickFile(page: Page, file: string): Promise<string> {
   return (await id.jsonValue()) as string;
 }
 
-/** The grant in the page's address (its fragment). */
-export function grantOf(page: Page): string {
-  return new URLSearchParams(new URL(page.url()).hash.slice(1)).get('grant') ?? '';
-}
-
-/** The bot's tus offset of an upload (HEAD, as the page's client asks it). */
-export async function tusOffset(page: Page, id: string): Promise<number> {
-  const res = await fetch(new URL(`/files/${id}`, page.url()), {
-    method: 'HEAD',
-    headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${grantOf(page)}` },
-  });
-  if (res.status !== 200) throw new Error(`HEAD /files/${id}: ${res.status}`);
-  return Number(res.headers.get('upload-offset'));
+/**
+ * Where an upload's staged bytes end, from its staging folder (`<offset>.part` segments). Read
+ * from disk: a tus HEAD would wait for the lock of a PATCH the bot holds paused.
+ */
+export async function stagedOffset(fx: BotFixture, id: string): Promise<number> {
+  const dir = path.join(fx.work, 'staging', id);
+  let end = 0;
+  for (const name of await readdir(dir)) {
+    const start = /^(\d{16})\.part$/.exec(name)?.[1];
+    if (start !== undefined) end = Math.max(end, Number(start) + (await stat(path.join(dir, name))).size);
+  }
+  return end;
 }
 
 /** Waits until a message create is held at the fake (the upload then stops mid-file). */
