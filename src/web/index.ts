@@ -22,8 +22,8 @@ export interface WebPage {
   port: number;
   /** WEB_PUBLIC_URL, or where the page listens. */
   publicUrl: string;
-  /** A personal, single-use sign-in link for `/dashboard`. */
-  signInLink(actor: Actor, guildId: string | null): string;
+  /** A personal, single-use sign-in link for `/dashboard`; with `send`, its page offers "Send a file" there. */
+  signInLink(actor: Actor, guildId: string | null, send?: SendTarget): string;
   /** A personal, single-use upload link for `/send` (a sign-in link that carries the upload's target). */
   sendLink(actor: Actor, guildId: string | null, target: SendTarget): string;
   /** A download link for a complete transfer, valid `hours` (`/share`). */
@@ -115,7 +115,7 @@ export async function startWebPage(config: WebConfig, deps: WebPageDeps): Promis
   return {
     port: server.port,
     publicUrl,
-    signInLink: (actor, guildId) => `${publicUrl}/login?token=${auth.signInToken(actor, guildId)}`,
+    signInLink: (actor, guildId, send) => `${publicUrl}/login?token=${auth.signInToken(actor, guildId, send)}`,
     sendLink: (actor, guildId, target) => `${publicUrl}/send?token=${auth.signInToken(actor, guildId, target)}`,
     shareLink,
     close: () => server.close(),

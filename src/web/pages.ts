@@ -113,9 +113,23 @@ ${actions(t, session)}
 </article>`;
 }
 
+/**
+ * "Send a file" to the channel where `/dashboard` was run, for a member who may start
+ * transfers there: a plain form (no script needed), answered with the send page and its grant.
+ */
+function sendFileForm(session: Session): string {
+  if (!session.send || !session.actor.mayStart) return '';
+  return `<form method="post" action="/send/grant" class="send-file" id="send-file">
+<input type="hidden" name="csrf" value="${text(session.csrf)}">
+<button type="submit">Send a file</button>
+<span class="hint">from your computer to the channel where you ran <code>/dashboard</code>, in parts of ${mib(session.send.chunkSize)} MiB</span>
+</form>`;
+}
+
 export function listPage(transfers: TransferView[], session: Session): string {
   const who = session.actor.mayActOnOthers ? 'Every transfer of this server' : 'Your transfers';
   const body = `<h1>${who}</h1>
+${sendFileForm(session)}
 <p id="empty"${transfers.length > 0 ? ' hidden' : ''}>No transfers yet. Start one with <code>/split</code> or <code>/upload</code> in Discord.</p>
 <section id="transfers" aria-live="polite">
 ${transfers.map((t) => card(t, session)).join('\n')}
@@ -148,15 +162,21 @@ export function detailPage(t: TransferDetail, session: Session, refusal?: string
  */
 export function sendPage(): string {
   const body = `<h1>Send a file</h1>
-<p id="send-target" class="meta">Checking your upload link…</p>
+<p id="send-target" class="meta" role="status">Checking your upload link…</p>
 <section id="send" hidden>
 <label class="drop" id="drop" for="file">Drop a file here, or <span class="pick">choose one</span><input type="file" id="file"></label>
-<p class="hint">Choosing the same file again after a reload or a lost connection continues where the bot has it.</p>
-<section id="upload" hidden aria-live="polite">
+<p class="hint">Choosing the same file again after a reload, a lost connection or a browser restart continues where the bot has it.</p>
+<section id="upload" class="transfer" hidden aria-live="polite">
 <h2 data-field="name"></h2>
-<progress id="upload-bar" max="100" value="0"></progress>
-<p class="meta"><span data-field="percent">0 %</span> · <span data-field="speed">—</span> · ETA <span data-field="eta">—</span></p>
-<p class="meta">Discord: <span data-field="parts">0</span> parts posted · <span data-field="state">starting</span></p>
+<progress id="upload-bar" max="100" value="0" aria-label="upload progress"></progress>
+<dl class="figures">
+<div><dt>sent</dt><dd data-field="percent">0 %</dd></div>
+<div><dt>speed</dt><dd data-field="speed">—</dd></div>
+<div><dt>ETA</dt><dd data-field="eta">—</dd></div>
+<div><dt>posted</dt><dd data-field="parts">0</dd></div>
+</dl>
+<p class="meta">Discord: <span data-field="state">starting</span></p>
+<p class="note" data-field="note" hidden></p>
 <p class="actions"><button type="button" id="pause">Pause</button> <button type="button" id="resume" hidden>Resume</button> <button type="button" id="cancel">Cancel</button></p>
 </section>
 </section>`;
