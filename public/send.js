@@ -11,8 +11,8 @@
   const field = (name) => document.querySelector(`[data-field="${name}"]`);
   const grant = new URLSearchParams(location.hash.slice(1)).get('grant');
   const MIB = 1024 * 1024;
-  // Absolute: tus-js-client resolves the bot's relative Location against it, and keys its
-  // localStorage record of an upload by it.
+  // Beside this page (so a page under a path prefix works), made absolute: tus-js-client keys
+  // its localStorage record of an upload by it.
   const endpoint = new URL('files/', location.href).href;
   // A dropped connection is tried again by itself, waiting longer each time.
   const RETRY_DELAYS = [0, 1000, 2000, 4000, 8000, 15000, 30000, 30000, 60000, 60000, 60000, 60000];
