@@ -122,7 +122,7 @@ describe('a production install from a fresh clone', () => {
     const deploy = await run(bot, 'npm', ['run', 'deploy-commands'], 60_000);
     expect(deploy.code, deploy.out).toBe(0);
     expect(deploy.out).toMatch(/Registered 8 commands in guild/);
-    expect(fake.commands(fake.guildId)).toHaveLength(7);
+    expect(fake.commands(fake.guildId)).toHaveLength(8);
     const cli = await run(bot, 'npx', ['discord-file-splitter', '--help'], 60_000);
     expect(cli.code, cli.out).toBe(0);
     expect(cli.out).toMatch(/usage: discord-file-splitter/);
