@@ -170,9 +170,13 @@ describe('sending: bad lengths, bodies and offsets', () => {
       }),
     });
     expect(streamed.status).toBe(413);
-    expect(await headOffset(url, grant)).toBe(first);
     expect(unexpectedErrors(fx.bot)).toEqual([]);
-    expect((await patchUpload(url, grant, first, bytes.subarray(first))).status).toBe(204);
+    // What arrived before the byte past the length may be staged (how the body was cut on its way is
+    // the network's); never a byte past it. The client asks HEAD and goes on from there, as tus says.
+    const offset = (await headOffset(url, grant))!;
+    expect(offset).toBeGreaterThanOrEqual(first);
+    expect(offset).toBeLessThanOrEqual(bytes.length);
+    if (offset < bytes.length) expect((await patchUpload(url, grant, offset, bytes.subarray(offset))).status).toBe(204);
     const t = await fx.waitForStatus(idOf(url), ['complete', 'error', 'cancelled']);
     expect(t.status).toBe('complete');
     expect(t.file_sha256).toBe(sha256(bytes));
