@@ -221,6 +221,11 @@ class TransferRun {
           batch = [];
         }
         batch.push(outgoing);
+        // A full message goes at once: a source that waits for room (a send's staging) must not wait behind it.
+        if (packBatches([...batch, { size: t.chunk_size_bytes }], maxChunksPerMessage).length > 1) {
+          await this.#sender.dispatch(batch);
+          batch = [];
+        }
       }
       if (!outcome.stopped()) await this.#sender.dispatch(batch);
     } catch (err) {
