@@ -14,6 +14,7 @@ import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import type { PartSource } from '../transfer/chunker.js';
 import { confirmedPrefixEnd } from '../transfer/resume/url-checkpoints.js';
 import { formatMiB } from '../transfer/plan.js';
+import { AGE_CHUNK } from '../crypto/age.js';
 import { plainStartFor, SendPartSource, sendResumePoint } from './source.js';
 import { UploadStaging } from './staging.js';
 
@@ -98,6 +99,15 @@ export class SendUploads {
       opened.catch(() => this.#open.delete(transfer.id));
     }
     return opened;
+  }
+
+  /**
+   * The most parts one message of a send may hold: what its staging lets wait (less the age
+   * chunk a restart keeps before its checkpoint), else the message waits for bytes that wait for it.
+   */
+  partsPerMessage(transfer: StoredTransfer, configured: number): number {
+    const room = this.limits.perUploadBytes - (transfer.encryption ? AGE_CHUNK : 0);
+    return Math.max(1, Math.min(configured, Math.floor(room / transfer.chunk_size_bytes)));
   }
 
   /** Whether the run of `id` is waiting for the sender's next bytes. */
