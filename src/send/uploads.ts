@@ -92,7 +92,8 @@ export class SendUploads {
       opened = UploadStaging.open(path.join(this.limits.dir, transfer.id), {
         size: transfer.source.size,
         segmentBytes: transfer.chunk_size_bytes,
-        perUploadBytes: this.limits.perUploadBytes,
+        // At least one whole part (and the age chunk a restart keeps) may wait, else no part could ever be cut.
+        perUploadBytes: Math.max(this.limits.perUploadBytes, transfer.chunk_size_bytes + (transfer.encryption ? AGE_CHUNK : 0)),
         releasedUpTo: checkpoint ? plainStartFor(transfer, checkpoint.offset).plain : 0,
       });
       this.#open.set(transfer.id, opened);
