@@ -10,15 +10,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AGE_MISSING, MUST_HAVE_AGE, newIdentity } from '../support/age.js';
 import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { sha256File } from '../support/hash.js';
-import { heldAnswer, waitUntil } from '../support/held.js';
+import { holdAfterParts } from '../support/held.js';
 import { freePort } from '../support/ports.js';
-import { writeSeededFile } from '../support/random-file.js';
+import { seededBytes, writeSeededFile } from '../support/random-file.js';
 import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 import { redeem, sendLink, tusUpload } from '../support/send.js';
 import { tempDir } from '../support/temp.js';
 import { createUpload, patchUpload, stagedBytes, tusRequest } from '../support/tus-requests.js';
 import { MIB } from '../support/units.js';
-import { seededBytes } from '../support/random-file.js';
+import { PERMISSIONS } from '../support/bot-fixture.js';
 
 const SECRET = 'test-web-secret-0123456789abcdefghij';
 const MESSAGE_CREATE = 'POST /channels/:id/messages';
@@ -95,6 +95,98 @@ describe('sending: staging smaller than a message never stalls the upload', () =
       const id = await sendsCompletely(bot, 8 * MIB + 3, 1, alice.recipient);
       const rebuilt = rebuildFromFake(bot.fake, id);
       expect(rebuilt.manifest.file.sha256).toBe(rebuilt.sha256);
+    },
+  );
+});
+
+describe('sending: staging stays within STAGING_PER_UPLOAD_BYTES', () => {
+  it(
+    'GIVEN a 256 MiB upload and a slow Discord WHEN it is sent THEN staging never holds more than STAGING_PER_UPLOAD_BYTES + one part, and is empty once complete',
+    { timeout: 240_000 },
+    async () => {
+      const perUpload = 16 * MIB;
+      const part = 4 * MIB;
+      const bot = await startWithWeb({ STAGING_PER_UPLOAD_BYTES: String(perUpload) });
+      const file = path.join(bot.work, 'home', 'big.bin');
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeSeededFile(file, 256 * MIB + 12_345, 9);
+      const { grant, files } = await grantOf(bot, 4);
+      const staging = path.join(bot.work, 'staging');
+      // Discord answers nothing at first: the upload must stop at the bound, not the machine's speed.
+      const held = holdAfterParts(bot.fake, 0);
+      let done = false;
+      const upload = tusUpload(files, grant, file).finally(() => (done = true));
+      let peak = 0;
+      const samples: number[] = [];
+      const sample = async () => {
+        const bytes = await stagedBytes(staging);
+        samples.push(bytes);
+        peak = Math.max(peak, bytes);
+        return bytes;
+      };
+      for (let i = 0; i < 3000 && (await sample()) < perUpload; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(peak).toBeGreaterThanOrEqual(perUpload);
+      // Held: the upload is paused at the bound, however long it stays held.
+      for (let i = 0; i < 25; i++) {
+        await sample();
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(done).toBe(false);
+      // Then Discord answers each message a little late, all the way through.
+      bot.fake.faults.add({ route: (r) => r.route === MESSAGE_CREATE, kind: 'delay', ms: 40, times: 100_000 });
+      held.release();
+      for (let i = 0; i < 10_000 && !done; i++) {
+        await sample();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const result = await upload;
+      expect(result.error).toBeNull();
+      expect(samples.length).toBeGreaterThan(25);
+      expect(peak).toBeGreaterThanOrEqual(perUpload);
+      expect(peak).toBeLessThanOrEqual(perUpload + part);
+      const id = result.url!.split('/').pop()!;
+      const t = await bot.waitForStatus(id, ['complete', 'error', 'cancelled'], 120_000);
+      expect(t.status).toBe('complete');
+      expect(t.file_sha256).toBe(await sha256File(file));
+      expect(await readdir(staging)).toEqual([]);
+      expect(unexpectedErrors(bot.bot)).toEqual([]);
+    },
+  );
+});
+
+describe('sending: staging is empty once an upload is cancelled', () => {
+  it.each(['/cancel', 'tus DELETE'])(
+    'GIVEN staged bytes waiting for a held Discord WHEN the upload is cancelled by %s THEN its staging folder is gone',
+    { timeout: 60_000 },
+    async (how) => {
+      const bot = await startWithWeb({});
+      const { grant, files } = await grantOf(bot, 1);
+      const held = holdAfterParts(bot.fake, 0);
+      const bytes = seededBytes(3 * MIB, 4);
+      const created = await createUpload(files, grant, 5 * MIB);
+      expect((await patchUpload(created.url!, grant, 0, bytes)).status).toBe(204);
+      const id = created.url!.split('/').pop()!;
+      const staging = path.join(bot.work, 'staging');
+      expect(await stagedBytes(staging)).toBe(3 * MIB);
+      if (how === '/cancel') {
+        const handle = await bot.command({
+          name: 'cancel',
+          permissions: PERMISSIONS.ADMINISTRATOR,
+          options: [{ name: 'transfer', type: 3, value: id }],
+        });
+        // The cancel waits for the run, which waits for its progress message: Discord answers again.
+        held.release();
+        await handle.waitFor((h) => Boolean(h.original()?.content), 10_000);
+      } else {
+        const deleting = tusRequest('DELETE', created.url!, { grant });
+        held.release();
+        expect((await deleting).status).toBe(204);
+      }
+      expect((await bot.waitForStatus(id, ['cancelled', 'complete', 'error'])).status).toBe('cancelled');
+      for (let i = 0; i < 250 && (await readdir(staging)).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await readdir(staging)).toEqual([]);
+      expect((await tusRequest('HEAD', created.url!, { grant })).status).toBe(410);
+      expect(unexpectedErrors(bot.bot)).toEqual([]);
     },
   );
 });
