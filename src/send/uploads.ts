@@ -186,10 +186,12 @@ export class SendUploads {
   }
 
   /**
-   * Every minute, uploads that received nothing for SEND_EXPIRY_HOURS are handed to `expire`
+   * At once and every minute, uploads that received nothing for SEND_EXPIRY_HOURS are handed to `expire`
    * (which cancels them, with a note).
    */
   startExpiry(expire: (id: string, idleMs: number) => Promise<void>, now: () => number = Date.now, everyMs = EXPIRY_SWEEP_MS): void {
+    // Once at start too: an upload that went idle while the bot was down ends now, not a sweep later.
+    void this.expireIdle(expire, now);
     this.#sweeper = setInterval(() => void this.expireIdle(expire, now), everyMs);
     this.#sweeper.unref();
   }
