@@ -94,6 +94,8 @@ export class UploadStaging {
   #releasedUpTo: number;
   /** A write holding the stream (tus holds a lock per upload too; this guards our own callers). */
   #writing = false;
+  /** The segment `write` appends to: never released under it (even empty, at a part boundary). */
+  #appending: Segment | null = null;
   readonly #changed = new Signal();
   /** When the last byte arrived (ms since the epoch): an upload idle past SEND_EXPIRY_HOURS is cancelled. */
   lastReceivedAt: number;
@@ -170,6 +172,7 @@ export class UploadStaging {
       if (!handle) return;
       const h = handle;
       handle = null;
+      this.#appending = null;
       await h.fd.close();
     };
     const sync = async () => {
@@ -193,7 +196,10 @@ export class UploadStaging {
           if (this.#end + (handle ? handle.segment.size - handle.synced : 0) >= this.size) {
             throw new Error(`more bytes than the upload's length of ${this.size}`);
           }
-          if (!handle) handle = await this.#openSegment();
+          if (!handle) {
+            handle = await this.#openSegment();
+            this.#appending = handle.segment;
+          }
           const room = this.#segmentBytes - (handle.segment.start % this.#segmentBytes) - handle.segment.size;
           const take = Math.min(room, chunk.length - at, this.size - handle.segment.start - handle.segment.size);
           await this.#append(handle, chunk.subarray(at, at + take), signal);
@@ -296,14 +302,10 @@ export class UploadStaging {
   async release(offset: number): Promise<void> {
     if (offset <= this.#releasedUpTo) return;
     this.#releasedUpTo = offset;
-    const gone = this.#segments.filter((s) => s.start + s.size <= offset && s.start + s.size < this.#end + 1 && !this.#isOpen(s));
+    const gone = this.#segments.filter((s) => s.start + s.size <= offset && s.start + s.size < this.#end + 1 && s !== this.#appending);
     this.#segments = this.#segments.filter((s) => !gone.includes(s));
     for (const segment of gone) await rm(path.join(this.dir, segmentName(segment.start)), { force: true });
     this.#changed.fire();
-  }
-
-  #isOpen(segment: Segment): boolean {
-    return this.#writing && segment === this.#segments.at(-1) && (segment.start + segment.size) % this.#segmentBytes !== 0;
   }
 
   #throwIfRemoved(): void {
