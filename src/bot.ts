@@ -125,6 +125,9 @@ async function startParts(
       return Promise.resolve();
     });
   const transfers = createRunner(config, log, { client, lanes, store, redactions, metrics: metricsEndpoint?.metrics, uploads });
+  const interrupted = await transfers.markInterrupted();
+  if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
+  // After markInterrupted: the first look for idle uploads runs at once.
   uploads?.startExpiry(async (id, idleMs) => {
     const hours = Math.round(idleMs / 3_600_000);
     await store.update(
@@ -133,8 +136,6 @@ async function startParts(
     );
     await transfers.cancel(id, { deletePosted: false });
   });
-  const interrupted = await transfers.markInterrupted();
-  if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
   if (store.refusal) {
     log.warn(
       { err: store.refusal },

@@ -93,8 +93,10 @@ export class UploadStaging {
   /** Bytes fsynced: what tus reports and the part source may read. */
   #end: number;
   #releasedUpTo: number;
-  /** A write holding the stream (tus holds a lock per upload too; this guards our own callers). */
-  #writing = false;
+  /** Settles when the last write has synced and closed its segment. */
+  #lastWrite: Promise<void> = Promise.resolve();
+  /** The segment `write` appends to: never released under it (even empty, at a part boundary). */
+  #appending: Segment | null = null;
   readonly #changed = new Signal();
   /** When the last byte arrived (ms since the epoch): an upload idle past SEND_EXPIRY_HOURS is cancelled. */
   lastReceivedAt: number;
@@ -162,15 +164,34 @@ export class UploadStaging {
    * keeps what arrived. Stops reading while more than `perUploadBytes` wait to be posted.
    */
   async write(stream: Readable, offset: number, signal?: AbortSignal): Promise<number> {
+    // A write that tus gave up on (a body past the length, a newer request) may still be
+    // syncing what it took: the next one starts after it, at the offset it left.
+    const previous = this.#lastWrite;
+    let finished!: () => void;
+    this.#lastWrite = new Promise<void>((resolve) => (finished = resolve));
+    try {
+      await previous;
+      return await this.#write(stream, offset, signal);
+    } finally {
+      finished();
+    }
+  }
+
+  /** The offset once any write still finishing has finished: what HEAD reports. */
+  async settledOffset(): Promise<number> {
+    await this.#lastWrite;
+    return this.#end;
+  }
+
+  async #write(stream: Readable, offset: number, signal?: AbortSignal): Promise<number> {
     this.#throwIfRemoved();
     if (offset !== this.#end) throw new Error(`offset ${offset} is not the staged end ${this.#end}`);
-    if (this.#writing) throw new Error('another write of this upload is running');
-    this.#writing = true;
     let handle: { fd: FileHandle; segment: Segment; synced: number } | null = null;
     const closeSegment = async () => {
       if (!handle) return;
       const h = handle;
       handle = null;
+      this.#appending = null;
       await h.fd.close();
     };
     const sync = async () => {
@@ -194,7 +215,10 @@ export class UploadStaging {
           if (this.#end + (handle ? handle.segment.size - handle.synced : 0) >= this.size) {
             throw new Error(`more bytes than the upload's length of ${this.size}`);
           }
-          if (!handle) handle = await this.#openSegment();
+          if (!handle) {
+            handle = await this.#openSegment();
+            this.#appending = handle.segment;
+          }
           const room = this.#segmentBytes - (handle.segment.start % this.#segmentBytes) - handle.segment.size;
           const take = Math.min(room, chunk.length - at, this.size - handle.segment.start - handle.segment.size);
           await this.#append(handle, chunk.subarray(at, at + take), signal);
@@ -212,7 +236,6 @@ export class UploadStaging {
         await sync();
       } finally {
         await closeSegment();
-        this.#writing = false;
       }
     }
     return this.#end;
@@ -314,14 +337,10 @@ export class UploadStaging {
   async release(offset: number): Promise<void> {
     if (offset <= this.#releasedUpTo) return;
     this.#releasedUpTo = offset;
-    const gone = this.#segments.filter((s) => s.start + s.size <= offset && s.start + s.size < this.#end + 1 && !this.#isOpen(s));
+    const gone = this.#segments.filter((s) => s.start + s.size <= offset && s.start + s.size < this.#end + 1 && s !== this.#appending);
     this.#segments = this.#segments.filter((s) => !gone.includes(s));
     for (const segment of gone) await rm(path.join(this.dir, segmentName(segment.start)), { force: true });
     this.#changed.fire();
-  }
-
-  #isOpen(segment: Segment): boolean {
-    return this.#writing && segment === this.#segments.at(-1) && (segment.start + segment.size) % this.#segmentBytes !== 0;
   }
 
   #throwIfRemoved(): void {

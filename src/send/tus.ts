@@ -116,7 +116,7 @@ class TransferStore extends DataStore {
     return new Upload({
       id,
       size: staging.size,
-      offset: staging.offset,
+      offset: await staging.settledOffset(),
       metadata: { filename: t.source.name },
       creation_date: new Date(staging.lastReceivedAt).toISOString(),
     });
@@ -181,7 +181,9 @@ export class TusEndpoint {
       maxSize: deps.maxFileSize,
       namingFunction: (req) => this.#admit(req),
       onResponseError: (_req, error) => {
-        if (!(error instanceof Error) || error instanceof TusAnswer) return undefined;
+        // tus's own answers (a body past Upload-Length is its MaxFileExceededError, 413) go out as they are.
+        if (!(error instanceof Error) || error instanceof TusAnswer || typeof (error as { status_code?: unknown }).status_code === 'number')
+          return undefined;
         deps.log.error({ err: error }, 'upload request failed');
         return { status_code: 500, body: 'The bot could not take this upload request; its log says why.\n' };
       },

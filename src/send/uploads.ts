@@ -14,6 +14,7 @@ import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import type { PartSource } from '../transfer/chunker.js';
 import { confirmedPrefixEnd } from '../transfer/resume/url-checkpoints.js';
 import { formatMiB } from '../transfer/plan.js';
+import { AGE_CHUNK } from '../crypto/age.js';
 import { plainStartFor, SendPartSource, sendResumePoint } from './source.js';
 import { UploadStaging } from './staging.js';
 
@@ -102,7 +103,8 @@ export class SendUploads {
       opened = UploadStaging.open(path.join(this.limits.dir, transfer.id), {
         size: transfer.source.size,
         segmentBytes: transfer.chunk_size_bytes,
-        perUploadBytes: this.limits.perUploadBytes,
+        // At least one whole part (and the age chunk a restart keeps) may wait, else no part could ever be cut.
+        perUploadBytes: Math.max(this.limits.perUploadBytes, transfer.chunk_size_bytes + (transfer.encryption ? AGE_CHUNK : 0)),
         releasedUpTo: checkpoint ? plainStartFor(transfer, checkpoint.offset).plain : 0,
       });
       this.#open.set(transfer.id, opened);
@@ -115,6 +117,15 @@ export class SendUploads {
       );
     }
     return opened;
+  }
+
+  /**
+   * The most parts one message of a send may hold: what its staging lets wait (less the age
+   * chunk a restart keeps before its checkpoint), else the message waits for bytes that wait for it.
+   */
+  partsPerMessage(transfer: StoredTransfer, configured: number): number {
+    const room = this.limits.perUploadBytes - (transfer.encryption ? AGE_CHUNK : 0);
+    return Math.max(1, Math.min(configured, Math.floor(room / transfer.chunk_size_bytes)));
   }
 
   /** Whether the run of `id` has waited for the sender's next bytes for a while (WAITING_SHOWN_AFTER_MS). */
@@ -217,10 +228,12 @@ export class SendUploads {
   }
 
   /**
-   * Every minute, uploads that received nothing for SEND_EXPIRY_HOURS are handed to `expire`
+   * At once and every minute, uploads that received nothing for SEND_EXPIRY_HOURS are handed to `expire`
    * (which cancels them, with a note).
    */
   startExpiry(expire: (id: string, idleMs: number) => Promise<void>, now: () => number = Date.now, everyMs = EXPIRY_SWEEP_MS): void {
+    // Once at start too: an upload that went idle while the bot was down ends now, not a sweep later.
+    void this.expireIdle(expire, now);
     this.#sweeper = setInterval(() => void this.expireIdle(expire, now), everyMs);
     this.#sweeper.unref();
   }

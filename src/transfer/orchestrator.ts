@@ -232,9 +232,8 @@ class TransferRun {
           batch = [];
         }
         batch.push(outgoing);
-        // A full message goes now, not when the next part comes: a file sent from a member's
-        // computer may wait long for its next bytes (its last parts would wait with them).
-        if (batch.length >= maxChunksPerMessage) {
+        // A full message goes at once: a source that waits for room (a send's staging) must not wait behind it.
+        if (packBatches([...batch, { size: t.chunk_size_bytes }], maxChunksPerMessage).length > 1) {
           await this.#sender.dispatch(batch);
           batch = [];
         }

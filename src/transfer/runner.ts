@@ -306,6 +306,12 @@ export class TransferRunner {
     void run.done.finally(() => clearTimeout(timer));
   }
 
+  /** A send's messages hold no more parts than its staging lets wait (SendUploads.partsPerMessage). */
+  #sendConfig(transfer: StoredTransfer, send: SendUploads): OrchestratorConfig {
+    const configured = this.#deps.orchestrator.maxChunksPerMessage;
+    return { ...this.#deps.orchestrator, maxChunksPerMessage: send.partsPerMessage(transfer, configured) };
+  }
+
   async #run(id: string, run: Run): Promise<StoredTransfer | undefined> {
     const { store, sink, log, progress } = this.#deps;
     const transfer = store.get(id);
@@ -330,7 +336,7 @@ export class TransferRunner {
         log,
         openSource: url?.openSource,
         metrics: this.#deps.metrics,
-        config: this.#deps.orchestrator,
+        config: transfer.source.kind === 'send' && this.#deps.send ? this.#sendConfig(transfer, this.#deps.send) : this.#deps.orchestrator,
         onPaused: () => this.#paused.add(id),
         // From here the record says how it ended: a /resume must not be refused as "running".
         onEnding: () => {
