@@ -259,9 +259,25 @@ function fileNameOf(header: string | null): string {
   for (const pair of (header ?? '').split(',')) {
     const [key, value] = pair.trim().split(' ');
     if (key === 'filename' && value) {
-      const name = Buffer.from(value, 'base64').toString('utf8');
+      // Also recorded as the sender gave it (a download link is named after it): no control
+      // characters, and no longer than a file system allows.
+      const name = firstCharacters(Buffer.from(value, 'base64').toString('utf8').replace(/\p{Cc}/gu, ''), MAX_SENT_NAME);
       if (name.trim() !== '') return name;
     }
   }
   return 'upload';
+}
+
+/** Characters of a sender's file name kept (most file systems allow 255 bytes). */
+const MAX_SENT_NAME = 255;
+
+/** The first `count` characters as a reader sees them (an emoji or an accented letter is not cut in two). */
+function firstCharacters(text: string, count: number): string {
+  let out = '';
+  let n = 0;
+  for (const { segment } of new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(text)) {
+    if (n++ >= count) break;
+    out += segment;
+  }
+  return out;
 }

@@ -83,6 +83,13 @@ describe('sending: hostile Upload-Metadata', () => {
     expect(t.file_sha256).toBe(sha256(bytes));
     if (expected !== null) expect(t.file_name).toBe(expected);
     expect(t.file_name.length).toBeLessThanOrEqual(200);
+    // The name as the sender gave it is recorded too (the download link's name comes from it):
+    // without control characters, and at most 255 characters.
+    for (const kept of [t.original_name!, (t.source as { name: string }).name]) {
+      expect(kept.length).toBeLessThanOrEqual(255);
+      // eslint-disable-next-line no-control-regex
+      expect(kept).not.toMatch(/[\u0000-\u001f\u007f]/);
+    }
     // Two parts and the manifest; a part adds `.part001` to the name.
     const names = postedNames(t.file_name);
     expect(names.length).toBeGreaterThanOrEqual(3);
