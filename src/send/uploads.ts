@@ -66,7 +66,7 @@ export class SendUploads {
     this.#log = deps.log;
     for (const t of deps.store.summaries()) {
       const full = deps.store.get(t.id);
-      if (full && full.source.kind === 'send' && ACTIVE_STATUSES.includes(full.status))
+      if (full && full.source.kind === 'send' && holdsStaging(full))
         this.#shares.set(t.id, this.#shareOf(full.source.size, full.chunk_size_bytes));
     }
   }
@@ -221,7 +221,7 @@ export class SendUploads {
     }
     for (const name of names) {
       const t = this.#store.get(name);
-      if (t && t.source.kind === 'send' && ACTIVE_STATUSES.includes(t.status)) continue;
+      if (t && t.source.kind === 'send' && holdsStaging(t)) continue;
       if (!/^upload_[a-z0-9]{6,12}$/.test(name)) continue;
       await rm(path.join(this.limits.dir, name), { recursive: true, force: true });
     }
@@ -243,9 +243,10 @@ export class SendUploads {
     const expired: string[] = [];
     for (const summary of this.#store.summaries()) {
       const t = this.#store.get(summary.id);
-      if (!t || t.source.kind !== 'send' || !ACTIVE_STATUSES.includes(t.status)) continue;
+      if (!t || t.source.kind !== 'send' || !holdsStaging(t)) continue;
       const staging = await this.staging(t).catch(() => null);
-      if (!staging || staging.offset >= staging.size) continue;
+      // A whole file waiting only for Discord is not idle; one a failure stopped keeps its bytes only so long.
+      if (!staging || (staging.offset >= staging.size && t.status !== 'error')) continue;
       const idle = now() - staging.lastReceivedAt;
       if (idle < this.limits.expiryMs) continue;
       expired.push(t.id);
@@ -258,4 +259,9 @@ export class SendUploads {
     if (this.#sweeper) clearInterval(this.#sweeper);
     for (const timer of this.#waitTimers.values()) clearTimeout(timer);
   }
+}
+
+/** A send's staged bytes are kept while it may go on: unfinished, or ended in `error` (for a /resume). */
+function holdsStaging(t: StoredTransfer): boolean {
+  return ACTIVE_STATUSES.includes(t.status) || t.status === 'error';
 }

@@ -57,6 +57,29 @@ describe('SendUploads.expireIdle', () => {
       await store.close();
     }
   });
+
+  it('GIVEN a send that ended in error (its staged bytes kept for /resume), even one fully received WHEN nothing came for SEND_EXPIRY_HOURS THEN it is expired too: its staging is not kept forever', async () => {
+    const dir = await tempDir('dfs-expiry-');
+    const store = await FileStore.open(path.join(dir, 'transfer_progress.json'));
+    const log = createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+    try {
+      const options = { chunkSize: MIB, attachmentSizeLimit: null, ownerId: '1', channelId: '2', guildId: '3' };
+      const failed = await store.create(sendTransfer({ ...options, id: 'upload_failed01' }, 'failed.bin', 10));
+      const uploads = new SendUploads(
+        { dir: path.join(dir, 'staging'), perUploadBytes: 4 * MIB, maxBytes: 64 * MIB, expiryMs: 2 * HOUR },
+        { store, log },
+      );
+      const staging = await uploads.staging(store.get(failed.id)!);
+      await staging.write(Readable.from([Buffer.alloc(10)]), 0);
+      await store.setStatus(failed.id, 'error', 'Discord refused a part');
+      const expire = () => Promise.resolve();
+      expect(await uploads.expireIdle(expire, () => staging.lastReceivedAt + 2 * HOUR - 1)).toEqual([]);
+      expect(await uploads.expireIdle(expire, () => staging.lastReceivedAt + 2 * HOUR)).toEqual([failed.id]);
+      uploads.close();
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 let fx: BotFixture | undefined;
