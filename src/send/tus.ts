@@ -261,7 +261,12 @@ function fileNameOf(header: string | null): string {
     if (key === 'filename' && value) {
       // Also recorded as the sender gave it (a download link is named after it): no control
       // characters, and no longer than a file system allows.
-      const name = firstCharacters(Buffer.from(value, 'base64').toString('utf8').replace(/\p{Cc}/gu, ''), MAX_SENT_NAME);
+      const name = firstCharacters(
+        Buffer.from(value, 'base64')
+          .toString('utf8')
+          .replace(/\p{Cc}/gu, ''),
+        MAX_SENT_NAME,
+      );
       if (name.trim() !== '') return name;
     }
   }

@@ -66,8 +66,7 @@ export class SendUploads {
     this.#log = deps.log;
     for (const t of deps.store.summaries()) {
       const full = deps.store.get(t.id);
-      if (full && full.source.kind === 'send' && holdsStaging(full))
-        this.#shares.set(t.id, this.#shareOf(full.source.size, full.chunk_size_bytes));
+      if (full && full.source.kind === 'send' && holdsStaging(full)) this.#shares.set(t.id, this.#shareOf(full.source.size, full.chunk_size_bytes));
     }
   }
 
