@@ -256,7 +256,13 @@ describe('send: a file from the member computer', () => {
       expect(await readdir(sendsDir(env))).toHaveLength(1); // kept, to go on with
 
       await writeSeededFile(file, 8 * MIB, 34); // same size, other bytes
+      // The bot may still be taking what was on its way when the CLI stopped: a HEAD (what any
+      // client asks before going on) ends that request, and says what the bot has.
+      const [saved] = await readdir(sendsDir(env));
+      const state = JSON.parse(await readFile(path.join(sendsDir(env), saved!), 'utf8')) as { grant: string; upload_url: string };
+      const head = await fetch(state.upload_url, { method: 'HEAD', headers: { Authorization: `Bearer ${state.grant}`, 'Tus-Resumable': '1.0.0' } });
       const staged = await stagedBytes(bot, first.id);
+      expect(Number(head.headers.get('upload-offset'))).toBe(staged);
       const refused = await runCli(['send', file, link!], env);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(

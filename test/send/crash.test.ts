@@ -51,6 +51,9 @@ async function uploadAcrossKill(recipient: string | null): Promise<{ bot: BotFix
   const staging = path.join(bot.work, 'staging');
   // A message of parts posted, the next held, and the upload paused with 3 MiB waiting: mid-way, however fast the machine.
   await waitUntil(() => held.posted() >= 1, 'the first message of parts posted', 30_000);
+  // And recorded: the kill must come after the bot knows it (else the restart finds it in the channel instead).
+  const sending = (await bot.readProgress()).active_transfers.find((t) => t.source.kind === 'send')!.id;
+  expect((await bot.waitForParts(sending, 1, 30_000)).parts.length).toBeGreaterThanOrEqual(1);
   let staged = 0;
   for (let i = 0; i < 1000 && staged < 3 * MIB; i++) {
     staged = await stagedBytes(staging);
