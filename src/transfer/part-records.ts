@@ -1,7 +1,7 @@
 /** A transfer's part records: made from what was sent and what the destination answered, kept sorted. */
 import type { PartRecord, TransferRecord } from '../store/schema.js';
 import type { StoredTransfer } from '../store/types.js';
-import type { OutgoingPart, PostedPart } from './sink.js';
+import type { OutgoingPart, PostedMessage, PostedPart } from './sink.js';
 
 /** The channel or thread a part's message is in: its own record's, else (an older record) the transfer's. */
 export function partChannelId(transfer: Pick<StoredTransfer, 'channel_id'>, part: { readonly channel_id?: string | null | undefined }): string {
@@ -17,6 +17,13 @@ export function transferChannelIds(transfer: Pick<StoredTransfer, 'channel_id' |
   if (transfer.manifest_channel_id !== null) ids.add(transfer.manifest_channel_id);
   for (const part of transfer.parts) if (part.channel_id !== undefined) ids.add(part.channel_id);
   return [...ids];
+}
+
+/** Each message once (several parts share one), keeping the first channel it was seen in. */
+export function uniqueMessages(messages: readonly PostedMessage[]): PostedMessage[] {
+  const byId = new Map<string, PostedMessage>();
+  for (const m of messages) if (!byId.has(m.message_id)) byId.set(m.message_id, { channel_id: m.channel_id, message_id: m.message_id });
+  return [...byId.values()];
 }
 
 export function toRecord(

@@ -37,6 +37,8 @@ describe('parts in more than one channel', () => {
   /** A complete transfer whose record and manifest predate channel ids. */
   let old: { id: string; bytes: Buffer; manifestMessageId: string };
   let before: TransferRecord;
+  /** A failed transfer: parts 1–3 in the channel, 4 and 5 recorded in the thread, 6 posted there unrecorded. */
+  let failed: { id: string };
 
   const api = (route: string, init: Pick<RequestInit, 'method' | 'body'> = {}) =>
     fetch(`${fx.fake.apiUrl}/v10${route}`, { ...init, headers: { Authorization: `Bot ${fx.fake.token}` } });
@@ -120,6 +122,13 @@ describe('parts in more than one channel', () => {
     const stripped = { ...oldManifest, chunks: oldManifest.chunks.map(withoutChannel) };
     const posted = await postAs(GENERAL, b.id, 'old.bin.manifest.json', Buffer.from(JSON.stringify(stripped)));
     old = { id: b.id, bytes: b.bytes, manifestMessageId: posted.message_id };
+    const c = await splitWhole('failed.bin', 33);
+    const movedC: typeof mixed.moved = {};
+    for (const part of c.t.parts.filter((p) => p.index >= 3)) {
+      movedC[part.index] = await postAs(THREAD, c.id, part.name, fx.fake.attachmentBytes(part.attachment_id));
+      await remove(GENERAL, part.message_id);
+    }
+    failed = { id: c.id };
 
     await fx.bot.kill('SIGKILL');
     const file = JSON.parse(await readFile(fx.progressPath, 'utf8')) as ProgressFile;
@@ -138,6 +147,11 @@ describe('parts in more than one channel', () => {
           threads: [{ id: THREAD, lane: 0 }],
         });
         before = t;
+      }
+      if (t.id === failed.id) {
+        t.parts = t.parts.filter((p) => p.index !== 5).map((p) => (p.index >= 3 ? { ...p, ...movedC[p.index]!, channel_id: THREAD } : p));
+        t.completed_chunks = t.parts.map((p) => p.index);
+        Object.assign(t, { status: 'error', manifest_message_id: null, completed_at: null, threads: [{ id: THREAD, lane: 0 }] });
       }
       if (t.id === old.id) {
         t.parts = t.parts.map(withoutChannel);
@@ -191,6 +205,25 @@ describe('parts in more than one channel', () => {
     const res = await fetch(await share(old.id));
     expect(res.status).toBe(200);
     expect(Buffer.from(await res.arrayBuffer()).equals(old.bytes)).toBe(true);
+  });
+
+  it('GIVEN a transfer with parts in the channel and in its thread, one there unrecorded WHEN /cancel delete_posted THEN every part message is deleted where it is', async () => {
+    const partsOf = (channelId: string) =>
+      fx.fake.messages(channelId).filter((m) => m.attachments.some((a) => a.filename.startsWith('failed.bin.part')));
+    expect(partsOf(GENERAL)).toHaveLength(3);
+    expect(partsOf(THREAD)).toHaveLength(3);
+    const handle = await fx.command({
+      name: 'cancel',
+      permissions: PERMISSIONS.ADMINISTRATOR,
+      options: [
+        { name: 'transfer', type: 3, value: failed.id },
+        { name: 'delete_posted', type: 5, value: true },
+      ],
+    });
+    await handle.waitFor((h) => /cancelled/.test(h.original()?.content ?? ''), 30_000);
+    expect(handle.original()?.content).toMatch(/Deleted 6 part message\(s\)\.$/);
+    expect(partsOf(GENERAL)).toEqual([]);
+    expect(partsOf(THREAD)).toEqual([]);
   });
 
   it('GIVEN all of the above THEN the bot logged no unexpected error', () => {
