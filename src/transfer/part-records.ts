@@ -8,6 +8,11 @@ export function partChannelId(transfer: Pick<StoredTransfer, 'channel_id'>, part
   return part.channel_id ?? transfer.channel_id;
 }
 
+/** The channel or thread a transfer's manifest message is in (a record from before it was kept: the transfer's channel). */
+export function manifestChannelId(transfer: Pick<StoredTransfer, 'channel_id' | 'manifest_channel_id'>): string {
+  return transfer.manifest_channel_id ?? transfer.channel_id;
+}
+
 /**
  * Every channel a transfer's messages may be in: its channel, the threads the bot made for it,
  * and any other channel a part or the manifest was recorded in; each once, the channel first.
