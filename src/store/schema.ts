@@ -143,7 +143,6 @@ export const progressFileSchema = z.looseObject({
 
 export type UrlSource = z.output<typeof urlSourceSchema>;
 export type PartRecord = z.output<typeof partRecordSchema>;
-export type ThreadRecord = z.output<typeof threadRecordSchema>;
 export type EncryptionRecord = z.output<typeof encryptionSchema>;
 export type TransferRecord = z.output<typeof transferSchema>;
 export type ProgressFile = z.output<typeof progressFileSchema>;
