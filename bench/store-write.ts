@@ -61,6 +61,8 @@ function transfer(t: number, parts: number): TransferRecord {
     share_generation: 0,
     encryption: null,
     manifest_message_id: null,
+    manifest_channel_id: null,
+    threads: [],
     bytes_done: parts * CHUNK,
     retries: 0,
     created_at: at,

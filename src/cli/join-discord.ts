@@ -69,7 +69,8 @@ export async function joinFromDiscord(args: string[], io: CliIo): Promise<number
     if (identity) checkEncrypted(manifest, `in ${where}`);
     output ??= await checkOutput(defaultOutput(identity ? plainName(manifest) : manifest, io.cwd, `in ${where}`), values.force);
     let plainBytes = 0;
-    // The parts live where the bot posted them, which the manifest records.
+    // The parts live where the bot posted them, which the manifest records: each part's own
+    // channel (a thread), else (an older manifest) the channel the manifest was posted in.
     const partsChannel = manifest.channel_id ?? channel;
     await writeOutput(output, io, async (plainWrite) => {
       const decryption = identity ? decryptInto(plainWrite, manifest, identity) : null;

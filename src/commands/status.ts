@@ -2,6 +2,7 @@ import type { StoredTransfer } from '../store/types.js';
 import { MessageFlags } from 'discord.js';
 import { fitMessage } from '../discord/message-text.js';
 import { progressBar, rateLine, WAITING_FOR_SENDER } from '../discord/progress.js';
+import { manifestChannelId } from '../transfer/part-records.js';
 import { fractionDone } from '../transfer/rate.js';
 import { formatMiB, MIB } from '../transfer/plan.js';
 import type { TransferRunner } from '../transfer/runner.js';
@@ -14,8 +15,8 @@ const data = guildCommand('status', 'Show your transfers, or one transfer in det
   o.setName('transfer').setDescription('Transfer id').setAutocomplete(true),
 );
 
-function messageLink(t: StoredTransfer, messageId: string | null): string | null {
-  return messageId && t.guild_id ? `https://discord.com/channels/${t.guild_id}/${t.channel_id}/${messageId}` : null;
+function messageLink(t: StoredTransfer, channelId: string, messageId: string | null): string | null {
+  return messageId && t.guild_id ? `https://discord.com/channels/${t.guild_id}/${channelId}/${messageId}` : null;
 }
 
 /** Where a file sent from a member's computer comes from, and how much of it the bot has received (the tus offset). */
@@ -42,8 +43,8 @@ function describeTransfer(t: StoredTransfer, transfers: TransferRunner): string 
   lines.push(`retries so far: ${t.retries}`);
   const lastNote = t.notes.at(-1);
   if (lastNote) lines.push(`last note: ${lastNote.slice(0, 400)}`);
-  const progress = messageLink(t, t.progress_message_id);
-  const manifest = messageLink(t, t.manifest_message_id);
+  const progress = messageLink(t, t.channel_id, t.progress_message_id);
+  const manifest = messageLink(t, manifestChannelId(t), t.manifest_message_id);
   if (progress) lines.push(`progress: ${progress}`);
   if (manifest) lines.push(`manifest: ${manifest}`);
   return lines.join('\n');

@@ -102,9 +102,11 @@ export class DiscordDownloader {
   /**
    * Downloads one part whole into a temp file and checks its size and sha256 there; the
    * caller reads it back and must close it. A retry downloads the part again from its first
-   * byte, through a link from the message fetched again.
+   * byte, through a link from the message fetched again. The message is looked for in the
+   * chunk's own channel, else in `channelId` (see partChannel).
    */
   async checkedPart(channelId: string, chunk: ManifestChunk, onBytes: (partBytes: number) => void = () => undefined): Promise<StagedPart> {
+    channelId = partChannel(channelId, chunk);
     const messageId = chunk.message_id;
     if (!messageId) throw new DownloadError(`part ${chunk.name}: the manifest has no message id for it (was it written by the local split?)`, false);
     const staged = await StagedPart.create(this.#options.stagingDir).catch((err: unknown) => {
@@ -172,10 +174,10 @@ export class DiscordDownloader {
    * streaming starts without a round trip; rejects with a DownloadError (a deleted message:
    * not retryable) that the caller may also use to check the part is still there.
    */
-  prefetch(channelId: string, chunk: Pick<ManifestChunk, 'name' | 'message_id'>): Promise<void> {
+  prefetch(channelId: string, chunk: Pick<ManifestChunk, 'name' | 'message_id' | 'channel_id'>): Promise<void> {
     const messageId = chunk.message_id;
     if (!messageId) return Promise.reject(new DownloadError(`part ${chunk.name}: no message id`, false));
-    return this.#message(channelId, messageId, false, () => `part ${chunk.name}: its message ${messageId}`).then(() => undefined);
+    return this.#message(partChannel(channelId, chunk), messageId, false, () => `part ${chunk.name}: its message ${messageId}`).then(() => undefined);
   }
 
   /** The message, from this run's cache unless `fresh`; REST failures become DownloadErrors. */
@@ -243,6 +245,15 @@ function stagingFailure(chunk: ManifestChunk, err: unknown): DownloadError {
 }
 
 /** A REST failure in words a user can act on; only server and network trouble is retried (classifyRestError decides). */
+/**
+ * Where a part's message is: the channel or thread its entry names (the manifest, the part
+ * record), else `fallback`, the channel a part without one was posted in (older manifests
+ * and records: the transfer's channel).
+ */
+function partChannel(fallback: string, chunk: { readonly channel_id?: string | null | undefined }): string {
+  return chunk.channel_id ?? fallback;
+}
+
 function restFailure(err: unknown, what: string, channelId: string): DownloadError {
   const failure = classifyRestError(err);
   if (failure.status === 401) return new DownloadError('Discord rejected DISCORD_TOKEN (401 Unauthorized); check the token', false, { cause: err });

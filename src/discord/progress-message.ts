@@ -10,6 +10,7 @@ import { DiskWriteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import type { Rate } from '../transfer/rate.js';
+import type { PostedMessage } from '../transfer/sink.js';
 import { retry } from '../transfer/retry.js';
 import type { LiveProgress, ProgressDisplay, ProgressView } from '../transfer/progress-view.js';
 import { classifyRestError } from './classify.js';
@@ -114,18 +115,18 @@ export class DiscordProgressMessages implements ProgressView {
   }
 }
 
-/** Deletes a transfer's part messages (`/cancel delete_posted`); one already gone counts as deleted. */
+/** Deletes a transfer's part messages (`/cancel delete_posted`), each in its own channel; one already gone counts as deleted. */
 export async function deleteMessages(
   rest: REST,
   log: Logger,
   transfer: StoredTransfer,
-  messageIds: readonly string[],
+  messages: readonly PostedMessage[],
 ): Promise<{ deleted: number; failed: number }> {
   let deleted = 0;
   let failed = 0;
-  for (const messageId of messageIds) {
+  for (const { channel_id: channelId, message_id: messageId } of messages) {
     try {
-      await rest.delete(Routes.channelMessage(transfer.channel_id, messageId));
+      await rest.delete(Routes.channelMessage(channelId, messageId));
       deleted++;
     } catch (error) {
       if (classifyRestError(error).reason === 'http_404') deleted++;

@@ -11,12 +11,14 @@ import {
   sourceChangedError,
   type ChunkSink,
   type OutgoingPart,
+  type PostedManifest,
   type PostedPart,
   type Reconciled,
   type SendOptions,
 } from '../transfer/sink.js';
 import type { Manifest } from '../transfer/manifest.js';
 import { DEFAULT_ATTACHMENT_LIMIT, manifestName, partName, partSlice } from '../transfer/plan.js';
+import { transferChannelIds } from '../transfer/part-records.js';
 import { compareWithRecord } from '../transfer/resume/reconcile.js';
 import { MessageBuckets, readRateLimitHeaders, type BucketSlot } from './bucket.js';
 import { classifyRestError } from './classify.js';
@@ -75,11 +77,12 @@ export class DiscordSink implements ChunkSink {
     return parts.map((part) => {
       const attachment = message.attachments.find((a) => a.filename === part.name);
       if (!attachment) throw new SinkError(`Discord's answer lacks attachment ${part.name}`, 'transient', 'missing_attachment');
-      return { index: part.index, message_id: message.id, attachment_id: attachment.id };
+      // Where Discord says the message is, which is where a reader must look for it.
+      return { index: part.index, channel_id: message.channel_id, message_id: message.id, attachment_id: attachment.id };
     });
   }
 
-  async sendManifest(transfer: StoredTransfer, manifest: Manifest, options: SendOptions): Promise<{ message_id: string; attachment_id: string }> {
+  async sendManifest(transfer: StoredTransfer, manifest: Manifest, options: SendOptions): Promise<PostedManifest> {
     const name = manifestName(transfer.file_name);
     const content = [
       `✅ \`${transfer.id}\` **${manifest.file.name}** — ${manifest.file.size} bytes in ${manifest.chunks.length} parts.`,
@@ -91,43 +94,61 @@ export class DiscordSink implements ChunkSink {
     const message = await this.post(transfer.channel_id, content, [{ filename: name, source: text }], options);
     const attachment = message.attachments[0];
     if (!attachment) throw new SinkError(`Discord's answer lacks attachment ${name}`, 'transient', 'missing_attachment');
-    return { message_id: message.id, attachment_id: attachment.id };
+    return { channel_id: message.channel_id, message_id: message.id, attachment_id: attachment.id };
   }
 
   /**
-   * Reads the channel since the transfer began: a part posted but never recorded (the bot
-   * died between Discord's answer and the write) is found by the transfer id in the text of
-   * one of the bot's own messages, with the name and size the plan gives that part; a
-   * recorded part whose message is gone is reported missing.
+   * Reads every channel the transfer recorded (its channel, its threads, the channels of its
+   * parts) since the transfer began: a part posted but never recorded (the bot died between
+   * Discord's answer and the write) is found by the transfer id in the text of one of the
+   * bot's own messages, with the name and size the plan gives that part; a recorded part
+   * whose message is gone from its channel is reported missing.
    */
   async reconcile(transfer: StoredTransfer, signal: AbortSignal): Promise<Reconciled> {
     const botId = this.botUserId();
     // Until Discord has said who the bot is, anyone's message could pass for one of its parts.
     if (!botId) throw new SinkError('cannot check the posted parts before Discord has said who the bot is', 'transient', 'bot_unknown');
     const seen = new Map<number, PostedPart>();
+    const recorded = new Map(transfer.parts.map((p) => [p.index, p.message_id]));
     const manifestFile = manifestName(transfer.file_name);
     let manifest: Reconciled['manifest'] = null;
+    for (const channelId of transferChannelIds(transfer)) {
+      const visit = (message: APIMessage) => {
+        if (message.author.id !== botId || !message.content.includes(`\`${transfer.id}\``)) return;
+        for (const attachment of message.attachments) {
+          const posted = { channel_id: message.channel_id, message_id: message.id, attachment_id: attachment.id };
+          if (attachment.filename === manifestFile) manifest ??= posted;
+          const index = plannedIndex(transfer, attachment);
+          // The recorded copy of a part wins over another one found elsewhere.
+          if (index !== null && (!seen.has(index) || recorded.get(index) === message.id)) seen.set(index, { index, ...posted });
+        }
+      };
+      await this.#scan(transfer, channelId, signal, visit);
+    }
+    return compareWithRecord(transfer, seen, manifest);
+  }
+
+  /** Every message in `channelId` since the transfer began, oldest page first; a thread that is gone holds none. */
+  async #scan(transfer: StoredTransfer, channelId: string, signal: AbortSignal, visit: (message: APIMessage) => void): Promise<void> {
     let after = snowflakeAt(Date.parse(transfer.created_at) - 60_000);
     // Bounded: each page moves `after` forward; a channel has finitely many messages.
     for (let page = 0; page < 100_000; page++) {
       if (signal.aborted) throw new SinkError('reconcile aborted', 'aborted', 'aborted');
-      const batch = (await this.call(
-        (own) => this.rest.get(Routes.channelMessages(transfer.channel_id), { query: new URLSearchParams({ after, limit: '100' }), signal: own }),
-        signal,
-      )) as APIMessage[];
-      if (batch.length === 0) break;
-      for (const message of batch) {
-        if (message.author.id !== botId) continue;
-        if (!message.content.includes(`\`${transfer.id}\``)) continue;
-        for (const attachment of message.attachments) {
-          if (attachment.filename === manifestFile) manifest ??= { message_id: message.id, attachment_id: attachment.id };
-          const index = plannedIndex(transfer, attachment);
-          if (index !== null && !seen.has(index)) seen.set(index, { index, message_id: message.id, attachment_id: attachment.id });
-        }
+      let batch: APIMessage[];
+      try {
+        batch = (await this.call(
+          (own) => this.rest.get(Routes.channelMessages(channelId), { query: new URLSearchParams({ after, limit: '100' }), signal: own }),
+          signal,
+        )) as APIMessage[];
+      } catch (error) {
+        // A thread deleted since (a moderator, /cancel): its parts are missing, not a failure of the check.
+        if (channelId !== transfer.channel_id && error instanceof SinkError && error.reason === 'http_404') return;
+        throw error;
       }
+      if (batch.length === 0) return;
+      batch.forEach(visit);
       after = batch.reduce((max, m) => (BigInt(m.id) > BigInt(max) ? m.id : max), after);
     }
-    return compareWithRecord(transfer, seen, manifest);
   }
 
   private async post(channelId: string, content: string, files: MultipartFile[], options: SendOptions): Promise<APIMessage> {

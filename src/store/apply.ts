@@ -205,6 +205,7 @@ function draftOf(current: TransferRecord): Draft {
     parts: [...current.parts],
     chunk_attempts: attemptsProxy,
     notes: [...current.notes],
+    threads: current.threads.map((thread) => ({ ...thread })),
   };
   return { draft, attempts, attemptsProxy, touched };
 }

@@ -81,6 +81,17 @@ export const partRecordSchema = z.looseObject({
   sha256: sha256Hex,
   message_id: z.string(),
   attachment_id: z.string(),
+  /** The channel or thread the part's message is in; absent (older records): the transfer's `channel_id`. */
+  channel_id: z.string().optional(),
+});
+
+/**
+ * A thread the bot made for a transfer. Lane 0 is the transfer's own thread, where the
+ * manifest goes; lanes 1 and up are the extra threads parts are spread over.
+ */
+export const threadRecordSchema = z.looseObject({
+  id: z.string(),
+  lane: z.number().int().nonnegative(),
 });
 
 export const transferSchema = z.looseObject({
@@ -106,6 +117,10 @@ export const transferSchema = z.looseObject({
   /** Whether the edit showing the end state reached Discord; false: a later start-up makes it again. */
   progress_edit_landed: z.boolean().default(true),
   manifest_message_id: z.string().nullable().default(null),
+  /** The channel or thread the manifest message is in; null: `channel_id`. */
+  manifest_channel_id: z.string().nullable().default(null),
+  /** The threads the bot made for this transfer (none when its parts are in `channel_id`). */
+  threads: z.array(threadRecordSchema).default([]),
   /** The source's own name before sanitising (a file's path, an /upload's name); null in records from before it was kept. */
   original_name: z.string().nullable().default(null),
   /** Null: posted as it is. Otherwise how it was encrypted (see encryptionSchema). */

@@ -32,6 +32,7 @@ export async function commit(run: SenderCollaborators, source: PartSource, found
   reporter.ending();
   await record.save((draft) => {
     draft.manifest_message_id = posted.message_id;
+    draft.manifest_channel_id = posted.channel_id;
     draft.file_sha256 = fileSha256;
     draft.file_size ??= fileSize;
     draft.total_chunks ??= total;

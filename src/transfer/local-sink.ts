@@ -14,7 +14,16 @@ import { writeFileDurably } from '../fs/durable-write.js';
 import type { StoredTransfer } from '../store/types.js';
 import type { Manifest } from './manifest.js';
 import { manifestName } from './plan.js';
-import { isSourceChanged, partChunks, sourceChangedError, type ChunkSink, type OutgoingPart, type PostedPart, type SendOptions } from './sink.js';
+import {
+  isSourceChanged,
+  partChunks,
+  sourceChangedError,
+  type ChunkSink,
+  type OutgoingPart,
+  type PostedManifest,
+  type PostedPart,
+  type SendOptions,
+} from './sink.js';
 
 export const LOCAL_ID = 'local';
 
@@ -24,26 +33,26 @@ const TRANSIENT_CODES = new Set(['EAGAIN', 'EBUSY', 'EMFILE', 'ENFILE', 'EINTR']
 export class LocalSink implements ChunkSink {
   constructor(readonly dir: string) {}
 
-  async sendParts(_transfer: StoredTransfer, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]> {
+  async sendParts(transfer: StoredTransfer, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]> {
     const posted: PostedPart[] = [];
     for (const part of parts) {
       if (options.signal.aborted) throw new SinkError('aborted', 'aborted', 'aborted');
       await this.#write(part.name, partChunks(part), part);
-      posted.push({ index: part.index, message_id: LOCAL_ID, attachment_id: LOCAL_ID });
+      posted.push({ index: part.index, channel_id: transfer.channel_id, message_id: LOCAL_ID, attachment_id: LOCAL_ID });
     }
     return posted;
   }
 
-  async sendManifest(_transfer: StoredTransfer, manifest: Manifest, options: SendOptions): Promise<{ message_id: string; attachment_id: string }> {
+  async sendManifest(transfer: StoredTransfer, manifest: Manifest, options: SendOptions): Promise<PostedManifest> {
     if (options.signal.aborted) throw new SinkError('aborted', 'aborted', 'aborted');
     const local: Manifest = {
       ...manifest,
-      chunks: manifest.chunks.map((c) => ({ ...c, message_id: null, attachment_id: null })),
+      chunks: manifest.chunks.map((c) => ({ ...c, message_id: null, attachment_id: null, channel_id: null })),
       guild_id: null,
       channel_id: null,
     };
     await this.#write(manifestName(manifest.file.name), [Buffer.from(`${JSON.stringify(local, null, 2)}\n`)]);
-    return { message_id: LOCAL_ID, attachment_id: LOCAL_ID };
+    return { channel_id: transfer.channel_id, message_id: LOCAL_ID, attachment_id: LOCAL_ID };
   }
 
   /** `chunks` arrive in pieces for a file-backed part, so a part is never held whole in memory. */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ManifestError } from '../errors.js';
 import { sha256Hex } from '../store/schema.js';
 import type { StoredTransfer } from '../store/types.js';
+import { partChannelId } from './part-records.js';
 
 export const MANIFEST_FORMAT = 'discord-file-splitter/manifest';
 
@@ -22,9 +23,12 @@ const manifestSchema = z.looseObject({
       sha256: sha256Hex,
       message_id: z.string().nullable().optional(),
       attachment_id: z.string().nullable().optional(),
+      /** The channel or thread the part's message is in; absent (older manifests): the channel the manifest is read from. */
+      channel_id: z.string().nullable().optional(),
     }),
   ),
   guild_id: z.string().nullable().optional(),
+  /** The transfer's channel (where its progress message is); each part's own is in its entry. */
   channel_id: z.string().nullable().optional(),
   transfer_id: z.string().nullable().optional(),
   created_at: z.string(),
@@ -78,6 +82,7 @@ export function buildManifest(
       sha256: p.sha256,
       message_id: p.message_id,
       attachment_id: p.attachment_id,
+      channel_id: partChannelId(transfer, p),
     })),
     guild_id: transfer.guild_id,
     channel_id: transfer.channel_id,

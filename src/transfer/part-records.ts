@@ -1,10 +1,39 @@
 /** A transfer's part records: made from what was sent and what the destination answered, kept sorted. */
 import type { PartRecord, TransferRecord } from '../store/schema.js';
-import type { OutgoingPart, PostedPart } from './sink.js';
+import type { StoredTransfer } from '../store/types.js';
+import type { OutgoingPart, PostedMessage, PostedPart } from './sink.js';
+
+/** The channel or thread a part's message is in: its own record's, else (an older record) the transfer's. */
+export function partChannelId(transfer: Pick<StoredTransfer, 'channel_id'>, part: { readonly channel_id?: string | null | undefined }): string {
+  return part.channel_id ?? transfer.channel_id;
+}
+
+/** The channel or thread a transfer's manifest message is in (a record from before it was kept: the transfer's channel). */
+export function manifestChannelId(transfer: Pick<StoredTransfer, 'channel_id' | 'manifest_channel_id'>): string {
+  return transfer.manifest_channel_id ?? transfer.channel_id;
+}
+
+/**
+ * Every channel a transfer's messages may be in: its channel, the threads the bot made for it,
+ * and any other channel a part or the manifest was recorded in; each once, the channel first.
+ */
+export function transferChannelIds(transfer: Pick<StoredTransfer, 'channel_id' | 'threads' | 'parts' | 'manifest_channel_id'>): string[] {
+  const ids = new Set([transfer.channel_id, ...transfer.threads.map((t) => t.id)]);
+  if (transfer.manifest_channel_id !== null) ids.add(transfer.manifest_channel_id);
+  for (const part of transfer.parts) if (part.channel_id !== undefined) ids.add(part.channel_id);
+  return [...ids];
+}
+
+/** Each message once (several parts share one), keeping the first channel it was seen in. */
+export function uniqueMessages(messages: readonly PostedMessage[]): PostedMessage[] {
+  const byId = new Map<string, PostedMessage>();
+  for (const m of messages) if (!byId.has(m.message_id)) byId.set(m.message_id, { channel_id: m.channel_id, message_id: m.message_id });
+  return [...byId.values()];
+}
 
 export function toRecord(
   part: Pick<OutgoingPart, 'index' | 'name' | 'offset' | 'size' | 'sha256'>,
-  ids: Pick<PostedPart, 'message_id' | 'attachment_id'>,
+  ids: Pick<PostedPart, 'message_id' | 'attachment_id' | 'channel_id'>,
 ): PartRecord {
   return {
     index: part.index,
@@ -14,6 +43,7 @@ export function toRecord(
     sha256: part.sha256,
     message_id: ids.message_id,
     attachment_id: ids.attachment_id,
+    channel_id: ids.channel_id,
   };
 }
 

@@ -22,7 +22,8 @@ import type { ProgressView } from './progress-view.js';
 import { measureRate } from './rate.js';
 import { markInterrupted, resumableAtStart } from './resume/recovery.js';
 import { ActiveSlots, type Reservation } from './slots.js';
-import type { ChunkSink } from './sink.js';
+import type { ChunkSink, PostedMessage } from './sink.js';
+import { partChannelId, uniqueMessages } from './part-records.js';
 import type { LocalSource } from './source.js';
 import type { UrlInfo } from './url/headers.js';
 import { urlRunHooks } from './resume/url-checkpoints.js';
@@ -41,8 +42,8 @@ export interface RunnerDeps {
   sink: ChunkSink;
   log: Logger;
   progress: ProgressView;
-  /** Deletes posted part messages for `/cancel delete_posted`. */
-  deletePosted: (transfer: StoredTransfer, messageIds: readonly string[]) => Promise<{ deleted: number; failed: number }>;
+  /** Deletes posted part messages for `/cancel delete_posted`, each in its own channel. */
+  deletePosted: (transfer: StoredTransfer, messages: readonly PostedMessage[]) => Promise<{ deleted: number; failed: number }>;
   orchestrator: OrchestratorConfig;
   /** What a URL source needs besides its signal (UPLOAD_ALLOWED_HOSTS, the size and speed limits). */
   url: Omit<UrlPartSourceOptions, 'signal'>;
@@ -241,11 +242,15 @@ export class TransferRunner {
     const stray = cutShort || options.deletePosted ? await this.#unrecordedMessages(transfer) : [];
     if (stray.length > 0 && !options.deletePosted) {
       transfer = await store.update(id, (t) => {
-        t.notes.push(`Discord stored part message(s) ${stray.join(', ')} after the upload was cut; they are not in the manifest`);
+        t.notes.push(
+          `Discord stored part message(s) ${stray.map((m) => m.message_id).join(', ')} after the upload was cut; they are not in the manifest`,
+        );
       });
     }
     if (!options.deletePosted) return { transfer, deleted: 0, deleteFailures: 0 };
-    const { deleted, failed } = await this.#deps.deletePosted(transfer, [...new Set([...transfer.parts.map((p) => p.message_id), ...stray])]);
+    const cancelled = transfer;
+    const recorded = cancelled.parts.map((p) => ({ channel_id: partChannelId(cancelled, p), message_id: p.message_id }));
+    const { deleted, failed } = await this.#deps.deletePosted(transfer, uniqueMessages([...recorded, ...stray]));
     transfer = await store.update(id, (t) => {
       t.notes.push(`deleted ${deleted} posted part message(s)${failed ? `; ${failed} failed` : ''}`);
     });
@@ -253,13 +258,13 @@ export class TransferRunner {
   }
 
   /** Part messages in the destination that the record does not know (best effort: none when it cannot be read). */
-  async #unrecordedMessages(transfer: StoredTransfer): Promise<string[]> {
+  async #unrecordedMessages(transfer: StoredTransfer): Promise<PostedMessage[]> {
     const { sink, log } = this.#deps;
     if (!sink.reconcile) return [];
     try {
       const { found } = await sink.reconcile(transfer, AbortSignal.timeout(STRAY_LOOKUP_MS));
       const recorded = new Set(transfer.parts.map((p) => p.message_id));
-      return [...new Set(found.map((p) => p.message_id))].filter((m) => !recorded.has(m));
+      return uniqueMessages(found.filter((p) => !recorded.has(p.message_id)));
     } catch (error) {
       log.warn({ err: error, transfer_id: transfer.id }, 'could not look for unrecorded part messages');
       return [];

@@ -118,14 +118,18 @@ function isSourceChangedSinkError(e: Error): e is SinkError {
   return e instanceof SinkError && e.reason === 'source_changed';
 }
 
-export interface PostedPart {
-  index: number;
+/** Where a message landed: `channel_id` is the channel or thread Discord's answer names. */
+export interface PostedMessage {
+  channel_id: string;
   message_id: string;
+}
+
+export interface PostedPart extends PostedMessage {
+  index: number;
   attachment_id: string;
 }
 
-export interface PostedManifest {
-  message_id: string;
+export interface PostedManifest extends PostedMessage {
   attachment_id: string;
 }
 

@@ -27,7 +27,7 @@ interface CheckedPart {
 /** What streaming needs of Discord: a part, checked, and its message fetched ahead (src/discord/download.ts). */
 export interface PartFetcher {
   checkedPart(channelId: string, chunk: ManifestChunk): Promise<CheckedPart>;
-  prefetch(channelId: string, chunk: Pick<ManifestChunk, 'name' | 'message_id'>): Promise<void>;
+  prefetch(channelId: string, chunk: Pick<ManifestChunk, 'name' | 'message_id' | 'channel_id'>): Promise<void>;
 }
 
 export interface DownloadDeps {

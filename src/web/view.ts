@@ -5,6 +5,7 @@
  */
 import type { StoredTransfer, TransferSummary } from '../store/types.js';
 import { cancelRefusal, resumeRefusal, shareRefusal, type Actor } from '../transfer/control.js';
+import { manifestChannelId } from '../transfer/part-records.js';
 import { fractionDone } from '../transfer/rate.js';
 import type { Session } from './auth.js';
 
@@ -85,8 +86,8 @@ export function transferView(t: StoredTransfer, actor: Actor, live: LiveState): 
     canCancel: cancelRefusal(actor, t) === null,
     canResume: resumeRefusal(actor, t, running) === null,
     canShare: shareRefusal(actor, t) === null,
-    progressUrl: messageUrl(t, t.progress_message_id),
-    manifestUrl: messageUrl(t, t.manifest_message_id),
+    progressUrl: messageUrl(t, t.channel_id, t.progress_message_id),
+    manifestUrl: messageUrl(t, manifestChannelId(t), t.manifest_message_id),
     updatedAt: t.updated_at,
   };
 }
@@ -115,6 +116,6 @@ function partMap(t: StoredTransfer, inFlight: readonly number[]): PartMap {
   return cells.join('');
 }
 
-function messageUrl(t: StoredTransfer, messageId: string | null): string | null {
-  return messageId && t.guild_id ? `https://discord.com/channels/${t.guild_id}/${t.channel_id}/${messageId}` : null;
+function messageUrl(t: StoredTransfer, channelId: string, messageId: string | null): string | null {
+  return messageId && t.guild_id ? `https://discord.com/channels/${t.guild_id}/${channelId}/${messageId}` : null;
 }

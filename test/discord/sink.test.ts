@@ -24,8 +24,15 @@ describe('DiscordSink', () => {
   let fake: FakeDiscord;
   let rest: REST;
   let transfer: TransferRecord;
+  /** A second text channel, standing for a thread the bot made for a transfer (a thread is a channel of its own). */
+  const THREAD = '1300000000000000777';
   beforeAll(async () => {
-    fake = await startFakeDiscord();
+    fake = await startFakeDiscord({
+      channels: [
+        { id: '1300000000000000776', name: 'general' },
+        { id: THREAD, name: 'thread-like' },
+      ],
+    });
     // As the bot builds it: its request strategy streams the multipart bodies the sink makes.
     rest = new REST(restOptions({ DISCORD_API_URL: fake.apiUrl, UPLOAD_TIMEOUT_MS: 120_000 })).setToken(fake.token);
     const now = new Date().toISOString();
@@ -62,6 +69,7 @@ describe('DiscordSink', () => {
       };
       const [posted] = await sink.sendParts(transfer, [part], { signal: controller.signal, nonce: `sinktest1.${i}`, attempt: 1 });
       expect(fake.attachmentBytes(posted!.attachment_id)).toEqual(data);
+      expect(posted!.channel_id).toBe(transfer.channel_id);
     }
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
     const { found, missing } = await sink.reconcile(transfer, controller.signal);
@@ -106,9 +114,55 @@ describe('DiscordSink', () => {
     const sink = new DiscordSink(rest, () => fake.botUserId);
     const { found } = await sink.reconcile(t, new AbortController().signal);
     expect(found.sort((a, b) => a.index - b.index)).toEqual([
-      { index: 0, message_id: good1.id, attachment_id: good1.attachments[0]!.id },
-      { index: 2, message_id: good3.id, attachment_id: good3.attachments[0]!.id },
+      { index: 0, channel_id: t.channel_id, message_id: good1.id, attachment_id: good1.attachments[0]!.id },
+      { index: 2, channel_id: t.channel_id, message_id: good3.id, attachment_id: good3.attachments[0]!.id },
     ]);
+  });
+
+  it('GIVEN parts in a thread the transfer recorded, one recorded there and deleted, one posted there but never recorded THEN reconcile looks in the thread: the first is missing, the second found there', async () => {
+    const t = planned('upload_sinktest4');
+    const inChannel = await post(t, [['a.bin.part001', 2]]);
+    const inThread = { ...t, channel_id: THREAD };
+    const deleted = await post(inThread, [['a.bin.part002', 2]]);
+    const unrecorded = await post(inThread, [['a.bin.part003', 1]]);
+    await rest.delete(Routes.channelMessage(THREAD, deleted.id));
+    const record = (index: number, m: typeof inChannel, channelId?: string) => ({
+      index,
+      name: `a.bin.part00${index + 1}`,
+      offset: index * 2,
+      size: 2,
+      sha256: 'a'.repeat(64),
+      message_id: m.id,
+      attachment_id: m.attachments[0]!.id,
+      ...(channelId === undefined ? {} : { channel_id: channelId }),
+    });
+    // Part 1 recorded without a channel (an older record: the transfer's channel); part 2 in the thread.
+    const recorded = transferSchema.parse({ ...t, parts: [record(0, inChannel), record(1, deleted, THREAD)], threads: [{ id: THREAD, lane: 0 }] });
+    const sink = new DiscordSink(rest, () => fake.botUserId);
+    const { found, missing } = await sink.reconcile(recorded, new AbortController().signal);
+    expect(missing).toEqual([1]);
+    expect(found).toEqual([{ index: 2, channel_id: THREAD, message_id: unrecorded.id, attachment_id: unrecorded.attachments[0]!.id }]);
+  });
+
+  it('GIVEN a recorded thread that no longer exists THEN reconcile reports its parts missing, and still finds those in the channel', async () => {
+    const t = planned('upload_sinktest5');
+    const inChannel = await post(t, [['a.bin.part001', 2]]);
+    const gone = '1300000000000000999'; // a thread deleted since: Discord answers 404 Unknown Channel
+    const part = {
+      index: 1,
+      name: 'a.bin.part002',
+      offset: 2,
+      size: 2,
+      sha256: 'b'.repeat(64),
+      message_id: '1300000000000001000',
+      attachment_id: '1',
+      channel_id: gone,
+    };
+    const recorded = transferSchema.parse({ ...t, parts: [part], threads: [{ id: gone, lane: 0 }] });
+    const sink = new DiscordSink(rest, () => fake.botUserId);
+    const { found, missing } = await sink.reconcile(recorded, new AbortController().signal);
+    expect(missing).toEqual([1]);
+    expect(found).toEqual([{ index: 0, channel_id: t.channel_id, message_id: inChannel.id, attachment_id: inChannel.attachments[0]!.id }]);
   });
 
   it('GIVEN a file-backed part whose bytes no longer match its hash THEN the upload fails as a changed source and Discord stores no message', async () => {

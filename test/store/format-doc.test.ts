@@ -5,7 +5,15 @@ import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
 import { parseProgressText } from '../../src/store/parse.js';
 import { serialize } from '../../src/store/serialize.js';
-import { encryptionSchema, fileSourceSchema, partRecordSchema, progressFileSchema, transferSchema, urlSourceSchema } from '../../src/store/schema.js';
+import {
+  encryptionSchema,
+  fileSourceSchema,
+  partRecordSchema,
+  progressFileSchema,
+  threadRecordSchema,
+  transferSchema,
+  urlSourceSchema,
+} from '../../src/store/schema.js';
 
 const DOC = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'TRANSFER_PROGRESS_FORMAT.md');
 
@@ -27,6 +35,7 @@ test.each([
   ['url source', urlSourceSchema],
   ['part record', partRecordSchema],
   ['encryption', encryptionSchema],
+  ['thread', threadRecordSchema],
 ] as const)('GIVEN the %s schema THEN every field has a row in TRANSFER_PROGRESS_FORMAT.md', async (_name, schema) => {
   const doc = await readFile(DOC, 'utf8');
   const undocumented = Object.keys(schema.shape).filter((field) => !doc.includes(`| \`${field}\` |`));

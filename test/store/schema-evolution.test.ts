@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { StoreError } from '../../src/errors.js';
 import { FileStore } from '../../src/store/file-store.js';
 import { readProgressFile } from '../../src/store/parse.js';
+import { addPart, partChannelId, toRecord, transferChannelIds } from '../../src/transfer/part-records.js';
 import { makeTempDir } from './helpers.js';
 
 let dir: string;
@@ -61,6 +62,8 @@ describe('missing and unknown fields', () => {
       guild_id: null,
       progress_message_id: null,
       manifest_message_id: null,
+      manifest_channel_id: null,
+      threads: [],
       bytes_done: 0,
       retries: 0,
       started_at: null,
@@ -111,6 +114,38 @@ describe('missing and unknown fields', () => {
     expect(t.source.x_source_future).toBe(5);
     expect(t.parts[0].x_part_future).toBe(true);
     expect(t.notes).toEqual(['rewritten']);
+  });
+
+  test('GIVEN parts recorded without a channel (an older file) THEN they load as in the transfer channel, and a new part records its own', async () => {
+    const old = (index: number) => ({
+      index,
+      name: `big.iso.part00${index + 1}`,
+      offset: index * 8000000,
+      size: 8000000,
+      sha256: 'a'.repeat(64),
+      message_id: `1${index}`,
+      attachment_id: `2${index}`,
+    });
+    const transfer = { ...minimalTransfer, parts: [old(0)], completed_chunks: [0], bytes_done: 8000000 };
+    await writeFile(file, JSON.stringify({ schema_version: 1, active_transfers: [transfer] }));
+    const store = await FileStore.open(file);
+    const loaded = store.get('upload_min001')!;
+    expect(loaded.parts[0]).not.toHaveProperty('channel_id');
+    expect(partChannelId(loaded, loaded.parts[0]!)).toBe(minimalTransfer.channel_id);
+    expect(transferChannelIds(loaded)).toEqual([minimalTransfer.channel_id]);
+    await store.update('upload_min001', (d) => {
+      addPart(d, toRecord(old(1), { channel_id: '77', message_id: '31', attachment_id: '32' }));
+      d.threads.push({ id: '77', lane: 0 });
+    });
+    await store.close();
+
+    const written = JSON.parse(await readFile(file, 'utf8'));
+    const t = written.active_transfers[0];
+    // The older record is left as it was: its channel is still read as the transfer's.
+    expect(t.parts.map((p: { channel_id?: string }) => p.channel_id)).toEqual([undefined, '77']);
+    expect(t.threads).toEqual([{ id: '77', lane: 0 }]);
+    const reread = await readProgressFile(file);
+    expect(transferChannelIds(reread.active_transfers[0]!)).toEqual([minimalTransfer.channel_id, '77']);
   });
 
   test('GIVEN a valid file THEN readProgressFile returns it and writes nothing', async () => {

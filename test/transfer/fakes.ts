@@ -2,7 +2,7 @@
 import { createLogger, type Logger } from '../../src/log.js';
 import { abortReason } from '../../src/time/sleep.js';
 import type { Manifest } from '../../src/transfer/manifest.js';
-import type { ChunkSink, OutgoingPart, PostedPart, SendOptions } from '../../src/transfer/sink.js';
+import type { ChunkSink, OutgoingPart, PostedManifest, PostedPart, SendOptions } from '../../src/transfer/sink.js';
 import type { TransferRecord } from '../../src/store/schema.js';
 
 export interface SendCall {
@@ -27,7 +27,7 @@ export class FakeSink implements ChunkSink {
 
   constructor(private readonly script: Script = () => undefined) {}
 
-  async sendParts(_t: TransferRecord, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]> {
+  async sendParts(t: TransferRecord, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]> {
     const call: SendCall = { indices: parts.map((p) => p.index), nonce: options.nonce, attempt: options.attempt, sizes: parts.map((p) => p.size) };
     this.calls.push(call);
     this.inFlight++;
@@ -40,13 +40,13 @@ export class FakeSink implements ChunkSink {
     const messageId = `m${++this.#messages}`;
     return parts.map((p) => {
       this.posted.push({ index: p.index, sha256: p.sha256, message_id: messageId });
-      return { index: p.index, message_id: messageId, attachment_id: `a${p.index}` };
+      return { index: p.index, channel_id: t.channel_id, message_id: messageId, attachment_id: `a${p.index}` };
     });
   }
 
-  async sendManifest(_t: TransferRecord, manifest: Manifest): Promise<{ message_id: string; attachment_id: string }> {
+  async sendManifest(t: TransferRecord, manifest: Manifest): Promise<PostedManifest> {
     this.manifests.push(structuredClone(manifest));
-    return { message_id: 'manifest-msg', attachment_id: 'manifest-att' };
+    return { channel_id: t.channel_id, message_id: 'manifest-msg', attachment_id: 'manifest-att' };
   }
 }
 

@@ -241,7 +241,7 @@ describe('runTransfer', () => {
     expect((await readFile(file)).length).toBe(7 * CHUNK + 3);
   });
 
-  it('GIVEN a sink that reconciles THEN a missing part is sent again and a found one is recorded, not re-sent', async () => {
+  it('GIVEN a sink that reconciles THEN a missing part is sent again and a found one is recorded with its channel, not re-sent', async () => {
     const { store: first, transfer } = await setup(6 * CHUNK);
     const failing = new FakeSink((call) => {
       if (call.indices[0]! >= 3) throw new SinkError('gone', 'fatal', 'test');
@@ -251,13 +251,18 @@ describe('runTransfer', () => {
 
     const store = new MemoryStore([{ ...broken, status: 'interrupted' }]);
     const sink = new FakeSink();
-    sink.reconcile = async () => ({ missing: [1], found: [{ index: 3, message_id: 'found-msg', attachment_id: 'found-att' }] });
+    sink.reconcile = async () => ({
+      missing: [1],
+      found: [{ index: 3, channel_id: 'thread-ch', message_id: 'found-msg', attachment_id: 'found-att' }],
+    });
     const final = await runTransfer(deps(store, sink, { maxChunksPerMessage: 1 }).deps, transfer.id);
 
     expect(final.status).toBe('complete');
     expect(sink.calls.map((c) => c.indices)).toEqual([[1], [4], [5]]);
-    expect(final.parts.find((p) => p.index === 3)!.message_id).toBe('found-msg');
+    expect(final.parts.find((p) => p.index === 3)).toMatchObject({ message_id: 'found-msg', channel_id: 'thread-ch' });
     expect(sink.manifests[0]!.chunks.map((c) => c.index)).toEqual([0, 1, 2, 3, 4, 5]);
+    // Each part's channel is in the manifest: the found one's thread, the others the transfer's channel.
+    expect(sink.manifests[0]!.chunks.map((c) => c.channel_id)).toEqual([0, 1, 2, 3, 4, 5].map((i) => (i === 3 ? 'thread-ch' : transfer.channel_id)));
     expect(final.notes.join('\n')).toMatch(/part002/);
   });
 

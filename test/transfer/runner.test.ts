@@ -16,6 +16,7 @@ import { TransferRunner } from '../../src/transfer/runner.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { tempDir } from '../support/temp.js';
 import { captureLogger, deferred, FakeSink, type Script } from './fakes.js';
+import type { PostedMessage } from '../../src/transfer/sink.js';
 
 const CHUNK = 1024; // bytes
 const OWNER = '1'.repeat(18);
@@ -49,7 +50,7 @@ async function setup(script: Script = () => undefined, parts = 4) {
   const store = new MemoryStore();
   const sink = new FakeSink(script);
   const view = new RecordingView();
-  const deleted: string[][] = [];
+  const deleted: PostedMessage[][] = [];
   const runner = new TransferRunner({
     store,
     sink,
@@ -133,7 +134,7 @@ describe('TransferRunner', () => {
     const { transfer, deleted: count } = await cancelling;
     expect(transfer.status).toBe('cancelled');
     expect(view.ends.at(-1)).toEqual({ id, status: 'cancelled' });
-    const posted = [...new Set(transfer.parts.map((p) => p.message_id))];
+    const posted = [...new Set(transfer.parts.map((p) => p.message_id))].map((m) => ({ channel_id: CHANNEL, message_id: m }));
     expect(deleted).toEqual([posted]);
     expect(count).toBe(posted.length);
     expect(transfer.parts.length).toBeLessThan(4);

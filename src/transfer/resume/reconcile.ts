@@ -11,7 +11,7 @@
 import type { PartRecord, TransferRecord } from '../../store/schema.js';
 import type { StoredTransfer } from '../../store/types.js';
 import { dropParts } from '../part-records.js';
-import type { PostedPart, Reconciled } from '../sink.js';
+import type { PostedManifest, PostedPart, Reconciled } from '../sink.js';
 
 /** A run reconciles when it picks up earlier work: parts recorded, or a run that was cut off. */
 export function needsReconcile(transfer: StoredTransfer, wasInterrupted: boolean): boolean {
@@ -37,7 +37,7 @@ export interface ResumePlan {
   /** Parts posted but unrecorded, by index: recorded when the stream reaches them. */
   found: Map<number, PostedPart>;
   /** The manifest found posted but unrecorded. */
-  manifest: { message_id: string; attachment_id: string } | null;
+  manifest: PostedManifest | null;
   /** Recorded parts that are gone: dropped from the record (`dropMissing`) and sent again. */
   dropped: PartRecord[];
 }

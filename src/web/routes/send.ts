@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SendGrant } from '../../send/grant.js';
+import { manifestChannelId } from '../../transfer/part-records.js';
 import type { Session } from '../auth.js';
 import { redirect, sendHtml, sendJson, wantsJson } from '../http.js';
 import { messagePage, sendPage } from '../pages.js';
@@ -136,8 +137,8 @@ function answerStatus(web: WebContext, grant: SendGrant | null, res: ServerRespo
     file_sha256: t.file_sha256,
     encrypted: t.encryption !== null,
     note: t.notes.at(-1) ?? null,
-    // What `join --channel … --message …` needs to rebuild it.
-    channel_id: t.channel_id,
+    // What `join --channel … --message …` needs to rebuild it: where the manifest is.
+    channel_id: manifestChannelId(t),
     manifest_message_id: t.manifest_message_id,
   });
 }
