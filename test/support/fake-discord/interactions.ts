@@ -7,12 +7,14 @@ import { randomBytes } from 'node:crypto';
 import type { Renderers } from './render.js';
 import type { FakeState, InteractionState } from './state.js';
 import type { FakeChannel, InteractionHandle, InteractionInput, InteractionView } from './types.js';
-import { BOT_PERMISSIONS, snowflake } from './util.js';
+import { snowflake } from './util.js';
+
+const pick = (o: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
 
 export function interactionSender(s: FakeState, r: Renderers) {
   const { messages, interactions, interactionsByToken, guildById, channelById, guilds, guildOf, defaultUser, gateway } = s;
-  const { renderAttachment, renderMessage, userObject } = r;
-  const { channelObject, basePermissions, permissionsIn } = s.shapes;
+  const { renderAttachment, renderMessage, renderThread, userObject } = r;
+  const { channelObject, basePermissions, permissionsIn, botPermissionsIn } = s.shapes;
 
   function makeHandle(st: InteractionState): InteractionHandle {
     const h: InteractionHandle = {
@@ -82,26 +84,45 @@ export function interactionSender(s: FakeState, r: Renderers) {
     return h;
   }
 
-  /** As Discord: each channel option resolved as a partial channel with the invoking member's computed permissions there. */
+  /** As Discord: each channel option (a channel, a forum, a thread) resolved as a partial channel with the invoking member's computed permissions there (a thread's are its parent's). */
   function resolvedChannels(options: { type: number; value?: unknown }[], base: bigint, userId: string, roleIds: string[]) {
     const chans: Record<string, unknown> = {};
     for (const o of options) {
-      const c = o.type === 7 ? channelById.get(String(o.value)) : undefined;
-      if (c)
-        chans[c.id] = {
-          id: c.id,
-          name: c.name,
-          type: 0,
-          permissions: permissionsIn(guildOf(c.id), c, base, userId, roleIds).toString(),
-          parent_id: null,
-          flags: 0,
-          guild_id: guildOf(c.id).id,
-          nsfw: false,
-          position: guildOf(c.id).channels.indexOf(c),
-          rate_limit_per_user: 0,
-          topic: null,
-          last_message_id: null,
-        };
+      if (o.type !== 7) continue;
+      const id = String(o.value);
+      const thread = s.threads.get(id);
+      const c = channelById.get(thread && !thread.deleted ? thread.parentId : id);
+      if (!c || (thread?.deleted ?? false)) continue;
+      const permissions = permissionsIn(guildOf(c.id), c, base, userId, roleIds).toString();
+      chans[id] = thread
+        ? {
+            ...pick(renderThread(thread), [
+              'id',
+              'name',
+              'type',
+              'parent_id',
+              'flags',
+              'guild_id',
+              'thread_metadata',
+              'rate_limit_per_user',
+              'last_message_id',
+            ]),
+            permissions,
+          }
+        : {
+            id: c.id,
+            name: c.name,
+            type: c.type ?? 0,
+            permissions,
+            parent_id: null,
+            flags: 0,
+            guild_id: guildOf(c.id).id,
+            nsfw: false,
+            position: guildOf(c.id).channels.indexOf(c),
+            rate_limit_per_user: 0,
+            topic: null,
+            last_message_id: null,
+          };
     }
     return Object.keys(chans).length ? { channels: chans } : undefined;
   }
@@ -181,7 +202,7 @@ export function interactionSender(s: FakeState, r: Renderers) {
         flags: 0,
         communication_disabled_until: null,
       },
-      app_permissions: i.appPermissions === undefined ? BOT_PERMISSIONS : String(i.appPermissions),
+      app_permissions: String(i.appPermissions ?? botPermissionsIn(guild, channel)),
       locale: 'en-US',
       guild_locale: 'en-US',
       entitlements: [],

@@ -136,8 +136,4 @@ export function appRoutes({ s, r, h, m, route }: RouteDeps): void {
     return;
     throw new HttpError(404, { message: 'Unknown Member', code: 10007 });
   });
-  route('GET', '/channels/:id', { major: 'id' }, (ctx) => {
-    const c = m.channelOr404(ctx.params['id']!);
-    send(ctx, 200, channelObject(s.guildOf(c.id), c));
-  });
 }
