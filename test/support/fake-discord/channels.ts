@@ -18,7 +18,7 @@ export type ChannelStore = ReturnType<typeof channelStore>;
 /** Gateway events of threads go to sessions with the GUILDS intent. */
 const GUILDS_INTENT = 1 << 0;
 /** A message's flag: a thread was started from it. */
-export const HAS_THREAD = 1 << 5;
+const HAS_THREAD = 1 << 5;
 
 export const refusal = {
   missingPermissions: () => new HttpError(403, { message: 'Missing Permissions', code: 50013 }),
