@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import {
   ChannelType,
+  Client,
+  GatewayIntentBits,
   DiscordAPIError,
   MessageFlags,
   Routes,
@@ -294,6 +296,24 @@ describe('threads in the fake Discord, driven by discord.js', () => {
     });
     await (await bed.fake.sendInteraction({ name: 'split', options: [{ name: 'channel', type: 7, value: CH.forum }] })).waitForResponse(3000);
     expect(resolved).toEqual({ type: ChannelType.GuildForum, id: CH.forum });
+  });
+
+  it('GIVEN an active and an archived thread WHEN a new discord.js client logs in (a restarted bot) THEN its GUILD_CREATE brings the active thread into its cache, not the archived one', async () => {
+    bed = await bedWith();
+    const active = await threadFromMessage(bed, 'active');
+    const archived = await threadFromMessage(bed, 'archived');
+    await archived.thread.setArchived(true);
+    const again = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: bed.fake.apiUrl, timeout: 5000 } });
+    try {
+      const ready = new Promise<void>((resolve) => again.once('clientReady', () => resolve()));
+      await withTimeout(again.login(bed.fake.token), 5000, 'login');
+      await withTimeout(ready, 5000, 'clientReady');
+      const seen = again.channels.cache.get(active.thread.id);
+      expect(seen?.isThread() && seen.parentId).toBe(CH.text);
+      expect(again.channels.cache.has(archived.thread.id)).toBe(false);
+    } finally {
+      await again.destroy();
+    }
   });
 
   it('GIVEN a hold fault on starting a thread THEN the thread is made only once the test releases it, and a hold on the thread routes works as on message creates', async () => {

@@ -23,6 +23,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const h = plumbing(s);
   const m = messageStore(s, r);
   const c = channelStore(s, r, m);
+  s.rendering.activeThreads = (guildId) =>
+    [...s.threads.values()].filter((t) => t.guildId === guildId && !t.deleted && !t.archived).map((t) => r.renderThread(t, true));
   const { route, findRoute } = routeTable();
   registerRoutes({ s, r, h, m, c, route });
   const handle = requestHandler(s, h, findRoute);

@@ -144,6 +144,8 @@ export function createState(options: FakeDiscordOptions) {
   const authorObject = () => ({ ...botUser });
   // Known once the server listens; the gateway reads them when a session starts.
   const addresses = { url: '', gatewayUrl: '' };
+  // Set by server.ts once the renderers exist (they read this state).
+  const rendering = { activeThreads: ((): unknown[] => []) as (guildId: string) => unknown[] };
   const shapes = guildShapes({ author: authorObject, botUserId, ownerId: guildOwnerId, startedAt });
   return {
     ...settings,
@@ -163,7 +165,15 @@ export function createState(options: FakeDiscordOptions) {
     authorObject,
     shapes,
     addresses,
-    gateway: makeGateway(options, settings, { applicationId, guilds, authorObject, addresses, guildCreate: shapes.guildCreate }),
+    gateway: makeGateway(options, settings, {
+      applicationId,
+      guilds,
+      authorObject,
+      addresses,
+      // As Discord: a session's GUILD_CREATE lists the guild's active threads, so a restarted client knows them.
+      guildCreate: (guild) => ({ ...shapes.guildCreate(guild), threads: rendering.activeThreads(guild.id) }),
+    }),
+    rendering,
     messages: new Map<string, StoredMessage>(),
     messageOrder: [] as StoredMessage[],
     attachments: new Map<string, StoredAttachment>(),
