@@ -316,6 +316,25 @@ describe('threads in the fake Discord, driven by discord.js', () => {
     }
   });
 
+  it('GIVEN a thread WHEN a member runs a command in it, and one naming it as a channel option THEN discord.js sees the thread as the channel, the public reply is a message of the thread, and the option resolves as a public thread', async () => {
+    bed = await bedWith();
+    const { thread } = await threadFromMessage(bed);
+    const seen: { channel: string; isThread: boolean; option: ChannelType | null }[] = [];
+    bed.client.on('interactionCreate', (i) => {
+      if (!i.isChatInputCommand()) return;
+      seen.push({ channel: i.channelId, isThread: i.channel?.isThread() ?? false, option: i.options.getChannel('channel')?.type ?? null });
+      i.reply('in the thread').catch((e: unknown) => bed!.errors.push(e));
+    });
+    const h = await bed.fake.sendInteraction({ name: 'status', channelId: thread.id });
+    await h.waitForResponse(3000);
+    await (await bed.fake.sendInteraction({ name: 'split', options: [{ name: 'channel', type: 7, value: thread.id }] })).waitForResponse(3000);
+    expect(seen).toEqual([
+      { channel: thread.id, isThread: true, option: null },
+      { channel: CH.text, isThread: false, option: ChannelType.PublicThread },
+    ]);
+    expect(bed.fake.messages(thread.id).map((m) => m.interactionId)).toEqual([h.id]);
+  });
+
   it('GIVEN a hold fault on starting a thread THEN the thread is made only once the test releases it, and a hold on the thread routes works as on message creates', async () => {
     bed = await bedWith();
     const starter = await (cached(bed, CH.text) as TextChannel).send('progress');

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Renderers } from './render.js';
-import type { FakeState, InteractionState } from './state.js';
+import type { FakeState, InteractionState, ThreadState } from './state.js';
 import type { FakeChannel, InteractionHandle, InteractionInput, InteractionView } from './types.js';
 import { snowflake } from './util.js';
 
@@ -127,21 +127,24 @@ export function interactionSender(s: FakeState, r: Renderers) {
     return Object.keys(chans).length ? { channels: chans } : undefined;
   }
 
-  function channelOf(i: InteractionInput): FakeChannel {
+  /** Where the interaction comes from: a channel, or a live thread (whose permissions are its parent's). */
+  function channelOf(i: InteractionInput): { channel: FakeChannel; thread: ThreadState | undefined } {
     if (s.lifecycle.stopped) throw new Error('fake-discord: stopped');
     const asked = i.guildId === undefined ? undefined : guildById.get(i.guildId);
     if (i.guildId !== undefined && !asked) throw new Error(`fake-discord: unknown guild ${i.guildId}`);
     const channelId = i.channelId ?? (asked ?? guilds[0]!).channels[0]!.id;
-    const channel = channelById.get(channelId);
+    const thread = s.threads.get(channelId);
+    const live = thread && !thread.deleted ? thread : undefined;
+    const channel = channelById.get(live ? live.parentId : channelId);
     if (!channel) throw new Error(`fake-discord: unknown channel ${channelId}`);
     if (asked && asked !== guildOf(channelId)) throw new Error(`fake-discord: channel ${channelId} is not in guild ${asked.id}`);
-    return channel;
+    return { channel, thread: live };
   }
 
   // Async, as the public API has it: a refusal rejects.
   return async function sendInteraction(i: InteractionInput): Promise<InteractionHandle> {
-    const channel = channelOf(i);
-    const channelId = channel.id;
+    const { channel, thread } = channelOf(i);
+    const channelId = thread?.id ?? channel.id;
     const guild = guildOf(channelId);
     const gid = guild.id;
     const user = {
@@ -186,7 +189,7 @@ export function interactionSender(s: FakeState, r: Renderers) {
       },
       guild_id: gid,
       guild: { id: gid, locale: 'en-US', features: [] },
-      channel: { ...channelObject(guild, channel), permissions },
+      channel: { ...(thread ? renderThread(thread) : channelObject(guild, channel)), permissions },
       channel_id: channelId,
       member: {
         user: userObject(user),

@@ -191,7 +191,7 @@ export interface InteractionInput {
   type?: 2 | 4;
   name: string;
   options?: { name: string; type: number; value: string | number | boolean; focused?: boolean }[];
-  /** Default: the first channel of `guildId`, or of the first guild. */
+  /** Default: the first channel of `guildId`, or of the first guild; a thread's id makes it come from that thread. */
   channelId?: string;
   /** The guild it comes from; default the guild of `channelId`, else the first. Sent only to that guild's shard. */
   guildId?: string;
