@@ -22,6 +22,7 @@ const HAS_THREAD = 1 << 5;
 
 export const refusal = {
   missingPermissions: () => new HttpError(403, { message: 'Missing Permissions', code: 50013 }),
+  missingAccess: () => new HttpError(403, { message: 'Missing Access', code: 50001 }),
   archived: () => new HttpError(400, { message: 'Thread is archived', code: 50083 }),
   locked: () => new HttpError(400, { message: 'Thread is locked', code: 160005 }),
   wrongChannelType: () => new HttpError(400, { message: 'Cannot execute action on this channel type', code: 50024 }),
@@ -52,9 +53,11 @@ export function channelStore(s: FakeState, r: Renderers, m: MessageStore) {
     return s.shapes.botPermissionsIn(guildOf(channel.id), channel);
   }
 
+  /** Discord's refusal: 403 Missing Access (50001) where the bot may not see the channel, else Missing Permissions (50013). */
   function requirePermissions(ref: ChannelRef, bits: bigint): void {
     const has = botPermissions(ref);
-    if ((has & Permissions.Administrator) === 0n && (has & bits) !== bits) throw refusal.missingPermissions();
+    if ((has & Permissions.Administrator) !== 0n || (has & bits) === bits) return;
+    throw (has & Permissions.ViewChannel) === 0n ? refusal.missingAccess() : refusal.missingPermissions();
   }
 
   const may = (ref: ChannelRef, bits: bigint) => {
@@ -63,15 +66,16 @@ export function channelStore(s: FakeState, r: Renderers, m: MessageStore) {
   };
 
   /**
-   * Before the bot posts there: what Discord asks of it (View Channel, Send Messages, or Send
-   * Messages in Threads in a thread, and Attach Files with files). An archived thread that is not
-   * locked is unarchived by the post, as on Discord; a locked one refuses unless the bot may manage threads.
+   * Before the bot posts there. In a thread, what Discord asks of it: View Channel, Send Messages
+   * in Threads, and Attach Files with files (the bot's posts in a plain channel are not checked:
+   * tests made before the fake knew the bot's permissions post where only members may look). An
+   * archived thread that is not locked is unarchived by the post, as on Discord; a locked one
+   * refuses unless the bot may manage threads.
    */
   function beforePost(ref: ChannelRef, withFiles: boolean): void {
     if (ref.kind === 'channel' && ref.channel.type === 15) throw refusal.notTextChannel();
-    const send = ref.kind === 'thread' ? Permissions.SendMessagesInThreads : Permissions.SendMessages;
-    requirePermissions(ref, Permissions.ViewChannel | send | (withFiles ? Permissions.AttachFiles : 0n));
     if (ref.kind !== 'thread') return;
+    requirePermissions(ref, Permissions.ViewChannel | Permissions.SendMessagesInThreads | (withFiles ? Permissions.AttachFiles : 0n));
     const { thread } = ref;
     if (thread.locked && !may(ref, Permissions.ManageThreads)) throw thread.archived ? refusal.archived() : refusal.locked();
     if (thread.archived) updateThread(thread, { archived: false });
