@@ -246,6 +246,19 @@ describe('the fake Discord REST API', () => {
     expect(f.messages(ch)).toHaveLength(2);
   });
 
+  it('GIVEN the guild WHEN its members are asked for THEN the bot and the default member are 200 with their user, and anyone else is 404 / 10007 Unknown Member', async () => {
+    const f = await start();
+    const bot = await call(f, 'GET', `/guilds/${f.guildId}/members/${f.botUserId}`);
+    expect(bot.status).toBe(200);
+    expect(bot.body.user.id).toBe(f.botUserId);
+    const member = await call(f, 'GET', `/guilds/${f.guildId}/members/${f.defaultUser.id}`);
+    expect(member.status).toBe(200);
+    expect(member.body.user).toMatchObject({ id: f.defaultUser.id, username: f.defaultUser.username });
+    const stranger = await call(f, 'GET', `/guilds/${f.guildId}/members/1300000000000000077`);
+    expect(stranger.status).toBe(404);
+    expect(stranger.body.code).toBe(10007);
+  });
+
   it('GIVEN a post to an unknown channel or a GET of an unknown message THEN it answers 404 with 10003 Unknown Channel / 10008 Unknown Message', async () => {
     const f = await start();
     const r = await post(f, { content: 'x' }, '123456789012345678');

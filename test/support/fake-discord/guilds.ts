@@ -12,6 +12,8 @@ export interface GuildState {
   /** Roles besides @everyone and the bot's (only the first guild has any: option `roles`). */
   roles: FakeRole[];
   botRoleId: string;
+  /** What the bot's role grants guild-wide (option `botPermissions`). */
+  botPermissions: bigint;
 }
 
 export interface GuildsOptions {
@@ -20,6 +22,7 @@ export interface GuildsOptions {
   roles?: FakeRole[] | undefined;
   guildCount?: number | undefined;
   shards?: number | undefined;
+  botPermissions?: bigint | undefined;
 }
 
 /**
@@ -33,16 +36,18 @@ export function makeGuilds(options: GuildsOptions): GuildState[] {
   if (!Number.isInteger(count) || count < 1) throw new Error(`fake-discord: guildCount must be a whole number from 1, not ${count}`);
   if (!Number.isInteger(shards) || shards < 1) throw new Error(`fake-discord: shards must be a whole number from 1, not ${shards}`);
   const firstId = options.guildId ?? snowflake();
+  const botPermissions = options.botPermissions ?? BigInt(BOT_PERMISSIONS);
   const first: GuildState = {
     id: firstId,
     channels: (options.channels ?? [{ id: snowflake(), name: 'general' }]).map((c) => ({ ...c })),
     roles: options.roles ?? [],
     botRoleId: snowflake(),
+    botPermissions,
   };
   const guilds = [first];
   for (let i = 1; i < count; i++) {
     const id = snowflakeOnShard((shardOfGuild(firstId, shards) + i) % shards, shards);
-    guilds.push({ id, channels: [{ id: snowflake(), name: 'general' }], roles: [], botRoleId: snowflake() });
+    guilds.push({ id, channels: [{ id: snowflake(), name: 'general' }], roles: [], botRoleId: snowflake(), botPermissions });
   }
   return guilds;
 }
@@ -55,14 +60,25 @@ export interface GuildShapes {
   basePermissions: (guild: GuildState, roleIds: readonly string[]) => bigint;
   /** Discord's computed permissions in a channel: base, then @everyone's, the roles' and the member's overwrites; Administrator ignores them. */
   permissionsIn: (guild: GuildState, channel: FakeChannel, base: bigint, userId: string, roleIds: readonly string[]) => bigint;
+  /** The bot's computed permissions in a channel: @everyone's and its role's, after the overwrites. */
+  botPermissionsIn: (guild: GuildState, channel: FakeChannel) => bigint;
 }
 
 export function guildShapes(deps: { author: () => Record<string, unknown>; botUserId: string; ownerId: string; startedAt: string }): GuildShapes {
   const { author, botUserId, ownerId, startedAt } = deps;
 
+  // A forum's own fields, as discord.js's ForumChannel reads them.
+  const forumFields = {
+    available_tags: [],
+    default_reaction_emoji: null,
+    default_sort_order: null,
+    default_forum_layout: 0,
+    default_thread_rate_limit_per_user: 0,
+  };
   const channelObject = (guild: GuildState, c: FakeChannel) => ({
+    ...(c.type === 15 ? forumFields : {}),
     id: c.id,
-    type: 0,
+    type: c.type ?? 0,
     guild_id: guild.id,
     name: c.name,
     position: guild.channels.indexOf(c),
@@ -97,7 +113,7 @@ export function guildShapes(deps: { author: () => Record<string, unknown>; botUs
 
   const roles = (guild: GuildState) => [
     role(guild.id, '@everyone', MEMBER_PERMISSIONS, 0, false),
-    { ...role(guild.botRoleId, 'fake-splitter-bot', BOT_PERMISSIONS, 1, true), tags: { bot_id: botUserId } },
+    { ...role(guild.botRoleId, 'fake-splitter-bot', String(guild.botPermissions), 1, true), tags: { bot_id: botUserId } },
     ...guild.roles.map((r, i) => role(r.id, r.name, String(r.permissions), 2 + i, false)),
   ];
 
@@ -188,5 +204,8 @@ export function guildShapes(deps: { author: () => Record<string, unknown>; botUs
     soundboard_sounds: [],
   });
 
-  return { channelObject, guildObject, guildCreate, basePermissions, permissionsIn };
+  const botPermissionsIn = (guild: GuildState, channel: FakeChannel): bigint =>
+    permissionsIn(guild, channel, BigInt(MEMBER_PERMISSIONS) | guild.botPermissions, botUserId, [guild.botRoleId]);
+
+  return { channelObject, guildObject, guildCreate, basePermissions, permissionsIn, botPermissionsIn };
 }

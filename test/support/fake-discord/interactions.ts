@@ -5,14 +5,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Renderers } from './render.js';
-import type { FakeState, InteractionState } from './state.js';
+import type { FakeState, InteractionState, ThreadState } from './state.js';
 import type { FakeChannel, InteractionHandle, InteractionInput, InteractionView } from './types.js';
-import { BOT_PERMISSIONS, snowflake } from './util.js';
+import { snowflake } from './util.js';
+
+const pick = (o: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
 
 export function interactionSender(s: FakeState, r: Renderers) {
   const { messages, interactions, interactionsByToken, guildById, channelById, guilds, guildOf, defaultUser, gateway } = s;
-  const { renderAttachment, renderMessage, userObject } = r;
-  const { channelObject, basePermissions, permissionsIn } = s.shapes;
+  const { renderAttachment, renderMessage, renderThread, userObject } = r;
+  const { channelObject, basePermissions, permissionsIn, botPermissionsIn } = s.shapes;
 
   function makeHandle(st: InteractionState): InteractionHandle {
     const h: InteractionHandle = {
@@ -82,45 +84,67 @@ export function interactionSender(s: FakeState, r: Renderers) {
     return h;
   }
 
-  /** As Discord: each channel option resolved as a partial channel with the invoking member's computed permissions there. */
+  /** As Discord: each channel option (a channel, a forum, a thread) resolved as a partial channel with the invoking member's computed permissions there (a thread's are its parent's). */
   function resolvedChannels(options: { type: number; value?: unknown }[], base: bigint, userId: string, roleIds: string[]) {
     const chans: Record<string, unknown> = {};
     for (const o of options) {
-      const c = o.type === 7 ? channelById.get(String(o.value)) : undefined;
-      if (c)
-        chans[c.id] = {
-          id: c.id,
-          name: c.name,
-          type: 0,
-          permissions: permissionsIn(guildOf(c.id), c, base, userId, roleIds).toString(),
-          parent_id: null,
-          flags: 0,
-          guild_id: guildOf(c.id).id,
-          nsfw: false,
-          position: guildOf(c.id).channels.indexOf(c),
-          rate_limit_per_user: 0,
-          topic: null,
-          last_message_id: null,
-        };
+      if (o.type !== 7) continue;
+      const id = String(o.value);
+      const thread = s.threads.get(id);
+      const c = channelById.get(thread && !thread.deleted ? thread.parentId : id);
+      if (!c || (thread?.deleted ?? false)) continue;
+      const permissions = permissionsIn(guildOf(c.id), c, base, userId, roleIds).toString();
+      chans[id] = thread
+        ? {
+            ...pick(renderThread(thread), [
+              'id',
+              'name',
+              'type',
+              'parent_id',
+              'flags',
+              'guild_id',
+              'thread_metadata',
+              'rate_limit_per_user',
+              'last_message_id',
+            ]),
+            permissions,
+          }
+        : {
+            id: c.id,
+            name: c.name,
+            type: c.type ?? 0,
+            permissions,
+            parent_id: null,
+            flags: 0,
+            guild_id: guildOf(c.id).id,
+            nsfw: false,
+            position: guildOf(c.id).channels.indexOf(c),
+            rate_limit_per_user: 0,
+            topic: null,
+            last_message_id: null,
+          };
     }
     return Object.keys(chans).length ? { channels: chans } : undefined;
   }
 
-  function channelOf(i: InteractionInput): FakeChannel {
+  /** Where the interaction comes from: a channel, or a live thread (whose permissions are its parent's). */
+  function channelOf(i: InteractionInput): { channel: FakeChannel; thread: ThreadState | undefined } {
     if (s.lifecycle.stopped) throw new Error('fake-discord: stopped');
     const asked = i.guildId === undefined ? undefined : guildById.get(i.guildId);
     if (i.guildId !== undefined && !asked) throw new Error(`fake-discord: unknown guild ${i.guildId}`);
     const channelId = i.channelId ?? (asked ?? guilds[0]!).channels[0]!.id;
-    const channel = channelById.get(channelId);
+    const thread = s.threads.get(channelId);
+    const live = thread && !thread.deleted ? thread : undefined;
+    const channel = channelById.get(live ? live.parentId : channelId);
     if (!channel) throw new Error(`fake-discord: unknown channel ${channelId}`);
     if (asked && asked !== guildOf(channelId)) throw new Error(`fake-discord: channel ${channelId} is not in guild ${asked.id}`);
-    return channel;
+    return { channel, thread: live };
   }
 
   // Async, as the public API has it: a refusal rejects.
   return async function sendInteraction(i: InteractionInput): Promise<InteractionHandle> {
-    const channel = channelOf(i);
-    const channelId = channel.id;
+    const { channel, thread } = channelOf(i);
+    const channelId = thread?.id ?? channel.id;
     const guild = guildOf(channelId);
     const gid = guild.id;
     const user = {
@@ -165,7 +189,7 @@ export function interactionSender(s: FakeState, r: Renderers) {
       },
       guild_id: gid,
       guild: { id: gid, locale: 'en-US', features: [] },
-      channel: { ...channelObject(guild, channel), permissions },
+      channel: { ...(thread ? renderThread(thread) : channelObject(guild, channel)), permissions },
       channel_id: channelId,
       member: {
         user: userObject(user),
@@ -181,7 +205,7 @@ export function interactionSender(s: FakeState, r: Renderers) {
         flags: 0,
         communication_disabled_until: null,
       },
-      app_permissions: i.appPermissions === undefined ? BOT_PERMISSIONS : String(i.appPermissions),
+      app_permissions: String(i.appPermissions ?? botPermissionsIn(guild, channel)),
       locale: 'en-US',
       guild_locale: 'en-US',
       entitlements: [],

@@ -6,7 +6,6 @@ import type { BodyResult, UploadedFile } from './body.js';
 import { err, fieldError, HttpError } from './http.js';
 import type { Renderers } from './render.js';
 import type { FakeState, StoredAttachment, StoredMessage } from './state.js';
-import type { FakeChannel } from './types.js';
 import { snowflake } from './util.js';
 
 const CONTENT_LIMIT = 2000;
@@ -15,13 +14,7 @@ const MAX_FILES = 10;
 export type MessageStore = ReturnType<typeof messageStore>;
 
 export function messageStore(s: FakeState, r: Renderers) {
-  const { channelById, messages, messageOrder, attachments, guildOf, gateway } = s;
-
-  function channelOr404(id: string): FakeChannel {
-    const c = channelById.get(id);
-    if (!c) throw err.unknownChannel();
-    return c;
-  }
+  const { messages, messageOrder, attachments, guildOf, gateway, threads } = s;
 
   function messageOr404(channelId: string, messageId: string): StoredMessage {
     const m = messages.get(messageId);
@@ -119,9 +112,9 @@ export function messageStore(s: FakeState, r: Renderers) {
     channelId: string,
     payload: Record<string, any>,
     atts: StoredAttachment[],
-    extra: { type?: number; interactionId?: string; flags?: number } = {},
+    extra: { type?: number; interactionId?: string; flags?: number; id?: string } = {},
   ): StoredMessage {
-    const id = snowflake();
+    const id = extra.id ?? snowflake();
     const m: StoredMessage = {
       id,
       channel_id: channelId,
@@ -141,6 +134,12 @@ export function messageStore(s: FakeState, r: Renderers) {
     if (extra.interactionId) m.interactionId = extra.interactionId;
     messages.set(id, m);
     messageOrder.push(m);
+    const thread = threads.get(channelId);
+    if (thread) {
+      thread.messageCount++;
+      thread.totalMessageSent++;
+      thread.lastMessageId = id;
+    }
     dispatchMessage('MESSAGE_CREATE', m);
     return m;
   }
@@ -159,6 +158,8 @@ export function messageStore(s: FakeState, r: Renderers) {
 
   function deleteMessage(m: StoredMessage): void {
     m.deleted = true;
+    const thread = threads.get(m.channel_id);
+    if (thread) thread.messageCount--;
     dispatchMessage('MESSAGE_DELETE', m);
   }
 
@@ -182,7 +183,6 @@ export function messageStore(s: FakeState, r: Renderers) {
   }
 
   return {
-    channelOr404,
     messageOr404,
     checkBodyResult,
     checkMessageLimits,
@@ -192,5 +192,6 @@ export function messageStore(s: FakeState, r: Renderers) {
     applyEdit,
     deleteMessage,
     liveChannelMessages,
+    dispatchMessage,
   };
 }

@@ -3,13 +3,13 @@
  * them (with signed CDN links), users, and the `FakeMessage` view the tests read.
  */
 import { createHmac } from 'node:crypto';
-import type { FakeState, StoredAttachment, StoredMessage } from './state.js';
+import type { FakeState, StoredAttachment, StoredMessage, ThreadState } from './state.js';
 import type { FakeAttachment, FakeMessage } from './types.js';
 
 export type Renderers = ReturnType<typeof renderers>;
 
 export function renderers(s: FakeState) {
-  const { issuedUrls, interactions, applicationId, botUserId, guildOf, authorObject } = s;
+  const { issuedUrls, interactions, applicationId, botUserId, guildOf, authorObject, threads } = s;
 
   // CDN signing: links that expire as Discord's do (`ex`, `is`, `hm`).
   const signPath = (a: StoredAttachment) => `${a.channelId}/${a.id}/${a.filename}`;
@@ -41,6 +41,34 @@ export function renderers(s: FakeState) {
     };
   }
 
+  /** A thread as Discord's API has it (a channel with `thread_metadata`); `member`: the bot's membership, as REST answers to its creator carry. */
+  function renderThread(t: ThreadState, withMember = false): Record<string, unknown> {
+    return {
+      id: t.id,
+      type: t.type,
+      guild_id: t.guildId,
+      parent_id: t.parentId,
+      owner_id: t.ownerId,
+      name: t.name,
+      last_message_id: t.lastMessageId,
+      last_pin_timestamp: null,
+      rate_limit_per_user: 0,
+      flags: 0,
+      message_count: t.messageCount,
+      member_count: 1,
+      total_message_sent: t.totalMessageSent,
+      thread_metadata: {
+        archived: t.archived,
+        archive_timestamp: t.archiveTimestamp,
+        auto_archive_duration: t.autoArchiveDuration,
+        locked: t.locked,
+        create_timestamp: t.createTimestamp,
+        ...(t.type === 12 ? { invitable: true } : {}),
+      },
+      ...(withMember ? { member: { id: t.id, user_id: botUserId, join_timestamp: t.createTimestamp, flags: 0 } } : {}),
+    };
+  }
+
   function renderMessage(m: StoredMessage): Record<string, any> {
     const out: Record<string, any> = {
       id: m.id,
@@ -61,6 +89,9 @@ export function renderers(s: FakeState) {
       components: m.components,
     };
     if (m.nonce !== undefined) out['nonce'] = m.nonce;
+    // The message a thread was started from carries it (and the HAS_THREAD flag, set when it was).
+    const thread = threads.get(m.id);
+    if (thread && !thread.deleted && thread.parentId === m.channel_id) out['thread'] = renderThread(thread);
     if (m.interactionId) {
       const st = interactions.get(m.interactionId);
       out['webhook_id'] = applicationId;
@@ -111,5 +142,5 @@ export function renderers(s: FakeState) {
     flags: 0,
   });
 
-  return { signPath, hmac, renderAttachment, renderMessage, toFake, userObject };
+  return { signPath, hmac, renderAttachment, renderMessage, renderThread, toFake, userObject };
 }

@@ -129,15 +129,9 @@ export function appRoutes({ s, r, h, m, route }: RouteDeps): void {
     const guild = checkGuild(ctx.params['guild']);
     const uid = ctx.params['user'];
     if (uid === botUserId)
-      send(ctx, 200, { user: authorObject(), roles: [guild.botRoleId], joined_at: s.startedAt, deaf: false, mute: false, flags: 0 });
-    return;
+      return send(ctx, 200, { user: authorObject(), roles: [guild.botRoleId], joined_at: s.startedAt, deaf: false, mute: false, flags: 0 });
     if (uid === defaultUser.id)
-      send(ctx, 200, { user: userObject(defaultUser), roles: [], joined_at: s.startedAt, deaf: false, mute: false, flags: 0 });
-    return;
+      return send(ctx, 200, { user: userObject(defaultUser), roles: [], joined_at: s.startedAt, deaf: false, mute: false, flags: 0 });
     throw new HttpError(404, { message: 'Unknown Member', code: 10007 });
-  });
-  route('GET', '/channels/:id', { major: 'id' }, (ctx) => {
-    const c = m.channelOr404(ctx.params['id']!);
-    send(ctx, 200, channelObject(s.guildOf(c.id), c));
   });
 }

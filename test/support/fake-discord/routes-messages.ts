@@ -1,4 +1,4 @@
-/** Routes of a channel's messages: create (nonces, the OpenAPI check, Discord's processing time), list, read, edit, delete. */
+/** Routes of a channel's (or a thread's) messages: create (nonces, the OpenAPI check, the bot's permissions, Discord's processing time), list, read, edit, delete. */
 import { err, fieldError, HttpError } from './http.js';
 import type { RouteDeps } from './routes.js';
 import { toDiscordErrors } from './schema.js';
@@ -6,21 +6,20 @@ import type { StoredMessage } from './state.js';
 import { cmpSnowflake } from './util.js';
 import { sleep } from '../wait.js';
 
-export function messageRoutes({ s, r, h, m, route }: RouteDeps): void {
+export function messageRoutes({ s, r, h, m, c, route }: RouteDeps): void {
   const { send, send429, body } = h;
   const { renderMessage } = r;
-  const { channelOr404, messageOr404, checkBodyResult, checkMessageLimits, buildAttachments, isEmpty, storeMessage, applyEdit, deleteMessage } = m;
-  const { channelById, nonces, messages, validateCreate } = s;
+  const { messageOr404, checkBodyResult, checkMessageLimits, buildAttachments, isEmpty, storeMessage, applyEdit, deleteMessage } = m;
+  const { nonces, messages, validateCreate } = s;
 
   route('POST', '/channels/:id/messages', { major: 'id' }, async (ctx) => {
     const channelId = ctx.params['id']!;
-    const known = channelById.has(channelId);
     const b = await body(ctx);
     if (s.countAtBody && ctx.bucket) {
       const wait = ctx.bucket.take(Date.now());
       if (wait > 0) return send429(ctx, wait, false, 'user', true);
     }
-    if (!known) throw err.unknownChannel();
+    const ref = c.or404(channelId);
     const { payload, files } = checkBodyResult(b);
     checkMessageLimits(payload, files);
     if (validateCreate && !validateCreate(payload)) throw err.invalidForm(toDiscordErrors(validateCreate.errors));
@@ -36,6 +35,7 @@ export function messageRoutes({ s, r, h, m, route }: RouteDeps): void {
       }
     }
     if (files.length === 0 && isEmpty(payload, [])) throw new HttpError(400, { message: 'Cannot send an empty message', code: 50006 });
+    c.beforePost(ref, files.length > 0);
     // Discord's own time to create it; a client that went away meanwhile does not stop that.
     if (s.processingMs > 0) await sleep(s.processingMs);
     const atts = buildAttachments(channelId, payload, files, false);
@@ -47,7 +47,7 @@ export function messageRoutes({ s, r, h, m, route }: RouteDeps): void {
 
   route('GET', '/channels/:id/messages', { major: 'id' }, (ctx) => {
     const channelId = ctx.params['id']!;
-    channelOr404(channelId);
+    c.or404(channelId);
     const q = ctx.query;
     const rawLimit = q.get('limit');
     const limit = rawLimit === null ? 50 : Number(rawLimit);
@@ -78,14 +78,15 @@ export function messageRoutes({ s, r, h, m, route }: RouteDeps): void {
   });
 
   route('GET', '/channels/:id/messages/:mid', { major: 'id' }, (ctx) => {
-    channelOr404(ctx.params['id']!);
+    c.or404(ctx.params['id']!);
     send(ctx, 200, renderMessage(messageOr404(ctx.params['id']!, ctx.params['mid']!)));
   });
 
   route('PATCH', '/channels/:id/messages/:mid', { major: 'id' }, async (ctx) => {
     const b = await body(ctx);
-    channelOr404(ctx.params['id']!);
+    const ref = c.or404(ctx.params['id']!);
     const msg = messageOr404(ctx.params['id']!, ctx.params['mid']!);
+    c.checkChangeable(ref);
     const { payload, files } = checkBodyResult(b);
     applyEdit(msg, payload, files);
     ctx.rec.messageId = msg.id;
@@ -93,8 +94,9 @@ export function messageRoutes({ s, r, h, m, route }: RouteDeps): void {
   });
 
   route('DELETE', '/channels/:id/messages/:mid', { major: 'id' }, (ctx) => {
-    channelOr404(ctx.params['id']!);
+    const ref = c.or404(ctx.params['id']!);
     const msg = messageOr404(ctx.params['id']!, ctx.params['mid']!);
+    c.checkChangeable(ref);
     deleteMessage(msg);
     ctx.rec.messageId = msg.id;
     send(ctx, 204);

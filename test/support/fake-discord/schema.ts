@@ -32,26 +32,42 @@ export function resolveOpenApiPath(option: string | false | undefined): string |
   return null;
 }
 
-/** The create_message request validator (compiled once per process and path). */
-export function messageCreateValidator(path: string): ValidateFunction | null {
-  if (cache.has(path)) return cache.get(path) ?? null;
-  const spec = JSON.parse(readFileSync(path, 'utf8')) as {
-    components: unknown;
-    paths: Record<string, { post?: { requestBody?: { content?: Record<string, { schema?: unknown }> } } }>;
-  };
-  const schema = spec.paths['/channels/{channel_id}/messages']?.post?.requestBody?.content?.['application/json']?.schema;
-  if (!schema) {
-    cache.set(path, null);
-    return null;
+type Spec = {
+  components: unknown;
+  paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: unknown }> } } | undefined>>;
+};
+
+/** One ajv per description, holding its components: compiling them is the slow part, so it is done once. */
+const compilers = new Map<string, { ajv: Ajv2020; spec: Spec }>();
+
+function compilerFor(path: string): { ajv: Ajv2020; spec: Spec } {
+  let c = compilers.get(path);
+  if (!c) {
+    const spec = JSON.parse(readFileSync(path, 'utf8')) as Spec;
+    const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
+    ajv.addFormat('snowflake', /^(0|[1-9][0-9]*)$/);
+    ajv.addFormat('nonce', true);
+    for (const f of ['int64', 'int32', 'double', 'uri', 'date-time']) ajv.addFormat(f, true);
+    ajv.addSchema({ $id: COMPONENTS_ID, components: rewriteRefs(spec.components) });
+    compilers.set(path, (c = { ajv, spec }));
   }
-  const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: true });
-  ajv.addFormat('snowflake', /^(0|[1-9][0-9]*)$/);
-  ajv.addFormat('nonce', true);
-  for (const f of ['int64', 'int32', 'double', 'uri', 'date-time']) ajv.addFormat(f, true);
-  ajv.addSchema({ $id: COMPONENTS_ID, components: rewriteRefs(spec.components) });
-  const validate = ajv.compile(rewriteRefs(schema) as object);
-  cache.set(path, validate);
+  return c;
+}
+
+/** The validator of a route's JSON request body (compiled once per process, description and route); null when it has none. */
+export function requestValidator(path: string, apiPath: string, method: 'post' | 'patch'): ValidateFunction | null {
+  const key = `${path}|${method} ${apiPath}`;
+  if (cache.has(key)) return cache.get(key) ?? null;
+  const { ajv, spec } = compilerFor(path);
+  const schema = spec.paths[apiPath]?.[method]?.requestBody?.content?.['application/json']?.schema;
+  const validate = schema ? ajv.compile(rewriteRefs(schema) as object) : null;
+  cache.set(key, validate);
   return validate;
+}
+
+/** The create_message request validator. */
+export function messageCreateValidator(path: string): ValidateFunction | null {
+  return requestValidator(path, '/channels/{channel_id}/messages', 'post');
 }
 
 /** Convert ajv errors into Discord's nested `errors` object ({field: {_errors: [{code, message}]}}). */

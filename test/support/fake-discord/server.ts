@@ -6,6 +6,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createHash } from 'node:crypto';
+import { channelStore } from './channels.js';
 import { requestHandler } from './handler.js';
 import { plumbing, routeTable } from './http.js';
 import { interactionSender } from './interactions.js';
@@ -14,15 +15,18 @@ import { startLinkProxy, type LinkProxy } from './network/link-proxy.js';
 import { renderers } from './render.js';
 import { registerRoutes } from './routes.js';
 import { createState } from './state.js';
-import type { Fault, FakeDiscord, FakeDiscordOptions, FakeMessage } from './types.js';
+import type { Fault, FakeDiscord, FakeDiscordOptions, FakeMessage, ModeratorAction } from './types.js';
 
 export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
   const s = createState(options);
   const r = renderers(s);
   const h = plumbing(s);
   const m = messageStore(s, r);
+  const c = channelStore(s, r, m);
+  s.rendering.activeThreads = (guildId) =>
+    [...s.threads.values()].filter((t) => t.guildId === guildId && !t.deleted && !t.archived).map((t) => r.renderThread(t, true));
   const { route, findRoute } = routeTable();
-  registerRoutes({ s, r, h, m, route });
+  registerRoutes({ s, r, h, m, c, route });
   const handle = requestHandler(s, h, findRoute);
 
   const server = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
@@ -72,6 +76,13 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     sendInteraction: interactionSender(s, r),
     messages(channelId?: string): FakeMessage[] {
       return messageOrder.filter((x) => !x.deleted && (x.flags & 64) === 0 && (channelId === undefined || x.channel_id === channelId)).map(r.toFake);
+    },
+    threads: (parentId?: string) => [...s.threads.values()].filter((t) => parentId === undefined || t.parentId === parentId).map(c.toFakeThread),
+    moderateThread(threadId: string, action: ModeratorAction): void {
+      const thread = s.threads.get(threadId);
+      if (!thread || thread.deleted) throw new Error(`fake-discord: no thread ${threadId} to moderate`);
+      if (action === 'delete') c.deleteThread(thread);
+      else c.updateThread(thread, action);
     },
     allMessagesEver(): FakeMessage[] {
       return messageOrder.map(r.toFake);

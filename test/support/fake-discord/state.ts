@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { FakeGateway } from './gateway.js';
 import { guildShapes, makeGuilds, type GuildState } from './guilds.js';
-import { messageCreateValidator, resolveOpenApiPath } from './schema.js';
+import { messageCreateValidator, requestValidator, resolveOpenApiPath } from './schema.js';
 import type { Bucket } from './bucket.js';
 import { snowflake, shardOfGuild } from './util.js';
 import type { Fault, FakeDiscordOptions, RecordedRequest } from './types.js';
@@ -43,6 +43,27 @@ export interface StoredMessage {
   edits: number;
   tts: boolean;
   interactionId?: string;
+}
+
+/** A thread: a channel of its own (messages, rate-limit bucket) under a text, announcement or forum channel. */
+export interface ThreadState {
+  /** Also its channel id; a thread started from a message has that message's id. */
+  id: string;
+  guildId: string;
+  parentId: string;
+  type: 10 | 11 | 12;
+  name: string;
+  ownerId: string;
+  archived: boolean;
+  locked: boolean;
+  autoArchiveDuration: number;
+  archiveTimestamp: string | null;
+  createTimestamp: string;
+  deleted: boolean;
+  /** Its live messages (`message_count`), and every one ever sent (`total_message_sent`). */
+  messageCount: number;
+  totalMessageSent: number;
+  lastMessageId: string | null;
 }
 
 export interface InteractionState {
@@ -82,6 +103,12 @@ function settingsOf(options: FakeDiscordOptions) {
     nonceTtlMs: options.nonceTtlMs ?? 5 * 60 * 1000,
     retainFileBytes: retainAttachments === true ? Number.POSITIVE_INFINITY : retainAttachments === false ? -1 : retainAttachments,
     validateCreate: openApiPath ? messageCreateValidator(openApiPath) : null,
+    // The thread routes' bodies, checked as message creates are (the OpenAPI description's own schemas).
+    validateThread: {
+      fromMessage: openApiPath ? requestValidator(openApiPath, '/channels/{channel_id}/messages/{message_id}/threads', 'post') : null,
+      withoutMessage: openApiPath ? requestValidator(openApiPath, '/channels/{channel_id}/threads', 'post') : null,
+      update: openApiPath ? requestValidator(openApiPath, '/channels/{channel_id}', 'patch') : null,
+    },
     cdnSecret: randomBytes(32),
   };
 }
@@ -96,11 +123,13 @@ export function createState(options: FakeDiscordOptions) {
     roles: options.roles,
     guildCount: options.guildCount,
     shards: settings.shardCount,
+    botPermissions: options.botPermissions,
   });
   const defaultUser = { id: snowflake(), username: 'fake-member' };
   const guildOwnerId = snowflake();
   const startedAt = new Date().toISOString();
   const guildOfChannel = new Map(guilds.flatMap((g) => g.channels.map((c) => [c.id, g] as const)));
+  const threads = new Map<string, ThreadState>();
   const botUser = {
     id: botUserId,
     username: 'fake-splitter-bot',
@@ -115,6 +144,8 @@ export function createState(options: FakeDiscordOptions) {
   const authorObject = () => ({ ...botUser });
   // Known once the server listens; the gateway reads them when a session starts.
   const addresses = { url: '', gatewayUrl: '' };
+  // Set by server.ts once the renderers exist (they read this state).
+  const rendering = { activeThreads: ((): unknown[] => []) as (guildId: string) => unknown[] };
   const shapes = guildShapes({ author: authorObject, botUserId, ownerId: guildOwnerId, startedAt });
   return {
     ...settings,
@@ -126,12 +157,23 @@ export function createState(options: FakeDiscordOptions) {
     defaultUser,
     guildById: new Map(guilds.map((g) => [g.id, g])),
     channelById: new Map(guilds.flatMap((g) => g.channels.map((c) => [c.id, c] as const))),
-    /** The guild a channel (known to the fake) belongs to; the first guild for an unknown one. */
-    guildOf: (channelId: string): GuildState => guildOfChannel.get(channelId) ?? guilds[0]!,
+    /** The guild a channel or thread (known to the fake) belongs to; the first guild for an unknown one. */
+    guildOf: (channelId: string): GuildState =>
+      guildOfChannel.get(channelId) ?? guildOfChannel.get(threads.get(channelId)?.parentId ?? '') ?? guilds[0]!,
+    /** Every thread made, deleted ones included (`deleted`), by id. */
+    threads,
     authorObject,
     shapes,
     addresses,
-    gateway: makeGateway(options, settings, { applicationId, guilds, authorObject, addresses, guildCreate: shapes.guildCreate }),
+    gateway: makeGateway(options, settings, {
+      applicationId,
+      guilds,
+      authorObject,
+      addresses,
+      // As Discord: a session's GUILD_CREATE lists the guild's active threads, so a restarted client knows them.
+      guildCreate: (guild) => ({ ...shapes.guildCreate(guild), threads: rendering.activeThreads(guild.id) }),
+    }),
+    rendering,
     messages: new Map<string, StoredMessage>(),
     messageOrder: [] as StoredMessage[],
     attachments: new Map<string, StoredAttachment>(),

@@ -15,6 +15,14 @@ export interface FakeDiscordOptions {
   /** Roles besides @everyone (View Channel, Send Messages, Attach Files, …) and the bot's own, sent in GUILD_CREATE. */
   roles?: FakeRole[];
   /**
+   * What the bot's own role grants guild-wide, on top of @everyone's; default Manage Messages (no
+   * Manage Threads, so deleting a thread is refused as Discord refuses it without that permission).
+   * The bot's permissions in a channel (or a thread: its parent's) are this after the channel's
+   * overwrites, for the bot's role or its user id (`applicationId`): they decide what the fake
+   * lets the bot do there and each interaction's default `app_permissions`.
+   */
+  botPermissions?: bigint;
+  /**
    * Guilds the bot is in; default 1. The first is `guildId` with `channels` and `roles`; each
    * further one has a channel 'general' of its own and an id that puts guild i on shard
    * (shard of the first + i) % `shards`, so the guilds spread over the shards.
@@ -87,8 +95,31 @@ export interface GatewaySessionInfo {
 export interface FakeChannel {
   id: string;
   name: string;
+  /** 0 text (default), 5 announcement (its threads are type 10), 15 forum (threads are its posts; no messages of its own). */
+  type?: 0 | 5 | 15;
   permissionOverwrites?: FakeOverwrite[];
 }
+
+/** A thread as the fake holds it (`fake.threads()`), deleted ones included. */
+export interface FakeThread {
+  id: string;
+  /** The channel it was started in (a forum for a post). */
+  parentId: string;
+  guildId: string;
+  /** 10 announcement thread, 11 public, 12 private. */
+  type: 10 | 11 | 12;
+  name: string;
+  ownerId: string;
+  archived: boolean;
+  locked: boolean;
+  deleted: boolean;
+  autoArchiveDuration: number;
+  /** Messages posted in it and not deleted (a forum post's first message included). */
+  messageCount: number;
+}
+
+/** What a moderator does to a thread (`fake.moderateThread`): Discord's THREAD_UPDATE or THREAD_DELETE follows. */
+export type ModeratorAction = { archived?: boolean; locked?: boolean } | 'delete';
 
 /** A channel permission overwrite: `id` is a role id (the guild id for @everyone) or a member's user id. */
 interface FakeOverwrite {
@@ -160,7 +191,7 @@ export interface InteractionInput {
   type?: 2 | 4;
   name: string;
   options?: { name: string; type: number; value: string | number | boolean; focused?: boolean }[];
-  /** Default: the first channel of `guildId`, or of the first guild. */
+  /** Default: the first channel of `guildId`, or of the first guild; a thread's id makes it come from that thread. */
   channelId?: string;
   /** The guild it comes from; default the guild of `channelId`, else the first. Sent only to that guild's shard. */
   guildId?: string;
@@ -177,9 +208,9 @@ export interface InteractionInput {
   permissions?: string | bigint;
   /** Default: options.attachmentSizeLimit. */
   attachmentSizeLimit?: number;
-  /** The bot's permissions in the channel (`app_permissions`); default the bot role's. */
+  /** The bot's permissions in the channel (`app_permissions`); default as Discord computes them (option `botPermissions`, after the channel's overwrites). */
   appPermissions?: string | bigint;
-  /** data.resolved; built automatically for channel options (type 7) naming known channels when absent. */
+  /** data.resolved; built automatically for channel options (type 7) naming known channels, forums or threads when absent. */
   resolved?: unknown;
 }
 
@@ -290,7 +321,15 @@ export interface FakeDiscord {
   requests: RecordedRequest[];
   /** Requests not answered or settled yet, oldest first (`bodyAt` tells those whose body is in). */
   pendingRequests(): RecordedRequest[];
+  /** Live messages, oldest first; of one channel or thread (a thread's id is its channel id). */
   messages(channelId?: string): FakeMessage[];
+  /** Every thread made, oldest first, of one parent channel when given; deleted ones stay (`deleted: true`). */
+  threads(parentId?: string): FakeThread[];
+  /**
+   * A moderator archives, locks, unarchives or deletes a thread (deleted: its messages go with it,
+   * and every request to it answers 404 Unknown Channel), with the gateway event Discord sends.
+   */
+  moderateThread(threadId: string, action: ModeratorAction): void;
   allMessagesEver(): FakeMessage[];
   attachmentBytes(attachmentId: string): Buffer;
   /** Size and sha256 of an attachment, whether or not its bytes were kept. */

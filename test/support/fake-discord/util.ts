@@ -36,6 +36,7 @@ export function cmpSnowflake(a: string, b: string): number {
 
 export const Permissions = {
   Administrator: 1n << 3n,
+  ManageChannels: 1n << 4n,
   ViewChannel: 1n << 10n,
   SendMessages: 1n << 11n,
   ManageMessages: 1n << 13n,
@@ -43,15 +44,23 @@ export const Permissions = {
   AttachFiles: 1n << 15n,
   ReadMessageHistory: 1n << 16n,
   UseApplicationCommands: 1n << 31n,
+  ManageThreads: 1n << 34n,
+  CreatePublicThreads: 1n << 35n,
+  CreatePrivateThreads: 1n << 36n,
+  SendMessagesInThreads: 1n << 38n,
 } as const;
 
+/** @everyone's, as a new guild has them (threads included: Discord grants those to everyone by default). */
 export const MEMBER_PERMISSIONS = (
   Permissions.ViewChannel |
   Permissions.SendMessages |
   Permissions.EmbedLinks |
   Permissions.AttachFiles |
   Permissions.ReadMessageHistory |
-  Permissions.UseApplicationCommands
+  Permissions.UseApplicationCommands |
+  Permissions.CreatePublicThreads |
+  Permissions.CreatePrivateThreads |
+  Permissions.SendMessagesInThreads
 ).toString();
 
 export const BOT_PERMISSIONS = (BigInt(MEMBER_PERMISSIONS) | Permissions.ManageMessages).toString();
