@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { FakeGateway } from './gateway.js';
 import { guildShapes, makeGuilds, type GuildState } from './guilds.js';
-import { messageCreateValidator, resolveOpenApiPath } from './schema.js';
+import { messageCreateValidator, messageEditValidator, resolveOpenApiPath } from './schema.js';
 import type { Bucket } from './bucket.js';
 import { snowflake, shardOfGuild } from './util.js';
 import type { Fault, FakeDiscordOptions, RecordedRequest } from './types.js';
@@ -82,6 +82,7 @@ function settingsOf(options: FakeDiscordOptions) {
     nonceTtlMs: options.nonceTtlMs ?? 5 * 60 * 1000,
     retainFileBytes: retainAttachments === true ? Number.POSITIVE_INFINITY : retainAttachments === false ? -1 : retainAttachments,
     validateCreate: openApiPath ? messageCreateValidator(openApiPath) : null,
+    validateEdit: openApiPath ? messageEditValidator(openApiPath) : null,
     cdnSecret: randomBytes(32),
   };
 }
