@@ -157,6 +157,10 @@ describe('GIVEN the web page off, then on', () => {
     const t = await splitToEnd(fx, 'missed.bin', 1 * MIB, 52);
     await waitUntil(() => fx.bot.logs.some((l) => /could not show the end state/.test(l.msg) && l.transfer_id === t.id), 'the final edit given up');
     expect(componentsOf(fx, t.progress_message_id)).toEqual([]);
+    // The refused edits carried the button: their failures are logged without its link.
+    expect(fx.fake.requests.filter((r) => r.route === EDIT && r.status === 500).length).toBeGreaterThan(0);
+    expect(fx.bot.stdout()).not.toMatch(/eyJ[\w-]{4,}\.[\w-]{43}/);
+    expect(fx.bot.stdout()).not.toMatch(/\/d\/[\w-]+\.[\w-]+/);
     fx.fake.faults.clear();
     await fx.restartBot(web);
     const button = await buttonOf(fx, t.progress_message_id);
