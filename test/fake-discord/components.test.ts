@@ -52,7 +52,10 @@ describe('message components in the fake Discord', () => {
 
     const fd = new FormData();
     fd.append('files[0]', new Blob([Buffer.from('part')]), 'a.bin');
-    fd.append('payload_json', JSON.stringify({ content: 'multipart', components: [row(link('https://example.test/b'))], attachments: [{ id: '0' }] }));
+    fd.append(
+      'payload_json',
+      JSON.stringify({ content: 'multipart', components: [row(link('https://example.test/b'))], attachments: [{ id: '0' }] }),
+    );
     const multi = await call(bed, 'POST', `/channels/${channel}/messages`, { form: fd });
     expect(multi.status).toBe(200);
     expect(multi.body.components).toEqual([row(link('https://example.test/b'))]);
