@@ -13,14 +13,14 @@ import { lockPathFor } from './store/lock.js';
 import { createClient, createUploadLanes, fatalGatewayClose } from './discord/client.js';
 import { DiscordSink } from './discord/sink.js';
 import { DiscordDownloader } from './discord/download.js';
-import { deleteMessages, DiscordProgressMessages } from './discord/progress-message.js';
+import { deleteMessages, DiscordProgressMessages, type ProgressMessageOptions } from './discord/progress-message.js';
 import { TransferRunner } from './transfer/runner.js';
 import { urlLimits } from './transfer/url/speed.js';
 import { routeInteraction } from './commands/router.js';
 import type { BotContext } from './commands/types.js';
 import { startMetrics } from './metrics/index.js';
 import type { Metrics } from './metrics/types.js';
-import { startWebPage } from './web/index.js';
+import { startWebPage, type WebPage } from './web/index.js';
 import { SendUploads } from './send/uploads.js';
 import { usedLinksPathFor } from './web/used-links.js';
 import { transfersOfOtherShards } from './sharding/layout.js';
@@ -124,7 +124,11 @@ async function startParts(
       uploads.close();
       return Promise.resolve();
     });
-  const transfers = createRunner(config, log, { client, lanes, store, redactions, metrics: metricsEndpoint?.metrics, uploads });
+  // The web page starts after the runner (it needs it): a complete transfer's Download button asks it then.
+  let web: WebPage | null = null;
+  const transfers = createRunner(config, log, { client, lanes, store, redactions, metrics: metricsEndpoint?.metrics, uploads }, (t, max) =>
+    web ? web.buttonLink(t, max) : null,
+  );
   const interrupted = await transfers.markInterrupted();
   if (interrupted.length > 0) log.info({ transfers: interrupted }, 'transfers left running by the last process are now interrupted');
   // After markInterrupted: the first look for idle uploads runs at once.
@@ -152,7 +156,7 @@ async function startParts(
   // Download links read the parts back as `join --channel` does, through the bot's REST client.
   const openFetcher = (signal: AbortSignal) =>
     new DiscordDownloader({ rest: client.rest, retryLimit: config.RETRY_LIMIT_PER_CHUNK, backoffBaseMs: config.RETRY_BACKOFF_BASE_MS, signal });
-  const web = await startWebPage(config, { store, transfers, log, openFetcher, uploads });
+  web = await startWebPage(config, { store, transfers, log, openFetcher, uploads });
   closers.add('web page', async () => web?.close());
   // Added last, so a stop begins here: the runs settle while everything they use is still open,
   // and no prune starts meanwhile (its own closer, later, then finds it stopped).
@@ -221,6 +225,7 @@ function createRunner(
     metrics: Metrics | undefined;
     uploads: SendUploads | undefined;
   },
+  downloadLink: ProgressMessageOptions['downloadLink'],
 ): TransferRunner {
   const { client, lanes, store, metrics } = deps;
   // Messages wait for their channel's bucket before their last bytes go (src/discord/bucket.ts).
@@ -239,6 +244,7 @@ function createRunner(
       editIntervalMs: config.PROGRESS_EDIT_INTERVAL_MS,
       retryLimit: config.RETRY_LIMIT_PER_CHUNK,
       backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
+      downloadLink,
     }),
     deletePosted: (transfer, messageIds) => deleteMessages(client.rest, log, transfer, messageIds),
     orchestrator: {

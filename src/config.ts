@@ -38,6 +38,7 @@ export const DEFAULTS = {
   WEB_HOST: '127.0.0.1',
   WEB_LINK_TTL_MINUTES: 15, // minutes a sign-in link stays usable
   SHARE_MAX_HOURS: 168, // hours a download link may be made for
+  AUTO_SHARE_HOURS: 24, // hours the Download button's link works; 0: no button
   WEB_MAX_DOWNLOADS: 4, // downloads streaming at once
   TOTAL_SHARDS: 'auto', // the count GET /gateway/bot recommends
   STAGING_DIR: './staging', // from the working directory
@@ -163,6 +164,7 @@ const rules = {
   WEB_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   WEB_LINK_TTL_MINUTES: int(1, 1440),
   SHARE_MAX_HOURS: int(1, 8760),
+  AUTO_SHARE_HOURS: int(0, 8760),
   WEB_MAX_DOWNLOADS: int(1, 64),
   TOTAL_SHARDS: shardCount,
   SHARD_LIST: shardList.optional(),

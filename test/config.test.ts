@@ -41,6 +41,7 @@ const KEYS = [
   'WEB_SECRET',
   'WEB_LINK_TTL_MINUTES',
   'SHARE_MAX_HOURS',
+  'AUTO_SHARE_HOURS',
   'WEB_MAX_DOWNLOADS',
   'TOTAL_SHARDS',
   'SHARD_LIST',
@@ -84,6 +85,7 @@ const DOCUMENTED_DEFAULTS = {
   WEB_SECRET: undefined,
   WEB_LINK_TTL_MINUTES: 15,
   SHARE_MAX_HOURS: 168,
+  AUTO_SHARE_HOURS: 24,
   WEB_MAX_DOWNLOADS: 4,
   TOTAL_SHARDS: 'auto',
   SHARD_LIST: undefined,
@@ -153,6 +155,7 @@ describe('loadConfig', () => {
       WEB_SECRET: 's'.repeat(32),
       WEB_LINK_TTL_MINUTES: '5',
       SHARE_MAX_HOURS: '1',
+      AUTO_SHARE_HOURS: '0',
       WEB_MAX_DOWNLOADS: '64',
       TOTAL_SHARDS: ' 4 ',
       SHARD_LIST: ' 3, 0 ,',
@@ -195,6 +198,7 @@ describe('loadConfig', () => {
       WEB_SECRET: 's'.repeat(32),
       WEB_LINK_TTL_MINUTES: 5,
       SHARE_MAX_HOURS: 1,
+      AUTO_SHARE_HOURS: 0,
       WEB_MAX_DOWNLOADS: 64,
       TOTAL_SHARDS: 4,
       SHARD_LIST: [3, 0],
@@ -241,6 +245,7 @@ describe('loadConfig', () => {
         WEB_SECRET: 'short secret',
         WEB_LINK_TTL_MINUTES: '1441',
         SHARE_MAX_HOURS: '8761',
+        AUTO_SHARE_HOURS: '8761',
         WEB_MAX_DOWNLOADS: '0',
         TOTAL_SHARDS: '0',
         SHARD_LIST: '0,one',
@@ -279,6 +284,7 @@ describe('loadConfig', () => {
       'WEB_SECRET must be at least 32 characters (got [redacted])',
       'WEB_LINK_TTL_MINUTES Too big: expected number to be <=1440 (got "1441")',
       'SHARE_MAX_HOURS Too big: expected number to be <=8760 (got "8761")',
+      'AUTO_SHARE_HOURS Too big: expected number to be <=8760 (got "8761")',
       'WEB_MAX_DOWNLOADS Too small: expected number to be >=1 (got "0")',
       'TOTAL_SHARDS must be auto or at least 1 (got "0")',
       'SHARD_LIST must be shard ids (whole numbers from 0) separated by commas, e.g. 0,1 (got "0,one")',
@@ -351,6 +357,7 @@ describe('loadConfig', () => {
       WEB_SECRET?: string | undefined;
       WEB_LINK_TTL_MINUTES: number;
       SHARE_MAX_HOURS: number;
+      AUTO_SHARE_HOURS: number;
       WEB_MAX_DOWNLOADS: number;
       TOTAL_SHARDS: 'auto' | number;
       SHARD_LIST?: number[] | undefined;

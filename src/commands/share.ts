@@ -1,6 +1,7 @@
 /**
  * `/share transfer:<id> [hours] [revoke]` (README, 'Download links'): a download link for a complete
- * transfer that anyone can open, or, with `revoke`, the end of every link given out for it.
+ * transfer that anyone can open, or, with `revoke`, the end of every link given out for it
+ * (the progress message's Download button included: it is taken off).
  * Ephemeral; the owner or a member with Manage Messages.
  */
 import { MessageFlags } from 'discord.js';
@@ -35,9 +36,15 @@ export default {
       await ctx.store.update(id, (t) => {
         t.share_generation += 1;
         t.notes.push(`download links revoked at ${new Date().toISOString()} by ${interaction.user.id}`);
+        // The progress message's Download button goes too: its end is shown again, now without one
+        // (recorded, so a stop before that edit leaves it to the next start).
+        if (t.progress_message_id !== null) t.progress_edit_landed = false;
       });
       ctx.log.info({ event: 'share_revoked', transfer_id: id, user_id: interaction.user.id }, 'download links revoked');
       await interaction.reply({ content: `Every download link given out for \`${id}\` has stopped working.`, flags: MessageFlags.Ephemeral });
+      await ctx.transfers.showMissedEndStates().catch((error: unknown) => {
+        ctx.log.warn({ err: error, transfer_id: id }, 'could not take the Download button off the progress message; the next start will');
+      });
       return;
     }
     const max = ctx.config.SHARE_MAX_HOURS;

@@ -3,9 +3,11 @@
  * own, posted when a run first starts, edited at most every PROGRESS_EDIT_INTERVAL_MS while
  * it runs, and always given a final edit with its end state. That last edit is retried with
  * backoff so a REST blip cannot leave "uploading 20%" behind for good; whether it landed is
- * recorded (`progress_edit_landed`) so the next start can make it (`repairEnds`).
+ * recorded (`progress_edit_landed`) so the next start can make it (`repairEnds`). A complete
+ * transfer's end carries a "Download" link button when `downloadLink` gives a link (README,
+ * 'Download links').
  */
-import { Routes, type APIMessage, type REST } from 'discord.js';
+import { Routes, type APIActionRowComponent, type APIButtonComponent, type APIMessage, type REST } from 'discord.js';
 import { DiskWriteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
@@ -14,7 +16,7 @@ import type { PostedMessage } from '../transfer/sink.js';
 import { retry } from '../transfer/retry.js';
 import type { LiveProgress, ProgressDisplay, ProgressView } from '../transfer/progress-view.js';
 import { classifyRestError } from './classify.js';
-import { renderProgress, ThrottledEditor } from './progress.js';
+import { LINK_BUTTON_MAX_URL, renderEndComponents, renderProgress, ThrottledEditor } from './progress.js';
 
 export interface ProgressMessageOptions {
   rest: REST;
@@ -25,6 +27,11 @@ export interface ProgressMessageOptions {
   /** The final edit's retries: RETRY_LIMIT_PER_CHUNK and RETRY_BACKOFF_BASE_MS, as for parts. */
   retryLimit: number;
   backoffBaseMs: number;
+  /**
+   * The Download button's link for a complete transfer, at most `maxLength` characters; null for
+   * no button (the web page off, AUTO_SHARE_HOURS=0, links revoked). Never logged: it is a credential.
+   */
+  downloadLink: (transfer: StoredTransfer, maxLength: number) => string | null;
 }
 
 export class DiscordProgressMessages implements ProgressView {
@@ -76,7 +83,8 @@ export class DiscordProgressMessages implements ProgressView {
     if (!messageId) return;
     let landed = true;
     try {
-      await retry(() => this.#edit(transfer.channel_id, messageId, renderProgress(transfer, rate)), {
+      const components = renderEndComponents(transfer, this.#options.downloadLink(transfer, LINK_BUTTON_MAX_URL));
+      await retry(() => this.#edit(transfer.channel_id, messageId, renderProgress(transfer, rate), components), {
         limit: retryLimit,
         baseMs: backoffBaseMs,
         retryable: (error) => classifyRestError(error).kind === 'transient',
@@ -110,8 +118,9 @@ export class DiscordProgressMessages implements ProgressView {
     return shown;
   }
 
-  async #edit(channelId: string, messageId: string, content: string): Promise<void> {
-    await this.#options.rest.patch(Routes.channelMessage(channelId, messageId), { body: { content } });
+  /** Edits the message's text; with `components`, its buttons too (else they stay as they are). */
+  async #edit(channelId: string, messageId: string, content: string, components?: APIActionRowComponent<APIButtonComponent>[]): Promise<void> {
+    await this.#options.rest.patch(Routes.channelMessage(channelId, messageId), { body: components ? { content, components } : { content } });
   }
 }
 

@@ -1,4 +1,5 @@
 /** The progress message: rendering (pure) and a throttled editor for the edits while a transfer runs. */
+import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponent } from 'discord.js';
 import type { StoredTransfer } from '../store/types.js';
 import type { TransferRecord } from '../store/schema.js';
 import { MIB } from '../transfer/plan.js';
@@ -58,6 +59,23 @@ export function renderProgress(transfer: StoredTransfer, rate: Rate = { bytesPer
     lines.push(`note: ${lastNote.slice(0, 500)}`);
   }
   return lines.join('\n');
+}
+
+/** Discord's longest `url` of a link button. */
+export const LINK_BUTTON_MAX_URL = 512;
+
+/**
+ * The components of a progress message showing its end: a "Download" link button to `downloadUrl`
+ * for a complete transfer, else none (an edit with `[]` takes away a button shown before).
+ */
+export function renderEndComponents(transfer: StoredTransfer, downloadUrl: string | null): APIActionRowComponent<APIButtonComponent>[] {
+  if (transfer.status !== 'complete' || downloadUrl === null) return [];
+  return [
+    {
+      type: ComponentType.ActionRow,
+      components: [{ type: ComponentType.Button, style: ButtonStyle.Link, label: 'Download', url: downloadUrl }],
+    },
+  ];
 }
 
 /**

@@ -28,6 +28,13 @@ export interface WebPage {
   sendLink(actor: Actor, guildId: string | null, target: SendTarget): string;
   /** A download link for a complete transfer, valid `hours` (`/share`). */
   shareLink(transfer: StoredTransfer, hours: number): { url: string; expiresAt: number };
+  /**
+   * The link of a complete transfer's Download button: a download link valid AUTO_SHARE_HOURS (at
+   * most SHARE_MAX_HOURS), no longer than `maxLength` (without the name in its path if need be); null
+   * with AUTO_SHARE_HOURS=0, for a transfer not complete, or once its links were revoked (`/share
+   * revoke:true` ends the button's link for good; `/share` makes new ones).
+   */
+  buttonLink(transfer: StoredTransfer, maxLength: number): string | null;
   close(): Promise<void>;
 }
 
@@ -41,6 +48,7 @@ type WebConfig = Pick<
   | 'WEB_LINK_TTL_MINUTES'
   | 'WEB_MAX_DOWNLOADS'
   | 'SHARE_MAX_HOURS'
+  | 'AUTO_SHARE_HOURS'
   | 'MAX_FILE_SIZE_BYTES'
   | 'MAX_ACTIVE_TRANSFERS'
 >;
@@ -77,6 +85,15 @@ export async function startWebPage(config: WebConfig, deps: WebPageDeps): Promis
   const shareLink = (transfer: StoredTransfer, hours: number) => {
     const expiresAt = Date.now() + hours * 3_600_000;
     return { url: links.url(publicUrl, { t: transfer.id, g: transfer.share_generation, e: expiresAt }, downloadName(transfer)), expiresAt };
+  };
+  const buttonLink = (transfer: StoredTransfer, maxLength: number): string | null => {
+    if (config.AUTO_SHARE_HOURS === 0 || transfer.status !== 'complete' || transfer.share_generation > 0) return null;
+    const hours = Math.min(config.AUTO_SHARE_HOURS, config.SHARE_MAX_HOURS);
+    const claims = { t: transfer.id, g: transfer.share_generation, e: Date.now() + hours * 3_600_000 };
+    const named = links.url(publicUrl, claims, downloadName(transfer));
+    if (named.length <= maxLength) return named;
+    const bare = links.url(publicUrl, claims, null);
+    return bare.length <= maxLength ? bare : null;
   };
   const { openFetcher, uploads, ...rest } = deps;
   const send = uploads
@@ -118,6 +135,7 @@ export async function startWebPage(config: WebConfig, deps: WebPageDeps): Promis
     signInLink: (actor, guildId, send) => `${publicUrl}/login?token=${auth.signInToken(actor, guildId, send)}`,
     sendLink: (actor, guildId, target) => `${publicUrl}/send?token=${auth.signInToken(actor, guildId, target)}`,
     shareLink,
+    buttonLink,
     close: () => server.close(),
   };
 }

@@ -23,8 +23,10 @@ export class ShareLinks {
     this.#tokens = new SignedTokens(secret, 'dfs-share');
   }
 
-  url(publicUrl: string, claims: ShareClaims, fileName: string): string {
-    return `${publicUrl}/d/${this.#tokens.sign(claims)}/${encodeURIComponent(fileName)}`;
+  /** Without `fileName`, the link is `/d/<token>` alone: shorter, and the file still comes under its name. */
+  url(publicUrl: string, claims: ShareClaims, fileName: string | null): string {
+    const link = `${publicUrl}/d/${this.#tokens.sign(claims)}`;
+    return fileName === null ? link : `${link}/${encodeURIComponent(fileName)}`;
   }
 
   /** The claims of an unexpired token the bot signed for a download; else why not. Generation is the caller's to judge. */

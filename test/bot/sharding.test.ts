@@ -11,7 +11,7 @@ import { unexpectedErrors } from '../support/bot-fixture.js';
 import { exitWithin } from '../support/bot-process.js';
 import { shardOfGuild, startFakeDiscord } from '../support/fake-discord/index.js';
 import type { FakeDiscord, InteractionHandle } from '../support/fake-discord/types.js';
-import { heldAnswer } from '../support/held.js';
+import { heldAnswer, waitUntil } from '../support/held.js';
 import { freePortRun, listeningPorts } from '../support/ports.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { postedManifests, postedPartNames, rebuildFromFake } from '../support/rebuild.js';
@@ -67,8 +67,9 @@ describe('two shards on one host', () => {
     const sha1 = await writeSeededFile(path.join(fx.filesRoot, 'one.bin'), 2 * MIB + 9, 11);
     const id0 = await fx.split('zero.bin', { guildId: guild0.id, chunkSizeMiB: 1 });
     const id1 = await fx.split('one.bin', { guildId: guild1.id, chunkSizeMiB: 1 });
-    expectPostedOnce(fx.fake, await fx.shard(0).waitForStatus(id0, ['complete', 'error']), sha0);
-    expectPostedOnce(fx.fake, await fx.shard(1).waitForStatus(id1, ['complete', 'error']), sha1);
+    const done = [await fx.shard(0).waitForStatus(id0, ['complete', 'error']), await fx.shard(1).waitForStatus(id1, ['complete', 'error'])];
+    expectPostedOnce(fx.fake, done[0]!, sha0);
+    expectPostedOnce(fx.fake, done[1]!, sha1);
     expect((await fx.shard(0).readProgress()).active_transfers.map((t) => [t.id, t.guild_id])).toEqual([[id0, guild0.id]]);
     expect((await fx.shard(1).readProgress()).active_transfers.map((t) => [t.id, t.guild_id])).toEqual([[id1, guild1.id]]);
     // npm start's own file is nobody's here.
@@ -95,6 +96,12 @@ describe('two shards on one host', () => {
         port: webPort + id,
         public_url: `https://shard${id}.files.example.org`,
       });
+    }
+    // Each complete transfer's Download button links to its own shard's WEB_PUBLIC_URL.
+    for (const id of [0, 1]) {
+      const buttons = () => fx.fake.messages().find((m) => m.id === done[id]!.progress_message_id)?.components ?? [];
+      await waitUntil(() => buttons().length > 0, `shard ${id}'s Download button`);
+      expect(JSON.stringify(buttons())).toMatch(new RegExp(`"url":"https://shard${id}\\.files\\.example\\.org/d/[\\w-]+\\.[\\w-]+/`));
     }
     expect(fx.logsOf(1).find((l) => l.msg === 'ready')).toMatchObject({ shard: 1, guilds: 1 });
     expect(unexpectedErrors(fx.manager)).toEqual([]);

@@ -126,6 +126,7 @@ export function renderers(s: FakeState) {
       edits: m.edits,
       flags: m.flags,
       embeds: m.embeds,
+      components: m.components,
     };
     if (m.nonce !== undefined) f.nonce = String(m.nonce);
     if (m.interactionId) f.interactionId = m.interactionId;

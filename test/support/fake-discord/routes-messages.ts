@@ -1,7 +1,7 @@
 /** Routes of a channel's (or a thread's) messages: create (nonces, the OpenAPI check, the bot's permissions, Discord's processing time), list, read, edit, delete. */
 import { err, fieldError, HttpError } from './http.js';
 import type { RouteDeps } from './routes.js';
-import { toDiscordErrors } from './schema.js';
+import { componentErrors, toDiscordErrors } from './schema.js';
 import type { StoredMessage } from './state.js';
 import { cmpSnowflake } from './util.js';
 import { sleep } from '../wait.js';
@@ -10,7 +10,7 @@ export function messageRoutes({ s, r, h, m, c, route }: RouteDeps): void {
   const { send, send429, body } = h;
   const { renderMessage } = r;
   const { messageOr404, checkBodyResult, checkMessageLimits, buildAttachments, isEmpty, storeMessage, applyEdit, deleteMessage } = m;
-  const { nonces, messages, validateCreate } = s;
+  const { nonces, messages, validateCreate, validateEdit } = s;
 
   route('POST', '/channels/:id/messages', { major: 'id' }, async (ctx) => {
     const channelId = ctx.params['id']!;
@@ -23,6 +23,7 @@ export function messageRoutes({ s, r, h, m, c, route }: RouteDeps): void {
     const { payload, files } = checkBodyResult(b);
     checkMessageLimits(payload, files);
     if (validateCreate && !validateCreate(payload)) throw err.invalidForm(toDiscordErrors(validateCreate.errors));
+    checkComponents(payload);
     const enforce = payload['enforce_nonce'] === true && payload['nonce'] !== undefined && payload['nonce'] !== null;
     const nonceKey = `${channelId}:${String(payload['nonce'])}`;
     if (enforce) {
@@ -88,6 +89,8 @@ export function messageRoutes({ s, r, h, m, c, route }: RouteDeps): void {
     const msg = messageOr404(ctx.params['id']!, ctx.params['mid']!);
     c.checkChangeable(ref);
     const { payload, files } = checkBodyResult(b);
+    if (validateEdit && !validateEdit(payload)) throw err.invalidForm(toDiscordErrors(validateEdit.errors));
+    checkComponents(payload, msg.flags);
     applyEdit(msg, payload, files);
     ctx.rec.messageId = msg.id;
     send(ctx, 200, renderMessage(msg));
@@ -101,4 +104,10 @@ export function messageRoutes({ s, r, h, m, c, route }: RouteDeps): void {
     ctx.rec.messageId = msg.id;
     send(ctx, 204);
   });
+}
+
+/** Discord's rules for `components` that the OpenAPI shapes do not say (an edit without `flags` keeps the message's). */
+function checkComponents(payload: Record<string, any>, flags: unknown = payload['flags']): void {
+  const errors = componentErrors(payload['components'], payload['flags'] ?? flags);
+  if (Object.keys(errors).length > 0) throw err.invalidForm(errors);
 }

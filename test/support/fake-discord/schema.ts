@@ -70,6 +70,50 @@ export function messageCreateValidator(path: string): ValidateFunction | null {
   return requestValidator(path, '/channels/{channel_id}/messages', 'post');
 }
 
+/** The update_message (PATCH) request validator. */
+export function messageEditValidator(path: string): ValidateFunction | null {
+  return requestValidator(path, '/channels/{channel_id}/messages/{message_id}', 'patch');
+}
+
+/** IS_COMPONENTS_V2: a message laid out by its components, whose top level is not limited to 5 action rows. */
+const COMPONENTS_V2 = 1 << 15;
+const LINK_STYLE = 5;
+const MAX_ROWS = 5;
+
+/**
+ * What Discord refuses in `components` beyond the OpenAPI shapes (the description allows 40 top-level
+ * components, for layout messages): more than 5 action rows, a link button without a `url` (or with
+ * a `custom_id`), another button without a `custom_id`, a link that is not http(s) or discord.
+ * Discord's nested `errors`, empty when the components are fine.
+ */
+export function componentErrors(components: unknown, flags: unknown): Record<string, unknown> {
+  if (!Array.isArray(components)) return {};
+  const bad = (code: string, message: string) => ({ _errors: [{ code, message }] });
+  const out: Record<string, unknown> =
+    (Number(flags ?? 0) & COMPONENTS_V2) === 0 && components.length > MAX_ROWS
+      ? bad('BASE_TYPE_MAX_LENGTH', `Must be ${MAX_ROWS} or fewer in length.`)
+      : {};
+  components.forEach((row: unknown, i) => {
+    const items = (row as { type?: unknown; components?: unknown } | null)?.type === 1 ? (row as { components?: unknown }).components : null;
+    if (!Array.isArray(items)) return;
+    items.forEach((item: unknown, j) => {
+      const b = item as { type?: unknown; style?: unknown; url?: unknown; custom_id?: unknown } | null;
+      if (b?.type !== 2) return;
+      let error: Record<string, unknown> | null = null;
+      if (b.style === LINK_STYLE) {
+        if (typeof b.url !== 'string' || b.url === '') error = { url: bad('BASE_TYPE_REQUIRED', 'This field is required') };
+        else if (!/^(https?|discord):\/\/./i.test(b.url))
+          error = { url: bad('URL_TYPE_INVALID_SCHEME', 'Scheme must be one of (http, https, discord).') };
+        else if (b.custom_id != null) error = { custom_id: bad('COMPONENT_CUSTOM_ID_NOT_ALLOWED', 'A link button may not have a custom_id.') };
+      } else if (b.style !== 6 && (typeof b.custom_id !== 'string' || b.custom_id === '')) {
+        error = { custom_id: bad('BASE_TYPE_REQUIRED', 'This field is required') };
+      }
+      if (error) ((out[String(i)] ??= { components: {} }) as { components: Record<string, unknown> }).components[String(j)] = error;
+    });
+  });
+  return Object.keys(out).length > 0 ? { components: out } : {};
+}
+
 /** Convert ajv errors into Discord's nested `errors` object ({field: {_errors: [{code, message}]}}). */
 export function toDiscordErrors(errors: ErrorObject[] | null | undefined): Record<string, unknown> {
   const out: Record<string, unknown> = {};

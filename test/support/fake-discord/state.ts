@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { FakeGateway } from './gateway.js';
 import { guildShapes, makeGuilds, type GuildState } from './guilds.js';
-import { messageCreateValidator, requestValidator, resolveOpenApiPath } from './schema.js';
+import { messageCreateValidator, messageEditValidator, requestValidator, resolveOpenApiPath } from './schema.js';
 import type { Bucket } from './bucket.js';
 import { snowflake, shardOfGuild } from './util.js';
 import type { Fault, FakeDiscordOptions, RecordedRequest } from './types.js';
@@ -109,6 +109,7 @@ function settingsOf(options: FakeDiscordOptions) {
       withoutMessage: openApiPath ? requestValidator(openApiPath, '/channels/{channel_id}/threads', 'post') : null,
       update: openApiPath ? requestValidator(openApiPath, '/channels/{channel_id}', 'patch') : null,
     },
+    validateEdit: openApiPath ? messageEditValidator(openApiPath) : null,
     cdnSecret: randomBytes(32),
   };
 }

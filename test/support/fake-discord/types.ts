@@ -182,6 +182,8 @@ export interface FakeMessage {
   edits: number;
   flags: number;
   embeds: unknown[];
+  /** Message components as sent (action rows of buttons, …); `[]` when none. */
+  components: unknown[];
   /** Set for interaction responses (original and follow-ups). */
   interactionId?: string;
 }
