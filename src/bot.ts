@@ -198,7 +198,6 @@ async function startPruning(config: Config, store: FileStore, log: Logger): Prom
   };
 }
 
-/** The runner with its Discord pieces: the sink posting parts through the upload lanes, the progress messages. */
 /** The staging of uploads from members' computers (STAGING_DIR): what ended while the bot was down is removed. */
 async function startUploads(config: Config, store: FileStore, log: Logger): Promise<SendUploads> {
   const uploads = new SendUploads(
@@ -214,6 +213,7 @@ async function startUploads(config: Config, store: FileStore, log: Logger): Prom
   return uploads;
 }
 
+/** The runner with its Discord pieces: the sink posting parts through the upload lanes, the progress messages. */
 function createRunner(
   config: Config,
   log: Logger,
