@@ -17,6 +17,7 @@ import { retry } from '../transfer/retry.js';
 import type { LiveProgress, ProgressDisplay, ProgressView } from '../transfer/progress-view.js';
 import { classifyRestError } from './classify.js';
 import { LINK_BUTTON_MAX_URL, renderEndComponents, renderProgress, ThrottledEditor } from './progress.js';
+import type { TransferThreads } from './threads.js';
 
 export interface ProgressMessageOptions {
   rest: REST;
@@ -32,6 +33,8 @@ export interface ProgressMessageOptions {
    * no button (the web page off, AUTO_SHARE_HOURS=0, links revoked). Never logged: it is a credential.
    */
   downloadLink: (transfer: StoredTransfer, maxLength: number) => string | null;
+  /** The transfer's thread (PARTS_IN): made once the message is there, archived once the end is shown. */
+  threads?: TransferThreads | undefined;
 }
 
 export class DiscordProgressMessages implements ProgressView {
@@ -64,6 +67,10 @@ export class DiscordProgressMessages implements ProgressView {
       }
     }
     const id = messageId;
+    // Before any part is posted: they go to the thread started from this message (threads.ts).
+    await this.#options.threads?.prepare(store.get(transfer.id) ?? transfer, id).catch((error: unknown) => {
+      log.warn({ err: error, transfer_id: transfer.id }, 'could not prepare the transfer thread; its parts go to the channel');
+    });
     const editor = new ThrottledEditor(async (content) => {
       try {
         await this.#edit(transfer.channel_id, id, content);
@@ -93,6 +100,10 @@ export class DiscordProgressMessages implements ProgressView {
     } catch (error) {
       landed = false;
       log.warn({ err: error, transfer_id: transfer.id }, 'could not show the end state in the progress message; the next start will');
+    }
+    // Ended (not interrupted): its thread goes out of the way; a post by /resume takes it back.
+    if (transfer.status === 'complete' || transfer.status === 'error' || transfer.status === 'cancelled') {
+      await this.#options.threads?.archive(transfer, signal);
     }
     if (store.get(transfer.id)?.progress_edit_landed === !landed) {
       await store

@@ -1,0 +1,166 @@
+/**
+ * A transfer's own thread (README, 'Parts in a thread'): with PARTS_IN=thread, a public thread
+ * started from the transfer's progress message, where its parts and manifest go, recorded in
+ * the transfer before any part is posted there; archived when the transfer ends. Where the bot
+ * may not make threads or post in them, the parts go to the channel and a note says why.
+ */
+import { DiscordAPIError, PermissionFlagsBits, Routes, type APIChannel, type Client, type PermissionsBitField, type REST } from 'discord.js';
+import { DiskWriteError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { ProgressStore, StoredTransfer } from '../store/types.js';
+import { retry } from '../transfer/retry.js';
+import { ownThread } from '../transfer/part-records.js';
+import type { PostedMessage } from '../transfer/sink.js';
+import { classifyRestError } from './classify.js';
+import { deleteMessages } from './progress-message.js';
+import { IN_CHANNEL_NOTE } from './progress.js';
+
+/** Discord's longest thread name. */
+const THREAD_NAME_MAX = 100;
+/** A week without a message (minutes): the bot archives the thread itself when the transfer ends. */
+const AUTO_ARCHIVE_MINUTES = 10_080;
+/** What the bot needs in the channel to put a transfer's parts in a thread of its own. */
+const THREAD_PERMISSIONS = [PermissionFlagsBits.CreatePublicThreads, PermissionFlagsBits.SendMessagesInThreads];
+/** Discord's codes: Missing Permissions; a thread already started from this message. */
+const MISSING_PERMISSIONS = 50013;
+const THREAD_EXISTS = 160004;
+
+export interface TransferThreadsOptions {
+  rest: REST;
+  store: ProgressStore;
+  log: Logger;
+  partsIn: 'thread' | 'channel';
+  /** The end's archive: RETRY_LIMIT_PER_CHUNK and RETRY_BACKOFF_BASE_MS, as for the final edit. */
+  retryLimit: number;
+  backoffBaseMs: number;
+  /** The bot's permissions in a channel as Discord reported them (the guild cache); null when not known. */
+  botPermissions: (channelId: string) => Readonly<PermissionsBitField> | null;
+}
+
+export class TransferThreads {
+  readonly #o: TransferThreadsOptions;
+
+  constructor(options: TransferThreadsOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Before a run posts any part: the transfer's thread, made from its progress message when it
+   * has none (or the one it had is gone) and recorded durably; with PARTS_IN=channel, or where
+   * the bot may not, nothing (the parts go to the channel, and a note says why).
+   */
+  async prepare(transfer: StoredTransfer, progressMessageId: string): Promise<void> {
+    const recorded = ownThread(transfer);
+    // A transfer keeps its thread while it is there, whatever PARTS_IN says now.
+    if (recorded && (await this.#exists(recorded.id))) return;
+    if (this.#o.partsIn !== 'thread') {
+      if (recorded) await this.#record(transfer.id, (t) => void (t.threads = t.threads.filter((x) => x.lane !== 0)));
+      return;
+    }
+    const lacking = this.#o.botPermissions(transfer.channel_id)?.missing(THREAD_PERMISSIONS) ?? [];
+    if (lacking.length > 0) return this.#inChannel(transfer, `the bot lacks ${lacking.join(', ')} there`);
+    let threadId: string;
+    try {
+      threadId = await this.#start(transfer, progressMessageId);
+    } catch (error) {
+      if (error instanceof DiscordAPIError && error.code === MISSING_PERMISSIONS)
+        return this.#inChannel(transfer, 'Discord refused to make the thread (Missing Permissions)');
+      this.#o.log.warn({ err: error, transfer_id: transfer.id }, 'could not start the transfer thread; its parts go to the channel');
+      return this.#inChannel(transfer, `Discord refused to make the thread: ${classifyRestError(error).message}`);
+    }
+    await this.#record(transfer.id, (t) => {
+      // A thread gone since is dropped: its parts are missing, and are posted again in the new one.
+      t.threads = [...t.threads.filter((x) => x.lane !== 0 && x.id !== threadId), { id: threadId, lane: 0 }];
+    });
+  }
+
+  /** The transfer has ended (complete, error, cancelled): its thread is archived, best effort. */
+  async archive(transfer: StoredTransfer, signal: AbortSignal): Promise<void> {
+    for (const { id } of transfer.threads) {
+      try {
+        await retry(() => this.#o.rest.patch(Routes.channel(id), { body: { archived: true } }), {
+          limit: this.#o.retryLimit,
+          baseMs: this.#o.backoffBaseMs,
+          retryable: (error) => classifyRestError(error).kind === 'transient',
+          signal,
+        });
+      } catch (error) {
+        this.#o.log.warn({ err: error, transfer_id: transfer.id, thread_id: id }, 'could not archive the transfer thread');
+      }
+    }
+  }
+
+  /**
+   * `/cancel delete_posted`: deletes the threads the bot made for the transfer, then, one by
+   * one, the messages outside them. A thread Discord will not delete (no Manage Threads) has
+   * its messages deleted one by one, and a note says so.
+   */
+  async deletePosted(transfer: StoredTransfer, messages: readonly PostedMessage[]): Promise<{ deleted: number; failed: number }> {
+    const gone = new Set<string>();
+    for (const { id } of transfer.threads) {
+      try {
+        await this.#o.rest.delete(Routes.channel(id));
+        gone.add(id);
+      } catch (error) {
+        const failure = classifyRestError(error);
+        if (failure.reason === 'http_404') gone.add(id);
+        else {
+          this.#o.log.warn({ err: error, transfer_id: transfer.id, thread_id: id }, 'could not delete the transfer thread');
+          await this.#record(transfer.id, (t) => {
+            t.notes.push(
+              `could not delete the thread <#${id}> (${failure.message}; the bot needs Manage Threads): its messages are deleted one by one`,
+            );
+          });
+        }
+      }
+    }
+    const left = messages.filter((m) => !gone.has(m.channel_id));
+    const { deleted, failed } = await deleteMessages(this.#o.rest, this.#o.log, transfer, left);
+    return { deleted: deleted + messages.length - left.length, failed };
+  }
+
+  /** The thread started from the progress message; one a crash left unrecorded is taken up (its id is the message's). */
+  async #start(transfer: StoredTransfer, messageId: string): Promise<string> {
+    const body = { name: transfer.file_name.slice(0, THREAD_NAME_MAX), auto_archive_duration: AUTO_ARCHIVE_MINUTES };
+    try {
+      const thread = (await this.#o.rest.post(Routes.threads(transfer.channel_id, messageId), { body })) as APIChannel;
+      return thread.id;
+    } catch (error) {
+      if (error instanceof DiscordAPIError && error.code === THREAD_EXISTS) return messageId;
+      throw error;
+    }
+  }
+
+  /** Whether the recorded thread is still there (a moderator may have deleted it); an unknown answer counts as there. */
+  async #exists(threadId: string): Promise<boolean> {
+    try {
+      await this.#o.rest.get(Routes.channel(threadId));
+      return true;
+    } catch (error) {
+      return classifyRestError(error).reason !== 'http_404';
+    }
+  }
+
+  async #inChannel(transfer: StoredTransfer, why: string): Promise<void> {
+    const note = `${IN_CHANNEL_NOTE}: ${why}`;
+    if (transfer.notes.at(-1) === note) return;
+    await this.#record(transfer.id, (t) => {
+      t.notes.push(note);
+    });
+  }
+
+  async #record(id: string, change: Parameters<ProgressStore['update']>[1]): Promise<void> {
+    // Kept in memory until the disk allows: the run pauses at its own first write, before any part.
+    await this.#o.store.update(id, change).catch((error: unknown) => {
+      if (!(error instanceof DiskWriteError && error.kept)) throw error;
+    });
+  }
+}
+
+/** The bot's permissions in a channel, overwrites included, as the guild cache has them (GUILD_CREATE); null when not cached. */
+export function cachedBotPermissions(client: Client, channelId: string): Readonly<PermissionsBitField> | null {
+  const channel = client.channels.cache.get(channelId);
+  if (!channel || channel.isDMBased()) return null;
+  const me = channel.guild.members.me;
+  return me ? channel.permissionsFor(me) : null;
+}
