@@ -4,7 +4,16 @@
  * the transfer before any part is posted there; archived when the transfer ends. Where the bot
  * may not make threads or post in them, the parts go to the channel and a note says why.
  */
-import { DiscordAPIError, PermissionFlagsBits, Routes, type APIChannel, type Client, type PermissionsBitField, type REST } from 'discord.js';
+import {
+  ChannelType,
+  DiscordAPIError,
+  PermissionFlagsBits,
+  Routes,
+  type APIChannel,
+  type Client,
+  type PermissionsBitField,
+  type REST,
+} from 'discord.js';
 import { DiskWriteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
@@ -61,7 +70,8 @@ export class TransferThreads {
     if (lacking.length > 0) return this.#inChannel(transfer, `the bot lacks ${lacking.join(', ')} there`);
     let threadId: string;
     try {
-      threadId = await this.#start(transfer, progressMessageId);
+      // A thread gone is replaced by one without a starter: a new id, so Discord's nonces from the old one cannot answer for it.
+      threadId = await this.#start(transfer, recorded ? null : progressMessageId);
     } catch (error) {
       if (error instanceof DiscordAPIError && error.code === MISSING_PERMISSIONS)
         return this.#inChannel(transfer, 'Discord refused to make the thread (Missing Permissions)');
@@ -119,14 +129,20 @@ export class TransferThreads {
     return { deleted: deleted + messages.length - left.length, failed };
   }
 
-  /** The thread started from the progress message; one a crash left unrecorded is taken up (its id is the message's). */
-  async #start(transfer: StoredTransfer, messageId: string): Promise<string> {
+  /**
+   * The thread started from the progress message (one a crash left unrecorded is taken up: its
+   * id is the message's); with no message, a thread of its own in the channel.
+   */
+  async #start(transfer: StoredTransfer, messageId: string | null): Promise<string> {
     const body = { name: transfer.file_name.slice(0, THREAD_NAME_MAX), auto_archive_duration: AUTO_ARCHIVE_MINUTES };
     try {
-      const thread = (await this.#o.rest.post(Routes.threads(transfer.channel_id, messageId), { body })) as APIChannel;
+      const route = messageId === null ? Routes.threads(transfer.channel_id) : Routes.threads(transfer.channel_id, messageId);
+      const thread = (await this.#o.rest.post(route, {
+        body: messageId === null ? { ...body, type: ChannelType.PublicThread } : body,
+      })) as APIChannel;
       return thread.id;
     } catch (error) {
-      if (error instanceof DiscordAPIError && error.code === THREAD_EXISTS) return messageId;
+      if (messageId !== null && error instanceof DiscordAPIError && error.code === THREAD_EXISTS) return messageId;
       throw error;
     }
   }

@@ -6,9 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
+import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { runCli } from '../cli/run-cli.js';
-import { waitUntil } from '../support/held.js';
+import { holdAfterParts, waitUntil } from '../support/held.js';
 import { freePort } from '../support/ports.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
@@ -79,5 +79,81 @@ describe('GIVEN PARTS_IN=thread and the web page on', () => {
     expect(res.status).toBe(200);
     expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(await readFile(path.join(fx.filesRoot, 'in a thread.bin'))));
     expect(unexpectedErrors(fx.bot)).toEqual([]);
+  });
+});
+
+/** Each part of a transfer in the live messages, by name: a part posted twice shows twice. */
+function livePartNames(fx: BotFixture, transferId: string): string[] {
+  return fx.fake
+    .messages()
+    .filter((m) => m.content.includes(transferId))
+    .flatMap((m) => m.attachments.filter((a) => a.filename.includes('.part')).map((a) => a.filename))
+    .sort();
+}
+
+const partNames = (name: string, n: number) => Array.from({ length: n }, (_, i) => `${name}.part${String(i + 1).padStart(3, '0')}`);
+
+describe('GIVEN PARTS_IN=thread and a moderator at work', () => {
+  let fx: BotFixture;
+
+  beforeAll(async () => {
+    // One part a message, so a hold lands between parts.
+    fx = await startBotFixture({ env: { PARTS_IN: 'thread', MAX_CHUNKS_PER_MESSAGE: '1', MAX_ACTIVE_TRANSFERS: '10' } });
+  });
+  afterAll(async () => {
+    await fx?.stop();
+  });
+
+  it('WHEN the thread is deleted mid-transfer THEN the transfer ends error with a clear note, and /resume finishes it in a new thread, each part once', async () => {
+    const channelId = fx.fake.channels[0]!.id;
+    const file = await writeSeededFile(path.join(fx.filesRoot, 'deleted.bin'), 5 * MIB, 62);
+    const held = holdAfterParts(fx.fake, 2);
+    const id = await fx.split('deleted.bin', { chunkSizeMiB: 1, channelId });
+    await waitUntil(() => held.posted() >= 2 && fx.fake.pendingRequests().some((r) => r.fault === 'hold'), 'a part held after two');
+    const threadId = (await fx.transfer(id)).threads[0]!.id;
+    fx.fake.moderateThread(threadId, 'delete');
+    held.release();
+    const failed = await fx.waitForStatus(id, ['complete', 'error']);
+    expect(failed.status).toBe('error');
+    expect(failed.notes.at(-1)).toMatch(/thread <#\d+> is gone \(deleted\?\); \/resume posts the rest in a new thread/);
+
+    const handle = await fx.command({ name: 'resume', permissions: PERMISSIONS.ADMINISTRATOR, options: [{ name: 'transfer', type: 3, value: id }] });
+    await handle.waitFor((h) => Boolean(h.original()?.content), 5_000);
+    await waitUntil(() => fx.fake.threads(channelId).some((t) => !t.deleted), 'a new thread');
+    const t = await fx.waitForStatus(id, ['complete'], 30_000);
+    const live = fx.fake.threads(channelId).find((x) => !x.deleted)!;
+    expect(t.parts.every((p) => p.channel_id === live.id)).toBe(true);
+    expect(livePartNames(fx, id)).toEqual(partNames(t.file_name, 5));
+    expect(rebuildFromFake(fx.fake, id, live.id).sha256).toBe(file);
+  });
+
+  it('WHEN the thread is archived and locked mid-transfer THEN the transfer ends error with a note saying so', async () => {
+    await writeSeededFile(path.join(fx.filesRoot, 'locked.bin'), 5 * MIB, 63);
+    const held = holdAfterParts(fx.fake, fx.fake.messages().filter((m) => m.attachments.length > 0).length + 2);
+    const id = await fx.split('locked.bin', { chunkSizeMiB: 1 });
+    await waitUntil(() => fx.fake.pendingRequests().some((r) => r.fault === 'hold'), 'a part held after two');
+    fx.fake.moderateThread((await fx.transfer(id)).threads[0]!.id, { archived: true, locked: true });
+    held.release();
+    const t = await fx.waitForStatus(id, ['complete', 'error']);
+    expect(t.status).toBe('error');
+    expect(t.notes.at(-1)).toMatch(/thread <#\d+> is archived and locked; unlock it, then \/resume/);
+  });
+
+  it('WHEN the bot is killed mid-transfer and started again THEN the run resumes in the same thread and posts each part once', async () => {
+    const channelId = fx.fake.channels[0]!.id;
+    const file = await writeSeededFile(path.join(fx.filesRoot, 'killed.bin'), 5 * MIB, 64);
+    const held = holdAfterParts(fx.fake, fx.fake.messages().filter((m) => m.attachments.length > 0).length + 2);
+    const id = await fx.split('killed.bin', { chunkSizeMiB: 1, channelId });
+    await waitUntil(() => fx.fake.pendingRequests().some((r) => r.fault === 'hold'), 'a part held after two');
+    const before = await fx.transfer(id);
+    await fx.bot.kill('SIGKILL');
+    held.release();
+    await fx.restartBot();
+    const t = await fx.waitForStatus(id, ['complete', 'error'], 30_000);
+    expect(t.status, t.notes.join('; ')).toBe('complete');
+    expect(t.threads).toEqual(before.threads);
+    expect(fx.fake.threads(channelId).filter((x) => x.name === t.file_name)).toHaveLength(1);
+    expect(livePartNames(fx, id)).toEqual(partNames(t.file_name, 5));
+    expect(rebuildFromFake(fx.fake, id, before.threads[0]!.id).sha256).toBe(file);
   });
 });
