@@ -124,8 +124,12 @@ export class TransferThreads {
         }
       }
     }
+    // A message of an archived thread cannot be deleted: the threads kept are opened for it, then archived again.
+    const kept = transfer.threads.filter((t) => !gone.has(t.id));
+    for (const { id } of kept) await this.#setArchived(transfer, id, false);
     const left = messages.filter((m) => !gone.has(m.channel_id));
     const { deleted, failed } = await deleteMessages(this.#o.rest, this.#o.log, transfer, left);
+    for (const { id } of kept) await this.#setArchived(transfer, id, true);
     return { deleted: deleted + messages.length - left.length, failed };
   }
 
@@ -154,6 +158,14 @@ export class TransferThreads {
       return true;
     } catch (error) {
       return classifyRestError(error).reason !== 'http_404';
+    }
+  }
+
+  async #setArchived(transfer: StoredTransfer, threadId: string, archived: boolean): Promise<void> {
+    try {
+      await this.#o.rest.patch(Routes.channel(threadId), { body: { archived } });
+    } catch (error) {
+      this.#o.log.warn({ err: error, transfer_id: transfer.id, thread_id: threadId, archived }, 'could not change the transfer thread');
     }
   }
 
