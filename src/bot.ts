@@ -12,7 +12,7 @@ import { FileStore } from './store/file-store.js';
 import { lockPathFor } from './store/lock.js';
 import { createClient, createUploadLanes, fatalGatewayClose } from './discord/client.js';
 import { DiscordSink } from './discord/sink.js';
-import { cachedBotPermissions, TransferThreads } from './discord/threads.js';
+import { cachedBotPermissions, cachedChannelType, TransferThreads } from './discord/threads.js';
 import { DiscordDownloader } from './discord/download.js';
 import { DiscordProgressMessages, type ProgressMessageOptions } from './discord/progress-message.js';
 import { TransferRunner } from './transfer/runner.js';
@@ -242,6 +242,7 @@ function createRunner(
     retryLimit: config.RETRY_LIMIT_PER_CHUNK,
     backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
     botPermissions: (channelId) => cachedBotPermissions(client, channelId),
+    channelType: (channelId) => cachedChannelType(client, channelId),
   });
   return new TransferRunner({
     store,

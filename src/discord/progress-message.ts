@@ -46,10 +46,12 @@ export class DiscordProgressMessages implements ProgressView {
 
   /** The transfer's own progress message, posted once and edited from then on. */
   async begin(transfer: StoredTransfer): Promise<ProgressDisplay | null> {
-    const { rest, store, log, editIntervalMs } = this.#options;
+    const { rest, store, log } = this.#options;
     let messageId = transfer.progress_message_id;
     if (!messageId) {
       try {
+        const posted = await this.#options.threads?.startForumPost(transfer, renderProgress(transfer));
+        if (posted) return this.#display(store.get(transfer.id) ?? transfer, posted);
         const message = (await rest.post(Routes.channelMessages(transfer.channel_id), { body: { content: renderProgress(transfer) } })) as APIMessage;
         messageId = message.id;
         await store
@@ -66,14 +68,20 @@ export class DiscordProgressMessages implements ProgressView {
         return null;
       }
     }
-    const id = messageId;
     // Before any part is posted: they go to the thread started from this message (threads.ts).
-    await this.#options.threads?.prepare(store.get(transfer.id) ?? transfer, id).catch((error: unknown) => {
+    await this.#options.threads?.prepare(store.get(transfer.id) ?? transfer, messageId).catch((error: unknown) => {
       log.warn({ err: error, transfer_id: transfer.id }, 'could not prepare the transfer thread; its parts go to the channel');
     });
+    return this.#display(store.get(transfer.id) ?? transfer, messageId);
+  }
+
+  /** The edits of a run's progress message `id`, at most every PROGRESS_EDIT_INTERVAL_MS. */
+  #display(transfer: StoredTransfer, id: string): ProgressDisplay {
+    const { log, editIntervalMs } = this.#options;
+    const channelId = this.#channelOf(transfer);
     const editor = new ThrottledEditor(async (content) => {
       try {
-        await this.#edit(transfer.channel_id, id, content);
+        await this.#edit(channelId, id, content);
       } catch (error) {
         log.warn({ err: error, transfer_id: transfer.id }, 'could not edit the progress message');
       }
@@ -91,7 +99,7 @@ export class DiscordProgressMessages implements ProgressView {
     let landed = true;
     try {
       const components = renderEndComponents(transfer, this.#options.downloadLink(transfer, LINK_BUTTON_MAX_URL));
-      await retry(() => this.#edit(transfer.channel_id, messageId, renderProgress(transfer, rate), components), {
+      await retry(() => this.#edit(this.#channelOf(transfer), messageId, renderProgress(transfer, rate), components), {
         limit: retryLimit,
         baseMs: backoffBaseMs,
         retryable: (error) => classifyRestError(error).kind === 'transient',
@@ -127,6 +135,11 @@ export class DiscordProgressMessages implements ProgressView {
       shown.push(id);
     }
     return shown;
+  }
+
+  /** The channel the progress message is in (a forum post's thread: threads.ts). */
+  #channelOf(transfer: StoredTransfer): string {
+    return this.#options.threads?.progressChannelId(transfer) ?? transfer.channel_id;
   }
 
   /** Edits the message's text; with `components`, its buttons too (else they stay as they are). */

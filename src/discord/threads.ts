@@ -44,7 +44,12 @@ export interface TransferThreadsOptions {
   backoffBaseMs: number;
   /** The bot's permissions in a channel as Discord reported them (the guild cache); null when not known. */
   botPermissions: (channelId: string) => Readonly<PermissionsBitField> | null;
+  /** A channel's type as the guild cache has it; null when not known. */
+  channelType: (channelId: string) => ChannelType | null;
 }
+
+/** Channels a transfer's parts go to as they are: a thread cannot hold threads. */
+const THREAD_TYPES: ReadonlySet<ChannelType> = new Set([ChannelType.PublicThread, ChannelType.PrivateThread, ChannelType.AnnouncementThread]);
 
 export class TransferThreads {
   readonly #o: TransferThreadsOptions;
@@ -59,6 +64,9 @@ export class TransferThreads {
    * the bot may not, nothing (the parts go to the channel, and a note says why).
    */
   async prepare(transfer: StoredTransfer, progressMessageId: string): Promise<void> {
+    const type = this.#o.channelType(transfer.channel_id);
+    // A forum post is the transfer's thread from the start (startForumPost); a thread takes the parts itself.
+    if (type === ChannelType.GuildForum || (type !== null && THREAD_TYPES.has(type))) return;
     const recorded = ownThread(transfer);
     // A transfer keeps its thread while it is there, whatever PARTS_IN says now.
     if (recorded && (await this.#exists(recorded.id))) return;
@@ -82,6 +90,30 @@ export class TransferThreads {
       // A thread gone since is dropped: its parts are missing, and are posted again in the new one.
       t.threads = [...t.threads.filter((x) => x.lane !== 0 && x.id !== threadId), { id: threadId, lane: 0 }];
     });
+  }
+
+  /**
+   * In a forum (the only way to post there, whatever PARTS_IN says): a new post whose first
+   * message is the progress message with `content`; the post is recorded as the transfer's
+   * thread and its first message as the progress message (the same id), in one write. Null
+   * when the channel is not a forum.
+   */
+  async startForumPost(transfer: StoredTransfer, content: string): Promise<string | null> {
+    if (this.#o.channelType(transfer.channel_id) !== ChannelType.GuildForum) return null;
+    const body = { name: threadName(transfer), auto_archive_duration: AUTO_ARCHIVE_MINUTES, message: { content } };
+    const post = (await this.#o.rest.post(Routes.threads(transfer.channel_id), { body })) as APIChannel;
+    await this.#record(transfer.id, (t) => {
+      t.progress_message_id = post.id;
+      t.threads = [...t.threads.filter((x) => x.lane !== 0), { id: post.id, lane: 0 }];
+    });
+    return post.id;
+  }
+
+  /** The channel the progress message is in: a forum post's own thread (its first message), else the transfer's channel. */
+  progressChannelId(transfer: StoredTransfer): string {
+    const threadId = ownThread(transfer)?.id;
+    const inPost = threadId !== undefined && threadId === transfer.progress_message_id;
+    return inPost && this.#o.channelType(transfer.channel_id) === ChannelType.GuildForum ? threadId : transfer.channel_id;
   }
 
   /** The transfer has ended (complete, error, cancelled): its thread is archived, best effort. */
@@ -138,7 +170,7 @@ export class TransferThreads {
    * id is the message's); with no message, a thread of its own in the channel.
    */
   async #start(transfer: StoredTransfer, messageId: string | null): Promise<string> {
-    const body = { name: transfer.file_name.slice(0, THREAD_NAME_MAX), auto_archive_duration: AUTO_ARCHIVE_MINUTES };
+    const body = { name: threadName(transfer), auto_archive_duration: AUTO_ARCHIVE_MINUTES };
     try {
       const route = messageId === null ? Routes.threads(transfer.channel_id) : Routes.threads(transfer.channel_id, messageId);
       const thread = (await this.#o.rest.post(route, {
@@ -185,10 +217,20 @@ export class TransferThreads {
   }
 }
 
+/** A thread's name: the file's, cut to what Discord takes. */
+function threadName(transfer: StoredTransfer): string {
+  return transfer.file_name.slice(0, THREAD_NAME_MAX);
+}
+
 /** The bot's permissions in a channel, overwrites included, as the guild cache has them (GUILD_CREATE); null when not cached. */
 export function cachedBotPermissions(client: Client, channelId: string): Readonly<PermissionsBitField> | null {
   const channel = client.channels.cache.get(channelId);
   if (!channel || channel.isDMBased()) return null;
   const me = channel.guild.members.me;
   return me ? channel.permissionsFor(me) : null;
+}
+
+/** A channel's type as the guild cache has it; null when not cached. */
+export function cachedChannelType(client: Client, channelId: string): ChannelType | null {
+  return client.channels.cache.get(channelId)?.type ?? null;
 }

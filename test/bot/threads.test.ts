@@ -157,3 +157,60 @@ describe('GIVEN PARTS_IN=thread and a moderator at work', () => {
     expect(rebuildFromFake(fx.fake, id, before.threads[0]!.id).sha256).toBe(file);
   });
 });
+
+describe('GIVEN a forum channel', () => {
+  const GENERAL = '1330000000000000002';
+  const FORUM = '1330000000000000003';
+  let fx: BotFixture;
+
+  beforeAll(async () => {
+    fx = await startBotFixture({
+      fake: {
+        channels: [
+          { id: GENERAL, name: 'general' },
+          { id: FORUM, name: 'files', type: 15 },
+        ],
+      },
+      env: { PARTS_IN: 'thread', MAX_ACTIVE_TRANSFERS: '10' },
+    });
+  });
+  afterAll(async () => {
+    await fx?.stop();
+  });
+
+  /** A /split from #general naming the forum as `channel:`, to its end. */
+  async function splitToForum(name: string, seed: number) {
+    const file = await writeSeededFile(path.join(fx.filesRoot, name), 3 * MIB + 9, seed);
+    const id = await fx.split(name, { chunkSizeMiB: 1, channelId: GENERAL, options: [{ name: 'channel', type: 7, value: FORUM }] });
+    const t = await fx.waitForStatus(id, ['complete', 'error']);
+    expect(t.status, t.notes.join('; ')).toBe('complete');
+    return { file, t };
+  }
+
+  /** The transfer is a post of its own: its first message the progress message, then the parts and the manifest; archived at the end. */
+  async function expectOwnPost(t: Awaited<ReturnType<typeof splitToForum>>['t'], file: string) {
+    const post = fx.fake.threads(FORUM).find((x) => x.id === t.progress_message_id);
+    expect(post).toMatchObject({ name: t.file_name, type: 11, deleted: false });
+    expect(t.threads).toEqual([{ id: post!.id, lane: 0 }]);
+    expect(t.manifest_channel_id).toBe(post!.id);
+    expect(t.parts.every((p) => p.channel_id === post!.id)).toBe(true);
+    const [first] = fx.fake.messages(post!.id);
+    expect(first!.id).toBe(t.progress_message_id);
+    await waitUntil(() => /✅ complete/.test(fx.fake.messages(post!.id)[0]?.content ?? ''), 'the end state in the post');
+    expect(rebuildFromFake(fx.fake, t.id, post!.id).sha256).toBe(file);
+    await waitUntil(() => fx.fake.threads(FORUM).find((x) => x.id === post!.id)?.archived === true, 'the post archived');
+  }
+
+  it('WHEN a /split names it with PARTS_IN=thread THEN the transfer is a new post whose first message is the progress message, with the parts and the manifest', async () => {
+    const { file, t } = await splitToForum('forum.bin', 81);
+    await expectOwnPost(t, file);
+  });
+
+  it('WHEN a /split names it with PARTS_IN=channel THEN it is a post all the same (the only way to post in a forum)', async () => {
+    await fx.restartBot({ PARTS_IN: 'channel' });
+    const { file, t } = await splitToForum('forum-channel-mode.bin', 82);
+    await expectOwnPost(t, file);
+    expect(fx.fake.threads(FORUM)).toHaveLength(2);
+    expect(unexpectedErrors(fx.bot)).toEqual([]);
+  });
+});
