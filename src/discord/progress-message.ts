@@ -97,6 +97,7 @@ export class DiscordProgressMessages implements ProgressView {
     const messageId = transfer.progress_message_id;
     if (!messageId) return;
     let landed = true;
+    await this.#options.threads?.reopenPost(transfer);
     try {
       const components = renderEndComponents(transfer, this.#options.downloadLink(transfer, LINK_BUTTON_MAX_URL));
       await retry(() => this.#edit(this.#channelOf(transfer), messageId, renderProgress(transfer, rate), components), {

@@ -116,6 +116,12 @@ export class TransferThreads {
     return inPost && this.#o.channelType(transfer.channel_id) === ChannelType.GuildForum ? threadId : transfer.channel_id;
   }
 
+  /** A message of an archived thread cannot be edited: a forum post whose first message is the progress message is reopened for its edit. */
+  async reopenPost(transfer: StoredTransfer): Promise<void> {
+    const channelId = this.progressChannelId(transfer);
+    if (channelId !== transfer.channel_id) await this.#setArchived(transfer, channelId, false);
+  }
+
   /** The transfer has ended (complete, error, cancelled): its thread is archived, best effort. */
   async archive(transfer: StoredTransfer, signal: AbortSignal): Promise<void> {
     for (const { id } of transfer.threads) {

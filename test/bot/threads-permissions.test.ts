@@ -79,6 +79,23 @@ describe('GIVEN PARTS_IN=thread, a channel where the bot may not make threads, a
     expect(fx.fake.messages(NO_THREADS).find((m) => m.id === t.progress_message_id)!.content).toContain(`🧵 ${note}`);
   });
 
+  it('WHEN Discord refuses to make the thread (403 Missing Permissions) though the bot seemed allowed THEN the parts go to the channel and the note says so', async () => {
+    fx.fake.faults.add({
+      route: 'POST /channels/:id/messages/:mid/threads',
+      kind: 'status',
+      status: 403,
+      body: { message: 'Missing Permissions', code: 50013 },
+      times: 1,
+    });
+    await writeSeededFile(path.join(fx.filesRoot, 'refused.bin'), 1 * MIB, 74);
+    const id = await fx.split('refused.bin', { chunkSizeMiB: 1, channelId: GENERAL });
+    const t = await fx.waitForStatus(id, ['complete', 'error']);
+    expect(t.status, t.notes.join('; ')).toBe('complete');
+    expect(t.threads).toEqual([]);
+    expect(t.parts.map((p) => p.channel_id)).toEqual([GENERAL]);
+    expect(t.notes).toContain('parts go to the channel, not a thread: Discord refused to make the thread (Missing Permissions)');
+  });
+
   it('WHEN /cancel delete_posted:true THEN the thread the bot made is deleted, its parts with it', async () => {
     const { threadId, reply, t } = await cancelMidway(fx, 'cancelled.bin', 72);
     expect(t.status).toBe('cancelled');

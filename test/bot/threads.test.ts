@@ -171,7 +171,7 @@ describe('GIVEN a forum channel', () => {
           { id: FORUM, name: 'files', type: 15 },
         ],
       },
-      env: { PARTS_IN: 'thread', MAX_ACTIVE_TRANSFERS: '10' },
+      env: { PARTS_IN: 'thread', MAX_ACTIVE_TRANSFERS: '10', WEB_PORT: String(await freePort()), WEB_SECRET: SECRET },
     });
   });
   afterAll(async () => {
@@ -206,11 +206,36 @@ describe('GIVEN a forum channel', () => {
     await expectOwnPost(t, file);
   });
 
+  it('WHEN /share revoke:true after the post was archived THEN the Download button is taken off its first message all the same, and the post archived again', async () => {
+    const { file, t } = await splitToForum('forum-revoked.bin', 83);
+    await expectOwnPost(t, file);
+    const first = () => fx.fake.messages(t.progress_message_id!)[0]!;
+    await waitUntil(() => (first().components?.length ?? 0) > 0, 'the Download button');
+    const handle = await fx.command({
+      name: 'share',
+      permissions: PERMISSIONS.ADMINISTRATOR,
+      channelId: GENERAL,
+      options: [
+        { name: 'transfer', type: 3, value: t.id },
+        { name: 'revoke', type: 5, value: true },
+      ],
+    });
+    expect(handle.original()?.content).toMatch(/stopped working/);
+    let landed = false;
+    for (let i = 0; i < 400 && !landed; i++) {
+      landed = (await fx.transfer(t.id)).progress_edit_landed;
+      if (!landed) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(landed).toBe(true);
+    expect(first().components ?? []).toEqual([]);
+    await waitUntil(() => fx.fake.threads(FORUM).find((x) => x.id === t.progress_message_id)?.archived === true, 'the post archived again');
+  });
+
   it('WHEN a /split names it with PARTS_IN=channel THEN it is a post all the same (the only way to post in a forum)', async () => {
     await fx.restartBot({ PARTS_IN: 'channel' });
     const { file, t } = await splitToForum('forum-channel-mode.bin', 82);
     await expectOwnPost(t, file);
-    expect(fx.fake.threads(FORUM)).toHaveLength(2);
+    expect(fx.fake.threads(FORUM)).toHaveLength(3);
     expect(unexpectedErrors(fx.bot)).toEqual([]);
   });
 });
