@@ -14,10 +14,10 @@ import {
   type PermissionsBitField,
   type REST,
 } from 'discord.js';
-import { DiskWriteError } from '../errors.js';
+import { DiskWriteError, RetryFailure } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
-import { retry } from '../transfer/retry.js';
+import { retry, type RetryOptions } from '../transfer/retry.js';
 import { ownThread } from '../transfer/part-records.js';
 import type { PostedMessage } from '../transfer/sink.js';
 import { classifyRestError } from './classify.js';
@@ -79,8 +79,10 @@ export class TransferThreads {
     let threadId: string;
     try {
       // A thread gone is replaced by one without a starter: a new id, so Discord's nonces from the old one cannot answer for it.
-      threadId = await this.#start(transfer, recorded ? null : progressMessageId);
-    } catch (error) {
+      // A lost answer is asked again: a thread made meanwhile answers 160004 and is taken up (#start).
+      ({ value: threadId } = await retry(() => this.#start(transfer, recorded ? null : progressMessageId), this.#retries()));
+    } catch (failure) {
+      const error = failure instanceof RetryFailure ? failure.cause : failure;
       if (error instanceof DiscordAPIError && error.code === MISSING_PERMISSIONS)
         return this.#inChannel(transfer, 'Discord refused to make the thread (Missing Permissions)');
       this.#o.log.warn({ err: error, transfer_id: transfer.id }, 'could not start the transfer thread; its parts go to the channel');
@@ -126,12 +128,7 @@ export class TransferThreads {
   async archive(transfer: StoredTransfer, signal: AbortSignal): Promise<void> {
     for (const { id } of transfer.threads) {
       try {
-        await retry(() => this.#o.rest.patch(Routes.channel(id), { body: { archived: true } }), {
-          limit: this.#o.retryLimit,
-          baseMs: this.#o.backoffBaseMs,
-          retryable: (error) => classifyRestError(error).kind === 'transient',
-          signal,
-        });
+        await retry(() => this.#o.rest.patch(Routes.channel(id), { body: { archived: true } }), this.#retries(signal));
       } catch (error) {
         this.#o.log.warn({ err: error, transfer_id: transfer.id, thread_id: id }, 'could not archive the transfer thread');
       }
@@ -197,6 +194,11 @@ export class TransferThreads {
     } catch (error) {
       return classifyRestError(error).reason !== 'http_404';
     }
+  }
+
+  /** RETRY_LIMIT_PER_CHUNK retries with backoff, of what may get better by asking again. */
+  #retries(signal?: AbortSignal): RetryOptions {
+    return { limit: this.#o.retryLimit, baseMs: this.#o.backoffBaseMs, retryable: (error) => classifyRestError(error).kind === 'transient', signal };
   }
 
   async #setArchived(transfer: StoredTransfer, threadId: string, archived: boolean): Promise<void> {

@@ -96,6 +96,17 @@ describe('GIVEN PARTS_IN=thread, a channel where the bot may not make threads, a
     expect(t.notes).toContain('parts go to the channel, not a thread: Discord refused to make the thread (Missing Permissions)');
   });
 
+  it('WHEN Discord makes the thread but its answer is lost THEN the bot asks again, takes up that thread (its id is the message’s) and posts there', async () => {
+    fx.fake.faults.add({ route: 'POST /channels/:id/messages/:mid/threads', kind: 'storeThenDrop', times: 1 });
+    await writeSeededFile(path.join(fx.filesRoot, 'lost-answer.bin'), 1 * MIB, 75);
+    const id = await fx.split('lost-answer.bin', { chunkSizeMiB: 1, channelId: GENERAL });
+    const t = await fx.waitForStatus(id, ['complete', 'error']);
+    expect(t.status, t.notes.join('; ')).toBe('complete');
+    expect(t.threads).toEqual([{ id: t.progress_message_id, lane: 0 }]);
+    expect(t.parts.map((p) => p.channel_id)).toEqual([t.progress_message_id]);
+    expect(fx.fake.threads(GENERAL).filter((x) => x.name === t.file_name)).toHaveLength(1);
+  });
+
   it('WHEN /cancel delete_posted:true THEN the thread the bot made is deleted, its parts with it', async () => {
     const { threadId, reply, t } = await cancelMidway(fx, 'cancelled.bin', 72);
     expect(t.status).toBe('cancelled');
