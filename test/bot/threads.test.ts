@@ -127,6 +127,34 @@ describe('GIVEN PARTS_IN=thread and a moderator at work', () => {
     expect(rebuildFromFake(fx.fake, id, live.id).sha256).toBe(file);
   });
 
+  it('WHEN a transfer ends error (its thread archived) THEN /resume posts the rest in the same thread, which it reopens, and archives it again', async () => {
+    const channelId = fx.fake.channels[0]!.id;
+    const file = await writeSeededFile(path.join(fx.filesRoot, 'refused.bin'), 3 * MIB, 65);
+    // The progress message is in the channel; the second part's message in the thread is refused once.
+    fx.fake.faults.add({
+      route: (r) => r.route === 'POST /channels/:id/messages' && r.path !== `/channels/${channelId}/messages`,
+      kind: 'status',
+      status: 400,
+      body: { message: 'Invalid Form Body', code: 50035 },
+      after: 1,
+      times: 1,
+    });
+    const id = await fx.split('refused.bin', { chunkSizeMiB: 1, channelId });
+    const failed = await fx.waitForStatus(id, ['complete', 'error']);
+    expect(failed.status).toBe('error');
+    const threadId = failed.threads[0]!.id;
+    await waitUntil(() => fx.fake.threads(channelId).find((x) => x.id === threadId)?.archived === true, 'the thread archived');
+
+    const handle = await fx.command({ name: 'resume', permissions: PERMISSIONS.ADMINISTRATOR, options: [{ name: 'transfer', type: 3, value: id }] });
+    await handle.waitFor((h) => Boolean(h.original()?.content), 5_000);
+    const t = await fx.waitForStatus(id, ['complete'], 30_000);
+    expect(t.threads).toEqual(failed.threads);
+    expect(t.parts.every((p) => p.channel_id === threadId)).toBe(true);
+    expect(livePartNames(fx, id)).toEqual(partNames(t.file_name, 3));
+    expect(rebuildFromFake(fx.fake, id, threadId).sha256).toBe(file);
+    await waitUntil(() => fx.fake.threads(channelId).find((x) => x.id === threadId)?.archived === true, 'the thread archived again');
+  });
+
   it('WHEN the thread is archived and locked mid-transfer THEN the transfer ends error with a note saying so', async () => {
     await writeSeededFile(path.join(fx.filesRoot, 'locked.bin'), 5 * MIB, 63);
     const held = holdAfterParts(fx.fake, fx.fake.messages().filter((m) => m.attachments.length > 0).length + 2);
