@@ -12,7 +12,7 @@ import { FileStore } from './store/file-store.js';
 import { lockPathFor } from './store/lock.js';
 import { createClient, createUploadLanes, fatalGatewayClose } from './discord/client.js';
 import { DiscordSink } from './discord/sink.js';
-import { cachedBotPermissions, cachedChannelType, TransferThreads } from './discord/threads.js';
+import { clientThreads } from './discord/threads.js';
 import { DiscordDownloader } from './discord/download.js';
 import { DiscordProgressMessages, type ProgressMessageOptions } from './discord/progress-message.js';
 import { TransferRunner } from './transfer/runner.js';
@@ -234,16 +234,7 @@ function createRunner(
     onRateLimitWait: (_channelId, ms) =>
       rateLimitWait(log, metrics, { route: '/channels/:id/messages', retry_after_ms: ms, global: false, scope: 'user' }),
   });
-  const threads = new TransferThreads({
-    rest: client.rest,
-    store,
-    log,
-    partsIn: config.PARTS_IN,
-    retryLimit: config.RETRY_LIMIT_PER_CHUNK,
-    backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
-    botPermissions: (channelId) => cachedBotPermissions(client, channelId),
-    channelType: (channelId) => cachedChannelType(client, channelId),
-  });
+  const threads = clientThreads(client, store, log, config);
   return new TransferRunner({
     store,
     sink,

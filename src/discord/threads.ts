@@ -15,6 +15,7 @@ import {
   type REST,
 } from 'discord.js';
 import { DiskWriteError, RetryFailure } from '../errors.js';
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import { retry, type RetryOptions } from '../transfer/retry.js';
@@ -231,7 +232,7 @@ function threadName(transfer: StoredTransfer): string {
 }
 
 /** The bot's permissions in a channel, overwrites included, as the guild cache has them (GUILD_CREATE); null when not cached. */
-export function cachedBotPermissions(client: Client, channelId: string): Readonly<PermissionsBitField> | null {
+function cachedBotPermissions(client: Client, channelId: string): Readonly<PermissionsBitField> | null {
   const channel = client.channels.cache.get(channelId);
   if (!channel || channel.isDMBased()) return null;
   const me = channel.guild.members.me;
@@ -239,6 +240,25 @@ export function cachedBotPermissions(client: Client, channelId: string): Readonl
 }
 
 /** A channel's type as the guild cache has it; null when not cached. */
-export function cachedChannelType(client: Client, channelId: string): ChannelType | null {
+function cachedChannelType(client: Client, channelId: string): ChannelType | null {
   return client.channels.cache.get(channelId)?.type ?? null;
+}
+
+/** The bot's TransferThreads: PARTS_IN and the retries from `config`, permissions and channel types from the client's guild cache. */
+export function clientThreads(
+  client: Client,
+  store: ProgressStore,
+  log: Logger,
+  config: Pick<Config, 'PARTS_IN' | 'RETRY_LIMIT_PER_CHUNK' | 'RETRY_BACKOFF_BASE_MS'>,
+): TransferThreads {
+  return new TransferThreads({
+    rest: client.rest,
+    store,
+    log,
+    partsIn: config.PARTS_IN,
+    retryLimit: config.RETRY_LIMIT_PER_CHUNK,
+    backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
+    botPermissions: (channelId) => cachedBotPermissions(client, channelId),
+    channelType: (channelId) => cachedChannelType(client, channelId),
+  });
 }
