@@ -12,8 +12,9 @@ import { FileStore } from './store/file-store.js';
 import { lockPathFor } from './store/lock.js';
 import { createClient, createUploadLanes, fatalGatewayClose } from './discord/client.js';
 import { DiscordSink } from './discord/sink.js';
+import { clientThreads } from './discord/threads.js';
 import { DiscordDownloader } from './discord/download.js';
-import { deleteMessages, DiscordProgressMessages, type ProgressMessageOptions } from './discord/progress-message.js';
+import { DiscordProgressMessages, type ProgressMessageOptions } from './discord/progress-message.js';
 import { TransferRunner } from './transfer/runner.js';
 import { urlLimits } from './transfer/url/speed.js';
 import { routeInteraction } from './commands/router.js';
@@ -233,6 +234,7 @@ function createRunner(
     onRateLimitWait: (_channelId, ms) =>
       rateLimitWait(log, metrics, { route: '/channels/:id/messages', retry_after_ms: ms, global: false, scope: 'user' }),
   });
+  const threads = clientThreads(client, store, log, config);
   return new TransferRunner({
     store,
     sink,
@@ -245,8 +247,9 @@ function createRunner(
       retryLimit: config.RETRY_LIMIT_PER_CHUNK,
       backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
       downloadLink,
+      threads,
     }),
-    deletePosted: (transfer, messageIds) => deleteMessages(client.rest, log, transfer, messageIds),
+    deletePosted: (transfer, messages) => threads.deletePosted(transfer, messages),
     orchestrator: {
       maxChunksPerMessage: config.MAX_CHUNKS_PER_MESSAGE,
       maxParallelUploads: config.MAX_PARALLEL_UPLOADS,

@@ -21,6 +21,7 @@ export const DEFAULTS = {
   DEFAULT_CHUNK_SIZE_BYTES: 8_000_000, // bytes
   MAX_CHUNKS_PER_MESSAGE: 3,
   MAX_PARALLEL_UPLOADS: 1,
+  PARTS_IN: 'channel', // where parts and the manifest go: the target channel, or a thread per transfer
   RETRY_LIMIT_PER_CHUNK: 5,
   RETRY_BACKOFF_BASE_MS: 500, // ms
   UPLOAD_TIMEOUT_MS: 120_000, // ms
@@ -130,6 +131,7 @@ const rules = {
   DEFAULT_CHUNK_SIZE_BYTES: int(1),
   MAX_CHUNKS_PER_MESSAGE: int(1, MAX_ATTACHMENTS_PER_MESSAGE),
   MAX_PARALLEL_UPLOADS: int(1, 16),
+  PARTS_IN: z.enum(['thread', 'channel']),
   RETRY_LIMIT_PER_CHUNK: int(0, 100),
   RETRY_BACKOFF_BASE_MS: int(0, 600_000),
   UPLOAD_TIMEOUT_MS: int(100, 3_600_000),

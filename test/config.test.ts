@@ -15,6 +15,7 @@ const KEYS = [
   'DEFAULT_CHUNK_SIZE_BYTES',
   'MAX_CHUNKS_PER_MESSAGE',
   'MAX_PARALLEL_UPLOADS',
+  'PARTS_IN',
   'RETRY_LIMIT_PER_CHUNK',
   'RETRY_BACKOFF_BASE_MS',
   'UPLOAD_TIMEOUT_MS',
@@ -59,6 +60,7 @@ const DOCUMENTED_DEFAULTS = {
   DEFAULT_CHUNK_SIZE_BYTES: 8_000_000,
   MAX_CHUNKS_PER_MESSAGE: 3,
   MAX_PARALLEL_UPLOADS: 1,
+  PARTS_IN: 'channel',
   RETRY_LIMIT_PER_CHUNK: 5,
   RETRY_BACKOFF_BASE_MS: 500,
   UPLOAD_TIMEOUT_MS: 120_000,
@@ -129,6 +131,7 @@ describe('loadConfig', () => {
       DEFAULT_CHUNK_SIZE_BYTES: '1000',
       MAX_CHUNKS_PER_MESSAGE: '10',
       MAX_PARALLEL_UPLOADS: '16',
+      PARTS_IN: 'thread',
       RETRY_LIMIT_PER_CHUNK: '0',
       RETRY_BACKOFF_BASE_MS: '0',
       UPLOAD_TIMEOUT_MS: ' 100 ',
@@ -172,6 +175,7 @@ describe('loadConfig', () => {
       DEFAULT_CHUNK_SIZE_BYTES: 1000,
       MAX_CHUNKS_PER_MESSAGE: 10,
       MAX_PARALLEL_UPLOADS: 16,
+      PARTS_IN: 'thread',
       RETRY_LIMIT_PER_CHUNK: 0,
       RETRY_BACKOFF_BASE_MS: 0,
       UPLOAD_TIMEOUT_MS: 100,
@@ -219,6 +223,7 @@ describe('loadConfig', () => {
         DEFAULT_CHUNK_SIZE_BYTES: '0',
         MAX_CHUNKS_PER_MESSAGE: '11',
         MAX_PARALLEL_UPLOADS: 'x',
+        PARTS_IN: 'forum',
         RETRY_LIMIT_PER_CHUNK: '101',
         RETRY_BACKOFF_BASE_MS: '-1',
         UPLOAD_TIMEOUT_MS: '99',
@@ -259,6 +264,7 @@ describe('loadConfig', () => {
       'DEFAULT_CHUNK_SIZE_BYTES Too small: expected number to be >=1 (got "0")',
       'MAX_CHUNKS_PER_MESSAGE Too big: expected number to be <=10 (got "11")',
       'MAX_PARALLEL_UPLOADS must be a whole number (got "x")',
+      'PARTS_IN Invalid option: expected one of "thread"|"channel" (got "forum")',
       'RETRY_LIMIT_PER_CHUNK Too big: expected number to be <=100 (got "101")',
       'RETRY_BACKOFF_BASE_MS must be a whole number (got "-1")',
       'UPLOAD_TIMEOUT_MS Too small: expected number to be >=100 (got "99")',
@@ -331,6 +337,7 @@ describe('loadConfig', () => {
       DEFAULT_CHUNK_SIZE_BYTES: number;
       MAX_CHUNKS_PER_MESSAGE: number;
       MAX_PARALLEL_UPLOADS: number;
+      PARTS_IN: 'thread' | 'channel';
       RETRY_LIMIT_PER_CHUNK: number;
       RETRY_BACKOFF_BASE_MS: number;
       UPLOAD_TIMEOUT_MS: number;

@@ -18,8 +18,14 @@ export const chunkSizeOption = (o: SlashCommandIntegerOption) =>
 export const channelOption = (o: SlashCommandChannelOption) =>
   o
     .setName('channel')
-    .setDescription('Where to post the parts (default: here)')
-    .addChannelTypes(ChannelType.GuildText, ChannelType.GuildAnnouncement, ChannelType.PublicThread, ChannelType.PrivateThread);
+    .setDescription('Where to post the parts (default: here; a forum gets a post)')
+    .addChannelTypes(
+      ChannelType.GuildText,
+      ChannelType.GuildAnnouncement,
+      ChannelType.PublicThread,
+      ChannelType.PrivateThread,
+      ChannelType.GuildForum,
+    );
 export const recipientOption = (o: SlashCommandStringOption) =>
   o
     .setName('recipient')

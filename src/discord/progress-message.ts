@@ -17,6 +17,7 @@ import { retry } from '../transfer/retry.js';
 import type { LiveProgress, ProgressDisplay, ProgressView } from '../transfer/progress-view.js';
 import { classifyRestError } from './classify.js';
 import { LINK_BUTTON_MAX_URL, renderEndComponents, renderProgress, ThrottledEditor } from './progress.js';
+import type { TransferThreads } from './threads.js';
 
 export interface ProgressMessageOptions {
   rest: REST;
@@ -32,6 +33,8 @@ export interface ProgressMessageOptions {
    * no button (the web page off, AUTO_SHARE_HOURS=0, links revoked). Never logged: it is a credential.
    */
   downloadLink: (transfer: StoredTransfer, maxLength: number) => string | null;
+  /** The transfer's thread (PARTS_IN): made once the message is there, archived once the end is shown. */
+  threads?: TransferThreads | undefined;
 }
 
 export class DiscordProgressMessages implements ProgressView {
@@ -43,10 +46,12 @@ export class DiscordProgressMessages implements ProgressView {
 
   /** The transfer's own progress message, posted once and edited from then on. */
   async begin(transfer: StoredTransfer): Promise<ProgressDisplay | null> {
-    const { rest, store, log, editIntervalMs } = this.#options;
+    const { rest, store, log } = this.#options;
     let messageId = transfer.progress_message_id;
     if (!messageId) {
       try {
+        const posted = await this.#options.threads?.startForumPost(transfer, renderProgress(transfer));
+        if (posted) return this.#display(store.get(transfer.id) ?? transfer, posted);
         const message = (await rest.post(Routes.channelMessages(transfer.channel_id), { body: { content: renderProgress(transfer) } })) as APIMessage;
         messageId = message.id;
         await store
@@ -63,10 +68,20 @@ export class DiscordProgressMessages implements ProgressView {
         return null;
       }
     }
-    const id = messageId;
+    // Before any part is posted: they go to the thread started from this message (threads.ts).
+    await this.#options.threads?.prepare(store.get(transfer.id) ?? transfer, messageId).catch((error: unknown) => {
+      log.warn({ err: error, transfer_id: transfer.id }, 'could not prepare the transfer thread; its parts go to the channel');
+    });
+    return this.#display(store.get(transfer.id) ?? transfer, messageId);
+  }
+
+  /** The edits of a run's progress message `id`, at most every PROGRESS_EDIT_INTERVAL_MS. */
+  #display(transfer: StoredTransfer, id: string): ProgressDisplay {
+    const { log, editIntervalMs } = this.#options;
+    const channelId = this.#channelOf(transfer);
     const editor = new ThrottledEditor(async (content) => {
       try {
-        await this.#edit(transfer.channel_id, id, content);
+        await this.#edit(channelId, id, content);
       } catch (error) {
         log.warn({ err: error, transfer_id: transfer.id }, 'could not edit the progress message');
       }
@@ -82,9 +97,10 @@ export class DiscordProgressMessages implements ProgressView {
     const messageId = transfer.progress_message_id;
     if (!messageId) return;
     let landed = true;
+    await this.#options.threads?.reopenPost(transfer);
     try {
       const components = renderEndComponents(transfer, this.#options.downloadLink(transfer, LINK_BUTTON_MAX_URL));
-      await retry(() => this.#edit(transfer.channel_id, messageId, renderProgress(transfer, rate), components), {
+      await retry(() => this.#edit(this.#channelOf(transfer), messageId, renderProgress(transfer, rate), components), {
         limit: retryLimit,
         baseMs: backoffBaseMs,
         retryable: (error) => classifyRestError(error).kind === 'transient',
@@ -93,6 +109,10 @@ export class DiscordProgressMessages implements ProgressView {
     } catch (error) {
       landed = false;
       log.warn({ err: error, transfer_id: transfer.id }, 'could not show the end state in the progress message; the next start will');
+    }
+    // Ended (not interrupted): its thread goes out of the way; a post by /resume takes it back.
+    if (transfer.status === 'complete' || transfer.status === 'error' || transfer.status === 'cancelled') {
+      await this.#options.threads?.archive(transfer, signal);
     }
     if (store.get(transfer.id)?.progress_edit_landed === !landed) {
       await store
@@ -116,6 +136,11 @@ export class DiscordProgressMessages implements ProgressView {
       shown.push(id);
     }
     return shown;
+  }
+
+  /** The channel the progress message is in (a forum post's thread: threads.ts). */
+  #channelOf(transfer: StoredTransfer): string {
+    return this.#options.threads?.progressChannelId(transfer) ?? transfer.channel_id;
   }
 
   /** Edits the message's text; with `components`, its buttons too (else they stay as they are). */

@@ -3,6 +3,7 @@ import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonC
 import type { StoredTransfer } from '../store/types.js';
 import type { TransferRecord } from '../store/schema.js';
 import { MIB } from '../transfer/plan.js';
+import { manifestChannelId, ownThread } from '../transfer/part-records.js';
 import { fractionDone, type Rate } from '../transfer/rate.js';
 import type { LiveProgress } from '../transfer/progress-view.js';
 
@@ -54,11 +55,35 @@ export function renderProgress(transfer: StoredTransfer, rate: Rate = { bytesPer
   const speed = waiting ? null : rateLine(transfer, rate.bytesPerSecond);
   if (speed) lines.push(speed);
   if (transfer.retries > 0) lines.push(`retries so far: ${transfer.retries}`);
+  lines.push(...whereLines(transfer));
   const lastNote = transfer.notes.at(-1);
   if ((transfer.status === 'error' || transfer.status === 'interrupted' || transfer.status === 'cancelled') && lastNote) {
     lines.push(`note: ${lastNote.slice(0, 500)}`);
   }
   return lines.join('\n');
+}
+
+/** How every note about parts going to the channel instead of a thread begins (threads.ts writes it). */
+export const IN_CHANNEL_NOTE = 'parts go to the channel, not a thread';
+
+/** Where the parts are: the transfer's thread (and, once posted there, its manifest), or why they are in the channel. */
+function whereLines(transfer: StoredTransfer): string[] {
+  const thread = ownThread(transfer);
+  if (!thread) {
+    const why = transfer.notes.findLast((n) => n.startsWith(IN_CHANNEL_NOTE));
+    return why === undefined ? [] : [`🧵 ${why.slice(0, 300)}`];
+  }
+  const lines = [`🧵 parts in <#${thread.id}>`];
+  const manifestChannel = manifestChannelId(transfer);
+  if (
+    transfer.status === 'complete' &&
+    transfer.manifest_message_id !== null &&
+    transfer.guild_id !== null &&
+    manifestChannel !== transfer.channel_id
+  ) {
+    lines.push(`manifest: https://discord.com/channels/${transfer.guild_id}/${manifestChannel}/${transfer.manifest_message_id}`);
+  }
+  return lines;
 }
 
 /** Discord's longest `url` of a link button. */

@@ -18,7 +18,7 @@ import {
 } from '../transfer/sink.js';
 import type { Manifest } from '../transfer/manifest.js';
 import { DEFAULT_ATTACHMENT_LIMIT, manifestName, partName, partSlice } from '../transfer/plan.js';
-import { transferChannelIds } from '../transfer/part-records.js';
+import { postingChannelId, transferChannelIds } from '../transfer/part-records.js';
 import { compareWithRecord } from '../transfer/resume/reconcile.js';
 import { MessageBuckets, readRateLimitHeaders, type BucketSlot } from './bucket.js';
 import { classifyRestError } from './classify.js';
@@ -59,7 +59,7 @@ export class DiscordSink implements ChunkSink {
     const files = parts.map((p) => ({ filename: p.name, source: p }));
     let message: APIMessage;
     try {
-      message = await this.post(transfer.channel_id, content, files, options);
+      message = await this.#postFor(transfer, content, files, options);
     } catch (error) {
       if (error instanceof SinkError && error.reason === 'source_changed') throw sourceChangedError(error, parts);
       if (error instanceof SinkError && error.kind === 'too_large') {
@@ -91,7 +91,7 @@ export class DiscordSink implements ChunkSink {
       ...(manifest.encryption ? [decryptHint(manifest.file.name, manifest.encryption.recipients.length, name)] : []),
     ].join('\n');
     const text = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
-    const message = await this.post(transfer.channel_id, content, [{ filename: name, source: text }], options);
+    const message = await this.#postFor(transfer, content, [{ filename: name, source: text }], options);
     const attachment = message.attachments[0];
     if (!attachment) throw new SinkError(`Discord's answer lacks attachment ${name}`, 'transient', 'missing_attachment');
     return { channel_id: message.channel_id, message_id: message.id, attachment_id: attachment.id };
@@ -148,6 +148,16 @@ export class DiscordSink implements ChunkSink {
       if (batch.length === 0) return;
       batch.forEach(visit);
       after = batch.reduce((max, m) => (BigInt(m.id) > BigInt(max) ? m.id : max), after);
+    }
+  }
+
+  /** Posts in the transfer's thread (else its channel); a thread a moderator deleted or locked is said so. */
+  async #postFor(transfer: StoredTransfer, content: string, files: MultipartFile[], options: SendOptions): Promise<APIMessage> {
+    const channelId = postingChannelId(transfer);
+    try {
+      return await this.post(channelId, content, files, options);
+    } catch (error) {
+      throw channelId === transfer.channel_id ? error : threadRefusal(error, channelId);
     }
   }
 
@@ -238,6 +248,24 @@ function sinkError(error: unknown, signal?: AbortSignal): SinkError {
       ? `${failure.message}; restart the bot with a valid DISCORD_TOKEN`
       : (words[failure.reason] ?? failure.message);
   return new SinkError(message, failure.kind, failure.reason, { cause: error });
+}
+
+/** Discord's codes for a post in a thread that is gone, or archived and locked. */
+const UNKNOWN_CHANNEL = 10003;
+const THREAD_ARCHIVED = 50083;
+
+/** A refused post in the transfer's thread, in words that say what a moderator did and what /resume does; others as they are. */
+function threadRefusal(error: unknown, threadId: string): unknown {
+  const code = error instanceof SinkError && error.cause instanceof DiscordAPIError ? error.cause.code : null;
+  if (code === UNKNOWN_CHANNEL)
+    return new SinkError(`the transfer's thread <#${threadId}> is gone (deleted?); /resume posts the rest in a new thread`, 'fatal', 'thread_gone', {
+      cause: error,
+    });
+  if (code === THREAD_ARCHIVED)
+    return new SinkError(`the transfer's thread <#${threadId}> is archived and locked; unlock it, then /resume`, 'fatal', 'thread_locked', {
+      cause: error,
+    });
+  return error;
 }
 
 /**

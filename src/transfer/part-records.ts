@@ -8,6 +8,16 @@ export function partChannelId(transfer: Pick<StoredTransfer, 'channel_id'>, part
   return part.channel_id ?? transfer.channel_id;
 }
 
+/** The transfer's own thread (lane 0), where its parts and manifest go; none: they go to its channel. */
+export function ownThread(transfer: Pick<StoredTransfer, 'threads'>): { readonly id: string; readonly lane: number } | undefined {
+  return transfer.threads.find((t) => t.lane === 0);
+}
+
+/** Where a transfer's next messages (parts, manifest) are posted: its own thread, else its channel. */
+export function postingChannelId(transfer: Pick<StoredTransfer, 'channel_id' | 'threads'>): string {
+  return ownThread(transfer)?.id ?? transfer.channel_id;
+}
+
 /** The channel or thread a transfer's manifest message is in (a record from before it was kept: the transfer's channel). */
 export function manifestChannelId(transfer: Pick<StoredTransfer, 'channel_id' | 'manifest_channel_id'>): string {
   return transfer.manifest_channel_id ?? transfer.channel_id;
