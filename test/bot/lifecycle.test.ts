@@ -100,10 +100,12 @@ describe('two processes, SIGTERM and the token', () => {
   });
 
   it('GIVEN a transfer in the middle WHEN SIGTERM arrives THEN the bot exits 0 within 10 s with it interrupted, and a restart completes it', async () => {
-    // Messages after the second part wait at the fake until the bot has stopped dispatching.
-    const held = holdAfterParts(fx.fake, 2);
+    // Messages after this transfer's second part wait at the fake until the bot has stopped
+    // dispatching (the fake counts every part it holds: the test before posted some).
+    const before = fx.fake.messages().filter((m) => m.attachments.length > 0).length;
+    const held = holdAfterParts(fx.fake, before + 2);
     const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
-    await fx.waitForParts(id, 2);
+    expect((await fx.waitForParts(id, 2)).parts.length).toBeGreaterThanOrEqual(2);
     const started = Date.now();
     fx.bot.child.kill('SIGTERM');
     await fx.bot.waitForLog((l) => l.msg.startsWith('shutting down'), 10_000).finally(held.release);
