@@ -119,7 +119,7 @@ async function startParts(
   const stopPruning = await startPruning(config, store, log);
   closers.add('pruning', stopPruning);
   // Uploads from members' computers come through the web page: staging exists only with it.
-  const uploads = config.WEB_PORT === undefined ? undefined : await startUploads(config, store, log);
+  const uploads = config.WEB_PORT === undefined ? undefined : await SendUploads.start(config, { store, log });
   if (uploads)
     closers.add('upload expiry', () => {
       uploads.close();
@@ -197,21 +197,6 @@ async function startPruning(config: Config, store: FileStore, log: Logger): Prom
     pruning = false;
     clearInterval(pruneTimer);
   };
-}
-
-/** The staging of uploads from members' computers (STAGING_DIR): what ended while the bot was down is removed. */
-async function startUploads(config: Config, store: FileStore, log: Logger): Promise<SendUploads> {
-  const uploads = new SendUploads(
-    {
-      dir: config.STAGING_DIR,
-      perUploadBytes: config.STAGING_PER_UPLOAD_BYTES,
-      maxBytes: config.STAGING_MAX_BYTES,
-      expiryMs: config.SEND_EXPIRY_HOURS * 3_600_000,
-    },
-    { store, log },
-  );
-  await uploads.sweepFolders();
-  return uploads;
 }
 
 /** The runner with its Discord pieces: the sink posting parts through the upload lanes, the progress messages. */

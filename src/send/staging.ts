@@ -22,7 +22,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { errnoCode } from '../errors.js';
 import type { FileRange } from '../transfer/chunker.js';
-import { abortReason } from '../time/sleep.js';
+import { ChangeSignal } from '../time/change-signal.js';
+import { sleep } from '../time/sleep.js';
 
 /** Bytes written between fsyncs while a request streams: what the part source may read soonest. */
 const SYNC_EVERY = 4 * 1024 * 1024;
@@ -36,38 +37,6 @@ interface Segment {
 
 const SEGMENT_NAME = /^(\d{16})\.part$/;
 const segmentName = (start: number) => `${String(start).padStart(16, '0')}.part`;
-
-/** What a stalled write or read waits for; settled (and replaced) by every change. */
-class Signal {
-  #resolve!: () => void;
-  #promise = this.#fresh();
-
-  #fresh(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.#resolve = resolve;
-    });
-  }
-
-  /** Resolves at the next `fire`, or rejects when `signal` aborts. */
-  wait(signal?: AbortSignal): Promise<void> {
-    if (!signal) return this.#promise;
-    signal.throwIfAborted();
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = () => reject(abortReason(signal));
-      signal.addEventListener('abort', onAbort, { once: true });
-      void this.#promise.then(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      });
-    });
-  }
-
-  fire(): void {
-    const resolve = this.#resolve;
-    this.#promise = this.#fresh();
-    resolve();
-  }
-}
 
 export interface UploadStagingOptions {
   /** The sender's file size (tus Upload-Length). */
@@ -97,7 +66,7 @@ export class UploadStaging {
   #lastWrite: Promise<void> = Promise.resolve();
   /** The segment `write` appends to: never released under it (even empty, at a part boundary). */
   #appending: Segment | null = null;
-  readonly #changed = new Signal();
+  readonly #changed = new ChangeSignal();
   /** When the last byte arrived (ms since the epoch): an upload idle past SEND_EXPIRY_HOURS is cancelled. */
   lastReceivedAt: number;
   /** The write is held because the disk is full. */
@@ -271,13 +240,7 @@ export class UploadStaging {
         await handle.fd.truncate(handle.synced);
         this.diskFull = true;
         this.#changed.fire();
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(resolve, this.#diskFullRetryMs);
-          signal?.addEventListener('abort', () => {
-            clearTimeout(timer);
-            reject(abortReason(signal));
-          });
-        });
+        await sleep(this.#diskFullRetryMs, signal);
       }
     }
   }

@@ -6,6 +6,7 @@
  */
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import type { Config } from '../config.js';
 import { UserError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { ACTIVE_STATUSES } from '../store/state.js';
@@ -58,6 +59,24 @@ export class SendUploads {
   readonly #waitTimers = new Map<string, NodeJS.Timeout>();
   readonly #waitingShownAfterMs: number;
   #sweeper: NodeJS.Timeout | null = null;
+
+  /** The staging of uploads (STAGING_DIR) as the bot starts it: folders of uploads that ended while it was down are removed. */
+  static async start(
+    config: Pick<Config, 'STAGING_DIR' | 'STAGING_PER_UPLOAD_BYTES' | 'STAGING_MAX_BYTES' | 'SEND_EXPIRY_HOURS'>,
+    deps: { store: ProgressStore; log: Logger },
+  ): Promise<SendUploads> {
+    const uploads = new SendUploads(
+      {
+        dir: config.STAGING_DIR,
+        perUploadBytes: config.STAGING_PER_UPLOAD_BYTES,
+        maxBytes: config.STAGING_MAX_BYTES,
+        expiryMs: config.SEND_EXPIRY_HOURS * 3_600_000,
+      },
+      deps,
+    );
+    await uploads.sweepFolders();
+    return uploads;
+  }
 
   constructor(limits: SendLimits, deps: { store: ProgressStore; log: Logger; waitingShownAfterMs?: number }) {
     this.limits = limits;

@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import { sourceNames, type LogRedactions } from '../log.js';
 import type { Metrics } from '../metrics/types.js';
 import { SinkError, UnknownTransferError } from '../errors.js';
-import type { ProgressStore, StoredTransfer } from '../store/types.js';
+import type { NewTransfer, ProgressStore, StoredTransfer } from '../store/types.js';
 import { fileTransfer, sendTransfer, urlTransfer, type NewTransferOptions } from './new-transfer.js';
 import type { SendUploads } from '../send/uploads.js';
 import { runTransfer, type OrchestratorConfig } from './orchestrator.js';
@@ -105,25 +105,25 @@ export class TransferRunner {
 
   createFileTransfer(input: NewTransferInput & { source: LocalSource }): Promise<StoredTransfer> {
     const { slot, source, ...options } = input;
-    const record = fileTransfer({ ...options, id: slot.id }, source);
-    this.#deps.redactions?.add(source.relPath, record.file_name, ...sourceNames(record.source));
-    return this.#deps.store.create(record);
+    return this.#record(fileTransfer({ ...options, id: slot.id }, source), source.relPath);
   }
 
   /** A `/upload` transfer: the size and total are null when the server gave no Content-Length. */
   createUrlTransfer(input: NewTransferInput & { url: string; info: UrlInfo }): Promise<StoredTransfer> {
     const { slot, url, info, ...options } = input;
-    const record = urlTransfer({ ...options, id: slot.id }, url, info);
     // The name as the server sent it, before sanitizing.
-    this.#deps.redactions?.add(info.name, record.file_name, ...sourceNames(record.source));
-    return this.#deps.store.create(record);
+    return this.#record(urlTransfer({ ...options, id: slot.id }, url, info), info.name);
   }
 
   /** A file sent from a member's computer (/send): its bytes arrive by tus while it runs. */
   createSendTransfer(input: NewTransferInput & { name: string; size: number }): Promise<StoredTransfer> {
     const { slot, name, size, ...options } = input;
-    const record = sendTransfer({ ...options, id: slot.id }, name, size);
-    this.#deps.redactions?.add(name, record.file_name, ...sourceNames(record.source));
+    return this.#record(sendTransfer({ ...options, id: slot.id }, name, size), name);
+  }
+
+  /** Records a new transfer, its names (`given`: as its source gave it) registered for LOG_REDACT_FILENAMES first. */
+  #record(record: NewTransfer, given: string): Promise<StoredTransfer> {
+    this.#deps.redactions?.add(given, record.file_name, ...sourceNames(record.source));
     return this.#deps.store.create(record);
   }
 
