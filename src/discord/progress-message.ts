@@ -93,10 +93,12 @@ export class DiscordProgressMessages implements ProgressView {
   }
 
   async showEnd(transfer: StoredTransfer, rate: Rate | undefined, signal: AbortSignal): Promise<void> {
-    const { store, log, retryLimit, backoffBaseMs } = this.#options;
+    const { log, retryLimit, backoffBaseMs } = this.#options;
     const messageId = transfer.progress_message_id;
     if (!messageId) return;
     let landed = true;
+    // Recorded as missing first: a stop or a kill during the retries below leaves it for the next start.
+    await this.#recordLanded(transfer.id, false);
     await this.#options.threads?.reopenPost(transfer);
     try {
       const components = renderEndComponents(transfer, this.#options.downloadLink(transfer, LINK_BUTTON_MAX_URL));
@@ -114,13 +116,18 @@ export class DiscordProgressMessages implements ProgressView {
     if (transfer.status === 'complete' || transfer.status === 'error' || transfer.status === 'cancelled') {
       await this.#options.threads?.archive(transfer, signal);
     }
-    if (store.get(transfer.id)?.progress_edit_landed === !landed) {
-      await store
-        .update(transfer.id, (t) => {
-          t.progress_edit_landed = landed;
-        })
-        .catch((error: unknown) => log.warn({ err: error, transfer_id: transfer.id }, 'could not record the progress edit'));
-    }
+    if (landed) await this.#recordLanded(transfer.id, true);
+  }
+
+  /** Records whether the end state is shown (`progress_edit_landed`); a write the disk refuses is logged, not thrown. */
+  async #recordLanded(id: string, landed: boolean): Promise<void> {
+    const { store, log } = this.#options;
+    if (store.get(id)?.progress_edit_landed !== !landed) return;
+    await store
+      .update(id, (t) => {
+        t.progress_edit_landed = landed;
+      })
+      .catch((error: unknown) => log.warn({ err: error, transfer_id: id }, 'could not record the progress edit'));
   }
 
   /** The progress messages of transfers not running whose edit with the end state never landed (a REST outage, a stop) get it now. */

@@ -81,6 +81,34 @@ describe('the final edit of the progress message survives a REST outage', () => 
     ).toBe(true);
   });
 
+  it('GIVEN the bot killed while its end-state edit waits for Discord THEN the next start makes the edit', async () => {
+    fx = await startBotFixture({ env: { PROGRESS_EDIT_INTERVAL_MS: '600000', MAX_CHUNKS_PER_MESSAGE: '1', RETRY_LIMIT_PER_CHUNK: '2' } });
+    await writeSeededFile(path.join(fx.filesRoot, 'data.bin'), 3 * MIB, 9);
+    fx.fake.faults.add({ route: MESSAGES, kind: 'status', status: 500, after: 1, times: 1_000 });
+    fx.fake.faults.add({ route: EDIT, kind: 'hang', after: 1, times: 1_000 });
+    const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
+    const t = await fx.waitForStatus(id, ['error', 'complete']);
+    expect(t.status).toBe('error');
+    const hung = await eventually(
+      () => fx!.fake.requests.filter((r) => r.route === EDIT && r.fault === 'hang').length,
+      (n) => n > 0,
+    );
+    expect(hung).toBeGreaterThan(0);
+    const progressText = () => fx!.fake.messages().find((m) => m.id === t.progress_message_id)?.content ?? '';
+    expect(progressText()).not.toMatch(/❌ error/);
+    fx.fake.faults.clear();
+    await fx.restartBot();
+    expect(await eventually(progressText, (text) => /❌ error/.test(text))).toMatch(/❌ error/);
+    expect(
+      (
+        await eventually(
+          () => fx!.transfer(id),
+          (t) => t.progress_edit_landed,
+        )
+      ).progress_edit_landed,
+    ).toBe(true);
+  });
+
   it('GIVEN /resume while the end-state edit of the failed run is still on its way THEN it is accepted and the transfer resumes once that run settles', async () => {
     const { id } = await failingSplit(0, 2_000);
     fx!.fake.faults.clear();
