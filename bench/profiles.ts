@@ -58,15 +58,21 @@ export interface Ceiling {
   /** MiB/s: the lesser of the two below. */
   mibPerSecond: number;
   linkMiBs: number;
-  /** What the bucket lets through with full messages. */
+  /** What the buckets let through with full messages: one per channel posted in. */
   bucketMiBs: number;
   boundBy: 'link' | 'bucket';
 }
 
-/** The ceiling: the lesser of the link and what the bucket allows with full messages. */
-export function ceiling(profile: Profile, bucket: { limit: number; windowMs: number } = BUCKET): Ceiling {
+/**
+ * The ceiling: the lesser of the link and what the buckets allow with full messages. Each
+ * channel, and each thread (a channel of its own), has its own bucket, so messages posted
+ * through `channels` of them at once (a transfer's lanes, two transfers each in its thread,
+ * posters in three channels) may go `channels` times as fast; the link they share does not.
+ */
+export function ceiling(profile: Profile, channels = 1, bucket: { limit: number; windowMs: number } = BUCKET): Ceiling {
+  if (!Number.isInteger(channels) || channels < 1) throw new Error(`a ceiling needs at least one channel, got ${channels}`);
   const linkMiBs = profile.bytesPerSecond / MIB;
-  const bucketMiBs = (bucket.limit * FULL_MESSAGE) / MIB / (bucket.windowMs / 1000);
+  const bucketMiBs = (channels * bucket.limit * FULL_MESSAGE) / MIB / (bucket.windowMs / 1000);
   return linkMiBs <= bucketMiBs
     ? { mibPerSecond: linkMiBs, linkMiBs, bucketMiBs, boundBy: 'link' }
     : { mibPerSecond: bucketMiBs, linkMiBs, bucketMiBs, boundBy: 'bucket' };

@@ -24,6 +24,19 @@ describe('the benchmark network profiles', () => {
     expect(ceiling(parseProfile('discord'))).toMatchObject({ boundBy: 'bucket', mibPerSecond: 25, linkMiBs: Number.POSITIVE_INFINITY });
   });
 
+  it('GIVEN k channels posted through at once (lanes, threads, channels) THEN the ceiling is the lesser of the link and k buckets, and fewer than one channel is refused', () => {
+    const server = parseProfile('server');
+    expect(ceiling(server, 1)).toEqual(ceiling(server));
+    expect(ceiling(server, 2)).toMatchObject({ boundBy: 'bucket', mibPerSecond: 50, bucketMiBs: 50 });
+    expect(ceiling(server, 4)).toMatchObject({ boundBy: 'bucket', mibPerSecond: 100 });
+    expect(ceiling(server, 8)).toMatchObject({ boundBy: 'link', mibPerSecond: 125_000_000 / MIB, bucketMiBs: 200 });
+    expect(ceiling(parseProfile('discord'), 8)).toMatchObject({ boundBy: 'bucket', mibPerSecond: 200 });
+    expect(ceiling(parseProfile('home'), 3)).toMatchObject({ boundBy: 'link', mibPerSecond: 6_250_000 / MIB });
+    expect(ceiling(server, 3, { limit: 2, windowMs: 1_000 }).bucketMiBs).toBeCloseTo((3 * 2 * 26_214_400) / MIB);
+    expect(() => ceiling(server, 0)).toThrow(/at least one channel/);
+    expect(() => ceiling(server, 1.5)).toThrow(/at least one channel/);
+  });
+
   it('GIVEN a calibration THEN it is measured against the bandwidth, and there is nothing to compare with without a cap', () => {
     expect(calibrationOff(parseProfile('home'), 5_000_000)).toBeCloseTo(-0.2);
     expect(calibrationOff(parseProfile('discord'), 5_000_000)).toBeNull();
