@@ -37,7 +37,7 @@ const CH = {
 const P = { manageThreads: 1n << 34n, createPublic: 1n << 35n, sendInThreads: 1n << 38n, manageMessages: 1n << 13n };
 
 /** A guild with a text, an announcement and a forum channel, and two where the bot may not create threads / post in them. */
-function bedWith(extra: { botPermissions?: bigint; channelRateLimit?: { limit: number; windowMs: number } } = {}) {
+function bedWith(extra: { botPermissions?: bigint; channelRateLimit?: { limit: number; windowMs: number; countAt?: 'request' | 'body' } } = {}) {
   return startBed({
     applicationId: BOT,
     guildId: GUILD,
@@ -145,23 +145,26 @@ describe('threads in the fake Discord, driven by discord.js', () => {
     expect(bed.fake.threads(CH.text)[0]!.messageCount).toBe(2);
   });
 
-  it('GIVEN a bucket of 2 message creates per channel WHEN two messages go to a thread THEN they count against the thread, not its parent: the parent still takes 2, and the thread a third only with a 429', async () => {
-    bed = await bedWith({ channelRateLimit: { limit: 2, windowMs: 60_000 } });
-    const starter = await (cached(bed, CH.text) as TextChannel).send('progress'); // 1 of the parent's 2
-    const thread = await starter.startThread({ name: 'parts' });
-    await thread.send('part 1');
-    await thread.send('part 2');
-    await (cached(bed, CH.text) as TextChannel).send('still room in the parent'); // 2 of 2
-    expect(bed.fake.requests.filter((q) => q.status === 429)).toEqual([]);
-    const third = await fetch(`${bed.fake.apiUrl}/v10/channels/${thread.id}/messages`, {
-      method: 'POST',
-      headers: { Authorization: `Bot ${bed.fake.token}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ content: 'part 3' }),
-    });
-    expect(third.status).toBe(429);
-    expect(third.headers.get('x-ratelimit-limit')).toBe('2');
-    expect(bed.fake.messages(thread.id)).toHaveLength(2);
-  });
+  it.each(['request', 'body'] as const)(
+    'GIVEN a bucket of 2 message creates per channel, counted at the %s WHEN two messages go to a thread THEN they count against the thread, not its parent: the parent still takes 2, and the thread a third only with a 429',
+    async (countAt) => {
+      bed = await bedWith({ channelRateLimit: { limit: 2, windowMs: 60_000, countAt } });
+      const starter = await (cached(bed, CH.text) as TextChannel).send('progress'); // 1 of the parent's 2
+      const thread = await starter.startThread({ name: 'parts' });
+      await thread.send('part 1');
+      await thread.send('part 2');
+      await (cached(bed, CH.text) as TextChannel).send('still room in the parent'); // 2 of 2
+      expect(bed.fake.requests.filter((q) => q.status === 429)).toEqual([]);
+      const third = await fetch(`${bed.fake.apiUrl}/v10/channels/${thread.id}/messages`, {
+        method: 'POST',
+        headers: { Authorization: `Bot ${bed.fake.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ content: 'part 3' }),
+      });
+      expect(third.status).toBe(429);
+      expect(third.headers.get('x-ratelimit-limit')).toBe('2');
+      expect(bed.fake.messages(thread.id)).toHaveLength(2);
+    },
+  );
 
   it('GIVEN a thread WHEN the bot archives it, posts in it, and a moderator then locks and archives it THEN THREAD_UPDATE keeps discord.js current, the post unarchives it, and in the locked one posting and editing are 400 / 50083 and unarchiving is 403 / 50013', async () => {
     bed = await bedWith();
