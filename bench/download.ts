@@ -36,6 +36,7 @@ export async function downloadRows(
     DISCORD_API_URL: api.apiUrl,
     FILES_ROOT: options.filesRoot,
     PROGRESS_FILE_PATH: progress,
+    PARTS_IN: 'channel', // as measured before threads (BENCHMARKS.md)
     MAX_FILE_SIZE_BYTES: String(64 * 1024 * MIB),
     LOG_LEVEL: 'info',
     WEB_PORT: String(port),

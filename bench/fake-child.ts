@@ -5,9 +5,12 @@
  */
 import { startFakeDiscord } from '../test/support/fake-discord/index.js';
 import type { FakeDiscord, InteractionInput } from '../test/support/fake-discord/types.js';
+import { snowflake } from '../test/support/fake-discord/util.js';
 import type { FakeRequest, FakeReply, FakeStats, NetworkOptions, PlannedFault, PostedMessage } from './ipc.js';
 
 const CREATE = 'POST /channels/:id/messages';
+/** Text channels of the guild: /split posts in the first; the ddrive-style row posts in all three. */
+const CHANNELS = ['general', 'second', 'third'];
 
 let fake: FakeDiscord | undefined;
 /** The network model the fake was started with, if any. */
@@ -22,6 +25,7 @@ async function handle(req: FakeRequest): Promise<unknown> {
       fake = await startFakeDiscord({
         retainAttachments: req.retainBytes < 0 ? true : req.retainBytes,
         openApiPath: false,
+        channels: CHANNELS.map((name) => ({ id: snowflake(), name })),
         ...(network
           ? {
               processingMs: network.processingMs,
@@ -31,7 +35,7 @@ async function handle(req: FakeRequest): Promise<unknown> {
           : {}),
       });
       const channel = fake.channels[0]!;
-      return { apiUrl: fake.apiUrl, token: fake.token, channelId: channel.id };
+      return { apiUrl: fake.apiUrl, token: fake.token, channelId: channel.id, channelIds: fake.channels.map((c) => c.id) };
     }
     case 'split': {
       const f = need();
@@ -65,6 +69,7 @@ async function handle(req: FakeRequest): Promise<unknown> {
         .filter((m) => m.content.includes(req.marker) && m.attachments.length > 0)
         .map((m) => ({
           id: m.id,
+          channelId: m.channel_id,
           attachments: m.attachments.map((a) => {
             const digest = f.attachmentDigest(a.id);
             let text: string | undefined;

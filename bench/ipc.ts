@@ -62,5 +62,7 @@ export interface PostedAttachment {
 
 export interface PostedMessage {
   id: string;
+  /** The channel or thread it was posted in. */
+  channelId: string;
   attachments: PostedAttachment[];
 }

@@ -24,12 +24,12 @@ import { formatTable, MIB, mibPerSecond, sizeLabel, type Cell } from './stats.js
 import { baselineA, baselineB, buildBot, BUILT_ENTRY, CHUNK, makeSource, runSplit, type Api, type Setting } from './transfers.js';
 
 const SETTINGS: Setting[] = [
-  { label: 'defaults (P1 C3)', parallel: 1, pack: 3 },
-  { label: 'defaults, tsx', parallel: 1, pack: 3, tsx: true },
-  { label: 'defaults, age 1 recipient', parallel: 1, pack: 3, age: true },
-  { label: 'P2 C3', parallel: 2, pack: 3 },
-  { label: 'P4 C3', parallel: 4, pack: 3 },
-  { label: 'P1 C1', parallel: 1, pack: 1 },
+  { label: 'defaults (P1 C3)', partsIn: 'channel', parallel: 1, pack: 3 },
+  { label: 'defaults, tsx', partsIn: 'channel', parallel: 1, pack: 3, tsx: true },
+  { label: 'defaults, age 1 recipient', partsIn: 'channel', parallel: 1, pack: 3, age: true },
+  { label: 'P2 C3', partsIn: 'channel', parallel: 2, pack: 3 },
+  { label: 'P4 C3', partsIn: 'channel', parallel: 4, pack: 3 },
+  { label: 'P1 C1', partsIn: 'channel', parallel: 1, pack: 1 },
 ];
 
 function sizesFromArgs(args: string[]): number[] {

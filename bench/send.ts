@@ -117,6 +117,7 @@ async function runSend(source: Source, sender: Profile, work: string, api: Api, 
       DISCORD_API_URL: api.apiUrl,
       FILES_ROOT: path.join(work, 'files'),
       PROGRESS_FILE_PATH: path.join(work, 'progress.json'),
+      PARTS_IN: 'channel', // as measured before threads (BENCHMARKS.md)
       MAX_FILE_SIZE_BYTES: String(64 * 1024 * MIB),
       LOG_LEVEL: 'info',
       WEB_PORT: String(webPort),

@@ -16,6 +16,7 @@ import { packBatches, partName, sanitizeName } from '../src/transfer/plan.js';
 import { benchRecipient, recordWithKeys, sealedAnswers } from './age.js';
 import type { FakeProcess } from './fake-process.js';
 import type { PostedMessage } from './ipc.js';
+import type { StoredTransfer } from '../src/store/types.js';
 import { MIB, parseVmHWM, sizeLabel } from './stats.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,11 +28,16 @@ const RUN_TIMEOUT_MS = 15 * 60_000;
 export interface Api {
   apiUrl: string;
   token: string;
+  /** Where /split is sent, and parts go with PARTS_IN=channel. */
   channelId: string;
+  /** Every text channel of the guild, `channelId` first. */
+  channelIds: string[];
 }
 
 export interface Setting {
   label: string;
+  /** PARTS_IN, always given: the rows measured before threads keep `channel`, so they compare with BENCHMARKS.md's history. */
+  partsIn: 'channel' | 'thread';
   parallel: number;
   pack: number;
   /** Run src/index.ts through tsx as `npm start` does, instead of the build. */
@@ -191,15 +197,30 @@ export function verifyParts(expected: readonly PartHash[], posted: PostedMessage
 }
 
 // ------------------------------------------------------------------------------------------
-// One /split run
+// /split runs
 
 export interface RunResult {
   ms: number;
   peakRss: number;
   messages: number;
+  /** The channels and threads the transfers' messages went to. */
+  channels: number;
 }
 
-export async function runSplit(source: Source, setting: Setting, work: string, api: Api, fake: FakeProcess, filesRoot: string): Promise<RunResult> {
+/**
+ * `together` /split of the source started at the same instant into the fake's first channel,
+ * on one bot: from sending them to the last one's `transfer_complete`, every part of each
+ * checked, and the bot's peak RSS.
+ */
+export async function runSplit(
+  source: Source,
+  setting: Setting,
+  work: string,
+  api: Api,
+  fake: FakeProcess,
+  filesRoot: string,
+  together = 1,
+): Promise<RunResult> {
   const progress = path.join(work, `progress-${Date.now()}.json`);
   const bot: BotProcess = await startBotProcess({
     cwd: work,
@@ -208,6 +229,7 @@ export async function runSplit(source: Source, setting: Setting, work: string, a
       DISCORD_API_URL: api.apiUrl,
       FILES_ROOT: filesRoot,
       PROGRESS_FILE_PATH: progress,
+      PARTS_IN: setting.partsIn,
       MAX_PARALLEL_UPLOADS: String(setting.parallel),
       MAX_CHUNKS_PER_MESSAGE: String(setting.pack),
       MAX_FILE_SIZE_BYTES: String(64 * 1024 * MIB),
@@ -221,30 +243,50 @@ export async function runSplit(source: Source, setting: Setting, work: string, a
   });
   try {
     const t0 = performance.now();
-    const reply = await fake.call<string>({ op: 'split', path: source.rel });
-    const id = /`(upload_[a-z0-9]+)`/.exec(reply)?.[1];
-    if (!id) throw new Error(`/split did not start: ${reply}`);
-    const keyed = setting.age ? await recordWithKeys(progress, id) : null;
-    const end = await bot.waitForLog((l) => l.transfer_id === id && (l.msg === 'transfer_complete' || l.msg === 'transfer_error'), RUN_TIMEOUT_MS);
+    const ids = await Promise.all(
+      Array.from({ length: together }, async () => {
+        const reply = await fake.call<string>({ op: 'split', path: source.rel });
+        const id = /`(upload_[a-z0-9]+)`/.exec(reply)?.[1];
+        if (!id) throw new Error(`/split did not start: ${reply}`);
+        return id;
+      }),
+    );
+    const keyed = setting.age ? await Promise.all(ids.map((id) => recordWithKeys(progress, id))) : null;
+    const ends = await Promise.all(
+      ids.map((id) => bot.waitForLog((l) => l.transfer_id === id && (l.msg === 'transfer_complete' || l.msg === 'transfer_error'), RUN_TIMEOUT_MS)),
+    );
     const ms = performance.now() - t0;
     const status = await readFile(`/proc/${bot.child.pid}/status`, 'utf8');
     const peakRss = parseVmHWM(status) ?? Number.NaN;
-    if (end.msg !== 'transfer_complete') throw new Error(`${setting.label}: transfer failed: ${String(end['reason'])}`);
-    const posted = await fake.call<PostedMessage[]>({ op: 'messages', marker: id });
-    // An encrypted run must have posted the age file the source encrypts to under its keys.
-    const sealed = keyed ? await sealedAnswers(source.file, source.size, keyed, setting.chunk ?? CHUNK) : null;
-    const name = sanitizeName(source.rel, id) + (sealed ? '.age' : '');
-    const expected = sealed?.parts ?? source.partsAt.get(setting.chunk ?? CHUNK);
-    if (!expected) throw new Error(`${setting.label}: no part hashes computed for parts of ${setting.chunk} bytes`);
-    verifyParts(expected, posted, name, setting.label);
-    const whole = sealed ?? source;
-    const manifest = posted.flatMap((m) => m.attachments).find((a) => a.text !== undefined);
-    const file = manifest?.text ? (JSON.parse(manifest.text) as { file: { sha256: string; size: number } }).file : undefined;
-    if (file?.sha256 !== whole.sha256 || file.size !== whole.size)
-      throw new Error(`${setting.label}: manifest says ${JSON.stringify(file)}, expected ${whole.sha256}`);
-    return { ms, peakRss, messages: posted.length };
+    const failed = ends.find((end) => end.msg !== 'transfer_complete');
+    if (failed) throw new Error(`${setting.label}: transfer failed: ${String(failed['reason'])}`);
+    const channels = new Set<string>();
+    let messages = 0;
+    for (const [i, id] of ids.entries()) {
+      const posted = await checkPosted(source, setting, fake, id, keyed?.[i] ?? null);
+      messages += posted.length;
+      for (const m of posted) channels.add(m.channelId);
+    }
+    return { ms, peakRss, messages, channels: channels.size };
   } finally {
     await bot.kill('SIGTERM');
     await rm(progress, { force: true });
   }
+}
+
+/** Every part of one transfer posted once and right, and its manifest naming the whole file; its messages. */
+async function checkPosted(source: Source, setting: Setting, fake: FakeProcess, id: string, keyed: StoredTransfer | null): Promise<PostedMessage[]> {
+  const posted = await fake.call<PostedMessage[]>({ op: 'messages', marker: id });
+  // An encrypted run must have posted the age file the source encrypts to under its keys.
+  const sealed = keyed ? await sealedAnswers(source.file, source.size, keyed, setting.chunk ?? CHUNK) : null;
+  const name = sanitizeName(source.rel, id) + (sealed ? '.age' : '');
+  const expected = sealed?.parts ?? source.partsAt.get(setting.chunk ?? CHUNK);
+  if (!expected) throw new Error(`${setting.label}: no part hashes computed for parts of ${setting.chunk} bytes`);
+  verifyParts(expected, posted, name, setting.label);
+  const whole = sealed ?? source;
+  const manifest = posted.flatMap((m) => m.attachments).find((a) => a.text !== undefined);
+  const file = manifest?.text ? (JSON.parse(manifest.text) as { file: { sha256: string; size: number } }).file : undefined;
+  if (file?.sha256 !== whole.sha256 || file.size !== whole.size)
+    throw new Error(`${setting.label}: manifest says ${JSON.stringify(file)}, expected ${whole.sha256}`);
+  return posted;
 }
