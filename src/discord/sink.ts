@@ -30,21 +30,21 @@ export interface DiscordSinkOptions {
 }
 
 export class DiscordSink implements ChunkSink {
-  /** `rest` first: with no extra lanes every request goes through it. */
-  readonly #lanes: readonly REST[];
-  /** Channel → requests in flight on each lane. */
+  /** `rest` first: with no extra upload clients every request goes through it. */
+  readonly #clients: readonly REST[];
+  /** Channel → requests in flight on each upload client. */
   readonly #busy = new Map<string, number[]>();
-  /** Each channel's message bucket, as the answers to every lane's messages tell it. */
+  /** Each channel's message bucket, as the answers to every client's messages tell it. */
   readonly #buckets: MessageBuckets;
 
-  /** `uploadLanes`: extra REST clients so messages to one channel can be in flight at once (see createUploadLanes). */
+  /** `uploadClients`: extra REST clients so messages to one channel can be in flight at once (see createUploadClients). */
   constructor(
     private readonly rest: REST,
     private readonly botUserId: () => string | undefined,
-    uploadLanes: readonly REST[] = [],
+    uploadClients: readonly REST[] = [],
     options: DiscordSinkOptions = {},
   ) {
-    this.#lanes = [rest, ...uploadLanes];
+    this.#clients = [rest, ...uploadClients];
     this.#buckets = new MessageBuckets({ onWait: options.onRateLimitWait });
   }
 
@@ -197,20 +197,20 @@ export class DiscordSink implements ChunkSink {
         slot = null;
       },
     });
-    // The least busy lane for this channel: a request there queues behind fewer others.
-    const busy = this.#busy.get(channelId) ?? this.#lanes.map(() => 0);
+    // The least busy client for this channel: a request there queues behind fewer others.
+    const busy = this.#busy.get(channelId) ?? this.#clients.map(() => 0);
     this.#busy.set(channelId, busy);
-    const lane = busy.indexOf(Math.min(...busy));
-    busy[lane] = (busy[lane] ?? 0) + 1;
+    const client = busy.indexOf(Math.min(...busy));
+    busy[client] = (busy[client] ?? 0) + 1;
     try {
       return (await this.call(
-        (signal) => this.#lanes[lane]!.post(Routes.channelMessages(channelId), { body: form, passThroughBody: true, signal }),
+        (signal) => this.#clients[client]!.post(Routes.channelMessages(channelId), { body: form, passThroughBody: true, signal }),
         options.signal,
       )) as APIMessage;
     } finally {
       // No answer: it may have been counted.
       (slot as BucketSlot | null)?.settle(null);
-      busy[lane] = (busy[lane] ?? 1) - 1;
+      busy[client] = (busy[client] ?? 1) - 1;
       if (busy.every((n) => n === 0)) this.#busy.delete(channelId);
     }
   }
