@@ -216,6 +216,7 @@ function createRunner(
   const { client, clients, store, metrics } = deps;
   // Messages wait for their channel's bucket before their last bytes go (src/discord/bucket.ts).
   const sink = new DiscordSink(client.rest, () => client.user?.id, clients, {
+    lanes: config.MAX_PARALLEL_UPLOADS,
     onRateLimitWait: (_channelId, ms) =>
       rateLimitWait(log, metrics, { route: '/channels/:id/messages', retry_after_ms: ms, global: false, scope: 'user' }),
   });

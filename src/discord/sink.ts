@@ -22,11 +22,17 @@ import { postingChannelId, transferChannelIds } from '../transfer/part-records.j
 import { compareWithRecord } from '../transfer/resume/reconcile.js';
 import { MessageBuckets, readRateLimitHeaders, type BucketSlot } from './bucket.js';
 import { classifyRestError } from './classify.js';
+import { LanePicker } from './lanes.js';
 import { MultipartBody, type MultipartFile } from './multipart.js';
+import { RequestPace } from './pace.js';
 
 export interface DiscordSinkOptions {
   /** Told when a message waits for its channel's bucket before its last bytes (ms, at first sight). */
   onRateLimitWait?: (channelId: string, ms: number) => void;
+  /** MAX_PARALLEL_UPLOADS: the lanes a transfer's parts are spread over (README, 'Lanes'); default 1. */
+  lanes?: number;
+  /** The one pace of every message posted (default: Discord's global 50 a second). */
+  pace?: RequestPace;
 }
 
 export class DiscordSink implements ChunkSink {
@@ -36,6 +42,10 @@ export class DiscordSink implements ChunkSink {
   readonly #busy = new Map<string, number[]>();
   /** Each channel's message bucket, as the answers to every client's messages tell it. */
   readonly #buckets: MessageBuckets;
+  /** The lane each part message goes to. */
+  readonly #lanes: LanePicker;
+  /** Discord's global limit, kept across the clients (each of which counts only its own). */
+  readonly #pace: RequestPace;
 
   /** `uploadClients`: extra REST clients so messages to one channel can be in flight at once (see createUploadClients). */
   constructor(
@@ -46,6 +56,8 @@ export class DiscordSink implements ChunkSink {
   ) {
     this.#clients = [rest, ...uploadClients];
     this.#buckets = new MessageBuckets({ onWait: options.onRateLimitWait });
+    this.#lanes = new LanePicker(options.lanes ?? 1, (channelId) => this.#buckets.readyIn(channelId));
+    this.#pace = options.pace ?? new RequestPace();
   }
 
   async sendParts(transfer: StoredTransfer, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]> {
@@ -59,7 +71,7 @@ export class DiscordSink implements ChunkSink {
     const files = parts.map((p) => ({ filename: p.name, source: p }));
     let message: APIMessage;
     try {
-      message = await this.#postFor(transfer, content, files, options);
+      message = await this.#postFor(transfer, content, files, options, 'part');
     } catch (error) {
       if (error instanceof SinkError && error.reason === 'source_changed') throw sourceChangedError(error, parts);
       if (error instanceof SinkError && error.kind === 'too_large') {
@@ -91,7 +103,7 @@ export class DiscordSink implements ChunkSink {
       ...(manifest.encryption ? [decryptHint(manifest.file.name, manifest.encryption.recipients.length, name)] : []),
     ].join('\n');
     const text = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
-    const message = await this.#postFor(transfer, content, [{ filename: name, source: text }], options);
+    const message = await this.#postFor(transfer, content, [{ filename: name, source: text }], options, 'manifest');
     const attachment = message.attachments[0];
     if (!attachment) throw new SinkError(`Discord's answer lacks attachment ${name}`, 'transient', 'missing_attachment');
     return { channel_id: message.channel_id, message_id: message.id, attachment_id: attachment.id };
@@ -151,13 +163,29 @@ export class DiscordSink implements ChunkSink {
     }
   }
 
-  /** Posts in the transfer's thread (else its channel); a thread a moderator deleted or locked is said so. */
-  async #postFor(transfer: StoredTransfer, content: string, files: MultipartFile[], options: SendOptions): Promise<APIMessage> {
-    const channelId = postingChannelId(transfer);
+  /**
+   * Posts a part message in the lane that can take it soonest (a retry where its first attempt
+   * went), the manifest in the transfer's own thread; without threads, in its channel. A thread a
+   * moderator deleted or locked is said so.
+   */
+  async #postFor(
+    transfer: StoredTransfer,
+    content: string,
+    files: MultipartFile[],
+    options: SendOptions,
+    what: 'part' | 'manifest',
+  ): Promise<APIMessage> {
+    const ticket = what === 'part' ? this.#lanes.take(transfer, options.nonce) : null;
+    const channelId = ticket?.channelId ?? postingChannelId(transfer);
+    let posted = false;
     try {
-      return await this.post(channelId, content, files, options);
+      const message = await this.post(channelId, content, files, options);
+      posted = true;
+      return message;
     } catch (error) {
       throw channelId === transfer.channel_id ? error : threadRefusal(error, channelId);
+    } finally {
+      ticket?.release(posted);
     }
   }
 
@@ -185,10 +213,12 @@ export class DiscordSink implements ChunkSink {
           throw error;
         }
         try {
+          await this.#pace.acquire(options.signal, gate?.signal);
           gate?.throwIfHeldBack();
         } catch (error) {
           slot.settle(null);
           slot = null;
+          gate?.throwIfHeldBack();
           throw error;
         }
       },
