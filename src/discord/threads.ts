@@ -105,7 +105,7 @@ export class TransferThreads {
   }
 
   /**
-   * Lanes 1 to MAX_PARALLEL_UPLOADS − 1 (PARTS_IN=thread): each a thread of its own in the
+   * Lanes 1 to MAX_PARALLEL_UPLOADS − 1 (made with PARTS_IN=thread): each a thread of its own in the
    * channel, without a starter message, kept while it is there, else made and recorded before
    * any part is posted in it. A crash between Discord's answer and the record leaves an empty
    * thread the record does not know (no part goes to a lane before it is recorded); the next
@@ -114,15 +114,15 @@ export class TransferThreads {
    * and a note says how many and why.
    */
   async #moreLanes(transfer: StoredTransfer): Promise<void> {
-    if (this.#o.partsIn !== 'thread') return;
     const k = this.#o.lanes;
     let refusal: unknown = null;
     for (let lane = 1; lane < k; lane++) {
       const recorded = transfer.threads.find((t) => t.lane === lane);
       if (recorded && (await this.#exists(recorded.id))) continue;
-      // After a refusal no more are asked for: a lane gone is only dropped (its parts are missing, and are posted again).
-      const made = refusal === null ? await this.#makeLane(transfer, lane, k) : null;
+      // With PARTS_IN=channel, or after a refusal, none is made: a lane gone is only dropped (its parts are missing, and are posted again).
+      const made = refusal === null && this.#o.partsIn === 'thread' ? await this.#makeLane(transfer, lane, k) : null;
       if (made instanceof LaneRefused) refusal = made.cause;
+      if (!recorded && typeof made !== 'string') continue;
       await this.#record(transfer.id, (t) => {
         t.threads = t.threads.filter((x) => x.lane !== lane);
         if (typeof made === 'string') t.threads.push({ id: made, lane });
