@@ -3,7 +3,10 @@
  * soonest. A message sent again (the same nonce) goes where its first attempt went, as long as
  * that lane is still in use: Discord answers a nonce it has seen (enforce_nonce) only in the
  * channel it was posted in, so a retry after a lost answer elsewhere would post the part twice.
+ * And what a refused post in a lane says.
  */
+import { DiscordAPIError } from 'discord.js';
+import { SinkError } from '../errors.js';
 import type { StoredTransfer } from '../store/types.js';
 import { laneChannelIds } from '../transfer/part-records.js';
 
@@ -54,4 +57,26 @@ export class LanePicker {
       },
     };
   }
+}
+
+/** Discord's codes for a post in a thread that is gone, or archived and locked. */
+const UNKNOWN_CHANNEL = 10003;
+const THREAD_ARCHIVED = 50083;
+
+/** A refused post in the transfer's thread, in words that say what a moderator did and what /resume does; others as they are. */
+export function threadRefusal(error: unknown, threadId: string): unknown {
+  const code = error instanceof SinkError && error.cause instanceof DiscordAPIError ? error.cause.code : null;
+  if (code === UNKNOWN_CHANNEL) return threadGone(threadId, error);
+  if (code === THREAD_ARCHIVED)
+    return new SinkError(`the transfer's thread <#${threadId}> is archived and locked; unlock it, then /resume`, 'fatal', 'thread_locked', {
+      cause: error,
+    });
+  return error;
+}
+
+/** A lane's thread gone: the transfer ends error, and /resume replaces it. */
+export function threadGone(threadId: string, cause: unknown): SinkError {
+  return new SinkError(`the transfer's thread <#${threadId}> is gone (deleted?); /resume posts the rest in a new thread`, 'fatal', 'thread_gone', {
+    cause,
+  });
 }

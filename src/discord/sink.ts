@@ -22,7 +22,7 @@ import { postingChannelId, transferChannelIds } from '../transfer/part-records.j
 import { compareWithRecord } from '../transfer/resume/reconcile.js';
 import { MessageBuckets, readRateLimitHeaders, type BucketSlot } from './bucket.js';
 import { classifyRestError } from './classify.js';
-import { LanePicker } from './lanes.js';
+import { LanePicker, threadGone, threadRefusal } from './lanes.js';
 import { MultipartBody, type MultipartFile } from './multipart.js';
 import { RequestPace } from './pace.js';
 
@@ -103,6 +103,7 @@ export class DiscordSink implements ChunkSink {
       ...(manifest.encryption ? [decryptHint(manifest.file.name, manifest.encryption.recipients.length, name)] : []),
     ].join('\n');
     const text = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
+    await this.#lanesStillThere(transfer, options.signal);
     const message = await this.#postFor(transfer, content, [{ filename: name, source: text }], options, 'manifest');
     const attachment = message.attachments[0];
     if (!attachment) throw new SinkError(`Discord's answer lacks attachment ${name}`, 'transient', 'missing_attachment');
@@ -160,6 +161,24 @@ export class DiscordSink implements ChunkSink {
       if (batch.length === 0) return;
       batch.forEach(visit);
       after = batch.reduce((max, m) => (BigInt(m.id) > BigInt(max) ? m.id : max), after);
+    }
+  }
+
+  /**
+   * Before the manifest: every other lane holding a recorded part is still there. A lane a
+   * moderator deleted after its last part gets no post that would say so, and a transfer must
+   * not end complete with its parts gone.
+   */
+  async #lanesStillThere(transfer: StoredTransfer, signal: AbortSignal | undefined): Promise<void> {
+    const manifestChannel = postingChannelId(transfer);
+    const used = new Set(transfer.parts.map((p) => p.channel_id));
+    for (const { id } of transfer.threads) {
+      if (id === manifestChannel || !used.has(id)) continue;
+      try {
+        await this.call((own) => this.rest.get(Routes.channel(id), { signal: own }), signal);
+      } catch (error) {
+        throw error instanceof SinkError && error.reason === 'http_404' ? threadGone(id, error) : error;
+      }
     }
   }
 
@@ -278,24 +297,6 @@ function sinkError(error: unknown, signal?: AbortSignal): SinkError {
       ? `${failure.message}; restart the bot with a valid DISCORD_TOKEN`
       : (words[failure.reason] ?? failure.message);
   return new SinkError(message, failure.kind, failure.reason, { cause: error });
-}
-
-/** Discord's codes for a post in a thread that is gone, or archived and locked. */
-const UNKNOWN_CHANNEL = 10003;
-const THREAD_ARCHIVED = 50083;
-
-/** A refused post in the transfer's thread, in words that say what a moderator did and what /resume does; others as they are. */
-function threadRefusal(error: unknown, threadId: string): unknown {
-  const code = error instanceof SinkError && error.cause instanceof DiscordAPIError ? error.cause.code : null;
-  if (code === UNKNOWN_CHANNEL)
-    return new SinkError(`the transfer's thread <#${threadId}> is gone (deleted?); /resume posts the rest in a new thread`, 'fatal', 'thread_gone', {
-      cause: error,
-    });
-  if (code === THREAD_ARCHIVED)
-    return new SinkError(`the transfer's thread <#${threadId}> is archived and locked; unlock it, then /resume`, 'fatal', 'thread_locked', {
-      cause: error,
-    });
-  return error;
 }
 
 /**

@@ -74,6 +74,37 @@ describe('GIVEN PARTS_IN=thread and MAX_PARALLEL_UPLOADS=3', () => {
     for (const p of t.parts) expect(fx.fake.messages(p.channel_id).some((m) => m.id === p.message_id)).toBe(true);
   });
 
+  it('WHEN a moderator deletes a lane thread after its last part THEN the transfer does not end complete without it: error naming the thread, and /resume posts that part again', async () => {
+    const channelId = fx.fake.channels[0]!.id;
+    const file = await writeSeededFile(path.join(fx.filesRoot, 'lane emptied.bin'), 3 * MIB, 93);
+    const inThread = (r: { route: string; path: string }) => r.route === MESSAGE_CREATE && r.path !== `/channels/${channelId}/messages`;
+    // Three parts, all with Discord at once (one in each lane): the first two answered, then the third.
+    const firstTwo = heldAnswer();
+    const third = heldAnswer();
+    fx.fake.faults.add({ route: inThread, kind: 'hold', afterBody: true, until: firstTwo.hold, times: 2 });
+    fx.fake.faults.add({ route: inThread, kind: 'hold', afterBody: true, until: third.hold, times: 1 });
+    const id = await fx.split('lane emptied.bin', { chunkSizeMiB: 1, channelId });
+    const heldNow = () => fx.fake.pendingRequests().filter((r) => r.fault === 'hold' && r.route === MESSAGE_CREATE);
+    await waitUntil(() => heldNow().length === 3, 'three part messages held');
+    firstTwo.release();
+    const two = await fx.waitForParts(id, 2);
+    // The second lane holds a part, and gets no more: a moderator deletes it.
+    const gone = two.threads.find((l) => l.lane === 1)!;
+    expect(two.parts.some((p) => p.channel_id === gone.id)).toBe(true);
+    fx.fake.moderateThread(gone.id, 'delete');
+    third.release();
+    const failed = await fx.waitForStatus(id, ['complete', 'error']);
+    expect(failed.status).toBe('error');
+    expect(failed.notes.at(-1)).toContain(`<#${gone.id}> is gone`);
+
+    const handle = await fx.command({ name: 'resume', permissions: PERMISSIONS.ADMINISTRATOR, options: [{ name: 'transfer', type: 3, value: id }] });
+    await handle.waitFor((h) => Boolean(h.original()?.content), 5_000);
+    await waitUntil(() => fx.fake.threads(channelId).some((x) => x.name === `${failed.file_name} · 2/3` && !x.deleted), 'a new thread for the lane');
+    const t = await fx.waitForStatus(id, ['complete'], 30_000);
+    expect(livePartNames(fx, id)).toEqual(partNames(t.file_name, 3));
+    expect(rebuildFromFake(fx.fake, id).sha256).toBe(file);
+  });
+
   it('WHEN a moderator deletes a lane thread mid-transfer THEN the transfer ends error naming it, and /resume posts again only the parts that were in it, in a new thread for that lane', async () => {
     const channelId = fx.fake.channels[0]!.id;
     const file = await writeSeededFile(path.join(fx.filesRoot, 'lane deleted.bin'), 9 * MIB, 92);
