@@ -74,16 +74,17 @@ describe('GIVEN PARTS_IN=thread and MAX_PARALLEL_UPLOADS=3', () => {
     for (const p of t.parts) expect(fx.fake.messages(p.channel_id).some((m) => m.id === p.message_id)).toBe(true);
   });
 
-  it('WHEN a moderator deletes a lane thread after its last part THEN the transfer does not end complete without it: error naming the thread, and /resume posts that part again', async () => {
+  /** Three parts, one in each lane; lane 1 deleted by a moderator once its part is recorded, before the manifest: the transfer ends error. */
+  async function emptiedLane(name: string, seed: number) {
     const channelId = fx.fake.channels[0]!.id;
-    const file = await writeSeededFile(path.join(fx.filesRoot, 'lane emptied.bin'), 3 * MIB, 93);
+    const file = await writeSeededFile(path.join(fx.filesRoot, name), 3 * MIB, seed);
     const inThread = (r: { route: string; path: string }) => r.route === MESSAGE_CREATE && r.path !== `/channels/${channelId}/messages`;
-    // Three parts, all with Discord at once (one in each lane): the first two answered, then the third.
+    // All three with Discord at once (one in each lane): the first two answered, then the third.
     const firstTwo = heldAnswer();
     const third = heldAnswer();
     fx.fake.faults.add({ route: inThread, kind: 'hold', afterBody: true, until: firstTwo.hold, times: 2 });
     fx.fake.faults.add({ route: inThread, kind: 'hold', afterBody: true, until: third.hold, times: 1 });
-    const id = await fx.split('lane emptied.bin', { chunkSizeMiB: 1, channelId });
+    const id = await fx.split(name, { chunkSizeMiB: 1, channelId });
     const heldNow = () => fx.fake.pendingRequests().filter((r) => r.fault === 'hold' && r.route === MESSAGE_CREATE);
     await waitUntil(() => heldNow().length === 3, 'three part messages held');
     firstTwo.release();
@@ -94,11 +95,19 @@ describe('GIVEN PARTS_IN=thread and MAX_PARALLEL_UPLOADS=3', () => {
     fx.fake.moderateThread(gone.id, 'delete');
     third.release();
     const failed = await fx.waitForStatus(id, ['complete', 'error']);
-    expect(failed.status).toBe('error');
-    expect(failed.notes.at(-1)).toContain(`<#${gone.id}> is gone`);
+    return { channelId, file, id, gone, failed };
+  }
 
+  async function resume(id: string) {
     const handle = await fx.command({ name: 'resume', permissions: PERMISSIONS.ADMINISTRATOR, options: [{ name: 'transfer', type: 3, value: id }] });
     await handle.waitFor((h) => Boolean(h.original()?.content), 5_000);
+  }
+
+  it('WHEN a moderator deletes a lane thread after its last part THEN the transfer does not end complete without it: error naming the thread, and /resume posts that part again', async () => {
+    const { channelId, file, id, gone, failed } = await emptiedLane('lane emptied.bin', 93);
+    expect(failed.status).toBe('error');
+    expect(failed.notes.at(-1)).toContain(`<#${gone.id}> is gone`);
+    await resume(id);
     await waitUntil(() => fx.fake.threads(channelId).some((x) => x.name === `${failed.file_name} · 2/3` && !x.deleted), 'a new thread for the lane');
     const t = await fx.waitForStatus(id, ['complete'], 30_000);
     expect(livePartNames(fx, id)).toEqual(partNames(t.file_name, 3));
@@ -150,6 +159,25 @@ describe('GIVEN PARTS_IN=thread and MAX_PARALLEL_UPLOADS=3', () => {
     // Each part live once; ever posted twice: only those that were in the deleted thread.
     expect(livePartNames(fx, id)).toEqual(partNames(t.file_name, 9));
     expect(postedPartNames(fx.fake, id).sort()).toEqual([...partNames(t.file_name, 9), ...lost].sort());
+    expect(rebuildFromFake(fx.fake, id).sha256).toBe(file);
+  });
+
+  it('WHEN a lane is gone and the bot now runs with PARTS_IN=channel THEN /resume drops that lane, makes none, and finishes in the lanes that remain', async () => {
+    const { channelId, file, id, gone, failed } = await emptiedLane('lane dropped.bin', 94);
+    expect(failed.status).toBe('error');
+    const threadsBefore = fx.fake.threads(channelId).length;
+    // Last in this file: the bot keeps this setting.
+    await fx.restartBot({ PARTS_IN: 'channel' });
+    await resume(id);
+    await waitUntil(
+      () => fx.fake.messages().some((m) => m.content.includes(id) && m.attachments.some((a) => a.filename.endsWith('.manifest.json'))),
+      'the manifest',
+    );
+    const t = await fx.waitForStatus(id, ['complete'], 30_000);
+    expect(t.threads).toEqual(failed.threads.filter((l) => l.id !== gone.id));
+    expect(fx.fake.threads(channelId)).toHaveLength(threadsBefore);
+    expect(t.parts.every((p) => t.threads.some((l) => l.id === p.channel_id))).toBe(true);
+    expect(livePartNames(fx, id)).toEqual(partNames(t.file_name, 3));
     expect(rebuildFromFake(fx.fake, id).sha256).toBe(file);
   });
 });
