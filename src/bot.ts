@@ -10,7 +10,7 @@ import { DiskWriteError, ShutdownError, type GatewayClosedError } from './errors
 import { LogRedactions, sourceNames, type Logger } from './log.js';
 import { FileStore } from './store/file-store.js';
 import { lockPathFor } from './store/lock.js';
-import { createClient, createUploadLanes, fatalGatewayClose } from './discord/client.js';
+import { createClient, createUploadClients, fatalGatewayClose } from './discord/client.js';
 import { DiscordSink } from './discord/sink.js';
 import { clientThreads } from './discord/threads.js';
 import { DiscordDownloader } from './discord/download.js';
@@ -67,14 +67,14 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
   const closers = new Closers(log);
   const client = createClient(config);
   closers.add('discord', () => client.destroy());
-  const lanes = createUploadLanes(config, token);
-  closers.add('upload lanes', () => closeLanes(lanes));
+  const clients = createUploadClients(config, token);
+  closers.add('upload clients', () => closeClients(clients));
   // discord.js gives up on these closes without a word: say why, and let the process stop.
   // An object, not a `let`: it is set in an event handler, which the type checker cannot follow.
   const closed: { fatal: GatewayClosedError | null; up: boolean } = { fatal: null, up: false };
   try {
-    const { context, metrics } = await startParts(config, log, { client, lanes, closers, redactions, shard: options.shard ?? null });
-    wireClient({ client, lanes, context, metrics, closed }, options.onFatal);
+    const { context, metrics } = await startParts(config, log, { client, clients, closers, redactions, shard: options.shard ?? null });
+    wireClient({ client, clients, context, metrics, closed }, options.onFatal);
     await client.login(token);
     closed.up = true;
     return { client, context, stop: stopper(closers, log) };
@@ -87,7 +87,7 @@ export async function startBot(config: Config, log: Logger, options: BotOptions 
 
 interface Parts {
   client: Client;
-  lanes: REST[];
+  clients: REST[];
   closers: Closers;
   redactions: LogRedactions;
   shard: ShardIdentity | null;
@@ -97,7 +97,7 @@ interface Parts {
 async function startParts(
   config: Config,
   log: Logger,
-  { client, lanes, closers, redactions, shard }: Parts,
+  { client, clients, closers, redactions, shard }: Parts,
 ): Promise<{ context: BotContext; metrics: Metrics | undefined }> {
   // Lock and validate the progress file before anything talks to Discord.
   const store = await FileStore.open(config.PROGRESS_FILE_PATH);
@@ -127,7 +127,7 @@ async function startParts(
     });
   // The web page starts after the runner (it needs it): a complete transfer's Download button asks it then.
   let web: WebPage | null = null;
-  const transfers = createRunner(config, log, { client, lanes, store, redactions, metrics: metricsEndpoint?.metrics, uploads }, (t, max) =>
+  const transfers = createRunner(config, log, { client, clients, store, redactions, metrics: metricsEndpoint?.metrics, uploads }, (t, max) =>
     web ? web.buttonLink(t, max) : null,
   );
   const interrupted = await transfers.markInterrupted();
@@ -199,13 +199,13 @@ async function startPruning(config: Config, store: FileStore, log: Logger): Prom
   };
 }
 
-/** The runner with its Discord pieces: the sink posting parts through the upload lanes, the progress messages. */
+/** The runner with its Discord pieces: the sink posting parts through the upload clients, the progress messages. */
 function createRunner(
   config: Config,
   log: Logger,
   deps: {
     client: Client;
-    lanes: REST[];
+    clients: REST[];
     store: FileStore;
     redactions: LogRedactions;
     metrics: Metrics | undefined;
@@ -213,9 +213,10 @@ function createRunner(
   },
   downloadLink: ProgressMessageOptions['downloadLink'],
 ): TransferRunner {
-  const { client, lanes, store, metrics } = deps;
+  const { client, clients, store, metrics } = deps;
   // Messages wait for their channel's bucket before their last bytes go (src/discord/bucket.ts).
-  const sink = new DiscordSink(client.rest, () => client.user?.id, lanes, {
+  const sink = new DiscordSink(client.rest, () => client.user?.id, clients, {
+    lanes: config.MAX_PARALLEL_UPLOADS,
     onRateLimitWait: (_channelId, ms) =>
       rateLimitWait(log, metrics, { route: '/channels/:id/messages', retry_after_ms: ms, global: false, scope: 'user' }),
   });
@@ -267,7 +268,7 @@ function rateLimitWait(log: Logger, metrics: Metrics | undefined, info: RateLimi
 function wireClient(
   parts: {
     client: Client;
-    lanes: readonly REST[];
+    clients: readonly REST[];
     context: BotContext;
     metrics: Metrics | undefined;
     /** Set here on a fatal gateway close; `up` once the login succeeded. */
@@ -275,7 +276,7 @@ function wireClient(
   },
   onFatal: BotOptions['onFatal'],
 ): void {
-  const { client, lanes, context, metrics, closed } = parts;
+  const { client, clients, context, metrics, closed } = parts;
   const { config, log, transfers } = context;
   client.on(Events.InteractionCreate, (interaction) => {
     void routeInteraction(interaction, context).catch((error: unknown) => log.error({ err: error }, 'interaction handler failed'));
@@ -290,7 +291,7 @@ function wireClient(
     if (closed.up) onFatal?.(error);
   });
   client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
-  for (const rest of [client.rest, ...lanes]) {
+  for (const rest of [client.rest, ...clients]) {
     rest.on('rateLimited', (info) =>
       rateLimitWait(log, metrics, { route: info.route, retry_after_ms: info.retryAfter, global: info.global, scope: info.scope }),
     );
@@ -336,9 +337,9 @@ function stopper(closers: Closers, log: Logger): () => Promise<void> {
   };
 }
 
-function closeLanes(lanes: readonly REST[]): void {
-  for (const lane of lanes) {
-    lane.clearHashSweeper();
-    lane.clearHandlerSweeper();
+function closeClients(clients: readonly REST[]): void {
+  for (const rest of clients) {
+    rest.clearHashSweeper();
+    rest.clearHandlerSweeper();
   }
 }

@@ -84,6 +84,12 @@ const recipientList = commaList().pipe(
   ),
 );
 
+/** The most lanes a transfer posts through (README, 'Lanes'). */
+const MAX_LANES = 8;
+const LANES_TOO_MANY =
+  `is at most ${MAX_LANES}: with PARTS_IN=thread each is a lane, a thread of the transfer; every lane's messages count ` +
+  `against Discord's global limit of 50 requests a second for the whole bot, and each lane holds one message's body in flight (memory)`;
+
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
 
@@ -130,7 +136,12 @@ const rules = {
   PROGRESS_FILE_PATH: z.string().regex(/\.json$/, 'must end in .json'),
   DEFAULT_CHUNK_SIZE_BYTES: int(1),
   MAX_CHUNKS_PER_MESSAGE: int(1, MAX_ATTACHMENTS_PER_MESSAGE),
-  MAX_PARALLEL_UPLOADS: int(1, 16),
+  MAX_PARALLEL_UPLOADS: z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(MAX_LANES, LANES_TOO_MANY)),
   PARTS_IN: z.enum(['thread', 'channel']),
   RETRY_LIMIT_PER_CHUNK: int(0, 100),
   RETRY_BACKOFF_BASE_MS: int(0, 600_000),

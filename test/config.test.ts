@@ -130,7 +130,7 @@ describe('loadConfig', () => {
       PROGRESS_FILE_PATH: '/var/lib/dfs/state.json',
       DEFAULT_CHUNK_SIZE_BYTES: '1000',
       MAX_CHUNKS_PER_MESSAGE: '10',
-      MAX_PARALLEL_UPLOADS: '16',
+      MAX_PARALLEL_UPLOADS: '8',
       PARTS_IN: 'thread',
       RETRY_LIMIT_PER_CHUNK: '0',
       RETRY_BACKOFF_BASE_MS: '0',
@@ -174,7 +174,7 @@ describe('loadConfig', () => {
       PROGRESS_FILE_PATH: '/var/lib/dfs/state.json',
       DEFAULT_CHUNK_SIZE_BYTES: 1000,
       MAX_CHUNKS_PER_MESSAGE: 10,
-      MAX_PARALLEL_UPLOADS: 16,
+      MAX_PARALLEL_UPLOADS: 8,
       PARTS_IN: 'thread',
       RETRY_LIMIT_PER_CHUNK: 0,
       RETRY_BACKOFF_BASE_MS: 0,
@@ -295,6 +295,14 @@ describe('loadConfig', () => {
       'TOTAL_SHARDS must be auto or at least 1 (got "0")',
       'SHARD_LIST must be shard ids (whole numbers from 0) separated by commas, e.g. 0,1 (got "0,one")',
     ]);
+  });
+
+  it('GIVEN MAX_PARALLEL_UPLOADS above 8 THEN it is refused with why 8 is the most; 8 is taken', () => {
+    expect(problemsOf({ MAX_PARALLEL_UPLOADS: '9' })).toEqual([
+      "MAX_PARALLEL_UPLOADS is at most 8: with PARTS_IN=thread each is a lane, a thread of the transfer; every lane's messages count " +
+        'against Discord\'s global limit of 50 requests a second for the whole bot, and each lane holds one message\'s body in flight (memory) (got "9")',
+    ]);
+    expect(loadConfig({ MAX_PARALLEL_UPLOADS: '8' }).MAX_PARALLEL_UPLOADS).toBe(8);
   });
 
   it('GIVEN a bad token THEN its value is never shown', () => {

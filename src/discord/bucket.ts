@@ -103,6 +103,11 @@ export class MessageBuckets {
     return { limit, remaining, resetAt, held };
   }
 
+  /** How soon a message could take a slot in the channel (ms; 0: now), as far as the bot knows. */
+  readyIn(channelId: string): number {
+    return this.#wait(this.#bucket(channelId), this.#now());
+  }
+
   /** 0 when a slot is free now; else how long to wait before looking again. */
   #wait(bucket: ChannelBucket, now: number): number {
     // Nothing known yet: one at a time until an answer says more.

@@ -169,6 +169,6 @@ export function createClient(config: RestConfig): Client {
  * have open, MAX_PARALLEL_UPLOADS with Discord plus the one streaming meanwhile
  * (src/transfer/pipeline.ts). Each still waits out every 429 it meets.
  */
-export function createUploadLanes(config: RestConfig & Pick<Config, 'MAX_PARALLEL_UPLOADS'>, token: string): REST[] {
+export function createUploadClients(config: RestConfig & Pick<Config, 'MAX_PARALLEL_UPLOADS'>, token: string): REST[] {
   return Array.from({ length: config.MAX_PARALLEL_UPLOADS }, () => new REST(restOptions(config)).setToken(token));
 }

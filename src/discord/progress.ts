@@ -66,14 +66,19 @@ export function renderProgress(transfer: StoredTransfer, rate: Rate = { bytesPer
 /** How every note about parts going to the channel instead of a thread begins (threads.ts writes it). */
 export const IN_CHANNEL_NOTE = 'parts go to the channel, not a thread';
 
-/** Where the parts are: the transfer's thread (and, once posted there, its manifest), or why they are in the channel. */
+/** How every note about a transfer posting through fewer lanes than MAX_PARALLEL_UPLOADS begins (threads.ts writes it). */
+export const FEWER_LANES_NOTE = 'parts go through fewer lanes';
+
+/** Where the parts are: the transfer's threads, its lanes (and, once posted there, its manifest), or why they are in the channel. */
 function whereLines(transfer: StoredTransfer): string[] {
   const thread = ownThread(transfer);
   if (!thread) {
     const why = transfer.notes.findLast((n) => n.startsWith(IN_CHANNEL_NOTE));
     return why === undefined ? [] : [`🧵 ${why.slice(0, 300)}`];
   }
-  const lines = [`🧵 parts in <#${thread.id}>`];
+  // Every lane (README, 'Lanes'), the transfer's own thread first: at most 8 mentions of some 22 characters.
+  const lanes = [...transfer.threads].sort((a, b) => a.lane - b.lane);
+  const lines = [`🧵 parts in ${lanes.map((t) => `<#${t.id}>`).join(' ')}`];
   const manifestChannel = manifestChannelId(transfer);
   if (
     transfer.status === 'complete' &&

@@ -22,30 +22,42 @@ import { postingChannelId, transferChannelIds } from '../transfer/part-records.j
 import { compareWithRecord } from '../transfer/resume/reconcile.js';
 import { MessageBuckets, readRateLimitHeaders, type BucketSlot } from './bucket.js';
 import { classifyRestError } from './classify.js';
+import { LanePicker, threadGone, threadRefusal } from './lanes.js';
 import { MultipartBody, type MultipartFile } from './multipart.js';
+import { RequestPace } from './pace.js';
 
 export interface DiscordSinkOptions {
   /** Told when a message waits for its channel's bucket before its last bytes (ms, at first sight). */
   onRateLimitWait?: (channelId: string, ms: number) => void;
+  /** MAX_PARALLEL_UPLOADS: the lanes a transfer's parts are spread over (README, 'Lanes'); default 1. */
+  lanes?: number;
+  /** The one pace of every message posted (default: Discord's global 50 a second). */
+  pace?: RequestPace;
 }
 
 export class DiscordSink implements ChunkSink {
-  /** `rest` first: with no extra lanes every request goes through it. */
-  readonly #lanes: readonly REST[];
-  /** Channel → requests in flight on each lane. */
+  /** `rest` first: with no extra upload clients every request goes through it. */
+  readonly #clients: readonly REST[];
+  /** Channel → requests in flight on each upload client. */
   readonly #busy = new Map<string, number[]>();
-  /** Each channel's message bucket, as the answers to every lane's messages tell it. */
+  /** Each channel's message bucket, as the answers to every client's messages tell it. */
   readonly #buckets: MessageBuckets;
+  /** The lane each part message goes to. */
+  readonly #lanes: LanePicker;
+  /** Discord's global limit, kept across the clients (each of which counts only its own). */
+  readonly #pace: RequestPace;
 
-  /** `uploadLanes`: extra REST clients so messages to one channel can be in flight at once (see createUploadLanes). */
+  /** `uploadClients`: extra REST clients so messages to one channel can be in flight at once (see createUploadClients). */
   constructor(
     private readonly rest: REST,
     private readonly botUserId: () => string | undefined,
-    uploadLanes: readonly REST[] = [],
+    uploadClients: readonly REST[] = [],
     options: DiscordSinkOptions = {},
   ) {
-    this.#lanes = [rest, ...uploadLanes];
+    this.#clients = [rest, ...uploadClients];
     this.#buckets = new MessageBuckets({ onWait: options.onRateLimitWait });
+    this.#lanes = new LanePicker(options.lanes ?? 1, (channelId) => this.#buckets.readyIn(channelId));
+    this.#pace = options.pace ?? new RequestPace();
   }
 
   async sendParts(transfer: StoredTransfer, parts: OutgoingPart[], options: SendOptions): Promise<PostedPart[]> {
@@ -59,7 +71,7 @@ export class DiscordSink implements ChunkSink {
     const files = parts.map((p) => ({ filename: p.name, source: p }));
     let message: APIMessage;
     try {
-      message = await this.#postFor(transfer, content, files, options);
+      message = await this.#postFor(transfer, content, files, options, 'part');
     } catch (error) {
       if (error instanceof SinkError && error.reason === 'source_changed') throw sourceChangedError(error, parts);
       if (error instanceof SinkError && error.kind === 'too_large') {
@@ -91,7 +103,8 @@ export class DiscordSink implements ChunkSink {
       ...(manifest.encryption ? [decryptHint(manifest.file.name, manifest.encryption.recipients.length, name)] : []),
     ].join('\n');
     const text = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
-    const message = await this.#postFor(transfer, content, [{ filename: name, source: text }], options);
+    await this.#lanesStillThere(transfer, options.signal);
+    const message = await this.#postFor(transfer, content, [{ filename: name, source: text }], options, 'manifest');
     const attachment = message.attachments[0];
     if (!attachment) throw new SinkError(`Discord's answer lacks attachment ${name}`, 'transient', 'missing_attachment');
     return { channel_id: message.channel_id, message_id: message.id, attachment_id: attachment.id };
@@ -151,13 +164,47 @@ export class DiscordSink implements ChunkSink {
     }
   }
 
-  /** Posts in the transfer's thread (else its channel); a thread a moderator deleted or locked is said so. */
-  async #postFor(transfer: StoredTransfer, content: string, files: MultipartFile[], options: SendOptions): Promise<APIMessage> {
-    const channelId = postingChannelId(transfer);
+  /**
+   * Before the manifest: every other lane holding a recorded part is still there. A lane a
+   * moderator deleted after its last part gets no post that would say so, and a transfer must
+   * not end complete with its parts gone.
+   */
+  async #lanesStillThere(transfer: StoredTransfer, signal: AbortSignal | undefined): Promise<void> {
+    const manifestChannel = postingChannelId(transfer);
+    const used = new Set(transfer.parts.map((p) => p.channel_id));
+    for (const { id } of transfer.threads) {
+      if (id === manifestChannel || !used.has(id)) continue;
+      try {
+        await this.call((own) => this.rest.get(Routes.channel(id), { signal: own }), signal);
+      } catch (error) {
+        throw error instanceof SinkError && error.reason === 'http_404' ? threadGone(id, error) : error;
+      }
+    }
+  }
+
+  /**
+   * Posts a part message in the lane that can take it soonest (a retry where its first attempt
+   * went), the manifest in the transfer's own thread; without threads, in its channel. A thread a
+   * moderator deleted or locked is said so.
+   */
+  async #postFor(
+    transfer: StoredTransfer,
+    content: string,
+    files: MultipartFile[],
+    options: SendOptions,
+    what: 'part' | 'manifest',
+  ): Promise<APIMessage> {
+    const ticket = what === 'part' ? this.#lanes.take(transfer, options.nonce) : null;
+    const channelId = ticket?.channelId ?? postingChannelId(transfer);
+    let posted = false;
     try {
-      return await this.post(channelId, content, files, options);
+      const message = await this.post(channelId, content, files, options);
+      posted = true;
+      return message;
     } catch (error) {
       throw channelId === transfer.channel_id ? error : threadRefusal(error, channelId);
+    } finally {
+      ticket?.release(posted);
     }
   }
 
@@ -185,10 +232,12 @@ export class DiscordSink implements ChunkSink {
           throw error;
         }
         try {
+          await this.#pace.acquire(options.signal, gate?.signal);
           gate?.throwIfHeldBack();
         } catch (error) {
           slot.settle(null);
           slot = null;
+          gate?.throwIfHeldBack();
           throw error;
         }
       },
@@ -197,20 +246,20 @@ export class DiscordSink implements ChunkSink {
         slot = null;
       },
     });
-    // The least busy lane for this channel: a request there queues behind fewer others.
-    const busy = this.#busy.get(channelId) ?? this.#lanes.map(() => 0);
+    // The least busy client for this channel: a request there queues behind fewer others.
+    const busy = this.#busy.get(channelId) ?? this.#clients.map(() => 0);
     this.#busy.set(channelId, busy);
-    const lane = busy.indexOf(Math.min(...busy));
-    busy[lane] = (busy[lane] ?? 0) + 1;
+    const client = busy.indexOf(Math.min(...busy));
+    busy[client] = (busy[client] ?? 0) + 1;
     try {
       return (await this.call(
-        (signal) => this.#lanes[lane]!.post(Routes.channelMessages(channelId), { body: form, passThroughBody: true, signal }),
+        (signal) => this.#clients[client]!.post(Routes.channelMessages(channelId), { body: form, passThroughBody: true, signal }),
         options.signal,
       )) as APIMessage;
     } finally {
       // No answer: it may have been counted.
       (slot as BucketSlot | null)?.settle(null);
-      busy[lane] = (busy[lane] ?? 1) - 1;
+      busy[client] = (busy[client] ?? 1) - 1;
       if (busy.every((n) => n === 0)) this.#busy.delete(channelId);
     }
   }
@@ -248,24 +297,6 @@ function sinkError(error: unknown, signal?: AbortSignal): SinkError {
       ? `${failure.message}; restart the bot with a valid DISCORD_TOKEN`
       : (words[failure.reason] ?? failure.message);
   return new SinkError(message, failure.kind, failure.reason, { cause: error });
-}
-
-/** Discord's codes for a post in a thread that is gone, or archived and locked. */
-const UNKNOWN_CHANNEL = 10003;
-const THREAD_ARCHIVED = 50083;
-
-/** A refused post in the transfer's thread, in words that say what a moderator did and what /resume does; others as they are. */
-function threadRefusal(error: unknown, threadId: string): unknown {
-  const code = error instanceof SinkError && error.cause instanceof DiscordAPIError ? error.cause.code : null;
-  if (code === UNKNOWN_CHANNEL)
-    return new SinkError(`the transfer's thread <#${threadId}> is gone (deleted?); /resume posts the rest in a new thread`, 'fatal', 'thread_gone', {
-      cause: error,
-    });
-  if (code === THREAD_ARCHIVED)
-    return new SinkError(`the transfer's thread <#${threadId}> is archived and locked; unlock it, then /resume`, 'fatal', 'thread_locked', {
-      cause: error,
-    });
-  return error;
 }
 
 /**

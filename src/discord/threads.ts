@@ -23,7 +23,7 @@ import { ownThread } from '../transfer/part-records.js';
 import type { PostedMessage } from '../transfer/sink.js';
 import { classifyRestError } from './classify.js';
 import { deleteMessages } from './progress-message.js';
-import { IN_CHANNEL_NOTE } from './progress.js';
+import { FEWER_LANES_NOTE, IN_CHANNEL_NOTE } from './progress.js';
 
 /** Discord's longest thread name. */
 const THREAD_NAME_MAX = 100;
@@ -43,6 +43,8 @@ export interface TransferThreadsOptions {
   /** The end's archive: RETRY_LIMIT_PER_CHUNK and RETRY_BACKOFF_BASE_MS, as for the final edit. */
   retryLimit: number;
   backoffBaseMs: number;
+  /** MAX_PARALLEL_UPLOADS: the lanes a transfer posts through, its own thread and this many less one more threads (README, 'Lanes'). */
+  lanes: number;
   /** The bot's permissions in a channel as Discord reported them (the guild cache); null when not known. */
   botPermissions: (channelId: string) => Readonly<PermissionsBitField> | null;
   /** A channel's type as the guild cache has it; null when not known. */
@@ -66,14 +68,20 @@ export class TransferThreads {
    */
   async prepare(transfer: StoredTransfer, progressMessageId: string): Promise<void> {
     const type = this.#o.channelType(transfer.channel_id);
-    // A forum post is the transfer's thread from the start (startForumPost); a thread takes the parts itself.
+    // A forum post is the transfer's thread from the start (startForumPost), and the only lane:
+    // a post cannot hold threads, and more posts would crowd the forum. A thread takes the parts itself (one lane: threads hold no threads).
     if (type === ChannelType.GuildForum || (type !== null && THREAD_TYPES.has(type))) return;
+    if (await this.#ownThread(transfer, progressMessageId)) await this.#moreLanes(transfer);
+  }
+
+  /** Lane 0: the transfer's own thread, kept or made; false when its parts go to the channel. */
+  async #ownThread(transfer: StoredTransfer, progressMessageId: string): Promise<boolean> {
     const recorded = ownThread(transfer);
     // A transfer keeps its thread while it is there, whatever PARTS_IN says now.
-    if (recorded && (await this.#exists(recorded.id))) return;
+    if (recorded && (await this.#exists(recorded.id))) return true;
     if (this.#o.partsIn !== 'thread') {
       if (recorded) await this.#record(transfer.id, (t) => void (t.threads = t.threads.filter((x) => x.lane !== 0)));
-      return;
+      return false;
     }
     const lacking = this.#o.botPermissions(transfer.channel_id)?.missing(THREAD_PERMISSIONS) ?? [];
     if (lacking.length > 0) return this.#inChannel(transfer, `the bot lacks ${lacking.join(', ')} there`);
@@ -93,6 +101,49 @@ export class TransferThreads {
       // A thread gone since is dropped: its parts are missing, and are posted again in the new one.
       t.threads = [...t.threads.filter((x) => x.lane !== 0 && x.id !== threadId), { id: threadId, lane: 0 }];
     });
+    return true;
+  }
+
+  /**
+   * Lanes 1 to MAX_PARALLEL_UPLOADS − 1 (made with PARTS_IN=thread): each a thread of its own in the
+   * channel, without a starter message, kept while it is there, else made and recorded before
+   * any part is posted in it. A crash between Discord's answer and the record leaves an empty
+   * thread the record does not know (no part goes to a lane before it is recorded); the next
+   * run makes that lane again. Lanes from a run with more of them stay recorded (their parts
+   * are there) and get no new parts. Where Discord refuses one, the lanes made so far are used,
+   * and a note says how many and why.
+   */
+  async #moreLanes(transfer: StoredTransfer): Promise<void> {
+    const k = this.#o.lanes;
+    let refusal: unknown = null;
+    for (let lane = 1; lane < k; lane++) {
+      const recorded = transfer.threads.find((t) => t.lane === lane);
+      if (recorded && (await this.#exists(recorded.id))) continue;
+      // With PARTS_IN=channel, or after a refusal, none is made: a lane gone is only dropped (its parts are missing, and are posted again).
+      const made = refusal === null && this.#o.partsIn === 'thread' ? await this.#makeLane(transfer, lane, k) : null;
+      if (made instanceof LaneRefused) refusal = made.cause;
+      if (!recorded && typeof made !== 'string') continue;
+      await this.#record(transfer.id, (t) => {
+        t.threads = t.threads.filter((x) => x.lane !== lane);
+        if (typeof made === 'string') t.threads.push({ id: made, lane });
+      });
+    }
+    if (refusal === null) return;
+    this.#o.log.warn({ err: refusal, transfer_id: transfer.id }, 'could not make a lane thread; the transfer posts through fewer lanes');
+    await this.#record(transfer.id, (t) => {
+      const used = t.threads.filter((x) => x.lane < k).length;
+      const note = `${FEWER_LANES_NOTE}: ${used} of ${k}, as Discord refused to make another thread (${classifyRestError(refusal).message})`;
+      if (t.notes.at(-1) !== note) t.notes.push(note);
+    });
+  }
+
+  /** A new thread for lane `lane` of `k` (a lost answer is asked again); what Discord refused, as LaneRefused. */
+  async #makeLane(transfer: StoredTransfer, lane: number, k: number): Promise<string | LaneRefused> {
+    try {
+      return (await retry(() => this.#start(transfer, null, laneName(transfer.file_name, lane, k)), this.#retries())).value;
+    } catch (failure) {
+      return new LaneRefused(failure instanceof RetryFailure ? failure.cause : failure);
+    }
   }
 
   /**
@@ -173,18 +224,23 @@ export class TransferThreads {
    * The thread started from the progress message (one a crash left unrecorded is taken up: its
    * id is the message's); with no message, a thread of its own in the channel.
    */
-  async #start(transfer: StoredTransfer, messageId: string | null): Promise<string> {
-    const body = { name: threadName(transfer), auto_archive_duration: AUTO_ARCHIVE_MINUTES };
+  async #start(transfer: StoredTransfer, messageId: string | null, name = threadName(transfer)): Promise<string> {
+    const body = { name, auto_archive_duration: AUTO_ARCHIVE_MINUTES };
     try {
       const route = messageId === null ? Routes.threads(transfer.channel_id) : Routes.threads(transfer.channel_id, messageId);
       const thread = (await this.#o.rest.post(route, {
-        body: messageId === null ? { ...body, type: ChannelType.PublicThread } : body,
+        body: messageId === null ? { ...body, type: this.#ownType(transfer) } : body,
       })) as APIChannel;
       return thread.id;
     } catch (error) {
       if (messageId !== null && error instanceof DiscordAPIError && error.code === THREAD_EXISTS) return messageId;
       throw error;
     }
+  }
+
+  /** A thread without a starter message: an announcement thread in an announcement channel, else a public one. */
+  #ownType(transfer: StoredTransfer): ChannelType.PublicThread | ChannelType.AnnouncementThread {
+    return this.#o.channelType(transfer.channel_id) === ChannelType.GuildAnnouncement ? ChannelType.AnnouncementThread : ChannelType.PublicThread;
   }
 
   /** Whether the recorded thread is still there (a moderator may have deleted it); an unknown answer counts as there. */
@@ -210,12 +266,13 @@ export class TransferThreads {
     }
   }
 
-  async #inChannel(transfer: StoredTransfer, why: string): Promise<void> {
+  async #inChannel(transfer: StoredTransfer, why: string): Promise<false> {
     const note = `${IN_CHANNEL_NOTE}: ${why}`;
-    if (transfer.notes.at(-1) === note) return;
-    await this.#record(transfer.id, (t) => {
-      t.notes.push(note);
-    });
+    if (transfer.notes.at(-1) !== note)
+      await this.#record(transfer.id, (t) => {
+        t.notes.push(note);
+      });
+    return false;
   }
 
   async #record(id: string, change: Parameters<ProgressStore['update']>[1]): Promise<void> {
@@ -226,9 +283,25 @@ export class TransferThreads {
   }
 }
 
+/** Discord's refusal to make a lane's thread. */
+class LaneRefused {
+  constructor(readonly cause: unknown) {}
+}
+
 /** A thread's name: the file's, cut to what Discord takes. */
 function threadName(transfer: StoredTransfer): string {
   return transfer.file_name.slice(0, THREAD_NAME_MAX);
+}
+
+/** Lane `lane`'s thread (from 0): `<name> · 2/4`, the file's name cut (never inside a character) so the whole fits what Discord takes. */
+export function laneName(fileName: string, lane: number, lanes: number): string {
+  const suffix = ` · ${lane + 1}/${lanes}`;
+  let name = '';
+  for (const { segment } of new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(fileName)) {
+    if (name.length + segment.length + suffix.length > THREAD_NAME_MAX) break;
+    name += segment;
+  }
+  return name + suffix;
 }
 
 /** The bot's permissions in a channel, overwrites included, as the guild cache has them (GUILD_CREATE); null when not cached. */
@@ -249,13 +322,14 @@ export function clientThreads(
   client: Client,
   store: ProgressStore,
   log: Logger,
-  config: Pick<Config, 'PARTS_IN' | 'RETRY_LIMIT_PER_CHUNK' | 'RETRY_BACKOFF_BASE_MS'>,
+  config: Pick<Config, 'PARTS_IN' | 'MAX_PARALLEL_UPLOADS' | 'RETRY_LIMIT_PER_CHUNK' | 'RETRY_BACKOFF_BASE_MS'>,
 ): TransferThreads {
   return new TransferThreads({
     rest: client.rest,
     store,
     log,
     partsIn: config.PARTS_IN,
+    lanes: config.MAX_PARALLEL_UPLOADS,
     retryLimit: config.RETRY_LIMIT_PER_CHUNK,
     backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
     botPermissions: (channelId) => cachedBotPermissions(client, channelId),

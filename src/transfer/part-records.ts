@@ -18,6 +18,19 @@ export function postingChannelId(transfer: Pick<StoredTransfer, 'channel_id' | '
   return ownThread(transfer)?.id ?? transfer.channel_id;
 }
 
+/**
+ * The channels a transfer's parts are posted through, lane by lane (README, 'Lanes'): its own
+ * thread and its other recorded lanes below `lanes` (MAX_PARALLEL_UPLOADS; those above it, from
+ * a run with more, keep their parts but get no new ones); without a thread of its own, its channel.
+ */
+export function laneChannelIds(transfer: Pick<StoredTransfer, 'channel_id' | 'threads'>, lanes: number): string[] {
+  if (!ownThread(transfer)) return [transfer.channel_id];
+  return transfer.threads
+    .filter((t) => t.lane < Math.max(1, lanes))
+    .sort((a, b) => a.lane - b.lane)
+    .map((t) => t.id);
+}
+
 /** The channel or thread a transfer's manifest message is in (a record from before it was kept: the transfer's channel). */
 export function manifestChannelId(transfer: Pick<StoredTransfer, 'channel_id' | 'manifest_channel_id'>): string {
   return transfer.manifest_channel_id ?? transfer.channel_id;
