@@ -2,8 +2,9 @@
  * The download-link rows of `npm run bench` (README, 'Download links'): a transfer is posted, the bot
  * restarted (so its peak RSS is the download's, not the upload's), and then the file is
  * fetched through its `/share` link, next to
- *   C  the same attachments fetched straight from the fake CDN, in order, one at a time,
- *      through fresh links, and hashed, as plain `fetch` would (the transport limit).
+ *   C  the same attachments (found where the progress file records each: the channel or the
+ *      transfer's thread) fetched straight from the fake CDN, in order, one at a time, through
+ *      fresh links, and hashed, as plain `fetch` would (the transport limit).
  * Both bodies must hash to the source's sha256. `bot CPU s` is the bot process's CPU time
  * (user + system) during the download, which a busy machine does not inflate as wall time.
  * A fake of its own keeps every attachment's bytes (the CDN serves them back), so this runs
@@ -63,7 +64,7 @@ export async function downloadRows(
     const link = /(http:\/\/\S+\/d\/\S+)/.exec(await fake.call<string>({ op: 'share', transferId: id }))?.[1];
     if (!link) throw new Error('/share gave no link');
 
-    const c = await timed(() => straightFromCdn(api, source.size));
+    const c = await timed(async () => straightFromCdn(api, await recordedParts(progress, id), source.size));
     const cpuBefore = await cpuSeconds(bot.child.pid);
     const viaLink = await timed(() => hashBody(link));
     const cpu = (await cpuSeconds(bot.child.pid)) - cpuBefore;
@@ -119,19 +120,30 @@ async function messageOf(url: string, headers: Record<string, string>): Promise<
   throw new Error(`${url} answered 429 twenty times`);
 }
 
+interface RecordedPart {
+  name: string;
+  message_id: string;
+  channel_id: string;
+}
+
+/** The transfer's parts in order, where its record says each is (the channel, or the thread they were posted in). */
+async function recordedParts(progressPath: string, transferId: string): Promise<RecordedPart[]> {
+  const file = JSON.parse(await readFile(progressPath, 'utf8')) as {
+    active_transfers: { id: string; channel_id: string; parts: { name: string; message_id: string; channel_id?: string | null }[] }[];
+  };
+  const t = file.active_transfers.find((x) => x.id === transferId);
+  if (!t) throw new Error(`no record of ${transferId} in ${progressPath}`);
+  return t.parts.map((p) => ({ name: p.name, message_id: p.message_id, channel_id: p.channel_id ?? t.channel_id }));
+}
+
 /** The transfer's parts in order, each through a link from its message fetched now. */
-async function straightFromCdn(api: { apiUrl: string; token: string; channelId: string }, size: number): Promise<string> {
+async function straightFromCdn(api: { apiUrl: string; token: string }, parts: readonly RecordedPart[], size: number): Promise<string> {
   const headers = { Authorization: `Bot ${api.token}` };
-  const list = (await (await fetch(`${api.apiUrl}/v10/channels/${api.channelId}/messages?limit=100`, { headers })).json()) as Posted[];
-  const parts = list
-    .flatMap((m) => m.attachments.map((a) => ({ ...a, message: m.id })))
-    .filter((a) => /\.part\d+$/.test(a.filename))
-    .sort((a, b) => a.filename.localeCompare(b.filename));
   const hash = createHash('sha256');
   let total = 0;
   for (const part of parts) {
-    const message = await messageOf(`${api.apiUrl}/v10/channels/${api.channelId}/messages/${part.message}`, headers);
-    const url = message.attachments.find((a) => a.filename === part.filename)!.url;
+    const message = await messageOf(`${api.apiUrl}/v10/channels/${part.channel_id}/messages/${part.message_id}`, headers);
+    const url = message.attachments.find((a) => a.filename === part.name)!.url;
     const res = await fetch(url);
     for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
       hash.update(chunk);

@@ -102,11 +102,19 @@
     const share = node.querySelector('form[data-action="share"]');
     if (share) share.hidden = !t.canShare;
     const links = field('links');
-    if (links && !links.dataset.filled && (t.progressUrl || t.manifestUrl)) {
+    if (links && !links.dataset.filled && (t.progressUrl || t.manifestUrl || t.threadUrls.length > 0)) {
+      // The labels are the server's (src/web/pages.ts).
+      const thread = (url, i) =>
+        el('a', {
+          href: url,
+          'data-field': 'thread-link',
+          text: t.threadUrls.length === 1 ? 'parts thread' : `parts thread ${i + 1}/${t.threadUrls.length}`,
+        });
       links.replaceChildren(
         ...[
-          t.progressUrl ? el('a', { href: t.progressUrl, text: 'progress message' }) : null,
-          t.manifestUrl ? el('a', { href: t.manifestUrl, text: 'manifest message' }) : null,
+          t.progressUrl ? el('a', { href: t.progressUrl, 'data-field': 'progress-link', text: 'progress message' }) : null,
+          t.manifestUrl ? el('a', { href: t.manifestUrl, 'data-field': 'manifest-link', text: 'manifest message' }) : null,
+          ...t.threadUrls.map(thread),
         ].filter(Boolean),
       );
       if (t.manifestUrl) links.dataset.filled = 'yes';

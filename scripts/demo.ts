@@ -1,10 +1,13 @@
 /**
  * `npm run demo`: the whole job on one machine with no Discord token. Starts the built-in
  * fake Discord and the bot (as its own process), runs /split on a generated file, shows the
- * progress message as it changes, then rebuilds the file from what the fake Discord
- * received and checks its sha256. Then a member sends a file from "their own computer":
+ * progress message as it changes (the parts go to a thread started from it: PARTS_IN=thread,
+ * the default), then rebuilds the file from what the fake Discord received and checks its
+ * sha256, and fetches it back through the progress message's Download button. Then a member
+ * sends a file from "their own computer":
  * `/send`, the link redeemed, the file uploaded with tus and posted as it arrives.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,7 +81,9 @@ async function main(): Promise<void> {
 
     const rebuilt = rebuildFromFake(fake, transferId);
     const posted = fake.messages().filter((m) => m.content.includes(transferId) && m.attachments.length > 0);
-    say(`6. Discord holds ${rebuilt.partAttachments.length} parts in ${posted.length - 1} messages, plus the manifest:`);
+    say(
+      `6. Discord holds ${rebuilt.partAttachments.length} parts in ${posted.length - 1} messages, plus the manifest, ${whereParts(fake, transferId, rebuilt)}:`,
+    );
     say(rebuilt.manifestMessage.content.replace(/^/gm, '   │ '));
     const progress = JSON.parse(await fs.readFile(path.join(work, 'transfer_progress.json'), 'utf8')) as {
       active_transfers: { id: string; status: string; completed_chunks: number[] }[];
@@ -87,13 +92,55 @@ async function main(): Promise<void> {
     say(`7. transfer_progress.json: status ${record?.status}, ${record?.completed_chunks.length} parts recorded`);
     const ok = rebuilt.sha256 === sourceSha && rebuilt.manifest.file.sha256 === sourceSha && record?.status === 'complete';
     say(`8. Rebuilt from the posted parts: sha256 ${rebuilt.sha256} — ${ok ? 'MATCHES the source ✔' : 'DOES NOT MATCH ✘'}`);
+    const clicked = await downloadButton(fake, finalId, sourceSha, say);
     const sent = await demoSend(fake, work, say);
-    process.exitCode = ok && sent ? 0 : 1;
+    process.exitCode = ok && clicked && sent ? 0 : 1;
   } finally {
     await bot.kill('SIGTERM');
     await fake.stop();
     await fs.rm(work, { recursive: true, force: true });
   }
+}
+
+/** Where the parts are: the transfer's thread (the channel then holds only its progress message), or the channel. */
+function whereParts(fake: Awaited<ReturnType<typeof startFakeDiscord>>, transferId: string, rebuilt: ReturnType<typeof rebuildFromFake>): string {
+  const threadId = rebuilt.manifestMessage.channel_id;
+  const thread = fake.threads().find((t) => t.id === threadId);
+  if (!thread) return 'in the channel';
+  const inChannel = fake.messages(thread.parentId).filter((m) => m.content.includes(transferId));
+  const files = inChannel.filter((m) => m.attachments.length > 0).length;
+  const channel =
+    files === 0 ? `${inChannel.length} message(s) of it (the reply to /split, the progress message) and no file` : `${files} message(s) with files ✘`;
+  return `in the thread "${thread.name}" (${thread.archived ? 'archived' : 'open'}); the channel holds ${channel}`;
+}
+
+/** Step 8b: one click back, the progress message's Download button (a link to the web page) gives the file. */
+async function downloadButton(
+  fake: Awaited<ReturnType<typeof startFakeDiscord>>,
+  progressId: string | null,
+  sha: string,
+  say: (text: string) => void,
+): Promise<boolean> {
+  const deadline = Date.now() + 10_000;
+  const button = () => {
+    const rows = (fake.messages().find((m) => m.id === progressId)?.components ?? []) as { components?: { label?: string; url?: string }[] }[];
+    return rows.flatMap((r) => r.components ?? []).find((c) => c.url);
+  };
+  while (!button() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const found = button();
+  if (!found?.url) {
+    say('   the progress message has no Download button ✘');
+    return false;
+  }
+  const res = await fetch(found.url);
+  const got = createHash('sha256')
+    .update(Buffer.from(await res.arrayBuffer()))
+    .digest('hex');
+  const ok = res.status === 200 && got === sha;
+  say(
+    `   Its "${found.label ?? 'Download'}" button (${found.url.replace(/\/d\/[^/]+/, '/d/…')}) gives the file back: ${ok ? 'MATCHES ✔' : 'DOES NOT MATCH ✘'}`,
+  );
+  return ok;
 }
 
 /** Steps 9–11: `/send`, the link redeemed as the CLI does, a file uploaded with tus, rebuilt and checked. */

@@ -21,7 +21,7 @@ export const DEFAULTS = {
   DEFAULT_CHUNK_SIZE_BYTES: 8_000_000, // bytes
   MAX_CHUNKS_PER_MESSAGE: 3,
   MAX_PARALLEL_UPLOADS: 1,
-  PARTS_IN: 'channel', // where parts and the manifest go: the target channel, or a thread per transfer
+  PARTS_IN: 'thread', // where parts and the manifest go: the target channel, or a thread per transfer
   RETRY_LIMIT_PER_CHUNK: 5,
   RETRY_BACKOFF_BASE_MS: 500, // ms
   UPLOAD_TIMEOUT_MS: 120_000, // ms

@@ -79,12 +79,18 @@ function figures(t: TransferView): string {
 <p class="note" data-field="note"${t.lastNote ? '' : ' hidden'}>${text(t.lastNote ?? '')}</p>`;
 }
 
+/** A link to a thread of the transfer's parts; with lanes, which one of how many (public/dashboard.js says the same). */
+function threadLabel(index: number, count: number): string {
+  return count === 1 ? 'parts thread' : `parts thread ${index + 1}/${count}`;
+}
+
 /** Cancel and Resume, as forms (they work without the script too), disabled where not allowed. */
 function actions(t: TransferView, session: Session): string {
   const csrf = `<input type="hidden" name="csrf" value="${text(session.csrf)}">`;
   const links = [
     t.progressUrl ? `<a data-field="progress-link" href="${text(t.progressUrl)}">progress message</a>` : '',
     t.manifestUrl ? `<a data-field="manifest-link" href="${text(t.manifestUrl)}">manifest message</a>` : '',
+    ...t.threadUrls.map((url, i, all) => `<a data-field="thread-link" href="${text(url)}">${threadLabel(i, all.length)}</a>`),
   ].join(' ');
   return `<div class="actions">
 <form method="post" action="/transfers/${text(t.id)}/cancel" data-action="cancel">${csrf}

@@ -30,6 +30,8 @@ export interface TransferView {
   canShare: boolean;
   progressUrl: string | null;
   manifestUrl: string | null;
+  /** The threads the bot made for its parts (its own first, then its lanes), where a member finds them in Discord. */
+  threadUrls: string[];
   updatedAt: string;
 }
 
@@ -88,6 +90,7 @@ export function transferView(t: StoredTransfer, actor: Actor, live: LiveState): 
     canShare: shareRefusal(actor, t) === null,
     progressUrl: messageUrl(t, t.channel_id, t.progress_message_id),
     manifestUrl: messageUrl(t, manifestChannelId(t), t.manifest_message_id),
+    threadUrls: t.guild_id ? [...t.threads].sort((a, b) => a.lane - b.lane).map(({ id }) => `https://discord.com/channels/${t.guild_id}/${id}`) : [],
     updatedAt: t.updated_at,
   };
 }

@@ -101,8 +101,9 @@ describe('parts in more than one channel', () => {
           { id: THREAD, name: 'thread-like' },
         ],
       },
-      // One part a message, so each part's message can be moved alone.
-      env: { WEB_PORT: String(await freePort()), WEB_SECRET: SECRET, MAX_ACTIVE_TRANSFERS: '10', MAX_CHUNKS_PER_MESSAGE: '1' },
+      // One part a message, so each part's message can be moved alone. PARTS_IN=channel: every part
+      // starts in GENERAL, where the moves by hand below take them from.
+      env: { WEB_PORT: String(await freePort()), WEB_SECRET: SECRET, MAX_ACTIVE_TRANSFERS: '10', MAX_CHUNKS_PER_MESSAGE: '1', PARTS_IN: 'channel' },
     });
     env = { DISCORD_TOKEN: fx.fake.token, DISCORD_API_URL: fx.fake.apiUrl, RETRY_BACKOFF_BASE_MS: '20' };
 

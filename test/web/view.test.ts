@@ -32,6 +32,26 @@ describe('transferView', () => {
     expect(view.progressUrl).toBe('https://discord.com/channels/10/20/30');
   });
 
+  it('GIVEN a transfer with threads of its own THEN it links each, its own thread first, and none without them', () => {
+    const view = transferView(
+      complete({
+        threads: [
+          { id: '70', lane: 2 },
+          { id: '50', lane: 0 },
+          { id: '60', lane: 1 },
+        ],
+      }),
+      actor,
+      idle,
+    );
+    expect(view.threadUrls).toEqual([
+      'https://discord.com/channels/10/50',
+      'https://discord.com/channels/10/60',
+      'https://discord.com/channels/10/70',
+    ]);
+    expect(transferView(complete({}), actor, idle).threadUrls).toEqual([]);
+  });
+
   it('GIVEN a record from before the manifest channel was kept THEN the manifest link points into the channel', () => {
     expect(transferView(complete({}), actor, idle).manifestUrl).toBe('https://discord.com/channels/10/20/40');
   });
