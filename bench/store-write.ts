@@ -56,6 +56,7 @@ function transfer(t: number, parts: number): TransferRecord {
     guild_id: snowflake(2),
     channel_id: snowflake(3),
     progress_message_id: snowflake(4),
+    progress_channel_id: null,
     progress_edit_landed: true,
     original_name: null,
     share_generation: 0,

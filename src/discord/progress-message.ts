@@ -12,6 +12,7 @@ import { DiskWriteError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { ProgressStore, StoredTransfer } from '../store/types.js';
 import type { Rate } from '../transfer/rate.js';
+import { progressChannelId } from '../transfer/part-records.js';
 import type { PostedMessage } from '../transfer/sink.js';
 import { retry } from '../transfer/retry.js';
 import type { LiveProgress, ProgressDisplay, ProgressView } from '../transfer/progress-view.js';
@@ -57,6 +58,7 @@ export class DiscordProgressMessages implements ProgressView {
         await store
           .update(transfer.id, (t) => {
             t.progress_message_id = message.id;
+            t.progress_channel_id = transfer.channel_id;
           })
           .catch((error: unknown) => {
             // Kept in memory until the disk allows; the run pauses at its own first write.
@@ -147,7 +149,7 @@ export class DiscordProgressMessages implements ProgressView {
 
   /** The channel the progress message is in (a forum post's thread: threads.ts). */
   #channelOf(transfer: StoredTransfer): string {
-    return this.#options.threads?.progressChannelId(transfer) ?? transfer.channel_id;
+    return this.#options.threads?.progressChannelId(transfer) ?? progressChannelId(transfer);
   }
 
   /** Edits the message's text; with `components`, its buttons too (else they stay as they are). */

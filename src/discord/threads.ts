@@ -158,13 +158,18 @@ export class TransferThreads {
     const post = (await this.#o.rest.post(Routes.threads(transfer.channel_id), { body })) as APIChannel;
     await this.#record(transfer.id, (t) => {
       t.progress_message_id = post.id;
+      t.progress_channel_id = post.id;
       t.threads = [...t.threads.filter((x) => x.lane !== 0), { id: post.id, lane: 0 }];
     });
     return post.id;
   }
 
-  /** The channel the progress message is in: a forum post's own thread (its first message), else the transfer's channel. */
+  /**
+   * The channel the progress message is in, as recorded; a forum transfer recorded before that
+   * was kept has it in its post (lane 0, the message's own id), which only the channel's type tells.
+   */
   progressChannelId(transfer: StoredTransfer): string {
+    if (transfer.progress_channel_id !== null) return transfer.progress_channel_id;
     const threadId = ownThread(transfer)?.id;
     const inPost = threadId !== undefined && threadId === transfer.progress_message_id;
     return inPost && this.#o.channelType(transfer.channel_id) === ChannelType.GuildForum ? threadId : transfer.channel_id;

@@ -114,6 +114,8 @@ export const transferSchema = z.looseObject({
   guild_id: z.string().nullable().default(null),
   channel_id: z.string(),
   progress_message_id: z.string().nullable().default(null),
+  /** The channel or thread the progress message is in (a forum post's own thread); null: `channel_id`. */
+  progress_channel_id: z.string().nullable().default(null),
   /** Whether the edit showing the end state reached Discord; false: a later start-up makes it again. */
   progress_edit_landed: z.boolean().default(true),
   manifest_message_id: z.string().nullable().default(null),

@@ -31,6 +31,11 @@ export function laneChannelIds(transfer: Pick<StoredTransfer, 'channel_id' | 'th
     .map((t) => t.id);
 }
 
+/** The channel or thread a transfer's progress message is in: a forum post's own thread, else (and in a record from before it was kept) the transfer's channel. */
+export function progressChannelId(transfer: Pick<StoredTransfer, 'channel_id' | 'progress_channel_id'>): string {
+  return transfer.progress_channel_id ?? transfer.channel_id;
+}
+
 /** The channel or thread a transfer's manifest message is in (a record from before it was kept: the transfer's channel). */
 export function manifestChannelId(transfer: Pick<StoredTransfer, 'channel_id' | 'manifest_channel_id'>): string {
   return transfer.manifest_channel_id ?? transfer.channel_id;
