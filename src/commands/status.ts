@@ -2,7 +2,7 @@ import type { StoredTransfer } from '../store/types.js';
 import { MessageFlags } from 'discord.js';
 import { fitMessage } from '../discord/message-text.js';
 import { progressBar, rateLine, WAITING_FOR_SENDER } from '../discord/progress.js';
-import { manifestChannelId } from '../transfer/part-records.js';
+import { manifestChannelId, progressChannelId } from '../transfer/part-records.js';
 import { fractionDone } from '../transfer/rate.js';
 import { formatMiB, MIB } from '../transfer/plan.js';
 import type { TransferRunner } from '../transfer/runner.js';
@@ -43,7 +43,7 @@ function describeTransfer(t: StoredTransfer, transfers: TransferRunner): string 
   lines.push(`retries so far: ${t.retries}`);
   const lastNote = t.notes.at(-1);
   if (lastNote) lines.push(`last note: ${lastNote.slice(0, 400)}`);
-  const progress = messageLink(t, t.channel_id, t.progress_message_id);
+  const progress = messageLink(t, progressChannelId(t), t.progress_message_id);
   const manifest = messageLink(t, manifestChannelId(t), t.manifest_message_id);
   if (progress) lines.push(`progress: ${progress}`);
   if (manifest) lines.push(`manifest: ${manifest}`);

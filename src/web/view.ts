@@ -5,7 +5,7 @@
  */
 import type { StoredTransfer, TransferSummary } from '../store/types.js';
 import { cancelRefusal, resumeRefusal, shareRefusal, type Actor } from '../transfer/control.js';
-import { manifestChannelId } from '../transfer/part-records.js';
+import { manifestChannelId, progressChannelId } from '../transfer/part-records.js';
 import { fractionDone } from '../transfer/rate.js';
 import type { Session } from './auth.js';
 
@@ -88,7 +88,7 @@ export function transferView(t: StoredTransfer, actor: Actor, live: LiveState): 
     canCancel: cancelRefusal(actor, t) === null,
     canResume: resumeRefusal(actor, t, running) === null,
     canShare: shareRefusal(actor, t) === null,
-    progressUrl: messageUrl(t, t.channel_id, t.progress_message_id),
+    progressUrl: messageUrl(t, progressChannelId(t), t.progress_message_id),
     manifestUrl: messageUrl(t, manifestChannelId(t), t.manifest_message_id),
     threadUrls: t.guild_id ? [...t.threads].sort((a, b) => a.lane - b.lane).map(({ id }) => `https://discord.com/channels/${t.guild_id}/${id}`) : [],
     updatedAt: t.updated_at,

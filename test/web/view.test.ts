@@ -52,6 +52,12 @@ describe('transferView', () => {
     expect(transferView(complete({}), actor, idle).threadUrls).toEqual([]);
   });
 
+  it('GIVEN a transfer into a forum THEN the progress message link names its post, where the message is', () => {
+    const view = transferView(complete({ progress_channel_id: '30', manifest_channel_id: '30', threads: [{ id: '30', lane: 0 }] }), actor, idle);
+    expect(view.progressUrl).toBe('https://discord.com/channels/10/30/30');
+    expect(view.manifestUrl).toBe('https://discord.com/channels/10/30/40');
+  });
+
   it('GIVEN a record from before the manifest channel was kept THEN the manifest link points into the channel', () => {
     expect(transferView(complete({}), actor, idle).manifestUrl).toBe('https://discord.com/channels/10/20/40');
   });
