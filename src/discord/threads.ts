@@ -22,6 +22,7 @@ import { retry, type RetryOptions } from '../transfer/retry.js';
 import { ownThread } from '../transfer/part-records.js';
 import type { PostedMessage } from '../transfer/sink.js';
 import { classifyRestError } from './classify.js';
+import { unrecordedPost } from './forum-post.js';
 import { deleteMessages } from './progress-message.js';
 import { FEWER_LANES_NOTE, IN_CHANNEL_NOTE } from './progress.js';
 
@@ -49,6 +50,8 @@ export interface TransferThreadsOptions {
   botPermissions: (channelId: string) => Readonly<PermissionsBitField> | null;
   /** A channel's type as the guild cache has it; null when not known. */
   channelType: (channelId: string) => ChannelType | null;
+  /** The bot's user id (the author of its forum posts); null before it is logged in. */
+  botUserId: () => string | null;
 }
 
 /** Channels a transfer's parts go to as they are: a thread cannot hold threads. */
@@ -147,21 +150,22 @@ export class TransferThreads {
   }
 
   /**
-   * In a forum (the only way to post there, whatever PARTS_IN says): a new post whose first
-   * message is the progress message with `content`; the post is recorded as the transfer's
-   * thread and its first message as the progress message (the same id), in one write. Null
-   * when the channel is not a forum.
+   * In a forum (the only way to post there, whatever PARTS_IN says): a new post (or one a killed
+   * run made, unrecorded) whose first message is the progress message with `content`; recorded as
+   * the transfer's thread and progress message (the same id), in one write. Null when not a forum.
    */
   async startForumPost(transfer: StoredTransfer, content: string): Promise<string | null> {
     if (this.#o.channelType(transfer.channel_id) !== ChannelType.GuildForum) return null;
+    const botUserId = this.#o.botUserId();
+    const taken = botUserId === null ? null : await unrecordedPost(this.#o, transfer, botUserId, this.#retries());
     const body = { name: threadName(transfer), auto_archive_duration: AUTO_ARCHIVE_MINUTES, message: { content } };
-    const post = (await this.#o.rest.post(Routes.threads(transfer.channel_id), { body })) as APIChannel;
+    const postId = taken ?? ((await this.#o.rest.post(Routes.threads(transfer.channel_id), { body })) as APIChannel).id;
     await this.#record(transfer.id, (t) => {
-      t.progress_message_id = post.id;
-      t.progress_channel_id = post.id;
-      t.threads = [...t.threads.filter((x) => x.lane !== 0), { id: post.id, lane: 0 }];
+      t.progress_message_id = postId;
+      t.progress_channel_id = postId;
+      t.threads = [...t.threads.filter((x) => x.lane !== 0), { id: postId, lane: 0 }];
     });
-    return post.id;
+    return postId;
   }
 
   /**
@@ -339,5 +343,6 @@ export function clientThreads(
     backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
     botPermissions: (channelId) => cachedBotPermissions(client, channelId),
     channelType: (channelId) => cachedChannelType(client, channelId),
+    botUserId: () => client.user?.id ?? null,
   });
 }
