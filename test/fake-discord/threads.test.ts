@@ -358,4 +358,25 @@ describe('threads in the fake Discord, driven by discord.js', () => {
     await withTimeout(lane, 3000, 'the lane once released');
     expect(bed.fake.threads()).toHaveLength(2);
   });
+
+  it('GIVEN a forum post, an archived thread and a deleted one WHEN discord.js asks for the guild’s active threads THEN only the live ones come, each with its parent and the bot as owner, and the post’s first message is read by the post’s id', async () => {
+    bed = await bedWith();
+    const post = await (cached(bed, CH.forum) as ForumChannel).threads.create({ name: 'post.bin', message: { content: 'progress `upload_abc123`' } });
+    const open = await threadFromMessage(bed, 'open');
+    const archived = await threadFromMessage(bed, 'archived');
+    await archived.thread.setArchived(true);
+    const deleted = await threadFromMessage(bed, 'deleted');
+    bed.fake.moderateThread(deleted.thread.id, 'delete');
+    const { threads } = (await bed.client.rest.get(Routes.guildActiveThreads(GUILD))) as {
+      threads: { id: string; parent_id: string; owner_id: string }[];
+    };
+    expect(threads.map(({ id, parent_id, owner_id }) => ({ id, parent_id, owner_id })).sort((a, b) => a.id.localeCompare(b.id))).toEqual([
+      { id: post.id, parent_id: CH.forum, owner_id: BOT },
+      { id: open.thread.id, parent_id: CH.text, owner_id: BOT },
+    ]);
+    const fetched = await bed.client.guilds.cache.get(GUILD)!.channels.fetchActiveThreads();
+    expect([...fetched.threads.keys()].sort()).toEqual([post.id, open.thread.id].sort());
+    const first = (await bed.client.rest.get(Routes.channelMessage(post.id, post.id))) as { author: { id: string }; content: string };
+    expect(first).toMatchObject({ author: { id: BOT }, content: 'progress `upload_abc123`' });
+  });
 });
