@@ -6,8 +6,10 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
+import { heldAnswer, waitUntil } from '../support/held.js';
 import { freePort } from '../support/ports.js';
 import { writeSeededFile } from '../support/random-file.js';
+import { rebuildFromFake } from '../support/rebuild.js';
 import { MIB } from '../support/units.js';
 import { dashboardLink, signIn } from '../support/web.js';
 
@@ -65,5 +67,35 @@ describe('GIVEN a forum channel and the web page on', () => {
     expect(await progressLinks('/')).toContain(url);
     expect(t.progress_channel_id).toBe(post.id);
     expect(unexpectedErrors(fx.bot)).toEqual([]);
+  });
+
+  it('WHEN the bot is killed after Discord made the post but before the record had it THEN the next run takes that post up: one post, the transfer completes there, each part once', async () => {
+    const name = 'killed-post.bin';
+    const file = await writeSeededFile(path.join(fx.filesRoot, name), 3 * MIB + 1, 92);
+    const held = heldAnswer();
+    const isPost = (r: { route: string; path: string }) => r.route === 'POST /channels/:id/threads' && r.path === `/channels/${FORUM}/threads`;
+    // Discord's processing held once the whole body is in: the post is made when released, after the kill.
+    fx.fake.faults.add({ route: isPost, kind: 'hold', afterBody: true, until: held.hold, times: 1 });
+    const id = await splitToForum(name);
+    await waitUntil(() => fx.fake.pendingRequests().some((r) => isPost(r) && r.fault === 'hold' && r.bodyAt !== undefined), 'the post held');
+    await fx.bot.kill('SIGKILL');
+    held.release();
+    await waitUntil(() => fx.fake.threads(FORUM).some((x) => x.name === name), 'the post made after the kill');
+    expect((await fx.transfer(id)).progress_message_id).toBeNull();
+
+    await fx.restartBot();
+    const t = await fx.waitForStatus(id, ['complete', 'error'], 30_000);
+    expect(t.status, t.notes.join('; ')).toBe('complete');
+    const posts = fx.fake.threads(FORUM).filter((x) => x.name === name);
+    expect(posts.map((x) => x.id)).toEqual([t.progress_message_id]);
+    expect(t.progress_channel_id).toBe(posts[0]!.id);
+    expect(t.threads).toEqual([{ id: posts[0]!.id, lane: 0 }]);
+    const parts = fx.fake
+      .messages()
+      .flatMap((m) => m.attachments.map((a) => a.filename))
+      .filter((f) => f.startsWith(t.file_name) && f.includes('.part'));
+    expect(parts.sort()).toEqual(['001', '002', '003', '004'].map((n) => `${t.file_name}.part${n}`));
+    expect(rebuildFromFake(fx.fake, id, posts[0]!.id).sha256).toBe(file);
+    await waitUntil(() => /✅ complete/.test(fx.fake.messages(posts[0]!.id)[0]?.content ?? ''), 'the end state in the post');
   });
 });
