@@ -117,6 +117,21 @@ describe('GIVEN PARTS_IN=thread, MAX_PARALLEL_UPLOADS=3 and the web page on', ()
     expect(unexpectedErrors(fx.bot)).toEqual([]);
   });
 
+  it('WHEN join rebuilds a transfer of twelve part messages THEN its stderr stays empty: no abort listener is left on its signal per message fetched', async () => {
+    const channelId = fx.fake.channels[0]!.id;
+    const file = await writeSeededFile(path.join(fx.filesRoot, 'twelve parts.bin'), 11 * MIB + 5, 83);
+    const id = await fx.split('twelve parts.bin', { chunkSizeMiB: 1, channelId });
+    const t = await fx.waitForStatus(id, ['complete', 'error']);
+    expect(t.status, t.notes.join('; ')).toBe('complete');
+    expect(new Set(t.parts.map((p) => p.message_id)).size).toBe(12);
+    const out = path.join(await tempDir(), 'rebuilt.bin');
+    const env = { DISCORD_TOKEN: fx.fake.token, DISCORD_API_URL: fx.fake.apiUrl, RETRY_BACKOFF_BASE_MS: '20' };
+    const run = await runCli(['join', '--channel', t.manifest_channel_id!, '--message', t.manifest_message_id!, '--out', out], env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(await sha256File(out)).toBe(file);
+  });
+
   it('WHEN the answer to a part message is lost THEN its retry goes to the lane of its first attempt, though another is free, and Discord answers it with the part it kept: each part once', async () => {
     const channelId = fx.fake.channels[0]!.id;
     const file = await writeSeededFile(path.join(fx.filesRoot, 'lost answer.bin'), 3 * MIB, 82);
