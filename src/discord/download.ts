@@ -185,7 +185,7 @@ export class DiscordDownloader {
     const key = `${channelId}/${messageId}`;
     let pending = fresh ? undefined : this.#messages.get(key);
     if (pending === undefined) {
-      pending = this.#options.rest.get(Routes.channelMessage(channelId, messageId), { signal: this.#options.signal }) as Promise<APIMessage>;
+      pending = this.#get(channelId, messageId);
       this.#messages.set(key, pending);
       const mine = pending;
       // A failed fetch must not be served from the cache to the next part.
@@ -197,6 +197,24 @@ export class DiscordDownloader {
       if (this.#options.signal.aborted) throw err;
       throw restFailure(err, describe(), channelId);
     });
+  }
+
+  /**
+   * One message, under a signal of its own that follows the run's: discord.js adds an abort
+   * listener to the signal it is given and never removes it, so a download of hundreds of part
+   * messages would pile them on the run's signal (and Node warns past ten).
+   */
+  async #get(channelId: string, messageId: string): Promise<APIMessage> {
+    const { signal } = this.#options;
+    const own = new AbortController();
+    const follow = () => own.abort(signal.reason);
+    if (signal.aborted) follow();
+    else signal.addEventListener('abort', follow, { once: true });
+    try {
+      return (await this.#options.rest.get(Routes.channelMessage(channelId, messageId), { signal: own.signal })) as APIMessage;
+    } finally {
+      signal.removeEventListener('abort', follow);
+    }
   }
 
   /** GETs a CDN link (no Authorization header: links are signed) and hands over the body as it arrives. */

@@ -46,7 +46,7 @@ export class DiscordProgressMessages implements ProgressView {
   }
 
   /** The transfer's own progress message, posted once and edited from then on. */
-  async begin(transfer: StoredTransfer): Promise<ProgressDisplay | null> {
+  async begin(transfer: StoredTransfer, signal: AbortSignal): Promise<ProgressDisplay | null> {
     const { rest, store, log } = this.#options;
     let messageId = transfer.progress_message_id;
     if (!messageId) {
@@ -71,8 +71,9 @@ export class DiscordProgressMessages implements ProgressView {
       }
     }
     // Before any part is posted: they go to the thread started from this message (threads.ts).
-    await this.#options.threads?.prepare(store.get(transfer.id) ?? transfer, messageId).catch((error: unknown) => {
-      log.warn({ err: error, transfer_id: transfer.id }, 'could not prepare the transfer thread; its parts go to the channel');
+    // A run stopped meanwhile (a /cancel, a shutdown) does not wait for Discord's answer: it posts nothing.
+    await this.#options.threads?.prepare(store.get(transfer.id) ?? transfer, messageId, signal).catch((error: unknown) => {
+      if (!signal.aborted) log.warn({ err: error, transfer_id: transfer.id }, 'could not prepare the transfer thread; its parts go to the channel');
     });
     return this.#display(store.get(transfer.id) ?? transfer, messageId);
   }

@@ -69,19 +69,19 @@ export class TransferThreads {
    * has none (or the one it had is gone) and recorded durably; with PARTS_IN=channel, or where
    * the bot may not, nothing (the parts go to the channel, and a note says why).
    */
-  async prepare(transfer: StoredTransfer, progressMessageId: string): Promise<void> {
+  async prepare(transfer: StoredTransfer, progressMessageId: string, signal: AbortSignal): Promise<void> {
     const type = this.#o.channelType(transfer.channel_id);
     // A forum post is the transfer's thread from the start (startForumPost), and the only lane:
     // a post cannot hold threads, and more posts would crowd the forum. A thread takes the parts itself (one lane: threads hold no threads).
     if (type === ChannelType.GuildForum || (type !== null && THREAD_TYPES.has(type))) return;
-    if (await this.#ownThread(transfer, progressMessageId)) await this.#moreLanes(transfer);
+    if (await this.#ownThread(transfer, progressMessageId, signal)) await this.#moreLanes(transfer, signal);
   }
 
   /** Lane 0: the transfer's own thread, kept or made; false when its parts go to the channel. */
-  async #ownThread(transfer: StoredTransfer, progressMessageId: string): Promise<boolean> {
+  async #ownThread(transfer: StoredTransfer, progressMessageId: string, signal: AbortSignal): Promise<boolean> {
     const recorded = ownThread(transfer);
     // A transfer keeps its thread while it is there, whatever PARTS_IN says now.
-    if (recorded && (await this.#exists(recorded.id))) return true;
+    if (recorded && (await this.#exists(recorded.id, signal))) return true;
     if (this.#o.partsIn !== 'thread') {
       if (recorded) await this.#record(transfer.id, (t) => void (t.threads = t.threads.filter((x) => x.lane !== 0)));
       return false;
@@ -92,9 +92,10 @@ export class TransferThreads {
     try {
       // A thread gone is replaced by one without a starter: a new id, so Discord's nonces from the old one cannot answer for it.
       // A lost answer is asked again: a thread made meanwhile answers 160004 and is taken up (#start).
-      ({ value: threadId } = await retry(() => this.#start(transfer, recorded ? null : progressMessageId), this.#retries()));
+      ({ value: threadId } = await retry(() => this.#start(transfer, recorded ? null : progressMessageId, signal), this.#retries(signal)));
     } catch (failure) {
       const error = failure instanceof RetryFailure ? failure.cause : failure;
+      signal.throwIfAborted();
       if (error instanceof DiscordAPIError && error.code === MISSING_PERMISSIONS)
         return this.#inChannel(transfer, 'Discord refused to make the thread (Missing Permissions)');
       this.#o.log.warn({ err: error, transfer_id: transfer.id }, 'could not start the transfer thread; its parts go to the channel');
@@ -116,14 +117,14 @@ export class TransferThreads {
    * are there) and get no new parts. Where Discord refuses one, the lanes made so far are used,
    * and a note says how many and why.
    */
-  async #moreLanes(transfer: StoredTransfer): Promise<void> {
+  async #moreLanes(transfer: StoredTransfer, signal: AbortSignal): Promise<void> {
     const k = this.#o.lanes;
     let refusal: unknown = null;
     for (let lane = 1; lane < k; lane++) {
       const recorded = transfer.threads.find((t) => t.lane === lane);
-      if (recorded && (await this.#exists(recorded.id))) continue;
+      if (recorded && (await this.#exists(recorded.id, signal))) continue;
       // With PARTS_IN=channel, or after a refusal, none is made: a lane gone is only dropped (its parts are missing, and are posted again).
-      const made = refusal === null && this.#o.partsIn === 'thread' ? await this.#makeLane(transfer, lane, k) : null;
+      const made = refusal === null && this.#o.partsIn === 'thread' ? await this.#makeLane(transfer, lane, k, signal) : null;
       if (made instanceof LaneRefused) refusal = made.cause;
       if (!recorded && typeof made !== 'string') continue;
       await this.#record(transfer.id, (t) => {
@@ -141,10 +142,12 @@ export class TransferThreads {
   }
 
   /** A new thread for lane `lane` of `k` (a lost answer is asked again); what Discord refused, as LaneRefused. */
-  async #makeLane(transfer: StoredTransfer, lane: number, k: number): Promise<string | LaneRefused> {
+  async #makeLane(transfer: StoredTransfer, lane: number, k: number, signal: AbortSignal): Promise<string | LaneRefused> {
     try {
-      return (await retry(() => this.#start(transfer, null, laneName(transfer.file_name, lane, k)), this.#retries())).value;
+      return (await retry(() => this.#start(transfer, null, signal, laneName(transfer.file_name, lane, k)), this.#retries(signal))).value;
     } catch (failure) {
+      // Stopped: no lane, and no note (Discord refused nothing); a thread Discord made all the same stays empty, as after a kill.
+      signal.throwIfAborted();
       return new LaneRefused(failure instanceof RetryFailure ? failure.cause : failure);
     }
   }
@@ -233,12 +236,13 @@ export class TransferThreads {
    * The thread started from the progress message (one a crash left unrecorded is taken up: its
    * id is the message's); with no message, a thread of its own in the channel.
    */
-  async #start(transfer: StoredTransfer, messageId: string | null, name = threadName(transfer)): Promise<string> {
+  async #start(transfer: StoredTransfer, messageId: string | null, signal: AbortSignal, name = threadName(transfer)): Promise<string> {
     const body = { name, auto_archive_duration: AUTO_ARCHIVE_MINUTES };
     try {
       const route = messageId === null ? Routes.threads(transfer.channel_id) : Routes.threads(transfer.channel_id, messageId);
       const thread = (await this.#o.rest.post(route, {
         body: messageId === null ? { ...body, type: this.#ownType(transfer) } : body,
+        signal,
       })) as APIChannel;
       return thread.id;
     } catch (error) {
@@ -253,11 +257,12 @@ export class TransferThreads {
   }
 
   /** Whether the recorded thread is still there (a moderator may have deleted it); an unknown answer counts as there. */
-  async #exists(threadId: string): Promise<boolean> {
+  async #exists(threadId: string, signal: AbortSignal): Promise<boolean> {
     try {
-      await this.#o.rest.get(Routes.channel(threadId));
+      await this.#o.rest.get(Routes.channel(threadId), { signal });
       return true;
     } catch (error) {
+      signal.throwIfAborted();
       return classifyRestError(error).reason !== 'http_404';
     }
   }
@@ -299,16 +304,35 @@ class LaneRefused {
 
 /** A thread's name: the file's, cut to what Discord takes. */
 function threadName(transfer: StoredTransfer): string {
-  return transfer.file_name.slice(0, THREAD_NAME_MAX);
+  return ownThreadName(transfer.file_name);
+}
+
+/** The transfer's own thread (lane 0): the file's name, cut (never inside a character) to what Discord takes. */
+export function ownThreadName(fileName: string): string {
+  return fitName(fileName, '');
 }
 
 /** Lane `lane`'s thread (from 0): `<name> · 2/4`, the file's name cut (never inside a character) so the whole fits what Discord takes. */
 export function laneName(fileName: string, lane: number, lanes: number): string {
-  const suffix = ` · ${lane + 1}/${lanes}`;
+  return fitName(fileName, ` · ${lane + 1}/${lanes}`);
+}
+
+/**
+ * `fileName` cut at a character's end (a grapheme: an emoji, a letter with its marks) so that
+ * with `suffix` it fits THREAD_NAME_MAX; a first character longer than that alone (marks piled
+ * on marks) is cut between code points, never inside a surrogate pair, so the name is never empty.
+ */
+function fitName(fileName: string, suffix: string): string {
+  const room = THREAD_NAME_MAX - suffix.length;
   let name = '';
   for (const { segment } of new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(fileName)) {
-    if (name.length + segment.length + suffix.length > THREAD_NAME_MAX) break;
+    if (name.length + segment.length > room) break;
     name += segment;
+  }
+  if (name !== '') return name + suffix;
+  for (const point of fileName) {
+    if (name.length + point.length > room) break;
+    name += point;
   }
   return name + suffix;
 }

@@ -8,8 +8,8 @@ import type { Rate } from './rate.js';
 
 /** How people follow a transfer (for the bot: one Discord message, edited as it goes). */
 export interface ProgressView {
-  /** Starts showing a run; null when it cannot be shown (the run goes on regardless). */
-  begin(transfer: StoredTransfer): Promise<ProgressDisplay | null>;
+  /** Starts showing a run; null when it cannot be shown (the run goes on regardless). `signal`: the run's stop (a /cancel, a shutdown). */
+  begin(transfer: StoredTransfer, signal: AbortSignal): Promise<ProgressDisplay | null>;
   /** Shows how a transfer ended; retried until `signal` (the runner's shutdown) fires. */
   showEnd(transfer: StoredTransfer, rate: Rate | undefined, signal: AbortSignal): Promise<void>;
   /** After a start: transfers not running whose end was never shown get it now; their ids. */

@@ -321,7 +321,7 @@ export class TransferRunner {
     const { store, sink, log, progress } = this.#deps;
     const transfer = store.get(id);
     if (!transfer) return undefined;
-    const display = await progress.begin(transfer);
+    const display = await progress.begin(transfer, run.controller.signal);
     // URL sources (/upload) and sends bring their own reader and save resume checkpoints as parts are confirmed.
     const show = (t: StoredTransfer) =>
       display?.update(t, measureRate(t, run.startedAt, run.bytesAtStart), { waitingForSender: this.#deps.send?.isWaiting(id) ?? false });

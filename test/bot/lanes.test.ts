@@ -117,6 +117,38 @@ describe('GIVEN PARTS_IN=thread, MAX_PARALLEL_UPLOADS=3 and the web page on', ()
     expect(unexpectedErrors(fx.bot)).toEqual([]);
   });
 
+  it('WHEN two /split into one channel start at once THEN each makes its own three lanes and posts each of its parts once, only there', async () => {
+    const channelId = fx.fake.channels[0]!.id;
+    const files = await Promise.all(['twin a.bin', 'twin b.bin'].map((n, i) => writeSeededFile(path.join(fx.filesRoot, n), 5 * MIB + 1, 84 + i)));
+    const ids = await Promise.all(['twin a.bin', 'twin b.bin'].map((n) => fx.split(n, { chunkSizeMiB: 1, channelId })));
+    const ended = await Promise.all(ids.map((id) => fx.waitForStatus(id, ['complete', 'error'])));
+    for (const [i, t] of ended.entries()) {
+      expect(t.status, t.notes.join('; ')).toBe('complete');
+      expect(t.threads.map((l) => l.lane)).toEqual([0, 1, 2]);
+      const own = new Set(t.threads.map((l) => l.id));
+      expect(t.parts.every((p) => own.has(p.channel_id!))).toBe(true);
+      expect(postedPartNames(fx.fake, t.id).sort()).toEqual(partNames(t.file_name, 6));
+      expect(rebuildFromFake(fx.fake, t.id).sha256).toBe(files[i]);
+    }
+    // Six threads, none shared.
+    expect(new Set(ended.flatMap((t) => t.threads.map((l) => l.id))).size).toBe(6);
+  });
+
+  it('WHEN join rebuilds a transfer of twelve part messages THEN its stderr stays empty: no abort listener is left on its signal per message fetched', async () => {
+    const channelId = fx.fake.channels[0]!.id;
+    const file = await writeSeededFile(path.join(fx.filesRoot, 'twelve parts.bin'), 11 * MIB + 5, 83);
+    const id = await fx.split('twelve parts.bin', { chunkSizeMiB: 1, channelId });
+    const t = await fx.waitForStatus(id, ['complete', 'error']);
+    expect(t.status, t.notes.join('; ')).toBe('complete');
+    expect(new Set(t.parts.map((p) => p.message_id)).size).toBe(12);
+    const out = path.join(await tempDir(), 'rebuilt.bin');
+    const env = { DISCORD_TOKEN: fx.fake.token, DISCORD_API_URL: fx.fake.apiUrl, RETRY_BACKOFF_BASE_MS: '20' };
+    const run = await runCli(['join', '--channel', t.manifest_channel_id!, '--message', t.manifest_message_id!, '--out', out], env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(await sha256File(out)).toBe(file);
+  });
+
   it('WHEN the answer to a part message is lost THEN its retry goes to the lane of its first attempt, though another is free, and Discord answers it with the part it kept: each part once', async () => {
     const channelId = fx.fake.channels[0]!.id;
     const file = await writeSeededFile(path.join(fx.filesRoot, 'lost answer.bin'), 3 * MIB, 82);

@@ -1,7 +1,7 @@
 /** Which lane a part message goes to (src/discord/lanes.ts) and what a lane's thread is called (threads.ts). */
 import { describe, expect, it } from 'vitest';
 import { LanePicker } from '../../src/discord/lanes.js';
-import { laneName } from '../../src/discord/threads.js';
+import { laneName, ownThreadName } from '../../src/discord/threads.js';
 
 const CHANNEL = '400000000000000001';
 const transfer = {
@@ -69,5 +69,32 @@ describe("a lane's thread name", () => {
     expect(name.length).toBeLessThanOrEqual(100);
     expect(name.length).toBeGreaterThanOrEqual(99);
     expect(name).toBe(`${'é'.repeat(50)}${'😀'.repeat(22)} · 8/8`);
+  });
+});
+
+describe("the transfer's own thread name", () => {
+  const wellFormed = (s: string) => !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(s);
+
+  it('GIVEN a name of 100+ characters with emoji across the cut THEN at most 100, no surrogate pair or character split', () => {
+    const name = ownThreadName(`${'a'.repeat(99)}😀😀 finale.mkv`);
+    expect(name).toBe('a'.repeat(99));
+    expect(wellFormed(name)).toBe(true);
+  });
+
+  it('GIVEN combining marks, RTL and zero-width characters across the cut THEN the cut falls between characters', () => {
+    const name = ownThreadName(`${'x'.repeat(98)}e\u0301\u0327\u200dمرحبا.mkv`);
+    expect(name).toBe('x'.repeat(98));
+  });
+
+  it('GIVEN one character longer than the limit alone (a mark piled on a mark) THEN cut by code points, never empty', () => {
+    const name = ownThreadName(`😀${'\u0301'.repeat(150)}`);
+    expect(name.length).toBeGreaterThan(0);
+    expect(name.length).toBeLessThanOrEqual(100);
+    expect(wellFormed(name)).toBe(true);
+    const lane = laneName(`😀${'\u0301'.repeat(150)}`, 1, 3);
+    expect(lane.endsWith(' · 2/3')).toBe(true);
+    expect(lane.length).toBeLessThanOrEqual(100);
+    expect(lane.length).toBeGreaterThan(' · 2/3'.length);
+    expect(wellFormed(lane)).toBe(true);
   });
 });
