@@ -124,7 +124,8 @@ class TransferStore extends DataStore {
 
   override async write(stream: Readable, id: string, offset: number): Promise<number> {
     const t = this.#transfer(id);
-    if (t.status === 'error') {
+    // A /resume answered while the failed run settles: the record says error until the new run starts.
+    if (t.status === 'error' && !this.#deps.transfers.resuming(t.id)) {
       throw refuse(409, `This transfer stopped with an error${lastNote(t)}. Run /resume transfer:${t.id} in Discord, then send again.`);
     }
     const staging = await this.#deps.uploads.staging(t);

@@ -133,6 +133,12 @@ export class TransferRunner {
     return run !== undefined && !run.settling;
   }
 
+  /** Whether a run will move the transfer: one running, or one settling that a /resume starts again once settled. */
+  resuming(id: string): boolean {
+    const run = this.#runs.get(id);
+    return run !== undefined && (!run.settling || run.restart);
+  }
+
   /** The transfers with a run, settling ones included. */
   runningIds(): string[] {
     return [...this.#runs.keys()];

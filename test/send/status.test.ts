@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PERMISSIONS, startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { sha256File } from '../support/hash.js';
-import { waitUntil } from '../support/held.js';
+import { heldAnswer, waitUntil } from '../support/held.js';
 import { freePort } from '../support/ports.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { redeem, sendLink } from '../support/send.js';
@@ -239,6 +239,48 @@ describe('a send cancelled, failed, stopped', () => {
       expect(await patch(s, offset, s.file.length)).toMatchObject({ status: 204, offset: s.file.length });
       const t = await bot.waitForStatus(s.id, ['complete', 'error', 'cancelled']);
       expect(t.status).toBe('complete');
+      expect(t.file_sha256).toBe(await sha256File(s.path));
+      expect(await postedParts(bot, s.id)).toBe(t.total_chunks);
+      expect(unexpectedErrors(bot.bot, [/^transfer_error$/])).toEqual([]);
+    },
+  );
+
+  it(
+    'GIVEN a send that ended error and is still settling (its thread archive held) WHEN /resume is answered and the sender goes on at once THEN the bytes are taken and it completes, no part posted twice',
+    { timeout: 90_000 },
+    async () => {
+      const bot = await startWithWeb({ RETRY_LIMIT_PER_CHUNK: '1' });
+      const s = await startSending(bot, 4 * MIB + 10);
+      let failing = false;
+      bot.fake.faults.add({
+        route: (r) => failing && r.route === MESSAGE_CREATE,
+        kind: 'status',
+        status: 500,
+        body: { message: 'Internal Server Error', code: 0 },
+        times: 100_000,
+      });
+      expect(await patch(s, 0, MIB)).toMatchObject({ status: 204 });
+      await waitForParts(bot, s.id, 1);
+      // The failed run's end: its thread's archive waits until the test lets it go.
+      const archive = heldAnswer();
+      bot.fake.faults.add({ route: 'PATCH /channels/:id', kind: 'hold', until: archive.hold, times: 1 });
+      failing = true;
+      expect(await patch(s, MIB, 2.5 * MIB)).toMatchObject({ status: 204 });
+      const failed = await bot.waitForStatus(s.id, ['error', 'complete', 'cancelled']);
+      expect(failed.status).toBe('error');
+      failing = false;
+
+      const handle = await bot.command({
+        name: 'resume',
+        permissions: PERMISSIONS.ADMINISTRATOR,
+        options: [{ name: 'transfer', type: 3, value: s.id }],
+      });
+      await handle.waitFor((h) => /Resuming/.test(h.original()?.content ?? ''), 5_000);
+      const taken = patch(s, 2.5 * MIB, s.file.length);
+      archive.release();
+      expect(await taken).toMatchObject({ status: 204, offset: s.file.length });
+      const t = await bot.waitForStatus(s.id, ['complete', 'error', 'cancelled']);
+      expect(t.status, t.notes.join('; ')).toBe('complete');
       expect(t.file_sha256).toBe(await sha256File(s.path));
       expect(await postedParts(bot, s.id)).toBe(t.total_chunks);
       expect(unexpectedErrors(bot.bot, [/^transfer_error$/])).toEqual([]);
