@@ -25,9 +25,8 @@ import { classifyRestError } from './classify.js';
 import { unrecordedPost } from './forum-post.js';
 import { deleteMessages } from './progress-message.js';
 import { FEWER_LANES_NOTE, IN_CHANNEL_NOTE } from './progress.js';
+import { laneName, threadName } from './thread-names.js';
 
-/** Discord's longest thread name. */
-const THREAD_NAME_MAX = 100;
 /** A week without a message (minutes): the bot archives the thread itself when the transfer ends. */
 const AUTO_ARCHIVE_MINUTES = 10_080;
 /** What the bot needs in the channel to put a transfer's parts in a thread of its own. */
@@ -300,41 +299,6 @@ export class TransferThreads {
 /** Discord's refusal to make a lane's thread. */
 class LaneRefused {
   constructor(readonly cause: unknown) {}
-}
-
-/** A thread's name: the file's, cut to what Discord takes. */
-function threadName(transfer: StoredTransfer): string {
-  return ownThreadName(transfer.file_name);
-}
-
-/** The transfer's own thread (lane 0): the file's name, cut (never inside a character) to what Discord takes. */
-export function ownThreadName(fileName: string): string {
-  return fitName(fileName, '');
-}
-
-/** Lane `lane`'s thread (from 0): `<name> · 2/4`, the file's name cut (never inside a character) so the whole fits what Discord takes. */
-export function laneName(fileName: string, lane: number, lanes: number): string {
-  return fitName(fileName, ` · ${lane + 1}/${lanes}`);
-}
-
-/**
- * `fileName` cut at a character's end (a grapheme: an emoji, a letter with its marks) so that
- * with `suffix` it fits THREAD_NAME_MAX; a first character longer than that alone (marks piled
- * on marks) is cut between code points, never inside a surrogate pair, so the name is never empty.
- */
-function fitName(fileName: string, suffix: string): string {
-  const room = THREAD_NAME_MAX - suffix.length;
-  let name = '';
-  for (const { segment } of new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(fileName)) {
-    if (name.length + segment.length > room) break;
-    name += segment;
-  }
-  if (name !== '') return name + suffix;
-  for (const point of fileName) {
-    if (name.length + point.length > room) break;
-    name += point;
-  }
-  return name + suffix;
 }
 
 /** The bot's permissions in a channel, overwrites included, as the guild cache has them (GUILD_CREATE); null when not cached. */

@@ -1,7 +1,7 @@
 /** Which lane a part message goes to (src/discord/lanes.ts) and what a lane's thread is called (threads.ts). */
 import { describe, expect, it } from 'vitest';
 import { LanePicker } from '../../src/discord/lanes.js';
-import { laneName, ownThreadName } from '../../src/discord/threads.js';
+import { laneName, ownThreadName } from '../../src/discord/thread-names.js';
 
 const CHANNEL = '400000000000000001';
 const transfer = {
