@@ -370,10 +370,11 @@ export class TransferRunner {
     );
     run.latest = final;
     run.settling = true;
+    // A send's staged bytes go once it has ended, not after its end is shown (retried through an outage, its threads archived).
+    await this.#deps.send?.ended(final);
     await display?.stop();
     await progress.showEnd(final, measureRate(final, run.startedAt, run.bytesAtStart), this.#shutdown.signal);
     await url?.flush();
-    await this.#deps.send?.ended(final);
     return final;
   }
 }

@@ -4,7 +4,7 @@
  * until the test lets it, so the disk fills whatever the machine's speed. The bot stays up,
  * and once parts are posted and their staged bytes released, the upload completes.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
@@ -14,7 +14,7 @@ import { freePort } from '../support/ports.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { redeem, sendLink, tusUpload } from '../support/send.js';
 import { tmpfsForTest } from '../support/tmpfs.js';
-import { stagedBytes } from '../support/tus-requests.js';
+import { stagedBytes, stagingLeft } from '../support/tus-requests.js';
 import { MIB } from '../support/units.js';
 
 const SECRET = 'test-web-secret-0123456789abcdefghij';
@@ -75,7 +75,7 @@ describe('sending: a full staging disk', () => {
       expect(t.status, t.notes.join('; ')).toBe('complete');
       expect((await upload).error).toBeNull();
       expect(t.file_sha256).toBe(await sha256File(file));
-      expect(await readdir(staging)).toEqual([]);
+      expect(await stagingLeft(staging)).toEqual([]);
       expect(unexpectedErrors(bot.bot)).toEqual([]);
     },
   );

@@ -18,7 +18,7 @@ import { freePort } from '../support/ports.js';
 import { seededBytes } from '../support/random-file.js';
 import { redeem, sendLink } from '../support/send.js';
 import { tempDir } from '../support/temp.js';
-import { createUpload, patchUpload, tusRequest } from '../support/tus-requests.js';
+import { createUpload, patchUpload, stagingLeft, tusRequest } from '../support/tus-requests.js';
 import { MIB } from '../support/units.js';
 
 const SECRET = 'test-web-secret-0123456789abcdefghij';
@@ -126,8 +126,7 @@ describe('sending: SEND_EXPIRY_HOURS', () => {
       const t = await fx.waitForStatus(id, ['cancelled', 'complete', 'error'], 30_000);
       expect(t.status).toBe('cancelled');
       expect(t.notes.join('\n')).toMatch(/received nothing for 2 h \(SEND_EXPIRY_HOURS=1\)/);
-      for (let i = 0; i < 250 && (await readdir(path.join(fx.work, 'staging'))).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(await readdir(path.join(fx.work, 'staging'))).toEqual([]);
+      expect(await stagingLeft(path.join(fx.work, 'staging'))).toEqual([]);
       expect((await tusRequest('HEAD', url, { grant: grant! })).status).toBe(410);
       expect(unexpectedErrors(bot)).toEqual([]);
     },

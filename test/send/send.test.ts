@@ -3,16 +3,15 @@
  * gives a grant, tus-js-client uploads the file, and the bot posts it as it arrives. The bot
  * runs as its own process against the fake Discord.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { sha256File } from '../support/hash.js';
-import { waitUntil } from '../support/held.js';
 import { freePort } from '../support/ports.js';
 import { writeSeededFile } from '../support/random-file.js';
 import { redeem, sendLink, tusUpload } from '../support/send.js';
+import { stagingLeft } from '../support/tus-requests.js';
 import { MIB } from '../support/units.js';
 
 const SECRET = 'test-web-secret-0123456789abcdefghij';
@@ -51,12 +50,8 @@ describe('/send and a tus upload', () => {
       expect(t.file_sha256).toBe(await sha256File(file));
       expect(t.total_chunks).toBe(6);
       expect(t.file_name).toBe('holiday_video.mp4');
-      // Staging empties once the transfer has ended: after its record says complete, the run still
-      // shows the end (and archives the transfer's thread) before it removes the staged bytes.
-      const staging = path.join(bot.work, 'staging');
-      const staged = () => (existsSync(staging) ? readdirSync(staging) : []);
-      await waitUntil(() => staged().length === 0, `the staging folder emptied, holding ${staged().join(', ')}`);
-      expect(await readdir(staging).catch(() => [])).toEqual([]);
+      // Staging empties once the transfer has ended (just after its record says so).
+      expect(await stagingLeft(path.join(bot.work, 'staging'))).toEqual([]);
       // The link was single use.
       expect((await redeem(reply.link!)).status).toBe(401);
       expect(unexpectedErrors(bot.bot)).toEqual([]);

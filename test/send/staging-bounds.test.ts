@@ -10,13 +10,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AGE_MISSING, MUST_HAVE_AGE, newIdentity } from '../support/age.js';
 import { startBotFixture, unexpectedErrors, type BotFixture } from '../support/bot-fixture.js';
 import { sha256File } from '../support/hash.js';
-import { holdAfterParts } from '../support/held.js';
+import { heldAnswer, holdAfterParts } from '../support/held.js';
 import { freePort } from '../support/ports.js';
 import { seededBytes, writeSeededFile } from '../support/random-file.js';
 import { postedPartNames, rebuildFromFake } from '../support/rebuild.js';
 import { redeem, sendLink, tusUpload } from '../support/send.js';
 import { tempDir } from '../support/temp.js';
-import { createUpload, patchUpload, stagedBytes, tusRequest } from '../support/tus-requests.js';
+import { createUpload, patchUpload, stagedBytes, stagingLeft, tusRequest } from '../support/tus-requests.js';
 import { MIB } from '../support/units.js';
 import { PERMISSIONS } from '../support/bot-fixture.js';
 
@@ -61,7 +61,7 @@ async function sendsCompletely(bot: BotFixture, size: number, chunkMiB: number, 
   const names = postedPartNames(bot.fake, id);
   expect(new Set(names).size).toBe(t.total_chunks);
   expect(names).toHaveLength(t.total_chunks!);
-  expect(await readdir(path.join(bot.work, 'staging'))).toEqual([]);
+  expect(await stagingLeft(path.join(bot.work, 'staging'))).toEqual([]);
   expect(unexpectedErrors(bot.bot)).toEqual([]);
   return id;
 }
@@ -95,6 +95,34 @@ describe('sending: staging smaller than a message never stalls the upload', () =
       const id = await sendsCompletely(bot, 8 * MIB + 3, 1, alice.recipient);
       const rebuilt = rebuildFromFake(bot.fake, id);
       expect(rebuilt.manifest.file.sha256).toBe(rebuilt.sha256);
+    },
+  );
+});
+
+describe('sending: staged bytes go when the transfer ends', () => {
+  it(
+    'GIVEN a send that completes WHEN its end is still being shown (its thread archive held) THEN its staged bytes are already gone',
+    { timeout: 60_000 },
+    async () => {
+      const bot = await startWithWeb({});
+      const archive = heldAnswer();
+      bot.fake.faults.add({ route: 'PATCH /channels/:id', kind: 'hold', until: archive.hold, times: 1 });
+      try {
+        const file = path.join(bot.work, 'home', 'f.bin');
+        await mkdir(path.dirname(file), { recursive: true });
+        await writeSeededFile(file, 3 * MIB + 3, 6);
+        const { grant, files } = await grantOf(bot, 1);
+        const result = await tusUpload(files, grant, file);
+        expect(result.error).toBeNull();
+        const id = result.url!.split('/').pop()!;
+        const t = await bot.waitForStatus(id, ['complete', 'error', 'cancelled'], 30_000);
+        expect(t.status).toBe('complete');
+        expect(await stagingLeft(path.join(bot.work, 'staging'))).toEqual([]);
+        // Still held: the staged bytes did not wait for the end to be shown.
+        expect(bot.fake.threads().some((x) => x.archived)).toBe(false);
+      } finally {
+        archive.release();
+      }
     },
   );
 });
@@ -148,7 +176,7 @@ describe('sending: staging stays within STAGING_PER_UPLOAD_BYTES', () => {
       const t = await bot.waitForStatus(id, ['complete', 'error', 'cancelled'], 120_000);
       expect(t.status).toBe('complete');
       expect(t.file_sha256).toBe(await sha256File(file));
-      expect(await readdir(staging)).toEqual([]);
+      expect(await stagingLeft(staging)).toEqual([]);
       expect(unexpectedErrors(bot.bot)).toEqual([]);
     },
   );
@@ -184,7 +212,7 @@ describe('sending: staging is empty once an upload is cancelled', () => {
       }
       expect((await bot.waitForStatus(id, ['cancelled', 'complete', 'error'])).status).toBe('cancelled');
       for (let i = 0; i < 250 && (await readdir(staging)).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(await readdir(staging)).toEqual([]);
+      expect(await stagingLeft(staging)).toEqual([]);
       expect((await tusRequest('HEAD', created.url!, { grant })).status).toBe(410);
       expect(unexpectedErrors(bot.bot)).toEqual([]);
     },

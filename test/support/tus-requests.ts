@@ -81,3 +81,17 @@ export async function stagedBytes(dir: string): Promise<number> {
   }
   return total;
 }
+
+/**
+ * What is left in a staging folder once it has emptied, waiting (bounded, `timeoutMs`) for it:
+ * a transfer's staged bytes go just after its record says how it ended, so a test reading the
+ * folder at once could catch them on their way out. `[]` when it emptied in time.
+ */
+export async function stagingLeft(dir: string, timeoutMs = 20_000): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = await readdir(dir).catch(() => [] as string[]);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
