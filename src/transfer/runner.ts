@@ -22,8 +22,8 @@ import type { ProgressView } from './progress-view.js';
 import { measureRate } from './rate.js';
 import { markInterrupted, resumableAtStart } from './resume/recovery.js';
 import { ActiveSlots, type Reservation } from './slots.js';
-import type { ChunkSink, PostedMessage } from './sink.js';
-import { partChannelId, uniqueMessages } from './part-records.js';
+import { withUploadSignal, type ChunkSink, type PostedMessage } from './sink.js';
+import { cleanUpCancelled } from './cancel-cleanup.js';
 import type { LocalSource } from './source.js';
 import type { UrlInfo } from './url/headers.js';
 import { urlRunHooks } from './resume/url-checkpoints.js';
@@ -34,8 +34,6 @@ import type { UrlPartSourceOptions } from './url/source.js';
  * an upload cut after its body arrived may still be stored by Discord, and we want its answer.
  */
 const IN_FLIGHT_GRACE_MS = 5_000;
-/** How long a /cancel looks in the destination for parts stored after their upload was cut. */
-const STRAY_LOOKUP_MS = 30_000;
 
 export interface RunnerDeps {
   store: ProgressStore;
@@ -243,38 +241,7 @@ export class TransferRunner {
       await this.#deps.progress.showEnd(transfer, undefined, this.#shutdown.signal);
     }
     await this.#deps.send?.ended(transfer);
-    // An upload cut after its body arrived may still have been stored: look for it in the destination.
-    const cutShort = run?.hardStop.signal.aborted ?? false;
-    const stray = cutShort || options.deletePosted ? await this.#unrecordedMessages(transfer) : [];
-    if (stray.length > 0 && !options.deletePosted) {
-      transfer = await store.update(id, (t) => {
-        t.notes.push(
-          `Discord stored part message(s) ${stray.map((m) => m.message_id).join(', ')} after the upload was cut; they are not in the manifest`,
-        );
-      });
-    }
-    if (!options.deletePosted) return { transfer, deleted: 0, deleteFailures: 0 };
-    const cancelled = transfer;
-    const recorded = cancelled.parts.map((p) => ({ channel_id: partChannelId(cancelled, p), message_id: p.message_id }));
-    const { deleted, failed } = await this.#deps.deletePosted(transfer, uniqueMessages([...recorded, ...stray]));
-    transfer = await store.update(id, (t) => {
-      t.notes.push(`deleted ${deleted} posted part message(s)${failed ? `; ${failed} failed` : ''}`);
-    });
-    return { transfer, deleted, deleteFailures: failed };
-  }
-
-  /** Part messages in the destination that the record does not know (best effort: none when it cannot be read). */
-  async #unrecordedMessages(transfer: StoredTransfer): Promise<PostedMessage[]> {
-    const { sink, log } = this.#deps;
-    if (!sink.reconcile) return [];
-    try {
-      const { found } = await sink.reconcile(transfer, AbortSignal.timeout(STRAY_LOOKUP_MS));
-      const recorded = new Set(transfer.parts.map((p) => p.message_id));
-      return uniqueMessages(found.filter((p) => !recorded.has(p.message_id)));
-    } catch (error) {
-      log.warn({ err: error, transfer_id: transfer.id }, 'could not look for unrecorded part messages');
-      return [];
-    }
+    return cleanUpCancelled(this.#deps, transfer, { cutShort: run?.hardStop.signal.aborted ?? false, deletePosted: options.deletePosted });
   }
 
   /** Start-up, before connecting: what a crash left running is interrupted, not running (resume/recovery.ts). */
@@ -377,13 +344,4 @@ export class TransferRunner {
     await url?.flush();
     return final;
   }
-}
-
-/** The sink with `signal` replaced by the run's hard stop, so a stop lets the upload in flight answer. */
-function withUploadSignal(sink: ChunkSink, signal: AbortSignal): ChunkSink {
-  return {
-    sendParts: (transfer, parts, options) => sink.sendParts(transfer, parts, { ...options, signal }),
-    sendManifest: (transfer, manifest, options) => sink.sendManifest(transfer, manifest, { ...options, signal }),
-    ...(sink.reconcile ? { reconcile: (transfer: StoredTransfer) => sink.reconcile!(transfer, signal) } : {}),
-  };
 }

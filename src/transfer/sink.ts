@@ -176,3 +176,12 @@ export interface ChunkSink {
    */
   reconcile?(transfer: StoredTransfer, signal: AbortSignal): Promise<Reconciled>;
 }
+
+/** The sink with `signal` replaced by the run's hard stop, so a stop lets the upload in flight answer. */
+export function withUploadSignal(sink: ChunkSink, signal: AbortSignal): ChunkSink {
+  return {
+    sendParts: (transfer, parts, options) => sink.sendParts(transfer, parts, { ...options, signal }),
+    sendManifest: (transfer, manifest, options) => sink.sendManifest(transfer, manifest, { ...options, signal }),
+    ...(sink.reconcile ? { reconcile: (transfer: StoredTransfer) => sink.reconcile!(transfer, signal) } : {}),
+  };
+}
