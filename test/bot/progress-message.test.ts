@@ -31,14 +31,15 @@ describe('the final edit of the progress message survives a REST outage', () => 
     fx = undefined;
   });
 
-  /** A /split whose parts all get 500 (it ends error); the first edit lands, the next `failedEdits` get 500 (or wait `slowEditMs`). */
-  async function failingSplit(failedEdits: number, slowEditMs = 0) {
+  /** A /split whose parts all get 500 (it ends error); the first edit lands, the next `failedEdits` get 500 (or wait `slowEditMs`, or, with `hangEdits`, are never answered). */
+  async function failingSplit(failedEdits: number, slowEditMs = 0, hangEdits = false) {
     // One edit while running (the interval outlasts the test): the PATCHes after it are the final edit's.
     fx = await startBotFixture({ env: { PROGRESS_EDIT_INTERVAL_MS: '600000', MAX_CHUNKS_PER_MESSAGE: '1', RETRY_LIMIT_PER_CHUNK: '2' } });
     await writeSeededFile(path.join(fx.filesRoot, 'data.bin'), 3 * MIB, 9);
     fx.fake.faults.add({ route: MESSAGES, kind: 'status', status: 500, after: 1, times: 1_000 });
     if (failedEdits > 0) fx.fake.faults.add({ route: EDIT, kind: 'status', status: 500, after: 1, times: failedEdits });
     if (slowEditMs > 0) fx.fake.faults.add({ route: EDIT, kind: 'delay', ms: slowEditMs, after: 1 });
+    if (hangEdits) fx.fake.faults.add({ route: EDIT, kind: 'hang', after: 1, times: 1_000 });
     const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
     const t = await fx.waitForStatus(id, ['error', 'complete']);
     expect(t.status).toBe('error');
@@ -82,22 +83,15 @@ describe('the final edit of the progress message survives a REST outage', () => 
   });
 
   it('GIVEN the bot killed while its end-state edit waits for Discord THEN the next start makes the edit', async () => {
-    fx = await startBotFixture({ env: { PROGRESS_EDIT_INTERVAL_MS: '600000', MAX_CHUNKS_PER_MESSAGE: '1', RETRY_LIMIT_PER_CHUNK: '2' } });
-    await writeSeededFile(path.join(fx.filesRoot, 'data.bin'), 3 * MIB, 9);
-    fx.fake.faults.add({ route: MESSAGES, kind: 'status', status: 500, after: 1, times: 1_000 });
-    fx.fake.faults.add({ route: EDIT, kind: 'hang', after: 1, times: 1_000 });
-    const id = await fx.split('data.bin', { chunkSizeMiB: 1 });
-    const t = await fx.waitForStatus(id, ['error', 'complete']);
-    expect(t.status).toBe('error');
+    const { id, progressText } = await failingSplit(0, 0, true);
     const hung = await eventually(
       () => fx!.fake.requests.filter((r) => r.route === EDIT && r.fault === 'hang').length,
       (n) => n > 0,
     );
     expect(hung).toBeGreaterThan(0);
-    const progressText = () => fx!.fake.messages().find((m) => m.id === t.progress_message_id)?.content ?? '';
     expect(progressText()).not.toMatch(/❌ error/);
-    fx.fake.faults.clear();
-    await fx.restartBot();
+    fx!.fake.faults.clear();
+    await fx!.restartBot();
     expect(await eventually(progressText, (text) => /❌ error/.test(text))).toMatch(/❌ error/);
     expect(
       (

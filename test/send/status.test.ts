@@ -169,6 +169,48 @@ describe('a send as people follow it', () => {
   );
 });
 
+/**
+ * A send whose second part Discord refuses past the retry limit: the first MiB goes, then the
+ * next 1.5 MiB arrive while every message fails, and the transfer ends error. `beforeFailing`
+ * runs just before the failures start.
+ */
+async function failedSend(beforeFailing?: (bot: BotFixture) => void): Promise<{ bot: BotFixture; s: Sender }> {
+  const bot = await startWithWeb({ RETRY_LIMIT_PER_CHUNK: '1' });
+  const s = await startSending(bot, 4 * MIB + 10);
+  let failing = false;
+  bot.fake.faults.add({
+    route: (r) => failing && r.route === MESSAGE_CREATE,
+    kind: 'status',
+    status: 500,
+    body: { message: 'Internal Server Error', code: 0 },
+    times: 100_000,
+  });
+  expect(await patch(s, 0, MIB)).toMatchObject({ status: 204 });
+  await waitForParts(bot, s.id, 1);
+  beforeFailing?.(bot);
+  failing = true;
+  expect(await patch(s, MIB, 2.5 * MIB)).toMatchObject({ status: 204 });
+  const failed = await bot.waitForStatus(s.id, ['error', 'complete', 'cancelled']);
+  expect(failed.status).toBe('error');
+  failing = false;
+  return { bot, s };
+}
+
+/** /resume of `id`, once the bot has answered it. */
+async function resumed(bot: BotFixture, id: string): Promise<void> {
+  const handle = await bot.command({ name: 'resume', permissions: PERMISSIONS.ADMINISTRATOR, options: [{ name: 'transfer', type: 3, value: id }] });
+  await handle.waitFor((h) => /Resuming/.test(h.original()?.content ?? ''), 5_000);
+}
+
+/** The resumed send completes with the sender's file, each part posted once. */
+async function completesAfterResume(bot: BotFixture, s: Sender): Promise<void> {
+  const t = await bot.waitForStatus(s.id, ['complete', 'error', 'cancelled']);
+  expect(t.status, t.notes.join('; ')).toBe('complete');
+  expect(t.file_sha256).toBe(await sha256File(s.path));
+  expect(await postedParts(bot, s.id)).toBe(t.total_chunks);
+  expect(unexpectedErrors(bot.bot, [/^transfer_error$/])).toEqual([]);
+}
+
 describe('a send cancelled, failed, stopped', () => {
   it(
     'GIVEN an upload in progress WHEN its owner runs /cancel delete_posted THEN the next PATCH is 410 with the note, the staging folder is gone and the posted parts are deleted',
@@ -206,42 +248,17 @@ describe('a send cancelled, failed, stopped', () => {
     'GIVEN a send that ended error (Discord refused a part past the retry limit) WHEN the sender goes on THEN 409 asks for /resume; after /resume the sender goes on and it completes, no part posted twice',
     { timeout: 90_000 },
     async () => {
-      const bot = await startWithWeb({ RETRY_LIMIT_PER_CHUNK: '1' });
-      const s = await startSending(bot, 4 * MIB + 10);
-      let failing = false;
-      bot.fake.faults.add({
-        route: (r) => failing && r.route === MESSAGE_CREATE,
-        kind: 'status',
-        status: 500,
-        body: { message: 'Internal Server Error', code: 0 },
-        times: 100_000,
-      });
-      expect(await patch(s, 0, MIB)).toMatchObject({ status: 204 });
-      await waitForParts(bot, s.id, 1);
-      failing = true;
-      expect(await patch(s, MIB, 2.5 * MIB)).toMatchObject({ status: 204 });
-      const failed = await bot.waitForStatus(s.id, ['error', 'complete', 'cancelled']);
-      expect(failed.status).toBe('error');
-      failing = false;
+      const { bot, s } = await failedSend();
 
       const refused = await patch(s, 2.5 * MIB, s.file.length);
       expect(refused.status).toBe(409);
       expect(refused.text).toContain(`/resume transfer:${s.id}`);
 
-      const handle = await bot.command({
-        name: 'resume',
-        permissions: PERMISSIONS.ADMINISTRATOR,
-        options: [{ name: 'transfer', type: 3, value: s.id }],
-      });
-      await handle.waitFor((h) => /Resuming/.test(h.original()?.content ?? ''), 5_000);
+      await resumed(bot, s.id);
       const offset = await offsetOf(s);
       expect(offset).toBe(2.5 * MIB);
       expect(await patch(s, offset, s.file.length)).toMatchObject({ status: 204, offset: s.file.length });
-      const t = await bot.waitForStatus(s.id, ['complete', 'error', 'cancelled']);
-      expect(t.status).toBe('complete');
-      expect(t.file_sha256).toBe(await sha256File(s.path));
-      expect(await postedParts(bot, s.id)).toBe(t.total_chunks);
-      expect(unexpectedErrors(bot.bot, [/^transfer_error$/])).toEqual([]);
+      await completesAfterResume(bot, s);
     },
   );
 
@@ -249,41 +266,15 @@ describe('a send cancelled, failed, stopped', () => {
     'GIVEN a send that ended error and is still settling (its thread archive held) WHEN /resume is answered and the sender goes on at once THEN the bytes are taken and it completes, no part posted twice',
     { timeout: 90_000 },
     async () => {
-      const bot = await startWithWeb({ RETRY_LIMIT_PER_CHUNK: '1' });
-      const s = await startSending(bot, 4 * MIB + 10);
-      let failing = false;
-      bot.fake.faults.add({
-        route: (r) => failing && r.route === MESSAGE_CREATE,
-        kind: 'status',
-        status: 500,
-        body: { message: 'Internal Server Error', code: 0 },
-        times: 100_000,
-      });
-      expect(await patch(s, 0, MIB)).toMatchObject({ status: 204 });
-      await waitForParts(bot, s.id, 1);
       // The failed run's end: its thread's archive waits until the test lets it go.
       const archive = heldAnswer();
-      bot.fake.faults.add({ route: 'PATCH /channels/:id', kind: 'hold', until: archive.hold, times: 1 });
-      failing = true;
-      expect(await patch(s, MIB, 2.5 * MIB)).toMatchObject({ status: 204 });
-      const failed = await bot.waitForStatus(s.id, ['error', 'complete', 'cancelled']);
-      expect(failed.status).toBe('error');
-      failing = false;
+      const { bot, s } = await failedSend((fx) => fx.fake.faults.add({ route: 'PATCH /channels/:id', kind: 'hold', until: archive.hold, times: 1 }));
 
-      const handle = await bot.command({
-        name: 'resume',
-        permissions: PERMISSIONS.ADMINISTRATOR,
-        options: [{ name: 'transfer', type: 3, value: s.id }],
-      });
-      await handle.waitFor((h) => /Resuming/.test(h.original()?.content ?? ''), 5_000);
+      await resumed(bot, s.id);
       const taken = patch(s, 2.5 * MIB, s.file.length);
       archive.release();
       expect(await taken).toMatchObject({ status: 204, offset: s.file.length });
-      const t = await bot.waitForStatus(s.id, ['complete', 'error', 'cancelled']);
-      expect(t.status, t.notes.join('; ')).toBe('complete');
-      expect(t.file_sha256).toBe(await sha256File(s.path));
-      expect(await postedParts(bot, s.id)).toBe(t.total_chunks);
-      expect(unexpectedErrors(bot.bot, [/^transfer_error$/])).toEqual([]);
+      await completesAfterResume(bot, s);
     },
   );
 
