@@ -184,10 +184,7 @@ export class UploadStaging {
           if (this.#end + (handle ? handle.segment.size - handle.synced : 0) >= this.size) {
             throw new Error(`more bytes than the upload's length of ${this.size}`);
           }
-          if (!handle) {
-            handle = await this.#openSegment();
-            this.#appending = handle.segment;
-          }
+          if (!handle) handle = await this.#openSegment();
           const room = this.#segmentBytes - (handle.segment.start % this.#segmentBytes) - handle.segment.size;
           const take = Math.min(room, chunk.length - at, this.size - handle.segment.start - handle.segment.size);
           await this.#append(handle, chunk.subarray(at, at + take), signal);
@@ -217,8 +214,15 @@ export class UploadStaging {
       segment = { start: this.#end, size: 0 };
       this.#segments.push(segment);
     }
-    const fd = await open(path.join(this.dir, segmentName(segment.start)), 'a', 0o600);
-    return { fd, segment, synced: segment.size };
+    // Marked before the open: a release meanwhile must leave it alone.
+    this.#appending = segment;
+    try {
+      const fd = await open(path.join(this.dir, segmentName(segment.start)), 'a', 0o600);
+      return { fd, segment, synced: segment.size };
+    } catch (error) {
+      this.#appending = null;
+      throw error;
+    }
   }
 
   /** Writes `data` at the segment's end; on a full disk, cuts back to what was fsynced and waits for room. */
@@ -300,7 +304,8 @@ export class UploadStaging {
   async release(offset: number): Promise<void> {
     if (offset <= this.#releasedUpTo) return;
     this.#releasedUpTo = offset;
-    const gone = this.#segments.filter((s) => s.start + s.size <= offset && s.start + s.size < this.#end + 1 && s !== this.#appending);
+    // Not a segment starting at `offset`: the next request's, listed (empty) while its file is being opened.
+    const gone = this.#segments.filter((s) => s.start < offset && s.start + s.size <= Math.min(offset, this.#end) && s !== this.#appending);
     this.#segments = this.#segments.filter((s) => !gone.includes(s));
     for (const segment of gone) await rm(path.join(this.dir, segmentName(segment.start)), { force: true });
     this.#changed.fire();
