@@ -204,6 +204,8 @@ async function resumed(bot: BotFixture, id: string): Promise<void> {
 
 /** The resumed send completes with the sender's file, each part posted once. */
 async function completesAfterResume(bot: BotFixture, s: Sender): Promise<void> {
+  // The record says error until the resumed run starts (a failed run still settling starts it once settled).
+  await bot.bot.waitForLog((l) => l.msg === 'transfer_started' && l.transfer_id === s.id && l.resumed === true);
   const t = await bot.waitForStatus(s.id, ['complete', 'error', 'cancelled']);
   expect(t.status, t.notes.join('; ')).toBe('complete');
   expect(t.file_sha256).toBe(await sha256File(s.path));
