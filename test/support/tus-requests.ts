@@ -82,6 +82,21 @@ export async function stagedBytes(dir: string): Promise<number> {
   return total;
 }
 
+/** Where the bytes staged for one upload end (its segment files are named after the offset they start at); 0 when none are. */
+export async function stagedEnd(uploadDir: string): Promise<number> {
+  let end = 0;
+  for (const file of await readdir(uploadDir).catch(() => [] as string[])) {
+    const start = /^(\d{16})\.part$/.exec(file)?.[1];
+    if (start === undefined) continue;
+    const size = await stat(path.join(uploadDir, file)).then(
+      (s) => s.size,
+      () => 0,
+    );
+    end = Math.max(end, Number(start) + size);
+  }
+  return end;
+}
+
 /**
  * What is left in a staging folder once it has emptied, waiting (bounded, `timeoutMs`) for it:
  * a transfer's staged bytes go just after its record says how it ended, so a test reading the
