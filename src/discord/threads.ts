@@ -45,6 +45,8 @@ export interface TransferThreadsOptions {
   backoffBaseMs: number;
   /** MAX_PARALLEL_UPLOADS: the lanes a transfer posts through, its own thread and this many less one more threads (README, 'Lanes'). */
   lanes: number;
+  /** MAX_CHUNKS_PER_MESSAGE: with the transfer's part count, how many part messages it makes at least (no lane is made for none). */
+  partsPerMessage: number;
   /** The bot's permissions in a channel as Discord reported them (the guild cache); null when not known. */
   botPermissions: (channelId: string) => Readonly<PermissionsBitField> | null;
   /** A channel's type as the guild cache has it; null when not known. */
@@ -108,7 +110,7 @@ export class TransferThreads {
   }
 
   /**
-   * Lanes 1 to MAX_PARALLEL_UPLOADS − 1 (made with PARTS_IN=thread): each a thread of its own in the
+   * Lanes 1 to k − 1 (#laneCount; made with PARTS_IN=thread): each a thread of its own in the
    * channel, without a starter message, kept while it is there, else made and recorded before
    * any part is posted in it. A crash between Discord's answer and the record leaves an empty
    * thread the record does not know (no part goes to a lane before it is recorded); the next
@@ -117,7 +119,7 @@ export class TransferThreads {
    * and a note says how many and why.
    */
   async #moreLanes(transfer: StoredTransfer, signal: AbortSignal): Promise<void> {
-    const k = this.#o.lanes;
+    const k = this.#laneCount(transfer);
     let refusal: unknown = null;
     for (let lane = 1; lane < k; lane++) {
       const recorded = transfer.threads.find((t) => t.lane === lane);
@@ -138,6 +140,16 @@ export class TransferThreads {
       const note = `${FEWER_LANES_NOTE}: ${used} of ${k}, as Discord refused to make another thread (${classifyRestError(refusal).message})`;
       if (t.notes.at(-1) !== note) t.notes.push(note);
     });
+  }
+
+  /**
+   * The lanes worth having: MAX_PARALLEL_UPLOADS, but no more than the transfer's fewest part
+   * messages (a lane no message can reach would stay an empty thread in the channel); all of
+   * them when its size is not known (a download without a length).
+   */
+  #laneCount(transfer: StoredTransfer): number {
+    if (transfer.total_chunks === null) return this.#o.lanes;
+    return Math.max(1, Math.min(this.#o.lanes, Math.ceil(transfer.total_chunks / this.#o.partsPerMessage)));
   }
 
   /** A new thread for lane `lane` of `k` (a lost answer is asked again); what Discord refused, as LaneRefused. */
@@ -319,7 +331,7 @@ export function clientThreads(
   client: Client,
   store: ProgressStore,
   log: Logger,
-  config: Pick<Config, 'PARTS_IN' | 'MAX_PARALLEL_UPLOADS' | 'RETRY_LIMIT_PER_CHUNK' | 'RETRY_BACKOFF_BASE_MS'>,
+  config: Pick<Config, 'PARTS_IN' | 'MAX_PARALLEL_UPLOADS' | 'MAX_CHUNKS_PER_MESSAGE' | 'RETRY_LIMIT_PER_CHUNK' | 'RETRY_BACKOFF_BASE_MS'>,
 ): TransferThreads {
   return new TransferThreads({
     rest: client.rest,
@@ -327,6 +339,7 @@ export function clientThreads(
     log,
     partsIn: config.PARTS_IN,
     lanes: config.MAX_PARALLEL_UPLOADS,
+    partsPerMessage: config.MAX_CHUNKS_PER_MESSAGE,
     retryLimit: config.RETRY_LIMIT_PER_CHUNK,
     backoffBaseMs: config.RETRY_BACKOFF_BASE_MS,
     botPermissions: (channelId) => cachedBotPermissions(client, channelId),

@@ -149,6 +149,29 @@ describe('GIVEN PARTS_IN=thread, MAX_PARALLEL_UPLOADS=3 and the web page on', ()
     expect(await sha256File(out)).toBe(file);
   });
 
+  it('WHEN a /split has fewer part messages than lanes THEN it makes only the lanes it can fill: its own thread for one message, two lanes for two', async () => {
+    const channelId = fx.fake.channels[0]!.id;
+    const lanesOf = (name: string) => fx.fake.threads(channelId).filter((x) => x.name.startsWith(name));
+    for (const [name, size, lanes] of [
+      ['one message.bin', MIB, [0]],
+      ['two messages.bin', 2 * MIB, [0, 1]],
+    ] as const) {
+      const file = await writeSeededFile(path.join(fx.filesRoot, name), size, 84);
+      const id = await fx.split(name, { chunkSizeMiB: 1, channelId });
+      const t = await fx.waitForStatus(id, ['complete', 'error']);
+      expect(t.status, t.notes.join('; ')).toBe('complete');
+      expect(t.threads.map((x) => x.lane)).toEqual(lanes);
+      const expected = lanes.length === 1 ? [t.file_name] : [t.file_name, `${t.file_name} · 2/2`];
+      expect(
+        lanesOf(t.file_name)
+          .map((x) => x.name)
+          .sort(),
+      ).toEqual(expected);
+      expect(postedPartNames(fx.fake, id).sort()).toEqual(partNames(t.file_name, lanes.length));
+      expect(rebuildFromFake(fx.fake, id).sha256).toBe(file);
+    }
+  });
+
   it('WHEN the answer to a part message is lost THEN its retry goes to the lane of its first attempt, though another is free, and Discord answers it with the part it kept: each part once', async () => {
     const channelId = fx.fake.channels[0]!.id;
     const file = await writeSeededFile(path.join(fx.filesRoot, 'lost answer.bin'), 3 * MIB, 82);
