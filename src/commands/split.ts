@@ -113,6 +113,12 @@ export async function requestedEncryption(interaction: ChatInputCommandInteracti
 }
 
 /** The reply's words for how the parts are sealed. */
+/** How a started transfer's reply names its size and parts: `3000000 bytes in 1 part of 7.63 MiB`. */
+export function sizeInParts(fileSize: number | null, totalChunks: number | null, chunkSize: number): string {
+  if (fileSize === null || totalChunks === null) return `size unknown until the end, in parts of ${formatMiB(chunkSize)}`;
+  return `${fileSize} bytes in ${totalChunks} part${totalChunks === 1 ? '' : 's'} of ${formatMiB(chunkSize)}`;
+}
+
 /** Where a new transfer of this command goes and whose it is, once its slot is reserved. */
 export function newTransferInput(
   interaction: ChatInputCommandInteraction,
@@ -154,8 +160,8 @@ export default {
       const transfer = await ctx.transfers.createFileTransfer({ ...newTransferInput(interaction, slot, target, chunkSize, encryption), source });
       await interaction.editReply({
         content: fitMessage(
-          `Transfer \`${transfer.id}\` started: **${transfer.file_name}**, ${transfer.file_size} bytes in ` +
-            `${transfer.total_chunks} parts of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. ` +
+          `Transfer \`${transfer.id}\` started: **${transfer.file_name}**, ${sizeInParts(transfer.file_size, transfer.total_chunks, chunkSize)} ` +
+            `to <#${transfer.channel_id}>. ` +
             `Follow it with \`/status transfer:${transfer.id}\`.${encryptionNote(encryption)}`,
         ),
       });

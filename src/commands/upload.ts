@@ -1,7 +1,6 @@
 import { type ChatInputCommandInteraction } from 'discord.js';
 import { errnoCode, HttpStatusError, messageOf, UserError } from '../errors.js';
 import { cutText, fitMessage } from '../discord/message-text.js';
-import { formatMiB } from '../transfer/plan.js';
 import { urlInfo, type UrlInfo } from '../transfer/url/headers.js';
 import { openUrl } from '../transfer/url/request.js';
 import { displayUrl, parseUploadUrl } from '../transfer/url/policy.js';
@@ -14,6 +13,7 @@ import {
   recipientOption,
   requestedChunkSize,
   requestedEncryption,
+  sizeInParts,
   withTransferSlot,
 } from './split.js';
 import { urlNames } from '../log.js';
@@ -86,10 +86,9 @@ async function execute(interaction: ChatInputCommandInteraction, ctx: BotContext
       url: url.href,
       info,
     });
-    const size = transfer.file_size === null ? 'size unknown until the end' : `${transfer.file_size} bytes in ${transfer.total_chunks} parts`;
     const content =
-      `Transfer \`${transfer.id}\` started: **${transfer.file_name}** from ${shownUrl(url)}, ${size} ` +
-      `of ${formatMiB(chunkSize)} to <#${transfer.channel_id}>. Follow it with \`/status transfer:${transfer.id}\`.${encryptionNote(encryption)}`;
+      `Transfer \`${transfer.id}\` started: **${transfer.file_name}** from ${shownUrl(url)}, ${sizeInParts(transfer.file_size, transfer.total_chunks, chunkSize)} ` +
+      `to <#${transfer.channel_id}>. Follow it with \`/status transfer:${transfer.id}\`.${encryptionNote(encryption)}`;
     await interaction.editReply({ content: fitMessage(content) });
     ctx.transfers.start(transfer.id);
   });

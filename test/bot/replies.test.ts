@@ -64,6 +64,7 @@ describe('replies fit in one message', () => {
     srv.routes.set(route, { kind: 'file', data: seededBytes(4_096, 5) });
     const { content } = await answer({ name: 'upload', options: [{ name: 'url', type: 3, value: `https://files.test:${srv.port}${route}` }] });
     expect(content).toMatch(/started/);
+    expect(content).toContain('4096 bytes in 1 part of ');
     expect(content).toMatch(/Follow it with/);
     expect(content.length).toBeLessThanOrEqual(LIMIT);
     const id = /`(upload_[a-z0-9]+)`/.exec(content)?.[1];
