@@ -1,7 +1,8 @@
 /**
- * A transfer's forum post Discord made but the record never got (the bot killed between
- * Discord's answer and the write): found among the guild's active threads, so the next run
- * takes it up instead of making a second post (README, 'Parts in a thread').
+ * Threads Discord made for a transfer but the record never got: a forum post (the bot killed
+ * between Discord's answer and the write) and a lane (its answer lost on the way, or the bot
+ * killed before the write). Found among the guild's active threads, so the next attempt takes
+ * them up instead of making a second one (README, 'Parts in a thread' and 'Lanes').
  */
 import { Routes, type APIChannel, type APIMessage, type REST, type RESTGetAPIGuildThreadsResult } from 'discord.js';
 import type { Logger } from '../log.js';
@@ -36,13 +37,7 @@ export async function unrecordedPost(
  * message (the progress message, with the post's id) names the transfer; null when none is.
  */
 async function findUnrecordedPost(rest: REST, transfer: StoredTransfer, botUserId: string): Promise<string | null> {
-  if (transfer.guild_id === null) return null;
-  const since = Date.parse(transfer.created_at) - CLOCK_SKEW_MS;
-  const { threads } = (await rest.get(Routes.guildActiveThreads(transfer.guild_id))) as RESTGetAPIGuildThreadsResult;
-  const candidates = threads
-    .filter((t) => isBotPostIn(t, transfer.channel_id, botUserId) && createdAt(t.id) >= since)
-    .sort((a, b) => createdAt(b.id) - createdAt(a.id))
-    .slice(0, MAX_CANDIDATES);
+  const candidates = (await botThreadsSince(rest, transfer, botUserId)).slice(0, MAX_CANDIDATES);
   for (const { id } of candidates) {
     const first = await firstMessage(rest, id);
     if (first?.author.id === botUserId && first.content.includes(`\`${transfer.id}\``)) return id;
@@ -50,8 +45,37 @@ async function findUnrecordedPost(rest: REST, transfer: StoredTransfer, botUserI
   return null;
 }
 
-function isBotPostIn(channel: APIChannel, forumId: string, botUserId: string): boolean {
-  return 'parent_id' in channel && channel.parent_id === forumId && 'owner_id' in channel && channel.owner_id === botUserId;
+/**
+ * The transfer's lane thread named `name` that an earlier attempt made and nobody recorded:
+ * active, in its channel, by the bot, made after the transfer began, still empty, and not one
+ * of `taken` (threads recorded by any transfer, or made and on their way to a record); null when
+ * there is none.
+ */
+export async function unrecordedLane(
+  rest: REST,
+  transfer: StoredTransfer,
+  botUserId: string,
+  name: string,
+  taken: ReadonlySet<string>,
+): Promise<string | null> {
+  const found = (await botThreadsSince(rest, transfer, botUserId)).find(
+    (t) => t.name === name && !taken.has(t.id) && 'message_count' in t && (t.message_count ?? 0) === 0,
+  );
+  return found?.id ?? null;
+}
+
+/** The guild's active threads in the transfer's channel, by the bot, made after the transfer began: the newest first. */
+async function botThreadsSince(rest: REST, transfer: StoredTransfer, botUserId: string): Promise<APIChannel[]> {
+  if (transfer.guild_id === null) return [];
+  const since = Date.parse(transfer.created_at) - CLOCK_SKEW_MS;
+  const { threads } = (await rest.get(Routes.guildActiveThreads(transfer.guild_id))) as RESTGetAPIGuildThreadsResult;
+  return threads
+    .filter((t) => isBotThreadIn(t, transfer.channel_id, botUserId) && createdAt(t.id) >= since)
+    .sort((a, b) => createdAt(b.id) - createdAt(a.id));
+}
+
+function isBotThreadIn(channel: APIChannel, parentId: string, botUserId: string): boolean {
+  return 'parent_id' in channel && channel.parent_id === parentId && 'owner_id' in channel && channel.owner_id === botUserId;
 }
 
 /** A snowflake's time, in ms since 1970. */

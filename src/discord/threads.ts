@@ -22,7 +22,7 @@ import { retry, type RetryOptions } from '../transfer/retry.js';
 import { ownThread } from '../transfer/part-records.js';
 import type { PostedMessage } from '../transfer/sink.js';
 import { classifyRestError } from './classify.js';
-import { unrecordedPost } from './forum-post.js';
+import { unrecordedLane, unrecordedPost } from './forum-post.js';
 import { deleteMessages } from './progress-message.js';
 import { FEWER_LANES_NOTE, IN_CHANNEL_NOTE } from './progress.js';
 import { laneName, threadName } from './thread-names.js';
@@ -60,6 +60,8 @@ const THREAD_TYPES: ReadonlySet<ChannelType> = new Set([ChannelType.PublicThread
 
 export class TransferThreads {
   readonly #o: TransferThreadsOptions;
+  /** Lane threads Discord has answered for and whose record is on its way: no other lane takes them up. */
+  readonly #making = new Set<string>();
 
   constructor(options: TransferThreadsOptions) {
     this.#o = options;
@@ -114,24 +116,30 @@ export class TransferThreads {
    * channel, without a starter message, kept while it is there, else made and recorded before
    * any part is posted in it. A crash between Discord's answer and the record leaves an empty
    * thread the record does not know (no part goes to a lane before it is recorded); the next
-   * run makes that lane again. Lanes from a run with more of them stay recorded (their parts
+   * run takes it up (#makeLane). Lanes from a run with more of them stay recorded (their parts
    * are there) and get no new parts. Where Discord refuses one, the lanes made so far are used,
    * and a note says how many and why.
    */
   async #moreLanes(transfer: StoredTransfer, signal: AbortSignal): Promise<void> {
     const k = this.#laneCount(transfer);
+    // Threads recorded before this run: an earlier one got this far, and may have made a lane it never recorded.
+    const earlier = transfer.threads.length > 0;
     let refusal: unknown = null;
     for (let lane = 1; lane < k; lane++) {
       const recorded = transfer.threads.find((t) => t.lane === lane);
       if (recorded && (await this.#exists(recorded.id, signal))) continue;
       // With PARTS_IN=channel, or after a refusal, none is made: a lane gone is only dropped (its parts are missing, and are posted again).
-      const made = refusal === null && this.#o.partsIn === 'thread' ? await this.#makeLane(transfer, lane, k, signal) : null;
+      const made = refusal === null && this.#o.partsIn === 'thread' ? await this.#makeLane(transfer, lane, k, earlier, signal) : null;
       if (made instanceof LaneRefused) refusal = made.cause;
       if (!recorded && typeof made !== 'string') continue;
-      await this.#record(transfer.id, (t) => {
-        t.threads = t.threads.filter((x) => x.lane !== lane);
-        if (typeof made === 'string') t.threads.push({ id: made, lane });
-      });
+      try {
+        await this.#record(transfer.id, (t) => {
+          t.threads = t.threads.filter((x) => x.lane !== lane);
+          if (typeof made === 'string') t.threads.push({ id: made, lane });
+        });
+      } finally {
+        if (typeof made === 'string') this.#making.delete(made);
+      }
     }
     if (refusal === null) return;
     this.#o.log.warn({ err: refusal, transfer_id: transfer.id }, 'could not make a lane thread; the transfer posts through fewer lanes');
@@ -152,10 +160,22 @@ export class TransferThreads {
     return Math.max(1, Math.min(this.#o.lanes, Math.ceil(transfer.total_chunks / this.#o.partsPerMessage)));
   }
 
-  /** A new thread for lane `lane` of `k` (a lost answer is asked again); what Discord refused, as LaneRefused. */
-  async #makeLane(transfer: StoredTransfer, lane: number, k: number, signal: AbortSignal): Promise<string | LaneRefused> {
+  /**
+   * A thread for lane `lane` of `k`; what Discord refused, as LaneRefused. A failed request may
+   * have made the thread all the same (its answer lost): before asking again, and before a first
+   * ask when an `earlier` run may have made it, the lane's thread is looked for and taken up.
+   */
+  async #makeLane(transfer: StoredTransfer, lane: number, k: number, earlier: boolean, signal: AbortSignal): Promise<string | LaneRefused> {
+    const name = laneName(transfer.file_name, lane, k);
+    let look = earlier;
     try {
-      return (await retry(() => this.#start(transfer, null, signal, laneName(transfer.file_name, lane, k)), this.#retries(signal))).value;
+      const { value: id } = await retry(async () => {
+        const found = look ? await this.#unrecordedLane(transfer, name) : null;
+        look = true;
+        return found ?? (await this.#start(transfer, null, signal, name));
+      }, this.#retries(signal));
+      this.#making.add(id);
+      return id;
     } catch (failure) {
       // Stopped: no lane, and no note (Discord refused nothing); a thread Discord made all the same stays empty, as after a kill.
       signal.throwIfAborted();
@@ -259,6 +279,29 @@ export class TransferThreads {
     } catch (error) {
       if (messageId !== null && error instanceof DiscordAPIError && error.code === THREAD_EXISTS) return messageId;
       throw error;
+    }
+  }
+
+  /**
+   * The lane thread named `name` an earlier attempt made and nobody recorded (forum-post.ts), or
+   * null: also when Discord will not say (logged; a new thread is made), unless asking again may help.
+   */
+  async #unrecordedLane(transfer: StoredTransfer, name: string): Promise<string | null> {
+    const botUserId = this.#o.botUserId();
+    if (botUserId === null) return null;
+    // Any transfer's threads, and its progress message's id: a transfer's own thread has it, recorded or not yet.
+    const taken = new Set(this.#making);
+    for (const { id } of this.#o.store.summaries()) {
+      const other = this.#o.store.get(id);
+      for (const t of other?.threads ?? []) taken.add(t.id);
+      if (other?.progress_message_id) taken.add(other.progress_message_id);
+    }
+    try {
+      return await unrecordedLane(this.#o.rest, transfer, botUserId, name, taken);
+    } catch (error) {
+      if (classifyRestError(error).kind === 'transient') throw error;
+      this.#o.log.warn({ err: error, transfer_id: transfer.id }, 'could not look for a lane thread an earlier attempt made; making a new one');
+      return null;
     }
   }
 

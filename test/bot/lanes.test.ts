@@ -172,6 +172,29 @@ describe('GIVEN PARTS_IN=thread, MAX_PARALLEL_UPLOADS=3 and the web page on', ()
     }
   });
 
+  it('WHEN the answer to a lane thread request is lost THEN its retry takes up the thread Discord made: each lane one thread, none left empty and open', async () => {
+    const channelId = fx.fake.channels[0]!.id;
+    const file = await writeSeededFile(path.join(fx.filesRoot, 'lost lane.bin'), 6 * MIB + 3, 85);
+    fx.fake.faults.add({ route: (r) => r.route === 'POST /channels/:id/threads', kind: 'storeThenDrop', times: 1 });
+    const id = await fx.split('lost lane.bin', { chunkSizeMiB: 1, channelId });
+    const t = await fx.waitForStatus(id, ['complete', 'error']);
+    expect(t.status, t.notes.join('; ')).toBe('complete');
+    expect(fx.fake.requests.filter((r) => r.route === 'POST /channels/:id/threads' && r.fault === 'storeThenDrop')).toHaveLength(1);
+    const mine = () => fx.fake.threads(channelId).filter((x) => x.name.startsWith(t.file_name));
+    expect(
+      mine()
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual([t.file_name, `${t.file_name} · 2/3`, `${t.file_name} · 3/3`]);
+    expect(t.threads.map((x) => x.id).sort()).toEqual(
+      mine()
+        .map((x) => x.id)
+        .sort(),
+    );
+    await waitUntil(() => mine().every((x) => x.archived), 'every lane archived');
+    expect(rebuildFromFake(fx.fake, id).sha256).toBe(file);
+  });
+
   it('WHEN the answer to a part message is lost THEN its retry goes to the lane of its first attempt, though another is free, and Discord answers it with the part it kept: each part once', async () => {
     const channelId = fx.fake.channels[0]!.id;
     const file = await writeSeededFile(path.join(fx.filesRoot, 'lost answer.bin'), 3 * MIB, 82);
@@ -179,8 +202,9 @@ describe('GIVEN PARTS_IN=thread, MAX_PARALLEL_UPLOADS=3 and the web page on', ()
     const held = holdParts(fx.fake, channelId, 2);
     fx.fake.faults.add({ route: (r) => r.route === MESSAGE_CREATE && r.path !== `/channels/${channelId}/messages`, kind: 'storeThenDrop', times: 1 });
     const id = await fx.split('lost answer.bin', { chunkSizeMiB: 1, channelId });
-    await waitUntil(() => held.pending().length === 2 && fx.fake.requests.some((r) => r.fault === 'storeThenDrop'), 'two held, the third lost');
-    const lost = fx.fake.requests.find((r) => r.fault === 'storeThenDrop')!;
+    const lostPart = (r: { route: string; fault?: string | undefined }) => r.route === MESSAGE_CREATE && r.fault === 'storeThenDrop';
+    await waitUntil(() => held.pending().length === 2 && fx.fake.requests.some(lostPart), 'two held, the third lost');
+    const lost = fx.fake.requests.find(lostPart)!;
     expect(new Set([...held.pending().map((r) => r.path), lost.path]).size).toBe(3);
     // The lanes of the first two are free again before the retry (RETRY_BACKOFF_BASE_MS).
     held.release();
