@@ -172,6 +172,29 @@ describe('GIVEN PARTS_IN=thread, MAX_PARALLEL_UPLOADS=3 and the web page on', ()
     }
   });
 
+  it('WHEN the manifest is due THEN the lanes holding parts are checked together, not one after another', async () => {
+    const channelId = fx.fake.channels[0]!.id;
+    const file = await writeSeededFile(path.join(fx.filesRoot, 'checked lanes.bin'), 6 * MIB + 5, 86);
+    const held = holdParts(fx.fake, channelId, 3);
+    const check = heldAnswer();
+    const isCheck = (r: { route: string; path: string }) => r.route === 'GET /channels/:id' && r.path !== `/channels/${channelId}`;
+    fx.fake.faults.add({ route: isCheck, kind: 'hold', until: check.hold, times: 1 });
+    const id = await fx.split('checked lanes.bin', { chunkSizeMiB: 1, channelId });
+    await waitUntil(() => held.pending().length === 3, 'three part messages held');
+    held.release();
+    try {
+      // The first check held: the second is asked all the same.
+      const lanesChecked = () => new Set([...fx.fake.requests, ...fx.fake.pendingRequests()].filter(isCheck).map((r) => r.path)).size;
+      await waitUntil(() => lanesChecked() === 2, 'both lanes checked while the first check is held');
+      expect(fx.fake.pendingRequests().filter((r) => isCheck(r) && r.fault === 'hold')).toHaveLength(1);
+    } finally {
+      check.release();
+    }
+    const t = await fx.waitForStatus(id, ['complete', 'error']);
+    expect(t.status, t.notes.join('; ')).toBe('complete');
+    expect(rebuildFromFake(fx.fake, id).sha256).toBe(file);
+  });
+
   it('WHEN the answer to a lane thread request is lost THEN its retry takes up the thread Discord made: each lane one thread, none left empty and open', async () => {
     const channelId = fx.fake.channels[0]!.id;
     const file = await writeSeededFile(path.join(fx.filesRoot, 'lost lane.bin'), 6 * MIB + 3, 85);
