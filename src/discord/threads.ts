@@ -2,7 +2,8 @@
  * A transfer's own thread (README, 'Parts in a thread'): with PARTS_IN=thread, a public thread
  * started from the transfer's progress message, where its parts and manifest go, recorded in
  * the transfer before any part is posted there; archived when the transfer ends. Where the bot
- * may not make threads or post in them, the parts go to the channel and a note says why.
+ * may not make threads or post in them, the parts go to the channel and a note says why. Its
+ * other lanes are made by lane-threads.ts.
  */
 import {
   ChannelType,
@@ -22,10 +23,11 @@ import { retry, type RetryOptions } from '../transfer/retry.js';
 import { ownThread } from '../transfer/part-records.js';
 import type { PostedMessage } from '../transfer/sink.js';
 import { classifyRestError } from './classify.js';
-import { unrecordedLane, unrecordedPost } from './forum-post.js';
+import { LaneThreads } from './lane-threads.js';
+import { unrecordedPost } from './unrecorded-threads.js';
 import { deleteMessages } from './progress-message.js';
-import { FEWER_LANES_NOTE, IN_CHANNEL_NOTE } from './progress.js';
-import { laneName, threadName } from './thread-names.js';
+import { IN_CHANNEL_NOTE } from './progress.js';
+import { threadName } from './thread-names.js';
 
 /** A week without a message (minutes): the bot archives the thread itself when the transfer ends. */
 const AUTO_ARCHIVE_MINUTES = 10_080;
@@ -60,11 +62,16 @@ const THREAD_TYPES: ReadonlySet<ChannelType> = new Set([ChannelType.PublicThread
 
 export class TransferThreads {
   readonly #o: TransferThreadsOptions;
-  /** Lane threads Discord has answered for and whose record is on its way: no other lane takes them up. */
-  readonly #making = new Set<string>();
+  readonly #lanes: LaneThreads;
 
   constructor(options: TransferThreadsOptions) {
     this.#o = options;
+    this.#lanes = new LaneThreads(options, {
+      start: (transfer, name, signal) => this.#start(transfer, null, signal, name),
+      exists: (threadId, signal) => this.#exists(threadId, signal),
+      record: (id, change) => this.#record(id, change),
+      retries: (signal) => this.#retries(signal),
+    });
   }
 
   /**
@@ -77,7 +84,7 @@ export class TransferThreads {
     // A forum post is the transfer's thread from the start (startForumPost), and the only lane:
     // a post cannot hold threads, and more posts would crowd the forum. A thread takes the parts itself (one lane: threads hold no threads).
     if (type === ChannelType.GuildForum || (type !== null && THREAD_TYPES.has(type))) return;
-    if (await this.#ownThread(transfer, progressMessageId, signal)) await this.#moreLanes(transfer, signal);
+    if (await this.#ownThread(transfer, progressMessageId, signal)) await this.#lanes.make(transfer, signal);
   }
 
   /** Lane 0: the transfer's own thread, kept or made; false when its parts go to the channel. */
@@ -109,78 +116,6 @@ export class TransferThreads {
       t.threads = [...t.threads.filter((x) => x.lane !== 0 && x.id !== threadId), { id: threadId, lane: 0 }];
     });
     return true;
-  }
-
-  /**
-   * Lanes 1 to k − 1 (#laneCount; made with PARTS_IN=thread): each a thread of its own in the
-   * channel, without a starter message, kept while it is there, else made and recorded before
-   * any part is posted in it. A crash between Discord's answer and the record leaves an empty
-   * thread the record does not know (no part goes to a lane before it is recorded); the next
-   * run takes it up (#makeLane). Lanes from a run with more of them stay recorded (their parts
-   * are there) and get no new parts. Where Discord refuses one, the lanes made so far are used,
-   * and a note says how many and why.
-   */
-  async #moreLanes(transfer: StoredTransfer, signal: AbortSignal): Promise<void> {
-    const k = this.#laneCount(transfer);
-    // Threads recorded before this run: an earlier one got this far, and may have made a lane it never recorded.
-    const earlier = transfer.threads.length > 0;
-    let refusal: unknown = null;
-    for (let lane = 1; lane < k; lane++) {
-      const recorded = transfer.threads.find((t) => t.lane === lane);
-      if (recorded && (await this.#exists(recorded.id, signal))) continue;
-      // With PARTS_IN=channel, or after a refusal, none is made: a lane gone is only dropped (its parts are missing, and are posted again).
-      const made = refusal === null && this.#o.partsIn === 'thread' ? await this.#makeLane(transfer, lane, k, earlier, signal) : null;
-      if (made instanceof LaneRefused) refusal = made.cause;
-      if (!recorded && typeof made !== 'string') continue;
-      try {
-        await this.#record(transfer.id, (t) => {
-          t.threads = t.threads.filter((x) => x.lane !== lane);
-          if (typeof made === 'string') t.threads.push({ id: made, lane });
-        });
-      } finally {
-        if (typeof made === 'string') this.#making.delete(made);
-      }
-    }
-    if (refusal === null) return;
-    this.#o.log.warn({ err: refusal, transfer_id: transfer.id }, 'could not make a lane thread; the transfer posts through fewer lanes');
-    await this.#record(transfer.id, (t) => {
-      const used = t.threads.filter((x) => x.lane < k).length;
-      const note = `${FEWER_LANES_NOTE}: ${used} of ${k}, as Discord refused to make another thread (${classifyRestError(refusal).message})`;
-      if (t.notes.at(-1) !== note) t.notes.push(note);
-    });
-  }
-
-  /**
-   * The lanes worth having: MAX_PARALLEL_UPLOADS, but no more than the transfer's fewest part
-   * messages (a lane no message can reach would stay an empty thread in the channel); all of
-   * them when its size is not known (a download without a length).
-   */
-  #laneCount(transfer: StoredTransfer): number {
-    if (transfer.total_chunks === null) return this.#o.lanes;
-    return Math.max(1, Math.min(this.#o.lanes, Math.ceil(transfer.total_chunks / this.#o.partsPerMessage)));
-  }
-
-  /**
-   * A thread for lane `lane` of `k`; what Discord refused, as LaneRefused. A failed request may
-   * have made the thread all the same (its answer lost): before asking again, and before a first
-   * ask when an `earlier` run may have made it, the lane's thread is looked for and taken up.
-   */
-  async #makeLane(transfer: StoredTransfer, lane: number, k: number, earlier: boolean, signal: AbortSignal): Promise<string | LaneRefused> {
-    const name = laneName(transfer.file_name, lane, k);
-    let look = earlier;
-    try {
-      const { value: id } = await retry(async () => {
-        const found = look ? await this.#unrecordedLane(transfer, name) : null;
-        look = true;
-        return found ?? (await this.#start(transfer, null, signal, name));
-      }, this.#retries(signal));
-      this.#making.add(id);
-      return id;
-    } catch (failure) {
-      // Stopped: no lane, and no note (Discord refused nothing); a thread Discord made all the same stays empty, as after a kill.
-      signal.throwIfAborted();
-      return new LaneRefused(failure instanceof RetryFailure ? failure.cause : failure);
-    }
   }
 
   /**
@@ -282,29 +217,6 @@ export class TransferThreads {
     }
   }
 
-  /**
-   * The lane thread named `name` an earlier attempt made and nobody recorded (forum-post.ts), or
-   * null: also when Discord will not say (logged; a new thread is made), unless asking again may help.
-   */
-  async #unrecordedLane(transfer: StoredTransfer, name: string): Promise<string | null> {
-    const botUserId = this.#o.botUserId();
-    if (botUserId === null) return null;
-    // Any transfer's threads, and its progress message's id: a transfer's own thread has it, recorded or not yet.
-    const taken = new Set(this.#making);
-    for (const { id } of this.#o.store.summaries()) {
-      const other = this.#o.store.get(id);
-      for (const t of other?.threads ?? []) taken.add(t.id);
-      if (other?.progress_message_id) taken.add(other.progress_message_id);
-    }
-    try {
-      return await unrecordedLane(this.#o.rest, transfer, botUserId, name, taken);
-    } catch (error) {
-      if (classifyRestError(error).kind === 'transient') throw error;
-      this.#o.log.warn({ err: error, transfer_id: transfer.id }, 'could not look for a lane thread an earlier attempt made; making a new one');
-      return null;
-    }
-  }
-
   /** A thread without a starter message: an announcement thread in an announcement channel, else a public one. */
   #ownType(transfer: StoredTransfer): ChannelType.PublicThread | ChannelType.AnnouncementThread {
     return this.#o.channelType(transfer.channel_id) === ChannelType.GuildAnnouncement ? ChannelType.AnnouncementThread : ChannelType.PublicThread;
@@ -349,11 +261,6 @@ export class TransferThreads {
       if (!(error instanceof DiskWriteError && error.kept)) throw error;
     });
   }
-}
-
-/** Discord's refusal to make a lane's thread. */
-class LaneRefused {
-  constructor(readonly cause: unknown) {}
 }
 
 /** The bot's permissions in a channel, overwrites included, as the guild cache has them (GUILD_CREATE); null when not cached. */
