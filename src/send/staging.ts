@@ -208,19 +208,20 @@ export class UploadStaging {
   }
 
   async #openSegment(): Promise<{ fd: FileHandle; segment: Segment; synced: number }> {
-    let segment = this.#segments.at(-1);
+    const last = this.#segments.at(-1);
     // The last segment goes on while it has room; a new one starts at a segment boundary.
-    if (!segment || (segment.start + segment.size) % this.#segmentBytes === 0 || segment.start + segment.size !== this.#end) {
-      segment = { start: this.#end, size: 0 };
-      this.#segments.push(segment);
-    }
+    const fresh = !last || (last.start + last.size) % this.#segmentBytes === 0 || last.start + last.size !== this.#end;
+    const segment = fresh ? { start: this.#end, size: 0 } : last;
+    if (fresh) this.#segments.push(segment);
     // Marked before the open: a release meanwhile must leave it alone.
     this.#appending = segment;
     try {
       const fd = await open(path.join(this.dir, segmentName(segment.start)), 'a', 0o600);
       return { fd, segment, synced: segment.size };
     } catch (error) {
+      // Not opened: a new segment is no segment (else the next write would list a second one at its offset).
       this.#appending = null;
+      if (fresh) this.#segments = this.#segments.filter((s) => s !== segment);
       throw error;
     }
   }

@@ -1,10 +1,10 @@
 /**
  * One upload's staging folder on its own: the release of posted bytes racing the next request's first write.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UploadStaging } from '../../src/send/staging.js';
 import { seededBytes } from '../support/random-file.js';
@@ -54,5 +54,29 @@ describe('staging: a release and the next write', () => {
 
     expect(await readdir(staging.dir)).toEqual(['0000000001048576.part']);
     expect((await readAll(staging, MIB)).equals(file.subarray(MIB))).toBe(true);
+  });
+});
+
+describe('staging: a segment whose file cannot be opened', () => {
+  it('GIVEN the open of the next segment failing once WHEN the sender sends it again THEN the part is staged whole, one segment at its offset', async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'staging-'));
+    const file = seededBytes(2 * MIB, 4);
+    const staging = await UploadStaging.open(path.join(dir, 'upload_open01'), {
+      size: 2 * MIB,
+      segmentBytes: MIB,
+      perUploadBytes: 4 * MIB,
+      releasedUpTo: 0,
+    });
+    await staging.write(Readable.from([file.subarray(0, MIB)]), 0);
+    // A directory where the segment's file goes: its open fails (EISDIR), as a full disk or a file limit can make it.
+    const blocker = path.join(staging.dir, '0000000001048576.part');
+    await mkdir(blocker);
+    await expect(staging.write(Readable.from([file.subarray(MIB)]), MIB)).rejects.toMatchObject({ code: 'EISDIR' });
+    await rm(blocker, { recursive: true });
+
+    expect(await staging.write(Readable.from([file.subarray(MIB)]), MIB)).toBe(2 * MIB);
+    const range = await staging.fileRange(MIB, MIB, 'f.bin');
+    expect(range.size).toBe(MIB);
+    expect((await readAll(staging, 0)).equals(file)).toBe(true);
   });
 });
